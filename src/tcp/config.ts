@@ -1,0 +1,107 @@
+/**
+ * Every tunable of one TCP connection, with Linux-like defaults. The public
+ * API validates user input against a zod schema in `src/net/`; the core only
+ * sees this plain, already-valid object.
+ *
+ * @module
+ */
+
+import type { Duration } from "../time.ts";
+
+/** Tunables of a TCP connection. All durations in ms, sizes in bytes. */
+export interface TcpConfig {
+  /** Largest TCP segment (header + options + payload) that fits one datagram, after the envelope. Default 1452 - 4 (envelope). */
+  readonly segmentBudget: number;
+  /** Send buffer size. Default 4 MiB. */
+  readonly sendBufferSize: number;
+  /** Receive buffer size (bounds RCV.WND and reassembly memory). Default 4 MiB. */
+  readonly recvBufferSize: number;
+  /** Maximum segment lifetime; TIME_WAIT lasts 2·MSL. Default 30 s (Linux TIME_WAIT is 60 s). */
+  readonly msl: Duration;
+  /** FIN_WAIT_2 timeout for an orphaned (fully closed) socket. Default 60 s (tcp_fin_timeout). */
+  readonly finWait2Timeout: Duration;
+  /** Initial RTO (RFC 6298 §2.1). Default 1000. */
+  readonly rtoInitial: Duration;
+  /** Lower bound of RTO. Default 200 (Linux; RFC 6298 says 1 s). */
+  readonly rtoMin: Duration;
+  /** Upper bound of RTO. Default 120 000. */
+  readonly rtoMax: Duration;
+  /** SYN retransmissions before giving up (tcp_syn_retries). Default 6. */
+  readonly synRetries: number;
+  /** SYN-ACK retransmissions (tcp_synack_retries). Default 5. */
+  readonly synAckRetries: number;
+  /** Data retransmissions before the connection is aborted (tcp_retries2). Default 15. */
+  readonly retries: number;
+  /** Delayed-ACK timeout; 0 disables delayed ACKs. Default 40 (Linux ATO min), at most 200. */
+  readonly delayedAck: Duration;
+  /** Disable Nagle's algorithm (TCP_NODELAY). Default false. */
+  readonly noDelay: boolean;
+  /** Keepalive on (SO_KEEPALIVE). Default false. */
+  readonly keepAlive: boolean;
+  /** Idle time before the first keepalive probe (tcp_keepalive_time). Default 7 200 000. */
+  readonly keepAliveIdle: Duration;
+  /** Interval between probes (tcp_keepalive_intvl). Default 75 000. */
+  readonly keepAliveInterval: Duration;
+  /** Unanswered probes before the peer is declared dead (tcp_keepalive_probes). Default 9. */
+  readonly keepAliveCount: number;
+  /** Offer/accept window scaling (RFC 7323). Default true. */
+  readonly windowScaling: boolean;
+  /** Offer/accept timestamps (RFC 7323). Default true. */
+  readonly timestamps: boolean;
+  /** Offer/accept SACK (RFC 2018). Default true. */
+  readonly sack: boolean;
+  /** Congestion control algorithm name. Default "newreno". */
+  readonly congestionControl: string;
+  /** Initial congestion window in segments (RFC 6928). Default 10. */
+  readonly initialCwnd: number;
+  /** Challenge ACKs allowed per second (RFC 5961 §7, tcp_challenge_ack_limit). Default 1000. */
+  readonly challengeAckLimit: number;
+  /** Largest out-of-order segments held for reassembly, as a count of ranges. Default 64. */
+  readonly maxOutOfOrderRanges: number;
+}
+
+/** Bytes of the tou encapsulation header in front of every TCP segment. */
+export const ENVELOPE_HEADER_LEN = 4;
+
+/** Linux-like defaults. */
+export const DEFAULT_TCP_CONFIG: TcpConfig = Object.freeze({
+  segmentBudget: 1452 - ENVELOPE_HEADER_LEN,
+  sendBufferSize: 4 * 1024 * 1024,
+  recvBufferSize: 4 * 1024 * 1024,
+  msl: 30_000,
+  finWait2Timeout: 60_000,
+  rtoInitial: 1_000,
+  rtoMin: 200,
+  rtoMax: 120_000,
+  synRetries: 6,
+  synAckRetries: 5,
+  retries: 15,
+  delayedAck: 40,
+  noDelay: false,
+  keepAlive: false,
+  keepAliveIdle: 7_200_000,
+  keepAliveInterval: 75_000,
+  keepAliveCount: 9,
+  windowScaling: true,
+  timestamps: true,
+  sack: true,
+  congestionControl: "newreno",
+  initialCwnd: 10,
+  challengeAckLimit: 1000,
+  maxOutOfOrderRanges: 64,
+});
+
+/**
+ * Fills in defaults.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tcpConfig } from "./config.ts";
+ * assert.equal(tcpConfig({ msl: 1000 }).msl, 1000);
+ * assert.equal(tcpConfig().synRetries, 6);
+ * ```
+ */
+export function tcpConfig(overrides: Partial<TcpConfig> = {}): TcpConfig {
+  return { ...DEFAULT_TCP_CONFIG, ...overrides };
+}

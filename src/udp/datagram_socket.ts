@@ -1,0 +1,74 @@
+/**
+ * The datagram socket interface shared by real UDP and the simulator, with
+ * BSD/Linux connected-UDP semantics.
+ *
+ * @module
+ */
+
+/** A UDP address. `hostname` is a numeric IP literal ("127.0.0.1", "::1"). */
+export interface DatagramAddr {
+  /** IP address literal. */
+  readonly hostname: string;
+  /** UDP port, 0..65535. */
+  readonly port: number;
+}
+
+/** The AF_UNSPEC address: `connect({ family: "unspec" })` dissolves the association. */
+export interface UnspecAddr {
+  /** Always "unspec". */
+  readonly family: "unspec";
+}
+
+/** A received datagram with its sender. */
+export interface Datagram {
+  /** Payload bytes. */
+  readonly data: Uint8Array;
+  /** Who sent it. */
+  readonly from: DatagramAddr;
+}
+
+/**
+ * Push-mode receiver. `data` is only valid during the call (the socket may
+ * reuse the buffer); copy what must be kept.
+ */
+export type DatagramHandler = (data: Uint8Array, from: DatagramAddr) => void;
+
+/** Push-mode error receiver (e.g. connection refused on a connected socket). */
+export type DatagramErrorHandler = (error: Error) => void;
+
+/**
+ * A datagram socket.
+ *
+ * Connected-UDP rules (Linux): `connect(addr)` sends nothing, records the
+ * peer, makes `send(data)` without an address go there, and filters out
+ * datagrams from any other source; port-unreachable notices are reported as
+ * a connection-refused error only on a connected socket. `connect` again
+ * re-targets; `connect({ family: "unspec" })` / `disconnect()` dissolves the
+ * association, after which `send(data)` without an address throws a
+ * destination-address-required error.
+ */
+export interface DatagramSocket {
+  /** The bound local address. */
+  readonly localAddr: DatagramAddr;
+  /** The connected peer, or `undefined` when not connected. */
+  readonly remoteAddr: DatagramAddr | undefined;
+  /**
+   * Sends one datagram, to `addr` or (when omitted) to the connected peer.
+   * Never blocks; asynchronous failures go to the error handler / `receive()`.
+   */
+  send(data: Uint8Array, addr?: DatagramAddr): void;
+  /**
+   * Pull mode: the next datagram. Rejects with a connection-refused error
+   * when a port-unreachable notice arrives on a connected socket, and with
+   * a closed error after `close()`. Not for use together with `setHandler`.
+   */
+  receive(): Promise<Datagram>;
+  /** Push mode: every datagram (and error) is delivered to these handlers from now on. */
+  setHandler(onDatagram: DatagramHandler, onError?: DatagramErrorHandler): void;
+  /** Records the peer (or dissolves the association with `{ family: "unspec" }`). */
+  connect(addr: DatagramAddr | UnspecAddr): void;
+  /** Alias for `connect({ family: "unspec" })`. */
+  disconnect(): void;
+  /** Releases the port. Idempotent. */
+  close(): void;
+}
