@@ -55,6 +55,8 @@ export interface DatagramSocket {
   /**
    * Sends one datagram, to `addr` or (when omitted) to the connected peer.
    * Never blocks; asynchronous failures go to the error handler / `receive()`.
+   * The caller may reuse `data` as soon as `send` returns: an implementation
+   * that sends asynchronously must copy it first.
    */
   send(data: Uint8Array, addr?: DatagramAddr): void;
   /**

@@ -1,0 +1,185 @@
+/**
+ * Shared pieces of the `tou` subcommands: I/O, exit codes, option texts,
+ * turning flags into a validated config, loading the key, the logger and
+ * the plaintext warning.
+ *
+ * @module
+ */
+
+import type { Command } from "@commander-js/extra-typings";
+import {
+  ConfigError,
+  KEY_ENV,
+  type LoadedKey,
+  loadKey,
+  mergeConfig,
+  readConfigFile,
+  type TouConfig,
+  validateConfig,
+} from "../src/tunnel/config.ts";
+import { Logger, type LogFormat, type LogLevel } from "../src/tunnel/log.ts";
+
+/** Exit status: success. */
+export const EXIT_OK = 0;
+/** Exit status: runtime failure (cannot bind, connection reset, ...). */
+export const EXIT_FAILURE = 1;
+/** Exit status: usage error (bad flag, address, port, config or key). */
+export const EXIT_USAGE = 2;
+
+/** Where the CLI reads and writes; replaced in tests. */
+export interface CliIo {
+  /** Writes text to standard output. */
+  stdout(text: string): void;
+  /** Writes text to standard error. */
+  stderr(text: string): void;
+  /** Reads an environment variable. */
+  env(name: string): string | undefined;
+  /** Standard input as bytes. */
+  readonly stdin: { read(p: Uint8Array): Promise<number | null> };
+  /** Standard output as bytes. */
+  readonly stdoutBytes: { write(p: Uint8Array): Promise<number> };
+}
+
+/** State shared by the subcommands of one run. */
+export interface CliContext {
+  /** I/O. */
+  readonly io: CliIo;
+  /** The exit status the run ends with. */
+  exitCode: number;
+  /** Resolves to a reason to shut down; default: SIGINT/SIGTERM. Tests pass their own. */
+  readonly shutdownTrigger?: Promise<string>;
+}
+
+const encoder = new TextEncoder();
+
+function writeSync(file: { writeSync(p: Uint8Array): number }, text: string): void {
+  const bytes = encoder.encode(text);
+  let off = 0;
+  try {
+    while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
+  } catch {
+    // closed pipe: nothing to do
+  }
+}
+
+/** The process's real standard streams and environment. */
+export function denoIo(): CliIo {
+  return {
+    stdout: (t) => writeSync(Deno.stdout, t),
+    stderr: (t) => writeSync(Deno.stderr, t),
+    env: (name) => Deno.env.get(name),
+    stdin: Deno.stdin,
+    stdoutBytes: Deno.stdout,
+  };
+}
+
+/** Help text of shared options, so every subcommand says the same. */
+export const OPTION_HELP = {
+  config: "read settings from a JSON file (schema: docs/tou.schema.json); flags override it",
+  keyFile: `read the pre-shared key from this file (hex or base64, >= 32 bytes; also ${KEY_ENV})`,
+  control: "serve live figures for `tou stat` on this loopback address (host:port or port)",
+  drainTimeout: "on SIGINT/SIGTERM, let open streams finish for this long, then reset them",
+  logLevel: "least severe log level: debug, info, warn, error (default: info)",
+  logFormat: "log format: text or json (default: text)",
+} as const;
+
+/** Text appended to the help of the long-running commands. */
+export const FOOTER = `
+Environment:
+  ${KEY_ENV}  the pre-shared key (hex or base64), when --key-file is not given
+
+Exit status: 0 success, 1 runtime failure, 2 usage error.`;
+
+/** Collects a repeatable option into a list. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** Parses a number flag, keeping the text when it is not a number (the schema then names it). */
+export function numberOrText(value: string): number | string {
+  return /^[0-9]+(\.[0-9]+)?$/.test(value) ? Number(value) : value;
+}
+
+/** Applies the settings every command shares: errors thrown not printed, stable help width. */
+export function configureCommand<C extends Command<unknown[], Record<string, unknown>>>(
+  cmd: C,
+  ctx: CliContext,
+): C {
+  cmd.exitOverride();
+  cmd.configureOutput({
+    writeOut: (s) => ctx.io.stdout(s),
+    writeErr: (s) => ctx.io.stderr(s),
+    outputError: () => {},
+    getOutHelpWidth: () => 100,
+    getErrHelpWidth: () => 100,
+    getOutHasColors: () => false,
+    getErrHasColors: () => false,
+  });
+  cmd.configureHelp({ helpWidth: 100, showGlobalOptions: false });
+  return cmd;
+}
+
+/** The flags every config-backed command accepts, by config key. */
+export interface ConfigFlags {
+  readonly config?: string;
+  readonly keyFile?: string;
+  readonly logLevel?: string;
+  readonly logFormat?: string;
+  readonly [key: string]: unknown;
+}
+
+/**
+ * Validates the flags, reads `--config` if given, and merges (flags win).
+ *
+ * @param flags Commander's options, by config key (`config` is the file path).
+ * @returns The merged config.
+ * @throws {ConfigError} On any invalid value.
+ */
+export async function configFromFlags(flags: ConfigFlags): Promise<TouConfig> {
+  const { config: path, ...rest } = flags;
+  const defined: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(rest)) if (v !== undefined) defined[k] = v;
+  const fromFlags = validateConfig(defined, { kind: "flags" });
+  if (path === undefined) return fromFlags;
+  const fromFile = await readConfigFile(path);
+  return mergeConfig(fromFile, fromFlags);
+}
+
+/**
+ * Loads the key named by the config, or from `TOU_KEY`.
+ *
+ * @throws {ConfigError} When the key file is missing or the key malformed or short.
+ */
+export function keyFromConfig(cfg: { keyFile?: string }, io: CliIo): Promise<LoadedKey> {
+  return loadKey({ keyFile: cfg.keyFile, env: io.env(KEY_ENV) });
+}
+
+/** A logger writing to the CLI's stderr. */
+export function makeLogger(
+  ctx: CliContext,
+  opts: { level: LogLevel; format: LogFormat; role?: string },
+): Logger {
+  return new Logger({
+    level: opts.level,
+    format: opts.format,
+    sink: (line) => ctx.io.stderr(line),
+    fields: opts.role ? { role: opts.role } : undefined,
+  });
+}
+
+/** Warns, once per process, that traffic is not protected. */
+export function warnIfPlaintext(log: Logger, key: LoadedKey): void {
+  if (key.key !== undefined) return;
+  log.once(
+    "plaintext",
+    "warn",
+    "NO KEY: tunnel traffic is PLAINTEXT, neither encrypted nor authenticated; anyone on the " +
+      `path can read and inject data. Use --key-file or ${KEY_ENV} (create a key with \`tou keygen\`).`,
+  );
+}
+
+/** Whether an error is a usage error (exit 2). */
+export function isUsageError(e: unknown): boolean {
+  return e instanceof ConfigError || (e instanceof Error && e.name === "AddressError") ||
+    (e instanceof Error && e.name === "InvalidOptionError");
+}

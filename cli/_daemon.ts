@@ -1,0 +1,91 @@
+/**
+ * What `tou server` and `tou client` share once their flags are parsed:
+ * load config and key, start, serve the control endpoint, wait for a
+ * shutdown signal and drain.
+ *
+ * @module
+ */
+
+import {
+  type ClientSettings,
+  type CommonSettings,
+  resolveClientSettings,
+  resolveServerSettings,
+  type ServerSettings,
+} from "../src/tunnel/config.ts";
+import { TunnelClient } from "../src/tunnel/client.ts";
+import { TunnelServer } from "../src/tunnel/server.ts";
+import { type ControlServer, startControlServer } from "../src/tunnel/stat.ts";
+import { serveUntilSignal } from "../src/tunnel/shutdown.ts";
+import {
+  type CliContext,
+  type ConfigFlags,
+  configFromFlags,
+  EXIT_OK,
+  keyFromConfig,
+  makeLogger,
+  warnIfPlaintext,
+} from "./_common.ts";
+
+/**
+ * Runs a server or client until SIGINT/SIGTERM (or the context's trigger).
+ *
+ * @param ctx CLI context.
+ * @param role Which one.
+ * @param flags Parsed flags by config key.
+ */
+export async function runDaemon(
+  ctx: CliContext,
+  role: "server" | "client",
+  flags: ConfigFlags,
+): Promise<void> {
+  const cfg = await configFromFlags(flags);
+  const settings: ServerSettings | ClientSettings = role === "server"
+    ? resolveServerSettings(cfg)
+    : resolveClientSettings(cfg);
+  const key = await keyFromConfig(settings, ctx.io);
+  const log = makeLogger(ctx, { level: settings.logLevel, format: settings.logFormat, role });
+  warnIfPlaintext(log, key);
+  const service = role === "server"
+    ? await TunnelServer.start({
+      ...(settings as ServerSettings),
+      key: key.key,
+      tcp: settings.tcp,
+      logger: log,
+    })
+    : await TunnelClient.start({
+      ...(settings as ClientSettings),
+      key: key.key,
+      tcp: settings.tcp,
+      logger: log,
+    });
+  let control: ControlServer | undefined;
+  try {
+    control = await startControls(settings, service, role, log);
+  } catch (e) {
+    await service.close({ drainTimeoutMs: 0 });
+    throw e;
+  }
+  await serveUntilSignal(service, {
+    drainTimeoutMs: settings.drainTimeoutMs,
+    logger: log,
+    trigger: ctx.shutdownTrigger,
+    onClosed: () => control?.close(),
+  });
+  log.info("stopped");
+  ctx.exitCode = EXIT_OK;
+}
+
+function startControls(
+  settings: CommonSettings,
+  service: TunnelServer | TunnelClient,
+  role: "server" | "client",
+  log: ReturnType<typeof makeLogger>,
+): Promise<ControlServer | undefined> {
+  if (settings.control === undefined) return Promise.resolve(undefined);
+  return startControlServer(settings.control, {
+    role,
+    relay: service.relay,
+    endpoint: service.endpoint,
+  }, log);
+}

@@ -1,0 +1,115 @@
+/**
+ * `tou cat`: netcat over the tunnel.
+ *
+ * @module
+ */
+
+import { Command } from "@commander-js/extra-typings";
+import { parseHostPort, parsePort } from "../src/tunnel/address.ts";
+import { ConfigError } from "../src/tunnel/config.ts";
+import { runCat } from "../src/tunnel/cat.ts";
+import { describeError } from "../src/tunnel/server.ts";
+import {
+  type CliContext,
+  configFromFlags,
+  configureCommand,
+  EXIT_FAILURE,
+  EXIT_OK,
+  keyFromConfig,
+  makeLogger,
+  OPTION_HELP,
+  warnIfPlaintext,
+} from "./_common.ts";
+
+/**
+ * Builds the `cat` command.
+ *
+ * @param ctx CLI context.
+ * @returns The command.
+ */
+export function catCommand(ctx: CliContext): Command<[], Record<string, unknown>> {
+  const cmd = new Command("cat")
+    .description(
+      "Connect stdin and stdout to one tunnel connection, like netcat. EOF on stdin half-closes\n" +
+        "the connection; output keeps coming until the peer closes. TUNNELPORT defaults to the\n" +
+        "UDP port number.",
+    )
+    .usage("[options] HOST:PORT [TUNNELPORT]\n       tou cat [options] --listen [HOST:]PORT [TUNNELPORT]")
+    .argument("[target]", "the tou endpoint to connect to, host:port")
+    .argument("[port]", "the tunnel (TCP) port to connect to or listen on")
+    .option("--listen <addr>", "listen on this UDP address instead and accept one connection")
+    .option("--key-file <path>", OPTION_HELP.keyFile)
+    .option("--config <file>", OPTION_HELP.config)
+    .option("--log-level <level>", "least severe log level: debug, info, warn, error (default: warn)")
+    .option("--log-format <format>", OPTION_HELP.logFormat)
+    .addHelpText(
+      "after",
+      `
+Examples:
+  tou cat --listen 7000 > received.bin          # on one host
+  tou cat 203.0.113.5:7000 < file.bin           # on the other
+  tou cat 203.0.113.5:7000 22                   # talk to the ssh service of a tou server
+
+Exit status: 0 success, 1 runtime failure (refused, reset), 2 usage error.`,
+    )
+    .action(async (target, port, opts) => {
+      const cfg = await configFromFlags({
+        config: opts.config,
+        keyFile: opts.keyFile,
+        logLevel: opts.logLevel,
+        logFormat: opts.logFormat,
+        listen: opts.listen,
+      });
+      let connect: { server: { hostname: string; port: number }; tunnelPort: number } | undefined;
+      let listen: { addr: { hostname: string; port: number }; tunnelPort?: number } | undefined;
+      if (opts.listen !== undefined) {
+        if (port !== undefined) {
+          throw new ConfigError(
+            `too many arguments: with --listen give only TUNNELPORT, got ${target} ${port}`,
+          );
+        }
+        listen = {
+          addr: parseHostPort(opts.listen, { defaultHost: "0.0.0.0", allowZeroPort: true }),
+          tunnelPort: target === undefined ? undefined : parsePort(target),
+        };
+      } else {
+        if (target === undefined) {
+          throw new ConfigError("missing HOST:PORT to connect to (or --listen to wait for one)");
+        }
+        const server = parseHostPort(target);
+        connect = { server, tunnelPort: port === undefined ? server.port : parsePort(port) };
+      }
+      const key = await keyFromConfig(cfg, ctx.io);
+      const log = makeLogger(ctx, {
+        level: cfg.logLevel ?? "warn",
+        format: cfg.logFormat ?? "text",
+      });
+      warnIfPlaintext(log, key);
+      let result;
+      try {
+        result = await runCat({
+          connect,
+          listen,
+          input: ctx.io.stdin,
+          output: ctx.io.stdoutBytes,
+          key: key.key,
+          tcp: cfg.tcp,
+          logger: log,
+        });
+      } catch (e) {
+        const where = connect
+          ? `cannot connect to ${target} port ${connect.tunnelPort}`
+          : `cannot listen on ${opts.listen}`;
+        ctx.io.stderr(`tou: ${where}: ${describeError(e)}\n`);
+        ctx.exitCode = EXIT_FAILURE;
+        return;
+      }
+      if (result.outcome === "reset") {
+        ctx.io.stderr(`tou: ${describeError(result.error)}\n`);
+        ctx.exitCode = EXIT_FAILURE;
+        return;
+      }
+      ctx.exitCode = EXIT_OK;
+    });
+  return configureCommand(cmd, ctx) as unknown as Command<[], Record<string, unknown>>;
+}

@@ -1,0 +1,58 @@
+/**
+ * `tou server`: listen on UDP and forward each service port to its TCP target.
+ *
+ * @module
+ */
+
+import { Command } from "@commander-js/extra-typings";
+import { DEFAULT_DRAIN_TIMEOUT_S, DEFAULT_LISTEN } from "../src/tunnel/config.ts";
+import {
+  type CliContext,
+  collect,
+  configureCommand,
+  FOOTER,
+  numberOrText,
+  OPTION_HELP,
+} from "./_common.ts";
+import { runDaemon } from "./_daemon.ts";
+
+/**
+ * Builds the `server` command.
+ *
+ * @param ctx CLI context.
+ * @returns The command.
+ */
+export function serverCommand(ctx: CliContext): Command<[], Record<string, unknown>> {
+  const cmd = new Command("server")
+    .description(
+      "Listen on UDP and forward each tunnel service port to one TCP target. Only the configured\n" +
+        "targets are reachable: a connection to any other tunnel port is reset.",
+    )
+    .option("--listen <addr>", `UDP address to listen on, host:port or port (default: ${DEFAULT_LISTEN})`)
+    .option(
+      "--forward <spec>",
+      "service TUNNELPORT=HOST:PORT, e.g. 22=127.0.0.1:22 (repeatable)",
+      collect,
+    )
+    .option("--key-file <path>", OPTION_HELP.keyFile)
+    .option("--config <file>", OPTION_HELP.config)
+    .option("--control <addr>", OPTION_HELP.control)
+    .option(
+      "--drain-timeout <seconds>",
+      `${OPTION_HELP.drainTimeout} (default: ${DEFAULT_DRAIN_TIMEOUT_S})`,
+      numberOrText,
+    )
+    .option("--log-level <level>", OPTION_HELP.logLevel)
+    .option("--log-format <format>", OPTION_HELP.logFormat)
+    .addHelpText(
+      "after",
+      `
+Example:
+  tou server --listen 0.0.0.0:7000 --forward 22=127.0.0.1:22 --key-file tou.key
+${FOOTER}`,
+    )
+    .action(async (opts) => {
+      await runDaemon(ctx, "server", opts);
+    });
+  return configureCommand(cmd, ctx) as unknown as Command<[], Record<string, unknown>>;
+}

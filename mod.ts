@@ -1,0 +1,44 @@
+/**
+ * tou: TCP over UDP. Every TCP segment travels inside a UDP datagram and a
+ * userspace TCP stack (RFC 9293) runs the connections, so two programs can
+ * talk TCP wherever UDP gets through.
+ *
+ * Addressing: a tou address is a UDP address (hostname, UDP port) plus a
+ * TCP port inside the tunnel; the TCP port defaults to the UDP port number.
+ * One {@linkcode Endpoint} (one UDP socket) holds many listeners and
+ * connections. {@linkcode TouConn} satisfies `Deno.Conn`, and
+ * {@linkcode TouListener} satisfies `Deno.Listener`.
+ *
+ * @example Echo server and client over loopback
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { connect, listen } from "./mod.ts";
+ *
+ * const listener = await listen({ hostname: "127.0.0.1", port: 0 });
+ * const serving = (async () => {
+ *   for await (const conn of listener) {
+ *     listener.close(); // one client is enough here
+ *     await conn.readable.pipeTo(conn.writable); // echo until the client's FIN
+ *     conn.close();
+ *     await conn.closed;
+ *   }
+ * })();
+ *
+ * const conn = await connect({ hostname: "127.0.0.1", port: listener.touAddr.port });
+ * await conn.write(new TextEncoder().encode("hello"));
+ * await conn.closeWrite();
+ * assert.equal(await new Response(conn.readable).text(), "hello");
+ * conn.close();
+ * await serving;
+ * await conn.closed;
+ * ```
+ *
+ * @module
+ */
+
+export * from "./src/net/mod.ts";
+export type { TcpInfo } from "./src/tcp/info.ts";
+export type { TcpState } from "./src/tcp/state.ts";
+export type { StackCounters } from "./src/stack/stack.ts";
+export type { ListenerCounters } from "./src/stack/stack_listener.ts";
+export type { DenoUdpSocketStats } from "./src/udp/deno_udp_socket.ts";

@@ -1,0 +1,579 @@
+/**
+ * {@linkcode TouConn}: one tou connection, usable wherever a `Deno.Conn`
+ * (indeed a `Deno.TcpConn`) is.
+ *
+ * Flow control is the TCP's own: `readable` is pull-driven, so bytes leave
+ * the TCP receive buffer only when the reader asks for them and a slow
+ * reader shrinks the window the peer sees; `write` and the `writable`
+ * stream resolve once the send buffer has taken the bytes, waiting for
+ * "writable" events while it is full.
+ *
+ * @module
+ */
+
+import type { StackConnection } from "../stack/stack_connection.ts";
+import type { TcpEvent } from "../tcp/events.ts";
+import type { TcpInfo } from "../tcp/info.ts";
+import type { TcpState } from "../tcp/state.ts";
+import { formatTouAddr, type TouAddr, type TouTuple } from "./addr.ts";
+import {
+  BrokenPipeError,
+  ClosedError,
+  ConnectionAbortedError,
+  connectionError,
+  NotConnectedError,
+} from "./errors.ts";
+
+/** Why a connection ended, as carried by {@linkcode TouConn.closed}. */
+export type ConnCloseReason =
+  /** Both directions finished normally (FIN both ways), or the app closed it. */
+  | "closed"
+  /** The peer answered the SYN with a RST. */
+  | "refused"
+  /** The peer reset the connection. */
+  | "reset"
+  /** Retransmissions, SYN retries or keepalive probes ran out. */
+  | "timed_out"
+  /** Aborted locally: `abort()`, or the endpoint was closed. */
+  | "aborted";
+
+/** What {@linkcode TouConn.closed} resolves to. */
+export interface ConnCloseInfo {
+  /** Why it ended. */
+  readonly reason: ConnCloseReason;
+  /** The typed error for every reason but "closed". */
+  readonly error?: Error;
+  /** The TCP state when the promise resolved (TIME_WAIT for an active closer, else CLOSED). */
+  readonly state: TcpState;
+}
+
+/** Internal: hooks an endpoint passes to the connections it creates. */
+export interface ConnHooks {
+  /** The connection's state may have changed (for endpoint auto-close). */
+  onChange(conn: TouConn): void;
+  /** Called when the connection finished; `closed` resolves after the returned promise. */
+  afterSettle(conn: TouConn): Promise<void>;
+}
+
+let create: (sc: StackConnection, local: TouAddr, hooks: ConnHooks) => TouConn;
+let handshakeOf: (c: TouConn, signal?: AbortSignal) => Promise<void>;
+let endpointClosedOf: (c: TouConn) => void;
+
+/**
+ * A tou connection. Satisfies `Deno.TcpConn` (and so `Deno.Conn`), so it can
+ * be passed to code written for `Deno.connect`.
+ *
+ * Addresses: `localAddr`/`remoteAddr` are `Deno.NetAddr`s with transport
+ * "tcp" whose `hostname` is the UDP socket's IP and whose `port` is the TCP
+ * port inside the tunnel; {@linkcode TouConn.tuple} has the UDP ports too.
+ *
+ * `ref()`/`unref()` exist for `Deno.Conn` compatibility and do nothing: a
+ * connection lives on its endpoint's UDP socket, whose pending receive keeps
+ * the process alive until the endpoint is closed.
+ *
+ * @example Echo over loopback
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openEndpoint } from "./endpoint.ts";
+ *
+ * await using server = await openEndpoint({ hostname: "127.0.0.1" });
+ * const listener = server.listen({ tcpPort: 7 });
+ * await using client = await openEndpoint({ hostname: "127.0.0.1" });
+ * const conn = await client.connect({ ...server.addr, tcpPort: 7 });
+ * const peer = await listener.accept();
+ * await conn.write(new TextEncoder().encode("ping"));
+ * const buf = new Uint8Array(4);
+ * assert.equal(await peer.read(buf), 4);
+ * assert.equal(new TextDecoder().decode(buf), "ping");
+ * assert.equal(conn.remoteAddr.port, 7);
+ * conn.close();
+ * peer.close();
+ * ```
+ */
+export class TouConn implements Deno.TcpConn {
+  static {
+    create = (sc, local, hooks) => new TouConn(sc, local, hooks);
+  }
+
+  readonly #sc: StackConnection;
+  readonly #hooks: ConnHooks;
+  readonly #tuple: TouTuple;
+  readonly #text: string;
+  readonly #localAddr: Deno.NetAddr;
+  readonly #remoteAddr: Deno.NetAddr;
+  #readWaiters: (() => void)[] = [];
+  #writeWaiters: (() => void)[] = [];
+  #connectWaiter: { resolve(): void; reject(e: Error): void } | undefined;
+  #established: boolean;
+  #error: Error | undefined;
+  #appClosed = false;
+  #writeShut = false;
+  #readShut = false;
+  #eofSeen = false;
+  #readable: ReadableStream<Uint8Array<ArrayBuffer>> | undefined;
+  #writable: WritableStream<Uint8Array<ArrayBufferLike>> | undefined;
+  #closed = Promise.withResolvers<ConnCloseInfo>();
+  #settled = false;
+
+  private constructor(sc: StackConnection, local: TouAddr, hooks: ConnHooks) {
+    this.#sc = sc;
+    this.#hooks = hooks;
+    const remote: TouAddr = {
+      hostname: sc.remote.hostname,
+      port: sc.remote.port,
+      tcpPort: sc.remotePort,
+    };
+    this.#tuple = { local, remote };
+    this.#text = formatTouAddr(remote);
+    this.#localAddr = { transport: "tcp", hostname: local.hostname, port: local.tcpPort };
+    this.#remoteAddr = { transport: "tcp", hostname: remote.hostname, port: remote.tcpPort };
+    const st = sc.state;
+    this.#established = st !== "SYN_SENT" && st !== "SYN_RCVD" && st !== "CLOSED";
+    if (sc.error !== undefined) this.#setError(sc.error.kind, sc.error.detail);
+    sc.onEvent = (ev) => this.#onEvent(ev);
+    if (sc.released || st === "CLOSED" || st === "TIME_WAIT") this.#settle();
+  }
+
+  /** Our side as a `Deno.NetAddr` (transport "tcp"; UDP IP, TCP port). */
+  get localAddr(): Deno.NetAddr {
+    return this.#localAddr;
+  }
+
+  /** The peer as a `Deno.NetAddr` (transport "tcp"; UDP IP, TCP port). */
+  get remoteAddr(): Deno.NetAddr {
+    return this.#remoteAddr;
+  }
+
+  /** Both sides with their UDP and TCP ports. */
+  get tuple(): TouTuple {
+    return this.#tuple;
+  }
+
+  /** The RFC 9293 state, e.g. "ESTABLISHED". */
+  get state(): TcpState {
+    return this.#sc.state;
+  }
+
+  /**
+   * Resolves once the connection is finished: TIME_WAIT or CLOSED reached,
+   * or failed. Never rejects; a failure is in `error`.
+   */
+  get closed(): Promise<ConnCloseInfo> {
+    return this.#closed.promise;
+  }
+
+  /** TCP_INFO-like figures: state, RTT, RTO, cwnd, MSS, byte and loss counters. */
+  info(): TcpInfo {
+    return this.#sc.info();
+  }
+
+  /**
+   * Reads into `p`. Resolves to the number of bytes read, or `null` at end
+   * of stream (the peer's FIN, or after `shutdownRead()`).
+   *
+   * @throws {ClosedError} After `close()`.
+   * @throws {ConnectionResetError} When the peer reset the connection (after buffered bytes).
+   */
+  async read(p: Uint8Array): Promise<number | null> {
+    for (;;) {
+      const n = this.#tryRead(p, "read from");
+      if (n !== 0 || p.byteLength === 0) return n < 0 ? null : n;
+      await this.#waitReadable();
+    }
+  }
+
+  /**
+   * Writes from `p`. Waits while the send buffer is full, then resolves to
+   * how many bytes it took (at least one; possibly fewer than `p.length`).
+   *
+   * @throws {ClosedError} After `close()`.
+   * @throws {BrokenPipeError} After `closeWrite()`.
+   * @throws {ConnectionResetError} When the peer reset the connection.
+   */
+  async write(p: Uint8Array): Promise<number> {
+    for (;;) {
+      this.#checkWrite();
+      if (p.byteLength === 0) return 0;
+      const n = this.#sc.write(p);
+      if (n > 0) return n;
+      await this.#waitWritable();
+    }
+  }
+
+  /**
+   * Half-close (`shutdown(SHUT_WR)`): a FIN follows the queued bytes; the
+   * connection can still read. Idempotent.
+   *
+   * @throws {ClosedError} After `close()`.
+   * @throws {NotConnectedError} When the connection already failed.
+   */
+  closeWrite(): Promise<void> {
+    try {
+      this.#closeWrite();
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * `shutdown(SHUT_RD)`: reads return end of stream from now on and bytes
+   * that arrive later are discarded.
+   */
+  shutdownRead(): void {
+    if (this.#appClosed || this.#readShut) return;
+    this.#readShut = true;
+    if (this.#sc.state !== "CLOSED") this.#sc.shutdownRead();
+    this.#wake(this.#readWaiters);
+  }
+
+  /**
+   * Closes the connection (FIN after queued bytes; RST instead if received
+   * bytes were never read, RFC 1122 §4.2.2.13). The endpoint finishes the
+   * close on its own. Pending reads and writes reject with
+   * {@linkcode ClosedError}. Idempotent.
+   */
+  close(): void {
+    if (this.#appClosed) return;
+    this.#appClosed = true;
+    if (!this.#sc.released && this.#sc.state !== "CLOSED") this.#sc.close();
+    this.#wakeAll();
+    this.#hooks.onChange(this);
+  }
+
+  /** Abortive close: sends RST at once, discards both buffers, no TIME_WAIT. */
+  abort(): void {
+    if (!this.#sc.released && this.#sc.state !== "CLOSED") {
+      this.#error ??= new ConnectionAbortedError(`Connection to ${this.#text} aborted`);
+      this.#sc.abort();
+    }
+    this.#appClosed = true;
+    this.#wakeAll();
+    this.#settle();
+    this.#hooks.onChange(this);
+  }
+
+  /** TCP_NODELAY: `true` (the default argument) disables Nagle's algorithm. */
+  setNoDelay(noDelay = true): void {
+    if (this.#sc.state === "CLOSED") return;
+    this.#sc.setNoDelay(noDelay);
+  }
+
+  /** SO_KEEPALIVE with the endpoint's idle/interval/count settings. */
+  setKeepAlive(keepAlive = true): void {
+    if (this.#sc.state === "CLOSED") return;
+    this.#sc.setKeepAlive(keepAlive);
+  }
+
+  /** No effect (see the class doc); kept for `Deno.Conn` compatibility. */
+  ref(): void {}
+
+  /** No effect (see the class doc); kept for `Deno.Conn` compatibility. */
+  unref(): void {}
+
+  /** Same as {@linkcode TouConn.close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /**
+   * The received bytes as a byte stream, built on first use. Pull-driven: a
+   * chunk is taken from the TCP receive buffer only when the reader asks,
+   * so an idle reader closes the peer's window. BYOB readers get the bytes
+   * copied straight into their buffer. Cancelling it discards further input
+   * (`shutdownRead`).
+   */
+  get readable(): ReadableStream<Uint8Array<ArrayBuffer>> {
+    this.#readable ??= this.#makeReadable();
+    return this.#readable;
+  }
+
+  /**
+   * A byte sink, built on first use. `write` resolves once the send buffer
+   * has taken the whole chunk; `close` half-closes (FIN); `abort` resets.
+   */
+  get writable(): WritableStream<Uint8Array<ArrayBufferLike>> {
+    this.#writable ??= this.#makeWritable();
+    return this.#writable;
+  }
+
+  // ---- internals ----
+
+  /** Resolves when the handshake completes; rejects with the typed error. */
+  #handshake(signal?: AbortSignal): Promise<void> {
+    if (this.#established) return Promise.resolve();
+    if (this.#error !== undefined) return Promise.reject(this.#error);
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    let onAbort: (() => void) | undefined;
+    if (signal !== undefined) {
+      onAbort = () => {
+        this.#connectWaiter = undefined;
+        reject(signal.reason ?? new DOMException("The connect was aborted", "AbortError"));
+        this.abort();
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+    }
+    this.#connectWaiter = {
+      resolve: () => {
+        if (onAbort) signal!.removeEventListener("abort", onAbort);
+        resolve();
+      },
+      reject: (e) => {
+        if (onAbort) signal!.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    };
+    return promise;
+  }
+
+  #onEvent(ev: TcpEvent): void {
+    switch (ev.type) {
+      case "readable":
+        this.#wake(this.#readWaiters);
+        return;
+      case "eof":
+        this.#eofSeen = true;
+        this.#wake(this.#readWaiters);
+        return;
+      case "writable":
+        this.#wake(this.#writeWaiters);
+        return;
+      case "connected": {
+        this.#established = true;
+        const w = this.#connectWaiter;
+        this.#connectWaiter = undefined;
+        w?.resolve();
+        this.#hooks.onChange(this);
+        return;
+      }
+      case "error":
+        this.#setError(ev.kind, ev.detail);
+        this.#wakeAll();
+        return;
+      case "state":
+        if (ev.to === "TIME_WAIT") this.#settle();
+        this.#hooks.onChange(this);
+        return;
+      case "closed":
+        this.#wakeAll();
+        this.#settle();
+        this.#hooks.onChange(this);
+        return;
+    }
+  }
+
+  #setError(kind: string, detail: string): void {
+    if (this.#error !== undefined) return;
+    const err = connectionError(
+      kind,
+      detail,
+      this.#text,
+      this.#established ? "established" : "connect",
+    );
+    this.#error = err;
+    const w = this.#connectWaiter;
+    this.#connectWaiter = undefined;
+    w?.reject(err);
+  }
+
+  #settle(): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    const err = this.#error;
+    let reason: ConnCloseReason = "closed";
+    if (err !== undefined) {
+      switch (err.name) {
+        case "ConnectionRefused":
+          reason = "refused";
+          break;
+        case "ConnectionReset":
+          reason = "reset";
+          break;
+        case "TimedOut":
+          reason = "timed_out";
+          break;
+        default:
+          reason = "aborted";
+      }
+    }
+    const w = this.#connectWaiter;
+    this.#connectWaiter = undefined;
+    w?.reject(err ?? new NotConnectedError(`Cannot connect to ${this.#text}: connection closed`));
+    const info: ConnCloseInfo = err === undefined
+      ? { reason, state: this.#sc.state }
+      : { reason, error: err, state: this.#sc.state };
+    const done = () => this.#closed.resolve(info);
+    this.#hooks.afterSettle(this).then(done, done);
+  }
+
+  /** Abort from the endpoint (it is closing): like `abort()`, reason "aborted". */
+  #endpointClosed(): void {
+    if (!this.#sc.released && this.#sc.state !== "CLOSED" && this.#sc.state !== "TIME_WAIT") {
+      this.#error ??= new ConnectionAbortedError(
+        `Connection to ${this.#text} aborted: its endpoint was closed`,
+      );
+    }
+    this.#wakeAll();
+    this.#settle();
+  }
+
+  /** One non-blocking read: bytes, 0 (nothing yet) or -1 (EOF). Throws the typed error. */
+  #tryRead(p: Uint8Array, what: string): number {
+    if (this.#appClosed) {
+      throw new ClosedError(`Cannot ${what} ${this.#text}: connection closed`);
+    }
+    if (this.#readShut) return -1;
+    if (p.byteLength === 0) return 0;
+    const n = this.#sc.read(p);
+    if (n > 0) return n;
+    // After a RST the core reports EOF; the error wins unless the peer's
+    // FIN came first (as Linux: a FIN'd stream reads EOF even if reset later).
+    if (this.#error !== undefined && !this.#eofSeen) throw this.#error;
+    if (n < 0) return n;
+    const st = this.#sc.state;
+    if (this.#sc.released || st === "CLOSED" || st === "TIME_WAIT") return -1;
+    return 0;
+  }
+
+  #checkWrite(): void {
+    if (this.#appClosed) {
+      throw new ClosedError(`Cannot write to ${this.#text}: connection closed`);
+    }
+    if (this.#error !== undefined) throw this.#error;
+    if (this.#writeShut) {
+      throw new BrokenPipeError(`Cannot write to ${this.#text}: the write side is shut down`);
+    }
+    const st = this.#sc.state;
+    if (this.#sc.released || st === "CLOSED") {
+      throw new NotConnectedError(`Cannot write to ${this.#text}: not connected (${st})`);
+    }
+  }
+
+  #closeWrite(): void {
+    if (this.#appClosed) {
+      throw new ClosedError(`Cannot shut down ${this.#text}: connection closed`);
+    }
+    if (this.#writeShut) return;
+    const st = this.#sc.state;
+    if (this.#sc.released || st === "CLOSED") {
+      throw this.#error ?? new NotConnectedError(`Cannot shut down ${this.#text}: not connected`);
+    }
+    this.#writeShut = true;
+    this.#sc.closeWrite();
+    this.#wake(this.#writeWaiters);
+  }
+
+  #waitReadable(): Promise<void> {
+    return new Promise<void>((r) => this.#readWaiters.push(r));
+  }
+
+  #waitWritable(): Promise<void> {
+    return new Promise<void>((r) => this.#writeWaiters.push(r));
+  }
+
+  #wake(list: (() => void)[]): void {
+    if (list.length === 0) return;
+    const ws = list.splice(0);
+    for (const w of ws) w();
+  }
+
+  #wakeAll(): void {
+    this.#wake(this.#readWaiters);
+    this.#wake(this.#writeWaiters);
+  }
+
+  #makeReadable(): ReadableStream<Uint8Array<ArrayBuffer>> {
+    return new ReadableStream({
+      type: "bytes",
+      pull: async (controller) => {
+        for (;;) {
+          const req = controller.byobRequest;
+          let n: number;
+          try {
+            if (req !== null && req.view !== null) {
+              const v = req.view;
+              n = this.#tryRead(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), "read from");
+              if (n > 0) {
+                req.respond(n);
+                return;
+              }
+            } else {
+              const avail = this.#readShut ? 0 : this.#sc.readable;
+              const chunk = avail > 0 ? new Uint8Array(Math.min(avail, MAX_CHUNK)) : PROBE;
+              n = this.#tryRead(chunk, "read from");
+              if (n > 0) {
+                controller.enqueue(
+                  chunk === PROBE
+                    ? PROBE.slice(0, n)
+                    : n === chunk.length
+                    ? chunk
+                    : chunk.subarray(0, n),
+                );
+                return;
+              }
+            }
+          } catch (err) {
+            controller.error(err);
+            return;
+          }
+          if (n < 0) {
+            controller.close();
+            req?.respond(0);
+            return;
+          }
+          await this.#waitReadable();
+        }
+      },
+      cancel: () => {
+        this.shutdownRead();
+      },
+    }, { highWaterMark: 0 });
+  }
+
+  #makeWritable(): WritableStream<Uint8Array<ArrayBufferLike>> {
+    return new WritableStream<Uint8Array<ArrayBufferLike>>({
+      write: async (chunk) => {
+        let off = 0;
+        while (off < chunk.byteLength) {
+          off += await this.write(off === 0 ? chunk : chunk.subarray(off));
+        }
+      },
+      close: () => this.closeWrite(),
+      abort: () => {
+        this.abort();
+      },
+    });
+  }
+
+  static {
+    handshakeOf = (c, signal) => c.#handshake(signal);
+    endpointClosedOf = (c) => c.#endpointClosed();
+  }
+}
+
+/** Largest chunk the default (non-BYOB) reader gets at once. */
+const MAX_CHUNK = 256 * 1024;
+/** Scratch byte used to learn EOF/error without taking data. */
+const PROBE = new Uint8Array(1);
+
+/**
+ * Internal: wraps a stack connection. Used by the endpoint; not part of the
+ * public API.
+ */
+export function wrapConnection(
+  sc: StackConnection,
+  local: TouAddr,
+  hooks: ConnHooks,
+): TouConn {
+  return create(sc, local, hooks);
+}
+
+/** Internal: resolves when `conn`'s handshake completes (rejects with the typed error). */
+export function connHandshake(conn: TouConn, signal?: AbortSignal): Promise<void> {
+  return handshakeOf(conn, signal);
+}
+
+/** Internal: tells `conn` its endpoint is closing. */
+export function connEndpointClosed(conn: TouConn): void {
+  endpointClosedOf(conn);
+}

@@ -1,0 +1,478 @@
+/**
+ * {@linkcode Endpoint}: one UDP socket and the tou stack on it. An endpoint
+ * listens on any number of TCP ports and opens any number of connections,
+ * all multiplexed over its one UDP port.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import { Stack, type StackCounters } from "../stack/stack.ts";
+import type { StackConnection } from "../stack/stack_connection.ts";
+import type { Runtime, TimerId } from "../stack/runtime.ts";
+import { RealRuntime } from "../stack/real_runtime.ts";
+import type { TcpInfo } from "../tcp/info.ts";
+import type { TcpState } from "../tcp/state.ts";
+import type { DatagramSocket } from "../udp/datagram_socket.ts";
+import { type DenoUdpSocketStats, openUdpSocket } from "../udp/deno_udp_socket.ts";
+import { familyOf, resolveHostname, type TouTuple } from "./addr.ts";
+import {
+  connEndpointClosed,
+  connHandshake,
+  type ConnHooks,
+  TouConn,
+  wrapConnection,
+} from "./conn.ts";
+import { ClosedError } from "./errors.ts";
+import { type ListenerHooks, TouListener, wrapListener } from "./listener.ts";
+import {
+  booleanOption,
+  checkTouOptions,
+  hostnameOption,
+  parseOptions,
+  portOption,
+  type ResolvedTouOptions,
+  signalOption,
+  toStackOptions,
+  type TouOptions,
+  touOptionsShape,
+} from "./options.ts";
+
+/** Options of {@linkcode openEndpoint}: the local UDP address plus every tunable. */
+export interface EndpointOptions extends TouOptions {
+  /** Local IP literal to bind. Default "0.0.0.0". */
+  readonly hostname?: string;
+  /** Local UDP port; 0 (the default) picks an ephemeral one. */
+  readonly port?: number;
+}
+
+/** Options of {@linkcode Endpoint.listen}. */
+export interface EndpointListenOptions {
+  /** TCP port to listen on. Default: the endpoint's UDP port number. */
+  readonly tcpPort?: number;
+  /** Accept-queue bound. Default: the endpoint's `backlog` option (128). */
+  readonly backlog?: number;
+  /** Listen even while TIME_WAIT connections use the port (SO_REUSEADDR). */
+  readonly reuseAddress?: boolean;
+}
+
+/** Options of {@linkcode Endpoint.connect}: where to connect. */
+export interface EndpointConnectOptions {
+  /** The peer's IP address or host name. */
+  readonly hostname: string;
+  /** The peer's UDP port. */
+  readonly port: number;
+  /** The TCP port inside the tunnel. Default: the UDP `port` number. */
+  readonly tcpPort?: number;
+  /** Our TCP port. Default: an ephemeral one from `portRange`. */
+  readonly localTcpPort?: number;
+  /** Allow a `localTcpPort` that TIME_WAIT connections still use (SO_REUSEADDR). */
+  readonly reuseAddress?: boolean;
+  /** Aborts the handshake (the connection is reset and the promise rejects with the reason). */
+  readonly signal?: AbortSignal;
+  /** TCP_NODELAY for this connection. Default: the endpoint's `noDelay` option. */
+  readonly noDelay?: boolean;
+  /** SO_KEEPALIVE for this connection. Default: the endpoint's `keepAlive` option. */
+  readonly keepAlive?: boolean;
+}
+
+/** A snapshot of one connection of an endpoint (`ss -ti`-like). */
+export interface ConnectionStats {
+  /** Both sides with UDP and TCP ports. */
+  readonly tuple: TouTuple;
+  /** The TCP state, e.g. "TIME_WAIT". */
+  readonly state: TcpState;
+  /** True when it came from a listener. */
+  readonly passive: boolean;
+  /** TCP_INFO-like figures. */
+  readonly info: TcpInfo;
+}
+
+const endpointSchema = z.strictObject({
+  ...touOptionsShape,
+  hostname: hostnameOption().optional(),
+  port: portOption(0).optional(),
+}).superRefine(checkTouOptions);
+
+const listenSchema = z.strictObject({
+  tcpPort: portOption(1).optional(),
+  backlog: touOptionsShape.backlog.optional(),
+  reuseAddress: booleanOption().optional(),
+});
+
+const connectSchema = z.strictObject({
+  hostname: hostnameOption(),
+  port: portOption(1),
+  tcpPort: portOption(1).optional(),
+  localTcpPort: portOption(1).optional(),
+  reuseAddress: booleanOption().optional(),
+  signal: signalOption().optional(),
+  noDelay: booleanOption().optional(),
+  keepAlive: booleanOption().optional(),
+});
+
+let create: (
+  socket: DatagramSocket,
+  runtime: Runtime,
+  options: ResolvedTouOptions,
+  autoClose: boolean,
+) => Endpoint;
+
+/**
+ * Opens a UDP socket and starts a tou stack on it.
+ *
+ * @param options Local address (default "0.0.0.0", ephemeral port) and tunables.
+ * @returns The endpoint.
+ * @throws {InvalidOptionError} When an option is out of range.
+ * @throws {AddrInUseError} When the UDP address is already bound.
+ *
+ * @example Open, listen, connect
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openEndpoint } from "./endpoint.ts";
+ *
+ * await using ep = await openEndpoint({ hostname: "127.0.0.1", msl: 1000 });
+ * const listener = ep.listen({ tcpPort: 22 });
+ * const conn = await ep.connect({ hostname: "127.0.0.1", port: ep.addr.port, tcpPort: 22 });
+ * const server = await listener.accept();
+ * assert.equal(ep.connections().length, 2);
+ * conn.close();
+ * server.close();
+ * ```
+ */
+export async function openEndpoint(options: EndpointOptions = {}): Promise<Endpoint> {
+  const o = parseOptions(endpointSchema, options);
+  const { hostname, port, ...tunables } = o;
+  const socket = await openUdpSocket({ hostname: hostname ?? "0.0.0.0", port: port ?? 0 });
+  return create(socket, new RealRuntime(), tunables, false);
+}
+
+/**
+ * Internal (tests, simulator): an endpoint over any datagram socket and
+ * runtime. `autoClose` closes it once no listener is open and every
+ * connection has finished.
+ */
+export function createEndpoint(
+  socket: DatagramSocket,
+  runtime: Runtime,
+  options: TouOptions = {},
+  autoClose = false,
+): Endpoint {
+  const o = parseOptions(endpointSchema, options);
+  const { hostname: _h, port: _p, ...tunables } = o;
+  return create(socket, runtime, tunables, autoClose);
+}
+
+/** Internal: marks an endpoint to close itself once idle (used by `listen`/`connect`). */
+export function setAutoClose(ep: Endpoint): void {
+  autoCloseOf(ep);
+}
+
+let autoCloseOf: (ep: Endpoint) => void;
+
+/** How long an idle auto-closing endpoint waits for FIN_WAIT_2 connections to finish. */
+const FIN_WAIT_2_GRACE_MS = 2_000;
+
+/**
+ * One UDP socket carrying many TCP connections. Create it with
+ * {@linkcode openEndpoint}.
+ *
+ * Closing: {@linkcode Endpoint.close} is immediate, like a process exit:
+ * listeners stop and live connections are reset. `await using` (or
+ * {@linkcode Endpoint.closeGracefully}) first closes every connection
+ * normally and waits (bounded) for the FIN exchanges to finish.
+ *
+ * @example Two endpoints, echo
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openEndpoint } from "./endpoint.ts";
+ *
+ * await using server = await openEndpoint({ hostname: "127.0.0.1" });
+ * await using client = await openEndpoint({ hostname: "127.0.0.1" });
+ * const listener = server.listen(); // TCP port = the UDP port number
+ * const conn = await client.connect({ hostname: "127.0.0.1", port: server.addr.port });
+ * const peer = await listener.accept();
+ * await peer.write(new Uint8Array([1, 2, 3]));
+ * const buf = new Uint8Array(8);
+ * assert.equal(await conn.read(buf), 3);
+ * ```
+ */
+export class Endpoint implements AsyncDisposable {
+  static {
+    create = (socket, runtime, options, autoClose) =>
+      new Endpoint(socket, runtime, options, autoClose);
+    autoCloseOf = (ep) => {
+      ep.#autoClose = true;
+      ep.#scheduleCheck();
+    };
+  }
+
+  readonly #socket: DatagramSocket;
+  readonly #runtime: Runtime;
+  readonly #stack: Stack;
+  readonly #options: ResolvedTouOptions;
+  readonly #addr: Deno.NetAddr;
+  readonly #family: 4 | 6;
+  readonly #listeners = new Set<TouListener>();
+  readonly #handles = new Set<TouConn>();
+  readonly #done = Promise.withResolvers<void>();
+  #autoClose: boolean;
+  #closed = false;
+  #checkQueued = false;
+  #graceTimer: TimerId | undefined;
+  readonly #connHooks: ConnHooks;
+  readonly #listenerHooks: ListenerHooks;
+
+  private constructor(
+    socket: DatagramSocket,
+    runtime: Runtime,
+    options: ResolvedTouOptions,
+    autoClose: boolean,
+  ) {
+    this.#socket = socket;
+    this.#runtime = runtime;
+    this.#options = options;
+    this.#autoClose = autoClose;
+    this.#stack = new Stack(socket, runtime, toStackOptions(options));
+    const a = socket.localAddr;
+    this.#addr = { transport: "udp", hostname: a.hostname, port: a.port };
+    this.#family = familyOf(a.hostname);
+    this.#connHooks = {
+      onChange: (c) => {
+        const st = c.state;
+        if (st === "CLOSED" || st === "TIME_WAIT") this.#handles.delete(c);
+        if (this.#autoClose) this.#scheduleCheck();
+      },
+      afterSettle: () => {
+        if (!this.#autoClose || this.#closed) return Promise.resolve();
+        // An auto-closing endpoint that became idle closes now; let the
+        // connection's `closed` wait for the UDP socket to be released.
+        return new Promise<void>((resolve) =>
+          queueMicrotask(() => {
+            this.#checkIdle();
+            if (this.#closed) this.#done.promise.then(resolve);
+            else resolve();
+          })
+        );
+      },
+    };
+    this.#listenerHooks = {
+      wrap: (sc) => this.#wrap(sc),
+      onClose: (l) => {
+        this.#listeners.delete(l);
+        if (this.#autoClose) this.#scheduleCheck();
+      },
+    };
+  }
+
+  /** The local UDP address (transport "udp"; the real port when bound to 0). */
+  get addr(): Deno.NetAddr {
+    return this.#addr;
+  }
+
+  /** The validated options in force, defaults filled in. */
+  get options(): Readonly<ResolvedTouOptions> {
+    return this.#options;
+  }
+
+  /** Stack counters (datagrams, segments, RSTs, opens, …), like `netstat -s`. */
+  get counters(): Readonly<StackCounters> {
+    return this.#stack.counters;
+  }
+
+  /** UDP socket counters (sent, dropped, received, …), when the socket keeps them. */
+  udpStats(): DenoUdpSocketStats | undefined {
+    const s = this.#socket as Partial<{ stats(): DenoUdpSocketStats }>;
+    return typeof s.stats === "function" ? s.stats() : undefined;
+  }
+
+  /** True once the endpoint is closed. */
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /** Resolves once the endpoint is closed and its UDP socket released. */
+  get closed(): Promise<void> {
+    return this.#done.promise;
+  }
+
+  /**
+   * Listens on a TCP port of this endpoint.
+   *
+   * @param options TCP port (default: the UDP port number), backlog, reuseAddress.
+   * @returns The listener.
+   * @throws {AddrInUseError} When a listener has the port, or connections
+   *   (TIME_WAIT included) use it and `reuseAddress` is not set.
+   * @throws {InvalidOptionError} On a bad option.
+   * @throws {ClosedError} When the endpoint is closed.
+   */
+  listen(options: EndpointListenOptions = {}): TouListener {
+    const o = parseOptions(listenSchema, options);
+    this.#assertOpen("listen on");
+    const tcpPort = o.tcpPort ?? this.#addr.port;
+    const sl = this.#stack.listen(tcpPort, {
+      backlog: o.backlog ?? this.#options.backlog,
+      reuseAddress: o.reuseAddress ?? false,
+    });
+    const l = wrapListener(sl, { ...this.#localUdp(), tcpPort }, this.#listenerHooks);
+    this.#listeners.add(l);
+    return l;
+  }
+
+  /**
+   * Opens a connection and resolves once the handshake is done.
+   *
+   * @param options The peer (hostname, UDP port, TCP port) and per-connection settings.
+   * @returns The established connection.
+   * @throws {TimedOutError} When the SYN retries run out (e.g. nothing at that UDP address).
+   * @throws {ConnectionRefusedError} When the peer endpoint has no listener on the TCP port.
+   * @throws {AddrInUseError} When the 4-tuple (e.g. in TIME_WAIT) or the local port is taken.
+   * @throws {InvalidOptionError} On a bad option.
+   */
+  async connect(options: EndpointConnectOptions): Promise<TouConn> {
+    const o = parseOptions(connectSchema, options);
+    this.#assertOpen("connect from");
+    o.signal?.throwIfAborted();
+    const ip = await resolveHostname(o.hostname, this.#family);
+    o.signal?.throwIfAborted();
+    this.#assertOpen("connect from");
+    const sc = this.#stack.connect({ hostname: ip, port: o.port }, o.tcpPort ?? o.port, {
+      localPort: o.localTcpPort,
+      reuseAddress: o.reuseAddress ?? false,
+    });
+    const conn = this.#wrap(sc);
+    if (o.noDelay !== undefined) conn.setNoDelay(o.noDelay);
+    if (o.keepAlive !== undefined) conn.setKeepAlive(o.keepAlive);
+    await connHandshake(conn, o.signal);
+    return conn;
+  }
+
+  /** Every connection, with its tuple, state and TCP_INFO (TIME_WAIT and embryonic ones too). */
+  connections(): ConnectionStats[] {
+    const local = this.#localUdp();
+    return this.#stack.connections().map((c) => ({
+      tuple: {
+        local: { ...local, tcpPort: c.localPort },
+        remote: { hostname: c.remote.hostname, port: c.remote.port, tcpPort: c.remotePort },
+      },
+      state: c.state,
+      passive: c.listenerPort !== undefined,
+      info: c.info(),
+    }));
+  }
+
+  /**
+   * Closes at once, as a process exit would: listeners stop, live
+   * connections are reset, TIME_WAIT state is dropped and the UDP port is
+   * released. Idempotent.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#graceTimer !== undefined) this.#runtime.cancel(this.#graceTimer);
+    this.#graceTimer = undefined;
+    for (const l of [...this.#listeners]) l.close();
+    this.#stack.close();
+    for (const c of [...this.#handles]) connEndpointClosed(c);
+    this.#handles.clear();
+    const s = this.#socket as Partial<{ closed: Promise<void> }>;
+    const settled = s.closed instanceof Promise ? s.closed : Promise.resolve();
+    settled.then(() => this.#done.resolve(), () => this.#done.resolve());
+  }
+
+  /**
+   * Closes listeners, closes every open connection normally (FIN), waits
+   * until the closes finished (or `timeout` ms passed), then
+   * {@linkcode Endpoint.close}s.
+   *
+   * @param options `timeout` in ms, default 2000.
+   */
+  async closeGracefully(options: { timeout?: number } = {}): Promise<void> {
+    if (this.#closed) return await this.#done.promise;
+    const timeout = options.timeout ?? 2_000;
+    for (const l of [...this.#listeners]) l.close();
+    for (const c of [...this.#handles]) c.close();
+    this.#autoClose = true;
+    this.#scheduleCheck();
+    let timer: TimerId | undefined;
+    await Promise.race([
+      this.#done.promise,
+      new Promise<void>((r) => {
+        timer = this.#runtime.schedule(this.#runtime.now() + timeout, r);
+      }),
+    ]);
+    if (timer !== undefined) this.#runtime.cancel(timer);
+    this.close();
+    await this.#done.promise;
+  }
+
+  /** Same as {@linkcode Endpoint.closeGracefully} with the default timeout. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.closeGracefully();
+  }
+
+  // ---- internals ----
+
+  #localUdp(): { hostname: string; port: number } {
+    return { hostname: this.#addr.hostname, port: this.#addr.port };
+  }
+
+  #wrap(sc: StackConnection): TouConn {
+    const c = wrapConnection(sc, { ...this.#localUdp(), tcpPort: sc.localPort }, this.#connHooks);
+    const st = c.state;
+    if (st !== "CLOSED" && st !== "TIME_WAIT") this.#handles.add(c);
+    return c;
+  }
+
+  #assertOpen(what: string): void {
+    if (this.#closed) {
+      throw new ClosedError(
+        `Cannot ${what} ${this.#addr.hostname}:${this.#addr.port}: endpoint closed`,
+      );
+    }
+  }
+
+  /** Runs the idle check outside the stack's event dispatch. */
+  #scheduleCheck(): void {
+    if (this.#checkQueued || this.#closed) return;
+    this.#checkQueued = true;
+    queueMicrotask(() => {
+      this.#checkQueued = false;
+      this.#checkIdle();
+    });
+  }
+
+  /**
+   * Auto-close rule: no open listener and every connection finished
+   * (TIME_WAIT or gone); connections in FIN_WAIT_2 (our FIN acknowledged,
+   * waiting for the peer's) get a short grace period.
+   */
+  #checkIdle(): void {
+    if (!this.#autoClose || this.#closed || this.#listeners.size > 0) return;
+    let finWait2 = false;
+    for (const c of this.#stack.connections()) {
+      const st = c.state;
+      if (st === "TIME_WAIT" || st === "CLOSED") continue;
+      if (st === "FIN_WAIT_2") {
+        finWait2 = true;
+        continue;
+      }
+      return;
+    }
+    if (!finWait2) {
+      this.close();
+      return;
+    }
+    if (this.#graceTimer === undefined) {
+      const grace = Math.min(FIN_WAIT_2_GRACE_MS, this.#options.finWait2Timeout);
+      this.#graceTimer = this.#runtime.schedule(this.#runtime.now() + grace, () => {
+        this.#graceTimer = undefined;
+        if (this.#closed) return;
+        const busy = this.#stack.connections().some((c) =>
+          c.state !== "TIME_WAIT" && c.state !== "CLOSED" && c.state !== "FIN_WAIT_2"
+        );
+        if (!busy && this.#listeners.size === 0) this.close();
+      });
+    }
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * The public API of tou over real UDP: endpoints, listeners, connections,
+ * options and errors.
+ *
+ * @example Echo
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { connect, listen } from "./mod.ts";
+ *
+ * const listener = await listen({ hostname: "127.0.0.1", port: 0 });
+ * const conn = await connect({ hostname: "127.0.0.1", port: listener.touAddr.port });
+ * const server = await listener.accept();
+ * listener.close();
+ * await conn.write(new TextEncoder().encode("hi"));
+ * await conn.closeWrite();
+ * const echoed = server.readable.pipeTo(server.writable);
+ * assert.equal(await new Response(conn.readable).text(), "hi");
+ * await echoed;
+ * conn.close();
+ * server.close();
+ * await Promise.all([conn.closed, server.closed]);
+ * ```
+ *
+ * @module
+ */
+
+export { formatTouAddr, type TouAddr, type TouTuple } from "./addr.ts";
+export { type ConnCloseInfo, type ConnCloseReason, TouConn } from "./conn.ts";
+export { connect, type ConnectOptions } from "./connect.ts";
+export {
+  type ConnectionStats,
+  Endpoint,
+  type EndpointConnectOptions,
+  type EndpointListenOptions,
+  type EndpointOptions,
+  openEndpoint,
+} from "./endpoint.ts";
+export {
+  AddrInUseError,
+  BrokenPipeError,
+  ClosedError,
+  ConnectionAbortedError,
+  ConnectionRefusedError,
+  ConnectionResetError,
+  InvalidAddrError,
+  InvalidOptionError,
+  NotConnectedError,
+  TimedOutError,
+} from "./errors.ts";
+export { listen, type ListenOptions } from "./listen.ts";
+export { TouListener } from "./listener.ts";
+export {
+  type OptionSpec,
+  type OptionUnit,
+  type ResolvedTouOptions,
+  resolveTouOptions,
+  TOU_OPTION_SPECS,
+  type TouOptionName,
+  type TouOptions,
+  touOptionsSchema,
+  touOptionsShape,
+} from "./options.ts";

@@ -1,0 +1,92 @@
+/**
+ * The {@linkcode Runtime} of a real process: `performance.now()`, one
+ * `setTimeout` per scheduled callback and `crypto.getRandomValues`.
+ *
+ * Keeping the process alive: a tou endpoint keeps receiving on its UDP
+ * socket until it is closed, and that pending receive is what keeps Deno's
+ * event loop running (a listener waiting for connections, a connection
+ * waiting for data, a SYN being retransmitted). The stack's timers therefore
+ * never need to hold the process on their own, so by default they are
+ * unref'd with `Deno.unrefTimer`: once every endpoint is closed nothing of
+ * tou is left to keep the process running, even if a TIME_WAIT or
+ * retransmission deadline was still armed (closing the stack cancels it
+ * anyway). Pass `{ unrefTimers: false }` when driving a stack over a socket
+ * that does not keep the loop alive by itself.
+ *
+ * @module
+ */
+
+import type { Instant } from "../time.ts";
+import type { Runtime, TimerId } from "./runtime.ts";
+
+/** Options of {@linkcode RealRuntime}. */
+export interface RealRuntimeOptions {
+  /**
+   * Unref every timer so that timers alone never keep the process alive
+   * (see the module doc). Default true.
+   */
+  readonly unrefTimers?: boolean;
+}
+
+/**
+ * Wall-clock runtime for real sockets.
+ *
+ * `schedule(at, fn)` arms exactly one `setTimeout`, rounded up to whole
+ * milliseconds so that the callback never runs before `at` (a stack that
+ * woke early would only re-arm the same deadline).
+ *
+ * @example Schedule, cancel and draw random bytes
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { RealRuntime } from "./real_runtime.ts";
+ *
+ * // Timers are unref'd by default; here nothing else keeps the loop alive.
+ * const rt = new RealRuntime({ unrefTimers: false });
+ * const start = rt.now();
+ * const fired = await new Promise<number>((resolve) => {
+ *   const never = rt.schedule(start + 1, () => resolve(-1));
+ *   rt.cancel(never);
+ *   rt.schedule(start + 5, () => resolve(rt.now()));
+ * });
+ * assert.ok(fired >= start + 5);
+ *
+ * const buf = new Uint8Array(16);
+ * rt.randomBytes(buf);
+ * assert.equal(buf.length, 16);
+ * ```
+ */
+export class RealRuntime implements Runtime {
+  #unref: boolean;
+
+  /** @param options Whether timers are unref'd (default true). */
+  constructor(options: RealRuntimeOptions = {}) {
+    this.#unref = options.unrefTimers ?? true;
+  }
+
+  /** `performance.now()`: ms since the process started, sub-ms precision. */
+  now(): Instant {
+    return performance.now();
+  }
+
+  /** Runs `fn` once, no earlier than `at`. */
+  schedule(at: Instant, fn: () => void): TimerId {
+    const delay = Math.max(0, Math.ceil(at - performance.now()));
+    const timer = setTimeout(fn, delay);
+    // Deno 2.9's setTimeout returns a Node-style Timeout object: unref must
+    // get the object (its numeric id is ignored), clearTimeout takes either.
+    if (this.#unref) Deno.unrefTimer(timer);
+    return +timer;
+  }
+
+  /** Cancels a scheduled callback; unknown or fired ids are ignored. */
+  cancel(id: TimerId): void {
+    clearTimeout(id);
+  }
+
+  /** Fills `buf` from the system CSPRNG (in chunks of at most 65 536 bytes). */
+  randomBytes(buf: Uint8Array): void {
+    for (let i = 0; i < buf.length; i += 65_536) {
+      crypto.getRandomValues(buf.subarray(i, Math.min(buf.length, i + 65_536)));
+    }
+  }
+}

@@ -1,0 +1,599 @@
+/**
+ * A tou stack: one datagram socket carrying many TCP connections.
+ *
+ * Flow (quinn-style driver): a datagram comes in → envelope and segment are
+ * decoded → demux by (remote datagram address, local port, remote port) →
+ * `handleSegment` → {@linkcode Stack.process} drains `pollTransmit` (each
+ * segment encoded straight into one reusable buffer and sent), then
+ * `pollEvent`, then re-reads `pollTimeout` into one timer queue. The stack
+ * arms a single runtime timer at the earliest deadline of all connections.
+ *
+ * The same code runs over real UDP and over the simulator: the socket and
+ * the runtime are injected.
+ *
+ * @module
+ */
+
+import { DEFAULT_TCP_CONFIG, type TcpConfig } from "../tcp/config.ts";
+import { TcpConnection } from "../tcp/connection.ts";
+import type { TcpEvent } from "../tcp/events.ts";
+import { generateIsn } from "../tcp/isn.ts";
+import { ACK, FIN, RST, SYN } from "../wire/tcp_flags.ts";
+import { type Seq, seq, seqAdd, seqGt } from "../wire/seq.ts";
+import { segmentSeqLen, type TcpSegment } from "../wire/tcp_segment.ts";
+import { emitSegment, parseSegment } from "../wire/tcp_codec.ts";
+import {
+  emitEnvelope,
+  ENVELOPE_HEADER_LEN,
+  EnvelopeType,
+  parseEnvelope,
+} from "../wire/envelope.ts";
+import type { DatagramAddr, DatagramSocket } from "../udp/datagram_socket.ts";
+import { AddrInUseError } from "../udp/errors.ts";
+import type { Runtime, TimerId } from "./runtime.ts";
+import { TimerQueue } from "./timer_queue.ts";
+import { DEFAULT_EPHEMERAL_RANGE, pickEphemeralPort } from "./ports.ts";
+import {
+  addrKey,
+  type ConnectionDriver,
+  formatTuple,
+  StackConnection,
+  tupleKey,
+} from "./stack_connection.ts";
+import { StackListener } from "./stack_listener.ts";
+import type { StackTracer } from "./trace.ts";
+
+/** Options of a stack. Validation of user input happens in `src/net/`. */
+export interface StackOptions {
+  /** TCP tunables for every connection of this stack. */
+  readonly tcp?: Partial<TcpConfig>;
+  /** Ephemeral port range for active opens. Default 32768–60999. */
+  readonly ephemeralPortRange?: readonly [number, number];
+  /** Bound of each listener's SYN queue (tcp_max_syn_backlog). Default 256. */
+  readonly synQueueLimit?: number;
+  /** Answer a handshake-completing ACK with RST when the accept queue is full (tcp_abort_on_overflow). */
+  readonly abortOnOverflow?: boolean;
+  /** 16-byte secret for RFC 6528 ISNs. Default: random from the runtime. */
+  readonly isnSecret?: Uint8Array;
+  /** Close the datagram socket when the stack closes. Default true. */
+  readonly ownsSocket?: boolean;
+}
+
+/** Stack-wide counters (like `netstat -s`). */
+export interface StackCounters {
+  /** Datagrams received. */
+  datagramsIn: number;
+  /** Segments sent. */
+  segmentsOut: number;
+  /** Segments handed to connections or listeners. */
+  segmentsIn: number;
+  /** Datagrams whose envelope did not parse. */
+  badEnvelopes: number;
+  /** Segments that did not parse (incl. bad checksums). */
+  badSegments: number;
+  /** RSTs sent for segments that matched no socket. */
+  rstsForNoSocket: number;
+  /** Segments that matched no socket. */
+  noSocket: number;
+  /** Connections opened actively. */
+  activeOpens: number;
+  /** Connections opened passively. */
+  passiveOpens: number;
+  /** TIME_WAIT connections replaced by a new SYN (RFC 6191-like). */
+  timeWaitRecycled: number;
+  /** Control datagrams (non-TCP envelopes) received. */
+  controlIn: number;
+}
+
+/** Options of {@linkcode Stack.connect}. */
+export interface StackConnectOptions {
+  /** Local TCP port; default an ephemeral one. */
+  readonly localPort?: number;
+  /** Allow a local port that TIME_WAIT connections still use (SO_REUSEADDR). */
+  readonly reuseAddress?: boolean;
+}
+
+/** Options of {@linkcode Stack.listen}. */
+export interface StackListenOptions {
+  /** Accept-queue bound. Default 128 (SOMAXCONN 4096 on new Linux; 128 is the classic). */
+  readonly backlog?: number;
+  /** Allow listening while TIME_WAIT connections use the port (SO_REUSEADDR). */
+  readonly reuseAddress?: boolean;
+}
+
+const TX_BUFFER_SIZE = 65_536 + ENVELOPE_HEADER_LEN;
+
+/**
+ * One datagram socket, many TCP connections.
+ *
+ * @example Two stacks on a simulated network
+ * ```ts ignore
+ * const clock = new VirtualClock({ seed: 1 });
+ * const net = new SimNetwork(clock);
+ * const a = new Stack(net.bind({ hostname: "127.0.0.1", port: 7000 }), clock);
+ * const b = new Stack(net.bind({ hostname: "127.0.0.2", port: 0 }), clock);
+ * const l = a.listen(22);
+ * const c = b.connect({ hostname: "127.0.0.1", port: 7000 }, 22);
+ * clock.runUntilIdle();
+ * ```
+ */
+export class Stack implements ConnectionDriver {
+  /** The datagram socket. */
+  readonly socket: DatagramSocket;
+  /** Clock, timers, randomness. */
+  readonly runtime: Runtime;
+  /** TCP configuration shared by every connection. */
+  readonly config: TcpConfig;
+  /** Counters. */
+  readonly counters: StackCounters = {
+    datagramsIn: 0,
+    segmentsOut: 0,
+    segmentsIn: 0,
+    badEnvelopes: 0,
+    badSegments: 0,
+    rstsForNoSocket: 0,
+    noSocket: 0,
+    activeOpens: 0,
+    passiveOpens: 0,
+    timeWaitRecycled: 0,
+    controlIn: 0,
+  };
+  /** Optional tracer: sees every segment in/out and every connection event. */
+  tracer: StackTracer | undefined;
+
+  #conns = new Map<string, StackConnection>();
+  #listeners = new Map<number, StackListener>();
+  #portUse = new Map<number, number>(); // local port → connections using it
+  #timers = new TimerQueue<StackConnection>();
+  #armedAt = Number.POSITIVE_INFINITY;
+  #armedId: TimerId | undefined;
+  #tx = new Uint8Array(TX_BUFFER_SIZE);
+  #isnSecret: Uint8Array;
+  #nextIsn: Seq | undefined;
+  #range: readonly [number, number];
+  #synQueueLimit: number;
+  #abortOnOverflow: boolean;
+  #ownsSocket: boolean;
+  #processing: StackConnection | undefined;
+  #again = false;
+  #closed = false;
+  #localAddrText: string;
+
+  /** Creates a stack over `socket`, driven by `runtime`. */
+  constructor(socket: DatagramSocket, runtime: Runtime, options: StackOptions = {}) {
+    this.socket = socket;
+    this.runtime = runtime;
+    this.config = { ...DEFAULT_TCP_CONFIG, ...options.tcp };
+    this.#range = options.ephemeralPortRange ?? DEFAULT_EPHEMERAL_RANGE;
+    this.#synQueueLimit = options.synQueueLimit ?? 256;
+    this.#abortOnOverflow = options.abortOnOverflow ?? false;
+    this.#ownsSocket = options.ownsSocket ?? true;
+    if (options.isnSecret) {
+      this.#isnSecret = options.isnSecret;
+    } else {
+      this.#isnSecret = new Uint8Array(16);
+      runtime.randomBytes(this.#isnSecret);
+    }
+    this.#localAddrText = `${socket.localAddr.hostname}|${socket.localAddr.port}`;
+    socket.setHandler((data, from) => this.#onDatagram(data, from));
+  }
+
+  /** The local UDP address. */
+  get localAddr(): DatagramAddr {
+    return this.socket.localAddr;
+  }
+
+  /** True after {@linkcode Stack.close}. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Every connection, including embryonic (SYN queue) and orphaned ones. */
+  connections(): StackConnection[] {
+    return [...this.#conns.values()];
+  }
+
+  /** Every listener. */
+  listeners(): StackListener[] {
+    return [...this.#listeners.values()];
+  }
+
+  /** Finds a connection by its 4-tuple. */
+  find(remote: DatagramAddr, localPort: number, remotePort: number): StackConnection | undefined {
+    return this.#conns.get(tupleKey(remote, localPort, remotePort));
+  }
+
+  /** Test seam: the next connection (active or passive) gets this ISN. */
+  setNextIsn(iss: number): void {
+    this.#nextIsn = seq(iss);
+  }
+
+  /**
+   * Listens on a TCP port.
+   *
+   * Binding rules (Linux): without `reuseAddress`, a port used by any
+   * connection, even one in TIME_WAIT, is refused with an address-in-use
+   * error; with it, only another listener conflicts.
+   */
+  listen(port: number, options: StackListenOptions = {}): StackListener {
+    this.#assertOpen();
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new RangeError(`Cannot listen on tcp port ${port}: must be 1–65535`);
+    }
+    if (this.#listeners.has(port)) {
+      throw new AddrInUseError(`Cannot listen on tcp port ${port}: a listener already uses it`);
+    }
+    if (!options.reuseAddress) {
+      const inUse = this.#portUse.get(port) ?? 0;
+      if (inUse > 0) {
+        const tw = this.connections().some((c) => c.localPort === port && c.state === "TIME_WAIT");
+        throw new AddrInUseError(
+          `Cannot listen on tcp port ${port}: address in use by ${inUse} connection(s)` +
+            (tw ? " (TIME_WAIT; set reuseAddress to allow)" : ""),
+        );
+      }
+    }
+    const l = new StackListener(
+      port,
+      options.backlog ?? 128,
+      this.#synQueueLimit,
+      (x) => this.#closeListener(x),
+    );
+    this.#listeners.set(port, l);
+    return l;
+  }
+
+  /** Starts an active open to TCP port `remotePort` at UDP address `remote`. */
+  connect(
+    remote: DatagramAddr,
+    remotePort: number,
+    options: StackConnectOptions = {},
+  ): StackConnection {
+    this.#assertOpen();
+    let localPort = options.localPort;
+    if (localPort !== undefined && localPort !== 0) {
+      const existing = this.find(remote, localPort, remotePort);
+      if (existing) {
+        throw new AddrInUseError(
+          `Cannot connect ${formatTuple(existing)}: the 4-tuple is in use (${existing.state})`,
+        );
+      }
+      if (!options.reuseAddress && (this.#portUse.get(localPort) ?? 0) > 0) {
+        throw new AddrInUseError(
+          `Cannot bind tcp port ${localPort}: address in use (set reuseAddress to share it)`,
+        );
+      }
+      if (this.#listeners.has(localPort) && !options.reuseAddress) {
+        throw new AddrInUseError(`Cannot bind tcp port ${localPort}: a listener uses it`);
+      }
+    } else {
+      const r = new Uint32Array(1);
+      this.runtime.randomBytes(new Uint8Array(r.buffer));
+      localPort = pickEphemeralPort(
+        this.#range,
+        r[0],
+        (p) => !this.#listeners.has(p) && !this.#conns.has(tupleKey(remote, p, remotePort)),
+      );
+      if (localPort === undefined) {
+        throw new AddrInUseError(
+          `Cannot connect to ${remote.hostname}:${remote.port} tcp ${remotePort}: ` +
+            `no free ephemeral port in ${this.#range[0]}–${this.#range[1]}`,
+        );
+      }
+    }
+    const now = this.runtime.now();
+    const tcp = TcpConnection.connect(now, {
+      localPort,
+      remotePort,
+      iss: this.#takeIsn(remote, localPort, remotePort, now),
+      config: this.config,
+      tsOffset: this.#random32(),
+    });
+    const c = new StackConnection(this, tcp, remote, undefined);
+    this.#add(c);
+    this.counters.activeOpens++;
+    this.process(c);
+    return c;
+  }
+
+  /** Drains a connection's output and events and re-arms its timer. */
+  process(c: StackConnection): void {
+    if (this.#processing !== undefined) {
+      // Re-entered from an event callback: let the outer loop go again.
+      if (this.#processing === c) {
+        this.#again = true;
+        return;
+      }
+    }
+    const outer = this.#processing;
+    this.#processing = c;
+    try {
+      do {
+        this.#again = false;
+        this.#drain(c);
+      } while (this.#again);
+    } finally {
+      this.#processing = outer;
+    }
+  }
+
+  /**
+   * Closes the stack: listeners stop, every live connection is reset (as a
+   * process exit does), timers are cancelled, and the socket is closed when
+   * the stack owns it. Idempotent.
+   */
+  close(): void {
+    if (this.#closed) return;
+    for (const l of [...this.#listeners.values()]) l.close();
+    for (const c of [...this.#conns.values()]) {
+      if (c.state !== "CLOSED" && c.state !== "TIME_WAIT") c.abort();
+      this.#release(c);
+    }
+    this.#closed = true;
+    if (this.#armedId !== undefined) this.runtime.cancel(this.#armedId);
+    this.#armedId = undefined;
+    this.#armedAt = Number.POSITIVE_INFINITY;
+    this.#timers.clear();
+    if (this.#ownsSocket) this.socket.close();
+  }
+
+  // ---- internals -------------------------------------------------------
+
+  #assertOpen(): void {
+    if (this.#closed) throw new Deno.errors.BadResource("The tou stack is closed");
+  }
+
+  #random32(): number {
+    const b = new Uint8Array(4);
+    this.runtime.randomBytes(b);
+    return (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
+  }
+
+  #takeIsn(remote: DatagramAddr, localPort: number, remotePort: number, now: number): Seq {
+    if (this.#nextIsn !== undefined) {
+      const s = this.#nextIsn;
+      this.#nextIsn = undefined;
+      return s;
+    }
+    // RFC 6528 §3
+    return generateIsn(this.#isnSecret, {
+      localAddr: this.#localAddrText,
+      localPort,
+      remoteAddr: addrKey(remote),
+      remotePort,
+    }, now);
+  }
+
+  #add(c: StackConnection): void {
+    this.#conns.set(c.key, c);
+    this.#portUse.set(c.localPort, (this.#portUse.get(c.localPort) ?? 0) + 1);
+  }
+
+  #release(c: StackConnection): void {
+    if (c.released) return;
+    c.released = true;
+    if (this.#conns.get(c.key) === c) this.#conns.delete(c.key);
+    const n = (this.#portUse.get(c.localPort) ?? 1) - 1;
+    if (n <= 0) this.#portUse.delete(c.localPort);
+    else this.#portUse.set(c.localPort, n);
+    if (c.listenerPort !== undefined) {
+      const l = this.#listeners.get(c.listenerPort);
+      if (l) {
+        l.synQueue.delete(c);
+        const i = l.acceptQueue.indexOf(c);
+        if (i >= 0) l.acceptQueue.splice(i, 1);
+      }
+    }
+  }
+
+  #closeListener(l: StackListener): void {
+    if (this.#listeners.get(l.port) === l) this.#listeners.delete(l.port);
+    // Connections never accepted are reset, as Linux does on close(listen_fd).
+    for (const c of [...l.synQueue, ...l.acceptQueue]) c.abort();
+    l.synQueue.clear();
+    l.acceptQueue.length = 0;
+  }
+
+  #drain(c: StackConnection): void {
+    const tcp = c.tcp;
+    const now = this.runtime.now();
+    for (let seg = tcp.pollTransmit(now); seg !== undefined; seg = tcp.pollTransmit(now)) {
+      this.#send(c.remote, seg, c);
+    }
+    for (let ev = tcp.pollEvent(); ev !== undefined; ev = tcp.pollEvent()) {
+      this.#onEvent(c, ev);
+    }
+    if (c.released) return;
+    const d = tcp.pollTimeout();
+    if (d < c.queuedDeadline) {
+      c.queuedDeadline = d;
+      this.#timers.push(d, c);
+      this.#arm();
+    }
+  }
+
+  #onEvent(c: StackConnection, ev: TcpEvent): void {
+    this.tracer?.onEvent?.(this.runtime.now(), c, ev);
+    switch (ev.type) {
+      case "connected":
+        if (c.embryonic) {
+          c.embryonic = false;
+          const l = c.listenerPort !== undefined ? this.#listeners.get(c.listenerPort) : undefined;
+          if (l) {
+            l.synQueue.delete(c);
+            l.acceptQueue.push(c);
+            c.onEvent?.(ev);
+            l.onAcceptable?.();
+            return;
+          }
+        }
+        break;
+      case "error":
+        c.error = { kind: ev.kind, detail: ev.detail };
+        break;
+      case "closed":
+        c.onEvent?.(ev);
+        this.#release(c);
+        return;
+    }
+    c.onEvent?.(ev);
+  }
+
+  #send(to: DatagramAddr, seg: TcpSegment, c: StackConnection | undefined): void {
+    const buf = this.#tx;
+    const n = emitEnvelope(EnvelopeType.TCP_SEGMENT, 0, buf, 0);
+    const len = n + emitSegment(seg, buf, n);
+    this.counters.segmentsOut++;
+    this.tracer?.onSegment?.(this.runtime.now(), "out", to, seg, c);
+    if (this.#closed && !this.#ownsSocket) return;
+    const connected = this.socket.remoteAddr;
+    if (
+      connected !== undefined && connected.port === to.port && connected.hostname === to.hostname
+    ) {
+      this.socket.send(buf.subarray(0, len));
+    } else {
+      this.socket.send(buf.subarray(0, len), to);
+    }
+  }
+
+  #arm(): void {
+    const next = this.#timers.peekDeadline();
+    if (next >= this.#armedAt || this.#closed) return;
+    if (this.#armedId !== undefined) this.runtime.cancel(this.#armedId);
+    this.#armedAt = next;
+    this.#armedId = this.runtime.schedule(next, () => this.#onTimer());
+  }
+
+  #onTimer(): void {
+    this.#armedId = undefined;
+    this.#armedAt = Number.POSITIVE_INFINITY;
+    if (this.#closed) return;
+    const now = this.runtime.now();
+    const q = this.#timers;
+    while (q.peekDeadline() <= now) {
+      const at = q.peekDeadline();
+      const c = q.pop()!;
+      if (c.released) continue;
+      if (c.queuedDeadline === at) c.queuedDeadline = Number.POSITIVE_INFINITY;
+      c.tcp.handleTimeout(now);
+      this.process(c);
+    }
+    if (q.size > 4 * this.#conns.size + 64) this.#compactTimers();
+    this.#arm();
+  }
+
+  #compactTimers(): void {
+    this.#timers.clear();
+    for (const c of this.#conns.values()) {
+      c.queuedDeadline = Number.POSITIVE_INFINITY;
+      const d = c.tcp.pollTimeout();
+      if (d !== Number.POSITIVE_INFINITY) {
+        c.queuedDeadline = d;
+        this.#timers.push(d, c);
+      }
+    }
+  }
+
+  #onDatagram(data: Uint8Array, from: DatagramAddr): void {
+    if (this.#closed) return;
+    this.counters.datagramsIn++;
+    const env = parseEnvelope(data);
+    if (!env.ok) {
+      this.counters.badEnvelopes++;
+      return;
+    }
+    if (env.value.type !== EnvelopeType.TCP_SEGMENT) {
+      this.counters.controlIn++;
+      return;
+    }
+    const parsed = parseSegment(env.value.body);
+    if (!parsed.ok) {
+      this.counters.badSegments++;
+      return;
+    }
+    const seg = parsed.value;
+    this.counters.segmentsIn++;
+    const key = tupleKey(from, seg.dstPort, seg.srcPort);
+    let c = this.#conns.get(key);
+    this.tracer?.onSegment?.(this.runtime.now(), "in", from, seg, c);
+    if (c !== undefined && c.state === "TIME_WAIT" && (seg.flags & (SYN | ACK | RST)) === SYN) {
+      // A new SYN for a 4-tuple in TIME_WAIT with a higher sequence number
+      // may reopen it (RFC 9293 §3.6.1 note, RFC 6191; Linux tcp_timewait_state_process).
+      const l = this.#listeners.get(seg.dstPort);
+      if (l !== undefined && seqGt(seg.seq, c.tcp.rcvNxt)) {
+        this.counters.timeWaitRecycled++;
+        this.#release(c);
+        c = undefined;
+      }
+    }
+    if (c !== undefined) {
+      if (c.embryonic && (seg.flags & ACK) !== 0 && (seg.flags & (SYN | RST)) === 0) {
+        const l = this.#listeners.get(c.listenerPort!);
+        if (l !== undefined && l.acceptQueueFull) {
+          l.counters.listenOverflows++;
+          if (this.#abortOnOverflow) c.abort();
+          return; // drop the ACK: the SYN-ACK will be retransmitted (Linux)
+        }
+      }
+      c.tcp.handleSegment(this.runtime.now(), seg);
+      this.process(c);
+      return;
+    }
+    const l = this.#listeners.get(seg.dstPort);
+    if (l !== undefined) {
+      // RFC 9293 §3.10.7.2: LISTEN
+      if (seg.flags & RST) return;
+      if (seg.flags & ACK) {
+        this.#sendRstFor(from, seg);
+        return;
+      }
+      if (seg.flags & SYN) {
+        if (l.synQueue.size >= l.synQueueLimit) {
+          l.counters.synQueueDrops++;
+          return;
+        }
+        if (l.acceptQueueFull) {
+          l.counters.listenDrops++;
+          return;
+        }
+        const now = this.runtime.now();
+        const tcp = TcpConnection.accept(now, {
+          localPort: seg.dstPort,
+          remotePort: seg.srcPort,
+          iss: this.#takeIsn(from, seg.dstPort, seg.srcPort, now),
+          config: this.config,
+          tsOffset: this.#random32(),
+        }, seg);
+        const nc = new StackConnection(this, tcp, { hostname: from.hostname, port: from.port }, l.port);
+        this.#add(nc);
+        l.synQueue.add(nc);
+        this.counters.passiveOpens++;
+        this.process(nc);
+      }
+      return;
+    }
+    this.counters.noSocket++;
+    this.#sendRstFor(from, seg);
+  }
+
+  /** RFC 9293 §3.10.7.1: answer a segment for no connection (never a RST). */
+  #sendRstFor(to: DatagramAddr, seg: TcpSegment): void {
+    if (seg.flags & RST) return;
+    this.counters.rstsForNoSocket++;
+    const ack = (seg.flags & ACK) !== 0;
+    this.#send(to, {
+      srcPort: seg.dstPort,
+      dstPort: seg.srcPort,
+      seq: ack ? seg.ack : seq(0),
+      ack: ack ? seq(0) : seqAdd(seg.seq, segmentSeqLen(seg)),
+      flags: ack ? RST : RST | ACK,
+      window: 0,
+      urgentPointer: 0,
+      options: {},
+      payload: EMPTY,
+    }, undefined);
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+void FIN;

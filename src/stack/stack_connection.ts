@@ -1,0 +1,164 @@
+/**
+ * The stack's handle on one connection: the application-facing side of a
+ * {@linkcode TcpConnection} whose segments and timers the stack drives.
+ *
+ * @module
+ */
+
+import type { TcpConnection } from "../tcp/connection.ts";
+import type { TcpEvent } from "../tcp/events.ts";
+import type { TcpInfo } from "../tcp/info.ts";
+import type { TcpState } from "../tcp/state.ts";
+import type { DatagramAddr } from "../udp/datagram_socket.ts";
+
+/** What a handle needs from its stack: run the connection after an app call. */
+export interface ConnectionDriver {
+  /** Drains transmit/events and re-arms timers for `conn`. */
+  process(conn: StackConnection): void;
+}
+
+/** Identifies a connection: remote datagram address and both TCP ports. */
+export interface FourTuple {
+  /** The peer's UDP address. */
+  readonly remote: DatagramAddr;
+  /** Our TCP port. */
+  readonly localPort: number;
+  /** The peer's TCP port. */
+  readonly remotePort: number;
+}
+
+/** Key of a remote datagram address in demux tables. */
+export function addrKey(addr: DatagramAddr): string {
+  return `${addr.hostname}|${addr.port}`;
+}
+
+/** Key of a 4-tuple in demux tables. */
+export function tupleKey(remote: DatagramAddr, localPort: number, remotePort: number): string {
+  return `${remote.hostname}|${remote.port}|${localPort}|${remotePort}`;
+}
+
+/** Formats a 4-tuple for messages, e.g. `127.0.0.1:7000 tcp 40000→22`. */
+export function formatTuple(t: FourTuple): string {
+  const host = t.remote.hostname.includes(":") ? `[${t.remote.hostname}]` : t.remote.hostname;
+  return `${host}:${t.remote.port} tcp ${t.localPort}→${t.remotePort}`;
+}
+
+/**
+ * A connection owned by a {@linkcode Stack}. App calls go through here so
+ * that the stack can send what they produce right away.
+ */
+export class StackConnection implements FourTuple {
+  /** The state machine. */
+  readonly tcp: TcpConnection;
+  /** The peer's UDP address. */
+  readonly remote: DatagramAddr;
+  /** Our TCP port. */
+  readonly localPort: number;
+  /** The peer's TCP port. */
+  readonly remotePort: number;
+  /** Demux key. */
+  readonly key: string;
+  /** Listener port this connection came from, for passive opens. */
+  readonly listenerPort: number | undefined;
+  /** Called for every event of the connection, after the stack's own handling. */
+  onEvent: ((event: TcpEvent) => void) | undefined;
+  /** The last error event, if any. */
+  error: { kind: string; detail: string } | undefined;
+  /** True once the connection reached CLOSED and left the stack. */
+  released = false;
+  /** True while still in a listener's SYN queue. */
+  embryonic: boolean;
+  /** @internal earliest deadline this connection has in the stack's timer queue. */
+  queuedDeadline = Number.POSITIVE_INFINITY;
+  #driver: ConnectionDriver;
+
+  /** Wraps `tcp`; used by the stack only. */
+  constructor(
+    driver: ConnectionDriver,
+    tcp: TcpConnection,
+    remote: DatagramAddr,
+    listenerPort: number | undefined,
+  ) {
+    this.#driver = driver;
+    this.tcp = tcp;
+    this.remote = remote;
+    this.localPort = tcp.localPort;
+    this.remotePort = tcp.remotePort;
+    this.key = tupleKey(remote, tcp.localPort, tcp.remotePort);
+    this.listenerPort = listenerPort;
+    this.embryonic = listenerPort !== undefined;
+  }
+
+  /** The RFC 9293 state. */
+  get state(): TcpState {
+    return this.tcp.state;
+  }
+
+  /** Bytes ready to read. */
+  get readable(): number {
+    return this.tcp.readable;
+  }
+
+  /** Free send-buffer space. */
+  get writable(): number {
+    return this.tcp.writable;
+  }
+
+  /** Queues bytes; returns how many were taken (0 when the send buffer is full). */
+  write(data: Uint8Array): number {
+    const n = this.tcp.write(data);
+    this.#driver.process(this);
+    return n;
+  }
+
+  /** Copies received bytes into `into`: count, 0 when nothing yet, -1 at EOF. */
+  read(into: Uint8Array): number {
+    const n = this.tcp.read(into);
+    if (n > 0) this.#driver.process(this); // a window update may be due
+    return n;
+  }
+
+  /** Half-close (SHUT_WR): FIN after the queued data. */
+  closeWrite(): void {
+    this.tcp.closeWrite();
+    this.#driver.process(this);
+  }
+
+  /** SHUT_RD: stop reading; further data is discarded. */
+  shutdownRead(): void {
+    this.tcp.shutdownRead();
+    this.#driver.process(this);
+  }
+
+  /** Full close; the stack finishes the close (FIN_WAIT, TIME_WAIT) on its own. */
+  close(): void {
+    this.tcp.close();
+    this.#driver.process(this);
+  }
+
+  /** Abortive close: RST now, no TIME_WAIT. */
+  abort(): void {
+    this.tcp.abort();
+    this.#driver.process(this);
+  }
+
+  /** TCP_NODELAY. */
+  setNoDelay(on: boolean): void {
+    this.tcp.setNoDelay(on);
+    this.#driver.process(this);
+  }
+
+  /** SO_KEEPALIVE with optional idle/interval/count. */
+  setKeepAlive(
+    on: boolean,
+    opts?: { idle?: number; interval?: number; count?: number },
+  ): void {
+    this.tcp.setKeepAlive(on, opts);
+    this.#driver.process(this);
+  }
+
+  /** TCP_INFO-like figures. */
+  info(): TcpInfo {
+    return this.tcp.info();
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * A listening TCP port: the SYN queue of embryonic connections and the
+ * accept queue of established ones waiting for `accept()` (the seeds'
+ * "半连接队列" and "全连接队列").
+ *
+ * Overflow (documented in docs/stack.md, as Linux with
+ * `tcp_abort_on_overflow = 0` and no SYN cookies):
+ * - SYN queue full: the SYN is dropped silently (`synQueueDrops`); the
+ *   client's SYN retransmission may succeed later.
+ * - accept queue full (backlog + 1 connections waiting, as Linux): a new SYN is dropped
+ *   (`listenDrops`), and the final ACK of a handshake already in progress is
+ *   dropped (`listenOverflows`), leaving that connection in SYN_RCVD so its
+ *   SYN-ACK is retransmitted; with `abortOnOverflow` a RST is sent instead.
+ *
+ * @module
+ */
+
+import type { StackConnection } from "./stack_connection.ts";
+
+/** Counters of one listener. */
+export interface ListenerCounters {
+  /** SYNs dropped because the SYN queue was full. */
+  synQueueDrops: number;
+  /** SYNs dropped because the accept queue was full. */
+  listenDrops: number;
+  /** Handshake-completing ACKs dropped because the accept queue was full. */
+  listenOverflows: number;
+  /** Connections handed to the application. */
+  accepted: number;
+}
+
+/** A listening port owned by a stack. */
+export class StackListener {
+  /** The TCP port. */
+  readonly port: number;
+  /** Accept-queue bound (listen(2) backlog). */
+  readonly backlog: number;
+  /** SYN-queue bound. */
+  readonly synQueueLimit: number;
+  /** Embryonic connections (SYN_RCVD). */
+  readonly synQueue: Set<StackConnection> = new Set();
+  /** Established connections not yet accepted. */
+  readonly acceptQueue: StackConnection[] = [];
+  /** Counters. */
+  readonly counters: ListenerCounters = {
+    synQueueDrops: 0,
+    listenDrops: 0,
+    listenOverflows: 0,
+    accepted: 0,
+  };
+  /** Called when a connection joins the accept queue. */
+  onAcceptable: (() => void) | undefined;
+  /** True after close(). */
+  closed = false;
+  #onClose: (l: StackListener) => void;
+
+  /** Used by the stack only. */
+  constructor(
+    port: number,
+    backlog: number,
+    synQueueLimit: number,
+    onClose: (l: StackListener) => void,
+  ) {
+    this.port = port;
+    this.backlog = backlog;
+    this.synQueueLimit = synQueueLimit;
+    this.#onClose = onClose;
+  }
+
+  /**
+   * Whether the accept queue is full. As Linux's `sk_acceptq_is_full`
+   * (`len > backlog`), so up to backlog + 1 connections wait.
+   */
+  get acceptQueueFull(): boolean {
+    return this.acceptQueue.length > this.backlog;
+  }
+
+  /** Takes the oldest established connection, if any. */
+  accept(): StackConnection | undefined {
+    const c = this.acceptQueue.shift();
+    if (c) this.counters.accepted++;
+    return c;
+  }
+
+  /** Stops listening; queued connections are reset by the stack. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.#onClose(this);
+  }
+}

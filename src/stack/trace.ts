@@ -1,0 +1,58 @@
+/**
+ * Hooks for watching a stack: every segment in and out and every
+ * connection event (state changes with their cause), for people learning
+ * TCP and for debugging.
+ *
+ * @module
+ */
+
+import type { TcpEvent } from "../tcp/events.ts";
+import type { TcpSegment } from "../wire/tcp_segment.ts";
+import { formatFlags } from "../wire/tcp_flags.ts";
+import type { DatagramAddr } from "../udp/datagram_socket.ts";
+import type { StackConnection } from "./stack_connection.ts";
+
+/** Receives what a stack does. Both hooks are optional. */
+export interface StackTracer {
+  /** A segment sent ("out") to or received ("in") from `peer`. */
+  onSegment?(
+    now: number,
+    dir: "in" | "out",
+    peer: DatagramAddr,
+    seg: TcpSegment,
+    conn: StackConnection | undefined,
+  ): void;
+  /** An event of a connection. */
+  onEvent?(now: number, conn: StackConnection, event: TcpEvent): void;
+}
+
+/**
+ * Renders a segment like tcpdump: `40000 > 22: Flags [S.], seq 1, ack 2, win 512, length 0`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatSegment } from "./trace.ts";
+ * import { seq } from "../wire/seq.ts";
+ * const s = formatSegment({ srcPort: 1, dstPort: 2, seq: seq(5), ack: seq(0), flags: 0x02,
+ *   window: 100, urgentPointer: 0, options: { mss: 1400 }, payload: new Uint8Array(0) });
+ * assert.equal(s, "1 > 2: Flags [S], seq 5, win 100, options [mss 1400], length 0");
+ * ```
+ */
+export function formatSegment(seg: TcpSegment): string {
+  let s = `${seg.srcPort} > ${seg.dstPort}: Flags [${formatFlags(seg.flags)}], seq ${seg.seq}`;
+  if (seg.payload.length > 0) s += `:${(seg.seq + seg.payload.length) >>> 0}`;
+  if (seg.flags & 0x10) s += `, ack ${seg.ack}`;
+  s += `, win ${seg.window}`;
+  const o = seg.options;
+  const opts: string[] = [];
+  if (o.mss !== undefined) opts.push(`mss ${o.mss}`);
+  if (o.sackPermitted) opts.push("sackOK");
+  if (o.timestamps) opts.push(`TS val ${o.timestamps.tsVal} ecr ${o.timestamps.tsEcr}`);
+  if (o.windowScale !== undefined) opts.push(`wscale ${o.windowScale}`);
+  if (o.sackBlocks?.length) {
+    opts.push(`sack ${o.sackBlocks.map((b) => `{${b.left}:${b.right}}`).join("")}`);
+  }
+  if (opts.length) s += `, options [${opts.join(",")}]`;
+  return `${s}, length ${seg.payload.length}`;
+}

@@ -1,0 +1,71 @@
+/**
+ * A snapshot of one connection's internals, like Linux `TCP_INFO` / `ss -ti`.
+ *
+ * @module
+ */
+
+import type { Duration } from "../time.ts";
+import type { TcpState } from "./state.ts";
+
+/**
+ * What `TcpConnection.info()` returns. Sizes are bytes, times ms.
+ *
+ * @example Reading a snapshot
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { TcpInfo } from "./info.ts";
+ * const info: TcpInfo = {
+ *   state: "ESTABLISHED", rtt: 10, rttvar: 5, rto: 200, cwnd: 14480, ssthresh: Infinity,
+ *   mss: 1416, rcvMss: 1416, bytesSent: 0, bytesAcked: 0, bytesReceived: 0,
+ *   retransmits: 0, lost: 0, unacked: 0, sendQueue: 0, recvQueue: 0,
+ *   sndWnd: 65535, rcvWnd: 65535, sndWscale: 7, rcvWscale: 7, timestamps: true, sack: true,
+ * };
+ * assert.equal(info.unacked, 0);
+ * ```
+ */
+export interface TcpInfo {
+  /** Current state. */
+  readonly state: TcpState;
+  /** Smoothed RTT (0 before the first sample). */
+  readonly rtt: Duration;
+  /** RTT variation. */
+  readonly rttvar: Duration;
+  /** Current retransmission timeout, backoff included. */
+  readonly rto: Duration;
+  /** Congestion window in bytes. */
+  readonly cwnd: number;
+  /** Slow-start threshold in bytes (Infinity before the first loss). */
+  readonly ssthresh: number;
+  /** Effective send MSS: payload bytes per full data segment. */
+  readonly mss: number;
+  /** Largest payload seen from the peer (its effective MSS, estimated). */
+  readonly rcvMss: number;
+  /** Payload bytes sent, retransmissions included. */
+  readonly bytesSent: number;
+  /** Payload bytes the peer acknowledged. */
+  readonly bytesAcked: number;
+  /** Payload bytes received in order. */
+  readonly bytesReceived: number;
+  /** Segments retransmitted (SYN, data and FIN), in total. */
+  readonly retransmits: number;
+  /** Loss events detected: retransmission timeouts plus fast retransmits. */
+  readonly lost: number;
+  /** Sequence space in flight: SND.MAX - SND.UNA (bytes, plus 1 for an unacked SYN or FIN). */
+  readonly unacked: number;
+  /** Bytes in the send buffer (unacknowledged plus not yet sent). */
+  readonly sendQueue: number;
+  /** Bytes received and waiting to be read. */
+  readonly recvQueue: number;
+  /** Peer's receive window (scaled). */
+  readonly sndWnd: number;
+  /** Receive window we last advertised. */
+  readonly rcvWnd: number;
+  /** Shift applied to the peer's window field (RFC 7323). */
+  readonly sndWscale: number;
+  /** Shift applied to our window field (RFC 7323). */
+  readonly rcvWscale: number;
+  /** Whether RFC 7323 timestamps are in use. */
+  readonly timestamps: boolean;
+  /** Whether SACK (RFC 2018) was negotiated. */
+  readonly sack: boolean;
+}

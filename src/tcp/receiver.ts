@@ -1,0 +1,394 @@
+/**
+ * The receiving half of a connection (RFC 9293 §3.8.6.2, §3.10.7.4; RFC 1122
+ * 4.2.3.2–4.2.3.3; RFC 7323; RFC 2018): receive sequence variables, the
+ * segment acceptability test, reassembly through {@linkcode RecvBuffer}, the
+ * advertised window (scaling, receiver SWS avoidance, never shrinking),
+ * delayed ACKs, the peer's FIN, TS.Recent / PAWS and SACK blocks.
+ *
+ * @module
+ */
+
+import type { Instant } from "../time.ts";
+import { inWindow, type Seq, seq, seqAdd, seqGt, seqLe, seqLt, seqSub } from "../wire/seq.ts";
+import { FIN, SYN } from "../wire/tcp_flags.ts";
+import type { SackBlock, TcpSegment } from "../wire/tcp_segment.ts";
+import type { TcpConfig } from "./config.ts";
+import { RecvBuffer } from "./recv_buffer.ts";
+import type { TimerTable } from "./timers.ts";
+
+/** RFC 7323 §5.5: TS.Recent is invalid after 24 days of idleness. */
+const PAWS_IDLE_LIMIT = 24 * 24 * 3600 * 1000;
+/** Delayed ACKs wait at most this long (RFC 1122 4.2.3.2: less than 0.5 s; Linux 200 ms). */
+const MAX_DELAYED_ACK = 200;
+const DISCARD_CHUNK = 64 * 1024;
+
+/**
+ * Receive-side state machine. Not exported from the package: `TcpConnection`
+ * owns one and is its only caller.
+ */
+export class Receiver {
+  readonly #config: TcpConfig;
+  readonly #timers: TimerTable;
+  readonly #buf: RecvBuffer;
+  #synced = false;
+  #irs: Seq = seq(0);
+  #rcvNxt: Seq = seq(0);
+  /** Right edge of the window we advertised: RCV.NXT + RCV.WND when it was sent. */
+  #rcvAdv: Seq = seq(0);
+  #rcvWscale = 0;
+  #lastAckSent: Seq = seq(0);
+  #ackNow = false;
+  #unackedBytes = 0;
+  #rcvMss: number;
+  #advMss: number;
+
+  #finSeen = false;
+  #finSeq: Seq = seq(0);
+  #finReceived = false;
+  #readShut = false;
+  #discard: Uint8Array | undefined;
+
+  #sack = false;
+  #timestamps = false;
+  #tsRecent = 0;
+  #tsRecentAt: Instant = 0;
+
+  #bytesReceived = 0;
+
+  /**
+   * @param config Connection configuration (buffer size, delayed ACK, ranges).
+   * @param timers The connection's timer table (this uses "delayedAck").
+   * @param advMss The MSS we advertise.
+   */
+  constructor(config: TcpConfig, timers: TimerTable, advMss: number) {
+    this.#config = config;
+    this.#timers = timers;
+    this.#buf = new RecvBuffer(config.recvBufferSize, { maxRanges: config.maxOutOfOrderRanges });
+    this.#advMss = advMss;
+    this.#rcvMss = Math.min(536, advMss);
+  }
+
+  // ---- state ----------------------------------------------------------------------
+
+  /** Whether the peer's SYN was received (IRS known). */
+  get synced(): boolean {
+    return this.#synced;
+  }
+  /** IRS. */
+  get irs(): Seq {
+    return this.#irs;
+  }
+  /** RCV.NXT. */
+  get rcvNxt(): Seq {
+    return this.#rcvNxt;
+  }
+  /** RCV.WND as last advertised (right edge minus RCV.NXT). */
+  get rcvWnd(): number {
+    return this.#synced ? Math.max(0, seqSub(this.#rcvAdv, this.#rcvNxt)) : 0;
+  }
+  /** Shift applied to our window field. */
+  get rcvWscale(): number {
+    return this.#rcvWscale;
+  }
+  /** Bytes waiting to be read. */
+  get readable(): number {
+    return this.#buf.readable;
+  }
+  /** Estimated peer MSS (largest payload seen). */
+  get rcvMss(): number {
+    return this.#rcvMss;
+  }
+  /** In-order payload bytes received. */
+  get bytesReceived(): number {
+    return this.#bytesReceived;
+  }
+  /** The peer's FIN has been reached in the byte stream. */
+  get finReceived(): boolean {
+    return this.#finReceived;
+  }
+  /** shutdownRead() was called. */
+  get readShut(): boolean {
+    return this.#readShut;
+  }
+  /** An ACK should go out now. */
+  get ackNow(): boolean {
+    return this.#ackNow;
+  }
+  /** Whether timestamps are in use. */
+  get timestamps(): boolean {
+    return this.#timestamps;
+  }
+  /** TS.Recent: the TSval to echo (RFC 7323 §4.3). */
+  get tsRecent(): number {
+    return this.#tsRecent;
+  }
+  /** Whether SACK is in use. */
+  get sack(): boolean {
+    return this.#sack;
+  }
+
+  /** Asks for an immediate ACK (duplicate, challenge, window update, FIN). */
+  requestAck(): void {
+    this.#ackNow = true;
+  }
+
+  // ---- handshake ---------------------------------------------------------------------
+
+  /**
+   * Records the peer's SYN: IRS, RCV.NXT = IRS + 1 and the negotiated options.
+   *
+   * @param syn The peer's SYN (or SYN-ACK).
+   * @param now Current time.
+   * @param opts Negotiated window shift, timestamps and SACK.
+   */
+  onSyn(
+    syn: TcpSegment,
+    now: Instant,
+    opts: { rcvWscale: number; timestamps: boolean; sack: boolean },
+  ): void {
+    this.#synced = true;
+    this.#irs = syn.seq;
+    this.#rcvNxt = seqAdd(syn.seq, 1);
+    this.#lastAckSent = this.#rcvNxt;
+    this.#rcvAdv = seqAdd(this.#rcvNxt, Math.min(this.#buf.window, 0xffff));
+    this.#rcvWscale = opts.rcvWscale;
+    this.#timestamps = opts.timestamps;
+    this.#sack = opts.sack;
+    if (opts.timestamps && syn.options.timestamps) {
+      this.#tsRecent = syn.options.timestamps.tsVal;
+      this.#tsRecentAt = now;
+    }
+  }
+
+  // ---- acceptability (RFC 9293 §3.10.7.4 first step) ------------------------------------
+
+  /**
+   * The four-case acceptability test against the window we advertised. A
+   * bare FIN at RCV.NXT is accepted into a zero window, as Linux does.
+   */
+  acceptable(seg: TcpSegment): boolean {
+    const len = seg.payload.length + (seg.flags & SYN ? 1 : 0) + (seg.flags & FIN ? 1 : 0);
+    const wnd = this.rcvWnd;
+    const nxt = this.#rcvNxt;
+    if (len === 0) return wnd === 0 ? seg.seq === nxt : inWindow(seg.seq, nxt, wnd);
+    if (wnd === 0) return seg.payload.length === 0 && seg.seq === nxt && (seg.flags & FIN) !== 0;
+    return inWindow(seg.seq, nxt, wnd) || inWindow(seqAdd(seg.seq, len - 1), nxt, wnd);
+  }
+
+  /** Whether `seg` (with the ACK step passed) is a retransmission of the FIN we already have. */
+  isDuplicateFin(seg: TcpSegment): boolean {
+    return (seg.flags & FIN) !== 0 && this.#finReceived &&
+      seqAdd(seg.seq, seg.payload.length + 1) === this.#rcvNxt;
+  }
+
+  // ---- timestamps (RFC 7323) ----------------------------------------------------------------
+
+  /** RFC 7323 §5.3 R1: a non-RST segment whose TSval is older than TS.Recent fails PAWS. */
+  pawsRejects(seg: TcpSegment, now: Instant): boolean {
+    const ts = seg.options.timestamps;
+    if (!this.#timestamps || ts === undefined) return false;
+    if (now - this.#tsRecentAt > PAWS_IDLE_LIMIT) return false; // RFC 7323 §5.5
+    return ((ts.tsVal - this.#tsRecent) | 0) < 0;
+  }
+
+  /** RFC 7323 §4.3 (2): TS.Recent follows segments at or before Last.ACK.sent. */
+  updateTsRecent(seg: TcpSegment, now: Instant): void {
+    const ts = seg.options.timestamps;
+    if (!this.#timestamps || ts === undefined) return;
+    if (((ts.tsVal - this.#tsRecent) | 0) >= 0 && seqLe(seg.seq, this.#lastAckSent)) {
+      this.#tsRecent = ts.tsVal;
+      this.#tsRecentAt = now;
+    }
+  }
+
+  // ---- text and FIN (RFC 9293 §3.10.7.4 seventh and eighth steps) --------------------------
+
+  /**
+   * Notes where the peer's FIN is, if it lies within the window; the FIN is
+   * processed once RCV.NXT reaches it ({@linkcode Receiver.reachFin}).
+   *
+   * @param dataSeq Sequence number of the segment's first data byte.
+   * @param seg The segment carrying FIN.
+   */
+  noteFin(dataSeq: Seq, seg: TcpSegment): void {
+    const at = seqAdd(dataSeq, seg.payload.length);
+    if (this.#finReceived) {
+      if (seqLt(at, this.#rcvNxt)) this.#ackNow = true; // a retransmitted FIN
+      return;
+    }
+    if (this.#finSeen) return;
+    const off = seqSub(at, this.#rcvNxt);
+    if (off < 0 || off > this.#buf.window) return; // outside the window: dropped
+    this.#finSeen = true;
+    this.#finSeq = at;
+  }
+
+  /**
+   * Queues segment text for the application.
+   *
+   * @param now Current time.
+   * @param dataSeq Sequence number of `data[0]`.
+   * @param data The payload.
+   * @returns How far RCV.NXT advanced.
+   */
+  onText(now: Instant, dataSeq: Seq, data: Uint8Array): number {
+    let off = seqSub(dataSeq, this.#rcvNxt);
+    let payload = data;
+    if (off < 0) {
+      // RFC 9293 §3.10.7.4: trim what was already received
+      if (-off >= payload.length) {
+        this.#ackNow = true; // a duplicate: ACK at once (RFC 5681 §4.2)
+        return 0;
+      }
+      payload = payload.subarray(-off);
+      off = 0;
+    }
+    if (this.#finSeen) {
+      // nothing after the FIN is data (RFC 9293 §3.10.7.4 eighth step)
+      const room = seqSub(this.#finSeq, this.#rcvNxt) - off;
+      if (room <= 0) return 0;
+      if (payload.length > room) payload = payload.subarray(0, room);
+    }
+    if (data.length > this.#rcvMss) this.#rcvMss = Math.min(data.length, this.#advMss);
+    const hadGaps = this.#buf.outOfOrderRanges > 0;
+    const advanced = this.#buf.insert(off, payload);
+    if (advanced > 0) {
+      this.#rcvNxt = seqAdd(this.#rcvNxt, advanced);
+      this.#bytesReceived += advanced;
+      if (this.#readShut) this.#discardReadable();
+    }
+    if (off > 0 || hadGaps || advanced < payload.length) {
+      // RFC 5681 §4.2: out-of-order, gap-filling or unstorable data is ACKed at once
+      this.#ackNow = true;
+    } else {
+      // RFC 1122 4.2.3.2: ACK at least every second full-sized segment, else delay
+      this.#unackedBytes += advanced;
+      const delay = Math.min(this.#config.delayedAck, MAX_DELAYED_ACK);
+      if (this.#unackedBytes >= 2 * this.#rcvMss || delay <= 0) this.#ackNow = true;
+      else if (!this.#timers.isArmed("delayedAck")) this.#timers.set("delayedAck", now + delay);
+    }
+    return advanced;
+  }
+
+  /**
+   * Consumes the FIN if RCV.NXT has reached it.
+   *
+   * @returns Whether the FIN was consumed now (RCV.NXT advanced over it).
+   */
+  reachFin(): boolean {
+    if (!this.#finSeen || this.#finReceived || this.#rcvNxt !== this.#finSeq) return false;
+    this.#finReceived = true;
+    this.#rcvNxt = seqAdd(this.#rcvNxt, 1);
+    this.#ackNow = true;
+    return true;
+  }
+
+  /** Whether the segment carries data beyond RCV.NXT (new data). */
+  hasNewData(dataSeq: Seq, seg: TcpSegment): boolean {
+    return seg.payload.length > 0 &&
+      seqGt(seqAdd(dataSeq, seg.payload.length), this.#rcvNxt);
+  }
+
+  // ---- application ----------------------------------------------------------------------
+
+  /**
+   * Copies readable bytes into `into`; asks for a window update when the
+   * window opened enough (RFC 1122 4.2.3.3).
+   */
+  read(into: Uint8Array): number {
+    const n = this.#buf.read(into);
+    if (n > 0 && this.#synced) this.#maybeWindowUpdate();
+    return n;
+  }
+
+  /** Discards buffered and future data (shutdownRead). */
+  shutdownRead(): void {
+    this.#readShut = true;
+    this.#discardReadable();
+    if (this.#synced) this.#maybeWindowUpdate();
+  }
+
+  #discardReadable(): void {
+    this.#discard ??= new Uint8Array(Math.min(DISCARD_CHUNK, this.#buf.capacity));
+    while (this.#buf.read(this.#discard) > 0) { /* drop */ }
+  }
+
+  /** Receiver SWS threshold: min(RCV.BUFF / 2, MSS) (RFC 1122 4.2.3.3). */
+  #swsThreshold(): number {
+    return Math.min(Math.floor(this.#buf.capacity / 2), this.#rcvMss);
+  }
+
+  /**
+   * After a read: send a window update when the window can grow by the SWS
+   * threshold and the advertised window has fallen to half the buffer or less
+   * (the second condition is Linux's, to avoid an ACK per read).
+   */
+  #maybeWindowUpdate(): void {
+    const cur = this.rcvWnd;
+    const possible = Math.min(this.#buf.window, 0xffff * 2 ** this.#rcvWscale);
+    if (possible - cur >= this.#swsThreshold() && cur <= this.#buf.capacity / 2) {
+      this.#ackNow = true;
+    }
+  }
+
+  // ---- output ----------------------------------------------------------------------
+
+  /**
+   * The window field for an outgoing segment, updating the advertised right
+   * edge. SYNs carry the unscaled window (RFC 7323 §2.2); otherwise the
+   * window is scaled, grows only by the SWS threshold (RFC 1122 4.2.3.3) and
+   * never shrinks (RFC 9293 §3.8.6.2.2).
+   */
+  windowField(syn: boolean): number {
+    const free = this.#buf.window;
+    if (syn) {
+      const w = Math.min(free, 0xffff);
+      if (this.#synced) this.#rcvAdv = seqAdd(this.#rcvNxt, w);
+      return w;
+    }
+    const s = this.#rcvWscale;
+    const unit = 2 ** s;
+    const cur = this.rcvWnd;
+    let wnd = Math.min(free, 0xffff * unit);
+    if (wnd < cur + this.#swsThreshold()) wnd = cur;
+    let field = Math.floor(wnd / unit);
+    if (field * unit < cur) field = Math.ceil(cur / unit); // never shrink the right edge
+    if (field > 0xffff) field = 0xffff;
+    const edge = seqAdd(this.#rcvNxt, field * unit);
+    if (seqGt(edge, this.#rcvAdv)) this.#rcvAdv = edge;
+    return field;
+  }
+
+  /** SACK blocks for an outgoing segment (RFC 2018 §4), or undefined. */
+  sackBlocks(max: number): SackBlock[] | undefined {
+    if (!this.#sack || this.#buf.outOfOrderRanges === 0) return undefined;
+    const ranges = this.#buf.sackRanges();
+    const n = Math.min(max, ranges.length);
+    const blocks: SackBlock[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      blocks[i] = {
+        left: seqAdd(this.#rcvNxt, ranges[i].start),
+        right: seqAdd(this.#rcvNxt, ranges[i].end),
+      };
+    }
+    return blocks;
+  }
+
+  /** Number of held out-of-order ranges. */
+  get outOfOrderRanges(): number {
+    return this.#buf.outOfOrderRanges;
+  }
+
+  /** Bookkeeping after any segment carrying ACK = RCV.NXT left. */
+  onAckSent(): void {
+    this.#lastAckSent = this.#rcvNxt;
+    this.#ackNow = false;
+    this.#unackedBytes = 0;
+    this.#timers.clear("delayedAck");
+  }
+
+  /** The delayed-ACK timer expired. */
+  onDelayedAckTimeout(): void {
+    this.#ackNow = true;
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * The receive buffer: in-order data waiting for the application plus
+ * out-of-order data held for reassembly (RFC 9293 §3.10.7.4, RFC 2018).
+ *
+ * @module
+ */
+
+/** A held out-of-order range, as byte offsets from RCV.NXT (`start` inclusive, `end` exclusive). */
+export interface RecvRange {
+  /** First byte, counted from RCV.NXT (always > 0: offset 0 would be readable). */
+  readonly start: number;
+  /** One past the last byte, counted from RCV.NXT. */
+  readonly end: number;
+}
+
+/** Options of {@linkcode RecvBuffer}. */
+export interface RecvBufferOptions {
+  /** Most separate out-of-order ranges held at once (`TcpConfig.maxOutOfOrderRanges`). Default 64. */
+  readonly maxRanges?: number;
+}
+
+/**
+ * A fixed-capacity byte ring holding readable (in-order) bytes followed by the
+ * receive window, in which out-of-order segments are placed at their offset.
+ *
+ * Offsets passed to {@linkcode RecvBuffer.insert} count from RCV.NXT, i.e. from
+ * the end of the readable data. The caller trims what lies before RCV.NXT
+ * (already received) so `offset >= 0`; this buffer trims what lies beyond the
+ * window (`capacity - readable`). Out-of-order ranges are tracked in a small
+ * sorted list of at most `maxRanges` entries, preallocated, so inserts
+ * allocate nothing.
+ *
+ * @example Fill a gap
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { RecvBuffer } from "./recv_buffer.ts";
+ *
+ * const buf = new RecvBuffer(16);
+ * assert.equal(buf.insert(3, new Uint8Array([4, 5])), 0); // out of order
+ * assert.deepEqual(buf.sackRanges(), [{ start: 3, end: 5 }]);
+ * assert.equal(buf.insert(0, new Uint8Array([1, 2, 3])), 5); // gap filled
+ * const out = new Uint8Array(8);
+ * assert.equal(buf.read(out), 5);
+ * assert.deepEqual([...out.subarray(0, 5)], [1, 2, 3, 4, 5]);
+ * assert.equal(buf.window, 16);
+ * ```
+ */
+export class RecvBuffer {
+  readonly #ring: Uint8Array;
+  readonly #maxRanges: number;
+  /**
+   * Stream offsets are absolute byte counts since the buffer was made (exact in
+   * a double up to 2^53 bytes); ring index = absolute offset mod capacity.
+   */
+  #rcvNxtAbs = 0;
+  #readable = 0;
+  /** Out-of-order ranges, sorted by start, disjoint and non-adjacent. */
+  readonly #starts: Float64Array;
+  readonly #ends: Float64Array;
+  /** Update stamp of each range, for RFC 2018 §4 ordering. */
+  readonly #stamps: Float64Array;
+  #count = 0;
+  #stamp = 0;
+  #oooBytes = 0;
+  #dropped = 0;
+
+  /**
+   * @param capacity Bytes the buffer can hold (a positive integer); the largest window.
+   * @param options `maxRanges`: the bound on separate out-of-order ranges.
+   * @throws {RangeError} When `capacity` or `maxRanges` is not a valid integer.
+   */
+  constructor(capacity: number, options: RecvBufferOptions = {}) {
+    const maxRanges = options.maxRanges ?? 64;
+    if (!Number.isInteger(capacity) || capacity <= 0) {
+      throw new RangeError(`RecvBuffer capacity must be a positive integer, got ${capacity}`);
+    }
+    if (!Number.isInteger(maxRanges) || maxRanges < 0) {
+      throw new RangeError(`RecvBuffer maxRanges must be a non-negative integer, got ${maxRanges}`);
+    }
+    this.#ring = new Uint8Array(capacity);
+    this.#maxRanges = maxRanges;
+    // One spare slot: an insert may briefly hold maxRanges + 1 before the check.
+    this.#starts = new Float64Array(maxRanges + 1);
+    this.#ends = new Float64Array(maxRanges + 1);
+    this.#stamps = new Float64Array(maxRanges + 1);
+  }
+
+  /** Total bytes the buffer can hold. */
+  get capacity(): number {
+    return this.#ring.length;
+  }
+
+  /** In-order bytes waiting to be read. */
+  get readable(): number {
+    return this.#readable;
+  }
+
+  /** The receive window: `capacity - readable` (out-of-order data lies inside it). */
+  get window(): number {
+    return this.#ring.length - this.#readable;
+  }
+
+  /** Number of separate out-of-order ranges held. */
+  get outOfOrderRanges(): number {
+    return this.#count;
+  }
+
+  /** Bytes held out of order. */
+  get outOfOrderBytes(): number {
+    return this.#oooBytes;
+  }
+
+  /** Inserts dropped because they would have needed more than `maxRanges` ranges. */
+  get droppedInserts(): number {
+    return this.#dropped;
+  }
+
+  /**
+   * Stores segment data that starts `offset` bytes after RCV.NXT.
+   *
+   * Bytes beyond the window are cut off; bytes already held are overwritten with
+   * the same stream bytes (duplicates are harmless). When the data would need
+   * more than `maxRanges` separate out-of-order ranges the whole insert is
+   * dropped (returns 0 and counts in {@linkcode RecvBuffer.droppedInserts}).
+   *
+   * @param offset Bytes after RCV.NXT where `data` starts; the caller trims old bytes first.
+   * @param data Segment payload.
+   * @returns How many bytes became readable, i.e. how far RCV.NXT advances.
+   * @throws {RangeError} When `offset` is negative or not an integer.
+   */
+  insert(offset: number, data: Uint8Array): number {
+    if (!Number.isInteger(offset) || offset < 0) {
+      throw new RangeError(
+        `RecvBuffer.insert offset must be a non-negative integer, got ${offset}`,
+      );
+    }
+    const window = this.#ring.length - this.#readable;
+    if (offset >= window || data.length === 0) return 0;
+    const len = Math.min(data.length, window - offset);
+    const s = this.#rcvNxtAbs + offset;
+    const e = s + len;
+
+    // Ranges [lo, hi) overlap or touch [s, e) and merge with it.
+    const starts = this.#starts;
+    const ends = this.#ends;
+    const count = this.#count;
+    let lo = 0;
+    while (lo < count && ends[lo] < s) lo++;
+    let hi = lo;
+    while (hi < count && starts[hi] <= e) hi++;
+    const mergedStart = hi > lo ? Math.min(s, starts[lo]) : s;
+    const mergedEnd = hi > lo ? Math.max(e, ends[hi - 1]) : e;
+    const becomesReadable = mergedStart === this.#rcvNxtAbs;
+    const newCount = count - (hi - lo) + (becomesReadable ? 0 : 1);
+    if (newCount > this.#maxRanges) {
+      this.#dropped++;
+      return 0;
+    }
+
+    this.#copyIn(s, data, len);
+
+    let held = 0;
+    for (let i = lo; i < hi; i++) held += ends[i] - starts[i];
+    if (becomesReadable) {
+      // mergedStart is RCV.NXT, so lo is 0: remove ranges [0, hi).
+      this.#removeRanges(0, hi, 0);
+      this.#oooBytes -= held;
+      const advance = mergedEnd - this.#rcvNxtAbs;
+      this.#rcvNxtAbs = mergedEnd;
+      this.#readable += advance;
+      return advance;
+    }
+    // Replace ranges [lo, hi) by one merged range at lo.
+    this.#removeRanges(lo, hi, 1);
+    starts[lo] = mergedStart;
+    ends[lo] = mergedEnd;
+    this.#stamps[lo] = ++this.#stamp;
+    this.#oooBytes += mergedEnd - mergedStart - held;
+    return 0;
+  }
+
+  /**
+   * Copies readable bytes into `into` and frees their space (the window grows).
+   *
+   * @param into Destination.
+   * @returns Bytes copied (0 when nothing is readable or `into` is empty).
+   */
+  read(into: Uint8Array): number {
+    const n = Math.min(into.length, this.#readable);
+    if (n === 0) return 0;
+    const ring = this.#ring;
+    const cap = ring.length;
+    const start = (this.#rcvNxtAbs - this.#readable) % cap;
+    const first = Math.min(n, cap - start);
+    into.set(ring.subarray(start, start + first), 0);
+    if (first < n) into.set(ring.subarray(0, n - first), first);
+    this.#readable -= n;
+    return n;
+  }
+
+  /**
+   * The out-of-order ranges as offsets from the current RCV.NXT, the most
+   * recently updated first (RFC 2018 §4: the first SACK block reports the
+   * segment that triggered the ACK). The caller adds RCV.NXT and keeps as many
+   * blocks as fit in the option space.
+   *
+   * @returns A new array of at most `maxRanges` ranges.
+   */
+  sackRanges(): RecvRange[] {
+    const count = this.#count;
+    const order: number[] = [];
+    for (let i = 0; i < count; i++) order.push(i);
+    const stamps = this.#stamps;
+    order.sort((a, b) => stamps[b] - stamps[a]);
+    const base = this.#rcvNxtAbs;
+    return order.map((i) => ({ start: this.#starts[i] - base, end: this.#ends[i] - base }));
+  }
+
+  /** Copies the first `len` bytes of `data` to absolute stream offset `abs`. */
+  #copyIn(abs: number, data: Uint8Array, len: number): void {
+    const ring = this.#ring;
+    const cap = ring.length;
+    const pos = abs % cap;
+    const first = Math.min(len, cap - pos);
+    ring.set(first === data.length ? data : data.subarray(0, first), pos);
+    if (first < len) ring.set(data.subarray(first, len), 0);
+  }
+
+  /** Removes ranges [lo, hi) and leaves `gap` empty slots at `lo`. */
+  #removeRanges(lo: number, hi: number, gap: number): void {
+    const shift = gap - (hi - lo);
+    if (shift !== 0) {
+      const from = hi;
+      const to = this.#count;
+      this.#starts.copyWithin(from + shift, from, to);
+      this.#ends.copyWithin(from + shift, from, to);
+      this.#stamps.copyWithin(from + shift, from, to);
+    }
+    this.#count += shift;
+  }
+}

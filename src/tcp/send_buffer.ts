@@ -1,0 +1,139 @@
+/**
+ * The send buffer: bytes the application wrote that the peer has not yet
+ * acknowledged, starting at SND.UNA (RFC 9293 §3.3.1).
+ *
+ * @module
+ */
+
+/**
+ * A fixed-capacity byte ring holding unacknowledged and not-yet-sent data.
+ * Offset 0 is the first unacknowledged byte (SND.UNA); the connection keeps
+ * the sequence numbers, this buffer only counts bytes.
+ *
+ * One `Uint8Array` of `capacity` bytes is allocated up front; writes copy
+ * into it and {@linkcode SendBuffer.peek} returns views of it, so the hot path
+ * allocates nothing.
+ *
+ * @example Write, peek, acknowledge
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SendBuffer } from "./send_buffer.ts";
+ *
+ * const buf = new SendBuffer(8);
+ * assert.equal(buf.write(new Uint8Array([1, 2, 3, 4, 5])), 5);
+ * assert.deepEqual([...buf.peek(1, 3)], [2, 3, 4]);
+ * buf.consume(2); // SND.UNA advanced by 2
+ * assert.equal(buf.length, 3);
+ * assert.equal(buf.free, 5);
+ * ```
+ */
+export class SendBuffer {
+  readonly #ring: Uint8Array;
+  /** Ring index of offset 0 (the byte at SND.UNA). */
+  #head = 0;
+  #length = 0;
+  /** Grows on demand (never beyond capacity) for peeks that wrap. */
+  #scratch: Uint8Array = new Uint8Array(0);
+
+  /**
+   * @param capacity Bytes the buffer can hold (a positive integer).
+   * @throws {RangeError} When `capacity` is not a positive integer.
+   */
+  constructor(capacity: number) {
+    if (!Number.isInteger(capacity) || capacity <= 0) {
+      throw new RangeError(`SendBuffer capacity must be a positive integer, got ${capacity}`);
+    }
+    this.#ring = new Uint8Array(capacity);
+  }
+
+  /** Total bytes the buffer can hold. */
+  get capacity(): number {
+    return this.#ring.length;
+  }
+
+  /** Bytes held, counted from the first unacknowledged byte (SND.UNA). */
+  get length(): number {
+    return this.#length;
+  }
+
+  /** Bytes that can still be written. */
+  get free(): number {
+    return this.#ring.length - this.#length;
+  }
+
+  /**
+   * Copies as much of `data` as fits after the held bytes.
+   *
+   * @param data Bytes from the application.
+   * @returns The number of bytes taken (0 when full).
+   */
+  write(data: Uint8Array): number {
+    const ring = this.#ring;
+    const cap = ring.length;
+    const n = Math.min(data.length, cap - this.#length);
+    if (n === 0) return 0;
+    let tail = this.#head + this.#length;
+    if (tail >= cap) tail -= cap;
+    const first = Math.min(n, cap - tail);
+    ring.set(first === data.length ? data : data.subarray(0, first), tail);
+    if (first < n) ring.set(data.subarray(first, n), 0);
+    this.#length += n;
+    return n;
+  }
+
+  /**
+   * Returns `len` bytes starting `offset` bytes after SND.UNA.
+   *
+   * The result is a view into the ring when the bytes are contiguous, else a
+   * copy in a reused scratch buffer. Either way it is valid only until the next
+   * `peek`, `write` or `consume`: encode it (or copy it) before calling again.
+   *
+   * @param offset Bytes after the first unacknowledged byte.
+   * @param len Bytes wanted.
+   * @returns A `len`-byte view.
+   * @throws {RangeError} When `[offset, offset + len)` is not within `length`.
+   */
+  peek(offset: number, len: number): Uint8Array {
+    if (
+      !Number.isInteger(offset) || !Number.isInteger(len) || offset < 0 || len < 0 ||
+      offset + len > this.#length
+    ) {
+      throw new RangeError(
+        `SendBuffer.peek(${offset}, ${len}) is beyond the ${this.#length} bytes held`,
+      );
+    }
+    const ring = this.#ring;
+    const cap = ring.length;
+    let start = this.#head + offset;
+    if (start >= cap) start -= cap;
+    if (start + len <= cap) return ring.subarray(start, start + len);
+    if (this.#scratch.length < len) {
+      this.#scratch = new Uint8Array(Math.min(cap, Math.max(len, this.#scratch.length * 2)));
+    }
+    const out = this.#scratch.subarray(0, len);
+    const first = cap - start;
+    out.set(ring.subarray(start, cap), 0);
+    out.set(ring.subarray(0, len - first), first);
+    return out;
+  }
+
+  /**
+   * Drops `n` acknowledged bytes from the front (SND.UNA advanced by `n`).
+   *
+   * @param n Bytes newly acknowledged.
+   * @throws {RangeError} When `n` is negative, not an integer or more than `length`.
+   */
+  consume(n: number): void {
+    if (!Number.isInteger(n) || n < 0 || n > this.#length) {
+      throw new RangeError(`SendBuffer.consume(${n}) exceeds the ${this.#length} bytes held`);
+    }
+    this.#length -= n;
+    if (this.#length === 0) {
+      this.#head = 0; // keep later writes contiguous
+      return;
+    }
+    let head = this.#head + n;
+    if (head >= this.#ring.length) head -= this.#ring.length;
+    this.#head = head;
+  }
+}

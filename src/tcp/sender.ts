@@ -1,0 +1,614 @@
+/**
+ * The sending half of a connection (RFC 9293 §3.8; RFC 6298; RFC 5681;
+ * RFC 6582; RFC 1122 4.2.3.4): send sequence variables, the send buffer,
+ * what to transmit next (Nagle, SWS avoidance, congestion and flow control,
+ * zero-window probes), ACK processing, RTT sampling and loss recovery.
+ *
+ * Sequence layout: the SYN is `iss`, data byte `i` is `iss + 1 + i`, the FIN
+ * follows the last byte. `sndMax` is the highest sequence number sent plus
+ * one; `sndNxt` is where the next segment starts and is rewound to `sndUna`
+ * on a retransmission timeout (go-back-N, as BSD and Linux do) and on a zero
+ * window, so `sndUna <= sndNxt <= sndMax`.
+ *
+ * @module
+ */
+
+import type { Instant } from "../time.ts";
+import { type Seq, seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from "../wire/seq.ts";
+import { FIN, SYN } from "../wire/tcp_flags.ts";
+import type { TcpSegment } from "../wire/tcp_segment.ts";
+import type { TcpConfig } from "./config.ts";
+import { type CongestionController, createController } from "./congestion/controller.ts";
+import { handshakeTimeoutDetail } from "./handshake.ts";
+import { RttEstimator } from "./rtt.ts";
+import { SendBuffer } from "./send_buffer.ts";
+import type { TimerTable } from "./timers.ts";
+
+/** {@linkcode Sender.processAck} result bit: SEG.ACK outside the RFC 5961 §5.2 range. */
+export const ACK_UNACCEPTABLE = 1;
+/** Result bit: the ACK acknowledged our SYN. */
+export const ACK_SYN_ACKED = 2;
+/** Result bit: the ACK acknowledged our FIN. */
+export const ACK_FIN_ACKED = 4;
+/** Result bit: SND.UNA advanced. */
+export const ACK_ADVANCED = 8;
+/** Result bit: send-buffer space opened after a short write. */
+export const ACK_WRITABLE = 16;
+
+/** What {@linkcode Sender.next} decided to send; reused between calls. */
+export interface TxPlan {
+  /** SEG.SEQ. */
+  seq: Seq;
+  /** Payload bytes. */
+  len: number;
+  /** Offset of the payload in the send buffer. */
+  offset: number;
+  /** Carries the SYN. */
+  syn: boolean;
+  /** Carries the FIN. */
+  fin: boolean;
+}
+
+/** Construction options of {@linkcode Sender}. */
+export interface SenderOptions {
+  /** Initial send sequence number. */
+  readonly iss: Seq;
+  /** Connection configuration. */
+  readonly config: TcpConfig;
+  /** The connection's timer table (this uses "retransmit" and "persist"). */
+  readonly timers: TimerTable;
+  /** Passive open: SYN-ACK retries apply instead of SYN retries. */
+  readonly passive: boolean;
+}
+
+const PERSIST_MAX_SHIFT = 30;
+
+/**
+ * Send-side state machine. Not exported from the package: `TcpConnection`
+ * owns one and is its only caller.
+ */
+export class Sender {
+  readonly #iss: Seq;
+  readonly #config: TcpConfig;
+  readonly #timers: TimerTable;
+  readonly #passive: boolean;
+  readonly #buf: SendBuffer;
+  readonly #rtt: RttEstimator;
+  #cc: CongestionController;
+
+  #sndUna: Seq;
+  #sndNxt: Seq;
+  #sndMax: Seq;
+  #sndWnd = 0;
+  #sndWl1: Seq;
+  #sndWl2: Seq;
+  #maxSndWnd = 0;
+  #sndWscale = 0;
+  #mss: number;
+  #noDelay: boolean;
+
+  #finQueued = false;
+  #finSeq: Seq;
+  #finAcked = false;
+  /** End of the last sub-MSS segment sent (Minshall's Nagle variant). */
+  #smallEnd: Seq;
+
+  // Loss recovery (RFC 5681 §3.2, RFC 6582)
+  #dupAcks = 0;
+  #inRecovery = false;
+  #partialAcked = false;
+  #recover: Seq;
+  #rexmitPending = false;
+
+  // RTT timing without timestamps (Karn's algorithm, RFC 6298 §3)
+  #rttTiming = false;
+  #rttSeq: Seq;
+  #rttStart: Instant = 0;
+
+  // Persist (RFC 9293 §3.8.6.1, RFC 1122 4.2.2.17 / 4.2.3.4)
+  #persistShift = 0;
+  #forceSend = false;
+  #probesUnanswered = 0;
+
+  #synRetransmits = 0;
+  #rtoCount = 0;
+  #retransmits = 0;
+  #lost = 0;
+  #bytesSent = 0;
+  #bytesAcked = 0;
+  #writeBlocked = false;
+
+  /** The plan filled by {@linkcode Sender.next}. */
+  readonly plan: TxPlan;
+
+  /** @param options ISS, configuration, timers and whether the open is passive. */
+  constructor(options: SenderOptions) {
+    const { iss, config, timers } = options;
+    this.#iss = iss;
+    this.#config = config;
+    this.#timers = timers;
+    this.#passive = options.passive;
+    this.#buf = new SendBuffer(config.sendBufferSize);
+    this.#rtt = new RttEstimator({
+      initial: config.rtoInitial,
+      min: config.rtoMin,
+      max: config.rtoMax,
+    });
+    this.#mss = 536;
+    this.#cc = createController(config.congestionControl, {
+      mss: this.#mss,
+      initialCwnd: config.initialCwnd,
+    });
+    this.#noDelay = config.noDelay;
+    this.#sndUna = iss;
+    this.#sndNxt = iss;
+    this.#sndMax = iss;
+    this.#sndWl1 = iss;
+    this.#sndWl2 = iss;
+    this.#finSeq = iss;
+    this.#smallEnd = iss;
+    this.#recover = iss;
+    this.#rttSeq = iss;
+    this.plan = { seq: iss, len: 0, offset: 0, syn: false, fin: false };
+  }
+
+  // ---- state ----------------------------------------------------------------
+
+  /** ISS. */
+  get iss(): Seq {
+    return this.#iss;
+  }
+  /** SND.UNA. */
+  get sndUna(): Seq {
+    return this.#sndUna;
+  }
+  /** SND.NXT (rewound on timeout and zero window). */
+  get sndNxt(): Seq {
+    return this.#sndNxt;
+  }
+  /** Highest sequence number sent plus one. */
+  get sndMax(): Seq {
+    return this.#sndMax;
+  }
+  /** SND.WND (scaled). */
+  get sndWnd(): number {
+    return this.#sndWnd;
+  }
+  /** Shift applied to the peer's window field. */
+  get sndWscale(): number {
+    return this.#sndWscale;
+  }
+  /** Effective send MSS (payload bytes). */
+  get mss(): number {
+    return this.#mss;
+  }
+  /** The RTT estimator. */
+  get rtt(): RttEstimator {
+    return this.#rtt;
+  }
+  /** The congestion controller. */
+  get cc(): CongestionController {
+    return this.#cc;
+  }
+  /** Whether our SYN has been acknowledged. */
+  get synAcked(): boolean {
+    return seqGt(this.#sndUna, this.#iss);
+  }
+  /** Whether closeWrite() queued a FIN. */
+  get finQueued(): boolean {
+    return this.#finQueued;
+  }
+  /** Whether our FIN has been acknowledged. */
+  get finAcked(): boolean {
+    return this.#finAcked;
+  }
+  /** Bytes held in the send buffer. */
+  get queued(): number {
+    return this.#buf.length;
+  }
+  /** Free send-buffer space. */
+  get free(): number {
+    return this.#buf.free;
+  }
+  /** Counters for `info()`. */
+  get retransmits(): number {
+    return this.#retransmits;
+  }
+  /** Loss events (timeouts and fast retransmits). */
+  get lost(): number {
+    return this.#lost;
+  }
+  /** Payload bytes sent, retransmissions included. */
+  get bytesSent(): number {
+    return this.#bytesSent;
+  }
+  /** Payload bytes acknowledged. */
+  get bytesAcked(): number {
+    return this.#bytesAcked;
+  }
+  /** Whether nothing (no data, SYN or FIN) is unacknowledged or waiting to be sent. */
+  get idle(): boolean {
+    return this.#sndMax === this.#sndUna && this.#buf.length === 0 &&
+      (!this.#finQueued || this.#finAcked);
+  }
+
+  /** Sequence number of send-buffer offset 0. */
+  #dataSeq(): Seq {
+    return this.synAcked ? this.#sndUna : seqAdd(this.#iss, 1);
+  }
+
+  /** Sequence number just past the buffered data. */
+  #dataEnd(): Seq {
+    return seqAdd(this.#dataSeq(), this.#buf.length);
+  }
+
+  // ---- configuration ----------------------------------------------------------
+
+  /** Applies the handshake's outcome: MSS and the peer's window shift. */
+  configure(mss: number, sndWscale: number): void {
+    this.#mss = mss;
+    this.#sndWscale = sndWscale;
+    this.#cc = createController(this.#config.congestionControl, {
+      mss,
+      initialCwnd: this.#config.initialCwnd,
+    });
+  }
+
+  /** The handshake completed: drop the SYN backoff, shrink IW if the SYN was lost. */
+  established(): void {
+    this.#rtt.resetBackoff();
+    if (this.#synRetransmits > 0) {
+      // RFC 5681 §3.1: after a lost SYN or SYN-ACK the initial window is one segment
+      this.#cc = createController(this.#config.congestionControl, {
+        mss: this.#mss,
+        initialCwnd: 1,
+      });
+    }
+  }
+
+  /** Takes SND.WND from a SYN (never scaled, RFC 7323 §2.2). */
+  windowFromSyn(seg: TcpSegment): void {
+    this.#sndWnd = seg.window;
+    this.#maxSndWnd = Math.max(this.#maxSndWnd, seg.window);
+    this.#sndWl1 = seg.seq;
+    this.#sndWl2 = seg.ack;
+  }
+
+  /** TCP_NODELAY. */
+  setNoDelay(on: boolean): void {
+    this.#noDelay = on;
+  }
+
+  // ---- application ------------------------------------------------------------
+
+  /** Queues `data`; returns the bytes taken. */
+  write(data: Uint8Array): number {
+    const n = this.#buf.write(data);
+    if (n < data.length) this.#writeBlocked = true;
+    return n;
+  }
+
+  /** Queues the FIN after all buffered data. */
+  queueFin(): void {
+    if (this.#finQueued) return;
+    this.#finQueued = true;
+    this.#finSeq = this.#dataEnd();
+  }
+
+  /** Payload of the planned segment: a view valid until the buffer changes. */
+  peek(offset: number, len: number): Uint8Array {
+    return this.#buf.peek(offset, len);
+  }
+
+  /** Resends the SYN (a duplicate SYN arrived in SYN_RCVD or a simultaneous open). */
+  resendSyn(): void {
+    if (!this.synAcked) this.#sndNxt = this.#iss;
+  }
+
+  // ---- transmit -----------------------------------------------------------------
+
+  /**
+   * Decides the next segment and advances SND.NXT; fills {@linkcode Sender.plan}.
+   *
+   * @param now Current time.
+   * @param maxPayload Largest payload the segment's option space leaves.
+   * @returns Whether there is a segment to send.
+   */
+  next(now: Instant, maxPayload: number): boolean {
+    if (!this.synAcked) return this.#nextSyn(now);
+    const una = this.#sndUna;
+    const segMax = Math.min(this.#mss, maxPayload);
+
+    if (this.#rexmitPending) {
+      // RFC 5681 §3.2 step 2 / RFC 6582 §3.2 step 5: resend the first unacked segment
+      this.#rexmitPending = false;
+      const sent = seqSub(this.#sndMax, una);
+      const dataLeft = seqSub(this.#dataEnd(), una);
+      const len = Math.max(0, Math.min(segMax, dataLeft, sent));
+      const fin = this.#finQueued && seqLt(this.#finSeq, this.#sndMax) &&
+        seqAdd(una, len) === this.#finSeq;
+      if (len > 0 || fin) return this.#emit(now, una, len, fin, false);
+    }
+
+    const nxt = this.#sndNxt;
+    const avail = Math.max(0, seqSub(this.#dataEnd(), nxt));
+    const finPending = this.#finQueued && !this.#finAcked && seqLe(nxt, this.#finSeq);
+    if (avail === 0 && !finPending) return false;
+    const flight = seqSub(nxt, una);
+    const usable = Math.max(0, Math.min(this.#sndWnd, this.#cc.cwnd) - flight);
+    const len = Math.min(avail, usable, segMax);
+    // The FIN takes one sequence number of the peer's window (RFC 9293 §3.8.6)
+    const fin = finPending && len === avail && seqLt(this.#finSeq, seqAdd(una, this.#sndWnd));
+
+    if (len === 0 && !fin) {
+      if (this.#forceSend && this.#sndWnd === 0) {
+        // RFC 9293 §3.8.6.1 zero-window probe: one octet (or the FIN) at SND.UNA
+        this.#forceSend = false;
+        this.#sndNxt = una;
+        const probeLen = Math.min(1, seqSub(this.#dataEnd(), una));
+        const probeFin = probeLen === 0 && this.#finQueued && !this.#finAcked;
+        if (probeLen === 0 && !probeFin) return false;
+        return this.#emit(now, una, probeLen, probeFin, true);
+      }
+      return false;
+    }
+    const rexmit = seqLt(nxt, this.#sndMax);
+    if (len < segMax && !rexmit && !this.#forceSend) {
+      // RFC 1122 4.2.3.4 sender SWS avoidance with Nagle (RFC 896, Minshall's variant):
+      // a short segment goes out only if it empties the queue and no short segment is
+      // unacknowledged, or if it is at least half the largest window seen.
+      const smallOutstanding = seqGt(this.#smallEnd, una) && seqLe(this.#smallEnd, nxt);
+      const pushAll = len === avail && (this.#noDelay || fin || !smallOutstanding);
+      const bigEnough = flight === 0 && len >= this.#maxSndWnd / 2;
+      if (!pushAll && !bigEnough) return false;
+    }
+    this.#forceSend = false;
+    if (len < segMax) this.#smallEnd = seqAdd(nxt, len);
+    return this.#emit(now, nxt, len, fin, false);
+  }
+
+  #nextSyn(now: Instant): boolean {
+    if (this.#sndNxt !== this.#iss) return false;
+    return this.#emit(now, this.#iss, 0, false, false, true);
+  }
+
+  /** Fills the plan for `[seq, seq + len + fin)` and does the bookkeeping of sending it. */
+  #emit(now: Instant, seq: Seq, len: number, fin: boolean, probe: boolean, syn = false): boolean {
+    const p = this.plan;
+    p.seq = seq;
+    p.len = len;
+    p.syn = syn;
+    p.fin = fin;
+    p.offset = len > 0 ? seqSub(seq, this.#dataSeq()) : 0;
+    const end = seqAdd(seq, len + (fin ? 1 : 0) + (syn ? 1 : 0));
+    const rexmit = seqLt(seq, this.#sndMax);
+    if (rexmit) {
+      this.#retransmits++;
+      this.#rttTiming = false; // Karn: no sample from a retransmitted range
+    } else if (!this.#rttTiming) {
+      this.#rttTiming = true;
+      this.#rttSeq = end;
+      this.#rttStart = now;
+    }
+    this.#bytesSent += len;
+    if (seqGt(end, this.#sndNxt)) this.#sndNxt = end;
+    if (seqGt(end, this.#sndMax)) this.#sndMax = end;
+    // RFC 6298 §5.1: start the timer when sending and it is not running
+    if (!probe && !this.#timers.isArmed("retransmit")) {
+      this.#timers.set("retransmit", now + this.#rtt.rto);
+    }
+    if (!probe) this.#timers.clear("persist");
+    return true;
+  }
+
+  /**
+   * Arms the persist timer when data or a FIN waits, nothing is in flight and
+   * nothing can be sent (zero window, or SWS avoidance holding a short segment).
+   */
+  armPersistIfStalled(now: Instant): void {
+    if (!this.synAcked || this.#timers.isArmed("persist")) return;
+    if (this.#timers.isArmed("retransmit") || this.#sndNxt !== this.#sndUna) return;
+    const avail = seqSub(this.#dataEnd(), this.#sndNxt);
+    const finPending = this.#finQueued && !this.#finAcked;
+    if (avail <= 0 && !finPending) return;
+    this.#timers.set("persist", now + this.#persistInterval());
+  }
+
+  #persistInterval(): number {
+    const base = this.#rtt.rto * 2 ** this.#persistShift;
+    return Math.min(this.#config.rtoMax, base);
+  }
+
+  // ---- input ------------------------------------------------------------------------
+
+  /**
+   * Processes SEG.ACK and SEG.WND of an acceptable segment with the ACK bit
+   * (RFC 9293 §3.10.7.4 fifth step).
+   *
+   * @param now Current time.
+   * @param seg The segment.
+   * @param tsRtt RTT measured from its TSecr, or -1 (RFC 7323 §4).
+   * @returns A mask of the `ACK_*` bits.
+   */
+  processAck(now: Instant, seg: TcpSegment, tsRtt: number): number {
+    const ack = seg.ack;
+    // RFC 5961 §5.2: acceptable if SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT
+    if (seqGt(ack, this.#sndMax)) return ACK_UNACCEPTABLE;
+    if (seqLt(ack, seqAdd(this.#sndUna, -this.#maxSndWnd))) return ACK_UNACCEPTABLE;
+    this.#probesUnanswered = 0;
+    const acked = seqSub(ack, this.#sndUna);
+    let result = 0;
+    const oldWnd = this.#sndWnd;
+    const wnd = seg.window * 2 ** this.#sndWscale;
+    // RFC 9293 §3.10.7.4: update the window only from the newest segment (a SYN's
+    // window was taken unscaled by windowFromSyn, RFC 7323 §2.2)
+    if (
+      acked >= 0 && (seg.flags & SYN) === 0 &&
+      (seqLt(this.#sndWl1, seg.seq) ||
+        (this.#sndWl1 === seg.seq && seqLe(this.#sndWl2, ack)))
+    ) {
+      this.#sndWnd = wnd;
+      this.#sndWl1 = seg.seq;
+      this.#sndWl2 = ack;
+      if (wnd > this.#maxSndWnd) this.#maxSndWnd = wnd;
+    }
+
+    if (acked > 0) {
+      result |= ACK_ADVANCED | this.#onNewAck(now, ack, acked, tsRtt);
+    } else if (
+      acked === 0 && seqGt(this.#sndMax, this.#sndUna) && seg.payload.length === 0 &&
+      (seg.flags & (SYN | FIN)) === 0 && wnd === oldWnd && wnd > 0
+    ) {
+      // RFC 5681 §2: a duplicate ACK
+      this.#onDupAck(now);
+    }
+
+    if (!this.synAcked) return result;
+    if (this.#sndWnd === 0) {
+      // RFC 9293 §3.8.6.1: nothing fits a zero window; probe instead of retransmitting
+      if (seqGt(this.#sndNxt, this.#sndUna)) this.#sndNxt = this.#sndUna;
+      this.#timers.clear("retransmit");
+    } else {
+      if (this.#timers.isArmed("persist")) {
+        this.#timers.clear("persist");
+        this.#persistShift = 0;
+        this.#forceSend = false;
+      }
+      if (seqGt(this.#sndNxt, this.#sndUna) && !this.#timers.isArmed("retransmit")) {
+        this.#timers.set("retransmit", now + this.#rtt.rto);
+      }
+    }
+    return result;
+  }
+
+  #onNewAck(now: Instant, ack: Seq, acked: number, tsRtt: number): number {
+    let result = 0;
+    let rest = acked;
+    if (!this.synAcked) {
+      rest--;
+      result |= ACK_SYN_ACKED;
+    }
+    const dataAcked = Math.min(rest, this.#buf.length);
+    rest -= dataAcked;
+    if (rest > 0 && this.#finQueued) {
+      this.#finAcked = true;
+      result |= ACK_FIN_ACKED;
+    }
+    this.#buf.consume(dataAcked);
+    this.#bytesAcked += dataAcked;
+    const flightBefore = seqSub(this.#sndMax, this.#sndUna);
+    this.#sndUna = ack;
+    if (seqLt(this.#sndNxt, ack)) this.#sndNxt = ack;
+
+    // RTT: from timestamps (valid for retransmissions, RFC 7323 §4.1) or Karn's timing
+    if (tsRtt >= 0) {
+      this.#rtt.sample(tsRtt);
+      if (this.#rttTiming && seqGe(ack, this.#rttSeq)) this.#rttTiming = false;
+    } else if (this.#rttTiming && seqGe(ack, this.#rttSeq)) {
+      this.#rttTiming = false;
+      this.#rtt.sample(Math.max(0, now - this.#rttStart));
+    }
+    this.#rtt.resetBackoff();
+    this.#rtoCount = 0;
+
+    let restartRto = true;
+    if (this.#inRecovery) {
+      if (seqGe(ack, this.#recover)) {
+        // RFC 6582 §3.2 step 6: full acknowledgment ends fast recovery
+        this.#inRecovery = false;
+        this.#cc.onRecoveryExit(now, seqSub(this.#sndMax, ack));
+      } else {
+        // RFC 6582 §3.2 step 5: partial ACK, retransmit the next hole
+        this.#cc.onPartialAck(now, acked);
+        this.#rexmitPending = true;
+        restartRto = !this.#partialAcked; // "Impatient" variant: reset only on the first
+        this.#partialAcked = true;
+      }
+    } else if (!(result & ACK_SYN_ACKED)) {
+      this.#cc.onAck(now, acked, flightBefore);
+    }
+    this.#dupAcks = 0;
+
+    // RFC 6298 §5.2 / §5.3
+    if (ack === this.#sndMax) this.#timers.clear("retransmit");
+    else if (restartRto) this.#timers.set("retransmit", now + this.#rtt.rto);
+
+    if (this.#writeBlocked && this.#buf.free > 0) {
+      this.#writeBlocked = false;
+      result |= ACK_WRITABLE;
+    }
+    return result;
+  }
+
+  #onDupAck(now: Instant): void {
+    this.#dupAcks++;
+    if (this.#inRecovery) {
+      this.#cc.onRecoveryDupAck(now); // RFC 5681 §3.2 step 4
+    } else if (this.#dupAcks === 3 && seqGe(this.#sndUna, this.#recover)) {
+      // RFC 6582 §3.2 step 2: enter fast retransmit only past the last recovery point
+      this.#inRecovery = true;
+      this.#partialAcked = false;
+      this.#recover = this.#sndMax;
+      this.#cc.onFastRetransmit(now, seqSub(this.#sndMax, this.#sndUna));
+      this.#rexmitPending = true;
+      this.#lost++;
+    }
+  }
+
+  // ---- timers -------------------------------------------------------------------------
+
+  /**
+   * The retransmission timer expired (RFC 6298 §5.4–5.6).
+   *
+   * @returns An error detail when the retries are exhausted, else undefined.
+   */
+  onRetransmitTimeout(now: Instant): string | undefined {
+    if (!this.synAcked) {
+      const max = this.#passive ? this.#config.synAckRetries : this.#config.synRetries;
+      if (this.#synRetransmits >= max) {
+        return handshakeTimeoutDetail(this.#passive, this.#synRetransmits);
+      }
+      this.#synRetransmits++;
+      this.#rtt.backoff();
+      this.#sndNxt = this.#iss;
+      this.#timers.set("retransmit", now + this.#rtt.rto);
+      return undefined;
+    }
+    if (this.#sndMax === this.#sndUna) return undefined;
+    if (this.#rtoCount >= this.#config.retries) {
+      return `timed out after ${this.#rtoCount} retransmission${this.#rtoCount === 1 ? "" : "s"}`;
+    }
+    this.#rtoCount++;
+    this.#lost++;
+    this.#cc.onRto(now, seqSub(this.#sndMax, this.#sndUna));
+    // RFC 6582 §3.2 step 4: remember the highest sequence sent, leave fast recovery
+    this.#inRecovery = false;
+    this.#recover = this.#sndMax;
+    this.#dupAcks = 0;
+    this.#rexmitPending = false;
+    this.#sndNxt = this.#sndUna; // go back N: resend from SND.UNA as the window allows
+    this.#rtt.backoff(); // RFC 6298 §5.5
+    this.#timers.set("retransmit", now + this.#rtt.rto); // RFC 6298 §5.6
+    return undefined;
+  }
+
+  /**
+   * The persist timer expired: allow one forced segment (a zero-window probe
+   * or the SWS override) and re-arm with backoff, up to rtoMax.
+   *
+   * @returns An error detail when too many probes went unanswered.
+   */
+  onPersistTimeout(now: Instant): string | undefined {
+    if (!this.synAcked || this.#sndNxt !== this.#sndUna && this.#sndWnd > 0) return undefined;
+    if (this.#sndWnd === 0) {
+      if (this.#probesUnanswered >= this.#config.retries) {
+        return `timed out after ${this.#probesUnanswered} unanswered zero-window probes`;
+      }
+      this.#probesUnanswered++;
+    }
+    this.#forceSend = true;
+    if (this.#persistShift < PERSIST_MAX_SHIFT) this.#persistShift++;
+    this.#timers.set("persist", now + this.#persistInterval());
+    return undefined;
+  }
+}

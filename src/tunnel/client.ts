@@ -1,0 +1,216 @@
+/**
+ * The tunnel client: accepts kernel TCP connections on local addresses and
+ * carries each over its own tunnel connection to a service port of the
+ * server. When the tunnel connection cannot be opened (nothing listens on
+ * that service port, the server is unreachable, the key is wrong) the TCP
+ * connection is reset.
+ *
+ * @module
+ */
+
+import { formatHostPort, type HostPort, isIpv6, type LocalSpec } from "./address.ts";
+import { Logger } from "./log.ts";
+import { type DrainResult, Relay } from "./relay.ts";
+import { describeError } from "./server.ts";
+import { resetTcpConn } from "./kernel_reset.ts";
+import type { EndpointFactory, TunnelAddr, TunnelEndpoint } from "./transport.ts";
+import { openTouEndpoint } from "./tou_endpoint.ts";
+
+/** Options of {@linkcode TunnelClient.start}. */
+export interface TunnelClientOptions {
+  /** The server's UDP address. */
+  readonly server: HostPort;
+  /** Local TCP listeners and their service ports. */
+  readonly locals: readonly LocalSpec[];
+  /** Pre-shared key; omitted means plaintext. */
+  readonly key?: Uint8Array;
+  /** TCP tunables for the endpoint. */
+  readonly tcp?: Readonly<Record<string, unknown>>;
+  /** Logger; default: text at info level on stderr. */
+  readonly logger?: Logger;
+  /** Opens the endpoint; default the real tou endpoint. */
+  readonly openEndpoint?: EndpointFactory;
+  /** Local UDP address to bind. Default 0.0.0.0:0 (or [::]:0 for an IPv6 server). */
+  readonly bind?: HostPort;
+}
+
+/** One local listener of a running client. */
+export interface LocalListener {
+  /** The spec it was started from. */
+  readonly spec: LocalSpec;
+  /** The bound address (the real port when 0 was asked). */
+  readonly addr: HostPort;
+}
+
+/**
+ * A running tunnel client.
+ *
+ * @example Carry local port 2222 to the server's service 22
+ * ```ts ignore
+ * const client = await TunnelClient.start({
+ *   server: { hostname: "203.0.113.5", port: 7000 },
+ *   locals: [{ listen: { hostname: "127.0.0.1", port: 2222 }, tunnelPort: 22 }],
+ * });
+ * await client.close({ drainTimeoutMs: 10_000 });
+ * ```
+ */
+export class TunnelClient {
+  /** The tou endpoint. */
+  readonly endpoint: TunnelEndpoint;
+  /** Sessions and counters. */
+  readonly relay: Relay;
+  /** The server's address. */
+  readonly server: HostPort;
+  #log: Logger;
+  #listeners: { ln: Deno.TcpListener; local: LocalListener }[] = [];
+  #loops: Promise<void>[] = [];
+  #pending = new Set<Deno.TcpConn>();
+  #closing = false;
+
+  private constructor(endpoint: TunnelEndpoint, server: HostPort, log: Logger) {
+    this.endpoint = endpoint;
+    this.server = server;
+    this.#log = log;
+    this.relay = new Relay("client", log);
+  }
+
+  /**
+   * Opens the endpoint and the local TCP listeners.
+   *
+   * @param opts Server, local listeners, key, tunables.
+   * @returns The running client.
+   * @throws {Deno.errors.AddrInUse} When a local address is taken.
+   */
+  static async start(opts: TunnelClientOptions): Promise<TunnelClient> {
+    const log = opts.logger ?? new Logger();
+    const open = opts.openEndpoint ?? openTouEndpoint;
+    const bind = opts.bind ??
+      { hostname: isIpv6(opts.server.hostname) ? "::" : "0.0.0.0", port: 0 };
+    const endpoint = await open({
+      hostname: bind.hostname,
+      port: bind.port,
+      key: opts.key,
+      tcp: opts.tcp,
+      role: "initiator",
+    });
+    const client = new TunnelClient(endpoint, opts.server, log);
+    try {
+      for (const spec of opts.locals) {
+        const ln = Deno.listen({ hostname: spec.listen.hostname, port: spec.listen.port });
+        const local: LocalListener = {
+          spec,
+          addr: { hostname: ln.addr.hostname, port: ln.addr.port },
+        };
+        client.#listeners.push({ ln, local });
+      }
+    } catch (e) {
+      for (const { ln } of client.#listeners) ln.close();
+      await endpoint.close();
+      throw e;
+    }
+    for (const l of client.#listeners) client.#loops.push(client.#acceptLoop(l.ln, l.local));
+    for (const { local } of client.#listeners) {
+      log.info("client listening", {
+        tcp: formatHostPort(local.addr),
+        port: local.spec.tunnelPort,
+        server: formatHostPort(opts.server),
+        encrypted: opts.key !== undefined,
+      });
+    }
+    return client;
+  }
+
+  /** The bound local listeners. */
+  get listeners(): LocalListener[] {
+    return this.#listeners.map((l) => l.local);
+  }
+
+  /** The endpoint's UDP address. */
+  get addr(): TunnelAddr {
+    return this.endpoint.addr;
+  }
+
+  /**
+   * Graceful shutdown: stops accepting, lets open sessions finish for up to
+   * `drainTimeoutMs`, resets the rest, closes the endpoint.
+   *
+   * @param opts Drain timeout (default 0: reset at once).
+   * @returns What happened to the open sessions.
+   */
+  async close(opts: { readonly drainTimeoutMs?: number } = {}): Promise<DrainResult> {
+    if (this.#closing) return { finished: 0, reset: 0 };
+    this.#closing = true;
+    for (const { ln } of this.#listeners) {
+      try {
+        ln.close();
+      } catch {
+        // already closed
+      }
+    }
+    await Promise.all(this.#loops);
+    for (const c of this.#pending) resetTcpConn(c);
+    const result = await this.relay.drain(opts.drainTimeoutMs ?? 0);
+    await this.endpoint.close();
+    return result;
+  }
+
+  async #acceptLoop(ln: Deno.TcpListener, local: LocalListener): Promise<void> {
+    try {
+      for await (const tcp of ln) {
+        if (this.#closing) {
+          resetTcpConn(tcp);
+          continue;
+        }
+        this.#handle(tcp, local);
+      }
+    } catch (e) {
+      if (!this.#closing) {
+        this.#log.error("accept failed", {
+          tcp: formatHostPort(local.addr),
+          error: describeError(e),
+        });
+      }
+    }
+  }
+
+  async #handle(tcp: Deno.TcpConn, local: LocalListener): Promise<void> {
+    const port = local.spec.tunnelPort;
+    const app = formatHostPort(tcp.remoteAddr);
+    tcp.setNoDelay(true);
+    this.#pending.add(tcp);
+    let tunnel;
+    try {
+      tunnel = await this.endpoint.connect({
+        hostname: this.server.hostname,
+        port: this.server.port,
+        tcpPort: port,
+      });
+    } catch (e) {
+      this.#pending.delete(tcp);
+      this.relay.countConnectFailure();
+      this.#log.warn(
+        `cannot open tunnel to ${formatHostPort(this.server)} port ${port}: ${explain(e, port)}`,
+        { tcp: app },
+      );
+      resetTcpConn(tcp);
+      return;
+    }
+    this.#pending.delete(tcp);
+    if (this.#closing) {
+      tunnel.abort();
+      resetTcpConn(tcp);
+      return;
+    }
+    this.relay.start(tcp, tunnel, { tunnelPort: port, tcpPeer: app });
+  }
+}
+
+function explain(e: unknown, port: number): string {
+  if (e instanceof Deno.errors.ConnectionRefused) {
+    return `connection refused (the server forwards no service on port ${port})`;
+  }
+  if (e instanceof Deno.errors.TimedOut) {
+    return "timed out (server down, UDP blocked, or a different key)";
+  }
+  return describeError(e);
+}

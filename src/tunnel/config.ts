@@ -1,0 +1,506 @@
+/**
+ * The tunnel's configuration: one zod schema validates both the command-line
+ * flags and the `--config` JSON file (flags override the file, lists
+ * included), and is the source of docs/tou.schema.json. Secrets never
+ * appear in it: the key comes from `keyFile` or the `TOU_KEY` environment
+ * variable only.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import { touOptionsSchema } from "../net/options.ts";
+import { parsePsk, PskError } from "../udp/psk.ts";
+import {
+  AddressError,
+  type ForwardSpec,
+  type HostPort,
+  isLoopback,
+  type LocalSpec,
+  parseForwardSpec,
+  parseHostPort,
+  type ParseHostPortOptions,
+  parseLocalSpec,
+} from "./address.ts";
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
+
+/**
+ * A usage problem in flags, the config file or the key: the message is one
+ * line naming the problem (the CLI prints it and exits with status 2).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ConfigError } from "./config.ts";
+ * const e = new ConfigError("--forward: invalid forward \"22\"");
+ * assert.equal(e.name, "ConfigError");
+ * ```
+ */
+export class ConfigError extends Error {
+  /** @param message One line naming the problem. */
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** Where a server listens when neither `--listen` nor the file says. */
+export const DEFAULT_LISTEN = "0.0.0.0:7000";
+
+/** Seconds open streams may drain after SIGINT/SIGTERM before they are reset. */
+export const DEFAULT_DRAIN_TIMEOUT_S = 10;
+
+/** The environment variable holding the pre-shared key. */
+export const KEY_ENV = "TOU_KEY";
+
+function show(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
+
+function parsed<T>(parse: (text: string) => T) {
+  return (text: string, ctx: z.RefinementCtx) => {
+    try {
+      parse(text);
+    } catch (e) {
+      if (!(e instanceof AddressError)) throw e;
+      ctx.addIssue({ code: "custom", input: text, message: e.message });
+    }
+  };
+}
+
+function stringField(what: string) {
+  return z.string({ error: (iss) => `must be a string ${what}, got ${show(iss.input)}` });
+}
+
+function hostPortField(what: string, opts: ParseHostPortOptions) {
+  return stringField(what).superRefine(parsed((t) => parseHostPort(t, opts)));
+}
+
+const listenField = hostPortField("host:port", { defaultHost: "0.0.0.0", allowZeroPort: true })
+  .describe(
+    "server and `cat --listen`: UDP address to listen on, host:port or a bare port " +
+      `(host 0.0.0.0). Default ${DEFAULT_LISTEN}.`,
+  );
+
+const forwardField = z.array(
+  stringField("TUNNELPORT=HOST:PORT").superRefine(parsed(parseForwardSpec)),
+  { error: (iss) => `must be a list of TUNNELPORT=HOST:PORT strings, got ${show(iss.input)}` },
+).describe(
+  "server: services reachable through the tunnel, each TUNNELPORT=HOST:PORT (e.g. 22=127.0.0.1:22). " +
+    "Only these targets can be reached.",
+);
+
+const serverField = hostPortField("host:port", {}).describe(
+  "client: the tou server's UDP address, host:port.",
+);
+
+const localField = z.array(
+  stringField("[HOST:]PORT=TUNNELPORT").superRefine(parsed(parseLocalSpec)),
+  { error: (iss) => `must be a list of [HOST:]PORT=TUNNELPORT strings, got ${show(iss.input)}` },
+).describe(
+  "client: local TCP listeners, each [HOST:]PORT=TUNNELPORT (e.g. 127.0.0.1:2222=22; HOST " +
+    "defaults to 127.0.0.1).",
+);
+
+const controlField = stringField("host:port")
+  .superRefine((text, ctx) => {
+    try {
+      const a = parseHostPort(text, { defaultHost: "127.0.0.1", allowZeroPort: true });
+      if (!isLoopback(a.hostname)) {
+        ctx.addIssue({
+          code: "custom",
+          input: text,
+          message: `control address ${show(text)} must be on loopback (127.0.0.1, ::1)`,
+        });
+      }
+    } catch (e) {
+      if (!(e instanceof AddressError)) throw e;
+      ctx.addIssue({ code: "custom", input: text, message: e.message });
+    }
+  })
+  .describe(
+    "server and client: serve live figures for `tou stat` (HTTP /connections and /metrics) on " +
+      "this loopback address, host:port or a bare port (host 127.0.0.1).",
+  );
+
+const drainField = z.number({
+  error: (iss) => `must be a number of seconds between 0 and 3600, got ${show(iss.input)}`,
+}).min(0, { error: (iss) => `must be between 0 and 3600 seconds, got ${show(iss.input)}` })
+  .max(3600, { error: (iss) => `must be between 0 and 3600 seconds, got ${show(iss.input)}` })
+  .describe(
+    "Seconds open streams may finish after SIGINT/SIGTERM before they are reset. " +
+      `Default ${DEFAULT_DRAIN_TIMEOUT_S}.`,
+  );
+
+const levelField = z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]], {
+  error: (iss) => `must be one of ${LOG_LEVELS.join(", ")}, got ${show(iss.input)}`,
+}).describe("Least severe log level written. Default info.");
+
+const formatField = z.enum(LOG_FORMATS as [LogFormat, ...LogFormat[]], {
+  error: (iss) => `must be one of ${LOG_FORMATS.join(", ")}, got ${show(iss.input)}`,
+}).describe("Log format: text (readable) or json (one object per line). Default text.");
+
+const keyFileField = stringField("path").min(1, { error: "must not be empty" }).describe(
+  `File holding the pre-shared key (hex or base64, at least 32 bytes; \`tou keygen\` makes one). ` +
+    `Without it and without ${KEY_ENV}, traffic is plaintext.`,
+);
+
+/**
+ * The fields of the config file and of the flags, all optional. Unknown keys
+ * are rejected. `tcp` holds the TCP tunables of `src/net/options.ts`.
+ */
+export const touConfigShape = {
+  $schema: z.string().describe("Path or URL of this JSON Schema; ignored.").optional(),
+  listen: listenField.optional(),
+  forward: forwardField.optional(),
+  server: serverField.optional(),
+  local: localField.optional(),
+  keyFile: keyFileField.optional(),
+  control: controlField.optional(),
+  drainTimeout: drainField.optional(),
+  logLevel: levelField.optional(),
+  logFormat: formatField.optional(),
+  tcp: touOptionsSchema.optional().describe(
+    "TCP tunables of every tunnel connection (see docs/options.md).",
+  ),
+} as const;
+
+function checkDuplicates(v: { forward?: string[]; local?: string[] }, ctx: z.RefinementCtx): void {
+  const seen = new Map<number, number>();
+  for (const [i, text] of (v.forward ?? []).entries()) {
+    let port: number;
+    try {
+      port = parseForwardSpec(text).tunnelPort;
+    } catch {
+      continue; // reported by the field
+    }
+    const first = seen.get(port);
+    if (first !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["forward", i],
+        input: text,
+        message: `tunnel port ${port} is forwarded twice (${show(v.forward![first])} and ${
+          show(text)
+        })`,
+      });
+    }
+    seen.set(port, i);
+  }
+}
+
+/**
+ * The zod schema of a config file (and of the flags).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { touConfigSchema } from "./config.ts";
+ * assert.ok(touConfigSchema.safeParse({ forward: ["22=127.0.0.1:22"] }).success);
+ * assert.ok(!touConfigSchema.safeParse({ forward: ["22"] }).success);
+ * assert.ok(!touConfigSchema.safeParse({ key: "secret" }).success);
+ * ```
+ */
+export const touConfigSchema = z.strictObject(touConfigShape)
+  .superRefine(checkDuplicates)
+  .meta({
+    title: "tou configuration",
+    description: "Config file of `tou server` and `tou client` (--config). Command-line flags " +
+      "override its values; secrets are never stored here (use keyFile or TOU_KEY).",
+  });
+
+/** A validated config (file, flags, or both merged). */
+export type TouConfig = z.output<typeof touConfigSchema>;
+
+/** The settings of every long-running command. */
+export interface CommonSettings {
+  /** Path of the key file, if any. */
+  readonly keyFile?: string;
+  /** Control endpoint address, if any. */
+  readonly control?: HostPort;
+  /** Drain timeout in ms. */
+  readonly drainTimeoutMs: number;
+  /** Log level. */
+  readonly logLevel: LogLevel;
+  /** Log format. */
+  readonly logFormat: LogFormat;
+  /** TCP tunables, validated with defaults filled in. */
+  readonly tcp: Readonly<Record<string, unknown>>;
+}
+
+/** Everything `tou server` needs. */
+export interface ServerSettings extends CommonSettings {
+  /** UDP address to listen on. */
+  readonly listen: HostPort;
+  /** The services. */
+  readonly forwards: readonly ForwardSpec[];
+}
+
+/** Everything `tou client` needs. */
+export interface ClientSettings extends CommonSettings {
+  /** The server's UDP address. */
+  readonly server: HostPort;
+  /** The local listeners. */
+  readonly locals: readonly LocalSpec[];
+}
+
+/** How an issue path is named in messages: config-file keys or flag names. */
+export type ConfigSource = { readonly kind: "file"; readonly path: string } | {
+  readonly kind: "flags";
+};
+
+const FLAG_NAMES: Readonly<Record<string, string>> = {
+  listen: "--listen",
+  forward: "--forward",
+  server: "--server",
+  local: "--local",
+  keyFile: "--key-file",
+  control: "--control",
+  drainTimeout: "--drain-timeout",
+  logLevel: "--log-level",
+  logFormat: "--log-format",
+};
+
+function issuePath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const p of path) {
+    out += typeof p === "number" ? `[${p}]` : out === "" ? String(p) : `.${String(p)}`;
+  }
+  return out;
+}
+
+/**
+ * Validates `input` with {@linkcode touConfigSchema}, throwing a
+ * {@linkcode ConfigError} whose one-line message names the flag or the file
+ * and key of the first problem.
+ *
+ * @param input The raw object (parsed JSON, or flags by config key).
+ * @param source Where it came from, for the message.
+ * @returns The validated config.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { validateConfig } from "./config.ts";
+ * assert.throws(
+ *   () => validateConfig({ forward: ["22"] }, { kind: "flags" }),
+ *   { message: '--forward: invalid forward "22": expected TUNNELPORT=HOST:PORT, like 22=127.0.0.1:22' },
+ * );
+ * assert.throws(
+ *   () => validateConfig({ tcp: { msl: -5 } }, { kind: "file", path: "tou.json" }),
+ *   { message: "config file tou.json: tcp.msl: must be between 1 and 600000 ms, got -5" },
+ * );
+ * ```
+ */
+export function validateConfig(input: unknown, source: ConfigSource): TouConfig {
+  const r = touConfigSchema.safeParse(input);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  let where: string;
+  let message = issue.message;
+  if (issue.code === "unrecognized_keys") {
+    const key = issue.keys[0] ?? "?";
+    where = issuePath(issue.path);
+    message = key === "key"
+      ? `unknown key "key": secrets are not accepted here, use keyFile or ${KEY_ENV}`
+      : `unknown key ${show(key)}`;
+  } else {
+    where = issuePath(issue.path);
+  }
+  if (source.kind === "flags") {
+    const flag = FLAG_NAMES[String(issue.path[0])] ?? where;
+    throw new ConfigError(`${flag}: ${message}`);
+  }
+  if (issue.code === "invalid_type" && issue.path.length === 0) {
+    message = "must be a JSON object";
+  }
+  throw new ConfigError(
+    `config file ${source.path}: ${where === "" ? "" : `${where}: `}${message}`,
+  );
+}
+
+/**
+ * Reads and validates a config file.
+ *
+ * @param path The file.
+ * @returns The validated config.
+ * @throws {ConfigError} When it cannot be read, is not JSON, or is invalid.
+ */
+export async function readConfigFile(path: string): Promise<TouConfig> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    throw new ConfigError(`cannot read config file ${path}: ${reasonOf(e)}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`config file ${path} is not valid JSON: ${reasonOf(e)}`);
+  }
+  return validateConfig(json, { kind: "file", path });
+}
+
+function reasonOf(e: unknown): string {
+  if (e instanceof Deno.errors.NotFound) return "no such file";
+  if (e instanceof Deno.errors.PermissionDenied) return "permission denied";
+  if (e instanceof Deno.errors.IsADirectory) return "is a directory";
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.split("\n")[0];
+}
+
+/**
+ * Merges flags over a file config: each flag given replaces the file's value
+ * (a list flag replaces the whole list).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mergeConfig } from "./config.ts";
+ * assert.deepEqual(
+ *   mergeConfig({ listen: "0.0.0.0:7000", logLevel: "debug" }, { listen: "127.0.0.1:0" }),
+ *   { listen: "127.0.0.1:0", logLevel: "debug" },
+ * );
+ * ```
+ */
+export function mergeConfig(file: TouConfig, flags: TouConfig): TouConfig {
+  const out: Record<string, unknown> = { ...file };
+  for (const [k, v] of Object.entries(flags)) if (v !== undefined) out[k] = v;
+  return out as TouConfig;
+}
+
+function common(cfg: TouConfig): CommonSettings {
+  return {
+    keyFile: cfg.keyFile,
+    control: cfg.control === undefined
+      ? undefined
+      : parseHostPort(cfg.control, { defaultHost: "127.0.0.1", allowZeroPort: true }),
+    drainTimeoutMs: Math.round((cfg.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT_S) * 1000),
+    logLevel: cfg.logLevel ?? "info",
+    logFormat: cfg.logFormat ?? "text",
+    tcp: touOptionsSchema.parse(cfg.tcp ?? {}),
+  };
+}
+
+/**
+ * The settings of `tou server` from a validated config.
+ *
+ * @throws {ConfigError} When no forward is configured.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolveServerSettings } from "./config.ts";
+ * const s = resolveServerSettings({ forward: ["22=127.0.0.1:22"] });
+ * assert.deepEqual(s.listen, { hostname: "0.0.0.0", port: 7000 });
+ * assert.equal(s.forwards[0].target.port, 22);
+ * ```
+ */
+export function resolveServerSettings(cfg: TouConfig): ServerSettings {
+  if (!cfg.forward || cfg.forward.length === 0) {
+    throw new ConfigError(
+      "missing --forward: a server needs at least one TUNNELPORT=HOST:PORT (e.g. 22=127.0.0.1:22)",
+    );
+  }
+  return {
+    ...common(cfg),
+    listen: parseHostPort(cfg.listen ?? DEFAULT_LISTEN, {
+      defaultHost: "0.0.0.0",
+      allowZeroPort: true,
+    }),
+    forwards: cfg.forward.map(parseForwardSpec),
+  };
+}
+
+/**
+ * The settings of `tou client` from a validated config.
+ *
+ * @throws {ConfigError} When the server or the local listeners are missing.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolveClientSettings } from "./config.ts";
+ * const s = resolveClientSettings({ server: "10.0.0.1:7000", local: ["2222=22"] });
+ * assert.equal(s.server.hostname, "10.0.0.1");
+ * assert.equal(s.locals[0].listen.port, 2222);
+ * ```
+ */
+export function resolveClientSettings(cfg: TouConfig): ClientSettings {
+  if (cfg.server === undefined) {
+    throw new ConfigError("missing --server: the tou server's UDP address, host:port");
+  }
+  if (!cfg.local || cfg.local.length === 0) {
+    throw new ConfigError(
+      "missing --local: a client needs at least one [HOST:]PORT=TUNNELPORT (e.g. 127.0.0.1:2222=22)",
+    );
+  }
+  return {
+    ...common(cfg),
+    server: parseHostPort(cfg.server),
+    locals: cfg.local.map(parseLocalSpec),
+  };
+}
+
+/** Where the key came from. */
+export type KeySource = "key-file" | "env" | "none";
+
+/** A loaded key (or its absence). */
+export interface LoadedKey {
+  /** The key bytes, or `undefined` for plaintext. */
+  readonly key: Uint8Array | undefined;
+  /** Where it came from. */
+  readonly source: KeySource;
+}
+
+/**
+ * Loads the pre-shared key: from `keyFile` when given, otherwise from the
+ * `TOU_KEY` value, otherwise none (plaintext).
+ *
+ * @param opts The key file path and the environment value.
+ * @returns The key and its source.
+ * @throws {ConfigError} When the file cannot be read or the key is malformed or short.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadKey } from "./config.ts";
+ * const k = await loadKey({ env: "0123456789abcdef".repeat(4) });
+ * assert.equal(k.source, "env");
+ * assert.equal(k.key?.length, 32);
+ * await assert.rejects(loadKey({ env: "ab".repeat(8) }), {
+ *   message: "TOU_KEY: key too short: 8 bytes, need at least 32",
+ * });
+ * ```
+ */
+export async function loadKey(
+  opts: { readonly keyFile?: string; readonly env?: string },
+): Promise<LoadedKey> {
+  if (opts.keyFile !== undefined) {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(opts.keyFile);
+    } catch (e) {
+      throw new ConfigError(`cannot read key file ${opts.keyFile}: ${reasonOf(e)}`);
+    }
+    return { key: pskOrThrow(text, `key file ${opts.keyFile}`), source: "key-file" };
+  }
+  if (opts.env !== undefined) {
+    return { key: pskOrThrow(opts.env, KEY_ENV), source: "env" };
+  }
+  return { key: undefined, source: "none" };
+}
+
+function pskOrThrow(text: string, where: string): Uint8Array {
+  try {
+    return parsePsk(text);
+  } catch (e) {
+    if (e instanceof PskError) throw new ConfigError(`${where}: ${e.message}`);
+    throw e;
+  }
+}

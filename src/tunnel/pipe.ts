@@ -1,0 +1,324 @@
+/**
+ * Bidirectional copy between two connections, as a TCP proxy does it:
+ *
+ * - backpressure: a chunk is read from one side only after the previous
+ *   one was fully written to the other, so a slow reader stalls the writer
+ *   (and, through the tou receive window or the kernel socket buffer, the
+ *   far sender);
+ * - half-close: EOF from one side becomes `closeWrite()` (a FIN) on the
+ *   other, and the opposite direction keeps flowing;
+ * - reset: a failed read or write on one side (its peer reset it, or it
+ *   timed out) resets the other side (a RST on tou, and on kernel TCP the
+ *   best available abrupt close, see `kernel_reset.ts`).
+ *
+ * The pipe ends when both directions reached EOF (both sides are then
+ * closed normally) or when either failed (both sides are then reset).
+ *
+ * @module
+ */
+
+import { resetTcpConn } from "./kernel_reset.ts";
+
+/** One end of a pipe: a duplex byte stream that can be half-closed and reset. */
+export interface PipeSide {
+  /** Short name for logs, e.g. "tcp 127.0.0.1:50000" or "tou". */
+  readonly name: string;
+  /** Reads into `p`; `null` is EOF. Rejects when the stream failed (e.g. reset). */
+  read(p: Uint8Array): Promise<number | null>;
+  /** Writes some of `p`, resolving with the count once accepted. */
+  write(p: Uint8Array): Promise<number>;
+  /** Sends EOF (FIN); reading still works. */
+  closeWrite(): Promise<void>;
+  /** Full, graceful close. */
+  close(): void;
+  /** Abrupt close: the peer sees a reset. */
+  reset(): void;
+}
+
+/**
+ * Wraps a connection as a pipe side. A connection with an `abort()` method
+ * (a tou connection) is reset with it; any other (kernel TCP) with
+ * {@linkcode resetTcpConn}.
+ *
+ * @param conn The connection.
+ * @param name Name for logs; default "tou" or "tcp <remote address>".
+ * @returns The side.
+ */
+export function connSide(
+  conn: Deno.Conn & { abort?(reason?: unknown): void },
+  name?: string,
+): PipeSide {
+  const abort = conn.abort;
+  let label = name;
+  if (label === undefined) {
+    const r = conn.remoteAddr as Partial<Deno.NetAddr>;
+    label = abort ? "tou" : `tcp ${r.hostname}:${r.port}`;
+  }
+  return {
+    name: label,
+    read: (p) => conn.read(p),
+    write: (p) => conn.write(p),
+    closeWrite: () => conn.closeWrite(),
+    close: () => {
+      try {
+        conn.close();
+      } catch {
+        // already closed
+      }
+    },
+    reset: abort
+      ? () => {
+        try {
+          abort.call(conn);
+        } catch {
+          // already closed
+        }
+      }
+      : () => {
+        resetTcpConn(conn);
+      },
+  };
+}
+
+/** How one direction of a copy ended. */
+export type CopyResult =
+  | { readonly kind: "eof"; readonly bytes: number }
+  | { readonly kind: "read-failed"; readonly bytes: number; readonly error: unknown }
+  | { readonly kind: "write-failed"; readonly bytes: number; readonly error: unknown }
+  | { readonly kind: "stopped"; readonly bytes: number };
+
+/** Options of {@linkcode copyStream}. */
+export interface CopyOptions {
+  /** Buffer reused for every chunk. Default: a new 64 KiB one. */
+  readonly buffer?: Uint8Array;
+  /** Polled after every await: when it returns true the copy ends with "stopped". */
+  readonly stopped?: () => boolean;
+  /** Called after each chunk is fully written, with its size. */
+  readonly onBytes?: (n: number) => void;
+  /** Whether EOF from `src` is passed on as `dst.closeWrite()`. Default true. */
+  readonly propagateEof?: boolean;
+}
+
+/** Default chunk size of a copy. */
+export const COPY_BUFFER_SIZE = 64 * 1024;
+
+/**
+ * Copies `src` to `dst` until EOF or failure, one chunk at a time (the next
+ * read waits for the previous write: backpressure), then half-closes `dst`.
+ *
+ * @param src Where bytes come from.
+ * @param dst Where they go.
+ * @param opts Buffer, stop predicate, byte callback.
+ * @returns How the copy ended and how many bytes it moved. Never rejects.
+ *
+ * @example Copy a buffer into a collector
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { copyStream } from "./pipe.ts";
+ *
+ * let given = false;
+ * const got: number[] = [];
+ * let eof = false;
+ * const r = await copyStream(
+ *   { read: (p) => Promise.resolve(given ? null : (given = true, p.set([1, 2, 3]), 3)) },
+ *   {
+ *     write: (p) => (got.push(...p), Promise.resolve(p.length)),
+ *     closeWrite: () => (eof = true, Promise.resolve()),
+ *   },
+ * );
+ * assert.deepEqual(r, { kind: "eof", bytes: 3 });
+ * assert.deepEqual(got, [1, 2, 3]);
+ * assert.ok(eof);
+ * ```
+ */
+export async function copyStream(
+  src: Pick<PipeSide, "read">,
+  dst: Pick<PipeSide, "write"> & Partial<Pick<PipeSide, "closeWrite">>,
+  opts: CopyOptions = {},
+): Promise<CopyResult> {
+  const buf = opts.buffer ?? new Uint8Array(COPY_BUFFER_SIZE);
+  const stopped = opts.stopped ?? (() => false);
+  let bytes = 0;
+  for (;;) {
+    let n: number | null;
+    try {
+      n = await src.read(buf);
+    } catch (error) {
+      return stopped() ? { kind: "stopped", bytes } : { kind: "read-failed", bytes, error };
+    }
+    if (stopped()) return { kind: "stopped", bytes };
+    if (n === null) {
+      if ((opts.propagateEof ?? true) && dst.closeWrite) {
+        try {
+          await dst.closeWrite();
+        } catch (error) {
+          return stopped() ? { kind: "stopped", bytes } : { kind: "write-failed", bytes, error };
+        }
+      }
+      return { kind: "eof", bytes };
+    }
+    let off = 0;
+    while (off < n) {
+      try {
+        off += await dst.write(buf.subarray(off, n));
+      } catch (error) {
+        return stopped() ? { kind: "stopped", bytes } : { kind: "write-failed", bytes, error };
+      }
+      if (stopped()) return { kind: "stopped", bytes };
+    }
+    bytes += n;
+    opts.onBytes?.(n);
+  }
+}
+
+/** Which side ended a pipe abruptly: "a", "b", or "local" (a {@linkcode Pipe.reset} call). */
+export type PipeResetBy = "a" | "b" | "local";
+
+/** How a pipe ended. */
+export interface PipeResult {
+  /** "closed": both directions reached EOF; "reset": one side failed or the pipe was reset. */
+  readonly outcome: "closed" | "reset";
+  /** For "reset": the side whose read or write failed first, or "local". */
+  readonly resetBy?: PipeResetBy;
+  /** For "reset": the error of the failed side, or the reason given to `reset()`. */
+  readonly error?: unknown;
+  /** Bytes copied from a to b. */
+  readonly aToB: number;
+  /** Bytes copied from b to a. */
+  readonly bToA: number;
+}
+
+/** Options of {@linkcode Pipe}. */
+export interface PipeOptions {
+  /** Chunk size per direction. Default {@linkcode COPY_BUFFER_SIZE}. */
+  readonly bufferSize?: number;
+}
+
+/**
+ * A running bidirectional copy between `a` and `b`.
+ *
+ * @example Proxy two kernel TCP connections
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { connSide, Pipe } from "./pipe.ts";
+ *
+ * const ln = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const left = await Deno.connect({ hostname: "127.0.0.1", port: ln.addr.port });
+ * const leftIn = await ln.accept();
+ * const right = await Deno.connect({ hostname: "127.0.0.1", port: ln.addr.port });
+ * const rightIn = await ln.accept();
+ * const pipe = new Pipe(connSide(leftIn), connSide(rightIn));
+ * await left.write(new TextEncoder().encode("hi"));
+ * await left.closeWrite();
+ * const buf = new Uint8Array(8);
+ * assert.equal(await right.read(buf), 2);
+ * assert.equal(await right.read(buf), null); // the FIN came through
+ * right.close();
+ * assert.equal(await left.read(buf), null);
+ * const r = await pipe.done;
+ * assert.equal(r.outcome, "closed");
+ * assert.equal(r.aToB, 2);
+ * left.close();
+ * ln.close();
+ * ```
+ */
+export class Pipe {
+  /** Resolves when the pipe has ended and both sides are closed or reset. Never rejects. */
+  readonly done: Promise<PipeResult>;
+  #a: PipeSide;
+  #b: PipeSide;
+  #aToB = 0;
+  #bToA = 0;
+  #ended = false;
+  #resetBy: PipeResetBy | undefined;
+  #error: unknown;
+
+  /**
+   * Starts copying both ways.
+   *
+   * @param a One side (e.g. the kernel TCP connection).
+   * @param b The other side (e.g. the tunnel connection).
+   * @param opts Chunk size.
+   */
+  constructor(a: PipeSide, b: PipeSide, opts: PipeOptions = {}) {
+    this.#a = a;
+    this.#b = b;
+    const size = opts.bufferSize ?? COPY_BUFFER_SIZE;
+    const stopped = () => this.#ended;
+    const ab = copyStream(a, b, {
+      buffer: new Uint8Array(size),
+      stopped,
+      onBytes: (n) => this.#aToB += n,
+    }).then((r) => this.#onDirection(r, "a", "b"));
+    const ba = copyStream(b, a, {
+      buffer: new Uint8Array(size),
+      stopped,
+      onBytes: (n) => this.#bToA += n,
+    }).then((r) => this.#onDirection(r, "b", "a"));
+    this.done = Promise.all([ab, ba]).then(() => {
+      if (this.#resetBy === undefined) {
+        this.#ended = true;
+        a.close();
+        b.close();
+        return { outcome: "closed", aToB: this.#aToB, bToA: this.#bToA };
+      }
+      return {
+        outcome: "reset",
+        resetBy: this.#resetBy,
+        error: this.#error,
+        aToB: this.#aToB,
+        bToA: this.#bToA,
+      };
+    });
+  }
+
+  /** Bytes copied from a to b so far. */
+  get aToB(): number {
+    return this.#aToB;
+  }
+
+  /** Bytes copied from b to a so far. */
+  get bToA(): number {
+    return this.#bToA;
+  }
+
+  /** Whether the pipe has ended (or is ending after a reset). */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /**
+   * Resets both sides now (e.g. when a drain timeout expires). No effect
+   * once the pipe has ended.
+   *
+   * @param reason Recorded as the result's `error`.
+   */
+  reset(reason?: unknown): void {
+    if (this.#ended) return;
+    this.#abortAll("local", reason);
+  }
+
+  #onDirection(r: CopyResult, from: "a" | "b", to: "a" | "b"): void {
+    if (this.#ended || r.kind === "eof" || r.kind === "stopped") return;
+    // The side that failed is dead already; the other one learns by a reset.
+    this.#abortAll(r.kind === "read-failed" ? from : to, r.error);
+  }
+
+  #abortAll(by: PipeResetBy, error: unknown): void {
+    this.#ended = true;
+    this.#resetBy = by;
+    this.#error = error;
+    const a = this.#a;
+    const b = this.#b;
+    if (by === "a") {
+      b.reset();
+      a.close();
+    } else if (by === "b") {
+      a.reset();
+      b.close();
+    } else {
+      a.reset();
+      b.reset();
+    }
+  }
+}

@@ -1,0 +1,227 @@
+/**
+ * The tunnel server: listens on UDP, accepts tunnel connections on each
+ * configured service port and connects each to that service's one TCP
+ * target. Nothing else is reachable: a tunnel port without a forward has no
+ * listener, so a SYN to it is answered with a RST by the stack (never an
+ * open relay).
+ *
+ * @module
+ */
+
+import { formatHostPort, type ForwardSpec, type HostPort } from "./address.ts";
+import { Logger } from "./log.ts";
+import { type DrainResult, Relay } from "./relay.ts";
+import type {
+  EndpointFactory,
+  TunnelAddr,
+  TunnelConn,
+  TunnelEndpoint,
+  TunnelListener,
+} from "./transport.ts";
+import { openTouEndpoint } from "./tou_endpoint.ts";
+
+/** Options of {@linkcode TunnelServer.start}. */
+export interface TunnelServerOptions {
+  /** UDP address to listen on (port 0 picks one). */
+  readonly listen: HostPort;
+  /** The services: tunnel port → TCP target. */
+  readonly forwards: readonly ForwardSpec[];
+  /** Pre-shared key; omitted means plaintext. */
+  readonly key?: Uint8Array;
+  /** TCP tunables for the endpoint. */
+  readonly tcp?: Readonly<Record<string, unknown>>;
+  /** Logger; default: text at info level on stderr. */
+  readonly logger?: Logger;
+  /** Opens the endpoint; default the real tou endpoint. */
+  readonly openEndpoint?: EndpointFactory;
+  /** How long connecting to a target may take before the tunnel connection is reset. Default 10 s. */
+  readonly connectTimeoutMs?: number;
+}
+
+/** Connects to a TCP target, rejecting after `timeoutMs`. */
+export async function connectWithTimeout(
+  target: HostPort,
+  timeoutMs: number,
+): Promise<Deno.TcpConn> {
+  const attempt = Deno.connect({ hostname: target.hostname, port: target.port });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Deno.errors.TimedOut(`timed out after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([attempt, timeout]);
+  } catch (e) {
+    // A late success must not leak a connection.
+    attempt.then((c) => c.close(), () => {});
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Short reason of a connect failure, e.g. "connection refused". */
+export function describeError(e: unknown): string {
+  if (e instanceof Deno.errors.ConnectionRefused) return "connection refused";
+  if (e instanceof Deno.errors.TimedOut) return "timed out";
+  if (e instanceof Deno.errors.ConnectionReset) return "connection reset";
+  if (e instanceof Deno.errors.NotFound) return "host not found";
+  if (e instanceof Error) {
+    const first = e.message.split("\n")[0];
+    return first.length > 0 ? first : e.name;
+  }
+  return String(e);
+}
+
+/**
+ * A running tunnel server.
+ *
+ * @example Serve one service (see tests/tunnel for full round trips)
+ * ```ts ignore
+ * const server = await TunnelServer.start({
+ *   listen: { hostname: "0.0.0.0", port: 7000 },
+ *   forwards: [{ tunnelPort: 22, target: { hostname: "127.0.0.1", port: 22 } }],
+ * });
+ * await server.close({ drainTimeoutMs: 10_000 });
+ * ```
+ */
+export class TunnelServer {
+  /** The tou endpoint. */
+  readonly endpoint: TunnelEndpoint;
+  /** Sessions and counters. */
+  readonly relay: Relay;
+  /** The services. */
+  readonly forwards: readonly ForwardSpec[];
+  #log: Logger;
+  #listeners: TunnelListener[] = [];
+  #loops: Promise<void>[] = [];
+  #pendingConnects = new Set<TunnelConn>();
+  #connectTimeoutMs: number;
+  #closing = false;
+
+  private constructor(
+    endpoint: TunnelEndpoint,
+    forwards: readonly ForwardSpec[],
+    log: Logger,
+    connectTimeoutMs: number,
+  ) {
+    this.endpoint = endpoint;
+    this.forwards = forwards;
+    this.#log = log;
+    this.relay = new Relay("server", log);
+    this.#connectTimeoutMs = connectTimeoutMs;
+  }
+
+  /**
+   * Opens the endpoint and starts listening on every service port.
+   *
+   * @param opts Address, services, key, tunables.
+   * @returns The running server.
+   */
+  static async start(opts: TunnelServerOptions): Promise<TunnelServer> {
+    const log = opts.logger ?? new Logger();
+    const open = opts.openEndpoint ?? openTouEndpoint;
+    const endpoint = await open({
+      hostname: opts.listen.hostname,
+      port: opts.listen.port,
+      key: opts.key,
+      tcp: opts.tcp,
+      role: "responder",
+    });
+    const server = new TunnelServer(endpoint, opts.forwards, log, opts.connectTimeoutMs ?? 10_000);
+    try {
+      for (const f of opts.forwards) {
+        const listener = endpoint.listen({ tcpPort: f.tunnelPort });
+        server.#listeners.push(listener);
+        server.#loops.push(server.#acceptLoop(listener, f));
+      }
+    } catch (e) {
+      for (const l of server.#listeners) l.close();
+      await endpoint.close();
+      throw e;
+    }
+    log.info("server listening", {
+      udp: formatHostPort(endpoint.addr),
+      forward: opts.forwards.map((f) => `${f.tunnelPort}=${formatHostPort(f.target)}`).join(","),
+      encrypted: opts.key !== undefined,
+    });
+    return server;
+  }
+
+  /** The bound UDP address. */
+  get addr(): TunnelAddr {
+    return this.endpoint.addr;
+  }
+
+  /**
+   * Graceful shutdown: stops accepting, lets open sessions finish for up to
+   * `drainTimeoutMs`, resets the rest, closes the endpoint.
+   *
+   * @param opts Drain timeout (default 0: reset at once).
+   * @returns What happened to the open sessions.
+   */
+  async close(opts: { readonly drainTimeoutMs?: number } = {}): Promise<DrainResult> {
+    if (this.#closing) return { finished: 0, reset: 0 };
+    this.#closing = true;
+    for (const l of this.#listeners) l.close();
+    for (const c of this.#pendingConnects) c.abort();
+    await Promise.all(this.#loops);
+    const result = await this.relay.drain(opts.drainTimeoutMs ?? 0);
+    await this.endpoint.close();
+    return result;
+  }
+
+  async #acceptLoop(listener: TunnelListener, f: ForwardSpec): Promise<void> {
+    try {
+      for await (const conn of listener) {
+        if (this.#closing) {
+          conn.abort();
+          continue;
+        }
+        this.#handle(conn, f);
+      }
+    } catch (e) {
+      if (!this.#closing) {
+        this.#log.error("accept failed", { port: f.tunnelPort, error: describeError(e) });
+      }
+    }
+  }
+
+  async #handle(conn: TunnelConn, f: ForwardSpec): Promise<void> {
+    const target = formatHostPort(f.target);
+    const peer = describePeer(conn);
+    this.#pendingConnects.add(conn);
+    let tcp: Deno.TcpConn;
+    try {
+      tcp = await connectWithTimeout(f.target, this.#connectTimeoutMs);
+    } catch (e) {
+      this.#pendingConnects.delete(conn);
+      this.relay.countConnectFailure();
+      // The one log line about this failure; the client only sees the reset.
+      this.#log.warn(`cannot reach forward target ${target}: ${describeError(e)}`, {
+        port: f.tunnelPort,
+        peer,
+      });
+      conn.abort();
+      return;
+    }
+    this.#pendingConnects.delete(conn);
+    if (this.#closing) {
+      tcp.close();
+      conn.abort();
+      return;
+    }
+    tcp.setNoDelay(true);
+    this.relay.start(tcp, conn, { tunnelPort: f.tunnelPort, tcpPeer: target });
+  }
+}
+
+function describePeer(conn: TunnelConn): string {
+  const t = (conn as { tuple?: { remote: { hostname: string; port: number; tcpPort: number } } })
+    .tuple;
+  if (t) return `${formatHostPort(t.remote)}/${t.remote.tcpPort}`;
+  const r = conn.remoteAddr as Deno.NetAddr;
+  return `${r.hostname}:${r.port}`;
+}

@@ -1,0 +1,453 @@
+/**
+ * Live figures of a running server or client: a control endpoint on
+ * loopback (HTTP: `/connections` as JSON, `/metrics` in the Prometheus text
+ * format) and the `ss -ti`-like table `tou stat` prints from it.
+ *
+ * @module
+ */
+
+import { formatHostPort, type HostPort } from "./address.ts";
+import type { Logger } from "./log.ts";
+import type { Relay, RelayRole, Session } from "./relay.ts";
+import type { EndpointConnection, ObservableEndpoint } from "./tou_endpoint.ts";
+import type { TunnelEndpoint } from "./transport.ts";
+
+/** What a control endpoint reports on. */
+export interface StatSource {
+  /** Server or client. */
+  readonly role: RelayRole;
+  /** Its sessions and counters. */
+  readonly relay: Relay;
+  /** Its endpoint; connections, metrics and encryption are used when present. */
+  readonly endpoint: TunnelEndpoint & Partial<ObservableEndpoint>;
+}
+
+/** The kernel TCP side of a tunnel connection that carries a session. */
+export interface StatSession {
+  /** Session id. */
+  readonly id: number;
+  /** Forward target (server) or local application (client). */
+  readonly tcpPeer: string;
+  /** Service port. */
+  readonly tunnelPort: number;
+  /** Age in ms. */
+  readonly ageMs: number;
+  /** Bytes from kernel TCP into the tunnel so far. */
+  readonly bytesIn: number;
+  /** Bytes from the tunnel to kernel TCP so far. */
+  readonly bytesOut: number;
+}
+
+/** One connection row, like one entry of `ss -ti`. Times in ms, sizes in bytes. */
+export interface StatRow {
+  /** TCP state name as the seeds use it: ESTABLISHED, TIME_WAIT, ... */
+  readonly state: string;
+  /** Our UDP address and TCP port, `host:udpPort/tcpPort`. */
+  readonly local: string;
+  /** The peer's UDP address and TCP port. */
+  readonly peer: string;
+  /** Bytes waiting in the send buffer (unacknowledged plus unsent). */
+  readonly sendQ: number;
+  /** Bytes received and not yet read. */
+  readonly recvQ: number;
+  /** Smoothed RTT. */
+  readonly rtt: number;
+  /** RTT variation. */
+  readonly rttvar: number;
+  /** Retransmission timeout. */
+  readonly rto: number;
+  /** Congestion window in bytes. */
+  readonly cwnd: number;
+  /** Slow-start threshold in bytes; null before the first loss (infinite). */
+  readonly ssthresh: number | null;
+  /** Send MSS. */
+  readonly mss: number;
+  /** Segments retransmitted. */
+  readonly retransmits: number;
+  /** Loss events. */
+  readonly lost: number;
+  /** Payload bytes sent (retransmissions included). */
+  readonly bytesSent: number;
+  /** Payload bytes acknowledged. */
+  readonly bytesAcked: number;
+  /** Payload bytes received. */
+  readonly bytesReceived: number;
+  /** The session it carries, if any. */
+  readonly session?: StatSession;
+}
+
+/** Everything `/connections` returns. */
+export interface StatSnapshot {
+  /** Server or client. */
+  readonly role: RelayRole;
+  /** The endpoint's UDP address. */
+  readonly udp: string;
+  /** Whether datagrams are sealed with a key. */
+  readonly encrypted: boolean;
+  /** Wall-clock time of the snapshot, ms since the epoch. */
+  readonly time: number;
+  /** One row per connection. */
+  readonly connections: readonly StatRow[];
+  /** Counters (relay and endpoint), by metric name without the `tou_` prefix. */
+  readonly counters: Readonly<Record<string, number>>;
+}
+
+type Tuple = EndpointConnection["tuple"];
+
+function side(a: { hostname: string; port: number; tcpPort: number }): string {
+  return `${formatHostPort(a)}/${a.tcpPort}`;
+}
+
+function tupleKey(t: Tuple): string {
+  return `${t.local.tcpPort}|${t.remote.hostname}|${t.remote.port}|${t.remote.tcpPort}`;
+}
+
+function sessionTuple(s: Session): Tuple | undefined {
+  return (s.conn as { tuple?: Tuple }).tuple;
+}
+
+function sessionOf(s: Session, now: number): StatSession {
+  return {
+    id: s.id,
+    tcpPeer: s.tcpPeer,
+    tunnelPort: s.tunnelPort,
+    ageMs: now - s.startedAt,
+    bytesIn: s.pipe.aToB,
+    bytesOut: s.pipe.bToA,
+  };
+}
+
+const ZERO_INFO: EndpointConnection["info"] = {
+  rtt: 0,
+  rttvar: 0,
+  rto: 0,
+  cwnd: 0,
+  ssthresh: Infinity,
+  mss: 0,
+  bytesSent: 0,
+  bytesAcked: 0,
+  bytesReceived: 0,
+  retransmits: 0,
+  lost: 0,
+  unacked: 0,
+  sendQueue: 0,
+  recvQueue: 0,
+  sndWnd: 0,
+  rcvWnd: 0,
+};
+
+function row(
+  state: string,
+  local: string,
+  peer: string,
+  info: EndpointConnection["info"],
+  session: StatSession | undefined,
+): StatRow {
+  return {
+    state,
+    local,
+    peer,
+    sendQ: info.sendQueue,
+    recvQ: info.recvQueue,
+    rtt: info.rtt,
+    rttvar: info.rttvar,
+    rto: info.rto,
+    cwnd: info.cwnd,
+    ssthresh: Number.isFinite(info.ssthresh) ? info.ssthresh : null,
+    mss: info.mss,
+    retransmits: info.retransmits,
+    lost: info.lost,
+    bytesSent: info.bytesSent,
+    bytesAcked: info.bytesAcked,
+    bytesReceived: info.bytesReceived,
+    ...(session ? { session } : {}),
+  };
+}
+
+/**
+ * Takes a snapshot of a server or client.
+ *
+ * @param src The relay and endpoint.
+ * @returns Rows and counters.
+ */
+export function takeSnapshot(src: StatSource): StatSnapshot {
+  const now = Date.now();
+  const sessions = src.relay.sessions();
+  const byTuple = new Map<string, Session>();
+  for (const s of sessions) {
+    const t = sessionTuple(s);
+    if (t) byTuple.set(tupleKey(t), s);
+  }
+  const rows: StatRow[] = [];
+  if (typeof src.endpoint.connections === "function") {
+    for (const c of src.endpoint.connections()) {
+      const s = byTuple.get(tupleKey(c.tuple));
+      rows.push(
+        row(
+          c.state,
+          side(c.tuple.local),
+          side(c.tuple.remote),
+          c.info,
+          s ? sessionOf(s, now) : undefined,
+        ),
+      );
+    }
+  } else {
+    for (const s of sessions) {
+      const conn = s.conn as { info?(): EndpointConnection["info"] & { state?: string } };
+      const info = conn.info?.() ?? ZERO_INFO;
+      const l = s.conn.localAddr as Deno.NetAddr;
+      const r = s.conn.remoteAddr as Deno.NetAddr;
+      rows.push(
+        row(
+          (info as { state?: string }).state ?? "ESTABLISHED",
+          `${formatHostPort(l)}`,
+          `${formatHostPort(r)}`,
+          info,
+          sessionOf(s, now),
+        ),
+      );
+    }
+  }
+  const c = src.relay.counters;
+  let liveIn = 0;
+  let liveOut = 0;
+  for (const s of sessions) {
+    liveIn += s.pipe.aToB;
+    liveOut += s.pipe.bToA;
+  }
+  const counters: Record<string, number> = {
+    sessions_active: sessions.length,
+    sessions_opened_total: c.sessionsOpened,
+    sessions_closed_total: c.sessionsClosed,
+    sessions_reset_total: c.sessionsReset,
+    connect_failures_total: c.connectFailures,
+    bytes_into_tunnel_total: c.bytesIntoTunnel + liveIn,
+    bytes_out_of_tunnel_total: c.bytesOutOfTunnel + liveOut,
+  };
+  if (typeof src.endpoint.metrics === "function") {
+    for (const [k, v] of Object.entries(src.endpoint.metrics())) {
+      counters[GAUGE_RE.test(k) ? k : `${k}_total`] = v;
+    }
+  }
+  return {
+    role: src.role,
+    udp: formatHostPort(src.endpoint.addr),
+    encrypted: src.endpoint.encrypted ?? false,
+    time: now,
+    connections: rows,
+    counters,
+  };
+}
+
+/** Endpoint metrics that are levels, not running totals. */
+const GAUGE_RE = /in_flight|_peers$|last_stale_offset/;
+
+const HELP: Readonly<Record<string, string>> = {
+  sessions_active: "Sessions (TCP connection paired with a tunnel connection) now open.",
+  sessions_opened_total: "Sessions started.",
+  sessions_closed_total: "Sessions that ended with both directions closed normally.",
+  sessions_reset_total: "Sessions that ended with a reset.",
+  connect_failures_total:
+    "Connections reset before a session started (target or tunnel unreachable).",
+  bytes_into_tunnel_total: "Bytes carried from kernel TCP into the tunnel.",
+  bytes_out_of_tunnel_total: "Bytes carried from the tunnel to kernel TCP.",
+  seal_auth_failures_total:
+    "Datagrams dropped because they did not authenticate (wrong key, forged).",
+};
+
+/**
+ * Renders a snapshot in the Prometheus text exposition format (0.0.4).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatPrometheus } from "./stat.ts";
+ * const text = formatPrometheus({
+ *   role: "server", udp: "0.0.0.0:7000", encrypted: true, time: 0,
+ *   connections: [], counters: { seal_auth_failures_total: 3 },
+ * });
+ * assert.match(text, /^tou_seal_auth_failures_total\{role="server"\} 3$/m);
+ * assert.match(text, /^# TYPE tou_seal_auth_failures_total counter$/m);
+ * ```
+ */
+export function formatPrometheus(snap: StatSnapshot): string {
+  const role = `role="${snap.role}"`;
+  const lines: string[] = [];
+  const metric = (name: string, type: "gauge" | "counter", help: string) => {
+    lines.push(`# HELP tou_${name} ${help}`, `# TYPE tou_${name} ${type}`);
+  };
+  metric("encrypted", "gauge", "1 when datagrams are sealed with a pre-shared key.");
+  lines.push(`tou_encrypted{${role}} ${snap.encrypted ? 1 : 0}`);
+  metric("connections", "gauge", "Tunnel connections by TCP state.");
+  const byState = new Map<string, number>();
+  for (const r of snap.connections) byState.set(r.state, (byState.get(r.state) ?? 0) + 1);
+  for (const [state, n] of [...byState].sort()) {
+    lines.push(`tou_connections{${role},state="${state}"} ${n}`);
+  }
+  let retrans = 0;
+  for (const r of snap.connections) retrans += r.retransmits;
+  metric(
+    "connection_retransmits",
+    "gauge",
+    "Segments retransmitted by the connections open now, summed.",
+  );
+  lines.push(`tou_connection_retransmits{${role}} ${retrans}`);
+  for (const [name, value] of Object.entries(snap.counters)) {
+    const type = name.endsWith("_total") ? "counter" : "gauge";
+    metric(name, type, HELP[name] ?? name.replaceAll("_", " ") + ".");
+    lines.push(`tou_${name}{${role}} ${value}`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+function fmtMs(ms: number): string {
+  return Number.isInteger(ms) ? String(ms) : ms.toFixed(3).replace(/\.?0+$/, "");
+}
+
+/**
+ * Renders a snapshot like `ss -tin`: a header, then per connection one line
+ * with the state, queues and addresses and one indented line of internals.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatStatTable } from "./stat.ts";
+ * const out = formatStatTable({
+ *   role: "client", udp: "0.0.0.0:40000", encrypted: false, time: 0, counters: {},
+ *   connections: [{
+ *     state: "ESTABLISHED", local: "0.0.0.0:40000/50001", peer: "10.0.0.1:7000/22",
+ *     sendQ: 0, recvQ: 5, rtt: 1.5, rttvar: 0.75, rto: 201, cwnd: 14160, ssthresh: null,
+ *     mss: 1416, retransmits: 2, lost: 1, bytesSent: 100, bytesAcked: 100, bytesReceived: 7,
+ *   }],
+ * });
+ * assert.match(out, /^ESTABLISHED\s+5\s+0\s+0\.0\.0\.0:40000\/50001\s+10\.0\.0\.1:7000\/22/m);
+ * assert.match(out, /rtt:1\.5\/0\.75 rto:201 mss:1416 cwnd:10 retrans:2 lost:1/);
+ * ```
+ */
+export function formatStatTable(snap: StatSnapshot): string {
+  const head = ["State", "Recv-Q", "Send-Q", "Local Address/Port", "Peer Address/Port", "Session"];
+  const rows = snap.connections.map((r) => [
+    r.state,
+    String(r.recvQ),
+    String(r.sendQ),
+    r.local,
+    r.peer,
+    r.session ? `#${r.session.id} ${snap.role === "server" ? "→" : "←"} ${r.session.tcpPeer}` : "",
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const fmt = (cells: string[]) =>
+    cells.map((c, i) => i === cells.length - 1 ? c : c.padEnd(widths[i])).join(" ").trimEnd();
+  const out = [
+    `tou ${snap.role} udp ${snap.udp} (${
+      snap.encrypted ? "encrypted" : "PLAINTEXT"
+    }), ${snap.connections.length} connection${snap.connections.length === 1 ? "" : "s"}`,
+    fmt(head),
+  ];
+  snap.connections.forEach((r, i) => {
+    out.push(fmt(rows[i]));
+    const cwndSegs = r.mss > 0 ? Math.round(r.cwnd / r.mss) : 0;
+    const ssthresh = r.ssthresh === null
+      ? ""
+      : ` ssthresh:${r.mss > 0 ? Math.round(r.ssthresh / r.mss) : r.ssthresh}`;
+    let detail = `\t rtt:${fmtMs(r.rtt)}/${fmtMs(r.rttvar)} rto:${fmtMs(r.rto)} mss:${r.mss} ` +
+      `cwnd:${cwndSegs}${ssthresh} retrans:${r.retransmits} lost:${r.lost} ` +
+      `bytes_sent:${r.bytesSent} bytes_acked:${r.bytesAcked} bytes_received:${r.bytesReceived}`;
+    if (r.session) {
+      detail += ` session_in:${r.session.bytesIn} session_out:${r.session.bytesOut} ` +
+        `age:${(r.session.ageMs / 1000).toFixed(1)}s`;
+    }
+    out.push(detail);
+  });
+  return out.join("\n") + "\n";
+}
+
+/** A running control endpoint. */
+export interface ControlServer {
+  /** The bound loopback address. */
+  readonly addr: HostPort;
+  /** Stops serving. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `/connections` (JSON {@linkcode StatSnapshot}) and `/metrics`
+ * (Prometheus text) over HTTP on a loopback address.
+ *
+ * @param addr Loopback address; port 0 picks one.
+ * @param source What to report on.
+ * @param log Where the bound address is logged.
+ * @returns The running server.
+ */
+export function startControlServer(
+  addr: HostPort,
+  source: StatSource,
+  log?: Logger,
+): Promise<ControlServer> {
+  const { promise, resolve } = Promise.withResolvers<HostPort>();
+  const server = Deno.serve({
+    hostname: addr.hostname,
+    port: addr.port,
+    onListen: (a) => resolve({ hostname: a.hostname, port: a.port }),
+  }, (req) => {
+    const path = new URL(req.url).pathname;
+    if (req.method !== "GET") return new Response("method not allowed\n", { status: 405 });
+    if (path === "/connections") {
+      return Response.json(takeSnapshot(source));
+    }
+    if (path === "/metrics") {
+      return new Response(formatPrometheus(takeSnapshot(source)), {
+        headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+      });
+    }
+    if (path === "/") {
+      return new Response("tou control endpoint: GET /connections (JSON), GET /metrics\n");
+    }
+    return new Response("not found\n", { status: 404 });
+  });
+  return promise.then((bound) => {
+    log?.info("control endpoint listening", { http: formatHostPort(bound) });
+    return {
+      addr: bound,
+      close: async () => {
+        await server.shutdown();
+      },
+    };
+  });
+}
+
+/**
+ * Fetches a snapshot or the metrics text from a control endpoint.
+ *
+ * @param addr The control endpoint.
+ * @param what "connections" (parsed JSON) or "metrics" (text).
+ * @returns The snapshot or text.
+ * @throws {Error} With a one-line message when the endpoint cannot be reached.
+ */
+export async function fetchStat(addr: HostPort, what: "connections"): Promise<StatSnapshot>;
+export async function fetchStat(addr: HostPort, what: "metrics"): Promise<string>;
+export async function fetchStat(
+  addr: HostPort,
+  what: "connections" | "metrics",
+): Promise<StatSnapshot | string> {
+  const url = `http://${formatHostPort(addr)}/${what}`;
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  } catch (e) {
+    const reason = e instanceof Error && /refused/i.test(e.message)
+      ? "connection refused"
+      : e instanceof Error
+      ? e.message.split("\n")[0]
+      : String(e);
+    throw new Error(
+      `cannot reach control endpoint ${formatHostPort(addr)}: ${reason} ` +
+        "(is tou server/client running with --control?)",
+    );
+  }
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new Error(`control endpoint ${formatHostPort(addr)} answered ${res.status}`);
+  }
+  return what === "metrics" ? await res.text() : await res.json() as StatSnapshot;
+}

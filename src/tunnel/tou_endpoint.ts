@@ -1,0 +1,169 @@
+/**
+ * The real transport of the tunnel: a tou {@linkcode Endpoint} on a UDP
+ * socket, sealed with the pre-shared key when there is one.
+ *
+ * With a key, the UDP socket is wrapped in a {@linkcode SealedSocket}
+ * (server side "responder", client side "initiator", so a datagram
+ * reflected back to its sender never authenticates), and the TCP segment
+ * budget is reduced by the seal's overhead unless the user set it, so
+ * that sealed datagrams stay as large as plaintext ones would be.
+ *
+ * @module
+ */
+
+import { createEndpoint, type Endpoint } from "../net/endpoint.ts";
+import { resolveHostname } from "../net/addr.ts";
+import { TOU_OPTION_SPECS, type TouOptions } from "../net/options.ts";
+import { RealRuntime } from "../stack/real_runtime.ts";
+import type { DatagramSocket } from "../udp/datagram_socket.ts";
+import { openUdpSocket } from "../udp/deno_udp_socket.ts";
+import { SEALED_OVERHEAD, SealedSocket, type SealedSocketStats } from "../udp/sealed_socket.ts";
+import type { OpenEndpointOptions, TunnelEndpoint } from "./transport.ts";
+import { type SegmentObserver, TracingSocket } from "./trace_socket.ts";
+
+/** Options of {@linkcode openTouEndpoint}. */
+export interface TouEndpointOptions extends OpenEndpointOptions {
+  /** Sees every TCP segment (plaintext, before sealing); for `tou demo` and debugging. */
+  readonly observe?: SegmentObserver;
+}
+
+/** Counters of one tunnel endpoint, flattened for metrics. */
+export type EndpointMetrics = Readonly<Record<string, number>>;
+
+/** One connection of the endpoint as `tou stat` shows it. */
+export interface EndpointConnection {
+  /** Both ends: UDP address and TCP port. */
+  readonly tuple: {
+    /** Our side. */
+    readonly local: { readonly hostname: string; readonly port: number; readonly tcpPort: number };
+    /** The peer's side. */
+    readonly remote: { readonly hostname: string; readonly port: number; readonly tcpPort: number };
+  };
+  /** TCP state name (ESTABLISHED, TIME_WAIT, ...). */
+  readonly state: string;
+  /** True when accepted from a listener. */
+  readonly passive: boolean;
+  /** TCP_INFO-like figures. */
+  readonly info: {
+    readonly rtt: number;
+    readonly rttvar: number;
+    readonly rto: number;
+    readonly cwnd: number;
+    readonly ssthresh: number;
+    readonly mss: number;
+    readonly bytesSent: number;
+    readonly bytesAcked: number;
+    readonly bytesReceived: number;
+    readonly retransmits: number;
+    readonly lost: number;
+    readonly unacked: number;
+    readonly sendQueue: number;
+    readonly recvQueue: number;
+    readonly sndWnd: number;
+    readonly rcvWnd: number;
+  };
+}
+
+/** A tunnel endpoint that can also report its connections and counters. */
+export interface ObservableEndpoint extends TunnelEndpoint {
+  /** Every connection of the endpoint, TIME_WAIT and embryonic ones included. */
+  connections(): EndpointConnection[];
+  /** Stack, UDP and seal counters. */
+  metrics(): EndpointMetrics;
+  /** Whether datagrams are sealed with a key. */
+  readonly encrypted: boolean;
+}
+
+/**
+ * Opens a tou endpoint for the tunnel.
+ *
+ * @param opts UDP address, key, role, TCP tunables and a segment observer.
+ * @returns The endpoint.
+ * @throws {AddrInUseError} When the UDP address is taken.
+ * @throws {InvalidOptionError} When a tunable is out of range.
+ */
+export async function openTouEndpoint(opts: TouEndpointOptions): Promise<ObservableEndpoint> {
+  const hostname = await resolveHostname(opts.hostname, opts.hostname.includes(":") ? 6 : 4);
+  const udp = await openUdpSocket({ hostname, port: opts.port });
+  let socket: DatagramSocket = udp;
+  let sealed: SealedSocket | undefined;
+  const tcp: Record<string, unknown> = { ...(opts.tcp ?? {}) };
+  try {
+    if (opts.key !== undefined) {
+      sealed = new SealedSocket(udp, { psk: opts.key, role: opts.role ?? "peer" });
+      socket = sealed;
+      if (tcp.segmentBudget === undefined) {
+        tcp.segmentBudget = TOU_OPTION_SPECS.segmentBudget.default - SEALED_OVERHEAD;
+      }
+    }
+    if (opts.observe) socket = new TracingSocket(socket, opts.observe);
+    const ep = createEndpoint(socket, new RealRuntime(), tcp as TouOptions);
+    return new TouTunnelEndpoint(ep, sealed, udp);
+  } catch (e) {
+    socket.close();
+    throw e;
+  }
+}
+
+class TouTunnelEndpoint implements ObservableEndpoint {
+  readonly #ep: Endpoint;
+  readonly #sealed: SealedSocket | undefined;
+  readonly #udp: { stats(): Readonly<Record<string, number>>; closed: Promise<void> };
+
+  constructor(
+    ep: Endpoint,
+    sealed: SealedSocket | undefined,
+    udp: { stats(): object; closed: Promise<void> },
+  ) {
+    this.#ep = ep;
+    this.#sealed = sealed;
+    this.#udp = udp as { stats(): Readonly<Record<string, number>>; closed: Promise<void> };
+  }
+
+  get addr(): { hostname: string; port: number } {
+    return { hostname: this.#ep.addr.hostname, port: this.#ep.addr.port };
+  }
+
+  get encrypted(): boolean {
+    return this.#sealed !== undefined;
+  }
+
+  listen(opts: { readonly tcpPort: number; readonly backlog?: number }) {
+    return this.#ep.listen(opts);
+  }
+
+  connect(opts: { readonly hostname: string; readonly port: number; readonly tcpPort: number }) {
+    return this.#ep.connect(opts);
+  }
+
+  /** Lets closing connections finish their FIN exchange (up to 2 s), then closes. */
+  async close(): Promise<void> {
+    await this.#ep.closeGracefully({ timeout: 2_000 });
+    await this.#udp.closed.catch(() => {});
+  }
+
+  connections(): EndpointConnection[] {
+    return this.#ep.connections();
+  }
+
+  metrics(): EndpointMetrics {
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries(this.#ep.counters)) {
+      if (typeof v === "number") out[`stack_${snake(k)}`] = v;
+    }
+    for (const [k, v] of Object.entries(this.#udp.stats())) {
+      if (typeof v === "number") out[`udp_${snake(k)}`] = v;
+    }
+    if (this.#sealed) {
+      const s: SealedSocketStats = this.#sealed.stats;
+      for (const [k, v] of Object.entries(s)) {
+        if (typeof v === "number") out[`seal_${snake(k)}`] = v;
+      }
+    }
+    return out;
+  }
+}
+
+function snake(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}

@@ -1,0 +1,110 @@
+/**
+ * A {@linkcode DatagramSocket} decorator that reports every TCP segment
+ * going through it, decoded, for `tou demo` and debugging. It sits between
+ * the stack and the (possibly sealed) UDP socket, so it sees plaintext.
+ *
+ * @module
+ */
+
+import type {
+  Datagram,
+  DatagramAddr,
+  DatagramErrorHandler,
+  DatagramHandler,
+  DatagramSocket,
+  UnspecAddr,
+} from "../udp/datagram_socket.ts";
+import { EnvelopeType, parseEnvelope } from "../wire/envelope.ts";
+import { parseSegment } from "../wire/tcp_codec.ts";
+import type { TcpSegment } from "../wire/tcp_segment.ts";
+import { formatSegment } from "../stack/trace.ts";
+
+/** Receives each segment: direction, the peer's UDP address and the segment (valid during the call). */
+export type SegmentObserver = (dir: "in" | "out", peer: DatagramAddr, seg: TcpSegment) => void;
+
+/**
+ * Renders a segment like tcpdump, e.g. `40000 > 22: Flags [S], seq 1, win 512, length 0`.
+ *
+ * @param seg The segment.
+ * @returns One line.
+ */
+export function describeSegment(seg: TcpSegment): string {
+  return formatSegment(seg);
+}
+
+/**
+ * Wraps a datagram socket and tells `observe` about every TCP segment sent
+ * or received; datagrams pass through unchanged.
+ *
+ * @example
+ * ```ts ignore
+ * const traced = new TracingSocket(udp, (dir, peer, seg) => console.log(dir, describeSegment(seg)));
+ * ```
+ */
+export class TracingSocket implements DatagramSocket {
+  readonly #inner: DatagramSocket;
+  readonly #observe: SegmentObserver;
+
+  /**
+   * @param inner The socket to wrap; owned from now on.
+   * @param observe Called for every decodable TCP segment.
+   */
+  constructor(inner: DatagramSocket, observe: SegmentObserver) {
+    this.#inner = inner;
+    this.#observe = observe;
+  }
+
+  /** The inner socket's local address. */
+  get localAddr(): DatagramAddr {
+    return this.#inner.localAddr;
+  }
+
+  /** The inner socket's peer. */
+  get remoteAddr(): DatagramAddr | undefined {
+    return this.#inner.remoteAddr;
+  }
+
+  /** Reports, then sends. */
+  send(data: Uint8Array, addr?: DatagramAddr): void {
+    const to = addr ?? this.#inner.remoteAddr;
+    if (to) this.#report("out", to, data);
+    this.#inner.send(data, addr);
+  }
+
+  /** Receives, then reports. */
+  async receive(): Promise<Datagram> {
+    const d = await this.#inner.receive();
+    this.#report("in", d.from, d.data);
+    return d;
+  }
+
+  /** Reports each datagram before handing it on. */
+  setHandler(onDatagram: DatagramHandler, onError?: DatagramErrorHandler): void {
+    this.#inner.setHandler((data, from) => {
+      this.#report("in", from, data);
+      onDatagram(data, from);
+    }, onError);
+  }
+
+  /** Passed through. */
+  connect(addr: DatagramAddr | UnspecAddr): void {
+    this.#inner.connect(addr);
+  }
+
+  /** Passed through. */
+  disconnect(): void {
+    this.#inner.disconnect();
+  }
+
+  /** Passed through. */
+  close(): void {
+    this.#inner.close();
+  }
+
+  #report(dir: "in" | "out", peer: DatagramAddr, data: Uint8Array): void {
+    const env = parseEnvelope(data);
+    if (!env.ok || env.value.type !== EnvelopeType.TCP_SEGMENT) return;
+    const seg = parseSegment(env.value.body, { verifyChecksum: false });
+    if (seg.ok) this.#observe(dir, peer, seg.value);
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * What the tunnel needs from a tou endpoint, as structural types. The real
+ * endpoint of `src/net/` satisfies them; tests can substitute kernel TCP
+ * (see tests/tunnel/_kernel_transport.ts), which keeps the proxy logic
+ * testable without the tou stack.
+ *
+ * @module
+ */
+
+/** A tunnel connection: a `Deno.Conn` that can also be reset. */
+export interface TunnelConn extends Deno.Conn {
+  /** Drops the connection with a RST. Pending reads and writes fail. */
+  abort(reason?: unknown): void;
+}
+
+/** A tunnel listener: accepted connections as an async iterable. */
+export interface TunnelListener extends AsyncIterable<TunnelConn> {
+  /** Stops accepting; new SYNs to this port get a RST. Idempotent. */
+  close(): void;
+}
+
+/** Address of a tou endpoint's UDP socket. */
+export interface TunnelAddr {
+  /** IP literal. */
+  readonly hostname: string;
+  /** UDP port. */
+  readonly port: number;
+}
+
+/** A tou endpoint as the tunnel uses it. */
+export interface TunnelEndpoint {
+  /** The bound UDP address. */
+  readonly addr: TunnelAddr;
+  /** Listens on a TCP port inside the tunnel. */
+  listen(opts: { readonly tcpPort: number; readonly backlog?: number }): TunnelListener;
+  /** Opens a tunnel connection to `tcpPort` of the endpoint at `hostname:port`. */
+  connect(
+    opts: { readonly hostname: string; readonly port: number; readonly tcpPort: number },
+  ): Promise<TunnelConn>;
+  /** Closes the endpoint (every connection with it). */
+  close(): void | Promise<void>;
+}
+
+/** Options the tunnel passes when opening an endpoint. */
+export interface OpenEndpointOptions {
+  /** UDP address to bind. */
+  readonly hostname: string;
+  /** UDP port to bind; 0 picks one. */
+  readonly port: number;
+  /** Pre-shared key: every datagram sealed with it. Omitted: plaintext. */
+  readonly key?: Uint8Array;
+  /** TCP tunables (validated by the net options schema). */
+  readonly tcp?: Readonly<Record<string, unknown>>;
+  /** Seal role: the side that listens is the "responder", the side that connects the "initiator". */
+  readonly role?: "initiator" | "responder";
+}
+
+/** Opens an endpoint; injected so tests can replace the tou stack. */
+export type EndpointFactory = (opts: OpenEndpointOptions) => Promise<TunnelEndpoint>;

@@ -1,0 +1,592 @@
+/**
+ * The real datagram socket: {@linkcode DatagramSocket} over
+ * `Deno.listenDatagram` (the fastest UDP path measured in Deno; see
+ * docs/udp.md).
+ *
+ * Deno's `DatagramConn` has no `connect()`, so the connected-UDP
+ * association is kept here, in userspace: `connect` records the peer, `send`
+ * without an address goes there, and datagrams from any other source are
+ * dropped (and counted in {@linkcode DenoUdpSocketStats.filtered}) as the
+ * kernel would drop them on a connected socket. Because the kernel socket
+ * is never connected, Linux never reports ICMP port-unreachable to it: a
+ * {@linkcode ConnectionRefusedError} cannot surface from this backend (the
+ * simulator in src/sim shows that path).
+ *
+ * @module
+ */
+
+import type {
+  Datagram,
+  DatagramAddr,
+  DatagramErrorHandler,
+  DatagramHandler,
+  DatagramSocket,
+  UnspecAddr,
+} from "./datagram_socket.ts";
+import { formatAddr, sameAddr, validateAddr } from "./addr.ts";
+import {
+  AddrInUseError,
+  DestinationAddressRequiredError,
+  InvalidAddrError,
+  SocketClosedError,
+} from "./errors.ts";
+
+/** Largest datagram the socket can receive without truncation (IPv4/IPv6 UDP payload limit). */
+const RECEIVE_BUFFER_SIZE = 65536;
+/** Consecutive receive failures after which the socket closes itself. */
+const MAX_RECEIVE_FAILURES = 16;
+/**
+ * Default bound on sends handed to Deno at once (see docs/udp.md "Send
+ * path": the fastest measured, and far below the ~256 per turn that Deno
+ * sends in order).
+ */
+export const DEFAULT_SEND_CONCURRENCY = 64;
+/** Send copies go into pooled buffers of at least this many bytes. */
+const SEND_SLOT_SIZE = 2048;
+
+/** Options for {@linkcode openUdpSocket}. */
+export interface OpenUdpSocketOptions {
+  /** Local IP literal to bind; default "0.0.0.0" (as `Deno.listenDatagram`). */
+  hostname?: string;
+  /** Local port; 0 (the default) picks an ephemeral port. */
+  port?: number;
+  /**
+   * Most sends accepted and not yet completed. A `send` beyond this is
+   * dropped and counted in `stats().sendDropped`, as a full interface queue
+   * drops a datagram; TCP above recovers it. Default 1024.
+   */
+  maxInFlight?: number;
+  /**
+   * Most sends handed to Deno at once; further accepted sends wait in a FIFO
+   * queue here. Deno sends at most about 256 datagrams per event-loop turn
+   * in call order and defers the rest in reverse order, so this stays well
+   * below that. Default {@linkcode DEFAULT_SEND_CONCURRENCY}.
+   */
+  sendConcurrency?: number;
+}
+
+/** Counters of one {@linkcode DenoUdpSocket}. */
+export interface DenoUdpSocketStats {
+  /** Datagrams whose send completed. */
+  sent: number;
+  /** Sends that failed asynchronously (reported to the error handler). */
+  sendErrors: number;
+  /** Sends dropped because `maxInFlight` sends were outstanding. */
+  sendDropped: number;
+  /** Sends accepted and not yet completed (queued here or handed to Deno). */
+  inFlight: number;
+  /** Datagrams delivered to the handler or to `receive()`. */
+  received: number;
+  /** Datagrams dropped because they came from a source other than the connected peer. */
+  filtered: number;
+}
+
+/**
+ * Opens a UDP socket bound to `hostname:port`.
+ *
+ * @param opts Local address (default "0.0.0.0", ephemeral port) and send bound.
+ * @returns The bound socket.
+ * @throws {AddrInUseError} When the address is already bound.
+ * @throws {InvalidAddrError} When the hostname is not an IP literal or the port is out of range.
+ *
+ * @example Echo over loopback
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openUdpSocket } from "./deno_udp_socket.ts";
+ *
+ * const a = await openUdpSocket({ hostname: "127.0.0.1" });
+ * const b = await openUdpSocket({ hostname: "127.0.0.1" });
+ * a.connect(b.localAddr);
+ * a.send(new Uint8Array([1, 2, 3]));
+ * const got = await b.receive();
+ * assert.deepEqual(got.data, new Uint8Array([1, 2, 3]));
+ * assert.equal(got.from.port, a.localAddr.port);
+ * a.close();
+ * b.close();
+ * await Promise.all([a.closed, b.closed]);
+ * ```
+ */
+export function openUdpSocket(opts: OpenUdpSocketOptions = {}): Promise<DenoUdpSocket> {
+  try {
+    return Promise.resolve(DenoUdpSocket.bind(opts));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+interface SendJob {
+  slot: Uint8Array;
+  length: number;
+  dest: Deno.NetAddr;
+}
+
+interface Waiter {
+  resolve(d: Datagram): void;
+  reject(e: Error): void;
+}
+
+/**
+ * A UDP socket over `Deno.listenDatagram` with Linux connected-UDP rules
+ * (see {@linkcode DatagramSocket}). Create it with {@linkcode openUdpSocket}.
+ *
+ * Push mode ({@linkcode DenoUdpSocket.setHandler}) runs one receive loop
+ * with one reusable 64 KiB buffer and calls the handler synchronously per
+ * datagram; pull mode ({@linkcode DenoUdpSocket.receive}) reads only while
+ * someone waits and returns copies. `send` copies the payload into a pooled
+ * buffer (Deno may read it only after `send` returns), hands it to Deno
+ * without awaiting, and tracks completion. Datagrams leave in `send` order:
+ * Deno sends in call order only while the socket is known writable (not on
+ * a fresh socket, nor after a send had to wait), so until then sends are
+ * queued here and issued one at a time.
+ */
+export class DenoUdpSocket implements DatagramSocket {
+  readonly #conn: Deno.DatagramConn;
+  readonly #local: DatagramAddr;
+  readonly #localText: string;
+  readonly #maxInFlight: number;
+  readonly #concurrency: number;
+  readonly #recvBuf = new Uint8Array(RECEIVE_BUFFER_SIZE);
+  readonly #freeSlots: Uint8Array[] = [];
+  readonly #waiters: Waiter[] = [];
+
+  #peer: DatagramAddr | undefined;
+  #peerNet: Deno.NetAddr | undefined;
+  #lastAddr: DatagramAddr | undefined;
+  #lastNet: Deno.NetAddr | undefined;
+  #onDatagram: DatagramHandler | undefined;
+  #onError: DatagramErrorHandler | undefined;
+  #pendingError: Error | undefined;
+  #closed = false;
+  /** The Deno conn has been closed (after `close()` and a drained queue). */
+  #released = false;
+  #loopRunning = false;
+  #loopDone: Promise<void> = Promise.resolve();
+  #resume: (() => void) | undefined;
+  #sendsSettled: (() => void) | undefined;
+  readonly #closedDone = Promise.withResolvers<void>();
+  /** A datagram read for a waiter that was rejected meanwhile; served first. */
+  #stash: Datagram | undefined;
+
+  /**
+   * Whether Deno is known to send in call order: false on a fresh socket
+   * (its first sends wait for writability and leave reversed) and after a
+   * completion came back out of order; then sends go one at a time until
+   * the queue drains.
+   */
+  #writable = false;
+  /** Accepted sends not yet handed to Deno, FIFO from `#queueHead`. */
+  #queue: SendJob[] = [];
+  #queueHead = 0;
+  #issued = 0;
+  #completed = 0;
+  #highestDone = -1;
+
+  #sent = 0;
+  #sendErrors = 0;
+  #sendDropped = 0;
+  #inFlight = 0;
+  #received = 0;
+  #filtered = 0;
+
+  private constructor(conn: Deno.DatagramConn, maxInFlight: number, concurrency: number) {
+    this.#conn = conn;
+    const a = conn.addr as Deno.NetAddr;
+    this.#local = { hostname: a.hostname, port: a.port };
+    this.#localText = formatAddr(this.#local);
+    this.#maxInFlight = maxInFlight;
+    this.#concurrency = concurrency;
+  }
+
+  /**
+   * Binds synchronously (what {@linkcode openUdpSocket} wraps).
+   *
+   * @param opts Local address and send bound.
+   * @returns The bound socket.
+   * @throws {AddrInUseError} When the address is already bound.
+   * @throws {InvalidAddrError} On a malformed address or option.
+   */
+  static bind(opts: OpenUdpSocketOptions = {}): DenoUdpSocket {
+    const local = validateAddr(
+      { hostname: opts.hostname ?? "0.0.0.0", port: opts.port ?? 0 },
+      { allowPortZero: true },
+    );
+    const maxInFlight = opts.maxInFlight ?? 1024;
+    if (!Number.isInteger(maxInFlight) || maxInFlight < 1) {
+      throw new InvalidAddrError(`Invalid maxInFlight ${maxInFlight}: must be an integer >= 1`);
+    }
+    const concurrency = opts.sendConcurrency ?? DEFAULT_SEND_CONCURRENCY;
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) {
+      throw new InvalidAddrError(
+        `Invalid sendConcurrency ${concurrency}: must be an integer in 1..256`,
+      );
+    }
+    let conn: Deno.DatagramConn;
+    try {
+      conn = Deno.listenDatagram({ transport: "udp", hostname: local.hostname, port: local.port });
+    } catch (err) {
+      if (err instanceof Deno.errors.AddrInUse) {
+        throw new AddrInUseError(`Cannot bind ${formatAddr(local)}: address already in use`);
+      }
+      throw err;
+    }
+    return new DenoUdpSocket(conn, maxInFlight, concurrency);
+  }
+
+  /** The bound local address (the real port when bound to port 0). */
+  get localAddr(): DatagramAddr {
+    return this.#local;
+  }
+
+  /** The connected peer, or `undefined` when not connected. */
+  get remoteAddr(): DatagramAddr | undefined {
+    return this.#peer;
+  }
+
+  /**
+   * Resolves once the socket is closed and its receive loop and in-flight
+   * sends have settled (so no Deno op is left pending).
+   */
+  get closed(): Promise<void> {
+    return this.#closedDone.promise;
+  }
+
+  /** A snapshot of the socket's counters. */
+  stats(): DenoUdpSocketStats {
+    return {
+      sent: this.#sent,
+      sendErrors: this.#sendErrors,
+      sendDropped: this.#sendDropped,
+      inFlight: this.#inFlight,
+      received: this.#received,
+      filtered: this.#filtered,
+    };
+  }
+
+  /**
+   * Sends one datagram to `addr`, or to the connected peer when omitted.
+   * Copies `data` before returning (the caller may reuse it) and never
+   * blocks; an asynchronous failure goes to the error handler, or, without
+   * one, rejects the next `receive()` once.
+   *
+   * @param data The payload.
+   * @param addr The destination; defaults to the connected peer. Treated as
+   *   immutable: the last one's validation is cached by identity.
+   * @throws {SocketClosedError} After `close()`.
+   * @throws {DestinationAddressRequiredError} Without `addr` on an unconnected socket.
+   * @throws {InvalidAddrError} When `addr` is not an IP literal with a port 1..65535.
+   */
+  send(data: Uint8Array, addr?: DatagramAddr): void {
+    if (this.#closed) {
+      throw new SocketClosedError(`Cannot send from ${this.#localText}: socket closed`);
+    }
+    let dest: Deno.NetAddr;
+    if (addr === undefined) {
+      if (this.#peerNet === undefined) {
+        throw new DestinationAddressRequiredError(
+          `Cannot send from ${this.#localText}: destination address required (socket not connected)`,
+        );
+      }
+      dest = this.#peerNet;
+    } else if (addr === this.#lastAddr) {
+      dest = this.#lastNet!;
+    } else {
+      const v = validateAddr(addr);
+      dest = { transport: "udp", hostname: v.hostname, port: v.port };
+      this.#lastAddr = addr;
+      this.#lastNet = dest;
+    }
+    if (this.#inFlight >= this.#maxInFlight) {
+      this.#sendDropped++;
+      return;
+    }
+    const n = data.byteLength;
+    let slot = this.#freeSlots.pop();
+    if (slot === undefined || slot.byteLength < n) {
+      slot = new Uint8Array(Math.max(n, SEND_SLOT_SIZE));
+    }
+    slot.set(data);
+    this.#inFlight++;
+    const handed = this.#issued - this.#completed;
+    if (this.#writable && handed < this.#concurrency && this.#queueHead === this.#queue.length) {
+      this.#issue(slot, n, dest);
+    } else {
+      this.#queue.push({ slot, length: n, dest });
+      if (handed === 0) this.#issueNextQueued();
+    }
+  }
+
+  /**
+   * Pull mode: the next datagram (a copy) from the connected peer, or from
+   * anyone when unconnected.
+   *
+   * @returns The datagram and its sender.
+   * @throws {SocketClosedError} After (or at) `close()`.
+   * @throws {Deno.errors.Busy} When a push handler is set.
+   */
+  receive(): Promise<Datagram> {
+    if (this.#closed) {
+      return Promise.reject(
+        new SocketClosedError(`Cannot receive on ${this.#localText}: socket closed`),
+      );
+    }
+    if (this.#onDatagram !== undefined) return Promise.reject(this.#busyError());
+    if (this.#pendingError !== undefined) {
+      const err = this.#pendingError;
+      this.#pendingError = undefined;
+      return Promise.reject(err);
+    }
+    if (this.#stash !== undefined) {
+      const d = this.#stash;
+      this.#stash = undefined;
+      return Promise.resolve(d);
+    }
+    return new Promise<Datagram>((resolve, reject) => {
+      this.#waiters.push({ resolve, reject });
+      this.#wake();
+    });
+  }
+
+  /**
+   * Push mode: from now on every accepted datagram goes to `onDatagram`
+   * (synchronously, with a view into the socket's receive buffer that is
+   * valid only during the call), and asynchronous errors to `onError`.
+   * Pending `receive()` calls are rejected with `Deno.errors.Busy`.
+   *
+   * @param onDatagram Called per datagram.
+   * @param onError Called per asynchronous error (e.g. a failed send).
+   */
+  setHandler(onDatagram: DatagramHandler, onError?: DatagramErrorHandler): void {
+    this.#onDatagram = onDatagram;
+    this.#onError = onError;
+    this.#stash = undefined; // pull-mode leftover; UDP may drop it
+    const waiters = this.#waiters.splice(0);
+    for (const w of waiters) w.reject(this.#busyError());
+    if (onError !== undefined && this.#pendingError !== undefined) {
+      const err = this.#pendingError;
+      this.#pendingError = undefined;
+      onError(err);
+    }
+    this.#wake();
+  }
+
+  /**
+   * Records `addr` as the peer (nothing is sent), or dissolves the
+   * association with `{ family: "unspec" }`. Connecting again re-targets.
+   *
+   * @param addr The peer, or the AF_UNSPEC address.
+   * @throws {InvalidAddrError} When `addr` is not an IP literal with a port 1..65535.
+   * @throws {SocketClosedError} After `close()`.
+   */
+  connect(addr: DatagramAddr | UnspecAddr): void {
+    if (this.#closed) {
+      throw new SocketClosedError(`Cannot connect ${this.#localText}: socket closed`);
+    }
+    if ("family" in addr && addr.family === "unspec") {
+      this.#peer = undefined;
+      this.#peerNet = undefined;
+      return;
+    }
+    const v = validateAddr(addr as DatagramAddr);
+    this.#peer = { hostname: v.hostname, port: v.port };
+    this.#peerNet = { transport: "udp", hostname: v.hostname, port: v.port };
+  }
+
+  /** Dissolves the association (same as `connect({ family: "unspec" })`). */
+  disconnect(): void {
+    if (this.#closed) return;
+    this.#peer = undefined;
+    this.#peerNet = undefined;
+  }
+
+  /**
+   * Closes the socket: from now on `send` throws, pending and later
+   * `receive()` calls reject with {@linkcode SocketClosedError}, and no
+   * handler is called. Like a kernel socket, sends already accepted still
+   * go out (in order); the port is released once they have been handed to
+   * Deno, and {@linkcode DenoUdpSocket.closed} resolves after that.
+   * Idempotent.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const waiters = this.#waiters.splice(0);
+    for (const w of waiters) {
+      w.reject(new SocketClosedError(`Cannot receive on ${this.#localText}: socket closed`));
+    }
+    this.#wake();
+    this.#releaseIfDrained();
+    this.#finishClose();
+  }
+
+  // ---- internals ----
+
+  /** After `close()`: releases the Deno conn once no accepted send waits in the queue. */
+  #releaseIfDrained(): void {
+    if (!this.#closed || this.#released || this.#queueHead !== this.#queue.length) return;
+    this.#released = true;
+    try {
+      this.#conn.close(); // Deno still completes sends issued before this.
+    } catch {
+      // Already closed underneath: nothing to release.
+    }
+  }
+
+  async #finishClose(): Promise<void> {
+    await this.#loopDone;
+    if (this.#inFlight > 0) await new Promise<void>((r) => this.#sendsSettled = r);
+    this.#closedDone.resolve();
+  }
+
+  #busyError(): Error {
+    return new Deno.errors.Busy(
+      `Cannot receive on ${this.#localText}: a push handler is set (use one mode per socket)`,
+    );
+  }
+
+  /** Hands one send to Deno without awaiting it; completion comes back in `#sendDone`. */
+  #issue(slot: Uint8Array, length: number, dest: Deno.NetAddr): void {
+    const seq = this.#issued++;
+    this.#conn.send(slot.subarray(0, length), dest).then(
+      () => {
+        this.#sent++;
+        this.#sendDone(seq, slot);
+      },
+      (err: unknown) => {
+        this.#sendDone(seq, slot);
+        this.#sendFailed(err, dest);
+      },
+    );
+  }
+
+  /** Hands the oldest queued send to Deno; false when the queue is empty. */
+  #issueNextQueued(): boolean {
+    const q = this.#queue;
+    if (this.#queueHead === q.length) return false;
+    const job = q[this.#queueHead++];
+    if (this.#queueHead === q.length) {
+      this.#queue = [];
+      this.#queueHead = 0;
+    }
+    this.#issue(job.slot, job.length, job.dest);
+    return true;
+  }
+
+  #sendDone(seq: number, slot: Uint8Array): void {
+    this.#completed++;
+    this.#inFlight--;
+    if (this.#freeSlots.length < this.#maxInFlight) this.#freeSlots.push(slot);
+    // Sends that were pending inside Deno complete (and hit the wire) in
+    // arbitrary order; seeing that means the socket is backlogged, so issue
+    // one at a time until the queue drains. See docs/udp.md "Send path".
+    if (seq < this.#highestDone) this.#writable = false;
+    else this.#highestDone = seq;
+    if (!this.#writable) {
+      if (this.#issued === this.#completed && !this.#issueNextQueued()) this.#writable = true;
+    } else {
+      // Completions arrive on a later event-loop turn, so this refills at
+      // most `#concurrency` sends per turn.
+      while (this.#issued - this.#completed < this.#concurrency && this.#issueNextQueued());
+    }
+    this.#releaseIfDrained();
+    if (this.#inFlight === 0 && this.#sendsSettled !== undefined) {
+      const f = this.#sendsSettled;
+      this.#sendsSettled = undefined;
+      f();
+    }
+  }
+
+  #sendFailed(err: unknown, dest: Deno.NetAddr): void {
+    this.#sendErrors++;
+    if (this.#closed) return;
+    const cause = err instanceof Error ? err : new Error(String(err));
+    const wrapped = new Error(`Cannot send to ${formatAddr(dest)}: ${cause.message}`, { cause });
+    wrapped.name = cause.name;
+    this.#reportError(wrapped);
+  }
+
+  /** Routes an asynchronous error: the push error handler, else the next `receive()` (once). */
+  #reportError(err: Error): void {
+    const onError = this.#onError;
+    if (onError !== undefined) {
+      try {
+        onError(err);
+      } catch (bug) {
+        reportError(bug);
+      }
+      return;
+    }
+    const w = this.#waiters.shift();
+    if (w !== undefined) w.reject(err);
+    else this.#pendingError = err;
+  }
+
+  #wake(): void {
+    if (!this.#loopRunning && !this.#closed) {
+      this.#loopRunning = true;
+      this.#loopDone = this.#loop();
+    }
+    const r = this.#resume;
+    if (r !== undefined) {
+      this.#resume = undefined;
+      r();
+    }
+  }
+
+  /** The one receive loop: one buffer, one outstanding `receive` at a time. */
+  async #loop(): Promise<void> {
+    const conn = this.#conn;
+    const buf = this.#recvBuf;
+    let failures = 0;
+    while (!this.#closed) {
+      if (this.#onDatagram === undefined && this.#waiters.length === 0) {
+        // Pull mode with nobody waiting: leave datagrams queued in the kernel.
+        await new Promise<void>((r) => this.#resume = r);
+        continue;
+      }
+      let data: Uint8Array;
+      let from: Deno.NetAddr;
+      try {
+        const got = await conn.receive(buf);
+        data = got[0];
+        from = got[1] as Deno.NetAddr;
+      } catch (err) {
+        if (this.#closed) break;
+        this.#reportError(err instanceof Error ? err : new Error(String(err)));
+        // Linux reports nothing on an unconnected UDP socket's receive, so
+        // failures here mean the resource is gone: stop instead of spinning.
+        if (err instanceof Deno.errors.BadResource || ++failures >= MAX_RECEIVE_FAILURES) {
+          this.close();
+          break;
+        }
+        continue;
+      }
+      failures = 0;
+      if (this.#closed) break;
+      const peer = this.#peer;
+      // Connected UDP: the kernel would drop datagrams from other sources.
+      if (peer !== undefined && !sameAddr(from, peer)) {
+        this.#filtered++;
+        continue;
+      }
+      this.#received++;
+      const onDatagram = this.#onDatagram;
+      if (onDatagram !== undefined) {
+        try {
+          onDatagram(data, from);
+        } catch (err) {
+          // A throwing handler is a bug above us: surface it, keep receiving.
+          reportError(err);
+        }
+        continue;
+      }
+      const d: Datagram = {
+        data: data.slice(),
+        from: { hostname: from.hostname, port: from.port },
+      };
+      const w = this.#waiters.shift();
+      if (w !== undefined) w.resolve(d);
+      else this.#stash = d;
+    }
+    this.#loopRunning = false;
+  }
+}

@@ -1,0 +1,554 @@
+/**
+ * A {@linkcode DatagramSocket} decorator that authenticates and encrypts
+ * every datagram with a pre-shared key (ChaCha20-Poly1305, per-session and
+ * per-direction keys, counter nonces, a replay window, a freshness check).
+ * Threat model and measurements: docs/security.md.
+ *
+ * Sealed datagram layout (all integers big-endian):
+ *
+ * ```text
+ *  0      4                  20         28     32              n-16     n
+ * +------+------------------+----------+------+----------------+--------+
+ * | env  | session salt     | counter  | time | ciphertext     | tag    |
+ * | hdr  | (16, sender's)   | (u64)    | (u32 | (the inner     | (16)   |
+ * |SEALED|                  |          |  s)  |  datagram)     |        |
+ * +------+------------------+----------+------+----------------+--------+
+ * \____________ associated data _____________/
+ * ```
+ *
+ * key = HKDF-SHA256(psk, salt, "tou v1 chacha20-poly1305 " + sender role),
+ * nonce = 0x00000000 ‖ counter.
+ *
+ * @module
+ */
+
+import type {
+  Datagram,
+  DatagramAddr,
+  DatagramErrorHandler,
+  DatagramHandler,
+  DatagramSocket,
+  UnspecAddr,
+} from "./datagram_socket.ts";
+import { type Aead, chacha20Poly1305Native } from "./aead.ts";
+import { deriveSessionKey, peerRole, type SealRole, SESSION_SALT_LEN } from "./key_schedule.ts";
+import { formatAddr } from "./addr.ts";
+import { SocketClosedError } from "./errors.ts";
+import { PSK_MIN_BYTES } from "./psk.ts";
+import { ReplayWindow } from "./replay_window.ts";
+// The envelope codec is pure (wire -> time only), so this edge adds no cycle.
+import {
+  emitEnvelope,
+  ENVELOPE_HEADER_LEN,
+  EnvelopeType,
+  parseEnvelope,
+} from "../wire/envelope.ts";
+
+const SALT_LEN = SESSION_SALT_LEN;
+const COUNTER_LEN = 8;
+const TIME_LEN = 4;
+const TAG_LEN = 16;
+/** Bytes between the envelope header and the ciphertext. */
+const FIELDS_LEN = SALT_LEN + COUNTER_LEN + TIME_LEN;
+const HEADER_LEN = ENVELOPE_HEADER_LEN + FIELDS_LEN;
+const TWO_32 = 2 ** 32;
+/** Counters stay below 2^53 so they are exact JS numbers. */
+const MAX_COUNTER_HI = 0x1f_ffff;
+/** How many of its own past salts a socket remembers to refuse reflections. */
+const OWN_SALT_HISTORY = 4;
+
+/** Bytes a {@linkcode SealedSocket} adds to every datagram (48). */
+export const SEALED_OVERHEAD: number = HEADER_LEN + TAG_LEN;
+
+/** Options of {@linkcode SealedSocket}. */
+export interface SealedSocketOptions {
+  /** The pre-shared key, at least 32 bytes (see `parsePsk`). Copied. */
+  readonly psk: Uint8Array;
+  /**
+   * This side's role: `"initiator"` (connects) and `"responder"` (listens)
+   * accept only each other; `"peer"` accepts only `"peer"`. Default `"peer"`.
+   */
+  readonly role?: SealRole;
+  /** Random source for session salts. Default `crypto.getRandomValues`; the simulator's PRNG in tests. */
+  readonly randomBytes?: (buf: Uint8Array) => void;
+  /**
+   * Wall-clock milliseconds since the Unix epoch, as both peers see it
+   * (default `Date.now`). Not `performance.now()`: the two hosts must share
+   * the epoch. In the simulator, both sides pass the virtual clock.
+   */
+  readonly now?: () => number;
+  /**
+   * Largest accepted difference between a datagram's send time and `now()`,
+   * in ms. Default 120 000. `Infinity` turns the freshness check off.
+   */
+  readonly maxClockSkew?: number;
+  /** Replay window per peer session, in packets (multiple of 32). Default 2048. */
+  readonly replayWindow?: number;
+  /** Most peer sessions whose keys and windows are kept. Default 1024. */
+  readonly maxPeers?: number;
+  /** Most new peer sessions (unknown salts) tried per second, burst included. Default 1000. */
+  readonly newPeersPerSecond?: number;
+  /** Datagrams sent under one salt before picking a new one. Default 2^32, at most 2^48. */
+  readonly rekeyAfter?: number;
+  /** The AEAD implementation. Default ChaCha20-Poly1305 (native). */
+  readonly aead?: Aead;
+}
+
+/** Counters of a {@linkcode SealedSocket}. */
+export interface SealedSocketStats {
+  /** Datagrams sealed and handed to the inner socket. */
+  readonly sealed: number;
+  /** Datagrams that authenticated and were delivered. */
+  readonly opened: number;
+  /** Dropped: the tag did not verify (wrong key, wrong role, tampered, forged). */
+  readonly authFailures: number;
+  /** Dropped: counter already accepted. */
+  readonly replays: number;
+  /** Dropped: counter below the replay window. */
+  readonly tooOld: number;
+  /** Dropped after authenticating: send time outside `now() ± maxClockSkew`. */
+  readonly stale: number;
+  /** Dropped: carries one of this socket's own salts (reflected back). */
+  readonly reflected: number;
+  /** Dropped: not a sealed envelope, or too short. */
+  readonly malformed: number;
+  /** Dropped: an unknown salt above the `newPeersPerSecond` budget. */
+  readonly rateLimited: number;
+  /** Dropped: an unknown salt while `maxPeers` sessions are all recently active. */
+  readonly peerLimit: number;
+  /** Peer sessions evicted to make room. */
+  readonly evictions: number;
+  /** Times this socket picked a new salt after `rekeyAfter` datagrams. */
+  readonly rekeys: number;
+  /** Peer sessions currently known. */
+  readonly peers: number;
+  /** Offset in seconds (peer minus local) of the last stale datagram; 0 if none. */
+  readonly lastStaleOffset: number;
+}
+
+type MutableStats = { -readonly [K in keyof SealedSocketStats]: number };
+
+interface PeerSession {
+  readonly salt: Uint8Array;
+  readonly key: Uint8Array;
+  readonly window: ReplayWindow;
+  lastSeen: number;
+}
+
+function readU32(b: Uint8Array, off: number): number {
+  return ((b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]) >>> 0;
+}
+
+function writeU32(b: Uint8Array, off: number, v: number): void {
+  b[off] = v >>> 24;
+  b[off + 1] = (v >>> 16) & 0xff;
+  b[off + 2] = (v >>> 8) & 0xff;
+  b[off + 3] = v & 0xff;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function saltId(salt: Uint8Array): string {
+  return String.fromCharCode(
+    (salt[0] << 8) | salt[1],
+    (salt[2] << 8) | salt[3],
+    (salt[4] << 8) | salt[5],
+    (salt[6] << 8) | salt[7],
+    (salt[8] << 8) | salt[9],
+    (salt[10] << 8) | salt[11],
+    (salt[12] << 8) | salt[13],
+    (salt[14] << 8) | salt[15],
+  );
+}
+
+function positiveOption(name: string, v: number | undefined, def: number, max: number): number {
+  const x = v ?? def;
+  if (!(x > 0) || x > max || (Number.isFinite(max) && !Number.isInteger(x))) {
+    throw new RangeError(`SealedSocket: ${name} must be in 1..${max}, got ${x}`);
+  }
+  return x;
+}
+
+/**
+ * Seals every datagram sent through `inner` and opens every datagram
+ * received from it; anything that does not authenticate, repeats a counter,
+ * is stale or reflected is dropped and counted in {@linkcode SealedSocket.stats},
+ * never delivered and never answered. Connected-UDP behaviour (connect,
+ * filtering, refused errors) is the inner socket's, passed through.
+ *
+ * Push mode opens synchronously inside the inner socket's handler; the
+ * delivered bytes are only valid during the call, like any push handler's.
+ * The send buffer is reused, so the inner socket must copy at `send` (the
+ * simulator's and the Deno socket both do).
+ *
+ * @example Two sealed sockets on the simulator
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SimNetwork } from "../sim/sim_network.ts";
+ * import { VirtualClock } from "../sim/virtual_clock.ts";
+ * import { parsePsk } from "./psk.ts";
+ * import { SealedSocket } from "./sealed_socket.ts";
+ *
+ * const clock = new VirtualClock({ seed: 7 });
+ * const net = new SimNetwork(clock, { seed: 7 });
+ * const psk = parsePsk("42".repeat(31) + "4243");
+ * const opts = { psk, now: () => clock.now(), randomBytes: (b: Uint8Array) => clock.randomBytes(b) };
+ * const a = new SealedSocket(net.bind({ hostname: "10.0.0.1", port: 1000 }), { ...opts, role: "initiator" });
+ * const b = new SealedSocket(net.bind({ hostname: "10.0.0.2", port: 2000 }), { ...opts, role: "responder" });
+ * const got: number[][] = [];
+ * b.setHandler((data) => got.push([...data]));
+ * a.send(new Uint8Array([1, 2, 3]), b.localAddr);
+ * clock.runUntilIdle();
+ * assert.deepEqual(got, [[1, 2, 3]]);
+ * assert.equal(a.overhead, 48);
+ * assert.equal(b.stats.opened, 1);
+ * ```
+ */
+export class SealedSocket implements DatagramSocket {
+  /** Bytes added to every datagram; the stack shrinks its segment budget by this. */
+  readonly overhead: number = SEALED_OVERHEAD;
+
+  readonly #inner: DatagramSocket;
+  readonly #psk: Uint8Array;
+  readonly #role: SealRole;
+  readonly #acceptRole: SealRole;
+  readonly #randomBytes: (buf: Uint8Array) => void;
+  readonly #now: () => number;
+  readonly #maxSkewSec: number;
+  readonly #windowSize: number;
+  readonly #maxPeers: number;
+  readonly #newPeerRate: number;
+  readonly #rekeyAfter: number;
+  readonly #aead: Aead;
+
+  #salt = new Uint8Array(SALT_LEN);
+  #sendKey: Uint8Array;
+  #counter = 0;
+  #ownSalts: Uint8Array[] = [];
+  #sendBuf = new Uint8Array(2048);
+  readonly #sendNonce = new Uint8Array(12);
+
+  readonly #peers = new Map<string, PeerSession>();
+  #lastPeer: PeerSession | undefined = undefined;
+  #tokens: number;
+  #tokensAt = Number.NEGATIVE_INFINITY;
+  #plain = new Uint8Array(2048);
+  #depth = 0;
+  readonly #recvNonce = new Uint8Array(12);
+  #closed = false;
+
+  readonly #stats: MutableStats = {
+    sealed: 0,
+    opened: 0,
+    authFailures: 0,
+    replays: 0,
+    tooOld: 0,
+    stale: 0,
+    reflected: 0,
+    malformed: 0,
+    rateLimited: 0,
+    peerLimit: 0,
+    evictions: 0,
+    rekeys: 0,
+    peers: 0,
+    lastStaleOffset: 0,
+  };
+
+  /**
+   * @param inner The socket carrying sealed datagrams; owned from now on (closed with this).
+   * @param opts Key, role, clock, random source and limits.
+   * @throws {RangeError} For a key shorter than 32 bytes or an out-of-range limit.
+   */
+  constructor(inner: DatagramSocket, opts: SealedSocketOptions) {
+    if (!(opts.psk instanceof Uint8Array) || opts.psk.length < PSK_MIN_BYTES) {
+      throw new RangeError(
+        `SealedSocket: key is ${
+          opts.psk?.length ?? 0
+        } bytes, need at least ${PSK_MIN_BYTES} (see parsePsk)`,
+      );
+    }
+    const skew = opts.maxClockSkew ?? 120_000;
+    if (!(skew >= 1000)) {
+      throw new RangeError(`SealedSocket: maxClockSkew must be at least 1000 ms, got ${skew}`);
+    }
+    this.#inner = inner;
+    this.#psk = opts.psk.slice();
+    this.#role = opts.role ?? "peer";
+    this.#acceptRole = peerRole(this.#role);
+    this.#randomBytes = opts.randomBytes ?? ((b) => crypto.getRandomValues(b));
+    this.#now = opts.now ?? Date.now;
+    this.#maxSkewSec = skew / 1000;
+    this.#windowSize = opts.replayWindow ?? 2048;
+    this.#maxPeers = positiveOption("maxPeers", opts.maxPeers, 1024, 1 << 20);
+    this.#newPeerRate = positiveOption("newPeersPerSecond", opts.newPeersPerSecond, 1000, 1e9);
+    this.#rekeyAfter = positiveOption("rekeyAfter", opts.rekeyAfter, TWO_32, 2 ** 48);
+    this.#aead = opts.aead ?? chacha20Poly1305Native;
+    this.#tokens = this.#newPeerRate;
+    new ReplayWindow(this.#windowSize); // validates the size early
+    this.#sendKey = this.#newSession();
+  }
+
+  /** The bound local address (the inner socket's). */
+  get localAddr(): DatagramAddr {
+    return this.#inner.localAddr;
+  }
+
+  /** The connected peer (the inner socket's). */
+  get remoteAddr(): DatagramAddr | undefined {
+    return this.#inner.remoteAddr;
+  }
+
+  /** A snapshot of the counters. */
+  get stats(): SealedSocketStats {
+    return { ...this.#stats, peers: this.#peers.size };
+  }
+
+  /**
+   * Seals `data` and sends it to `addr` or the connected peer. The
+   * datagram on the wire is {@linkcode SEALED_OVERHEAD} bytes longer.
+   * Other errors are the inner socket's.
+   *
+   * @throws {SocketClosedError} After `close()`.
+   */
+  send(data: Uint8Array, addr?: DatagramAddr): void {
+    if (this.#closed) {
+      throw new SocketClosedError(`Cannot send from ${formatAddr(this.localAddr)}: socket closed`);
+    }
+    if (this.#counter >= this.#rekeyAfter) {
+      this.#sendKey.fill(0);
+      this.#sendKey = this.#newSession();
+      this.#stats.rekeys++;
+    }
+    const total = SEALED_OVERHEAD + data.length;
+    if (this.#sendBuf.length < total) this.#sendBuf = new Uint8Array(total);
+    const buf = this.#sendBuf;
+    emitEnvelope(EnvelopeType.SEALED, 0, buf, 0);
+    buf.set(this.#salt, ENVELOPE_HEADER_LEN);
+    const c = this.#counter++;
+    const hi = Math.floor(c / TWO_32);
+    const lo = c >>> 0;
+    const at = ENVELOPE_HEADER_LEN + SALT_LEN;
+    writeU32(buf, at, hi);
+    writeU32(buf, at + 4, lo);
+    writeU32(buf, at + 8, Math.floor(this.#now() / 1000) >>> 0);
+    const nonce = this.#sendNonce;
+    writeU32(nonce, 4, hi);
+    writeU32(nonce, 8, lo);
+    this.#aead.seal(
+      this.#sendKey,
+      nonce,
+      buf.subarray(0, HEADER_LEN),
+      data,
+      buf.subarray(HEADER_LEN, total),
+    );
+    this.#stats.sealed++;
+    this.#inner.send(buf.subarray(0, total), addr);
+  }
+
+  /**
+   * Pull mode: the next datagram that opens. Datagrams that do not are
+   * dropped and counted while waiting. Rejects like the inner socket.
+   */
+  async receive(): Promise<Datagram> {
+    for (;;) {
+      const d = await this.#inner.receive();
+      const out = new Uint8Array(d.data.length);
+      const n = this.#open(d.data, out);
+      if (n >= 0) return { data: out.subarray(0, n), from: d.from };
+    }
+  }
+
+  /**
+   * Push mode: opened datagrams go to `onDatagram` synchronously (valid only
+   * during the call); errors of the inner socket go to `onError`.
+   */
+  setHandler(onDatagram: DatagramHandler, onError?: DatagramErrorHandler): void {
+    this.#inner.setHandler((data, from) => {
+      // A handler that makes the inner socket deliver again must not see its bytes overwritten.
+      if (this.#plain.length < data.length) this.#plain = new Uint8Array(data.length);
+      const out = this.#depth === 0 ? this.#plain : new Uint8Array(data.length);
+      const n = this.#open(data, out);
+      if (n < 0) return;
+      this.#depth++;
+      try {
+        onDatagram(out.subarray(0, n), from);
+      } finally {
+        this.#depth--;
+      }
+    }, onError);
+  }
+
+  /** Records the peer or dissolves the association (the inner socket's rules). */
+  connect(addr: DatagramAddr | UnspecAddr): void {
+    this.#inner.connect(addr);
+  }
+
+  /** Dissolves the association. */
+  disconnect(): void {
+    this.#inner.disconnect();
+  }
+
+  /** Closes the inner socket and wipes the keys. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#inner.close();
+    this.#psk.fill(0);
+    this.#sendKey.fill(0);
+    for (const p of this.#peers.values()) p.key.fill(0);
+    this.#peers.clear();
+    this.#lastPeer = undefined;
+  }
+
+  /** Picks a fresh salt, remembers it as our own, resets the counter and returns the send key. */
+  #newSession(): Uint8Array {
+    const salt = new Uint8Array(SALT_LEN);
+    this.#randomBytes(salt);
+    this.#salt = salt;
+    this.#ownSalts.unshift(salt);
+    if (this.#ownSalts.length > OWN_SALT_HISTORY) this.#ownSalts.pop();
+    this.#counter = 0;
+    return deriveSessionKey(this.#psk, salt, this.#role);
+  }
+
+  /** Opens `data` into `out`; returns the plaintext length or -1 (dropped, counted). */
+  #open(data: Uint8Array, out: Uint8Array): number {
+    const stats = this.#stats;
+    const env = parseEnvelope(data);
+    if (!env.ok || env.value.type !== EnvelopeType.SEALED) {
+      stats.malformed++;
+      return -1;
+    }
+    const body = env.value.body;
+    if (body.length < FIELDS_LEN + TAG_LEN) {
+      stats.malformed++;
+      return -1;
+    }
+    const hi = readU32(body, SALT_LEN);
+    if (hi > MAX_COUNTER_HI) {
+      stats.malformed++;
+      return -1;
+    }
+    const counter = hi * TWO_32 + readU32(body, SALT_LEN + 4);
+    const salt = body.subarray(0, SALT_LEN);
+    for (const own of this.#ownSalts) {
+      if (sameBytes(own, salt)) {
+        stats.reflected++;
+        return -1;
+      }
+    }
+    const headerEnd = body.byteOffset - data.byteOffset + FIELDS_LEN;
+    const aad = data.subarray(0, headerEnd);
+    const sealed = body.subarray(FIELDS_LEN);
+    const nonce = this.#recvNonce;
+    nonce.set(body.subarray(SALT_LEN, SALT_LEN + COUNTER_LEN), 4);
+    const now = this.#now();
+
+    let peer = this.#lastPeer;
+    if (peer === undefined || !sameBytes(peer.salt, salt)) peer = this.#peers.get(saltId(salt));
+    if (peer !== undefined) {
+      const verdict = peer.window.check(counter);
+      if (verdict !== "fresh") {
+        if (verdict === "replay") stats.replays++;
+        else stats.tooOld++;
+        return -1;
+      }
+      const n = this.#aead.open(peer.key, nonce, aad, sealed, out);
+      if (n < 0) {
+        stats.authFailures++;
+        return -1;
+      }
+      if (!this.#fresh(body, now)) return -1;
+      peer.window.accept(counter);
+      this.#touch(peer, now);
+      stats.opened++;
+      return n;
+    }
+
+    // An unknown salt: a new peer session, or garbage. Budget the key derivations.
+    if (this.#peers.size >= this.#maxPeers && !this.#evictable(now)) {
+      stats.peerLimit++;
+      return -1;
+    }
+    if (!this.#takeToken(now)) {
+      stats.rateLimited++;
+      return -1;
+    }
+    const key = deriveSessionKey(this.#psk, salt, this.#acceptRole);
+    const n = this.#aead.open(key, nonce, aad, sealed, out);
+    if (n < 0) {
+      stats.authFailures++;
+      return -1;
+    }
+    if (!this.#fresh(body, now)) return -1;
+    if (this.#peers.size >= this.#maxPeers) this.#evictOldest();
+    const session: PeerSession = {
+      salt: salt.slice(),
+      key,
+      window: new ReplayWindow(this.#windowSize),
+      lastSeen: now,
+    };
+    session.window.accept(counter);
+    this.#touch(session, now);
+    stats.opened++;
+    return n;
+  }
+
+  /** Whether the authenticated send time is within `now ± maxClockSkew`; counts it when not. */
+  #fresh(body: Uint8Array, now: number): boolean {
+    if (!Number.isFinite(this.#maxSkewSec)) return true;
+    const sent = readU32(body, SALT_LEN + COUNTER_LEN);
+    const offset = (sent - (Math.floor(now / 1000) >>> 0)) | 0; // mod 2^32, signed
+    if (Math.abs(offset) <= this.#maxSkewSec) return true;
+    this.#stats.stale++;
+    this.#stats.lastStaleOffset = offset;
+    return false;
+  }
+
+  /** Marks `peer` most recently used: the map's order is the order of last acceptance. */
+  #touch(peer: PeerSession, now: number): void {
+    peer.lastSeen = now;
+    if (this.#lastPeer === peer) return;
+    const id = saltId(peer.salt);
+    this.#peers.delete(id);
+    this.#peers.set(id, peer);
+    this.#lastPeer = peer;
+  }
+
+  /**
+   * Whether the least recently used session may go. With the freshness
+   * check on, only one idle for more than twice the skew: any datagram of it
+   * already accepted is then stale, so forgetting its window cannot let a
+   * replay in.
+   */
+  #evictable(now: number): boolean {
+    if (!Number.isFinite(this.#maxSkewSec)) return true;
+    const oldest = this.#peers.values().next().value;
+    return oldest === undefined || now - oldest.lastSeen > 2 * this.#maxSkewSec * 1000;
+  }
+
+  #evictOldest(): void {
+    const first = this.#peers.entries().next().value;
+    if (first === undefined) return;
+    const [id, peer] = first;
+    peer.key.fill(0);
+    this.#peers.delete(id);
+    if (this.#lastPeer === peer) this.#lastPeer = undefined;
+    this.#stats.evictions++;
+  }
+
+  /** Token bucket over new-salt derivations: `newPeersPerSecond` per second, same burst. */
+  #takeToken(now: number): boolean {
+    const rate = this.#newPeerRate;
+    const elapsed = now - this.#tokensAt;
+    if (elapsed > 0) this.#tokens = Math.min(rate, this.#tokens + (elapsed / 1000) * rate);
+    this.#tokensAt = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens--;
+    return true;
+  }
+}

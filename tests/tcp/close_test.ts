@@ -1,0 +1,244 @@
+import assert from "node:assert/strict";
+import { ACK, FIN, PSH, RST } from "../../src/wire/tcp_flags.ts";
+import { bytes, TcpPair, TcpScript } from "../_harness/tcp_script.ts";
+
+const PLAIN = { windowScaling: false, timestamps: false, sack: false, msl: 1000 };
+
+/** An established connection whose peer has sent nothing yet. */
+function established(config: Record<string, unknown> = {}): TcpScript {
+  return TcpScript.established({ config: { ...PLAIN, ...config } });
+}
+
+Deno.test("TcpConnection half-closes with closeWrite and reaches TIME_WAIT then CLOSED when closing actively", () => {
+  const s = established();
+  s.app((c) => {
+    c.write(bytes("bye"));
+    c.closeWrite();
+  });
+  s.expectSent({ flags: ACK | PSH | FIN, seq: s.l(), payload: "bye" });
+  assert.equal(s.conn.state, "FIN_WAIT_1");
+  assert.throws(() => s.conn.write(bytes("x")), { name: "TcpUsageError" });
+  s.send({ ack: s.l(4) });
+  assert.equal(s.conn.state, "FIN_WAIT_2");
+  // reading goes on in FIN_WAIT_2
+  s.send({ seq: s.r(0), ack: s.l(4), payload: "more" });
+  assert.equal(s.readText(), "more");
+  s.send({ seq: s.r(4), ack: s.l(4), flags: ACK | FIN });
+  s.expectSent({ flags: ACK, seq: s.l(4), ack: s.r(5) });
+  assert.equal(s.conn.state, "TIME_WAIT");
+  assert.equal(s.conn.read(new Uint8Array(8)), -1);
+  assert.equal(s.conn.pollTimeout(), s.now + 2000);
+  s.advance(1999);
+  assert.equal(s.conn.state, "TIME_WAIT");
+  s.advance(1);
+  assert.equal(s.conn.state, "CLOSED");
+  s.expectNothing();
+  assert.deepEqual(s.states(), ["FIN_WAIT_1", "FIN_WAIT_2", "TIME_WAIT", "CLOSED"]);
+  assert.deepEqual(s.eventsOf("state").at(-1), {
+    type: "state",
+    from: "TIME_WAIT",
+    to: "CLOSED",
+    cause: "2MSL timeout",
+  });
+  assert.equal(s.eventsOf("closed").length, 1);
+  assert.equal(s.eventsOf("error").length, 0);
+});
+
+Deno.test("TcpConnection goes from FIN_WAIT_1 straight to TIME_WAIT when a FIN acknowledges our FIN", () => {
+  const s = established();
+  s.app((c) => c.closeWrite());
+  s.expectSent({ flags: ACK | FIN, seq: s.l() });
+  s.send({ ack: s.l(1), flags: ACK | FIN });
+  s.expectSent({ flags: ACK, seq: s.l(1), ack: s.r(1) });
+  assert.deepEqual(s.states(), ["FIN_WAIT_1", "TIME_WAIT"]);
+});
+
+Deno.test("TcpConnection passes through CLOSING when both ends close at once", () => {
+  const s = established();
+  s.app((c) => c.closeWrite());
+  s.expectSent({ flags: ACK | FIN, seq: s.l() });
+  s.send({ ack: s.l(0), flags: ACK | FIN }); // the peer's FIN crosses ours
+  s.expectSent({ flags: ACK, seq: s.l(1), ack: s.r(1) });
+  assert.equal(s.conn.state, "CLOSING");
+  s.send({ seq: s.r(1), ack: s.l(1) });
+  assert.deepEqual(s.states(), ["FIN_WAIT_1", "CLOSING", "TIME_WAIT"]);
+});
+
+Deno.test("TcpConnection goes CLOSE_WAIT → LAST_ACK → CLOSED when the peer closes first", () => {
+  const s = established();
+  s.send({ seq: s.r(0), flags: ACK | FIN | PSH, payload: "last words" });
+  s.expectSent({ flags: ACK, ack: s.r(11) });
+  assert.equal(s.conn.state, "CLOSE_WAIT");
+  assert.deepEqual(s.events.map((e) => e.type), ["readable", "eof", "state"]);
+  assert.equal(s.readText(), "last words");
+  assert.equal(s.conn.read(new Uint8Array(4)), -1);
+  s.app((c) => c.write(bytes("reply")));
+  s.expectSent({ payload: "reply", ack: s.r(11) });
+  s.app((c) => c.closeWrite());
+  s.expectSent({ flags: ACK | FIN, seq: s.l(5) });
+  assert.equal(s.conn.state, "LAST_ACK");
+  s.send({ seq: s.r(11), ack: s.l(6) });
+  assert.equal(s.conn.state, "CLOSED");
+  assert.deepEqual(s.states(), ["CLOSE_WAIT", "LAST_ACK", "CLOSED"]);
+  assert.equal(s.conn.pollTimeout(), Infinity);
+});
+
+Deno.test("TcpConnection retransmits the FIN like data when its ACK is lost", () => {
+  const s = established();
+  s.app((c) => c.closeWrite());
+  s.expectSent({ flags: ACK | FIN, seq: s.l() });
+  assert.equal(s.fireNext(), 200);
+  s.expectSent({ flags: ACK | FIN, seq: s.l() });
+  assert.equal(s.fireNext(), 600);
+  s.expectSent({ flags: ACK | FIN, seq: s.l() });
+  s.send({ ack: s.l(1) });
+  assert.equal(s.conn.state, "FIN_WAIT_2");
+  assert.equal(s.conn.pollTimeout(), Infinity); // not orphaned: FIN_WAIT_2 lasts
+});
+
+Deno.test("TcpConnection re-ACKs a retransmitted FIN and restarts 2MSL when in TIME_WAIT", () => {
+  const s = established();
+  s.app((c) => c.closeWrite());
+  s.send({ ack: s.l(1), flags: ACK | FIN });
+  s.sent.length = 0;
+  s.advance(1500);
+  s.send({ seq: s.r(0), ack: s.l(1), flags: ACK | FIN });
+  s.expectSent({ flags: ACK, seq: s.l(1), ack: s.r(1) });
+  assert.equal(s.conn.pollTimeout(), 1500 + 2000);
+  // RFC 1337: a RST does not end TIME_WAIT
+  s.send({ seq: s.r(1), flags: RST });
+  assert.equal(s.conn.state, "TIME_WAIT");
+  s.advance(2000);
+  assert.equal(s.conn.state, "CLOSED");
+});
+
+Deno.test("TcpConnection times out an orphaned FIN_WAIT_2 after finWait2Timeout", () => {
+  const s = established({ finWait2Timeout: 5000 });
+  s.app((c) => c.close());
+  assert.equal(s.conn.orphaned, true);
+  s.expectSent({ flags: ACK | FIN });
+  s.advance(10);
+  s.send({ ack: s.l(1) });
+  assert.equal(s.conn.state, "FIN_WAIT_2");
+  assert.equal(s.conn.pollTimeout(), 5010);
+  s.advance(5000);
+  assert.equal(s.conn.state, "CLOSED");
+  s.expectNothing();
+  assert.equal(s.eventsOf("state").at(-1)!.type === "state" && s.states().at(-1), "CLOSED");
+});
+
+Deno.test("TcpConnection sends RST and skips TIME_WAIT when aborted", () => {
+  const s = established();
+  s.send({ seq: s.r(0), payload: "abc" });
+  s.app((c) => c.abort());
+  s.expectSent({ flags: RST | ACK, seq: s.l(), ack: s.r(3) });
+  s.expectNothing();
+  assert.equal(s.conn.state, "CLOSED");
+  assert.equal(s.eventsOf("error")[0].kind, "aborted");
+  assert.equal(s.conn.pollTimeout(), Infinity);
+  s.app((c) => c.abort()); // idempotent
+  s.expectNothing();
+});
+
+Deno.test("TcpConnection resets instead of closing when close() leaves unread data", () => {
+  const s = established();
+  s.send({ seq: s.r(0), payload: "unread" });
+  s.app((c) => c.close());
+  s.expectSent({ flags: RST | ACK, seq: s.l(), ack: s.r(6) });
+  assert.equal(s.conn.state, "CLOSED");
+  assert.deepEqual(s.states(), ["CLOSED"]);
+});
+
+Deno.test("TcpConnection ignores data after the peer's FIN when in CLOSE_WAIT", () => {
+  const s = established();
+  s.send({ seq: s.r(0), flags: ACK | FIN, payload: "x" });
+  s.expectSent({ ack: s.r(2) });
+  s.send({ seq: s.r(2), payload: "after fin" });
+  assert.equal(s.readText(), "x");
+  assert.equal(s.conn.rcvNxt, s.r(2));
+});
+
+Deno.test("TcpConnection ACKs and discards data when the read side was shut down", () => {
+  const s = established();
+  s.send({ seq: s.r(0), payload: "before" });
+  s.app((c) => c.shutdownRead());
+  assert.equal(s.conn.readable, 0);
+  assert.equal(s.conn.read(new Uint8Array(10)), -1);
+  s.send({ seq: s.r(6), payload: "after!" });
+  s.send({ seq: s.r(12), payload: "again!" });
+  s.advance(40); // delayed ACK
+  s.expectSent({ flags: ACK, ack: s.r(18), window: 65535 - 18 }); // edge kept: SWS avoidance
+  assert.equal(s.conn.state, "ESTABLISHED");
+  assert.equal(s.conn.rcvWnd, 65535 - 18);
+});
+
+Deno.test("TcpConnection resets when data arrives after close()", () => {
+  const s = established();
+  s.app((c) => c.close());
+  s.expectSent({ flags: ACK | FIN, seq: s.l() });
+  s.send({ ack: s.l(1) });
+  assert.equal(s.conn.state, "FIN_WAIT_2");
+  s.send({ seq: s.r(0), ack: s.l(1), payload: "late" });
+  s.expectSent({ flags: RST | ACK, seq: s.l(1), ack: s.r(0) });
+  assert.equal(s.conn.state, "CLOSED");
+});
+
+Deno.test("TcpConnection processes an out-of-order FIN once the gap is filled", () => {
+  const s = established();
+  s.send({ seq: s.r(3), flags: ACK | FIN, payload: "def" });
+  s.expectSent({ ack: s.r(0) });
+  assert.equal(s.conn.state, "ESTABLISHED");
+  s.send({ seq: s.r(0), payload: "abc" });
+  s.expectSent({ ack: s.r(7) });
+  assert.equal(s.conn.state, "CLOSE_WAIT");
+  assert.equal(s.readText(), "abcdef");
+  assert.equal(s.conn.read(new Uint8Array(1)), -1);
+});
+
+Deno.test("TcpConnection goes SYN_RCVD → FIN_WAIT_1 and sends the FIN after the handshake when closeWrite is called early", () => {
+  const s = TcpScript.server({ config: PLAIN });
+  s.expectSent({ flags: ACK | 0x02 });
+  s.app((c) => c.closeWrite());
+  assert.equal(s.conn.state, "FIN_WAIT_1");
+  s.expectNothing();
+  s.send({ ack: s.l() });
+  s.expectSent({ flags: ACK | FIN, seq: s.l() });
+  assert.equal(s.eventsOf("connected").length, 1);
+  s.send({ ack: s.l(1) });
+  assert.deepEqual(s.states(), ["SYN_RCVD", "FIN_WAIT_1", "FIN_WAIT_2"]);
+});
+
+Deno.test("TcpPair half-closes each direction independently when both ends closeWrite", () => {
+  const pair = new TcpPair({ config: { msl: 500 } });
+  pair.run({ until: () => pair.server?.state === "ESTABLISHED" });
+  const server = pair.server!;
+  pair.client.write(bytes("request"));
+  pair.client.closeWrite();
+  pair.run({ until: () => server.state === "CLOSE_WAIT" });
+  const buf = new Uint8Array(100);
+  assert.equal(server.read(buf), 7);
+  assert.equal(server.read(buf), -1);
+  server.write(bytes("response"));
+  server.closeWrite();
+  pair.run({ until: () => pair.client.state === "TIME_WAIT" && server.state === "CLOSED" });
+  assert.equal(pair.client.read(buf), 8);
+  assert.equal(new TextDecoder().decode(buf.subarray(0, 8)), "response");
+  assert.equal(pair.client.read(buf), -1);
+  pair.run();
+  assert.equal(pair.client.state, "CLOSED");
+  assert.deepEqual(pair.states("client"), [
+    "SYN_SENT",
+    "ESTABLISHED",
+    "FIN_WAIT_1",
+    "FIN_WAIT_2",
+    "TIME_WAIT",
+    "CLOSED",
+  ]);
+  assert.deepEqual(pair.states("server"), [
+    "SYN_RCVD",
+    "ESTABLISHED",
+    "CLOSE_WAIT",
+    "LAST_ACK",
+    "CLOSED",
+  ]);
+});

@@ -1,0 +1,173 @@
+import assert from "node:assert/strict";
+import { ACK, PSH } from "../../src/wire/tcp_flags.ts";
+import { bytes, TcpScript } from "../_harness/tcp_script.ts";
+
+const PLAIN = { windowScaling: false, timestamps: false, sack: false };
+
+Deno.test("TcpConnection sends full-sized segments up to the initial cwnd when much data is queued", () => {
+  const s = TcpScript.established();
+  s.app((c) => c.write(new Uint8Array(20_000)));
+  for (let i = 0; i < 10; i++) s.expectSent({ flags: ACK, seq: s.l(i * 1428), len: 1428 });
+  s.expectNothing();
+  assert.equal(s.conn.info().cwnd, 14_280);
+  // an ACK of two segments opens the window by slow start
+  s.send({ ack: s.l(2856) });
+  for (let i = 10; i < 14; i++) s.expectSent({ seq: s.l(i * 1428), len: 1428 });
+  s.expectNothing();
+});
+
+Deno.test("TcpConnection holds a short segment back (sender SWS avoidance) when the peer window is nearly full", () => {
+  const s = TcpScript.established({}, { window: 3000 });
+  s.app((c) => c.write(new Uint8Array(5000)));
+  s.expectSent({ seq: s.l(0), len: 1428 });
+  s.expectSent({ seq: s.l(1428), len: 1428 });
+  s.expectNothing(); // 144 bytes of window left: too small, data in flight
+  s.send({ ack: s.l(2856), window: 3000 });
+  s.expectSent({ seq: s.l(2856), len: 1428 });
+  s.expectSent({ flags: ACK | PSH, seq: s.l(4284), len: 716 });
+  s.expectNothing();
+});
+
+Deno.test("TcpConnection delays a second small segment (Nagle) until the first is acknowledged", () => {
+  const s = TcpScript.established();
+  s.app((c) => c.write(bytes("0123456789")));
+  s.expectSent({ flags: ACK | PSH, seq: s.l(), payload: "0123456789" });
+  s.app((c) => c.write(bytes("abc")));
+  s.app((c) => c.write(bytes("def")));
+  s.expectNothing();
+  s.send({ ack: s.l(10) });
+  s.expectSent({ flags: ACK | PSH, seq: s.l(10), payload: "abcdef" });
+  s.expectNothing();
+});
+
+Deno.test("TcpConnection sends small segments at once when noDelay is set", () => {
+  const s = TcpScript.established();
+  s.app((c) => c.setNoDelay(true));
+  s.app((c) => c.write(bytes("ab")));
+  s.app((c) => c.write(bytes("cd")));
+  s.expectSent({ seq: s.l(0), payload: "ab" });
+  s.expectSent({ seq: s.l(2), payload: "cd" });
+  s.expectNothing();
+});
+
+Deno.test("TcpConnection delays the ACK of one segment and ACKs every second full-sized segment at once", () => {
+  const s = TcpScript.established({ config: PLAIN });
+  s.send({ payload: new Uint8Array(1000) });
+  s.expectNothing();
+  assert.equal(s.conn.pollTimeout(), 40);
+  s.advance(40);
+  s.expectSent({ flags: ACK, seq: s.l(), ack: s.r(1000) });
+  s.send({ seq: s.r(1000), payload: new Uint8Array(1000) });
+  s.expectNothing();
+  s.send({ seq: s.r(2000), payload: new Uint8Array(1000) });
+  s.expectSent({ flags: ACK, ack: s.r(3000) });
+  s.expectNothing();
+  assert.equal(s.conn.pollTimeout(), Infinity);
+});
+
+Deno.test("TcpConnection ACKs at once with SACK blocks when data arrives out of order", () => {
+  const s = TcpScript.established({}, { options: { mss: 1460, sackPermitted: true } });
+  s.send({ seq: s.r(1000), payload: new Uint8Array(500).fill(2) });
+  s.expectSent({
+    flags: ACK,
+    ack: s.r(0),
+    options: { sackBlocks: [{ left: s.r(1000), right: s.r(1500) }] },
+  });
+  s.send({ seq: s.r(2000), payload: new Uint8Array(100).fill(3) });
+  s.expectSent({
+    ack: s.r(0),
+    options: {
+      sackBlocks: [{ left: s.r(2000), right: s.r(2100) }, { left: s.r(1000), right: s.r(1500) }],
+    },
+  });
+  // the gap-filling segment is ACKed at once
+  s.send({ seq: s.r(0), payload: new Uint8Array(1000).fill(1) });
+  s.expectSent({ ack: s.r(1500), options: { sackBlocks: [{ left: s.r(2000), right: s.r(2100) }] } });
+  assert.equal(s.conn.readable, 1500);
+  const buf = new Uint8Array(2000);
+  assert.equal(s.conn.read(buf), 1500);
+  assert.equal(buf[999], 1);
+  assert.equal(buf[1000], 2);
+});
+
+Deno.test("TcpConnection trims duplicate and overlapping data when segments overlap", () => {
+  const s = TcpScript.established({ config: PLAIN });
+  s.send({ seq: s.r(0), payload: "hello" });
+  s.send({ seq: s.r(2), payload: "lloworld" });
+  s.send({ seq: s.r(0), payload: "hel" }); // all old: ACKed at once
+  assert.equal(s.readText(), "helloworld");
+  const acks = s.sent.splice(0);
+  assert.ok(acks.length >= 1);
+  assert.equal(acks.at(-1)!.ack, s.r(10));
+});
+
+Deno.test("TcpConnection stores only what fits when data goes beyond the receive window", () => {
+  const s = TcpScript.established({ config: { ...PLAIN, recvBufferSize: 10 } });
+  s.send({ seq: s.r(0), payload: "0123456789abcdef" });
+  s.expectSent({ flags: ACK, ack: s.r(10), window: 0 });
+  assert.equal(s.readText(), "0123456789");
+});
+
+Deno.test("TcpConnection advertises a shrinking window and sends a window update when the app reads", () => {
+  const s = TcpScript.established({ config: { ...PLAIN, recvBufferSize: 4000 } });
+  for (let i = 0; i < 4; i++) s.send({ seq: s.r(i * 1000), payload: new Uint8Array(1000) });
+  s.expectSent({ ack: s.r(2000), window: 2000 });
+  s.expectSent({ ack: s.r(4000), window: 0 });
+  s.expectNothing();
+  // receiver SWS avoidance: 500 bytes of space is not worth advertising
+  const buf = new Uint8Array(1500);
+  assert.equal(s.app((c) => c.read(buf.subarray(0, 500))), 500);
+  s.expectNothing();
+  assert.equal(s.app((c) => c.read(buf.subarray(0, 1000))), 1000);
+  s.expectSent({ flags: ACK, ack: s.r(4000), window: 1500 });
+  s.expectNothing();
+});
+
+Deno.test("TcpConnection probes a zero window with backoff and resumes when the window opens", () => {
+  const s = TcpScript.established();
+  s.app((c) => c.write(new Uint8Array(1000)));
+  s.expectSent({ len: 1000 });
+  s.advance(10);
+  s.send({ ack: s.l(1000), window: 0 });
+  s.app((c) => c.write(bytes("xyz")));
+  s.expectNothing();
+  assert.equal(s.conn.info().rto, 200);
+  assert.equal(s.fireNext(), 210);
+  s.expectSent({ seq: s.l(1000), payload: "x" });
+  s.send({ ack: s.l(1000), window: 0 }); // probe refused
+  s.expectNothing();
+  assert.equal(s.fireNext(), 610);
+  s.expectSent({ seq: s.l(1000), payload: "x" });
+  assert.equal(s.fireNext(), 1410);
+  s.expectSent({ seq: s.l(1000), payload: "x" });
+  s.send({ ack: s.l(1001), window: 100 }); // probe accepted, window open
+  s.expectSent({ seq: s.l(1001), payload: "yz" });
+  s.expectNothing();
+  s.send({ ack: s.l(1003), window: 100 });
+  assert.equal(s.conn.pollTimeout(), Infinity);
+});
+
+Deno.test("TcpConnection emits writable after a short write when an ACK frees space", () => {
+  const s = TcpScript.established({ config: { sendBufferSize: 1000 } });
+  assert.equal(s.app((c) => c.write(new Uint8Array(1500))), 1000);
+  assert.equal(s.conn.writable, 0);
+  s.expectSent({ len: 1000 });
+  s.send({ ack: s.l(600) });
+  assert.equal(s.eventsOf("writable").length, 1);
+  assert.equal(s.conn.writable, 600);
+});
+
+Deno.test("TcpConnection emits one readable event until the app drains events when data streams in", () => {
+  const s = TcpScript.established();
+  s.conn.handleSegment(0, {
+    srcPort: 49152, dstPort: 80, seq: s.r(0), ack: s.l(), flags: ACK, window: 65535,
+    urgentPointer: 0, options: {}, payload: bytes("a"),
+  });
+  s.conn.handleSegment(0, {
+    srcPort: 49152, dstPort: 80, seq: s.r(1), ack: s.l(), flags: ACK, window: 65535,
+    urgentPointer: 0, options: {}, payload: bytes("b"),
+  });
+  s.drain();
+  assert.equal(s.eventsOf("readable").length, 1);
+  assert.equal(s.readText(), "ab");
+});

@@ -1,0 +1,211 @@
+import assert from "node:assert/strict";
+import { connSide, copyStream, Pipe } from "../../src/tunnel/pipe.ts";
+import { resetTcpConn } from "../../src/tunnel/kernel_reset.ts";
+
+/** Two kernel TCP connections proxied through a Pipe: outer ends `left` and `right`. */
+async function proxied(): Promise<{
+  left: Deno.TcpConn;
+  right: Deno.TcpConn;
+  pipe: Pipe;
+  cleanup: () => void;
+}> {
+  const ln = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const left = await Deno.connect({ hostname: "127.0.0.1", port: ln.addr.port });
+  const leftIn = await ln.accept();
+  const right = await Deno.connect({ hostname: "127.0.0.1", port: ln.addr.port });
+  const rightIn = await ln.accept();
+  const pipe = new Pipe(connSide(leftIn), connSide(rightIn));
+  return {
+    left,
+    right,
+    pipe,
+    cleanup: () => {
+      for (const c of [left, right]) {
+        try {
+          c.close();
+        } catch { /* closed */ }
+      }
+      ln.close();
+    },
+  };
+}
+
+async function readAll(conn: Deno.Conn): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const buf = new Uint8Array(65536);
+  for (;;) {
+    const n = await conn.read(buf);
+    if (n === null) break;
+    chunks.push(buf.slice(0, n));
+    total += n;
+  }
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}
+
+async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += await conn.write(data.subarray(off));
+}
+
+function pattern(n: number, seed: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+async function outcomeOfRead(conn: Deno.Conn): Promise<string> {
+  try {
+    const n = await conn.read(new Uint8Array(1024));
+    return n === null ? "eof" : `data ${n}`;
+  } catch (e) {
+    return (e as Error).name;
+  }
+}
+
+Deno.test("Pipe keeps the other direction flowing when one side half-closes", async () => {
+  const { left, right, pipe, cleanup } = await proxied();
+  try {
+    const request = pattern(300_000, 1);
+    const response = pattern(500_000, 2);
+    // left sends everything then FIN; right reads to EOF, then answers and closes.
+    const leftSend = writeAll(left, request).then(() => left.closeWrite());
+    const got = await readAll(right);
+    await leftSend;
+    assert.deepEqual(got, request);
+    await writeAll(right, response);
+    await right.closeWrite();
+    const back = await readAll(left);
+    assert.deepEqual(back, response);
+    const r = await pipe.done;
+    assert.deepEqual(r, { outcome: "closed", aToB: request.length, bToA: response.length });
+  } finally {
+    cleanup();
+  }
+});
+
+Deno.test("Pipe resets the far side when the near side is reset", async () => {
+  const { left, right, pipe, cleanup } = await proxied();
+  try {
+    await writeAll(left, new Uint8Array([1, 2, 3]));
+    const buf = new Uint8Array(8);
+    assert.equal(await right.read(buf), 3);
+    const sentRst = resetTcpConn(left);
+    assert.ok(sentRst, "resetTcpConn needs Linux and --allow-ffi");
+    assert.equal(await outcomeOfRead(right), "ConnectionReset");
+    const r = await pipe.done;
+    assert.equal(r.outcome, "reset");
+    assert.equal(r.resetBy, "a");
+    assert.equal(r.aToB, 3);
+  } finally {
+    cleanup();
+  }
+});
+
+Deno.test("Pipe resets the near side when the far side is reset", async () => {
+  const { left, right, pipe, cleanup } = await proxied();
+  try {
+    resetTcpConn(right);
+    assert.equal(await outcomeOfRead(left), "ConnectionReset");
+    const r = await pipe.done;
+    assert.equal(r.outcome, "reset");
+    assert.equal(r.resetBy, "b");
+  } finally {
+    cleanup();
+  }
+});
+
+Deno.test("Pipe.reset resets both sides when called while data is flowing", async () => {
+  const { left, right, pipe, cleanup } = await proxied();
+  try {
+    await writeAll(left, new Uint8Array(10));
+    await right.read(new Uint8Array(10));
+    pipe.reset("drain timeout");
+    const [l, r] = await Promise.all([outcomeOfRead(left), outcomeOfRead(right)]);
+    assert.equal(l, "ConnectionReset");
+    assert.equal(r, "ConnectionReset");
+    const res = await pipe.done;
+    assert.equal(res.outcome, "reset");
+    assert.equal(res.resetBy, "local");
+    assert.equal(res.error, "drain timeout");
+  } finally {
+    cleanup();
+  }
+});
+
+Deno.test("Pipe applies backpressure when the far reader stops reading", async () => {
+  const { left, right, pipe, cleanup } = await proxied();
+  try {
+    const total = 96 * 1024 * 1024;
+    const chunk = new Uint8Array(1024 * 1024);
+    let written = 0;
+    const writer = (async () => {
+      while (written < total) {
+        written += await left.write(chunk.subarray(0, Math.min(chunk.length, total - written)));
+      }
+      await left.closeWrite();
+    })();
+    // Wait until the pipe stops making progress (bounded: ~10 s).
+    let last = -1;
+    for (let i = 0; i < 100 && pipe.aToB !== last; i++) {
+      last = pipe.aToB;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(pipe.aToB, last, "the pipe kept copying into a reader that does not read");
+    assert.ok(written < total, `writer was never blocked (wrote ${written})`);
+    assert.ok(pipe.aToB < total, `pipe copied ${pipe.aToB} with nobody reading`);
+    // Now read: everything arrives.
+    const got = await readAll(right);
+    await writer;
+    assert.equal(got.length, total);
+    right.close();
+    const r = await pipe.done;
+    assert.equal(r.outcome, "closed");
+    assert.equal(r.aToB, total);
+  } finally {
+    cleanup();
+  }
+});
+
+Deno.test("copyStream reports write-failed when the destination rejects", async () => {
+  const err = new Deno.errors.ConnectionReset("gone");
+  const r = await copyStream(
+    { read: (p) => Promise.resolve((p[0] = 7, 1)) },
+    { write: () => Promise.reject(err), closeWrite: () => Promise.resolve() },
+  );
+  assert.deepEqual(r, { kind: "write-failed", bytes: 0, error: err });
+});
+
+Deno.test("copyStream reports read-failed with the bytes moved before the failure", async () => {
+  const err = new Deno.errors.ConnectionReset("gone");
+  let calls = 0;
+  const r = await copyStream(
+    { read: (p) => calls++ === 0 ? Promise.resolve((p.fill(1, 0, 5), 5)) : Promise.reject(err) },
+    { write: (p) => Promise.resolve(p.length), closeWrite: () => Promise.resolve() },
+  );
+  assert.deepEqual(r, { kind: "read-failed", bytes: 5, error: err });
+});
+
+Deno.test("copyStream does not half-close when propagateEof is false", async () => {
+  let closed = false;
+  const r = await copyStream(
+    { read: () => Promise.resolve(null) },
+    {
+      write: (p) => Promise.resolve(p.length),
+      closeWrite: () => (closed = true, Promise.resolve()),
+    },
+    { propagateEof: false },
+  );
+  assert.deepEqual(r, { kind: "eof", bytes: 0 });
+  assert.equal(closed, false);
+});
