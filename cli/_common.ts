@@ -17,7 +17,7 @@ import {
   type TouConfig,
   validateConfig,
 } from "../src/tunnel/config.ts";
-import { Logger, type LogFormat, type LogLevel } from "../src/tunnel/log.ts";
+import { type LogFormat, Logger, type LogLevel } from "../src/tunnel/log.ts";
 
 /** Exit status: success. */
 export const EXIT_OK = 0;

@@ -29,18 +29,24 @@ import {
  */
 export function catCommand(ctx: CliContext): Command<[], Record<string, unknown>> {
   const cmd = new Command("cat")
+    .summary("netcat over the tunnel: stdin/stdout over one tunnel connection")
     .description(
-      "Connect stdin and stdout to one tunnel connection, like netcat. EOF on stdin half-closes\n" +
-        "the connection; output keeps coming until the peer closes. TUNNELPORT defaults to the\n" +
+      "Connect stdin and stdout to one tunnel connection, like netcat. EOF on stdin half-closes " +
+        "the connection; output keeps coming until the peer closes. TUNNELPORT defaults to the " +
         "UDP port number.",
     )
-    .usage("[options] HOST:PORT [TUNNELPORT]\n       tou cat [options] --listen [HOST:]PORT [TUNNELPORT]")
+    .usage(
+      "[options] HOST:PORT [TUNNELPORT]\n       tou cat [options] --listen [HOST:]PORT [TUNNELPORT]",
+    )
     .argument("[target]", "the tou endpoint to connect to, host:port")
     .argument("[port]", "the tunnel (TCP) port to connect to or listen on")
     .option("--listen <addr>", "listen on this UDP address instead and accept one connection")
     .option("--key-file <path>", OPTION_HELP.keyFile)
     .option("--config <file>", OPTION_HELP.config)
-    .option("--log-level <level>", "least severe log level: debug, info, warn, error (default: warn)")
+    .option(
+      "--log-level <level>",
+      "least severe log level: debug, info, warn, error (default: warn)",
+    )
     .option("--log-format <format>", OPTION_HELP.logFormat)
     .addHelpText(
       "after",

@@ -24,8 +24,9 @@ import { runDaemon } from "./_daemon.ts";
  */
 export function clientCommand(ctx: CliContext): Command<[], Record<string, unknown>> {
   const cmd = new Command("client")
+    .summary("carry local TCP connections to the server's service ports")
     .description(
-      "Accept TCP connections on local addresses and carry each over its own tunnel connection\n" +
+      "Accept TCP connections on local addresses and carry each over its own tunnel connection " +
         "to a service port of the server. Half-close and reset propagate both ways.",
     )
     .option("--server <addr>", "the tou server's UDP address, host:port")

@@ -24,11 +24,15 @@ import { runDaemon } from "./_daemon.ts";
  */
 export function serverCommand(ctx: CliContext): Command<[], Record<string, unknown>> {
   const cmd = new Command("server")
+    .summary("forward tunnel service ports to TCP targets (listens on UDP)")
     .description(
-      "Listen on UDP and forward each tunnel service port to one TCP target. Only the configured\n" +
+      "Listen on UDP and forward each tunnel service port to one TCP target. Only the configured " +
         "targets are reachable: a connection to any other tunnel port is reset.",
     )
-    .option("--listen <addr>", `UDP address to listen on, host:port or port (default: ${DEFAULT_LISTEN})`)
+    .option(
+      "--listen <addr>",
+      `UDP address to listen on, host:port or port (default: ${DEFAULT_LISTEN})`,
+    )
     .option(
       "--forward <spec>",
       "service TUNNELPORT=HOST:PORT, e.g. 22=127.0.0.1:22 (repeatable)",

@@ -79,7 +79,7 @@ let endpointClosedOf: (c: TouConn) => void;
  * await using server = await openEndpoint({ hostname: "127.0.0.1" });
  * const listener = server.listen({ tcpPort: 7 });
  * await using client = await openEndpoint({ hostname: "127.0.0.1" });
- * const conn = await client.connect({ ...server.addr, tcpPort: 7 });
+ * const conn = await client.connect({ hostname: "127.0.0.1", port: server.addr.port, tcpPort: 7 });
  * const peer = await listener.accept();
  * await conn.write(new TextEncoder().encode("ping"));
  * const buf = new Uint8Array(4);

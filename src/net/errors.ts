@@ -30,7 +30,12 @@ export { AddrInUseError, ConnectionRefusedError, InvalidAddrError };
  * ```
  */
 export class ConnectionResetError extends Deno.errors.ConnectionReset {
-  /** @param message Text naming the connection. */
+  /**
+   * Creates the error.
+   *
+   * @param message Text naming the connection.
+   * @param options `cause`, when another error led to this one.
+   */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "ConnectionReset";
@@ -52,7 +57,12 @@ export class ConnectionResetError extends Deno.errors.ConnectionReset {
  * ```
  */
 export class TimedOutError extends Deno.errors.TimedOut {
-  /** @param message Text naming the connection and what timed out. */
+  /**
+   * Creates the error.
+   *
+   * @param message Text naming the connection and what timed out.
+   * @param options `cause`, when another error led to this one.
+   */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "TimedOut";
@@ -72,7 +82,12 @@ export class TimedOutError extends Deno.errors.TimedOut {
  * ```
  */
 export class ConnectionAbortedError extends Deno.errors.ConnectionAborted {
-  /** @param message Text naming the connection. */
+  /**
+   * Creates the error.
+   *
+   * @param message Text naming the connection.
+   * @param options `cause`, when another error led to this one.
+   */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "ConnectionAborted";
@@ -92,7 +107,12 @@ export class ConnectionAbortedError extends Deno.errors.ConnectionAborted {
  * ```
  */
 export class NotConnectedError extends Deno.errors.NotConnected {
-  /** @param message Text naming the connection. */
+  /**
+   * Creates the error.
+   *
+   * @param message Text naming the connection.
+   * @param options `cause`, when another error led to this one.
+   */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "NotConnected";
@@ -111,7 +131,12 @@ export class NotConnectedError extends Deno.errors.NotConnected {
  * ```
  */
 export class BrokenPipeError extends Deno.errors.BrokenPipe {
-  /** @param message Text naming the connection. */
+  /**
+   * Creates the error.
+   *
+   * @param message Text naming the connection.
+   * @param options `cause`, when another error led to this one.
+   */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "BrokenPipe";
@@ -132,7 +157,12 @@ export class BrokenPipeError extends Deno.errors.BrokenPipe {
  * ```
  */
 export class ClosedError extends Deno.errors.BadResource {
-  /** @param message Text naming the resource. */
+  /**
+   * Creates the error.
+   *
+   * @param message Text naming the resource.
+   * @param options `cause`, when another error led to this one.
+   */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "BadResource";
@@ -160,6 +190,8 @@ export class InvalidOptionError extends TypeError {
   readonly reason: string;
 
   /**
+   * Creates the error.
+   *
    * @param option The option's name.
    * @param reason What is wrong, e.g. "must be between 1 and 600000 ms, got -5".
    */

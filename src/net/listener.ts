@@ -38,7 +38,7 @@ let create: (sl: StackListener, addr: TouAddr, hooks: ListenerHooks) => TouListe
  *
  * await using ep = await openEndpoint({ hostname: "127.0.0.1" });
  * using listener = ep.listen({ tcpPort: 80 });
- * const client = await ep.connect({ ...ep.addr, tcpPort: 80 });
+ * const client = await ep.connect({ hostname: "127.0.0.1", port: ep.addr.port, tcpPort: 80 });
  * for await (const conn of listener) {
  *   assert.equal(conn.localAddr.port, 80);
  *   conn.close();

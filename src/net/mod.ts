@@ -58,5 +58,4 @@ export {
   type TouOptionName,
   type TouOptions,
   touOptionsSchema,
-  touOptionsShape,
 } from "./options.ts";

@@ -361,6 +361,129 @@ export function checkTouOptions(
 }
 
 /**
+ * Every tunable after validation, defaults filled in. Ranges and defaults
+ * are in {@linkcode TOU_OPTION_SPECS} and docs/api.md.
+ */
+export interface ResolvedTouOptions {
+  /** Largest TCP segment (header + options + payload) in one UDP datagram, after the 4-byte envelope. Bytes, 64–65503, default 1448. */
+  segmentBudget: number;
+  /** Send buffer per connection (SO_SNDBUF). Bytes, 1024–2^30, default 4 MiB. */
+  sendBufferSize: number;
+  /** Receive buffer per connection (SO_RCVBUF); bounds the advertised window. Bytes, 1024–2^30, default 4 MiB. */
+  recvBufferSize: number;
+  /** Maximum segment lifetime; TIME_WAIT lasts 2·MSL. ms, 1–600000, default 30000. */
+  msl: number;
+  /** FIN_WAIT_2 timeout of an orphaned connection (tcp_fin_timeout). ms, 1–3600000, default 60000. */
+  finWait2Timeout: number;
+  /** RTO before the first RTT sample (RFC 6298 §2.1). ms, 1–600000, default 1000. */
+  rtoInitial: number;
+  /** Lower bound of the RTO. ms, 1–600000, default 200; at most `rtoMax`. */
+  rtoMin: number;
+  /** Upper bound of the RTO, also after backoff. ms, 1–600000, default 120000. */
+  rtoMax: number;
+  /** SYN retransmissions before connect gives up (tcp_syn_retries). 0–127, default 6. */
+  synRetries: number;
+  /** SYN-ACK retransmissions of a passive open (tcp_synack_retries). 0–255, default 5. */
+  synAckRetries: number;
+  /** Data retransmissions before the connection is aborted (tcp_retries2). 0–255, default 15. */
+  retries: number;
+  /** Delayed-ACK timeout; 0 acknowledges every segment at once. ms, 0–200, default 40. */
+  delayedAck: number;
+  /** Disable Nagle's algorithm on new connections (TCP_NODELAY). Default false. */
+  noDelay: boolean;
+  /** Keepalive probes on idle connections (SO_KEEPALIVE). Default false. */
+  keepAlive: boolean;
+  /** Idle time before the first keepalive probe. ms, 1–32767000, default 7200000. */
+  keepAliveIdle: number;
+  /** Time between keepalive probes. ms, 1–32767000, default 75000. */
+  keepAliveInterval: number;
+  /** Unanswered probes before the peer is declared dead. 1–127, default 9. */
+  keepAliveCount: number;
+  /** Offer and accept window scaling (RFC 7323). Default true. */
+  windowScaling: boolean;
+  /** Offer and accept timestamps (RFC 7323). Default true. */
+  timestamps: boolean;
+  /** Offer and accept SACK (RFC 2018). Default true. */
+  sack: boolean;
+  /** Congestion control algorithm. Default "newreno". */
+  congestionControl: "newreno" | "none";
+  /** Initial congestion window in segments (RFC 6928). 1–1000, default 10. */
+  initialCwnd: number;
+  /** Challenge ACKs per second at most (RFC 5961 §7). 0–1000000, default 1000. */
+  challengeAckLimit: number;
+  /** Out-of-order ranges held for reassembly at most. 1–4096, default 64. */
+  maxOutOfOrderRanges: number;
+  /** Default accept-queue bound of a listener. 0–65535, default 128. */
+  backlog: number;
+  /** Embryonic connections per listener at most (tcp_max_syn_backlog). 1–65535, default 256. */
+  synQueueLimit: number;
+  /** Reset a handshake completing while the accept queue is full (tcp_abort_on_overflow). Default false. */
+  abortOnOverflow: boolean;
+  /** Ephemeral TCP port range [low, high] (ip_local_port_range). 1–65535, default [32768, 60999]. */
+  portRange: [number, number];
+}
+
+/** Tunables as the user passes them: every field optional (see {@linkcode ResolvedTouOptions}). */
+export interface TouOptions {
+  /** Largest TCP segment (header + options + payload) in one UDP datagram, after the 4-byte envelope. Bytes, 64–65503, default 1448. */
+  readonly segmentBudget?: number;
+  /** Send buffer per connection (SO_SNDBUF). Bytes, 1024–2^30, default 4 MiB. */
+  readonly sendBufferSize?: number;
+  /** Receive buffer per connection (SO_RCVBUF); bounds the advertised window. Bytes, 1024–2^30, default 4 MiB. */
+  readonly recvBufferSize?: number;
+  /** Maximum segment lifetime; TIME_WAIT lasts 2·MSL. ms, 1–600000, default 30000. */
+  readonly msl?: number;
+  /** FIN_WAIT_2 timeout of an orphaned connection (tcp_fin_timeout). ms, 1–3600000, default 60000. */
+  readonly finWait2Timeout?: number;
+  /** RTO before the first RTT sample (RFC 6298 §2.1). ms, 1–600000, default 1000. */
+  readonly rtoInitial?: number;
+  /** Lower bound of the RTO. ms, 1–600000, default 200; at most `rtoMax`. */
+  readonly rtoMin?: number;
+  /** Upper bound of the RTO, also after backoff. ms, 1–600000, default 120000. */
+  readonly rtoMax?: number;
+  /** SYN retransmissions before connect gives up (tcp_syn_retries). 0–127, default 6. */
+  readonly synRetries?: number;
+  /** SYN-ACK retransmissions of a passive open (tcp_synack_retries). 0–255, default 5. */
+  readonly synAckRetries?: number;
+  /** Data retransmissions before the connection is aborted (tcp_retries2). 0–255, default 15. */
+  readonly retries?: number;
+  /** Delayed-ACK timeout; 0 acknowledges every segment at once. ms, 0–200, default 40. */
+  readonly delayedAck?: number;
+  /** Disable Nagle's algorithm on new connections (TCP_NODELAY). Default false. */
+  readonly noDelay?: boolean;
+  /** Keepalive probes on idle connections (SO_KEEPALIVE). Default false. */
+  readonly keepAlive?: boolean;
+  /** Idle time before the first keepalive probe. ms, 1–32767000, default 7200000. */
+  readonly keepAliveIdle?: number;
+  /** Time between keepalive probes. ms, 1–32767000, default 75000. */
+  readonly keepAliveInterval?: number;
+  /** Unanswered probes before the peer is declared dead. 1–127, default 9. */
+  readonly keepAliveCount?: number;
+  /** Offer and accept window scaling (RFC 7323). Default true. */
+  readonly windowScaling?: boolean;
+  /** Offer and accept timestamps (RFC 7323). Default true. */
+  readonly timestamps?: boolean;
+  /** Offer and accept SACK (RFC 2018). Default true. */
+  readonly sack?: boolean;
+  /** Congestion control algorithm. Default "newreno". */
+  readonly congestionControl?: "newreno" | "none";
+  /** Initial congestion window in segments (RFC 6928). 1–1000, default 10. */
+  readonly initialCwnd?: number;
+  /** Challenge ACKs per second at most (RFC 5961 §7). 0–1000000, default 1000. */
+  readonly challengeAckLimit?: number;
+  /** Out-of-order ranges held for reassembly at most. 1–4096, default 64. */
+  readonly maxOutOfOrderRanges?: number;
+  /** Default accept-queue bound of a listener. 0–65535, default 128. */
+  readonly backlog?: number;
+  /** Embryonic connections per listener at most (tcp_max_syn_backlog). 1–65535, default 256. */
+  readonly synQueueLimit?: number;
+  /** Reset a handshake completing while the accept queue is full (tcp_abort_on_overflow). Default false. */
+  readonly abortOnOverflow?: boolean;
+  /** Ephemeral TCP port range [low, high] (ip_local_port_range). 1–65535, default [32768, 60999]. */
+  readonly portRange?: readonly [number, number];
+}
+
+/**
  * The zod schema of every tunable. Unknown keys are rejected; missing ones
  * take their Linux-like default.
  *
@@ -377,13 +500,9 @@ export function checkTouOptions(
  * assert.equal(json.properties.msl.maximum, 600_000);
  * ```
  */
-export const touOptionsSchema = z.strictObject(touOptionsShape).superRefine(checkTouOptions);
-
-/** Tunables as the user passes them: every field optional. */
-export type TouOptions = z.input<typeof touOptionsSchema>;
-
-/** Tunables after validation: every field present. */
-export type ResolvedTouOptions = z.output<typeof touOptionsSchema>;
+export const touOptionsSchema: z.ZodType<ResolvedTouOptions, TouOptions> = z.strictObject(
+  touOptionsShape,
+).superRefine(checkTouOptions);
 
 /**
  * Turns the first issue of a failed parse into an {@linkcode InvalidOptionError}

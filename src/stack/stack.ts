@@ -564,7 +564,12 @@ export class Stack implements ConnectionDriver {
           config: this.config,
           tsOffset: this.#random32(),
         }, seg);
-        const nc = new StackConnection(this, tcp, { hostname: from.hostname, port: from.port }, l.port);
+        const nc = new StackConnection(
+          this,
+          tcp,
+          { hostname: from.hostname, port: from.port },
+          l.port,
+        );
         this.#add(nc);
         l.synQueue.add(nc);
         this.counters.passiveOpens++;

@@ -9,6 +9,8 @@
 import type { TcpEvent } from "../tcp/events.ts";
 import type { TcpSegment } from "../wire/tcp_segment.ts";
 import { formatFlags } from "../wire/tcp_flags.ts";
+import { EnvelopeType, parseEnvelope } from "../wire/envelope.ts";
+import { parseSegment } from "../wire/tcp_codec.ts";
 import type { DatagramAddr } from "../udp/datagram_socket.ts";
 import type { StackConnection } from "./stack_connection.ts";
 
@@ -55,4 +57,26 @@ export function formatSegment(seg: TcpSegment): string {
   }
   if (opts.length) s += `, options [${opts.join(",")}]`;
   return `${s}, length ${seg.payload.length}`;
+}
+
+/**
+ * Describes a tou datagram (envelope + TCP segment) in one line, for the
+ * simulator's trace (`new SimNetwork(clock, { describe: describeDatagram })`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { describeDatagram } from "./trace.ts";
+ * assert.equal(describeDatagram(new Uint8Array([1, 2])), "malformed envelope (truncated-envelope)");
+ * ```
+ */
+export function describeDatagram(data: Uint8Array): string {
+  const env = parseEnvelope(data);
+  if (!env.ok) return `malformed envelope (${env.error.reason})`;
+  if (env.value.type !== EnvelopeType.TCP_SEGMENT) {
+    return `envelope type 0x${env.value.type.toString(16)}`;
+  }
+  const seg = parseSegment(env.value.body, { verifyChecksum: false });
+  if (!seg.ok) return `malformed segment (${seg.error.reason})`;
+  return formatSegment(seg.value);
 }

@@ -328,7 +328,9 @@ export class TcpConnection {
       }
       return this.#build(now, flags, p.seq, payload, blocks);
     }
-    if (rcv.synced && rcv.ackNow) return this.#build(now, 0, snd.sndNxt, EMPTY, blocks);
+    // A pure ACK carries SND.MAX, not a rewound SND.NXT: after an RTO go-back-N the
+    // peer may already hold bytes past SND.NXT and would drop the ACK as old (BSD tcp_output).
+    if (rcv.synced && rcv.ackNow) return this.#build(now, 0, snd.sndMax, EMPTY, blocks);
     if (this.#kaProbePending) {
       this.#kaProbePending = false;
       // RFC 1122 4.2.3.6: a probe with SEG.SEQ = SND.NXT - 1 and no data
@@ -518,7 +520,8 @@ export class TcpConnection {
     if (opts.count !== undefined) this.#kaCount = opts.count;
     this.#kaProbes = 0;
     if (on && this.#keepaliveState()) {
-      this.#timers.set("keepalive", this.#lastRecv + Math.max(1, this.#kaIdle));
+      const at = this.#lastRecv + Math.max(1, this.#kaIdle);
+      this.#timers.set("keepalive", Math.max(this.#now, at));
     } else {
       this.#timers.clear("keepalive");
     }
@@ -752,7 +755,11 @@ export class TcpConnection {
     }
     if (this.#kaProbes >= this.#kaCount) {
       this.#queueRst(this.#snd.sndMax, this.#rcv.rcvNxt);
-      this.#fail(now, "timed_out", `keepalive: peer dead after ${this.#kaProbes} probes`);
+      this.#fail(
+        now,
+        "timed_out",
+        `keepalive: peer dead after ${this.#kaProbes} probe${this.#kaProbes === 1 ? "" : "s"}`,
+      );
       return;
     }
     this.#kaProbes++;

@@ -46,7 +46,9 @@ export interface RecvBufferOptions {
  * ```
  */
 export class RecvBuffer {
-  readonly #ring: Uint8Array;
+  /** Grows by doubling up to `#capacity` (starts at 16 KiB): idle connections stay small. */
+  #ring: Uint8Array;
+  readonly #capacity: number;
   readonly #maxRanges: number;
   /**
    * Stream offsets are absolute byte counts since the buffer was made (exact in
@@ -77,7 +79,8 @@ export class RecvBuffer {
     if (!Number.isInteger(maxRanges) || maxRanges < 0) {
       throw new RangeError(`RecvBuffer maxRanges must be a non-negative integer, got ${maxRanges}`);
     }
-    this.#ring = new Uint8Array(capacity);
+    this.#capacity = capacity;
+    this.#ring = new Uint8Array(Math.min(capacity, 16 * 1024));
     this.#maxRanges = maxRanges;
     // One spare slot: an insert may briefly hold maxRanges + 1 before the check.
     this.#starts = new Float64Array(maxRanges + 1);
@@ -87,7 +90,7 @@ export class RecvBuffer {
 
   /** Total bytes the buffer can hold. */
   get capacity(): number {
-    return this.#ring.length;
+    return this.#capacity;
   }
 
   /** In-order bytes waiting to be read. */
@@ -97,7 +100,7 @@ export class RecvBuffer {
 
   /** The receive window: `capacity - readable` (out-of-order data lies inside it). */
   get window(): number {
-    return this.#ring.length - this.#readable;
+    return this.#capacity - this.#readable;
   }
 
   /** Number of separate out-of-order ranges held. */
@@ -134,7 +137,7 @@ export class RecvBuffer {
         `RecvBuffer.insert offset must be a non-negative integer, got ${offset}`,
       );
     }
-    const window = this.#ring.length - this.#readable;
+    const window = this.#capacity - this.#readable;
     if (offset >= window || data.length === 0) return 0;
     const len = Math.min(data.length, window - offset);
     const s = this.#rcvNxtAbs + offset;
@@ -157,6 +160,8 @@ export class RecvBuffer {
       return 0;
     }
 
+    const base = this.#rcvNxtAbs - this.#readable;
+    if (e - base > this.#ring.length) this.#grow(e - base, base);
     this.#copyIn(s, data, len);
 
     let held = 0;
@@ -214,6 +219,25 @@ export class RecvBuffer {
     order.sort((a, b) => stamps[b] - stamps[a]);
     const base = this.#rcvNxtAbs;
     return order.map((i) => ({ start: this.#starts[i] - base, end: this.#ends[i] - base }));
+  }
+
+  /** Re-allocates the ring to hold `span` bytes from absolute offset `base`, keeping held bytes. */
+  #grow(span: number, base: number): void {
+    let size = this.#ring.length;
+    while (size < span) size *= 2;
+    size = Math.min(size, this.#capacity);
+    const old = this.#ring;
+    const next = new Uint8Array(size);
+    const heldEnd = this.#count > 0 ? this.#ends[this.#count - 1] : this.#rcvNxtAbs;
+    // Copy [base, heldEnd) (gaps included; they are rewritten when filled).
+    for (let abs = base; abs < heldEnd;) {
+      const from = abs % old.length;
+      const to = abs % size;
+      const n = Math.min(heldEnd - abs, old.length - from, size - to);
+      next.set(old.subarray(from, from + n), to);
+      abs += n;
+    }
+    this.#ring = next;
   }
 
   /** Copies the first `len` bytes of `data` to absolute stream offset `abs`. */

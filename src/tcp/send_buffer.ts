@@ -10,9 +10,11 @@
  * Offset 0 is the first unacknowledged byte (SND.UNA); the connection keeps
  * the sequence numbers, this buffer only counts bytes.
  *
- * One `Uint8Array` of `capacity` bytes is allocated up front; writes copy
- * into it and {@linkcode SendBuffer.peek} returns views of it, so the hot path
- * allocates nothing.
+ * The ring starts small (16 KiB, or `capacity` if smaller) and doubles on
+ * demand up to `capacity`, so a thousand idle connections do not each hold
+ * megabytes (Linux autotunes its buffers likewise). Writes copy into it and
+ * {@linkcode SendBuffer.peek} returns views of it, so once grown the hot
+ * path allocates nothing.
  *
  * @example Write, peek, acknowledge
  * ```ts
@@ -27,8 +29,12 @@
  * assert.equal(buf.free, 5);
  * ```
  */
+/** Initial ring size; the ring doubles up to the capacity as needed. */
+const INITIAL_RING = 16 * 1024;
+
 export class SendBuffer {
-  readonly #ring: Uint8Array;
+  #ring: Uint8Array;
+  readonly #capacity: number;
   /** Ring index of offset 0 (the byte at SND.UNA). */
   #head = 0;
   #length = 0;
@@ -43,12 +49,13 @@ export class SendBuffer {
     if (!Number.isInteger(capacity) || capacity <= 0) {
       throw new RangeError(`SendBuffer capacity must be a positive integer, got ${capacity}`);
     }
-    this.#ring = new Uint8Array(capacity);
+    this.#capacity = capacity;
+    this.#ring = new Uint8Array(Math.min(capacity, INITIAL_RING));
   }
 
   /** Total bytes the buffer can hold. */
   get capacity(): number {
-    return this.#ring.length;
+    return this.#capacity;
   }
 
   /** Bytes held, counted from the first unacknowledged byte (SND.UNA). */
@@ -58,7 +65,7 @@ export class SendBuffer {
 
   /** Bytes that can still be written. */
   get free(): number {
-    return this.#ring.length - this.#length;
+    return this.#capacity - this.#length;
   }
 
   /**
@@ -68,6 +75,8 @@ export class SendBuffer {
    * @returns The number of bytes taken (0 when full).
    */
   write(data: Uint8Array): number {
+    const want = this.#length + data.length;
+    if (want > this.#ring.length && this.#ring.length < this.#capacity) this.#grow(want);
     const ring = this.#ring;
     const cap = ring.length;
     const n = Math.min(data.length, cap - this.#length);
@@ -115,6 +124,17 @@ export class SendBuffer {
     out.set(ring.subarray(start, cap), 0);
     out.set(ring.subarray(0, len - first), first);
     return out;
+  }
+
+  /** Re-allocates the ring (linearized, head at 0) to hold at least `want` bytes. */
+  #grow(want: number): void {
+    let size = this.#ring.length;
+    while (size < want && size < this.#capacity) size *= 2;
+    size = Math.min(size, this.#capacity);
+    const next = new Uint8Array(size);
+    if (this.#length > 0) next.set(this.peek(0, this.#length), 0);
+    this.#ring = next;
+    this.#head = 0;
   }
 
   /**

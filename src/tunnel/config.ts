@@ -9,8 +9,8 @@
  */
 
 import { z } from "zod";
-import { touOptionsSchema } from "../net/options.ts";
-import { parsePsk, PskError } from "../udp/psk.ts";
+import { type TouOptions, touOptionsSchema } from "../net/options.ts";
+import { generatePsk, parsePsk, PskError } from "../udp/psk.ts";
 import {
   AddressError,
   type ForwardSpec,
@@ -165,7 +165,7 @@ export const touConfigShape = {
   logLevel: levelField.optional(),
   logFormat: formatField.optional(),
   tcp: touOptionsSchema.optional().describe(
-    "TCP tunables of every tunnel connection (see docs/options.md).",
+    "TCP tunables of every tunnel connection, as in the API options (msl, rtoMin, synRetries, ...).",
   ),
 } as const;
 
@@ -213,8 +213,14 @@ export const touConfigSchema = z.strictObject(touConfigShape)
       "override its values; secrets are never stored here (use keyFile or TOU_KEY).",
   });
 
-/** A validated config (file, flags, or both merged). */
-export type TouConfig = z.output<typeof touConfigSchema>;
+/**
+ * A validated config (file, flags, or both merged). `tcp` keeps the user's
+ * values only (validated, defaults not filled in), so that the endpoint can
+ * tell a value the user chose from a default.
+ */
+export type TouConfig = Omit<z.output<typeof touConfigSchema>, "tcp"> & {
+  readonly tcp?: TouOptions;
+};
 
 /** The settings of every long-running command. */
 export interface CommonSettings {
@@ -228,7 +234,7 @@ export interface CommonSettings {
   readonly logLevel: LogLevel;
   /** Log format. */
   readonly logFormat: LogFormat;
-  /** TCP tunables, validated with defaults filled in. */
+  /** TCP tunables the user set (validated; the endpoint fills in the defaults). */
   readonly tcp: Readonly<Record<string, unknown>>;
 }
 
@@ -298,7 +304,11 @@ function issuePath(path: readonly PropertyKey[]): string {
  */
 export function validateConfig(input: unknown, source: ConfigSource): TouConfig {
   const r = touConfigSchema.safeParse(input);
-  if (r.success) return r.data;
+  if (r.success) {
+    const { tcp: _filled, ...rest } = r.data;
+    const tcp = (input as { tcp?: TouOptions }).tcp;
+    return tcp === undefined ? rest : { ...rest, tcp };
+  }
   const issue = r.error.issues[0];
   let where: string;
   let message = issue.message;
@@ -383,7 +393,7 @@ function common(cfg: TouConfig): CommonSettings {
     drainTimeoutMs: Math.round((cfg.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT_S) * 1000),
     logLevel: cfg.logLevel ?? "info",
     logFormat: cfg.logFormat ?? "text",
-    tcp: touOptionsSchema.parse(cfg.tcp ?? {}),
+    tcp: cfg.tcp ?? {},
   };
 }
 
@@ -503,4 +513,20 @@ function pskOrThrow(text: string, where: string): Uint8Array {
     if (e instanceof PskError) throw new ConfigError(`${where}: ${e.message}`);
     throw e;
   }
+}
+
+/**
+ * A new random pre-shared key as the text of a key file (hex, newline-terminated).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadKey, newKeyText } from "./config.ts";
+ * const text = newKeyText();
+ * assert.match(text, /^[0-9a-f]{64}\n$/);
+ * assert.equal((await loadKey({ env: text })).key?.length, 32);
+ * ```
+ */
+export function newKeyText(): string {
+  return generatePsk() + "\n";
 }

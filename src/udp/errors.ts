@@ -25,6 +25,8 @@
  */
 export class ConnectionRefusedError extends Deno.errors.ConnectionRefused {
   /**
+   * Creates the error.
+   *
    * @param message Human-readable text naming the address, e.g.
    *   "Cannot send to 127.0.0.1:9: connection refused (port unreachable)".
    */
@@ -75,6 +77,8 @@ export class DestinationAddressRequiredError extends Error {
  */
 export class AddrInUseError extends Deno.errors.AddrInUse {
   /**
+   * Creates the error.
+   *
    * @param message Human-readable text naming the address.
    */
   constructor(message: string) {
@@ -124,6 +128,8 @@ export class SocketClosedError extends Deno.errors.BadResource {
  */
 export class InvalidAddrError extends TypeError {
   /**
+   * Creates the error.
+   *
    * @param message Human-readable text quoting the offending input.
    */
   constructor(message: string) {

@@ -18,8 +18,8 @@ import { isLegalTransition, type TcpState } from "../../src/tcp/state.ts";
 import type { Instant } from "../../src/time.ts";
 import { segmentEncodedLength } from "../../src/wire/tcp_codec.ts";
 import { type Seq, seq, seqAdd } from "../../src/wire/seq.ts";
-import { ACK, formatFlags, SYN } from "../../src/wire/tcp_flags.ts";
-import type { TcpOptions, TcpSegment } from "../../src/wire/tcp_segment.ts";
+import { ACK, formatFlags, RST, SYN } from "../../src/wire/tcp_flags.ts";
+import { segmentSeqLen, type TcpOptions, type TcpSegment } from "../../src/wire/tcp_segment.ts";
 
 /** Our port in scripts. */
 export const LOCAL_PORT = 80;
@@ -83,7 +83,9 @@ export function copySegment(seg: TcpSegment): TcpSegment {
 
 /** A readable rendering of a segment for failure messages. */
 export function showSegment(seg: TcpSegment): string {
-  return `[${formatFlags(seg.flags)}] seq=${seg.seq} ack=${seg.ack} win=${seg.window} len=${seg.payload.length} opts=${
+  return `[${
+    formatFlags(seg.flags)
+  }] seq=${seg.seq} ack=${seg.ack} win=${seg.window} len=${seg.payload.length} opts=${
     JSON.stringify(seg.options)
   }`;
 }
@@ -356,9 +358,28 @@ interface InFlight {
 }
 
 /**
+ * The RST a stack sends for a segment that reaches no connection (RFC 9293
+ * §3.10.7.1), or undefined for a RST.
+ */
+export function resetFor(seg: TcpSegment): TcpSegment | undefined {
+  if (seg.flags & RST) return undefined;
+  const base = {
+    srcPort: seg.dstPort,
+    dstPort: seg.srcPort,
+    window: 0,
+    urgentPointer: 0,
+    options: {},
+    payload: new Uint8Array(0),
+  };
+  if (seg.flags & ACK) return { ...base, seq: seg.ack, ack: seq(0), flags: RST };
+  return { ...base, seq: seq(0), ack: seqAdd(seg.seq, segmentSeqLen(seg)), flags: RST | ACK };
+}
+
+/**
  * Two connections on one virtual clock, segments delivered after `delay`
  * (FIFO per direction). The server is created by `TcpConnection.accept` when
- * the client's first SYN arrives.
+ * the client's first SYN arrives. A segment reaching a CLOSED end is answered
+ * with a RST, as the stack does for unknown connections.
  */
 export class TcpPair {
   /** The active opener. */
@@ -467,10 +488,10 @@ export class TcpPair {
               tsOffset: 50_000,
             }, seg);
           } else {
-            this.server.handleSegment(this.now, seg);
+            this.#deliver("server", this.server, seg);
           }
         } else {
-          this.client.handleSegment(this.now, seg);
+          this.#deliver("client", this.client, seg);
         }
       } else {
         if (tc <= this.now) this.client.handleTimeout(this.now);
@@ -478,6 +499,21 @@ export class TcpPair {
       }
     }
     assert.fail(`TcpPair.run did not finish within ${maxSteps} steps (t=${this.now})`);
+  }
+
+  #deliver(end: End, c: TcpConnection, seg: TcpSegment): void {
+    if (c.state !== "CLOSED") {
+      c.handleSegment(this.now, seg);
+      return;
+    }
+    const rst = resetFor(seg);
+    if (rst === undefined) return;
+    if (this.keepTrace) this.trace.push({ at: this.now, from: end, seg: rst, dropped: false });
+    this.#wire.push({
+      at: this.now + (this.#opts.delay ?? 5),
+      to: end === "client" ? "server" : "client",
+      seg: rst,
+    });
   }
 
   /** The states an end went through. */

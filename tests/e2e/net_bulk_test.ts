@@ -62,7 +62,9 @@ Deno.test({
       ]);
       const secs = (performance.now() - start) / 1000;
       console.log(
-        `100 MiB each way in ${secs.toFixed(1)} s (${(2 * TOTAL / MIB / secs).toFixed(1)} MiB/s total); ` +
+        `100 MiB each way in ${secs.toFixed(1)} s (${
+          (2 * TOTAL / MIB / secs).toFixed(1)
+        } MiB/s total); ` +
           `retransmits ${a.info().retransmits}+${b.info().retransmits}`,
       );
       assert.equal(gotB, TOTAL);

@@ -40,7 +40,9 @@ Deno.test("connect rejects with TimedOut within its SYN retries when no UDP sock
   assert.ok(err instanceof Deno.errors.TimedOut);
   assert.match(
     err.message,
-    new RegExp(`^Cannot connect to 127\\.0\\.0\\.1:${port} tcp 22: timed out after 2 SYN retransmissions`),
+    new RegExp(
+      `^Cannot connect to 127\\.0\\.0\\.1:${port} tcp 22: timed out after 2 SYN retransmissions`,
+    ),
   );
   // 50 + 100 + 200 ms of backoff; generous bound for a loaded machine.
   assert.ok(elapsed >= 300 && elapsed < 3000, `took ${elapsed} ms`);

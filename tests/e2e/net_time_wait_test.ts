@@ -31,8 +31,16 @@ Deno.test("Endpoint.connections shows the active closer in TIME_WAIT until 2·MS
   const tw = client.connections();
   assert.equal(tw.length, 1);
   assert.equal(tw[0].state, "TIME_WAIT");
-  assert.deepEqual(tw[0].tuple.local, { hostname: "127.0.0.1", port: client.addr.port, tcpPort: 40000 });
-  assert.deepEqual(tw[0].tuple.remote, { hostname: "127.0.0.1", port: server.addr.port, tcpPort: 22 });
+  assert.deepEqual(tw[0].tuple.local, {
+    hostname: "127.0.0.1",
+    port: client.addr.port,
+    tcpPort: 40000,
+  });
+  assert.deepEqual(tw[0].tuple.remote, {
+    hostname: "127.0.0.1",
+    port: server.addr.port,
+    tcpPort: 22,
+  });
   assert.equal(server.connections().length, 0);
 
   // The same 4-tuple is refused while in TIME_WAIT, even with reuseAddress.

@@ -8,7 +8,12 @@ import {
   TOU_OPTION_SPECS,
   touOptionsSchema,
 } from "../../mod.ts";
-import { toStackOptions } from "../../src/net/options.ts";
+import {
+  type ResolvedTouOptions,
+  toStackOptions,
+  type TouOptions,
+  touOptionsShape,
+} from "../../src/net/options.ts";
 
 function message(fn: () => unknown): string {
   try {
@@ -141,4 +146,14 @@ Deno.test("openEndpoint rejects a bad option before binding a socket", async () 
     openEndpoint({ port: 70000 }),
     { message: "Invalid option port: must be between 0 and 65535, got 70000" },
   );
+});
+
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true
+  : false;
+
+Deno.test("ResolvedTouOptions matches the schema's inferred output when type-checked", () => {
+  const shape = z.strictObject(touOptionsShape);
+  const same: Equal<z.output<typeof shape>, ResolvedTouOptions> = true;
+  const keys: Equal<keyof z.input<typeof shape>, keyof TouOptions> = true;
+  assert.ok(same && keys);
 });

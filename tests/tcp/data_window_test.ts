@@ -82,7 +82,10 @@ Deno.test("TcpConnection ACKs at once with SACK blocks when data arrives out of 
   });
   // the gap-filling segment is ACKed at once
   s.send({ seq: s.r(0), payload: new Uint8Array(1000).fill(1) });
-  s.expectSent({ ack: s.r(1500), options: { sackBlocks: [{ left: s.r(2000), right: s.r(2100) }] } });
+  s.expectSent({
+    ack: s.r(1500),
+    options: { sackBlocks: [{ left: s.r(2000), right: s.r(2100) }] },
+  });
   assert.equal(s.conn.readable, 1500);
   const buf = new Uint8Array(2000);
   assert.equal(s.conn.read(buf), 1500);
@@ -160,12 +163,26 @@ Deno.test("TcpConnection emits writable after a short write when an ACK frees sp
 Deno.test("TcpConnection emits one readable event until the app drains events when data streams in", () => {
   const s = TcpScript.established();
   s.conn.handleSegment(0, {
-    srcPort: 49152, dstPort: 80, seq: s.r(0), ack: s.l(), flags: ACK, window: 65535,
-    urgentPointer: 0, options: {}, payload: bytes("a"),
+    srcPort: 49152,
+    dstPort: 80,
+    seq: s.r(0),
+    ack: s.l(),
+    flags: ACK,
+    window: 65535,
+    urgentPointer: 0,
+    options: {},
+    payload: bytes("a"),
   });
   s.conn.handleSegment(0, {
-    srcPort: 49152, dstPort: 80, seq: s.r(1), ack: s.l(), flags: ACK, window: 65535,
-    urgentPointer: 0, options: {}, payload: bytes("b"),
+    srcPort: 49152,
+    dstPort: 80,
+    seq: s.r(1),
+    ack: s.l(),
+    flags: ACK,
+    window: 65535,
+    urgentPointer: 0,
+    options: {},
+    payload: bytes("b"),
   });
   s.drain();
   assert.equal(s.eventsOf("readable").length, 1);

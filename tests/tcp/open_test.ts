@@ -11,7 +11,12 @@ const TS_OFF = { windowScaling: false, timestamps: false, sack: false };
 Deno.test("TcpConnection.connect sends a SYN with every enabled option when opening", () => {
   const s = TcpScript.client();
   assert.equal(s.conn.state, "SYN_SENT");
-  assert.deepEqual(s.events[0], { type: "state", from: "CLOSED", to: "SYN_SENT", cause: "connect()" });
+  assert.deepEqual(s.events[0], {
+    type: "state",
+    from: "CLOSED",
+    to: "SYN_SENT",
+    cause: "connect()",
+  });
   s.expectSent({
     flags: SYN,
     seq: 10_000,
@@ -241,7 +246,12 @@ Deno.test("TcpConnection sizes data segments from the peer MSS minus timestamps 
     options: { mss: 1000, timestamps: { tsVal: 5, tsEcr: 0 } },
   });
   s.app((c) => c.write(new Uint8Array(3000)));
-  s.expectSent({ flags: ACK, seq: s.l(), len: 988, options: { timestamps: { tsVal: 0, tsEcr: 5 } } });
+  s.expectSent({
+    flags: ACK,
+    seq: s.l(),
+    len: 988,
+    options: { timestamps: { tsVal: 0, tsEcr: 5 } },
+  });
   s.expectSent({ flags: ACK, seq: s.l(988), len: 988 });
   s.expectSent({ flags: ACK, seq: s.l(1976), len: 988 });
   s.expectSent({ flags: ACK | PSH, seq: s.l(2964), len: 36 });

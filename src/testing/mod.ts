@@ -1,0 +1,34 @@
+/**
+ * The tou test seam (exported as `@tou/tou/testing`): a stack on a simulated
+ * network with a virtual clock, scripted raw peers that send hand-built
+ * segments and record what the stack emits, and access to every
+ * connection's state, including embryonic and orphaned ones.
+ *
+ * @example Script a handshake against a listener
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createTestbed } from "./mod.ts";
+ * const tb = createTestbed({ tcp: { timestamps: false } });
+ * const l = tb.stack.listen(80);
+ * const peer = tb.rawPeer({ tcpPort: 40000, targetPort: 80 });
+ * tb.setNextIsn(1000);
+ * peer.send({ flags: "S", seq: 0, options: { mss: 1400 } });
+ * assert.equal(peer.next()?.text.startsWith("80 > 40000: Flags [S.], seq 1000, ack 1"), true);
+ * peer.send({ flags: ".", seq: 1, ack: 1001 });
+ * const conn = l.accept()!;
+ * assert.equal(conn.state, "ESTABLISHED");
+ * peer.send({ flags: "P.", seq: 1, ack: 1001, payload: "hi" });
+ * assert.equal(new TextDecoder().decode(tb.app(conn).data), "hi");
+ * tb.close();
+ * ```
+ *
+ * @module
+ */
+
+export { createTestbed, Testbed } from "./testbed.ts";
+export type { AppView, TestbedOptions } from "./testbed.ts";
+export { RawPeer } from "./raw_peer.ts";
+export type { ReceivedSegment } from "./raw_peer.ts";
+export { buildSegment, parseFlags } from "./segment_spec.ts";
+export type { SegmentSpec } from "./segment_spec.ts";
+export { formatSegment } from "../stack/trace.ts";

@@ -1,0 +1,206 @@
+/**
+ * A stack on a simulated network with a virtual clock, plus scripted raw
+ * peers and extra stacks: the packetdrill-style test seam.
+ *
+ * @module
+ */
+
+import { VirtualClock } from "../sim/virtual_clock.ts";
+import { SimNetwork } from "../sim/sim_network.ts";
+import type { LinkConfig } from "../sim/link.ts";
+import { Stack, type StackOptions } from "../stack/stack.ts";
+import type { StackConnection } from "../stack/stack_connection.ts";
+import { describeDatagram } from "../stack/trace.ts";
+import type { TcpConfig } from "../tcp/config.ts";
+import type { TcpState } from "../tcp/state.ts";
+import type { DatagramAddr } from "../udp/datagram_socket.ts";
+import { RawPeer } from "./raw_peer.ts";
+
+/** Options of {@linkcode createTestbed}. */
+export interface TestbedOptions {
+  /** Seed of the clock and network. Default 1. */
+  readonly seed?: number;
+  /** TCP tunables of the stack under test. */
+  readonly tcp?: Partial<TcpConfig>;
+  /** Other stack options (ISN secret, port range, SYN queue limit, ...). */
+  readonly stack?: Omit<StackOptions, "tcp">;
+  /** UDP address of the stack under test. Default 127.0.0.1:7000. */
+  readonly stackAddr?: DatagramAddr;
+  /** Link impairments applied in both directions between all hosts. Default: none, zero delay. */
+  readonly link?: LinkConfig;
+}
+
+/** What the application saw on a connection (non-blocking). */
+export interface AppView {
+  /** Every byte read so far. */
+  readonly data: Uint8Array;
+  /** True once EOF was read. */
+  readonly eof: boolean;
+  /** The connection's error, if any ("reset: ..."). */
+  readonly error: string | undefined;
+}
+
+/**
+ * The testbed: `clock`, `network`, the `stack` under test, raw peers.
+ *
+ * @example A SYN to a listener is answered with SYN-ACK
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createTestbed } from "./testbed.ts";
+ * const tb = createTestbed();
+ * tb.stack.listen(22);
+ * const peer = tb.rawPeer({ tcpPort: 40000, targetPort: 22 });
+ * tb.setNextIsn(1000);
+ * peer.send({ flags: "S", seq: 500, options: { mss: 1400 } });
+ * const synAck = peer.next()!;
+ * assert.equal(synAck.segment.flags, 0x12);
+ * assert.equal(synAck.segment.seq, 1000);
+ * assert.equal(synAck.segment.ack, 501);
+ * assert.equal(tb.state(peer, 22, 40000), "SYN_RCVD");
+ * tb.close();
+ * ```
+ */
+export class Testbed {
+  /** The virtual clock (also the stack's runtime). */
+  readonly clock: VirtualClock;
+  /** The simulated network. */
+  readonly network: SimNetwork;
+  /** The stack under test. */
+  readonly stack: Stack;
+  #link: LinkConfig | undefined;
+  #nextHost = 2;
+  #stacks: Stack[] = [];
+
+  /** Use {@linkcode createTestbed}. */
+  constructor(opts: TestbedOptions = {}) {
+    const seed = opts.seed ?? 1;
+    this.clock = new VirtualClock({ seed });
+    this.network = new SimNetwork(this.clock, { seed, describe: describeDatagram });
+    this.#link = opts.link;
+    if (opts.link) this.network.setLink("*", "*", opts.link);
+    const addr = opts.stackAddr ?? { hostname: "127.0.0.1", port: 7000 };
+    this.stack = new Stack(this.network.bind(addr), this.clock, {
+      ...opts.stack,
+      tcp: opts.tcp,
+    });
+    this.#stacks.push(this.stack);
+  }
+
+  /** Current virtual time in ms. */
+  get now(): number {
+    return this.clock.now();
+  }
+
+  /** A raw peer on its own host (127.0.0.N), aimed at the stack under test. */
+  rawPeer(
+    opts: { hostname?: string; port?: number; tcpPort?: number; targetPort?: number } = {},
+  ): RawPeer {
+    const hostname = opts.hostname ?? `127.0.0.${this.#nextHost++}`;
+    const socket = this.network.bind({ hostname, port: opts.port ?? 7000 });
+    return new RawPeer(socket, this.clock, this.stack.localAddr, {
+      tcpPort: opts.tcpPort ?? 40000,
+      targetPort: opts.targetPort ?? 80,
+    });
+  }
+
+  /** Another full stack on its own host, on the same network and clock. */
+  addStack(
+    opts:
+      & { hostname?: string; port?: number; tcp?: Partial<TcpConfig> }
+      & Omit<
+        StackOptions,
+        "tcp"
+      > = {},
+  ): Stack {
+    const hostname = opts.hostname ?? `127.0.0.${this.#nextHost++}`;
+    const { hostname: _h, port, ...rest } = opts;
+    const s = new Stack(this.network.bind({ hostname, port: port ?? 7000 }), this.clock, rest);
+    this.#stacks.push(s);
+    return s;
+  }
+
+  /** Fixes the ISN of the next connection the stack under test creates. */
+  setNextIsn(iss: number): void {
+    this.stack.setNextIsn(iss);
+  }
+
+  /** Runs everything due in the next `ms` of virtual time. */
+  advance(ms: number): void {
+    this.clock.advance(ms);
+  }
+
+  /** Runs until no event is left (bounded; throws instead of hanging). */
+  runUntilIdle(opts?: { maxEvents?: number; until?: number }): void {
+    this.clock.runUntilIdle(opts);
+  }
+
+  /** The next virtual time at which anything happens (Infinity when idle). */
+  nextDeadline(): number {
+    return this.clock.nextDeadline();
+  }
+
+  /**
+   * The connection of the stack under test with this peer and ports:
+   * embryonic (SYN queue), established, or orphaned (FIN_WAIT_2, TIME_WAIT).
+   */
+  connection(
+    peer: RawPeer | DatagramAddr,
+    localPort: number,
+    remotePort: number,
+  ): StackConnection | undefined {
+    const addr = peer instanceof RawPeer ? peer.addr : peer;
+    return this.stack.find(addr, localPort, remotePort);
+  }
+
+  /** The state of that connection, or undefined when there is none (CLOSED and gone). */
+  state(peer: RawPeer | DatagramAddr, localPort: number, remotePort: number): TcpState | undefined {
+    return this.connection(peer, localPort, remotePort)?.state;
+  }
+
+  /** Reads what is available on `conn` without blocking and returns everything seen so far. */
+  app(conn: StackConnection): AppView {
+    let rec = views.get(conn);
+    if (!rec) {
+      rec = { chunks: [], eof: false };
+      views.set(conn, rec);
+    }
+    const buf = new Uint8Array(65536);
+    for (;;) {
+      const n = conn.read(buf);
+      if (n > 0) rec.chunks.push(buf.slice(0, n));
+      else {
+        if (n < 0) rec.eof = true;
+        break;
+      }
+    }
+    const total = rec.chunks.reduce((a, c) => a + c.length, 0);
+    const data = new Uint8Array(total);
+    let o = 0;
+    for (const c of rec.chunks) {
+      data.set(c, o);
+      o += c.length;
+    }
+    return {
+      data,
+      eof: rec.eof,
+      error: conn.error ? `${conn.error.kind}: ${conn.error.detail}` : undefined,
+    };
+  }
+
+  /** Link impairments in force. */
+  get link(): LinkConfig | undefined {
+    return this.#link;
+  }
+
+  /** Closes every stack. */
+  close(): void {
+    for (const s of this.#stacks) s.close();
+  }
+}
+
+const views = new WeakMap<StackConnection, { chunks: Uint8Array[]; eof: boolean }>();
+
+/** Creates a {@linkcode Testbed}. */
+export function createTestbed(opts: TestbedOptions = {}): Testbed {
+  return new Testbed(opts);
+}

@@ -1,0 +1,408 @@
+/**
+ * Random segments and app calls against one connection: nothing throws except
+ * TcpUsageError for misuse, and the invariants hold after every step.
+ * Replay a failure with TCP_PROPERTY_SEED=<seed> (printed on failure).
+ */
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { TcpUsageError } from "/work/main/src/tcp/errors.ts";
+import type { TcpConfig } from "/work/main/src/tcp/config.ts";
+import { emitSegment } from "/work/main/src/wire/tcp_codec.ts";
+import { type Seq, seqAdd, seqLe, seqSub } from "/work/main/src/wire/seq.ts";
+import { ACK, FIN, PSH, RST, SYN, URG } from "/work/main/src/wire/tcp_flags.ts";
+import type { TcpOptions } from "/work/main/src/wire/tcp_segment.ts";
+import { type SegmentTemplate, TcpPair, TcpScript } from "/work/main/tests/_harness/tcp_script.ts";
+
+const SEED = Number(Deno.env.get("TCP_PROPERTY_SEED") ?? 0x7cb_5eed);
+const RUNS = Number(Deno.env.get("TCP_PROPERTY_RUNS") ?? 250);
+
+type Start = "client" | "server" | "established";
+
+/** A peer segment, relative to the connection's current numbers. */
+interface SegAction {
+  kind: "seg";
+  flags: number;
+  /** Offset from RCV.NXT (large offsets reach anywhere in sequence space). */
+  seq: number;
+  /** Offset from SND.NXT. */
+  ack: number;
+  window: number;
+  len: number;
+  tsVal: number | undefined;
+  tsEcr: number;
+  synOpts: boolean;
+}
+
+type Action =
+  | SegAction
+  | { kind: "write"; len: number }
+  | { kind: "read"; len: number }
+  | { kind: "closeWrite" }
+  | { kind: "close" }
+  | { kind: "abort" }
+  | { kind: "shutdownRead" }
+  | { kind: "noDelay"; on: boolean }
+  | { kind: "keepAlive"; on: boolean }
+  | { kind: "advance"; ms: number };
+
+const smallOffset = fc.oneof(
+  { weight: 6, arbitrary: fc.constant(0) },
+  { weight: 4, arbitrary: fc.integer({ min: -3000, max: 3000 }) },
+  { weight: 1, arbitrary: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }) },
+);
+
+const segAction: fc.Arbitrary<SegAction> = fc.record({
+  kind: fc.constant("seg" as const),
+  flags: fc.oneof(
+    { weight: 8, arbitrary: fc.constant(ACK) },
+    { weight: 2, arbitrary: fc.constant(ACK | PSH) },
+    { weight: 2, arbitrary: fc.constant(ACK | FIN) },
+    { weight: 1, arbitrary: fc.constant(RST) },
+    { weight: 1, arbitrary: fc.constant(RST | ACK) },
+    { weight: 1, arbitrary: fc.constant(SYN) },
+    { weight: 1, arbitrary: fc.constant(SYN | ACK) },
+    { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }) },
+  ),
+  seq: smallOffset,
+  ack: smallOffset,
+  window: fc.oneof(
+    fc.constant(65535),
+    fc.constant(0),
+    fc.integer({ min: 0, max: 65535 }),
+  ),
+  len: fc.oneof(
+    { weight: 3, arbitrary: fc.constant(0) },
+    { weight: 3, arbitrary: fc.integer({ min: 1, max: 100 }) },
+    { weight: 2, arbitrary: fc.integer({ min: 100, max: 3000 }) },
+  ),
+  tsVal: fc.option(fc.integer({ min: 0, max: 2 ** 32 - 1 }), { nil: undefined }),
+  tsEcr: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+  synOpts: fc.boolean(),
+});
+
+const action: fc.Arbitrary<Action> = fc.oneof(
+  { weight: 10, arbitrary: segAction },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant("write" as const),
+      len: fc.integer({ min: 0, max: 6000 }),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant("read" as const),
+      len: fc.integer({ min: 0, max: 6000 }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("closeWrite" as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("close" as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("abort" as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("shutdownRead" as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("noDelay" as const), on: fc.boolean() }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant("keepAlive" as const), on: fc.boolean() }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant("advance" as const),
+      ms: fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 200_000 })),
+    }),
+  },
+);
+
+const configArb: fc.Arbitrary<Partial<TcpConfig>> = fc.record({
+  segmentBudget: fc.integer({ min: 64, max: 1448 }),
+  sendBufferSize: fc.integer({ min: 1, max: 20_000 }),
+  recvBufferSize: fc.integer({ min: 1, max: 20_000 }),
+  msl: fc.integer({ min: 0, max: 5000 }),
+  finWait2Timeout: fc.integer({ min: 0, max: 10_000 }),
+  delayedAck: fc.integer({ min: 0, max: 200 }),
+  retries: fc.integer({ min: 0, max: 6 }),
+  synRetries: fc.integer({ min: 0, max: 4 }),
+  synAckRetries: fc.integer({ min: 0, max: 4 }),
+  windowScaling: fc.boolean(),
+  timestamps: fc.boolean(),
+  sack: fc.boolean(),
+  congestionControl: fc.constantFrom("newreno", "none"),
+  challengeAckLimit: fc.integer({ min: 0, max: 5 }),
+  maxOutOfOrderRanges: fc.integer({ min: 0, max: 4 }),
+  keepAliveIdle: fc.integer({ min: 0, max: 5000 }),
+  keepAliveInterval: fc.integer({ min: 0, max: 1000 }),
+  keepAliveCount: fc.integer({ min: 0, max: 3 }),
+});
+
+const peerSynOptions: fc.Arbitrary<TcpOptions> = fc.record({
+  mss: fc.option(fc.integer({ min: 0, max: 65535 }), { nil: undefined }),
+  windowScale: fc.option(fc.integer({ min: 0, max: 255 }), { nil: undefined }),
+  sackPermitted: fc.option(fc.boolean(), { nil: undefined }),
+  timestamps: fc.option(
+    fc.record({ tsVal: fc.integer({ min: 0, max: 2 ** 32 - 1 }), tsEcr: fc.constant(0) }),
+    { nil: undefined },
+  ),
+}, { requiredKeys: [] });
+
+const scratch = new Uint8Array(70_000);
+
+function checkInvariants(s: TcpScript): void {
+  const c = s.conn;
+  assert.ok(seqLe(c.sndUna, c.sndNxt), `sndUna ${c.sndUna} > sndNxt ${c.sndNxt}`);
+  const info = c.info();
+  assert.ok(info.sendQueue >= 0 && info.sendQueue <= s.config.sendBufferSize, "send queue bound");
+  assert.ok(info.recvQueue >= 0 && info.recvQueue <= s.config.recvBufferSize, "recv queue bound");
+  assert.ok(c.readable <= s.config.recvBufferSize);
+  assert.ok(c.rcvWnd >= 0 && c.rcvWnd <= s.config.recvBufferSize + (1 << 14));
+  assert.ok(info.unacked >= 0);
+  for (const seg of s.sent) emitSegment(seg, scratch); // every field encodable
+  s.sent.length = 0;
+  if (c.state === "CLOSED") assert.equal(c.pollTimeout(), Infinity);
+  else assert.ok(c.pollTimeout() >= s.now, "no deadline in the past after handling");
+}
+
+function runAction(s: TcpScript, a: Action): void {
+  const c = s.conn;
+  const usage = (fn: () => void) => {
+    try {
+      fn();
+    } catch (e) {
+      if (!(e instanceof TcpUsageError)) throw e;
+    }
+    s.drain();
+  };
+  switch (a.kind) {
+    case "seg": {
+      const base: Seq = c.rcvNxt;
+      const t: SegmentTemplate = {
+        flags: a.flags,
+        seq: seqAdd(base, a.seq),
+        ack: seqAdd(c.sndNxt, a.ack),
+        window: a.window,
+        payload: new Uint8Array(a.len).fill(0x61),
+        options: {
+          ...(a.tsVal === undefined ? {} : { timestamps: { tsVal: a.tsVal, tsEcr: a.tsEcr } }),
+          ...(a.synOpts && (a.flags & SYN)
+            ? { mss: 1000, windowScale: 3, sackPermitted: true }
+            : {}),
+        },
+      };
+      s.send(t);
+      break;
+    }
+    case "write":
+      usage(() => {
+        const n = c.write(new Uint8Array(a.len));
+        assert.ok(n >= 0 && n <= a.len);
+      });
+      break;
+    case "read": {
+      const n = c.read(new Uint8Array(a.len));
+      assert.ok(n >= -1 && n <= a.len);
+      s.drain();
+      break;
+    }
+    case "closeWrite":
+      usage(() => c.closeWrite());
+      break;
+    case "close":
+      usage(() => c.close());
+      break;
+    case "abort":
+      usage(() => c.abort());
+      break;
+    case "shutdownRead":
+      usage(() => c.shutdownRead());
+      break;
+    case "noDelay":
+      usage(() => c.setNoDelay(a.on));
+      break;
+    case "keepAlive":
+      usage(() => c.setKeepAlive(a.on));
+      break;
+    case "advance":
+      s.advance(a.ms);
+      break;
+  }
+}
+
+function start(
+  kind: Start,
+  config: Partial<TcpConfig>,
+  iss: number,
+  peerIss: number,
+  syn: TcpOptions,
+): TcpScript {
+  switch (kind) {
+    case "client":
+      return TcpScript.client({ config, iss, peerIss });
+    case "server":
+      return TcpScript.server({ config, iss, peerIss }, { options: syn });
+    case "established":
+      return TcpScript.established({ config, iss, peerIss }, {
+        options: { ...syn, mss: syn.mss ?? 1460 },
+      });
+  }
+}
+
+Deno.test("TcpConnection never throws and keeps its invariants when fed random segments and calls", () => {
+  const property = fc.property(
+    fc.constantFrom<Start>("client", "server", "established"),
+    configArb,
+    fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+    fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+    peerSynOptions,
+    fc.array(action, { minLength: 1, maxLength: 60 }),
+    (kind, config, iss, peerIss, syn, actions) => {
+      const s = start(kind, config, iss, peerIss, syn);
+      checkInvariants(s);
+      for (const a of actions) {
+        runAction(s, a);
+        checkInvariants(s);
+      }
+    },
+  );
+  try {
+    fc.assert(property, { seed: SEED, numRuns: RUNS });
+  } catch (e) {
+    console.error(`tcp property test failed; replay with TCP_PROPERTY_SEED=${SEED}`);
+    throw e;
+  }
+});
+
+Deno.test("TcpConnection delivers exactly the bytes sent when a plausible peer replays, reorders and duplicates segments", () => {
+  // A well-behaved sender with random segmenting, duplication and reordering.
+  const property = fc.property(
+    fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+    fc.array(fc.tuple(fc.integer({ min: 0, max: 4000 }), fc.integer({ min: 1, max: 1500 })), {
+      minLength: 1,
+      maxLength: 80,
+    }),
+    fc.integer({ min: 100, max: 8000 }),
+    (peerIss, pieces, recvBufferSize) => {
+      const total = 4000;
+      const data = new Uint8Array(total);
+      for (let i = 0; i < total; i++) data[i] = (i * 13) & 0xff;
+      const s = TcpScript.established({ peerIss, config: { recvBufferSize, sack: true } }, {
+        options: { mss: 1460, sackPermitted: true },
+      });
+      const got: number[] = [];
+      const buf = new Uint8Array(total);
+      const drainApp = () => {
+        for (let n = s.conn.read(buf); n > 0; n = s.conn.read(buf)) got.push(...buf.subarray(0, n));
+      };
+      for (const [off, len] of pieces) {
+        const end = Math.min(total, off + len);
+        if (off >= total) continue;
+        s.send({ seq: s.r(off), payload: data.subarray(off, end) });
+        drainApp();
+        s.sent.length = 0;
+      }
+      // then deliver everything in order, as retransmissions would
+      for (
+        let off = seqSub(s.conn.rcvNxt, s.r(0));
+        off < total;
+        off = seqSub(s.conn.rcvNxt, s.r(0))
+      ) {
+        s.send({ seq: s.r(off), payload: data.subarray(off, Math.min(total, off + 1000)) });
+        drainApp();
+        s.sent.length = 0;
+      }
+      assert.deepEqual(got, [...data]);
+    },
+  );
+  try {
+    fc.assert(property, { seed: SEED, numRuns: 100 });
+  } catch (e) {
+    console.error(`tcp reassembly property failed; replay with TCP_PROPERTY_SEED=${SEED}`);
+    throw e;
+  }
+});
+
+Deno.test("TcpConnection property harness flags are sane when URG is set (urgent data is plain data)", () => {
+  const s = TcpScript.established();
+  s.send({ seq: s.r(0), flags: ACK | URG, urgentPointer: 2, payload: "ab" });
+  assert.equal(s.readText(), "ab");
+});
+
+Deno.test("TcpPair transfers and closes cleanly when random configs and losses are applied", () => {
+  const property = fc.property(
+    fc.record({
+      segmentBudget: fc.integer({ min: 100, max: 1448 }),
+      sendBufferSize: fc.integer({ min: 1, max: 30_000 }),
+      recvBufferSize: fc.integer({ min: 1, max: 30_000 }),
+      delayedAck: fc.integer({ min: 0, max: 200 }),
+      windowScaling: fc.boolean(),
+      timestamps: fc.boolean(),
+      sack: fc.boolean(),
+      noDelay: fc.boolean(),
+      congestionControl: fc.constantFrom("newreno", "none"),
+      msl: fc.constant(1000),
+    }),
+    fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+    fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+    fc.integer({ min: 0, max: 25 }),
+    fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+    fc.integer({ min: 1, max: 60_000 }),
+    fc.integer({ min: 1, max: 10_000 }),
+    (config, clientIss, serverIss, lossPercent, lossSeed, total, chunk) => {
+      let rng = lossSeed;
+      const drop = (_seg: unknown, _from: unknown, n: number) => {
+        // mulberry32
+        rng = (rng + 0x6d2b79f5) | 0;
+        let t = Math.imul(rng ^ (rng >>> 15), 1 | rng);
+        t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+        const r = ((t ^ (t >>> 14)) >>> 0) % 100;
+        return n < 400 && r < lossPercent; // the tail is loss-free, so it must finish
+      };
+      const pair = new TcpPair({ config, clientIss, serverIss, drop, delay: 3 });
+      pair.keepTrace = false;
+      const data = new Uint8Array(total);
+      for (let i = 0; i < total; i++) data[i] = (i * 7 + 3) & 0xff;
+      let written = 0;
+      let read = 0;
+      let eof = false;
+      let closed = false;
+      const got = new Uint8Array(total);
+      const buf = new Uint8Array(chunk);
+      pair.run({
+        maxSteps: 400_000,
+        app: () => {
+          const c = pair.client;
+          if (c.state === "ESTABLISHED" && written < total) {
+            written += c.write(data.subarray(written, Math.min(total, written + chunk)));
+          }
+          if (written === total && !closed && c.state === "ESTABLISHED") {
+            c.closeWrite();
+            closed = true;
+          }
+          const srv = pair.server;
+          if (srv !== undefined && !eof) {
+            for (let n = srv.read(buf); n !== 0; n = srv.read(buf)) {
+              if (n < 0) {
+                eof = true;
+                srv.closeWrite();
+                break;
+              }
+              got.set(buf.subarray(0, n), read);
+              read += n;
+            }
+          }
+        },
+        until: () => pair.client.state === "CLOSED" && pair.server?.state === "CLOSED",
+      });
+      assert.equal(read, total);
+      if (pair.now > 30000) console.log("slow", pair.now, JSON.stringify([config, lossPercent, total, chunk]), pair.client.info().retransmits);
+      assert.deepEqual(got, data);
+      assert.equal(pair.events.client.filter((e) => e.type === "error").length, 0);
+      assert.equal(pair.events.server.filter((e) => e.type === "error").length, 0);
+    },
+  );
+  try {
+    fc.assert(property, { seed: SEED, numRuns: Math.max(10, Math.floor(RUNS / 5)) });
+  } catch (e) {
+    console.error(`tcp pair property failed; replay with TCP_PROPERTY_SEED=${SEED}`);
+    throw e;
+  }
+});

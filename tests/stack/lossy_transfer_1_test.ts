@@ -1,0 +1,3 @@
+import { registerSeeds } from "../_harness/lossy.ts";
+
+registerSeeds(25, 50);

@@ -1,0 +1,3 @@
+import { registerSeeds } from "../_harness/lossy.ts";
+
+registerSeeds(50, 75);

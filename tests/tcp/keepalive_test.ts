@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import { ACK, RST } from "../../src/wire/tcp_flags.ts";
+import { TcpScript } from "../_harness/tcp_script.ts";
+
+const PLAIN = { windowScaling: false, timestamps: false, sack: false };
+
+Deno.test("TcpConnection arms no keepalive timer when keepalive is off (the default)", () => {
+  const s = TcpScript.established({ config: PLAIN });
+  assert.equal(s.conn.pollTimeout(), Infinity);
+  s.advance(10 * 3600 * 1000);
+  s.expectNothing();
+  assert.equal(s.conn.state, "ESTABLISHED");
+});
+
+Deno.test("TcpConnection probes with SND.NXT - 1 and declares the peer dead after count probes", () => {
+  const s = TcpScript.established({ config: PLAIN });
+  s.app((c) => c.setKeepAlive(true, { idle: 1000, interval: 100, count: 3 }));
+  assert.equal(s.conn.pollTimeout(), 1000);
+  assert.equal(s.fireNext(), 1000);
+  s.expectSent({ flags: ACK, seq: s.l(-1), ack: s.r(), len: 0 });
+  assert.equal(s.fireNext(), 1100);
+  s.expectSent({ flags: ACK, seq: s.l(-1) });
+  assert.equal(s.fireNext(), 1200);
+  s.expectSent({ flags: ACK, seq: s.l(-1) });
+  assert.equal(s.fireNext(), 1300);
+  s.expectSent({ flags: RST | ACK, seq: s.l() });
+  assert.equal(s.conn.state, "CLOSED");
+  assert.deepEqual(s.eventsOf("error"), [{
+    type: "error",
+    kind: "timed_out",
+    detail: "keepalive: peer dead after 3 probes",
+  }]);
+});
+
+Deno.test("TcpConnection restarts the keepalive idle time when the peer answers a probe", () => {
+  const s = TcpScript.established({ config: PLAIN });
+  s.app((c) => c.setKeepAlive(true, { idle: 1000, interval: 100, count: 2 }));
+  s.fireNext();
+  s.expectSent({ seq: s.l(-1) });
+  s.advance(30);
+  s.send({}); // the probe's ACK
+  s.expectNothing();
+  assert.equal(s.conn.pollTimeout(), 2030);
+  s.fireNext();
+  s.expectSent({ seq: s.l(-1) });
+  assert.equal(s.conn.state, "ESTABLISHED");
+});
+
+Deno.test("TcpConnection answers a keepalive probe from the peer with an ACK", () => {
+  const s = TcpScript.established({ config: PLAIN });
+  s.send({ seq: s.r(-1) });
+  s.expectSent({ flags: ACK, seq: s.l(), ack: s.r() });
+});
+
+Deno.test("TcpConnection uses the config's keepalive settings when keepAlive is on from the start", () => {
+  const s = TcpScript.established({
+    config: {
+      ...PLAIN,
+      keepAlive: true,
+      keepAliveIdle: 500,
+      keepAliveInterval: 50,
+      keepAliveCount: 1,
+    },
+  });
+  assert.equal(s.conn.pollTimeout(), 500);
+  s.fireNext();
+  s.expectSent({ seq: s.l(-1) });
+  s.fireNext();
+  s.expectSent({ flags: RST | ACK });
+  assert.equal(s.eventsOf("error")[0].detail, "keepalive: peer dead after 1 probe");
+});

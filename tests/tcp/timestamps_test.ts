@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { ACK, RST, SYN } from "../../src/wire/tcp_flags.ts";
+import { TcpScript } from "../_harness/tcp_script.ts";
+
+const ts = (tsVal: number, tsEcr = 0) => ({ timestamps: { tsVal, tsEcr } });
+
+function withTimestamps(tsOffset = 0): TcpScript {
+  return TcpScript.established({ tsOffset, config: { sack: false, windowScaling: false } }, {
+    options: { mss: 1460, ...ts(50) },
+  });
+}
+
+Deno.test("TcpConnection sends TSval = now + tsOffset modulo 2^32 when timestamps are in use", () => {
+  const s = TcpScript.client({ tsOffset: 2 ** 32 - 10 });
+  s.expectSent({ flags: SYN, options: ts(2 ** 32 - 10) });
+  s.advance(25);
+  s.send({
+    seq: s.remoteIss,
+    ack: s.l(),
+    flags: SYN | ACK,
+    options: { mss: 1460, ...ts(7, 2 ** 32 - 10) },
+  });
+  s.expectSent({ flags: ACK, options: ts(15, 7) });
+  assert.equal(s.conn.info().rtt, 25); // RTT from TSecr of the SYN-ACK
+});
+
+Deno.test("TcpConnection omits timestamps on every segment when the peer's SYN had none", () => {
+  const s = TcpScript.established({}, { options: { mss: 1460 } });
+  s.app((c) => c.write(new Uint8Array(10)));
+  s.expectSent({ len: 10, options: { timestamps: undefined } });
+  assert.equal(s.conn.info().timestamps, false);
+});
+
+Deno.test("TcpConnection updates TS.Recent only from segments at or before Last.ACK.sent", () => {
+  const s = withTimestamps();
+  s.send({ seq: s.r(0), payload: "a", options: ts(100) });
+  s.advance(40);
+  s.expectSent({ ack: s.r(1), options: ts(40, 100) });
+  // out of order: beyond Last.ACK.sent, so its TSval is not echoed
+  s.send({ seq: s.r(1000), payload: "z", options: ts(200) });
+  s.expectSent({ ack: s.r(1), options: ts(40, 100) });
+  // the hole-filling segment is at Last.ACK.sent: echoed
+  s.send({ seq: s.r(1), payload: "b", options: ts(150) });
+  s.expectSent({ ack: s.r(2), options: ts(40, 150) });
+});
+
+Deno.test("TcpConnection drops a segment with an old TSval (PAWS) and ACKs it", () => {
+  const s = withTimestamps();
+  s.send({ seq: s.r(0), payload: "a", options: ts(100) });
+  s.send({ seq: s.r(1), payload: "x", options: ts(99) });
+  s.expectSent({ flags: ACK, ack: s.r(1), options: ts(0, 100) });
+  assert.equal(s.conn.readable, 1);
+  // TSval wraps: 2^32 - 1 is older than 100
+  s.send({ seq: s.r(1), payload: "y", options: ts(2 ** 32 - 1) });
+  s.expectSent({ ack: s.r(1) });
+  // a newer TSval across the wrap is accepted
+  s.send({ seq: s.r(1), payload: "b", options: ts(100 + 2 ** 31 - 1) });
+  assert.equal(s.conn.readable, 2);
+});
+
+Deno.test("TcpConnection applies no PAWS check to a RST", () => {
+  const s = withTimestamps();
+  s.send({ seq: s.r(0), flags: RST, options: ts(1) });
+  assert.equal(s.conn.state, "CLOSED");
+});
+
+Deno.test("TcpConnection accepts a segment without timestamps when they are in use (Linux behaviour)", () => {
+  const s = withTimestamps();
+  s.send({ seq: s.r(0), payload: "plain", options: {} });
+  assert.equal(s.conn.readable, 5);
+});
+
+Deno.test("TcpConnection echoes the SYN's TSval in its SYN-ACK and takes an RTT from the third ACK", () => {
+  const s = TcpScript.server({ tsOffset: 1000 }, { options: { mss: 1460, ...ts(4242) } });
+  s.expectSent({ flags: SYN | ACK, options: ts(1000, 4242) });
+  s.advance(30);
+  s.send({ options: ts(4272, 1000) });
+  assert.equal(s.conn.state, "ESTABLISHED");
+  assert.equal(s.conn.info().rtt, 30);
+});

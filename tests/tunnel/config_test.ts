@@ -1,0 +1,163 @@
+import assert from "node:assert/strict";
+import {
+  ConfigError,
+  loadKey,
+  mergeConfig,
+  readConfigFile,
+  resolveClientSettings,
+  resolveServerSettings,
+  validateConfig,
+} from "../../src/tunnel/config.ts";
+
+const KEY_HEX = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+function usageMessage(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, `expected ConfigError, got ${e}`);
+    assert.ok(!e.message.includes("\n"), "message must be one line");
+    return e.message;
+  }
+  assert.fail("did not throw");
+}
+
+Deno.test("validateConfig names the flag when a flag value is invalid", () => {
+  assert.equal(
+    usageMessage(() => validateConfig({ listen: "1.2.3.4:x" }, { kind: "flags" })),
+    '--listen: invalid port "x" in "1.2.3.4:x": must be a number 0..65535',
+  );
+  assert.equal(
+    usageMessage(() => validateConfig({ local: ["2222"] }, { kind: "flags" })),
+    '--local: invalid local "2222": expected [HOST:]PORT=TUNNELPORT, like 127.0.0.1:2222=22',
+  );
+  assert.equal(
+    usageMessage(() => validateConfig({ drainTimeout: "abc" }, { kind: "flags" })),
+    '--drain-timeout: must be a number of seconds between 0 and 3600, got "abc"',
+  );
+  assert.equal(
+    usageMessage(() => validateConfig({ logLevel: "loud" }, { kind: "flags" })),
+    '--log-level: must be one of debug, info, warn, error, got "loud"',
+  );
+  assert.equal(
+    usageMessage(() => validateConfig({ control: "0.0.0.0:9000" }, { kind: "flags" })),
+    '--control: control address "0.0.0.0:9000" must be on loopback (127.0.0.1, ::1)',
+  );
+});
+
+Deno.test("validateConfig names the file and key when the config file is invalid", () => {
+  const src = { kind: "file", path: "tou.json" } as const;
+  assert.equal(
+    usageMessage(() => validateConfig({ forward: ["22=x:1", "80"] }, src)),
+    'config file tou.json: forward[1]: invalid forward "80": expected TUNNELPORT=HOST:PORT, like 22=127.0.0.1:22',
+  );
+  assert.equal(
+    usageMessage(() => validateConfig({ tcp: { synRetries: 1000 } }, src)),
+    "config file tou.json: tcp.synRetries: must be between 0 and 127, got 1000",
+  );
+  assert.equal(
+    usageMessage(() => validateConfig({ lissten: "x" }, src)),
+    'config file tou.json: unknown key "lissten"',
+  );
+  assert.equal(
+    usageMessage(() => validateConfig([], src)),
+    "config file tou.json: must be a JSON object",
+  );
+  assert.equal(
+    usageMessage(() => validateConfig({ forward: ["22=a:1", "22=b:2"] }, src)),
+    'config file tou.json: forward[1]: tunnel port 22 is forwarded twice ("22=a:1" and "22=b:2")',
+  );
+});
+
+Deno.test("validateConfig refuses a key value when one is put in the config", () => {
+  assert.equal(
+    usageMessage(() => validateConfig({ key: KEY_HEX }, { kind: "file", path: "c.json" })),
+    'config file c.json: unknown key "key": secrets are not accepted here, use keyFile or TOU_KEY',
+  );
+});
+
+Deno.test("mergeConfig lets flags override the file when both set a value", () => {
+  const file = validateConfig({
+    listen: "0.0.0.0:7000",
+    forward: ["22=127.0.0.1:22", "80=127.0.0.1:80"],
+    logLevel: "debug",
+  }, { kind: "file", path: "f" });
+  const flags = validateConfig({ forward: ["443=127.0.0.1:8443"] }, { kind: "flags" });
+  const s = resolveServerSettings(mergeConfig(file, flags));
+  assert.deepEqual(s.listen, { hostname: "0.0.0.0", port: 7000 });
+  assert.equal(s.logLevel, "debug");
+  assert.deepEqual(s.forwards, [{
+    tunnelPort: 443,
+    target: { hostname: "127.0.0.1", port: 8443 },
+  }]);
+});
+
+Deno.test("resolveServerSettings fills defaults and requires a forward", () => {
+  const s = resolveServerSettings({ forward: ["22=127.0.0.1:22"], drainTimeout: 2.5 });
+  assert.equal(s.drainTimeoutMs, 2500);
+  assert.equal(s.logFormat, "text");
+  assert.deepEqual(s.tcp, {});
+  const t = resolveServerSettings(
+    validateConfig({ forward: ["1=a:1"], tcp: { msl: 500 } }, { kind: "flags" }),
+  );
+  assert.deepEqual(t.tcp, { msl: 500 });
+  assert.match(usageMessage(() => resolveServerSettings({})), /^missing --forward/);
+});
+
+Deno.test("resolveClientSettings requires the server and a local listener", () => {
+  assert.match(usageMessage(() => resolveClientSettings({ local: ["1=2"] })), /^missing --server/);
+  assert.match(
+    usageMessage(() => resolveClientSettings({ server: "10.0.0.1:7000" })),
+    /^missing --local/,
+  );
+  const c = resolveClientSettings({
+    server: "10.0.0.1:7000",
+    local: ["2222=22"],
+    control: "7001",
+  });
+  assert.deepEqual(c.control, { hostname: "127.0.0.1", port: 7001 });
+});
+
+Deno.test("readConfigFile reports unreadable and non-JSON files in one line", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await assert.rejects(readConfigFile(`${dir}/missing.json`), {
+      name: "ConfigError",
+      message: `cannot read config file ${dir}/missing.json: no such file`,
+    });
+    await Deno.writeTextFile(`${dir}/bad.json`, "{ nope");
+    await assert.rejects(readConfigFile(`${dir}/bad.json`), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, /^config file .*bad\.json is not valid JSON: /);
+      return true;
+    });
+    await Deno.writeTextFile(
+      `${dir}/ok.json`,
+      JSON.stringify({ $schema: "../docs/tou.schema.json", server: "127.0.0.1:1", local: ["1=2"] }),
+    );
+    assert.equal((await readConfigFile(`${dir}/ok.json`)).server, "127.0.0.1:1");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("loadKey prefers the key file and reports a missing or short key", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/k`, KEY_HEX + "\n");
+    const fromFile = await loadKey({ keyFile: `${dir}/k`, env: "ff".repeat(40) });
+    assert.equal(fromFile.source, "key-file");
+    assert.equal(fromFile.key?.[31], 0x1f);
+    await assert.rejects(loadKey({ keyFile: `${dir}/none` }), {
+      name: "ConfigError",
+      message: `cannot read key file ${dir}/none: no such file`,
+    });
+    await Deno.writeTextFile(`${dir}/short`, "0011223344556677");
+    await assert.rejects(loadKey({ keyFile: `${dir}/short` }), {
+      message: `key file ${dir}/short: key too short: 8 bytes, need at least 32`,
+    });
+    assert.deepEqual(await loadKey({}), { key: undefined, source: "none" });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

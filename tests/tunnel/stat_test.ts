@@ -1,0 +1,141 @@
+import assert from "node:assert/strict";
+import {
+  fetchStat,
+  formatPrometheus,
+  formatStatTable,
+  startControlServer,
+  takeSnapshot,
+} from "../../src/tunnel/stat.ts";
+import { connectLocal, echoService, readOutcome, startPair, writeAll } from "./_harness.ts";
+
+Deno.test("startControlServer reports one ESTABLISHED row per open session", async () => {
+  const echo = echoService();
+  const pair = await startPair({
+    forwards: [{ tunnelPort: 7, target: { hostname: "127.0.0.1", port: echo.port } }],
+    tunnelPorts: [7],
+  });
+  const control = await startControlServer({ hostname: "127.0.0.1", port: 0 }, {
+    role: "server",
+    relay: pair.server.relay,
+    endpoint: pair.server.endpoint,
+  });
+  try {
+    const app = await connectLocal(pair.localPort());
+    await writeAll(app, new Uint8Array(1000));
+    let got = 0;
+    while (got < 1000) {
+      const o = await readOutcome(app);
+      assert.match(o, /^data /);
+      got += Number(o.slice(5));
+    }
+    const snap = await fetchStat(control.addr, "connections");
+    assert.equal(snap.role, "server");
+    assert.equal(snap.encrypted, false);
+    assert.equal(snap.connections.length, 1);
+    const row = snap.connections[0];
+    assert.equal(row.state, "ESTABLISHED");
+    assert.equal(row.session?.tunnelPort, 7);
+    assert.equal(row.session?.tcpPeer, `127.0.0.1:${echo.port}`);
+    assert.equal(row.session?.bytesIn, 1000);
+    assert.equal(row.bytesReceived, 1000);
+    assert.equal(row.local, `127.0.0.1:${pair.server.addr.port}/7`);
+    assert.ok(row.rtt > 0);
+    assert.equal(snap.counters.sessions_active, 1);
+
+    const table = formatStatTable(snap);
+    assert.match(table, /^ESTABLISHED +\d+ +\d+ +127\.0\.0\.1:\d+\/7 +127\.0\.0\.1:\d+\/\d+ +#1 → /m);
+    assert.match(table, /\t rtt:[0-9.]+\/[0-9.]+ rto:\d+ mss:\d+ cwnd:\d+ retrans:0/);
+
+    const metrics = await fetchStat(control.addr, "metrics");
+    assert.match(metrics, /^tou_connections\{role="server",state="ESTABLISHED"\} 1$/m);
+    assert.match(metrics, /^tou_sessions_active\{role="server"\} 1$/m);
+    assert.match(metrics, /^tou_bytes_into_tunnel_total\{role="server"\} 1000$/m);
+    assert.match(metrics, /^# TYPE tou_stack_datagrams_in_total counter$/m);
+
+    const res = await fetch(`http://127.0.0.1:${control.addr.port}/nope`);
+    assert.equal(res.status, 404);
+    await res.body?.cancel();
+    app.close();
+  } finally {
+    await control.close();
+    await pair.close();
+    await echo.close();
+  }
+});
+
+Deno.test("fetchStat names the address when nothing listens there", async () => {
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = probe.addr.port;
+  probe.close();
+  await assert.rejects(fetchStat({ hostname: "127.0.0.1", port }, "connections"), (e: Error) => {
+    assert.match(e.message, new RegExp(`^cannot reach control endpoint 127\\.0\\.0\\.1:${port}: `));
+    assert.ok(!e.message.includes("\n"));
+    return true;
+  });
+});
+
+Deno.test("formatPrometheus counts connections by state when several share one", () => {
+  const base = {
+    local: "a",
+    peer: "b",
+    sendQ: 0,
+    recvQ: 0,
+    rtt: 1,
+    rttvar: 1,
+    rto: 200,
+    cwnd: 1,
+    ssthresh: null,
+    mss: 1,
+    retransmits: 2,
+    lost: 0,
+    bytesSent: 0,
+    bytesAcked: 0,
+    bytesReceived: 0,
+  };
+  const text = formatPrometheus({
+    role: "client",
+    udp: "0.0.0.0:1",
+    encrypted: true,
+    time: 0,
+    counters: { sessions_active: 2 },
+    connections: [
+      { ...base, state: "TIME_WAIT" },
+      { ...base, state: "ESTABLISHED" },
+      { ...base, state: "TIME_WAIT" },
+    ],
+  });
+  assert.match(text, /^tou_connections\{role="client",state="TIME_WAIT"\} 2$/m);
+  assert.match(text, /^tou_connections\{role="client",state="ESTABLISHED"\} 1$/m);
+  assert.match(text, /^tou_connection_retransmits\{role="client"\} 6$/m);
+  assert.match(text, /^# TYPE tou_sessions_active gauge$/m);
+  assert.match(text, /^tou_encrypted\{role="client"\} 1$/m);
+});
+
+Deno.test("takeSnapshot falls back to session rows when the endpoint lists no connections", () => {
+  const snap = takeSnapshot({
+    role: "client",
+    relay: {
+      sessions: () => [],
+      counters: {
+        sessionsOpened: 3,
+        sessionsClosed: 2,
+        sessionsReset: 1,
+        connectFailures: 0,
+        bytesIntoTunnel: 10,
+        bytesOutOfTunnel: 20,
+      },
+    } as unknown as Parameters<typeof takeSnapshot>[0]["relay"],
+    endpoint: {
+      addr: { hostname: "127.0.0.1", port: 9 },
+      listen: () => {
+        throw new Error("unused");
+      },
+      connect: () => Promise.reject(new Error("unused")),
+      close: () => {},
+    },
+  });
+  assert.equal(snap.udp, "127.0.0.1:9");
+  assert.deepEqual(snap.connections, []);
+  assert.equal(snap.counters.sessions_opened_total, 3);
+  assert.equal(snap.counters.bytes_out_of_tunnel_total, 20);
+});

@@ -1,0 +1,267 @@
+import assert from "node:assert/strict";
+import { resetTcpConn } from "../../src/tunnel/kernel_reset.ts";
+import { takeSnapshot } from "../../src/tunnel/stat.ts";
+import {
+  connectLocal,
+  echoService,
+  pattern,
+  readAll,
+  readOutcome,
+  startPair,
+  tcpService,
+  within,
+  writeAll,
+} from "./_harness.ts";
+
+const LOOP = "127.0.0.1";
+
+Deno.test("TunnelClient carries an HTTP request to a Deno.serve behind TunnelServer", async () => {
+  const ac = new AbortController();
+  const { promise: listening, resolve } = Promise.withResolvers<number>();
+  const http = Deno.serve(
+    { hostname: LOOP, port: 0, signal: ac.signal, onListen: (a) => resolve(a.port) },
+    (req) => new Response(`hello ${new URL(req.url).pathname}`),
+  );
+  const port = await listening;
+  const pair = await startPair({
+    forwards: [{ tunnelPort: 80, target: { hostname: LOOP, port } }],
+    tunnelPorts: [80],
+  });
+  try {
+    const client = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
+    const res = await within(
+      10_000,
+      "fetch",
+      fetch(`http://${LOOP}:${pair.localPort()}/tunnel`, { client }),
+    );
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), "hello /tunnel");
+    client.close();
+  } finally {
+    await pair.close(2_000);
+    ac.abort();
+    await http.finished;
+  }
+});
+
+Deno.test("TunnelClient keeps data flowing back when the application half-closes", async () => {
+  const request = pattern(200_000, 1);
+  const response = pattern(300_000, 2);
+  // The service reads the whole request to EOF, then answers, then closes.
+  const svc = tcpService(async (c) => {
+    const got = await readAll(c);
+    assert.deepEqual(got, request);
+    await writeAll(c, response);
+    c.close();
+  });
+  const pair = await startPair({
+    forwards: [{ tunnelPort: 9, target: { hostname: LOOP, port: svc.port } }],
+    tunnelPorts: [9],
+  });
+  try {
+    const app = await connectLocal(pair.localPort());
+    await writeAll(app, request);
+    await app.closeWrite();
+    const back = await within(15_000, "response", readAll(app));
+    assert.deepEqual(back, response);
+    app.close();
+  } finally {
+    await pair.close(2_000);
+    await svc.close();
+  }
+});
+
+Deno.test("TunnelServer half-closes toward the application when the service finishes first", async () => {
+  // The service sends a banner and half-closes, then echoes whatever it still gets.
+  const svc = tcpService(async (c) => {
+    await writeAll(c, new TextEncoder().encode("banner"));
+    await c.closeWrite();
+    const rest = await readAll(c);
+    assert.equal(new TextDecoder().decode(rest), "late request");
+    c.close();
+  });
+  const pair = await startPair({
+    forwards: [{ tunnelPort: 9, target: { hostname: LOOP, port: svc.port } }],
+    tunnelPorts: [9],
+  });
+  try {
+    const app = await connectLocal(pair.localPort());
+    const got = await within(10_000, "banner", readAll(app));
+    assert.equal(new TextDecoder().decode(got), "banner");
+    // Our direction still works after the peer's FIN.
+    await writeAll(app, new TextEncoder().encode("late request"));
+    await app.closeWrite();
+    app.close();
+  } finally {
+    await pair.close(5_000);
+    await svc.close();
+  }
+  assert.equal(pair.server.relay.counters.sessionsClosed, 1);
+});
+
+Deno.test("TunnelClient resets the service's connection when the application resets", async () => {
+  const { promise: outcome, resolve } = Promise.withResolvers<string>();
+  const svc = tcpService(async (c) => {
+    const buf = new Uint8Array(16);
+    await c.read(buf); // the first bytes arrive
+    resolve(await readOutcome(c));
+    c.close();
+  });
+  const pair = await startPair({
+    forwards: [{ tunnelPort: 9, target: { hostname: LOOP, port: svc.port } }],
+    tunnelPorts: [9],
+  });
+  try {
+    const app = await connectLocal(pair.localPort());
+    await writeAll(app, new Uint8Array([1, 2, 3]));
+    await new Promise((r) => setTimeout(r, 200)); // let the bytes reach the service
+    assert.ok(resetTcpConn(app), "needs Linux and FFI to send a RST");
+    assert.equal(await within(10_000, "service outcome", outcome), "ConnectionReset");
+  } finally {
+    await pair.close();
+    await svc.close();
+  }
+});
+
+Deno.test("TunnelServer resets the application's connection when the service resets", async () => {
+  const svc = tcpService((c) => {
+    resetTcpConn(c);
+    return Promise.resolve();
+  });
+  const pair = await startPair({
+    forwards: [{ tunnelPort: 9, target: { hostname: LOOP, port: svc.port } }],
+    tunnelPorts: [9],
+  });
+  try {
+    const app = await connectLocal(pair.localPort());
+    assert.equal(await within(10_000, "app outcome", readOutcome(app)), "ConnectionReset");
+    app.close();
+  } finally {
+    await pair.close();
+    await svc.close();
+  }
+});
+
+Deno.test("TunnelServer resets the connection and logs once when the target is unreachable", async () => {
+  // A port with nothing listening: bind one, note it, close it.
+  const probe = Deno.listen({ hostname: LOOP, port: 0 });
+  const deadPort = probe.addr.port;
+  probe.close();
+  const pair = await startPair({
+    forwards: [{ tunnelPort: 22, target: { hostname: LOOP, port: deadPort } }],
+    tunnelPorts: [22],
+  });
+  try {
+    const app = await connectLocal(pair.localPort());
+    assert.equal(await within(10_000, "app outcome", readOutcome(app)), "ConnectionReset");
+    app.close();
+    const lines = pair.serverLog.lines.filter((l) => l.includes("cannot reach forward target"));
+    assert.equal(lines.length, 1, pair.serverLog.lines.join(""));
+    assert.match(lines[0], new RegExp(`127\\.0\\.0\\.1:${deadPort}: connection refused`));
+    assert.equal(pair.server.relay.counters.connectFailures, 1);
+    assert.equal(pair.server.relay.counters.sessionsOpened, 0);
+  } finally {
+    await pair.close();
+  }
+});
+
+Deno.test("TunnelServer is not an open relay: an unmapped tunnel port is refused", async () => {
+  const echo = echoService();
+  const pair = await startPair({
+    forwards: [{ tunnelPort: 7, target: { hostname: LOOP, port: echo.port } }],
+    tunnelPorts: [8],
+  });
+  try {
+    const app = await connectLocal(pair.localPort());
+    assert.equal(await within(10_000, "app outcome", readOutcome(app)), "ConnectionReset");
+    app.close();
+    assert.equal(pair.server.relay.counters.sessionsOpened, 0);
+    assert.equal(echo.conns.length, 0);
+    assert.ok(pair.clientLog.lines.some((l) => /connection refused/.test(l)));
+  } finally {
+    await pair.close();
+    await echo.close();
+  }
+});
+
+Deno.test("TunnelServer drops datagrams sealed with another key and counts them", async () => {
+  const echo = echoService();
+  const pair = await startPair({
+    forwards: [{ tunnelPort: 7, target: { hostname: LOOP, port: echo.port } }],
+    tunnelPorts: [7],
+    serverKey: crypto.getRandomValues(new Uint8Array(32)),
+    clientKey: crypto.getRandomValues(new Uint8Array(32)),
+    clientTcp: { synRetries: 1, rtoInitial: 200 },
+  });
+  try {
+    const app = await connectLocal(pair.localPort());
+    assert.equal(await within(10_000, "app outcome", readOutcome(app)), "ConnectionReset");
+    app.close();
+    const snap = takeSnapshot({
+      role: "server",
+      relay: pair.server.relay,
+      endpoint: pair.server.endpoint,
+    });
+    assert.ok(snap.counters.seal_auth_failures_total >= 2, JSON.stringify(snap.counters));
+    assert.equal(snap.counters.sessions_opened_total, 0);
+    assert.equal(snap.connections.length, 0);
+    assert.equal(snap.counters.stack_segments_in_total, 0);
+    assert.equal(echo.conns.length, 0);
+  } finally {
+    await pair.close();
+    await echo.close();
+  }
+});
+
+Deno.test("TunnelClient.close drains an active transfer when the timeout allows", async () => {
+  const echo = echoService();
+  const pair = await startPair({
+    forwards: [{ tunnelPort: 7, target: { hostname: LOOP, port: echo.port } }],
+    tunnelPorts: [7],
+  });
+  let closed = false;
+  try {
+    const data = pattern(4 * 1024 * 1024, 3);
+    const app = await connectLocal(pair.localPort());
+    const sent = (async () => {
+      await writeAll(app, data);
+      await app.closeWrite();
+    })();
+    const received = readAll(app);
+    await new Promise((r) => setTimeout(r, 50));
+    // Shut down while bytes are in flight: both sides stop accepting and drain.
+    const [c, s] = await Promise.all([
+      pair.client.close({ drainTimeoutMs: 20_000 }),
+      pair.server.close({ drainTimeoutMs: 20_000 }),
+    ]);
+    closed = true;
+    await sent;
+    assert.deepEqual(await received, data);
+    assert.deepEqual(c, { finished: 1, reset: 0 });
+    assert.deepEqual(s, { finished: 1, reset: 0 });
+    app.close();
+  } finally {
+    if (!closed) await pair.close();
+    await echo.close();
+  }
+});
+
+Deno.test("TunnelServer.close resets sessions still open when the drain timeout expires", async () => {
+  const echo = echoService();
+  const pair = await startPair({
+    forwards: [{ tunnelPort: 7, target: { hostname: LOOP, port: echo.port } }],
+    tunnelPorts: [7],
+  });
+  try {
+    const app = await connectLocal(pair.localPort());
+    await writeAll(app, new Uint8Array([1]));
+    assert.equal(await readOutcome(app), "data 1");
+    const r = await pair.server.close({ drainTimeoutMs: 100 });
+    assert.deepEqual(r, { finished: 0, reset: 1 });
+    assert.equal(await within(10_000, "app outcome", readOutcome(app)), "ConnectionReset");
+    app.close();
+  } finally {
+    await pair.close();
+    await echo.close();
+  }
+});
