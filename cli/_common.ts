@@ -170,9 +170,10 @@ export function makeLogger(
 /** Warns, once per process, that traffic is not protected. */
 export function warnIfPlaintext(log: Logger, key: LoadedKey): void {
   if (key.key !== undefined) return;
+  // Shown even with --log-level error: it is the one warning nobody should miss.
   log.once(
     "plaintext",
-    "warn",
+    log.enabled("warn") ? "warn" : "error",
     "NO KEY: tunnel traffic is PLAINTEXT, neither encrypted nor authenticated; anyone on the " +
       `path can read and inject data. Use --key-file or ${KEY_ENV} (create a key with \`tou keygen\`).`,
   );

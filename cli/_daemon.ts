@@ -16,7 +16,7 @@ import {
 import { TunnelClient } from "../src/tunnel/client.ts";
 import { TunnelServer } from "../src/tunnel/server.ts";
 import { type ControlServer, startControlServer } from "../src/tunnel/stat.ts";
-import { serveUntilSignal } from "../src/tunnel/shutdown.ts";
+import { serveUntilSignal, ShutdownSignals } from "../src/tunnel/shutdown.ts";
 import {
   type CliContext,
   type ConfigFlags,
@@ -38,6 +38,21 @@ export async function runDaemon(
   ctx: CliContext,
   role: "server" | "client",
   flags: ConfigFlags,
+): Promise<void> {
+  // Catch SIGINT/SIGTERM from now on: one arriving while we start still drains cleanly.
+  const signals = new ShutdownSignals();
+  try {
+    await run(ctx, role, flags, signals);
+  } finally {
+    signals.dispose();
+  }
+}
+
+async function run(
+  ctx: CliContext,
+  role: "server" | "client",
+  flags: ConfigFlags,
+  signals: ShutdownSignals,
 ): Promise<void> {
   const cfg = await configFromFlags(flags);
   const settings: ServerSettings | ClientSettings = role === "server"
@@ -69,7 +84,8 @@ export async function runDaemon(
   await serveUntilSignal(service, {
     drainTimeoutMs: settings.drainTimeoutMs,
     logger: log,
-    trigger: ctx.shutdownTrigger,
+    trigger: ctx.shutdownTrigger ?? signals.requested,
+    signals,
     onClosed: () => control?.close(),
   });
   log.info("stopped");

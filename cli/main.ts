@@ -34,6 +34,8 @@ import { serverCommand } from "./server.ts";
 import { statCommand } from "./stat.ts";
 import { tunnelCommand } from "./tunnel.ts";
 
+export type { CliContext, CliIo } from "./_common.ts";
+
 /** The version printed by `tou --version`. */
 export const VERSION = "0.1.0";
 

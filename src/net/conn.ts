@@ -57,7 +57,7 @@ export interface ConnHooks {
 
 let create: (sc: StackConnection, local: TouAddr, hooks: ConnHooks) => TouConn;
 let handshakeOf: (c: TouConn, signal?: AbortSignal) => Promise<void>;
-let endpointClosedOf: (c: TouConn) => void;
+let endpointClosedOf: (c: TouConn, phase: "before" | "after") => void;
 
 /**
  * A tou connection. Satisfies `Deno.TcpConn` (and so `Deno.Conn`), so it can
@@ -194,7 +194,18 @@ export class TouConn implements Deno.TcpConn {
     for (;;) {
       this.#checkWrite();
       if (p.byteLength === 0) return 0;
-      const n = this.#sc.write(p);
+      let n: number;
+      try {
+        n = this.#sc.write(p);
+      } catch (err) {
+        // The core refuses writes in states where #checkWrite should already have thrown.
+        throw new NotConnectedError(
+          `Cannot write to ${this.#text}: not connected (${this.state})`,
+          {
+            cause: err,
+          },
+        );
+      }
       if (n > 0) return n;
       await this.#waitWritable();
     }
@@ -406,12 +417,21 @@ export class TouConn implements Deno.TcpConn {
     this.#hooks.afterSettle(this).then(done, done);
   }
 
-  /** Abort from the endpoint (it is closing): like `abort()`, reason "aborted". */
-  #endpointClosed(): void {
-    if (!this.#sc.released && this.#sc.state !== "CLOSED" && this.#sc.state !== "TIME_WAIT") {
-      this.#error ??= new ConnectionAbortedError(
-        `Connection to ${this.#text} aborted: its endpoint was closed`,
-      );
+  /**
+   * The endpoint is closing: "before" the stack resets the connection (so
+   * the error names the cause), "after" it did (wake and settle).
+   */
+  #endpointClosed(phase: "before" | "after"): void {
+    if (phase === "before") {
+      if (!this.#sc.released && this.#sc.state !== "CLOSED" && this.#sc.state !== "TIME_WAIT") {
+        this.#error ??= new ConnectionAbortedError(
+          `Connection to ${this.#text} aborted: its endpoint was closed`,
+        );
+        const w = this.#connectWaiter;
+        this.#connectWaiter = undefined;
+        w?.reject(this.#error);
+      }
+      return;
     }
     this.#wakeAll();
     this.#settle();
@@ -547,7 +567,7 @@ export class TouConn implements Deno.TcpConn {
 
   static {
     handshakeOf = (c, signal) => c.#handshake(signal);
-    endpointClosedOf = (c) => c.#endpointClosed();
+    endpointClosedOf = (c, phase) => c.#endpointClosed(phase);
   }
 }
 
@@ -573,7 +593,7 @@ export function connHandshake(conn: TouConn, signal?: AbortSignal): Promise<void
   return handshakeOf(conn, signal);
 }
 
-/** Internal: tells `conn` its endpoint is closing. */
-export function connEndpointClosed(conn: TouConn): void {
-  endpointClosedOf(conn);
+/** Internal: tells `conn` its endpoint is closing ("before"/"after" the stack resets it). */
+export function connEndpointClosed(conn: TouConn, phase: "before" | "after"): void {
+  endpointClosedOf(conn, phase);
 }

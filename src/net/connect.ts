@@ -18,9 +18,9 @@ import {
   pickTouOptions,
   portOption,
   signalOption,
-  type TouOptions,
   touOptionsShape,
 } from "./options.ts";
+import { type TouOptions } from "./option_specs.ts";
 
 /** Options of {@linkcode connect}: the peer, our local address, and every tunable. */
 export interface ConnectOptions extends TouOptions {

@@ -31,12 +31,11 @@ import {
   hostnameOption,
   parseOptions,
   portOption,
-  type ResolvedTouOptions,
   signalOption,
   toStackOptions,
-  type TouOptions,
   touOptionsShape,
 } from "./options.ts";
+import { type ResolvedTouOptions, type TouOptions } from "./option_specs.ts";
 
 /** Options of {@linkcode openEndpoint}: the local UDP address plus every tunable. */
 export interface EndpointOptions extends TouOptions {
@@ -372,9 +371,12 @@ export class Endpoint implements AsyncDisposable {
     if (this.#graceTimer !== undefined) this.#runtime.cancel(this.#graceTimer);
     this.#graceTimer = undefined;
     for (const l of [...this.#listeners]) l.close();
-    this.#stack.close();
-    for (const c of [...this.#handles]) connEndpointClosed(c);
+    // Tell the handles first, so their error says why they were reset.
+    const handles = [...this.#handles];
     this.#handles.clear();
+    for (const c of handles) connEndpointClosed(c, "before");
+    this.#stack.close();
+    for (const c of handles) connEndpointClosed(c, "after");
     const s = this.#socket as Partial<{ closed: Promise<void> }>;
     const settled = s.closed instanceof Promise ? s.closed : Promise.resolve();
     settled.then(() => this.#done.resolve(), () => this.#done.resolve());

@@ -15,9 +15,9 @@ import {
   parseOptions,
   pickTouOptions,
   portOption,
-  type TouOptions,
   touOptionsShape,
 } from "./options.ts";
+import { type TouOptions } from "./option_specs.ts";
 
 /** Options of {@linkcode listen}: the local address plus every tunable. */
 export interface ListenOptions extends TouOptions {

@@ -53,9 +53,8 @@ export {
   type OptionSpec,
   type OptionUnit,
   type ResolvedTouOptions,
-  resolveTouOptions,
   TOU_OPTION_SPECS,
   type TouOptionName,
   type TouOptions,
-  touOptionsSchema,
-} from "./options.ts";
+} from "./option_specs.ts";
+export { resolveTouOptions, touOptionsJsonSchema } from "./options.ts";

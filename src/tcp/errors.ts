@@ -20,6 +20,8 @@
  */
 export class TcpUsageError extends Error {
   /**
+   * Makes the error.
+   *
    * @param message What was misused, e.g. "Cannot write: connection is CLOSED".
    */
   constructor(message: string) {

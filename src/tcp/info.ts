@@ -5,6 +5,9 @@
  */
 
 import type { Duration } from "../time.ts";
+import { seqSub } from "../wire/seq.ts";
+import type { Receiver } from "./receiver.ts";
+import type { Sender } from "./sender.ts";
 import type { TcpState } from "./state.ts";
 
 /**
@@ -68,4 +71,37 @@ export interface TcpInfo {
   readonly timestamps: boolean;
   /** Whether SACK (RFC 2018) was negotiated. */
   readonly sack: boolean;
+}
+
+/** Assembles a {@linkcode TcpInfo} from the two halves of a connection. */
+export function buildTcpInfo(
+  state: TcpState,
+  snd: Sender,
+  rcv: Receiver,
+  timestamps: boolean,
+): TcpInfo {
+  return {
+    state,
+    rtt: snd.rtt.srtt,
+    rttvar: snd.rtt.rttvar,
+    rto: snd.rtt.rto,
+    cwnd: snd.cc.cwnd,
+    ssthresh: snd.cc.ssthresh,
+    mss: snd.mss,
+    rcvMss: rcv.rcvMss,
+    bytesSent: snd.bytesSent,
+    bytesAcked: snd.bytesAcked,
+    bytesReceived: rcv.bytesReceived,
+    retransmits: snd.retransmits,
+    lost: snd.lost,
+    unacked: seqSub(snd.sndMax, snd.sndUna),
+    sendQueue: snd.queued,
+    recvQueue: rcv.readable,
+    sndWnd: snd.sndWnd,
+    rcvWnd: rcv.rcvWnd,
+    sndWscale: snd.sndWscale,
+    rcvWscale: rcv.rcvWscale,
+    timestamps,
+    sack: rcv.sack,
+  };
 }

@@ -121,7 +121,11 @@ export class Sender {
   /** The plan filled by {@linkcode Sender.next}. */
   readonly plan: TxPlan;
 
-  /** @param options ISS, configuration, timers and whether the open is passive. */
+  /**
+   * Makes the send side with an empty buffer and the initial RTO.
+   *
+   * @param options ISS, configuration, timers and whether the open is passive.
+   */
   constructor(options: SenderOptions) {
     const { iss, config, timers } = options;
     this.#iss = iss;

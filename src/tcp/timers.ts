@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Instant, NEVER } from "../time.ts";
+import { type Duration, type Instant, NEVER } from "../time.ts";
 
 /** The timers of one TCP connection. */
 export type TimerKind =
@@ -105,6 +105,123 @@ export class TimerTable {
   expired(now: Instant): TimerKind | undefined {
     const at = this.#at;
     for (let i = 0; i < at.length; i++) if (at[i] <= now) return TIMER_KINDS[i];
+    return undefined;
+  }
+}
+
+/** Keepalive settings of `TcpConnection.setKeepAlive` (defaults from the config). */
+export interface KeepAliveOptions {
+  /** Idle time before the first probe (ms). */
+  readonly idle?: Duration;
+  /** Interval between probes (ms). */
+  readonly interval?: Duration;
+  /** Unanswered probes before the peer is declared dead. */
+  readonly count?: number;
+}
+
+/**
+ * Keepalive (RFC 1122 4.2.3.6, Linux `tcp_keepalive_timer`) on the
+ * "keepalive" timer: after `idle` without a segment from the peer, probe
+ * every `interval`; after `count` unanswered probes the peer is dead. The
+ * connection says whether its state allows probing (`active`) and whether
+ * nothing is outstanding (`idle`), and sends the probe.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Keepalive, TimerTable } from "./timers.ts";
+ * import { tcpConfig } from "./config.ts";
+ * const timers = new TimerTable();
+ * const ka = new Keepalive(tcpConfig(), timers, 0);
+ * ka.configure(true, { idle: 100, interval: 10, count: 1 }, 0, true);
+ * assert.equal(timers.get("keepalive"), 100);
+ * assert.equal(ka.onTimeout(100, true, true), undefined);
+ * assert.ok(ka.takeProbe());
+ * assert.equal(ka.onTimeout(110, true, true), "keepalive: peer dead after 1 probe");
+ * ```
+ */
+export class Keepalive {
+  readonly #timers: TimerTable;
+  #on: boolean;
+  #idle: Duration;
+  #interval: Duration;
+  #count: number;
+  #probes = 0;
+  #pending = false;
+  #lastRecv: Instant;
+
+  /**
+   * Makes the keepalive state with the config's settings.
+   *
+   * @param config Supplies the defaults (keepAlive, keepAliveIdle, ...).
+   * @param timers The connection's timer table.
+   * @param now Creation time (counts as the last peer activity).
+   */
+  constructor(
+    config: {
+      keepAlive: boolean;
+      keepAliveIdle: Duration;
+      keepAliveInterval: Duration;
+      keepAliveCount: number;
+    },
+    timers: TimerTable,
+    now: Instant,
+  ) {
+    this.#timers = timers;
+    this.#on = config.keepAlive;
+    this.#idle = config.keepAliveIdle;
+    this.#interval = config.keepAliveInterval;
+    this.#count = config.keepAliveCount;
+    this.#lastRecv = now;
+  }
+
+  /** Turns keepalive on or off and applies `opts`; `active`: the state allows probes. */
+  configure(on: boolean, opts: KeepAliveOptions, now: Instant, active: boolean): void {
+    this.#on = on;
+    if (opts.idle !== undefined) this.#idle = opts.idle;
+    if (opts.interval !== undefined) this.#interval = opts.interval;
+    if (opts.count !== undefined) this.#count = opts.count;
+    this.#probes = 0;
+    if (on && active) {
+      this.#timers.set("keepalive", Math.max(now, this.#lastRecv + Math.max(1, this.#idle)));
+    } else {
+      this.#timers.clear("keepalive");
+    }
+  }
+
+  /** A segment came from the peer: restart the idle time. */
+  touch(now: Instant, active: boolean): void {
+    this.#lastRecv = now;
+    this.#probes = 0;
+    if (this.#on && active) this.#timers.set("keepalive", now + Math.max(1, this.#idle));
+  }
+
+  /** Whether a probe should be sent now (and clears the request). */
+  takeProbe(): boolean {
+    const p = this.#pending;
+    this.#pending = false;
+    return p;
+  }
+
+  /**
+   * The keepalive timer expired.
+   *
+   * @param active The state allows probes.
+   * @param idle Nothing is outstanding (else the retransmission timer watches the peer).
+   * @returns An error detail when the peer is declared dead.
+   */
+  onTimeout(now: Instant, active: boolean, idle: boolean): string | undefined {
+    if (!this.#on || !active) return undefined;
+    if (!idle) {
+      this.#timers.set("keepalive", now + Math.max(1, this.#idle));
+      return undefined;
+    }
+    if (this.#probes >= this.#count) {
+      return `keepalive: peer dead after ${this.#probes} probe${this.#probes === 1 ? "" : "s"}`;
+    }
+    this.#probes++;
+    this.#pending = true;
+    this.#timers.set("keepalive", now + Math.max(1, this.#interval));
     return undefined;
   }
 }

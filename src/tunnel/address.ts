@@ -44,7 +44,11 @@ export interface LocalSpec {
  * ```
  */
 export class AddressError extends TypeError {
-  /** @param message One line naming the input and the problem. */
+  /**
+   * Creates the error.
+   *
+   * @param message One line naming the input and the problem.
+   */
   constructor(message: string) {
     super(message);
     this.name = "AddressError";

@@ -2,14 +2,16 @@
  * netcat over the tunnel: one tunnel connection between a byte source
  * (stdin) and a byte sink (stdout). EOF on the input half-closes the
  * connection (a FIN) and output keeps coming until the peer closes its
- * side; a reset from the peer ends it with an error.
+ * side. Like OpenBSD nc, a session ends when both directions reached EOF;
+ * a reset (or a failed write to the output) ends it at once, as "reset".
  *
  * @module
  */
 
+import type { TouOptions } from "../net/mod.ts";
 import { formatHostPort, type HostPort } from "./address.ts";
 import { Logger } from "./log.ts";
-import { copyStream } from "./pipe.ts";
+import { type CopyResult, copyStream } from "./pipe.ts";
 import type { EndpointFactory, TunnelConn } from "./transport.ts";
 import { openTouEndpoint } from "./tou_endpoint.ts";
 
@@ -29,7 +31,7 @@ export interface CatOptions {
   /** Pre-shared key; omitted means plaintext. */
   readonly key?: Uint8Array;
   /** TCP tunables. */
-  readonly tcp?: Readonly<Record<string, unknown>>;
+  readonly tcp?: TouOptions;
   /** Logger. */
   readonly logger?: Logger;
   /** Opens the endpoint; default the real tou endpoint. */
@@ -117,27 +119,41 @@ async function session(conn: TunnelConn, opts: CatOptions, log: Logger): Promise
   const onAbort = () => conn.abort();
   opts.signal?.addEventListener("abort", onAbort, { once: true });
   let sent = 0;
-  // Runs until stdin's EOF (then half-closes) or until the session ends.
-  void copyStream(opts.input, conn, { stopped: () => ended, onBytes: (n) => sent += n });
-  const down = await copyStream(conn, opts.output, {
+  let received = 0;
+  const stopped = () => ended;
+  // stdin -> conn: EOF becomes a FIN; conn -> stdout: until the peer's FIN.
+  const up = copyStream(opts.input, conn, { stopped, onBytes: (n) => sent += n })
+    .then((r) => ({ dir: "up" as const, r }));
+  const down = copyStream(conn, opts.output, {
     propagateEof: false,
-    stopped: () => ended,
-  });
+    stopped,
+    onBytes: (n) => received += n,
+  }).then((r) => ({ dir: "down" as const, r }));
+  // Like OpenBSD nc: done when both directions reached EOF, or at the first failure.
+  let failure: CopyResult | undefined;
+  const first = await Promise.race([up, down]);
+  if (first.r.kind !== "eof") {
+    failure = first.r;
+  } else {
+    const second = await (first.dir === "up" ? down : up);
+    if (second.r.kind !== "eof") failure = second.r;
+  }
   ended = true;
   opts.signal?.removeEventListener("abort", onAbort);
-  if (down.kind === "eof") {
-    // The peer is done sending: finish (our FIN goes out now if stdin is still open).
+  if (failure === undefined) {
     const closed = (conn as { closed?: Promise<unknown> }).closed;
     conn.close();
     if (closed) {
+      // Let the last ACK of our FIN arrive before the endpoint goes away.
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([closed, new Promise((r) => timer = setTimeout(r, 2_000))]);
       clearTimeout(timer);
     }
-    log.debug("cat closed", { sent, received: down.bytes });
-    return { outcome: "closed", sent, received: down.bytes };
+    log.debug("cat closed", { sent, received });
+    return { outcome: "closed", sent, received };
   }
   conn.abort();
-  const error = down.kind === "stopped" ? opts.signal?.reason : down.error;
-  return { outcome: "reset", sent, received: down.bytes, error };
+  const error = "error" in failure ? failure.error : opts.signal?.reason;
+  log.debug("cat reset", { sent, received });
+  return { outcome: "reset", sent, received, error };
 }

@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { TouOptions } from "../net/mod.ts";
 import { formatHostPort, type HostPort, isIpv6, type LocalSpec } from "./address.ts";
 import { Logger } from "./log.ts";
 import { type DrainResult, Relay } from "./relay.ts";
@@ -25,7 +26,7 @@ export interface TunnelClientOptions {
   /** Pre-shared key; omitted means plaintext. */
   readonly key?: Uint8Array;
   /** TCP tunables for the endpoint. */
-  readonly tcp?: Readonly<Record<string, unknown>>;
+  readonly tcp?: TouOptions;
   /** Logger; default: text at info level on stderr. */
   readonly logger?: Logger;
   /** Opens the endpoint; default the real tou endpoint. */
@@ -148,7 +149,9 @@ export class TunnelClient {
       }
     }
     await Promise.all(this.#loops);
+    // Connections still waiting for their tunnel never started a session: reset them.
     for (const c of this.#pending) resetTcpConn(c);
+    this.#pending.clear();
     const result = await this.relay.drain(opts.drainTimeoutMs ?? 0);
     await this.endpoint.close();
     return result;
@@ -186,7 +189,7 @@ export class TunnelClient {
         tcpPort: port,
       });
     } catch (e) {
-      this.#pending.delete(tcp);
+      if (!this.#pending.delete(tcp)) return; // close() has reset it already
       this.relay.countConnectFailure();
       this.#log.warn(
         `cannot open tunnel to ${formatHostPort(this.server)} port ${port}: ${explain(e, port)}`,
@@ -195,10 +198,8 @@ export class TunnelClient {
       resetTcpConn(tcp);
       return;
     }
-    this.#pending.delete(tcp);
-    if (this.#closing) {
-      tunnel.abort();
-      resetTcpConn(tcp);
+    if (!this.#pending.delete(tcp)) {
+      tunnel.abort(); // close() has reset the TCP side meanwhile
       return;
     }
     this.relay.start(tcp, tunnel, { tunnelPort: port, tcpPeer: app });

@@ -9,7 +9,8 @@
  */
 
 import { z } from "zod";
-import { type TouOptions, touOptionsSchema } from "../net/options.ts";
+import type { ResolvedTouOptions, TouOptions } from "../net/mod.ts";
+import { touOptionsSchema } from "../net/options.ts";
 import { generatePsk, parsePsk, PskError } from "../udp/psk.ts";
 import {
   AddressError,
@@ -37,7 +38,11 @@ import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts
  * ```
  */
 export class ConfigError extends Error {
-  /** @param message One line naming the problem. */
+  /**
+   * Creates the error.
+   *
+   * @param message One line naming the problem.
+   */
   constructor(message: string) {
     super(message);
     this.name = "ConfigError";
@@ -205,7 +210,7 @@ function checkDuplicates(v: { forward?: string[]; local?: string[] }, ctx: z.Ref
  * assert.ok(!touConfigSchema.safeParse({ key: "secret" }).success);
  * ```
  */
-export const touConfigSchema = z.strictObject(touConfigShape)
+export const touConfigSchema: z.ZodType<ParsedTouConfig, unknown> = z.strictObject(touConfigShape)
   .superRefine(checkDuplicates)
   .meta({
     title: "tou configuration",
@@ -218,9 +223,33 @@ export const touConfigSchema = z.strictObject(touConfigShape)
  * values only (validated, defaults not filled in), so that the endpoint can
  * tell a value the user chose from a default.
  */
-export type TouConfig = Omit<z.output<typeof touConfigSchema>, "tcp"> & {
+export interface TouConfig {
+  /** Path or URL of the JSON Schema (ignored). */
+  readonly $schema?: string;
+  /** `host:port` to listen on (server, `cat --listen`). */
+  readonly listen?: string;
+  /** `TUNNELPORT=HOST:PORT` services (server). */
+  readonly forward?: readonly string[];
+  /** The server's `host:port` (client). */
+  readonly server?: string;
+  /** `[HOST:]PORT=TUNNELPORT` listeners (client). */
+  readonly local?: readonly string[];
+  /** Key file path. */
+  readonly keyFile?: string;
+  /** Loopback `host:port` of the control endpoint. */
+  readonly control?: string;
+  /** Drain timeout in seconds. */
+  readonly drainTimeout?: number;
+  /** Log level. */
+  readonly logLevel?: LogLevel;
+  /** Log format. */
+  readonly logFormat?: LogFormat;
+  /** TCP tunables as the user wrote them. */
   readonly tcp?: TouOptions;
-};
+}
+
+/** What {@linkcode touConfigSchema} outputs: a {@linkcode TouConfig} whose tunables have their defaults filled in. */
+export type ParsedTouConfig = Omit<TouConfig, "tcp"> & { readonly tcp?: ResolvedTouOptions };
 
 /** The settings of every long-running command. */
 export interface CommonSettings {
@@ -235,7 +264,7 @@ export interface CommonSettings {
   /** Log format. */
   readonly logFormat: LogFormat;
   /** TCP tunables the user set (validated; the endpoint fills in the defaults). */
-  readonly tcp: Readonly<Record<string, unknown>>;
+  readonly tcp: TouOptions;
 }
 
 /** Everything `tou server` needs. */

@@ -13,7 +13,7 @@ import { TunnelClient } from "./client.ts";
 import { Logger } from "./log.ts";
 import { copyStream } from "./pipe.ts";
 import { TunnelServer } from "./server.ts";
-import { openTouEndpoint } from "./tou_endpoint.ts";
+import { type ObservableEndpoint, openTouEndpoint } from "./tou_endpoint.ts";
 import { describeSegment } from "./trace_socket.ts";
 import type { TunnelConn } from "./transport.ts";
 
@@ -211,6 +211,12 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const info = (tunnelConn as { info?(): Info } | undefined)?.info?.();
   const equal = received === total && (await sha256(data)) === (await sha256(back));
 
+  const udp = (ep: unknown) => {
+    const m = (ep as Partial<ObservableEndpoint>).metrics?.() ?? {};
+    return { sent: m.udp_sent ?? 0, dropped: m.udp_send_dropped ?? 0 };
+  };
+  const clientUdp = udp(client.endpoint);
+  const serverUdp = udp(server.endpoint);
   await client.close({ drainTimeoutMs: 1_000 });
   await server.close({ drainTimeoutMs: 1_000 });
   echo.close();
@@ -233,7 +239,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     lastIndex = idx;
   }
   print("");
-  print("The client's tunnel connection, segment by segment (tcpdump style):");
+  print("The client's tunnel connection, segment by segment (tcpdump style;");
+  print("Flags: S = SYN, . = ACK, P = PUSH, F = FIN, R = RST):");
   for (const l of trace) print(l);
   print("");
   const secs = ms / 1000;
@@ -255,6 +262,10 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     );
   }
   print(`  segments on the client's tunnel connection: ${segs.length}`);
+  print(
+    `  UDP datagrams sent: client ${clientUdp.sent}, server ${serverUdp.sent}; dropped by a ` +
+      `full send queue: client ${clientUdp.dropped}, server ${serverUdp.dropped}`,
+  );
   return {
     sent: total,
     received,

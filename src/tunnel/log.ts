@@ -93,7 +93,11 @@ export class Logger {
   #fields: LogFields;
   #once = new Set<string>();
 
-  /** @param opts Level, format, sink, clock and fixed fields. */
+  /**
+   * Creates a logger.
+   *
+   * @param opts Level, format, sink, clock and fixed fields.
+   */
   constructor(opts: LoggerOptions = {}) {
     this.#rank = RANK[opts.level ?? "info"];
     this.#format = opts.format ?? "text";

@@ -88,6 +88,8 @@ export class Relay {
   #sessions = new Map<number, Session>();
 
   /**
+   * Creates an empty relay.
+   *
    * @param role Server or client.
    * @param log Where session events go.
    */

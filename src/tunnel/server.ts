@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { TouOptions } from "../net/mod.ts";
 import { formatHostPort, type ForwardSpec, type HostPort } from "./address.ts";
 import { Logger } from "./log.ts";
 import { type DrainResult, Relay } from "./relay.ts";
@@ -29,7 +30,7 @@ export interface TunnelServerOptions {
   /** Pre-shared key; omitted means plaintext. */
   readonly key?: Uint8Array;
   /** TCP tunables for the endpoint. */
-  readonly tcp?: Readonly<Record<string, unknown>>;
+  readonly tcp?: TouOptions;
   /** Logger; default: text at info level on stderr. */
   readonly logger?: Logger;
   /** Opens the endpoint; default the real tou endpoint. */

@@ -25,23 +25,85 @@ export const SHUTDOWN_SIGNALS: readonly Deno.Signal[] = Deno.build.os === "windo
   ? ["SIGINT"]
   : ["SIGINT", "SIGTERM"];
 
+/**
+ * Catches SIGINT/SIGTERM from the moment it is created (so a signal that
+ * arrives while the service is still starting is not lost and does not
+ * kill the process): the first resolves {@linkcode ShutdownSignals.requested},
+ * later ones call the `onRepeat` callbacks.
+ *
+ * @example
+ * ```ts ignore
+ * const signals = new ShutdownSignals();
+ * const why = await signals.requested; // "SIGTERM"
+ * signals.dispose();
+ * ```
+ */
+export class ShutdownSignals {
+  /** Resolves with the name of the first signal. */
+  readonly requested: Promise<string>;
+  #count = 0;
+  #resolve: (sig: string) => void;
+  #repeat: ((sig: string) => void)[] = [];
+  #listeners: [Deno.Signal, () => void][] = [];
+
+  /**
+   * Starts catching the signals.
+   *
+   * @param signals Which signals to catch; default {@linkcode SHUTDOWN_SIGNALS}.
+   */
+  constructor(signals: readonly Deno.Signal[] = SHUTDOWN_SIGNALS) {
+    const { promise, resolve } = Promise.withResolvers<string>();
+    this.requested = promise;
+    this.#resolve = resolve;
+    for (const sig of signals) {
+      const fn = () => {
+        this.#count++;
+        if (this.#count === 1) this.#resolve(sig);
+        else for (const f of this.#repeat) f(sig);
+      };
+      try {
+        Deno.addSignalListener(sig, fn);
+        this.#listeners.push([sig, fn]);
+      } catch {
+        // Signals unsupported here.
+      }
+    }
+  }
+
+  /** Calls `fn` for every signal after the first. */
+  onRepeat(fn: (sig: string) => void): void {
+    this.#repeat.push(fn);
+  }
+
+  /** Removes the signal listeners. Idempotent. */
+  dispose(): void {
+    for (const [sig, fn] of this.#listeners) {
+      try {
+        Deno.removeSignalListener(sig, fn);
+      } catch {
+        // already removed
+      }
+    }
+    this.#listeners = [];
+  }
+}
+
 /** Options of {@linkcode serveUntilSignal}. */
 export interface ServeUntilSignalOptions {
   /** How long open streams may drain. */
   readonly drainTimeoutMs: number;
   /** Where progress is logged. */
   readonly logger: Logger;
-  /**
-   * Resolves to the name of what asked for shutdown; default: the first of
-   * {@linkcode SHUTDOWN_SIGNALS}. Tests pass their own trigger.
-   */
-  readonly trigger?: Promise<string>;
+  /** Resolves to the reason to shut down (a signal name). */
+  readonly trigger: Promise<string>;
+  /** Where later signals are reported, to reset everything at once. */
+  readonly signals?: ShutdownSignals;
   /** Called after the drain, before returning (e.g. to stop the control endpoint). */
   readonly onClosed?: () => Promise<void> | void;
 }
 
 /**
- * Waits for a shutdown signal (or `opts.trigger`), then drains `service`.
+ * Waits for the trigger, then drains `service`.
  *
  * @param service The running server or client.
  * @param opts Drain timeout, logger, trigger.
@@ -51,49 +113,23 @@ export async function serveUntilSignal(
   service: Drainable,
   opts: ServeUntilSignalOptions,
 ): Promise<DrainResult> {
-  let count = 0;
-  const { promise: signalled, resolve } = Promise.withResolvers<string>();
-  const listeners: [Deno.Signal, () => void][] = [];
-  for (const sig of SHUTDOWN_SIGNALS) {
-    const fn = () => {
-      count++;
-      if (count === 1) {
-        resolve(sig);
-      } else {
-        opts.logger.warn(`${sig} again: resetting every open session now`);
-        service.relay.resetAll(`${sig} during drain`);
-      }
-    };
-    try {
-      Deno.addSignalListener(sig, fn);
-      listeners.push([sig, fn]);
-    } catch {
-      // Signals unsupported here; the trigger still works.
-    }
+  opts.signals?.onRepeat((sig) => {
+    opts.logger.warn(`${sig} again: resetting every open session now`);
+    service.relay.resetAll(`${sig} during drain`);
+  });
+  const why = await opts.trigger;
+  const open = service.relay.sessions().length;
+  opts.logger.info(
+    open === 0
+      ? `${why}: shutting down`
+      : `${why}: draining ${open} open session${open === 1 ? "" : "s"} for up to ${
+        opts.drainTimeoutMs / 1000
+      } s (send ${why} again to reset them now)`,
+  );
+  const result = await service.close({ drainTimeoutMs: opts.drainTimeoutMs });
+  if (open > 0) {
+    opts.logger.info("drained", { finished: result.finished, reset: result.reset });
   }
-  try {
-    const why = await Promise.race([signalled, ...(opts.trigger ? [opts.trigger] : [])]);
-    const open = service.relay.sessions().length;
-    opts.logger.info(
-      open === 0
-        ? `${why}: shutting down`
-        : `${why}: draining ${open} open session${open === 1 ? "" : "s"} for up to ${
-          opts.drainTimeoutMs / 1000
-        } s (send ${why} again to reset them now)`,
-    );
-    const result = await service.close({ drainTimeoutMs: opts.drainTimeoutMs });
-    if (open > 0) {
-      opts.logger.info("drained", { finished: result.finished, reset: result.reset });
-    }
-    await opts.onClosed?.();
-    return result;
-  } finally {
-    for (const [sig, fn] of listeners) {
-      try {
-        Deno.removeSignalListener(sig, fn);
-      } catch {
-        // already removed
-      }
-    }
-  }
+  await opts.onClosed?.();
+  return result;
 }

@@ -425,6 +425,7 @@ export function startControlServer(
  * @throws {Error} With a one-line message when the endpoint cannot be reached.
  */
 export async function fetchStat(addr: HostPort, what: "connections"): Promise<StatSnapshot>;
+/** Fetches the Prometheus metrics text from a control endpoint. */
 export async function fetchStat(addr: HostPort, what: "metrics"): Promise<string>;
 export async function fetchStat(
   addr: HostPort,

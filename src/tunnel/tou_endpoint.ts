@@ -13,7 +13,7 @@
 
 import { createEndpoint, type Endpoint } from "../net/endpoint.ts";
 import { resolveHostname } from "../net/addr.ts";
-import { TOU_OPTION_SPECS, type TouOptions } from "../net/options.ts";
+import { TOU_OPTION_SPECS, type TouOptions } from "../net/mod.ts";
 import { RealRuntime } from "../stack/real_runtime.ts";
 import type { DatagramSocket } from "../udp/datagram_socket.ts";
 import { openUdpSocket } from "../udp/deno_udp_socket.ts";
@@ -87,7 +87,7 @@ export async function openTouEndpoint(opts: TouEndpointOptions): Promise<Observa
   const udp = await openUdpSocket({ hostname, port: opts.port });
   let socket: DatagramSocket = udp;
   let sealed: SealedSocket | undefined;
-  const tcp: Record<string, unknown> = { ...(opts.tcp ?? {}) };
+  const tcp: { -readonly [K in keyof TouOptions]: TouOptions[K] } = { ...(opts.tcp ?? {}) };
   try {
     if (opts.key !== undefined) {
       sealed = new SealedSocket(udp, { psk: opts.key, role: opts.role ?? "peer" });
@@ -97,7 +97,7 @@ export async function openTouEndpoint(opts: TouEndpointOptions): Promise<Observa
       }
     }
     if (opts.observe) socket = new TracingSocket(socket, opts.observe);
-    const ep = createEndpoint(socket, new RealRuntime(), tcp as TouOptions);
+    const ep = createEndpoint(socket, new RealRuntime(), tcp);
     return new TouTunnelEndpoint(ep, sealed, udp);
   } catch (e) {
     socket.close();

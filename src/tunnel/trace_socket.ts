@@ -46,6 +46,8 @@ export class TracingSocket implements DatagramSocket {
   readonly #observe: SegmentObserver;
 
   /**
+   * Wraps `inner`.
+   *
    * @param inner The socket to wrap; owned from now on.
    * @param observe Called for every decodable TCP segment.
    */

@@ -1,11 +1,13 @@
 /**
  * What the tunnel needs from a tou endpoint, as structural types. The real
- * endpoint of `src/net/` satisfies them; tests can substitute kernel TCP
- * (see tests/tunnel/_kernel_transport.ts), which keeps the proxy logic
- * testable without the tou stack.
+ * endpoint of `src/net/` satisfies them (see `tou_endpoint.ts`); anything
+ * else that does (e.g. a fake in a test) can be injected through an
+ * {@linkcode EndpointFactory}.
  *
  * @module
  */
+
+import type { TouOptions } from "../net/mod.ts";
 
 /** A tunnel connection: a `Deno.Conn` that can also be reset. */
 export interface TunnelConn extends Deno.Conn {
@@ -50,7 +52,7 @@ export interface OpenEndpointOptions {
   /** Pre-shared key: every datagram sealed with it. Omitted: plaintext. */
   readonly key?: Uint8Array;
   /** TCP tunables (validated by the net options schema). */
-  readonly tcp?: Readonly<Record<string, unknown>>;
+  readonly tcp?: TouOptions;
   /** Seal role: the side that listens is the "responder", the side that connects the "initiator". */
   readonly role?: "initiator" | "responder";
 }

@@ -96,7 +96,7 @@ Deno.test("main exits 2 with one line naming the problem when flags are bad", as
   assert.equal(await usage(["frobnicate"]), "tou: unknown command 'frobnicate'");
   assert.equal(
     await usage(["stat", "--control", "7001", "extra"]),
-    "tou: too many arguments for 'stat'. Expected 0 arguments but got 1.",
+    "tou: too many arguments for 'stat'. Expected 0 arguments but got 1: extra.",
   );
   assert.equal(
     await usage(["cat", "127.0.0.1:7000", "99999"]),

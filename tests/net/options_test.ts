@@ -6,14 +6,10 @@ import {
   openEndpoint,
   resolveTouOptions,
   TOU_OPTION_SPECS,
-  touOptionsSchema,
+  touOptionsJsonSchema,
 } from "../../mod.ts";
-import {
-  type ResolvedTouOptions,
-  toStackOptions,
-  type TouOptions,
-  touOptionsShape,
-} from "../../src/net/options.ts";
+import { toStackOptions, touOptionsSchema, touOptionsShape } from "../../src/net/options.ts";
+import type { ResolvedTouOptions, TouOptions } from "../../src/net/option_specs.ts";
 
 function message(fn: () => unknown): string {
   try {
@@ -125,10 +121,11 @@ Deno.test("touOptionsSchema converts to a JSON Schema with every option, range a
   assert.equal(json.properties.msl.maximum, 600_000);
   assert.equal(json.properties.msl.default, 30_000);
   assert.equal(json.additionalProperties, false);
+  assert.deepEqual(touOptionsJsonSchema(), json);
 });
 
 Deno.test("TOU_OPTION_SPECS defaults agree with the schema when parsed empty", () => {
-  const o = resolveTouOptions() as Record<string, unknown>;
+  const o = resolveTouOptions() as unknown as Record<string, unknown>;
   for (const [name, spec] of Object.entries(TOU_OPTION_SPECS)) {
     assert.deepEqual(o[name], spec.default, name);
   }

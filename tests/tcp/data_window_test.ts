@@ -188,3 +188,62 @@ Deno.test("TcpConnection emits one readable event until the app drains events wh
   assert.equal(s.eventsOf("readable").length, 1);
   assert.equal(s.readText(), "ab");
 });
+
+Deno.test("TcpConnection overrides sender SWS avoidance with the persist timer when nothing is in flight", () => {
+  const s = TcpScript.established(); // max window seen: 65535
+  s.send({ ack: s.l(), window: 100 });
+  s.app((c) => c.write(new Uint8Array(1000)));
+  s.expectNothing(); // 100 bytes is less than half the largest window: wait
+  assert.equal(s.fireNext(), 200);
+  s.expectSent({ seq: s.l(), len: 100 });
+  s.expectNothing();
+});
+
+Deno.test("TcpConnection shrinks data segments to fit SACK blocks when it sends while holding out-of-order data", () => {
+  const s = TcpScript.established({}, {
+    options: { mss: 1460, sackPermitted: true, timestamps: { tsVal: 1, tsEcr: 0 } },
+  });
+  for (const off of [1000, 3000, 5000]) {
+    s.send({
+      seq: s.r(off),
+      payload: new Uint8Array(10),
+      options: { timestamps: { tsVal: 1, tsEcr: 0 } },
+    });
+  }
+  s.sent.length = 0;
+  s.app((c) => c.write(new Uint8Array(3000)));
+  const seg = s.expectSent({ len: 1448 - 20 - 12 - 28 });
+  assert.equal(seg.options.sackBlocks?.length, 3);
+  s.expectSent({ len: 1388 });
+  s.expectSent({ len: 3000 - 2 * 1388 });
+});
+
+Deno.test("TcpConnection probes a zero window with its FIN when only the FIN is left to send", () => {
+  const s = TcpScript.established();
+  s.app((c) => c.write(new Uint8Array(100)));
+  s.expectSent({ len: 100 });
+  s.send({ ack: s.l(100), window: 0 });
+  s.app((c) => c.closeWrite());
+  s.expectNothing();
+  s.fireNext();
+  s.expectSent({ flags: ACK | 0x01, seq: s.l(100), len: 0 });
+  s.send({ ack: s.l(101), window: 0 }); // a Linux-like peer takes a bare FIN at a zero window
+  assert.equal(s.conn.state, "FIN_WAIT_2");
+});
+
+Deno.test("TcpConnection reports byte and segment counters in info()", () => {
+  const s = TcpScript.established();
+  s.app((c) => c.write(new Uint8Array(5000)));
+  s.sent.length = 0;
+  s.send({ ack: s.l(3000), seq: s.r(0), payload: "12345" });
+  const info = s.conn.info();
+  assert.equal(info.state, "ESTABLISHED");
+  assert.equal(info.bytesSent, 5000);
+  assert.equal(info.bytesAcked, 3000);
+  assert.equal(info.bytesReceived, 5);
+  assert.equal(info.unacked, 2000);
+  assert.equal(info.sendQueue, 2000);
+  assert.equal(info.recvQueue, 5);
+  assert.equal(info.retransmits, 0);
+  assert.equal(info.mss, 1428);
+});

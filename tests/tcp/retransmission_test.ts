@@ -142,3 +142,14 @@ Deno.test("TcpPair delivers all data when every tenth segment is dropped", () =>
   assert.ok(info.retransmits > 0);
   assert.equal(info.bytesAcked, total);
 });
+
+Deno.test("TcpConnection starts with a one-segment window when the SYN had to be retransmitted", () => {
+  const s = TcpScript.client({ config: PLAIN });
+  s.expectSent({ flags: 0x02 });
+  s.fireNext();
+  s.expectSent({ flags: 0x02 });
+  s.send({ seq: s.remoteIss, ack: s.l(), flags: 0x12, options: { mss: 1460 } });
+  s.expectSent({ flags: ACK });
+  assert.equal(s.conn.info().cwnd, MSS); // RFC 5681 §3.1
+  assert.equal(s.conn.info().rto, 1000); // backoff dropped, no RTT sample (Karn)
+});

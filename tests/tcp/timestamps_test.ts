@@ -78,3 +78,16 @@ Deno.test("TcpConnection echoes the SYN's TSval in its SYN-ACK and takes an RTT 
   assert.equal(s.conn.state, "ESTABLISHED");
   assert.equal(s.conn.info().rtt, 30);
 });
+
+Deno.test("TcpConnection echoes the TSval of a retransmission whose first copy it already ACKed", () => {
+  const s = withTimestamps();
+  s.send({ seq: s.r(0), payload: "ab", options: ts(100) });
+  s.advance(40);
+  s.expectSent({ ack: s.r(2), options: ts(40, 100) });
+  // our ACK was lost; the peer retransmits with a newer TSval
+  s.send({ seq: s.r(0), payload: "ab", options: ts(300) });
+  s.expectSent({ ack: s.r(2), options: ts(40, 300) });
+  // an older duplicate (ending before Last.ACK.sent) does not move TS.Recent
+  s.send({ seq: s.r(0), payload: "a", options: ts(400) });
+  s.expectSent({ ack: s.r(2), options: ts(40, 300) });
+});

@@ -43,7 +43,10 @@ Deno.test("startControlServer reports one ESTABLISHED row per open session", asy
     assert.equal(snap.counters.sessions_active, 1);
 
     const table = formatStatTable(snap);
-    assert.match(table, /^ESTABLISHED +\d+ +\d+ +127\.0\.0\.1:\d+\/7 +127\.0\.0\.1:\d+\/\d+ +#1 → /m);
+    assert.match(
+      table,
+      /^ESTABLISHED +\d+ +\d+ +127\.0\.0\.1:\d+\/7 +127\.0\.0\.1:\d+\/\d+ +#1 → /m,
+    );
     assert.match(table, /\t rtt:[0-9.]+\/[0-9.]+ rto:\d+ mss:\d+ cwnd:\d+ retrans:0/);
 
     const metrics = await fetchStat(control.addr, "metrics");
