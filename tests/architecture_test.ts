@@ -14,6 +14,7 @@ const ALLOWED: Record<string, string[]> = {
   stack: ["time.ts", "wire", "tcp", "udp"],
   net: ["time.ts", "wire", "tcp", "udp", "stack"],
   testing: ["time.ts", "wire", "tcp", "udp", "stack", "sim"],
+  lab: ["time.ts", "wire", "tcp", "udp", "stack", "sim"],
   tunnel: ["time.ts", "wire", "tcp", "udp", "stack", "net", "sim"],
 };
 
