@@ -10,13 +10,12 @@ import type { Command } from "@commander-js/extra-typings";
 import {
   ConfigError,
   KEY_ENV,
-  type LoadedKey,
-  loadKey,
   mergeConfig,
   readConfigFile,
   type TouConfig,
   validateConfig,
 } from "../src/tunnel/config.ts";
+import { type LoadedKey, loadKey } from "../src/tunnel/key_file.ts";
 import { type LogFormat, Logger, type LogLevel } from "../src/tunnel/log.ts";
 
 /** Exit status: success. */
@@ -176,6 +175,21 @@ export function warnIfPlaintext(log: Logger, key: LoadedKey): void {
     log.enabled("warn") ? "warn" : "error",
     "NO KEY: tunnel traffic is PLAINTEXT, neither encrypted nor authenticated; anyone on the " +
       `path can read and inject data. Use --key-file or ${KEY_ENV} (create a key with \`tou keygen\`).`,
+  );
+}
+
+/**
+ * Warns, once per process, when the key file can be read by other users
+ * (like ssh, but without refusing: the key still works).
+ */
+export function warnIfKeyFileOpen(log: Logger, key: LoadedKey, path: string | undefined): void {
+  if (key.fileMode === undefined || (key.fileMode & 0o077) === 0) return;
+  log.once(
+    "key-file-mode",
+    "warn",
+    `key file ${path} is readable by other users (mode ${
+      key.fileMode.toString(8).padStart(3, "0")
+    }); restrict it with: chmod 600 ${path}`,
   );
 }
 

@@ -24,6 +24,7 @@ import {
   EXIT_OK,
   keyFromConfig,
   makeLogger,
+  warnIfKeyFileOpen,
   warnIfPlaintext,
 } from "./_common.ts";
 
@@ -61,6 +62,7 @@ async function run(
   const key = await keyFromConfig(settings, ctx.io);
   const log = makeLogger(ctx, { level: settings.logLevel, format: settings.logFormat, role });
   warnIfPlaintext(log, key);
+  warnIfKeyFileOpen(log, key, settings.keyFile);
   const service = role === "server"
     ? await TunnelServer.start({
       ...(settings as ServerSettings),

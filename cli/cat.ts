@@ -5,10 +5,10 @@
  */
 
 import { Command } from "@commander-js/extra-typings";
-import { parseHostPort, parsePort } from "../src/tunnel/address.ts";
+import { AddressError, type HostPort, parseHostPort, parsePort } from "../src/tunnel/address.ts";
 import { ConfigError } from "../src/tunnel/config.ts";
 import { runCat } from "../src/tunnel/cat.ts";
-import { describeError } from "../src/tunnel/server.ts";
+import { describeError } from "../src/tunnel/errors.ts";
 import {
   type CliContext,
   configFromFlags,
@@ -18,6 +18,7 @@ import {
   keyFromConfig,
   makeLogger,
   OPTION_HELP,
+  warnIfKeyFileOpen,
   warnIfPlaintext,
 } from "./_common.ts";
 
@@ -76,14 +77,14 @@ Exit status: 0 success, 1 runtime failure (refused, reset), 2 usage error.`,
         }
         listen = {
           addr: parseHostPort(opts.listen, { defaultHost: "0.0.0.0", allowZeroPort: true }),
-          tunnelPort: target === undefined ? undefined : parsePort(target),
+          tunnelPort: target === undefined ? undefined : tunnelPortArg(target),
         };
       } else {
         if (target === undefined) {
           throw new ConfigError("missing HOST:PORT to connect to (or --listen to wait for one)");
         }
-        const server = parseHostPort(target);
-        connect = { server, tunnelPort: port === undefined ? server.port : parsePort(port) };
+        const server = hostPortArg(target);
+        connect = { server, tunnelPort: port === undefined ? server.port : tunnelPortArg(port) };
       }
       const key = await keyFromConfig(cfg, ctx.io);
       const log = makeLogger(ctx, {
@@ -91,6 +92,7 @@ Exit status: 0 success, 1 runtime failure (refused, reset), 2 usage error.`,
         format: cfg.logFormat ?? "text",
       });
       warnIfPlaintext(log, key);
+      warnIfKeyFileOpen(log, key, cfg.keyFile);
       let result;
       try {
         result = await runCat({
@@ -118,4 +120,24 @@ Exit status: 0 success, 1 runtime failure (refused, reset), 2 usage error.`,
       ctx.exitCode = EXIT_OK;
     });
   return configureCommand(cmd, ctx) as unknown as Command<[], Record<string, unknown>>;
+}
+
+/** The TUNNELPORT argument, or a usage error naming it. */
+function tunnelPortArg(text: string): number {
+  try {
+    return parsePort(text);
+  } catch (e) {
+    if (e instanceof AddressError) throw new ConfigError(`TUNNELPORT: ${e.message}`);
+    throw e;
+  }
+}
+
+/** The HOST:PORT argument, or a usage error naming it. */
+function hostPortArg(text: string): HostPort {
+  try {
+    return parseHostPort(text);
+  } catch (e) {
+    if (e instanceof AddressError) throw new ConfigError(`HOST:PORT: ${e.message}`);
+    throw e;
+  }
 }

@@ -32,7 +32,11 @@ export function demoCommand(ctx: CliContext): Command<[], Record<string, unknown
     .action(async (opts) => {
       const mib = opts.mib === undefined ? 20 : Number(opts.mib);
       if (!/^[0-9]+(\.[0-9]+)?$/.test(opts.mib ?? "20") || !(mib > 0) || mib > 4096) {
-        throw new ConfigError(`--mib: must be a number of MiB between 0 and 4096, got ${opts.mib}`);
+        throw new ConfigError(
+          `--mib: must be a number of MiB above 0 and at most 4096, got ${
+            JSON.stringify(opts.mib)
+          }`,
+        );
       }
       const r = await runDemo({
         bytes: Math.round(mib * 1024 * 1024),

@@ -22,6 +22,7 @@ export const DOCUMENTED_COMMANDS: readonly (readonly string[])[] = [
   ["stat"],
   ["demo"],
   ["keygen"],
+  ["lab"],
   ["tunnel"],
 ];
 

@@ -5,7 +5,7 @@
  */
 
 import { Command } from "@commander-js/extra-typings";
-import { newKeyText } from "../src/tunnel/config.ts";
+import { newKeyText } from "../src/tunnel/key_file.ts";
 import { type CliContext, configureCommand, EXIT_FAILURE, EXIT_OK } from "./_common.ts";
 
 /**
@@ -22,7 +22,11 @@ export function keygenCommand(ctx: CliContext): Command<[], Record<string, unkno
         "by you. Give the same key to the server and the client (--key-file or TOU_KEY).",
     )
     .option("--out <path>", "write the key to this new file (mode 0600) instead of stdout")
-    .addHelpText("after", "\nExample:\n  tou keygen --out tou.key")
+    .addHelpText(
+      "after",
+      "\nExample:\n  tou keygen --out tou.key\n\n" +
+        "Exit status: 0 success, 1 the file cannot be written (or exists), 2 usage error.",
+    )
     .action(async (opts) => {
       const key = newKeyText();
       if (opts.out === undefined) {
@@ -35,8 +39,14 @@ export function keygenCommand(ctx: CliContext): Command<[], Record<string, unkno
       } catch (e) {
         const why = e instanceof Deno.errors.AlreadyExists
           ? "file exists (not overwriting a key)"
+          : e instanceof Deno.errors.NotFound
+          ? "no such directory"
+          : e instanceof Deno.errors.PermissionDenied
+          ? "permission denied"
+          : e instanceof Deno.errors.IsADirectory
+          ? "is a directory"
           : e instanceof Error
-          ? e.message
+          ? e.message.split("\n")[0].replace(/ \(os error \d+\).*$/, "")
           : String(e);
         ctx.io.stderr(`tou: cannot write ${opts.out}: ${why}\n`);
         ctx.exitCode = EXIT_FAILURE;

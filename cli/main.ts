@@ -28,8 +28,10 @@ import {
   EXIT_USAGE,
   isUsageError,
 } from "./_common.ts";
+import { KEY_ENV } from "../src/tunnel/config.ts";
 import { demoCommand } from "./demo.ts";
 import { keygenCommand } from "./keygen.ts";
+import { labCommand } from "./lab.ts";
 import { serverCommand } from "./server.ts";
 import { statCommand } from "./stat.ts";
 import { tunnelCommand } from "./tunnel.ts";
@@ -55,6 +57,7 @@ export function buildProgram(ctx: CliContext): Command<[], Record<string, unknow
     .addCommand(statCommand(ctx))
     .addCommand(demoCommand(ctx))
     .addCommand(keygenCommand(ctx))
+    .addCommand(labCommand(ctx))
     .addCommand(tunnelCommand(ctx))
     .addHelpText(
       "after",
@@ -73,6 +76,14 @@ Exit status: 0 success, 1 runtime failure, 2 usage error.`,
 function oneLine(message: string): string {
   return message.replace(/^error: /, "").split("\n").map((l) => l.trim()).filter((l) => l)
     .join(" ");
+}
+
+/** Options that look like a secret given on the command line, where `ps` would show it. */
+const SECRET_FLAG = /unknown option '--(key|psk|secret|password|passphrase|token)(=[^']*)?'/;
+
+function secretHint(e: CommanderError): string {
+  if (e.code !== "commander.unknownOption" || !SECRET_FLAG.test(e.message)) return "";
+  return ` (a key is never taken from the command line: use --key-file or ${KEY_ENV})`;
 }
 
 /**
@@ -100,7 +111,7 @@ export async function main(
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version") return EXIT_OK;
       // `tou` or `tou tunnel` alone: commander has printed the help.
       if (e.code === "commander.help") return EXIT_USAGE;
-      ctx.io.stderr(`tou: ${oneLine(e.message)}\n`);
+      ctx.io.stderr(`tou: ${oneLine(e.message)}${secretHint(e)}\n`);
       return EXIT_USAGE;
     }
     const message = e instanceof Error ? e.message.split("\n")[0] : String(e);

@@ -23,6 +23,11 @@ export function tunnelCommand(ctx: CliContext): Command<[], Record<string, unkno
       "Same as `tou server` and `tou client` (used by `deno task tunnel server|client`).",
     )
     .addCommand(serverCommand(ctx))
-    .addCommand(clientCommand(ctx));
+    .addCommand(clientCommand(ctx))
+    .addHelpText(
+      "after",
+      "\nExample:\n  deno task tunnel server --forward 22=127.0.0.1:22 --key-file tou.key\n\n" +
+        "Exit status: 0 success, 1 runtime failure, 2 usage error.",
+    );
   return configureCommand(cmd, ctx) as unknown as Command<[], Record<string, unknown>>;
 }

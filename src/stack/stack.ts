@@ -18,7 +18,7 @@ import { DEFAULT_TCP_CONFIG, type TcpConfig } from "../tcp/config.ts";
 import { TcpConnection } from "../tcp/connection.ts";
 import type { TcpEvent } from "../tcp/events.ts";
 import { generateIsn } from "../tcp/isn.ts";
-import { ACK, FIN, RST, SYN } from "../wire/tcp_flags.ts";
+import { ACK, RST, SYN } from "../wire/tcp_flags.ts";
 import { type Seq, seq, seqAdd, seqGt } from "../wire/seq.ts";
 import { segmentSeqLen, type TcpSegment } from "../wire/tcp_segment.ts";
 import { emitSegment, parseSegment } from "../wire/tcp_codec.ts";
@@ -41,65 +41,21 @@ import {
   tupleKey,
 } from "./stack_connection.ts";
 import { StackListener } from "./stack_listener.ts";
+import {
+  type StackConnectOptions,
+  type StackCounters,
+  type StackListenOptions,
+  type StackOptions,
+  zeroCounters,
+} from "./stack_options.ts";
 import type { StackTracer } from "./trace.ts";
 
-/** Options of a stack. Validation of user input happens in `src/net/`. */
-export interface StackOptions {
-  /** TCP tunables for every connection of this stack. */
-  readonly tcp?: Partial<TcpConfig>;
-  /** Ephemeral port range for active opens. Default 32768–60999. */
-  readonly ephemeralPortRange?: readonly [number, number];
-  /** Bound of each listener's SYN queue (tcp_max_syn_backlog). Default 256. */
-  readonly synQueueLimit?: number;
-  /** Answer a handshake-completing ACK with RST when the accept queue is full (tcp_abort_on_overflow). */
-  readonly abortOnOverflow?: boolean;
-  /** 16-byte secret for RFC 6528 ISNs. Default: random from the runtime. */
-  readonly isnSecret?: Uint8Array;
-  /** Close the datagram socket when the stack closes. Default true. */
-  readonly ownsSocket?: boolean;
-}
-
-/** Stack-wide counters (like `netstat -s`). */
-export interface StackCounters {
-  /** Datagrams received. */
-  datagramsIn: number;
-  /** Segments sent. */
-  segmentsOut: number;
-  /** Segments handed to connections or listeners. */
-  segmentsIn: number;
-  /** Datagrams whose envelope did not parse. */
-  badEnvelopes: number;
-  /** Segments that did not parse (incl. bad checksums). */
-  badSegments: number;
-  /** RSTs sent for segments that matched no socket. */
-  rstsForNoSocket: number;
-  /** Segments that matched no socket. */
-  noSocket: number;
-  /** Connections opened actively. */
-  activeOpens: number;
-  /** Connections opened passively. */
-  passiveOpens: number;
-  /** TIME_WAIT connections replaced by a new SYN (RFC 6191-like). */
-  timeWaitRecycled: number;
-  /** Control datagrams (non-TCP envelopes) received. */
-  controlIn: number;
-}
-
-/** Options of {@linkcode Stack.connect}. */
-export interface StackConnectOptions {
-  /** Local TCP port; default an ephemeral one. */
-  readonly localPort?: number;
-  /** Allow a local port that TIME_WAIT connections still use (SO_REUSEADDR). */
-  readonly reuseAddress?: boolean;
-}
-
-/** Options of {@linkcode Stack.listen}. */
-export interface StackListenOptions {
-  /** Accept-queue bound. Default 128 (SOMAXCONN 4096 on new Linux; 128 is the classic). */
-  readonly backlog?: number;
-  /** Allow listening while TIME_WAIT connections use the port (SO_REUSEADDR). */
-  readonly reuseAddress?: boolean;
-}
+export type {
+  StackConnectOptions,
+  StackCounters,
+  StackListenOptions,
+  StackOptions,
+} from "./stack_options.ts";
 
 const TX_BUFFER_SIZE = 65_536 + ENVELOPE_HEADER_LEN;
 
@@ -107,7 +63,12 @@ const TX_BUFFER_SIZE = 65_536 + ENVELOPE_HEADER_LEN;
  * One datagram socket, many TCP connections.
  *
  * @example Two stacks on a simulated network
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Stack } from "./stack.ts";
+ * import { SimNetwork } from "../sim/sim_network.ts";
+ * import { VirtualClock } from "../sim/virtual_clock.ts";
+ *
  * const clock = new VirtualClock({ seed: 1 });
  * const net = new SimNetwork(clock);
  * const a = new Stack(net.bind({ hostname: "127.0.0.1", port: 7000 }), clock);
@@ -115,6 +76,10 @@ const TX_BUFFER_SIZE = 65_536 + ENVELOPE_HEADER_LEN;
  * const l = a.listen(22);
  * const c = b.connect({ hostname: "127.0.0.1", port: 7000 }, 22);
  * clock.runUntilIdle();
+ * assert.equal(c.state, "ESTABLISHED");
+ * assert.equal(l.accept()?.state, "ESTABLISHED");
+ * a.close();
+ * b.close();
  * ```
  */
 export class Stack implements ConnectionDriver {
@@ -125,19 +90,7 @@ export class Stack implements ConnectionDriver {
   /** TCP configuration shared by every connection. */
   readonly config: TcpConfig;
   /** Counters. */
-  readonly counters: StackCounters = {
-    datagramsIn: 0,
-    segmentsOut: 0,
-    segmentsIn: 0,
-    badEnvelopes: 0,
-    badSegments: 0,
-    rstsForNoSocket: 0,
-    noSocket: 0,
-    activeOpens: 0,
-    passiveOpens: 0,
-    timeWaitRecycled: 0,
-    controlIn: 0,
-  };
+  readonly counters: StackCounters = zeroCounters();
   /** Optional tracer: sees every segment in/out and every connection event. */
   tracer: StackTracer | undefined;
 
@@ -203,9 +156,23 @@ export class Stack implements ConnectionDriver {
     return this.#conns.get(tupleKey(remote, localPort, remotePort));
   }
 
-  /** Test seam: the next connection (active or passive) gets this ISN. */
+  /**
+   * Test seam: the next connection this stack creates, by `connect()` (its
+   * SYN) or by a listener (its SYN-ACK), gets `iss` instead of the RFC 6528
+   * ISN. One-shot: later connections get generated ISNs again.
+   */
   setNextIsn(iss: number): void {
     this.#nextIsn = seq(iss);
+  }
+
+  /**
+   * The earliest timer deadline of all connections (`Infinity` when none):
+   * the time the stack's one runtime timer will run connection timers next.
+   */
+  nextTimeout(): number {
+    let min = Number.POSITIVE_INFINITY;
+    for (const c of this.#conns.values()) min = Math.min(min, c.tcp.pollTimeout());
+    return min;
   }
 
   /**
@@ -240,6 +207,12 @@ export class Stack implements ConnectionDriver {
       (x) => this.#closeListener(x),
     );
     this.#listeners.set(port, l);
+    this.tracer?.onListenerEvent?.(this.runtime.now(), l, {
+      type: "state",
+      from: "CLOSED",
+      to: "LISTEN",
+      cause: "listen()",
+    });
     return l;
   }
 
@@ -388,6 +361,12 @@ export class Stack implements ConnectionDriver {
 
   #closeListener(l: StackListener): void {
     if (this.#listeners.get(l.port) === l) this.#listeners.delete(l.port);
+    this.tracer?.onListenerEvent?.(this.runtime.now(), l, {
+      type: "state",
+      from: "LISTEN",
+      to: "CLOSED",
+      cause: "close()",
+    });
     // Connections never accepted are reset, as Linux does on close(listen_fd).
     for (const c of [...l.synQueue, ...l.acceptQueue]) c.abort();
     l.synQueue.clear();
@@ -601,4 +580,3 @@ export class Stack implements ConnectionDriver {
 }
 
 const EMPTY = new Uint8Array(0);
-void FIN;

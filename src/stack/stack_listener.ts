@@ -52,6 +52,11 @@ export class StackListener {
   onAcceptable: (() => void) | undefined;
   /** True after close(). */
   closed = false;
+
+  /** The RFC 9293 state of the listening TCB: LISTEN until close(), then CLOSED. */
+  get state(): "LISTEN" | "CLOSED" {
+    return this.closed ? "CLOSED" : "LISTEN";
+  }
   #onClose: (l: StackListener) => void;
 
   /** Used by the stack only. */

@@ -13,8 +13,12 @@ import { EnvelopeType, parseEnvelope } from "../wire/envelope.ts";
 import { parseSegment } from "../wire/tcp_codec.ts";
 import type { DatagramAddr } from "../udp/datagram_socket.ts";
 import type { StackConnection } from "./stack_connection.ts";
+import type { StackListener } from "./stack_listener.ts";
 
-/** Receives what a stack does. Both hooks are optional. */
+/** A state change event (RFC 9293 §3.3.2), as connections and listeners report it. */
+export type StateEvent = Extract<TcpEvent, { type: "state" }>;
+
+/** Receives what a stack does. Every hook is optional. */
 export interface StackTracer {
   /** A segment sent ("out") to or received ("in") from `peer`. */
   onSegment?(
@@ -26,6 +30,11 @@ export interface StackTracer {
   ): void;
   /** An event of a connection. */
   onEvent?(now: number, conn: StackConnection, event: TcpEvent): void;
+  /**
+   * A listener's state change: CLOSED → LISTEN on `listen()` (RFC 9293
+   * passive OPEN) and LISTEN → CLOSED on its `close()` (delete TCB).
+   */
+  onListenerEvent?(now: number, listener: StackListener, event: StateEvent): void;
 }
 
 /**

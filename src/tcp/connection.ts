@@ -33,8 +33,9 @@
  * - Segments without timestamps are accepted even when timestamps are in use
  *   (Linux; RFC 7323 §3.2 says SHOULD drop); a duplicate reaching
  *   Last.ACK.sent updates TS.Recent (Linux), so lost ACKs do not inflate RTTs.
- * - A RST in TIME_WAIT is ignored (RFC 1337); a passive open reset in
- *   SYN_RCVD goes to CLOSED (the stack's listener is the LISTEN state).
+ * - A RST in TIME_WAIT is ignored (RFC 1337), with no challenge ACK; a
+ *   passive open reset in SYN_RCVD goes back to LISTEN without an error, then
+ *   to CLOSED (the stack's listener is the LISTEN TCB that goes on). See docs/stack.md.
  * - Keepalive timeout and abort() send a RST; retransmission timeouts do not.
  *
  * @module
@@ -454,24 +455,18 @@ export class TcpConnection {
 
   /** Half-close: send a FIN after all queued data; reading goes on. */
   closeWrite(): void {
+    this.#shutWrite("closeWrite()");
+  }
+
+  /** Queues the FIN (RFC 9293 §3.10.4 CLOSE); `cause` names the app call for the state event. */
+  #shutWrite(cause: string): void {
     const snd = this.#snd;
     if (snd.finQueued) return;
-    switch (this.#state) {
-      case "SYN_SENT":
-        snd.queueFin(); // sent once established (RFC 9293 §3.10.4: queued until then)
-        break;
-      case "SYN_RCVD":
-      case "ESTABLISHED":
-        snd.queueFin();
-        this.#setState(this.#now, "FIN_WAIT_1", "closeWrite()");
-        break;
-      case "CLOSE_WAIT":
-        snd.queueFin();
-        this.#setState(this.#now, "LAST_ACK", "closeWrite()");
-        break;
-      default:
-        break;
-    }
+    const st = this.#state;
+    if (st === "SYN_SENT") snd.queueFin(); // sent once established (queued until then)
+    if (st !== "SYN_RCVD" && st !== "ESTABLISHED" && st !== "CLOSE_WAIT") return;
+    snd.queueFin();
+    this.#setState(this.#now, st === "CLOSE_WAIT" ? "LAST_ACK" : "FIN_WAIT_1", cause);
   }
 
   /** Stops reading: buffered and later data is discarded (and still ACKed); read() returns -1. */
@@ -498,7 +493,7 @@ export class TcpConnection {
       this.#setState(now, "CLOSED", "close()"); // RFC 9293 §3.10.4: delete the TCB
       return;
     }
-    this.closeWrite();
+    this.#shutWrite("close()");
     if (this.#state === "FIN_WAIT_2") {
       this.#timers.set("finWait2", now + this.#config.finWait2Timeout);
     }

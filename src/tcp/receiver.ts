@@ -221,11 +221,16 @@ export class Receiver {
     return ((ts.tsVal - this.#tsRecent) | 0) < 0;
   }
 
-  /** RFC 7323 §4.3 (2): TS.Recent follows segments at or before Last.ACK.sent. */
+  /**
+   * RFC 7323 §4.3 (2): TS.Recent follows segments at or before Last.ACK.sent;
+   * an invalid (over 24 days old, §5.5) TS.Recent is replaced whatever its value.
+   */
   updateTsRecent(seg: TcpSegment, now: Instant): void {
     const ts = seg.options.timestamps;
     if (!this.#timestamps || ts === undefined) return;
-    if (((ts.tsVal - this.#tsRecent) | 0) >= 0 && seqLe(seg.seq, this.#lastAckSent)) {
+    const newer = ((ts.tsVal - this.#tsRecent) | 0) >= 0 ||
+      now - this.#tsRecentAt > PAWS_IDLE_LIMIT;
+    if (newer && seqLe(seg.seq, this.#lastAckSent)) {
       this.#tsRecent = ts.tsVal;
       this.#tsRecentAt = now;
     }
@@ -469,8 +474,9 @@ export function arriveSynchronized(core: ConnectionCore, now: Instant, seg: TcpS
     return;
   }
   core.touch(now);
-  // second: RST (RFC 5961 §3.2: only an exact match resets)
+  // second: RST (RFC 5961 §3.2: only an exact match resets; RFC 1337: none in TIME_WAIT)
   if (s.flags & RST) {
+    if (core.state() === "TIME_WAIT") return; // not even a challenge ACK
     if (s.seq === rcv.rcvNxt) onReset(core, now);
     else rcv.challengeAck(now, core.config.challengeAckLimit);
     return;
@@ -524,15 +530,19 @@ function arriveAck(core: ConnectionCore, now: Instant, s: TcpSegment): boolean {
 function onReset(core: ConnectionCore, now: Instant): void {
   switch (core.state()) {
     case "SYN_RCVD":
-      if (core.passive) core.fail(now, "reset", "connection reset during the handshake");
-      else core.fail(now, "refused", "connection refused");
+      if (core.passive) {
+        // RFC 9293 §3.10.7.4: a passive open returns to LISTEN; the user need not be
+        // informed. The stack's listener goes on listening, so this TCB is deleted.
+        core.setState(now, "LISTEN", "RST received (passive open)");
+        core.setState(now, "CLOSED", "embryonic connection deleted; the listener goes on");
+      } else {
+        core.fail(now, "refused", "connection refused");
+      }
       break;
     case "CLOSING":
     case "LAST_ACK":
       core.setState(now, "CLOSED", "RST received");
       break;
-    case "TIME_WAIT":
-      break; // RFC 1337: ignore, avoiding TIME-WAIT assassination
     default:
       core.fail(now, "reset", "connection reset by peer");
   }

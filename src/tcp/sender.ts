@@ -334,6 +334,16 @@ export class Sender {
       if (len > 0 || fin) return this.#emit(now, una, len, fin, false);
     }
 
+    if (this.#forceSend && this.#sndWnd === 0) {
+      // RFC 9293 §3.8.6.1 zero-window probe: one octet (or the FIN) at SND.UNA, also
+      // when an earlier probe already moved SND.NXT past it and went unanswered
+      this.#forceSend = false;
+      const probeLen = Math.min(1, seqSub(this.#dataEnd(), una));
+      const probeFin = probeLen === 0 && this.#finQueued && !this.#finAcked;
+      if (probeLen === 0 && !probeFin) return false;
+      this.#sndNxt = una;
+      return this.#emit(now, una, probeLen, probeFin, true);
+    }
     const nxt = this.#sndNxt;
     const avail = Math.max(0, seqSub(this.#dataEnd(), nxt));
     const finPending = this.#finQueued && !this.#finAcked && seqLe(nxt, this.#finSeq);
@@ -344,18 +354,7 @@ export class Sender {
     // The FIN takes one sequence number of the peer's window (RFC 9293 §3.8.6)
     const fin = finPending && len === avail && seqLt(this.#finSeq, seqAdd(una, this.#sndWnd));
 
-    if (len === 0 && !fin) {
-      if (this.#forceSend && this.#sndWnd === 0) {
-        // RFC 9293 §3.8.6.1 zero-window probe: one octet (or the FIN) at SND.UNA
-        this.#forceSend = false;
-        this.#sndNxt = una;
-        const probeLen = Math.min(1, seqSub(this.#dataEnd(), una));
-        const probeFin = probeLen === 0 && this.#finQueued && !this.#finAcked;
-        if (probeLen === 0 && !probeFin) return false;
-        return this.#emit(now, una, probeLen, probeFin, true);
-      }
-      return false;
-    }
+    if (len === 0 && !fin) return false;
     const rexmit = seqLt(nxt, this.#sndMax);
     if (len < segMax && !rexmit && !this.#forceSend) {
       // RFC 1122 4.2.3.4 sender SWS avoidance with Nagle (RFC 896, Minshall's variant):
@@ -387,7 +386,7 @@ export class Sender {
     const end = seqAdd(seq, len + (fin ? 1 : 0) + (syn ? 1 : 0));
     const rexmit = seqLt(seq, this.#sndMax);
     if (rexmit) {
-      this.#retransmits++;
+      if (!probe) this.#retransmits++; // a repeated zero-window probe is no retransmission
       this.#rttTiming = false; // Karn: no sample from a retransmitted range
     } else if (!this.#rttTiming) {
       this.#rttTiming = true;

@@ -22,6 +22,33 @@
  * tb.close();
  * ```
  *
+ * @example Send times, state events and orphaned connections
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createTestbed } from "./mod.ts";
+ * const tb = createTestbed({ tcp: { timestamps: false }, link: { delay: 10 } });
+ * const l = tb.stack.listen(80);
+ * const peer = tb.rawPeer({ targetPort: 80 });
+ * tb.setNextIsn(1000);
+ * peer.send({ flags: "S", seq: 0 });
+ * tb.advance(20);
+ * const synAck = peer.next()!;
+ * assert.deepEqual([synAck.sentAt, synAck.time], [10, 20]); // sent on arrival of the SYN
+ * peer.send({ flags: ".", seq: 1, ack: 1001 });
+ * tb.advance(10);
+ * const conn = l.accept()!;
+ * conn.close(); // orphaned: the stack finishes the close
+ * tb.advance(10);
+ * peer.send({ flags: ".", seq: 1, ack: 1002 });
+ * tb.advance(10);
+ * assert.equal(tb.state(peer, 80, 40000), "FIN_WAIT_2");
+ * assert.deepEqual(tb.stateEvents(conn).map((e) => e.to), [
+ *   "SYN_RCVD", "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2",
+ * ]);
+ * assert.equal(tb.nextTimeout(), 50 + 60_000); // FIN_WAIT_2 since 50: tcp_fin_timeout
+ * tb.close();
+ * ```
+ *
  * @module
  */
 
@@ -32,3 +59,6 @@ export type { ReceivedSegment } from "./raw_peer.ts";
 export { buildSegment, parseFlags } from "./segment_spec.ts";
 export type { SegmentSpec } from "./segment_spec.ts";
 export { formatSegment } from "../stack/trace.ts";
+export type { StackTracer, StateEvent } from "../stack/trace.ts";
+export type { StackCounters } from "../stack/stack.ts";
+export type { ListenerCounters } from "../stack/stack_listener.ts";

@@ -16,8 +16,14 @@ import { buildSegment, type SegmentSpec } from "./segment_spec.ts";
 
 /** A segment received by a raw peer. */
 export interface ReceivedSegment {
-  /** Virtual time of arrival (equals the send time on a zero-delay link). */
+  /** Virtual time of arrival (equals `sentAt` on a zero-delay link). */
   readonly time: number;
+  /**
+   * Virtual time at which the stack sent it, also across delaying, reordering
+   * or duplicating links (a duplicate carries its original's). Equals `time`
+   * for datagrams from senders the testbed does not log.
+   */
+  readonly sentAt: number;
   /** The decoded segment (payload copied). */
   readonly segment: TcpSegment;
   /** tcpdump-like rendering, handy in assertion messages. */
@@ -39,20 +45,33 @@ export class RawPeer {
   #target: DatagramAddr;
   #received: ReceivedSegment[] = [];
   #buf = new Uint8Array(70_000);
+  #sentAt: ((data: Uint8Array) => number | undefined) | undefined;
 
-  /** Used by the testbed. */
+  /**
+   * Used by the testbed (`Testbed.rawPeer`).
+   *
+   * @param socket The peer's simulated socket.
+   * @param clock The virtual clock.
+   * @param target UDP address of the stack under test.
+   * @param opts TCP ports, and how to find the send time of a received datagram.
+   */
   constructor(
     socket: SimUdpSocket,
     clock: VirtualClock,
     target: DatagramAddr,
-    ports: { tcpPort: number; targetPort: number },
+    opts: {
+      tcpPort: number;
+      targetPort: number;
+      sentAt?: (data: Uint8Array) => number | undefined;
+    },
   ) {
     this.#socket = socket;
     this.#clock = clock;
     this.#target = target;
     this.addr = socket.localAddr;
-    this.tcpPort = ports.tcpPort;
-    this.targetPort = ports.targetPort;
+    this.tcpPort = opts.tcpPort;
+    this.targetPort = opts.targetPort;
+    this.#sentAt = opts.sentAt;
     socket.setHandler((data) => this.#onDatagram(data));
   }
 
@@ -83,24 +102,34 @@ export class RawPeer {
     this.#clock.advance(0);
   }
 
-  /** Number of received segments not yet taken. */
+  /**
+   * Number of received segments not yet taken. Like {@linkcode RawPeer.next}
+   * and {@linkcode RawPeer.take}, it first runs what is due at the current
+   * virtual time, so segments an app call just sent over a zero-delay link
+   * are there.
+   */
   get pending(): number {
+    this.#clock.advance(0);
     return this.#received.length;
   }
 
-  /** Takes the oldest received segment. */
+  /** Takes the oldest received segment (after running what is due now). */
   next(): ReceivedSegment | undefined {
+    this.#clock.advance(0);
     return this.#received.shift();
   }
 
-  /** Takes every received segment. */
+  /** Takes every received segment, in arrival order (after running what is due now). */
   take(): ReceivedSegment[] {
+    this.#clock.advance(0);
     const all = this.#received;
     this.#received = [];
     return all;
   }
 
   #onDatagram(data: Uint8Array): void {
+    const time = this.#clock.now();
+    const sentAt = this.#sentAt?.(data) ?? time;
     const env = parseEnvelope(data);
     if (!env.ok || env.value.type !== EnvelopeType.TCP_SEGMENT) {
       this.malformed++;
@@ -112,6 +141,6 @@ export class RawPeer {
       return;
     }
     const segment = { ...p.value, payload: p.value.payload.slice() };
-    this.#received.push({ time: this.#clock.now(), segment, text: formatSegment(segment) });
+    this.#received.push({ time, sentAt, segment, text: formatSegment(segment) });
   }
 }

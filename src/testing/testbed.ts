@@ -8,13 +8,15 @@
 import { VirtualClock } from "../sim/virtual_clock.ts";
 import { SimNetwork } from "../sim/sim_network.ts";
 import type { LinkConfig } from "../sim/link.ts";
-import { Stack, type StackOptions } from "../stack/stack.ts";
+import { Stack, type StackCounters, type StackOptions } from "../stack/stack.ts";
 import type { StackConnection } from "../stack/stack_connection.ts";
-import { describeDatagram } from "../stack/trace.ts";
+import type { StackListener } from "../stack/stack_listener.ts";
+import { describeDatagram, type StackTracer, type StateEvent } from "../stack/trace.ts";
 import type { TcpConfig } from "../tcp/config.ts";
 import type { TcpState } from "../tcp/state.ts";
 import type { DatagramAddr } from "../udp/datagram_socket.ts";
 import { RawPeer } from "./raw_peer.ts";
+import { LoggingSocket, SendLog } from "./_send_log.ts";
 
 /** Options of {@linkcode createTestbed}. */
 export interface TestbedOptions {
@@ -67,9 +69,17 @@ export class Testbed {
   readonly network: SimNetwork;
   /** The stack under test. */
   readonly stack: Stack;
+  /**
+   * Also sees everything the stack under test does. The testbed owns
+   * `stack.tracer` (it records state events and forwards to this); replacing
+   * `stack.tracer` stops {@linkcode Testbed.stateEvents}.
+   */
+  tracer: StackTracer | undefined;
   #link: LinkConfig | undefined;
   #nextHost = 2;
   #stacks: Stack[] = [];
+  #sendLog = new SendLog();
+  #stateEvents = new WeakMap<StackConnection | StackListener, StateEvent[]>();
 
   /** Use {@linkcode createTestbed}. */
   constructor(opts: TestbedOptions = {}) {
@@ -79,11 +89,32 @@ export class Testbed {
     this.#link = opts.link;
     if (opts.link) this.network.setLink("*", "*", opts.link);
     const addr = opts.stackAddr ?? { hostname: "127.0.0.1", port: 7000 };
-    this.stack = new Stack(this.network.bind(addr), this.clock, {
-      ...opts.stack,
-      tcp: opts.tcp,
-    });
+    const socket = new LoggingSocket(
+      this.network.bind(addr),
+      (to, data) => this.#sendLog.record(to, data, this.clock.now()),
+    );
+    this.stack = new Stack(socket, this.clock, { ...opts.stack, tcp: opts.tcp });
+    this.stack.tracer = this.#recorder();
     this.#stacks.push(this.stack);
+  }
+
+  #recorder(): StackTracer {
+    const log = (owner: StackConnection | StackListener, ev: StateEvent) => {
+      const list = this.#stateEvents.get(owner);
+      if (list) list.push(ev);
+      else this.#stateEvents.set(owner, [ev]);
+    };
+    return {
+      onSegment: (now, dir, peer, seg, conn) => this.tracer?.onSegment?.(now, dir, peer, seg, conn),
+      onEvent: (now, conn, ev) => {
+        if (ev.type === "state") log(conn, ev);
+        this.tracer?.onEvent?.(now, conn, ev);
+      },
+      onListenerEvent: (now, l, ev) => {
+        log(l, ev);
+        this.tracer?.onListenerEvent?.(now, l, ev);
+      },
+    };
   }
 
   /** Current virtual time in ms. */
@@ -97,9 +128,12 @@ export class Testbed {
   ): RawPeer {
     const hostname = opts.hostname ?? `127.0.0.${this.#nextHost++}`;
     const socket = this.network.bind({ hostname, port: opts.port ?? 7000 });
+    const addr = socket.localAddr;
+    this.#sendLog.watch(addr);
     return new RawPeer(socket, this.clock, this.stack.localAddr, {
       tcpPort: opts.tcpPort ?? 40000,
       targetPort: opts.targetPort ?? 80,
+      sentAt: (data) => this.#sendLog.sentAt(addr, data),
     });
   }
 
@@ -119,9 +153,34 @@ export class Testbed {
     return s;
   }
 
-  /** Fixes the ISN of the next connection the stack under test creates. */
+  /**
+   * Fixes the ISN of the next connection the stack under test creates: the
+   * SYN of its next `connect()` or the SYN-ACK of its next passive open.
+   */
   setNextIsn(iss: number): void {
     this.stack.setNextIsn(iss);
+  }
+
+  /** The stack under test's counters (live object). */
+  get counters(): Readonly<StackCounters> {
+    return this.stack.counters;
+  }
+
+  /**
+   * The next deadline of the stack under test's connection timers
+   * (retransmission, persist, delayed ACK, keepalive, TIME_WAIT, FIN_WAIT_2),
+   * or `Infinity`. {@linkcode Testbed.nextDeadline} also counts datagrams in flight.
+   */
+  nextTimeout(): number {
+    return this.stack.nextTimeout();
+  }
+
+  /**
+   * Every state change `{ from, to, cause }` of a connection or listener of
+   * the stack under test, in order (RFC 9293 §3.3.2), also after it closed.
+   */
+  stateEvents(of: StackConnection | StackListener): StateEvent[] {
+    return [...(this.#stateEvents.get(of) ?? [])];
   }
 
   /** Runs everything due in the next `ms` of virtual time. */

@@ -74,6 +74,7 @@ export async function runCat(opts: CatOptions): Promise<CatResult> {
     port: bind.port,
     key: opts.key,
     tcp: opts.tcp,
+    logger: log,
     role: opts.listen ? "responder" : "initiator",
   });
   try {

@@ -12,7 +12,7 @@ import type { TouOptions } from "../net/mod.ts";
 import { formatHostPort, type HostPort, isIpv6, type LocalSpec } from "./address.ts";
 import { Logger } from "./log.ts";
 import { type DrainResult, Relay } from "./relay.ts";
-import { describeError } from "./server.ts";
+import { describeError, withContext } from "./errors.ts";
 import { resetTcpConn } from "./kernel_reset.ts";
 import type { EndpointFactory, TunnelAddr, TunnelEndpoint } from "./transport.ts";
 import { openTouEndpoint } from "./tou_endpoint.ts";
@@ -80,7 +80,7 @@ export class TunnelClient {
    *
    * @param opts Server, local listeners, key, tunables.
    * @returns The running client.
-   * @throws {Deno.errors.AddrInUse} When a local address is taken.
+   * @throws {Deno.errors.AddrInUse} When a local address is taken (the message names it).
    */
   static async start(opts: TunnelClientOptions): Promise<TunnelClient> {
     const log = opts.logger ?? new Logger();
@@ -92,12 +92,18 @@ export class TunnelClient {
       port: bind.port,
       key: opts.key,
       tcp: opts.tcp,
+      logger: log,
       role: "initiator",
     });
     const client = new TunnelClient(endpoint, opts.server, log);
     try {
       for (const spec of opts.locals) {
-        const ln = Deno.listen({ hostname: spec.listen.hostname, port: spec.listen.port });
+        let ln: Deno.TcpListener;
+        try {
+          ln = Deno.listen({ hostname: spec.listen.hostname, port: spec.listen.port });
+        } catch (e) {
+          throw withContext(e, `cannot listen on tcp ${formatHostPort(spec.listen)}`);
+        }
         const local: LocalListener = {
           spec,
           addr: { hostname: ln.addr.hostname, port: ln.addr.port },

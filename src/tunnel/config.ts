@@ -3,7 +3,7 @@
  * flags and the `--config` JSON file (flags override the file, lists
  * included), and is the source of docs/tou.schema.json. Secrets never
  * appear in it: the key comes from `keyFile` or the `TOU_KEY` environment
- * variable only.
+ * variable only (see `key_file.ts`).
  *
  * @module
  */
@@ -11,7 +11,6 @@
 import { z } from "zod";
 import type { ResolvedTouOptions, TouOptions } from "../net/mod.ts";
 import { touOptionsSchema } from "../net/options.ts";
-import { generatePsk, parsePsk, PskError } from "../udp/psk.ts";
 import {
   AddressError,
   type ForwardSpec,
@@ -23,6 +22,7 @@ import {
   type ParseHostPortOptions,
   parseLocalSpec,
 } from "./address.ts";
+import { describeFileError } from "./errors.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 
 /**
@@ -196,6 +196,27 @@ function checkDuplicates(v: { forward?: string[]; local?: string[] }, ctx: z.Ref
     }
     seen.set(port, i);
   }
+  const locals = new Map<string, number>();
+  for (const [i, text] of (v.local ?? []).entries()) {
+    let key: string;
+    try {
+      const spec = parseLocalSpec(text);
+      if (spec.listen.port === 0) continue; // each gets its own ephemeral port
+      key = `${spec.listen.hostname}|${spec.listen.port}`;
+    } catch {
+      continue; // reported by the field
+    }
+    const first = locals.get(key);
+    if (first !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["local", i],
+        input: text,
+        message: `local address is given twice (${show(v.local![first])} and ${show(text)})`,
+      });
+    }
+    locals.set(key, i);
+  }
 }
 
 /**
@@ -300,6 +321,9 @@ const FLAG_NAMES: Readonly<Record<string, string>> = {
   logFormat: "--log-format",
 };
 
+/** Config keys that look like someone tried to put the secret itself into the file. */
+const SECRET_KEY = /^(key|psk|secret|password|passphrase|token)$/i;
+
 function issuePath(path: readonly PropertyKey[]): string {
   let out = "";
   for (const p of path) {
@@ -344,8 +368,8 @@ export function validateConfig(input: unknown, source: ConfigSource): TouConfig 
   if (issue.code === "unrecognized_keys") {
     const key = issue.keys[0] ?? "?";
     where = issuePath(issue.path);
-    message = key === "key"
-      ? `unknown key "key": secrets are not accepted here, use keyFile or ${KEY_ENV}`
+    message = SECRET_KEY.test(key)
+      ? `unknown key ${show(key)}: secrets are not accepted here, use keyFile or ${KEY_ENV}`
       : `unknown key ${show(key)}`;
   } else {
     where = issuePath(issue.path);
@@ -374,23 +398,15 @@ export async function readConfigFile(path: string): Promise<TouConfig> {
   try {
     text = await Deno.readTextFile(path);
   } catch (e) {
-    throw new ConfigError(`cannot read config file ${path}: ${reasonOf(e)}`);
+    throw new ConfigError(`cannot read config file ${path}: ${describeFileError(e)}`);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new ConfigError(`config file ${path} is not valid JSON: ${reasonOf(e)}`);
+    throw new ConfigError(`config file ${path} is not valid JSON: ${describeFileError(e)}`);
   }
   return validateConfig(json, { kind: "file", path });
-}
-
-function reasonOf(e: unknown): string {
-  if (e instanceof Deno.errors.NotFound) return "no such file";
-  if (e instanceof Deno.errors.PermissionDenied) return "permission denied";
-  if (e instanceof Deno.errors.IsADirectory) return "is a directory";
-  const msg = e instanceof Error ? e.message : String(e);
-  return msg.split("\n")[0];
 }
 
 /**
@@ -484,78 +500,4 @@ export function resolveClientSettings(cfg: TouConfig): ClientSettings {
     server: parseHostPort(cfg.server),
     locals: cfg.local.map(parseLocalSpec),
   };
-}
-
-/** Where the key came from. */
-export type KeySource = "key-file" | "env" | "none";
-
-/** A loaded key (or its absence). */
-export interface LoadedKey {
-  /** The key bytes, or `undefined` for plaintext. */
-  readonly key: Uint8Array | undefined;
-  /** Where it came from. */
-  readonly source: KeySource;
-}
-
-/**
- * Loads the pre-shared key: from `keyFile` when given, otherwise from the
- * `TOU_KEY` value, otherwise none (plaintext).
- *
- * @param opts The key file path and the environment value.
- * @returns The key and its source.
- * @throws {ConfigError} When the file cannot be read or the key is malformed or short.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { loadKey } from "./config.ts";
- * const k = await loadKey({ env: "0123456789abcdef".repeat(4) });
- * assert.equal(k.source, "env");
- * assert.equal(k.key?.length, 32);
- * await assert.rejects(loadKey({ env: "ab".repeat(8) }), {
- *   message: "TOU_KEY: key too short: 8 bytes, need at least 32",
- * });
- * ```
- */
-export async function loadKey(
-  opts: { readonly keyFile?: string; readonly env?: string },
-): Promise<LoadedKey> {
-  if (opts.keyFile !== undefined) {
-    let text: string;
-    try {
-      text = await Deno.readTextFile(opts.keyFile);
-    } catch (e) {
-      throw new ConfigError(`cannot read key file ${opts.keyFile}: ${reasonOf(e)}`);
-    }
-    return { key: pskOrThrow(text, `key file ${opts.keyFile}`), source: "key-file" };
-  }
-  if (opts.env !== undefined) {
-    return { key: pskOrThrow(opts.env, KEY_ENV), source: "env" };
-  }
-  return { key: undefined, source: "none" };
-}
-
-function pskOrThrow(text: string, where: string): Uint8Array {
-  try {
-    return parsePsk(text);
-  } catch (e) {
-    if (e instanceof PskError) throw new ConfigError(`${where}: ${e.message}`);
-    throw e;
-  }
-}
-
-/**
- * A new random pre-shared key as the text of a key file (hex, newline-terminated).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { loadKey, newKeyText } from "./config.ts";
- * const text = newKeyText();
- * assert.match(text, /^[0-9a-f]{64}\n$/);
- * assert.equal((await loadKey({ env: text })).key?.length, 32);
- * ```
- */
-export function newKeyText(): string {
-  return generatePsk() + "\n";
 }

@@ -40,11 +40,7 @@ export {
   type CommonSettings,
   ConfigError,
   type ConfigSource,
-  type KeySource,
-  type LoadedKey,
-  loadKey,
   mergeConfig,
-  newKeyText,
   type ParsedTouConfig,
   readConfigFile,
   resolveClientSettings,
@@ -54,6 +50,7 @@ export {
   touConfigSchema,
   validateConfig,
 } from "./config.ts";
+export { type KeySource, type LoadedKey, loadKey, newKeyText } from "./key_file.ts";
 export { type DemoOptions, type DemoResult, runDemo } from "./demo.ts";
 export { resetTcpConn } from "./kernel_reset.ts";
 export {

@@ -10,6 +10,7 @@
 
 import type { TouOptions } from "../net/mod.ts";
 import { formatHostPort, type ForwardSpec, type HostPort } from "./address.ts";
+import { describeError } from "./errors.ts";
 import { Logger } from "./log.ts";
 import { type DrainResult, Relay } from "./relay.ts";
 import type {
@@ -20,6 +21,8 @@ import type {
   TunnelListener,
 } from "./transport.ts";
 import { openTouEndpoint } from "./tou_endpoint.ts";
+
+export { describeError } from "./errors.ts";
 
 /** Options of {@linkcode TunnelServer.start}. */
 export interface TunnelServerOptions {
@@ -61,19 +64,6 @@ export async function connectWithTimeout(
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** Short reason of a connect failure, e.g. "connection refused". */
-export function describeError(e: unknown): string {
-  if (e instanceof Deno.errors.ConnectionRefused) return "connection refused";
-  if (e instanceof Deno.errors.TimedOut) return "timed out";
-  if (e instanceof Deno.errors.ConnectionReset) return "connection reset";
-  if (e instanceof Deno.errors.NotFound) return "host not found";
-  if (e instanceof Error) {
-    const first = e.message.split("\n")[0];
-    return first.length > 0 ? first : e.name;
-  }
-  return String(e);
 }
 
 /**
@@ -129,6 +119,7 @@ export class TunnelServer {
       port: opts.listen.port,
       key: opts.key,
       tcp: opts.tcp,
+      logger: log,
       role: "responder",
     });
     const server = new TunnelServer(endpoint, opts.forwards, log, opts.connectTimeoutMs ?? 10_000);

@@ -7,6 +7,7 @@
  */
 
 import { formatHostPort, type HostPort } from "./address.ts";
+import { withContext } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import type { Relay, RelayRole, Session } from "./relay.ts";
 import type { EndpointConnection, ObservableEndpoint } from "./tou_endpoint.ts";
@@ -385,10 +386,32 @@ export function startControlServer(
   log?: Logger,
 ): Promise<ControlServer> {
   const { promise, resolve } = Promise.withResolvers<HostPort>();
-  const server = Deno.serve({
+  let server: Deno.HttpServer;
+  try {
+    server = serveControl(addr, source, (a) => resolve(a));
+  } catch (e) {
+    return Promise.reject(withContext(e, `cannot listen on control ${formatHostPort(addr)}`));
+  }
+  return promise.then((bound) => {
+    log?.info("control endpoint listening", { http: formatHostPort(bound) });
+    return {
+      addr: bound,
+      close: async () => {
+        await server.shutdown();
+      },
+    };
+  });
+}
+
+function serveControl(
+  addr: HostPort,
+  source: StatSource,
+  onListen: (a: HostPort) => void,
+): Deno.HttpServer {
+  return Deno.serve({
     hostname: addr.hostname,
     port: addr.port,
-    onListen: (a) => resolve({ hostname: a.hostname, port: a.port }),
+    onListen: (a) => onListen({ hostname: a.hostname, port: a.port }),
   }, (req) => {
     const path = new URL(req.url).pathname;
     if (req.method !== "GET") return new Response("method not allowed\n", { status: 405 });
@@ -404,15 +427,6 @@ export function startControlServer(
       return new Response("tou control endpoint: GET /connections (JSON), GET /metrics\n");
     }
     return new Response("not found\n", { status: 404 });
-  });
-  return promise.then((bound) => {
-    log?.info("control endpoint listening", { http: formatHostPort(bound) });
-    return {
-      addr: bound,
-      close: async () => {
-        await server.shutdown();
-      },
-    };
   });
 }
 
@@ -436,8 +450,14 @@ export async function fetchStat(
   try {
     res = await fetch(url, { signal: AbortSignal.timeout(5000) });
   } catch (e) {
-    const reason = e instanceof Error && /refused/i.test(e.message)
+    // Deno's fetch says "fetch failed"; the reason is in the cause.
+    const text = e instanceof Error
+      ? `${e.message} ${e.cause instanceof Error ? e.cause.message : String(e.cause ?? "")}`
+      : String(e);
+    const reason = /refused/i.test(text)
       ? "connection refused"
+      : e instanceof DOMException && e.name === "TimeoutError"
+      ? "no answer within 5 s"
       : e instanceof Error
       ? e.message.split("\n")[0]
       : String(e);

@@ -18,6 +18,9 @@ import { RealRuntime } from "../stack/real_runtime.ts";
 import type { DatagramSocket } from "../udp/datagram_socket.ts";
 import { openUdpSocket } from "../udp/deno_udp_socket.ts";
 import { SEALED_OVERHEAD, SealedSocket, type SealedSocketStats } from "../udp/sealed_socket.ts";
+import { formatHostPort } from "./address.ts";
+import { withContext } from "./errors.ts";
+import type { Logger } from "./log.ts";
 import type { OpenEndpointOptions, TunnelEndpoint } from "./transport.ts";
 import { type SegmentObserver, TracingSocket } from "./trace_socket.ts";
 
@@ -79,18 +82,29 @@ export interface ObservableEndpoint extends TunnelEndpoint {
  *
  * @param opts UDP address, key, role, TCP tunables and a segment observer.
  * @returns The endpoint.
- * @throws {AddrInUseError} When the UDP address is taken.
+ * @throws {AddrInUseError} When the UDP address is taken (the message names it).
  * @throws {InvalidOptionError} When a tunable is out of range.
  */
 export async function openTouEndpoint(opts: TouEndpointOptions): Promise<ObservableEndpoint> {
-  const hostname = await resolveHostname(opts.hostname, opts.hostname.includes(":") ? 6 : 4);
-  const udp = await openUdpSocket({ hostname, port: opts.port });
+  const where = `cannot listen on udp ${formatHostPort(opts)}`;
+  let udp: Awaited<ReturnType<typeof openUdpSocket>>;
+  try {
+    const hostname = await resolveHostname(opts.hostname, opts.hostname.includes(":") ? 6 : 4);
+    udp = await openUdpSocket({ hostname, port: opts.port });
+  } catch (e) {
+    throw withContext(e, where);
+  }
   let socket: DatagramSocket = udp;
   let sealed: SealedSocket | undefined;
   const tcp: { -readonly [K in keyof TouOptions]: TouOptions[K] } = { ...(opts.tcp ?? {}) };
   try {
     if (opts.key !== undefined) {
-      sealed = new SealedSocket(udp, { psk: opts.key, role: opts.role ?? "peer" });
+      const log = opts.logger;
+      sealed = new SealedSocket(udp, {
+        psk: opts.key,
+        role: opts.role ?? "peer",
+        onStale: log && ((from, offset) => reportStale(log, from, offset)),
+      });
       socket = sealed;
       if (tcp.segmentBudget === undefined) {
         tcp.segmentBudget = TOU_OPTION_SPECS.segmentBudget.default - SEALED_OVERHEAD;
@@ -166,4 +180,18 @@ class TouTunnelEndpoint implements ObservableEndpoint {
 
 function snake(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/** Logs, once per peer address, that a peer's datagrams authenticate but its clock is off. */
+function reportStale(log: Logger, from: { hostname: string; port: number }, offset: number): void {
+  const peer = formatHostPort(from);
+  log.once(
+    `stale ${peer}`,
+    "warn",
+    `dropping datagrams from ${peer}: they carry the right key but the peer's clock is ` +
+      `${Math.abs(offset)} s ${
+        offset > 0 ? "ahead of" : "behind"
+      } ours; synchronize the clocks (NTP)`,
+    { peer },
+  );
 }

@@ -8,6 +8,7 @@
  */
 
 import type { TouOptions } from "../net/mod.ts";
+import type { Logger } from "./log.ts";
 
 /** A tunnel connection: a `Deno.Conn` that can also be reset. */
 export interface TunnelConn extends Deno.Conn {
@@ -55,6 +56,8 @@ export interface OpenEndpointOptions {
   readonly tcp?: TouOptions;
   /** Seal role: the side that listens is the "responder", the side that connects the "initiator". */
   readonly role?: "initiator" | "responder";
+  /** Where the endpoint reports problems with its peers (e.g. a peer whose clock is off). */
+  readonly logger?: Logger;
 }
 
 /** Opens an endpoint; injected so tests can replace the tou stack. */

@@ -92,6 +92,13 @@ export interface SealedSocketOptions {
   readonly rekeyAfter?: number;
   /** The AEAD implementation. Default ChaCha20-Poly1305 (native). */
   readonly aead?: Aead;
+  /**
+   * Called for each datagram that authenticated but was dropped as stale,
+   * with the sender and its clock offset in seconds (peer minus local), so
+   * that the application can say "the peer's clock is 200 s ahead". Errors it
+   * throws are ignored.
+   */
+  readonly onStale?: (from: DatagramAddr, offsetSeconds: number) => void;
 }
 
 /** Counters of a {@linkcode SealedSocket}. */
@@ -224,6 +231,7 @@ export class SealedSocket implements DatagramSocket {
   readonly #newPeerRate: number;
   readonly #rekeyAfter: number;
   readonly #aead: Aead;
+  readonly #onStale: ((from: DatagramAddr, offsetSeconds: number) => void) | undefined;
 
   #salt = new Uint8Array(SALT_LEN);
   #sendKey: Uint8Array;
@@ -287,6 +295,7 @@ export class SealedSocket implements DatagramSocket {
     this.#newPeerRate = positiveOption("newPeersPerSecond", opts.newPeersPerSecond, 1000, 1e9);
     this.#rekeyAfter = positiveOption("rekeyAfter", opts.rekeyAfter, TWO_32, 2 ** 48);
     this.#aead = opts.aead ?? chacha20Poly1305Native;
+    this.#onStale = opts.onStale;
     this.#tokens = this.#newPeerRate;
     new ReplayWindow(this.#windowSize); // validates the size early
     this.#sendKey = this.#newSession();
@@ -357,7 +366,7 @@ export class SealedSocket implements DatagramSocket {
     for (;;) {
       const d = await this.#inner.receive();
       const out = new Uint8Array(d.data.length);
-      const n = this.#open(d.data, out);
+      const n = this.#open(d.data, out, d.from);
       if (n >= 0) return { data: out.subarray(0, n), from: d.from };
     }
   }
@@ -371,7 +380,7 @@ export class SealedSocket implements DatagramSocket {
       // A handler that makes the inner socket deliver again must not see its bytes overwritten.
       if (this.#plain.length < data.length) this.#plain = new Uint8Array(data.length);
       const out = this.#depth === 0 ? this.#plain : new Uint8Array(data.length);
-      const n = this.#open(data, out);
+      const n = this.#open(data, out, from);
       if (n < 0) return;
       this.#depth++;
       try {
@@ -416,7 +425,7 @@ export class SealedSocket implements DatagramSocket {
   }
 
   /** Opens `data` into `out`; returns the plaintext length or -1 (dropped, counted). */
-  #open(data: Uint8Array, out: Uint8Array): number {
+  #open(data: Uint8Array, out: Uint8Array, from: DatagramAddr): number {
     const stats = this.#stats;
     const env = parseEnvelope(data);
     if (!env.ok || env.value.type !== EnvelopeType.SEALED) {
@@ -462,7 +471,7 @@ export class SealedSocket implements DatagramSocket {
         stats.authFailures++;
         return -1;
       }
-      if (!this.#fresh(body, now)) return -1;
+      if (!this.#fresh(body, now, from)) return -1;
       peer.window.accept(counter);
       this.#touch(peer, now);
       stats.opened++;
@@ -484,7 +493,7 @@ export class SealedSocket implements DatagramSocket {
       stats.authFailures++;
       return -1;
     }
-    if (!this.#fresh(body, now)) return -1;
+    if (!this.#fresh(body, now, from)) return -1;
     if (this.#peers.size >= this.#maxPeers) this.#evictOldest();
     const session: PeerSession = {
       salt: salt.slice(),
@@ -499,13 +508,18 @@ export class SealedSocket implements DatagramSocket {
   }
 
   /** Whether the authenticated send time is within `now ± maxClockSkew`; counts it when not. */
-  #fresh(body: Uint8Array, now: number): boolean {
+  #fresh(body: Uint8Array, now: number, from: DatagramAddr): boolean {
     if (!Number.isFinite(this.#maxSkewSec)) return true;
     const sent = readU32(body, SALT_LEN + COUNTER_LEN);
     const offset = (sent - (Math.floor(now / 1000) >>> 0)) | 0; // mod 2^32, signed
     if (Math.abs(offset) <= this.#maxSkewSec) return true;
     this.#stats.stale++;
     this.#stats.lastStaleOffset = offset;
+    try {
+      this.#onStale?.(from, offset);
+    } catch {
+      // A report must not break the receive path.
+    }
     return false;
   }
 

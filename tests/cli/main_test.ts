@@ -100,7 +100,7 @@ Deno.test("main exits 2 with one line naming the problem when flags are bad", as
   );
   assert.equal(
     await usage(["cat", "127.0.0.1:7000", "99999"]),
-    'tou: invalid port "99999": must be 1..65535',
+    'tou: TUNNELPORT: invalid port "99999": must be 1..65535',
   );
 });
 
@@ -143,6 +143,20 @@ Deno.test("main exits 2 with one line when the config file is invalid", async ()
     assert.equal(
       await usage(["server", "--config", `${dir}/c.json`]),
       `tou: config file ${dir}/c.json: tcp.msl: must be between 1 and 600000 ms, got -5`,
+    );
+    await Deno.writeTextFile(`${dir}/u.json`, JSON.stringify({ forward: [], colour: "red" }));
+    assert.equal(
+      await usage(["server", "--config", `${dir}/u.json`, "--forward", "22=127.0.0.1:22"]),
+      `tou: config file ${dir}/u.json: unknown key "colour"`,
+    );
+    await Deno.writeTextFile(`${dir}/j.json`, "{ forward: [] }");
+    assert.match(
+      await usage(["server", "--config", `${dir}/j.json`]),
+      new RegExp(`^tou: config file ${dir}/j\\.json is not valid JSON: `),
+    );
+    assert.equal(
+      await usage(["client", "--config", `${dir}/missing.json`]),
+      `tou: cannot read config file ${dir}/missing.json: no such file`,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -248,8 +262,67 @@ Deno.test("main exits 1 with one line when the UDP address is taken", async () =
     assert.equal(code, 1);
     const lines = c.err().trim().split("\n");
     assert.equal(lines.length, 1, c.err());
-    assert.match(lines[0], /^tou: .*127\.0\.0\.1:\d+/);
+    assert.equal(lines[0], `tou: cannot listen on udp 127.0.0.1:${port}: address already in use`);
   } finally {
     taken.close();
   }
+});
+
+Deno.test("main exits 1 naming the address when a client's local TCP port or control port is taken", async () => {
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = taken.addr.port;
+    const key = { TOU_KEY: "0123456789abcdef".repeat(4) };
+    const a = capture(key);
+    const local = ["client", "--server", "127.0.0.1:9", "--local", `127.0.0.1:${port}=22`];
+    assert.equal(await main(local, { io: a.io }), 1);
+    assert.equal(a.err(), `tou: cannot listen on tcp 127.0.0.1:${port}: address already in use\n`);
+    const b = capture(key);
+    const control = ["server", "--listen", "127.0.0.1:0", "--forward", "1=127.0.0.1:1"];
+    const code = await main([...control, "--control", String(port), "--log-level", "warn"], {
+      io: b.io,
+    });
+    assert.equal(code, 1);
+    assert.equal(
+      b.err(),
+      `tou: cannot listen on control 127.0.0.1:${port}: address already in use\n`,
+    );
+  } finally {
+    taken.close();
+  }
+});
+
+Deno.test("main exits 2 with a hint when a secret is given on the command line or in the config", async () => {
+  assert.equal(
+    await usage(["server", "--forward", "22=127.0.0.1:22", "--key", "00ff"]),
+    "tou: unknown option '--key' (a key is never taken from the command line: use --key-file " +
+      "or TOU_KEY)",
+  );
+  assert.equal(
+    await usage(["client", "--psk=00ff"]),
+    "tou: unknown option '--psk=00ff' (a key is never taken from the command line: use " +
+      "--key-file or TOU_KEY)",
+  );
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/c.json`, JSON.stringify({ forward: [], psk: "00ff" }));
+    assert.equal(
+      await usage(["server", "--config", `${dir}/c.json`]),
+      `tou: config file ${dir}/c.json: unknown key "psk": secrets are not accepted here, use ` +
+        "keyFile or TOU_KEY",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("main exits with one line naming the problem when demo or keygen get bad input", async () => {
+  assert.equal(
+    await usage(["demo", "--mib", "0"]),
+    'tou: --mib: must be a number of MiB above 0 and at most 4096, got "0"',
+  );
+  const c = capture();
+  assert.equal(await main(["keygen", "--out", "/nonexistent/dir/tou.key"], { io: c.io }), 1);
+  assert.equal(c.err(), "tou: cannot write /nonexistent/dir/tou.key: no such directory\n");
+  assert.equal(c.out(), "");
 });

@@ -5,7 +5,8 @@
 
 import assert from "node:assert/strict";
 import { runTou } from "../cli/_process.ts";
-import { within } from "../tunnel/_harness.ts";
+import { readAll, tcpService, within, writeAll } from "../tunnel/_harness.ts";
+import { parsePsk } from "../../src/udp/psk.ts";
 import { TunnelServer } from "../../src/tunnel/server.ts";
 import { Logger } from "../../src/tunnel/log.ts";
 
@@ -84,6 +85,36 @@ Deno.test("tou cat --listen and tou cat exchange stdin both ways and exit 0", as
   }
 });
 
+Deno.test("tou cat half-closes at stdin EOF and prints the reply that follows", async () => {
+  // The service answers only after the request's EOF arrived, with more than a pipe buffer.
+  const reply = "x".repeat(300_000) + "end\n";
+  const svc = tcpService(async (c) => {
+    const request = new TextDecoder().decode(await readAll(c));
+    await writeAll(c, new TextEncoder().encode(`${request.length} bytes then EOF\n${reply}`));
+    c.close();
+  });
+  const server = await TunnelServer.start({
+    listen: { hostname: "127.0.0.1", port: 0 },
+    forwards: [{ tunnelPort: 7, target: { hostname: "127.0.0.1", port: svc.port } }],
+    key: parsePsk(KEY),
+    logger: new Logger({ sink: () => {} }),
+  });
+  try {
+    const r = await runTou(["cat", `127.0.0.1:${server.addr.port}`, "7"], {
+      env: { TOU_KEY: KEY },
+      stdin: new TextEncoder().encode("GET /\n"),
+      timeoutMs: 20_000,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `6 bytes then EOF\n${reply}`);
+    assert.equal(r.stderr, "");
+    assert.equal(server.relay.counters.sessionsClosed, 1);
+  } finally {
+    await server.close({ drainTimeoutMs: 1_000 });
+    await svc.close();
+  }
+});
+
 Deno.test("tou cat exits 1 naming the address when the connection is refused", async () => {
   const server = await TunnelServer.start({
     listen: { hostname: "127.0.0.1", port: 0 },
@@ -109,9 +140,22 @@ Deno.test("tou cat exits 2 when the key file is empty", async () => {
   assert.match(r.stderr, /^tou: key file \/dev\/null: key is empty/);
 });
 
-Deno.test("tou demo pushes data through server and client and reports it", async () => {
-  const r = await runTou(["demo", "--mib", "4"], { timeoutMs: 60_000 });
-  assert.equal(r.code, 0, r.stderr);
+Deno.test("deno task demo pushes data through server and client and reports it", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "--quiet", "demo", "--mib", "4"],
+    cwd: root.pathname,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  const r = { code: out.code, stdout: new TextDecoder().decode(out.stdout) };
+  assert.equal(r.code, 0, new TextDecoder().decode(out.stderr));
+  assert.match(r.stdout, /^tou demo: a TCP echo service reached through a tou tunnel/);
+  assert.match(r.stdout, /encryption +ChaCha20-Poly1305/);
+  assert.match(r.stdout, /time [0-9.]+ s, throughput [0-9.]+ MiB\/s each way/);
+  assert.match(r.stdout, /rtt [0-9.]+ ms, rto \d+ ms, mss \d+, cwnd \d+ segments/);
   assert.match(r.stdout, /Flags \[S\]/);
   assert.match(r.stdout, /Flags \[S\.\]/);
   assert.match(r.stdout, /Flags \[F/);

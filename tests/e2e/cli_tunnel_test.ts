@@ -1,84 +1,23 @@
 /**
  * End to end: real `tou server` and `tou client` processes on loopback,
  * started with `deno run -A cli/main.ts`, ephemeral ports read from their
- * JSON logs, killed by PID at the end.
+ * JSON logs, killed by PID at the end. The data paths: HTTP, half-close in
+ * both directions, one tunnel connection per TCP connection, several
+ * services, the key from a file.
  */
 
 import assert from "node:assert/strict";
-import { runTou, TouProcess } from "../cli/_process.ts";
+import { runTou } from "../cli/_process.ts";
+import { KEY_A, startTunnel } from "../cli/_tunnel.ts";
+import type { StatSnapshot } from "../../src/tunnel/stat.ts";
 import {
   connectLocal,
-  echoService,
   pattern,
   readAll,
-  readOutcome,
   tcpService,
   within,
   writeAll,
 } from "../tunnel/_harness.ts";
-
-const KEY_A = "6b0d3f0a9b1c2e4d5f60718293a4b5c6d7e8f90112233445566778899aabbccd";
-const KEY_B = "0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0";
-
-interface Tunnel {
-  server: TouProcess;
-  client: TouProcess;
-  /** The client's local TCP port. */
-  localPort: number;
-  serverControl: number;
-  stop(): Promise<void>;
-}
-
-async function startTunnel(opts: {
-  targetPort: number;
-  serverArgs?: string[];
-  clientArgs?: string[];
-  serverEnv?: Record<string, string>;
-  clientEnv?: Record<string, string>;
-}): Promise<Tunnel> {
-  const server = new TouProcess([
-    "server",
-    "--listen",
-    "127.0.0.1:0",
-    "--forward",
-    `80=127.0.0.1:${opts.targetPort}`,
-    "--control",
-    "127.0.0.1:0",
-    ...(opts.serverArgs ?? []),
-  ], opts.serverEnv ?? { TOU_KEY: KEY_A });
-  let client: TouProcess | undefined;
-  try {
-    const udp = await server.port("server listening", "udp");
-    const serverControl = await server.port("control endpoint listening", "http");
-    client = new TouProcess([
-      "tunnel",
-      "client",
-      "--server",
-      `127.0.0.1:${udp}`,
-      "--local",
-      "127.0.0.1:0=80",
-      ...(opts.clientArgs ?? []),
-    ], opts.clientEnv ?? { TOU_KEY: KEY_A });
-    const localPort = await client.port("client listening", "tcp");
-    const c = client;
-    return {
-      server,
-      client: c,
-      localPort,
-      serverControl,
-      stop: async () => {
-        c.signal("SIGKILL");
-        server.signal("SIGKILL");
-        await Promise.all([c.stop(), server.stop()]);
-      },
-    };
-  } catch (e) {
-    client?.signal("SIGKILL");
-    server.signal("SIGKILL");
-    await Promise.all([client?.stop(), server.stop()]);
-    throw e;
-  }
-}
 
 Deno.test("tou server and tou client carry an HTTP request to a Deno.serve", async () => {
   const ac = new AbortController();
@@ -93,7 +32,7 @@ Deno.test("tou server and tou client carry an HTTP request to a Deno.serve", asy
     const res = await within(
       20_000,
       "fetch",
-      fetch(`http://127.0.0.1:${t.localPort}/through/the/tunnel`, { method: "POST", client }),
+      fetch(`http://127.0.0.1:${t.localPort()}/through/the/tunnel`, { method: "POST", client }),
     );
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { path: "/through/the/tunnel", method: "POST" });
@@ -106,7 +45,7 @@ Deno.test("tou server and tou client carry an HTTP request to a Deno.serve", asy
   }
 });
 
-Deno.test("tou client propagates half-close both ways through the processes", async () => {
+Deno.test("tou client propagates the application's half-close and the reply keeps flowing", async () => {
   const request = pattern(500_000, 7);
   const response = pattern(700_000, 8);
   const svc = tcpService(async (c) => {
@@ -118,7 +57,7 @@ Deno.test("tou client propagates half-close both ways through the processes", as
   });
   const t = await startTunnel({ targetPort: svc.port });
   try {
-    const app = await connectLocal(t.localPort);
+    const app = await connectLocal(t.localPort());
     await writeAll(app, request);
     await app.closeWrite();
     assert.deepEqual(await within(30_000, "response", readAll(app)), response);
@@ -129,105 +68,104 @@ Deno.test("tou client propagates half-close both ways through the processes", as
   }
 });
 
-Deno.test("tou server drops a client with the wrong key and counts it in tou stat", async () => {
-  const echo = echoService();
+Deno.test("tou server propagates the service's half-close and the request keeps flowing", async () => {
+  const banner = pattern(300_000, 11);
+  const request = pattern(400_000, 12);
+  const { promise: serviceGot, resolve } = Promise.withResolvers<Uint8Array>();
+  const svc = tcpService(async (c) => {
+    // Sends everything and half-closes first, then reads the request to EOF.
+    await writeAll(c, banner);
+    await c.closeWrite();
+    resolve(await readAll(c));
+    c.close();
+  });
+  const t = await startTunnel({ targetPort: svc.port });
+  try {
+    const app = await connectLocal(t.localPort());
+    assert.deepEqual(await within(30_000, "banner", readAll(app)), banner); // EOF came through
+    await writeAll(app, request); // our half is still open
+    await app.closeWrite();
+    assert.deepEqual(await within(30_000, "request", serviceGot), request);
+    app.close();
+  } finally {
+    await t.stop();
+    await svc.close();
+  }
+});
+
+Deno.test("tou client carries each TCP connection over its own tunnel connection to its service", async () => {
+  // Two services behind one server, answering each chunk with their name; the client maps a
+  // local port to each.
+  const tagged = (name: string) =>
+    tcpService(async (c) => {
+      const buf = new Uint8Array(1024);
+      for (;;) {
+        const n = await c.read(buf);
+        if (n === null) break;
+        await writeAll(
+          c,
+          new TextEncoder().encode(`${name}:${new TextDecoder().decode(buf.subarray(0, n))}`),
+        );
+      }
+      c.close();
+    });
+  const alpha = tagged("alpha");
+  const beta = tagged("beta");
   const dir = await Deno.makeTempDir();
   try {
-    // The client's config file makes it give up after one SYN retransmission.
-    await Deno.writeTextFile(
-      `${dir}/client.json`,
-      JSON.stringify({ tcp: { synRetries: 1, rtoInitial: 300 } }),
-    );
+    // The server reads its key from a file, the client from TOU_KEY: the same key either way.
+    await Deno.writeTextFile(`${dir}/tou.key`, KEY_A + "\n", { mode: 0o600 });
     const t = await startTunnel({
-      targetPort: echo.port,
-      clientArgs: ["--config", `${dir}/client.json`],
-      clientEnv: { TOU_KEY: KEY_B },
+      forwards: [`1=127.0.0.1:${alpha.port}`, `2=localhost:${beta.port}`],
+      tunnelPorts: [1, 2],
+      serverArgs: ["--key-file", `${dir}/tou.key`],
+      serverEnv: {},
     });
     try {
-      const app = await connectLocal(t.localPort);
-      assert.equal(await within(20_000, "app outcome", readOutcome(app)), "ConnectionReset");
-      app.close();
-      await t.client.waitFor((r) => /cannot open tunnel/.test(r.msg), "client failure log");
-      const metrics = await runTou(["stat", "--control", String(t.serverControl), "--metrics"]);
-      assert.equal(metrics.code, 0, metrics.stderr);
-      const drops = metrics.stdout.match(/^tou_seal_auth_failures_total\{role="server"\} (\d+)$/m);
-      assert.ok(drops && Number(drops[1]) >= 2, metrics.stdout);
-      assert.match(metrics.stdout, /^tou_sessions_opened_total\{role="server"\} 0$/m);
-      const table = await runTou(["stat", "--control", `127.0.0.1:${t.serverControl}`]);
-      assert.equal(table.code, 0, table.stderr);
-      assert.match(table.stdout, /^tou server udp 127\.0\.0\.1:\d+ \(encrypted\), 0 connections$/m);
-      assert.equal(echo.conns.length, 0);
+      const plan: [number, string][] = [[0, "a1"], [1, "b1"], [0, "a2"], [1, "b2"], [0, "a3"]];
+      const conns = await Promise.all(plan.map(([i]) => connectLocal(t.localPort(i))));
+      const replies = await within(
+        30_000,
+        "replies",
+        Promise.all(conns.map(async (c, k) => {
+          const text = plan[k][1];
+          await writeAll(c, new TextEncoder().encode(text));
+          const want = `${plan[k][0] === 0 ? "alpha" : "beta"}:${text}`;
+          let got = "";
+          const buf = new Uint8Array(64);
+          while (got.length < want.length) {
+            const n = await c.read(buf);
+            if (n === null) break;
+            got += new TextDecoder().decode(buf.subarray(0, n));
+          }
+          return got;
+        })),
+      );
+      assert.deepEqual(replies, ["alpha:a1", "beta:b1", "alpha:a2", "beta:b2", "alpha:a3"]);
+      // All five open at once: five ESTABLISHED tunnel connections, each carrying one session.
+      const stat = await runTou(["stat", "--control", String(t.serverControl), "--json"]);
+      assert.equal(stat.code, 0, stat.stderr);
+      const snap = JSON.parse(stat.stdout) as StatSnapshot;
+      assert.equal(snap.encrypted, true);
+      const rows = snap.connections.filter((r) => r.state === "ESTABLISHED");
+      assert.equal(rows.length, 5, stat.stdout);
+      assert.equal(new Set(rows.map((r) => r.peer)).size, 5);
+      assert.equal(new Set(rows.map((r) => r.session?.id)).size, 5);
+      assert.deepEqual(rows.map((r) => r.local.split("/")[1]).sort(), ["1", "1", "1", "2", "2"]);
+      for (const c of conns) {
+        await c.closeWrite();
+        assert.equal(await within(10_000, "eof", readAll(c)).then((b) => b.length), 0);
+        c.close();
+      }
+      assert.equal(alpha.conns.length, 3);
+      assert.equal(beta.conns.length, 2);
+      assert.equal(t.server.records.filter((r) => /readable by other users/.test(r.msg)).length, 0);
     } finally {
       await t.stop();
     }
   } finally {
-    await echo.close();
     await Deno.remove(dir, { recursive: true });
-  }
-});
-
-Deno.test("SIGTERM drains an active transfer through tou processes without losing bytes", async () => {
-  const echo = echoService();
-  const t = await startTunnel({
-    targetPort: echo.port,
-    serverArgs: ["--drain-timeout", "60"],
-    clientArgs: ["--drain-timeout", "60"],
-  });
-  try {
-    const data = pattern(24 * 1024 * 1024, 9);
-    const app = await connectLocal(t.localPort);
-    const sending = (async () => {
-      await writeAll(app, data);
-      await app.closeWrite();
-    })();
-    // Read the echo into `got`, telling us once the first MiB is back (mid-transfer).
-    const got = new Uint8Array(data.length);
-    let received = 0;
-    const { promise: firstMiB, resolve: onFirstMiB } = Promise.withResolvers<void>();
-    const receiving = (async () => {
-      const buf = new Uint8Array(65536);
-      for (;;) {
-        const n = await app.read(buf);
-        if (n === null) return;
-        got.set(buf.subarray(0, n), received);
-        received += n;
-        if (received >= 1024 * 1024) onFirstMiB();
-      }
-    })();
-    receiving.catch(() => {}); // failures surface where it is awaited below
-    sending.catch(() => {});
-    await within(30_000, "first MiB", firstMiB);
-    assert.ok(received < data.length, "the transfer ended before the signal");
-    t.client.signal("SIGTERM");
-    t.server.signal("SIGTERM");
-    await t.client.waitFor((r) => /^SIGTERM: draining 1 open session/.test(r.msg), "client drain");
-    // New connections get nowhere while draining: the client no longer listens (a connect
-    // racing with the listener's close may be accepted by the kernel, then reset).
-    try {
-      const late = await connectLocal(t.localPort);
-      await late.write(new Uint8Array([1])).catch(() => 0);
-      assert.match(
-        await within(10_000, "late outcome", readOutcome(late)),
-        /^(ConnectionReset|eof)$/,
-      );
-      late.close();
-    } catch (e) {
-      assert.ok(e instanceof Deno.errors.ConnectionRefused, String(e));
-    }
-    await within(60_000, "send", sending);
-    await within(60_000, "echo", receiving);
-    assert.equal(received, data.length);
-    assert.deepEqual(got, data);
-    app.close();
-    const [cs, ss] = await Promise.all([t.client.stop(30_000), t.server.stop(30_000)]);
-    assert.equal(cs.code, 0);
-    assert.equal(ss.code, 0);
-    assert.equal(echo.conns.length, 1);
-    const drained = t.client.records.find((r) => r.msg === "drained");
-    assert.equal(drained?.finished, 1);
-    assert.equal(drained?.reset, 0);
-  } finally {
-    await t.stop();
-    await echo.close();
+    await alpha.close();
+    await beta.close();
   }
 });

@@ -23,6 +23,13 @@ Deno.test("tou exits 2 with a one-line message when a flag, address or key is ba
       {},
       /^tou: cannot read key file \/nonexistent\/tou\.key: no such file$/,
     ],
+    [["server", "--forward", "22="], {}, /^tou: --forward: invalid forward "22=": missing target/],
+    [["server", "--forward", "22=host:99999"], {}, /^tou: --forward: invalid port "99999"/],
+    [["server", "--forward", "22=127.0.0.1:22", "--key", "s3cret"], {}, /--key-file or TOU_KEY\)$/],
+    [["client", "--server", "127.0.0.1:7000", "--local", "2222"], {}, /^tou: --local: invalid/],
+    [["cat", "host:99999"], {}, /^tou: HOST:PORT: invalid port "99999"/],
+    [["stat", "--control", "10.0.0.1:7001"], {}, /is not a loopback address$/],
+    [["demo", "--mib", "lots"], {}, /^tou: --mib: must be a number/],
   ];
   const results = await Promise.all(cases.map(([args, env]) => runTou(args, { env })));
   results.forEach((r, i) => {
@@ -37,7 +44,7 @@ Deno.test("tou exits 2 with a one-line message when a flag, address or key is ba
 
 Deno.test("tou --help output of each subcommand appears verbatim in docs/cli.md", async () => {
   const docs = await Deno.readTextFile(new URL("docs/cli.md", root));
-  const paths = [["server"], ["client"], ["cat"], ["stat"], ["tunnel"]];
+  const paths = [[], ["server"], ["client"], ["cat"], ["stat"], ["demo"], ["keygen"], ["tunnel"]];
   const results = await Promise.all(paths.map((p) => runTou([...p, "--help"])));
   results.forEach((r, i) => {
     assert.equal(r.code, 0, r.stderr);
@@ -48,18 +55,34 @@ Deno.test("tou --help output of each subcommand appears verbatim in docs/cli.md"
   });
 });
 
-Deno.test("deno task tunnel client --help prints the client's help", async () => {
+async function denoTask(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "--quiet", "tunnel", "client", "--help"],
+    args: ["task", "--quiet", ...args],
     cwd: root.pathname,
     env: { NO_COLOR: "1" },
+    stdin: "null",
     stdout: "piped",
     stderr: "piped",
+    signal: AbortSignal.timeout(30_000),
   }).output();
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  const text = new TextDecoder().decode(out.stdout);
-  assert.match(text, /^Usage: tou tunnel client \[options\]/);
-  assert.match(text, /--local <spec>/);
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+}
+
+Deno.test("deno task tunnel client|server runs the client and server commands", async () => {
+  const [client, server, bad] = await Promise.all([
+    denoTask(["tunnel", "client", "--help"]),
+    denoTask(["tunnel", "server", "--help"]),
+    denoTask(["tunnel", "server", "--forward", "22=nowhere"]),
+  ]);
+  assert.equal(client.code, 0, client.stderr);
+  assert.match(client.stdout, /^Usage: tou tunnel client \[options\]/);
+  assert.match(client.stdout, /--local <spec>/);
+  assert.equal(server.code, 0, server.stderr);
+  assert.match(server.stdout, /^Usage: tou tunnel server \[options\]/);
+  assert.match(server.stdout, /--forward <spec>/);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stderr, 'tou: --forward: missing port in "nowhere": expected host:port\n');
 });
 
 Deno.test("tou server reads its config file and lets flags override it", async () => {

@@ -1,12 +1,17 @@
 /**
- * Random segments and app calls against one connection: nothing throws except
- * TcpUsageError for misuse, and the invariants hold after every step.
+ * Random segments and app calls against one connection, and random raw
+ * peers against a whole stack: nothing throws except TcpUsageError for
+ * misuse, and the invariants hold after every step. Every state event is
+ * checked against the RFC 9293 §3.3.2 edges (`isLegalTransition`) as it
+ * happens, by the harness (`TcpScript.drain`, `TcpPair`) or here.
  * Replay a failure with TCP_PROPERTY_SEED=<seed> (printed on failure).
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { TcpUsageError } from "../../src/tcp/errors.ts";
 import type { TcpConfig } from "../../src/tcp/config.ts";
+import { isLegalTransition } from "../../src/tcp/state.ts";
+import { createTestbed } from "../../src/testing/mod.ts";
 import { emitSegment } from "../../src/wire/tcp_codec.ts";
 import { type Seq, seqAdd, seqLe, seqSub } from "../../src/wire/seq.ts";
 import { ACK, FIN, PSH, RST, SYN, URG } from "../../src/wire/tcp_flags.ts";
@@ -402,6 +407,149 @@ Deno.test("TcpPair transfers and closes cleanly when random configs and losses a
     fc.assert(property, { seed: SEED, numRuns: Math.max(10, Math.floor(RUNS / 5)) });
   } catch (e) {
     console.error(`tcp pair property failed; replay with TCP_PROPERTY_SEED=${SEED}`);
+    throw e;
+  }
+});
+
+/** One step of a raw peer against a listening stack. */
+type StackAction =
+  | { kind: "seg"; peer: number; flags: number; seq: number; ack: number; len: number }
+  | { kind: "advance"; ms: number }
+  | { kind: "open"; peer: number; data: boolean }
+  | { kind: "accept" }
+  | { kind: "app"; op: "close" | "abort" | "closeWrite" | "write" | "read" };
+
+const stackAction: fc.Arbitrary<StackAction> = fc.oneof(
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      kind: fc.constant("seg" as const),
+      peer: fc.integer({ min: 0, max: 3 }),
+      flags: fc.oneof(
+        fc.constantFrom(SYN, ACK, ACK | PSH, ACK | FIN, RST, RST | ACK, SYN | ACK),
+        fc.integer({ min: 0, max: 63 }),
+      ),
+      seq: smallOffset,
+      ack: smallOffset,
+      len: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 2000 })),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant("advance" as const),
+      ms: fc.oneof(fc.integer({ min: 0, max: 500 }), fc.integer({ min: 0, max: 100_000 })),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant("open" as const),
+      peer: fc.integer({ min: 0, max: 3 }),
+      data: fc.boolean(),
+    }),
+  },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("accept" as const) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant("app" as const),
+      op: fc.constantFrom(
+        "close" as const,
+        "abort" as const,
+        "closeWrite" as const,
+        "write" as const,
+        "read" as const,
+      ),
+    }),
+  },
+);
+
+Deno.test("Stack never throws and keeps its queues and state machine legal when raw peers send random segments", () => {
+  const property = fc.property(
+    fc.array(stackAction, { minLength: 1, maxLength: 50 }),
+    fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+    (actions, iss) => {
+      const tb = createTestbed({
+        tcp: { msl: 500, finWait2Timeout: 2000, synAckRetries: 2, recvBufferSize: 3000 },
+        stack: { synQueueLimit: 2 },
+      });
+      const l = tb.stack.listen(80, { backlog: 1 });
+      const peers = [0, 1, 2, 3].map((i) =>
+        tb.rawPeer({ tcpPort: 40000 + (i % 2), targetPort: 80 })
+      );
+      const accepted: ReturnType<typeof l.accept>[] = [];
+      const buf = new Uint8Array(4096);
+      for (const a of actions) {
+        switch (a.kind) {
+          case "seg": {
+            const peer = peers[a.peer];
+            const c = tb.connection(peer, 80, peer.tcpPort);
+            tb.setNextIsn(iss);
+            peer.send({
+              flags: a.flags,
+              seq: ((c ? c.tcp.rcvNxt : 0) + a.seq) >>> 0,
+              ack: ((c ? c.tcp.sndNxt : iss + 1) + a.ack) >>> 0,
+              payload: new Uint8Array(a.len),
+            });
+            break;
+          }
+          case "open": {
+            // a well-formed handshake (and maybe data), so later steps meet synchronized states
+            const peer = peers[a.peer];
+            tb.setNextIsn(iss);
+            peer.send({ flags: "S", seq: 0 });
+            peer.send({ flags: ".", seq: 1, ack: (iss + 1) >>> 0 });
+            if (a.data) peer.send({ flags: "P.", seq: 1, ack: (iss + 1) >>> 0, payload: "data" });
+            break;
+          }
+          case "advance":
+            tb.advance(a.ms);
+            break;
+          case "accept":
+            accepted.push(l.accept());
+            break;
+          case "app": {
+            const c = accepted.at(-1);
+            if (c === undefined || c.state === "CLOSED") break;
+            try {
+              if (a.op === "write") c.write(new Uint8Array(1500));
+              else if (a.op === "read") c.read(buf);
+              else c[a.op]();
+            } catch (e) {
+              if (!(e instanceof TcpUsageError)) throw e;
+            }
+            break;
+          }
+        }
+        for (const p of peers) p.take();
+        assert.ok(l.synQueue.size <= 2, "SYN queue bound");
+        assert.ok(l.acceptQueue.length <= 2, "accept queue bound (backlog + 1)");
+        const next = tb.nextTimeout();
+        assert.ok(next === Infinity || next >= tb.now, "no timer deadline in the past");
+        for (const c of tb.stack.connections()) {
+          assert.notEqual(c.state, "CLOSED", "CLOSED connections leave the stack");
+          assert.ok(seqLe(c.tcp.sndUna, c.tcp.sndNxt));
+        }
+      }
+      for (const c of [...tb.stack.connections(), ...accepted]) {
+        if (c === undefined) continue;
+        let last = "LISTEN";
+        for (const ev of tb.stateEvents(c)) {
+          if (last === "LISTEN" && ev.from === "CLOSED") last = "CLOSED"; // an active open
+          assert.equal(ev.from, last);
+          assert.ok(isLegalTransition(ev.from, ev.to), `${ev.from} -> ${ev.to}`);
+          last = ev.to;
+        }
+        assert.equal(last, c.state);
+      }
+      tb.close();
+    },
+  );
+  try {
+    fc.assert(property, { seed: SEED, numRuns: Math.max(20, Math.floor(RUNS / 2)) });
+  } catch (e) {
+    console.error(`stack property failed; replay with TCP_PROPERTY_SEED=${SEED}`);
     throw e;
   }
 });

@@ -55,6 +55,15 @@ Deno.test("StackListener drops SYNs beyond the SYN-queue bound", () => {
   assert.equal(peers[2].pending, 0);
   assert.equal(l.synQueue.size, 2);
   assert.equal(l.counters.synQueueDrops, 1);
+  assert.equal(tb.state(peers[2], 80, 40000), undefined); // no state kept for the dropped SYN
+  // once a handshake completes, a slot frees and the client's retransmitted SYN gets in
+  const synAck = peers[0].next()!.segment;
+  peers[0].send({ flags: ".", seq: 1, ack: synAck.seq + 1 });
+  assert.equal(l.synQueue.size, 1);
+  assert.equal(l.acceptQueue.length, 1);
+  peers[2].send({ flags: "S", seq: 0 });
+  assert.equal(peers[2].next()!.segment.flags, SYN | ACK);
+  assert.equal(l.synQueue.size, 2);
   tb.close();
 });
 

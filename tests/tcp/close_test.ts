@@ -242,3 +242,106 @@ Deno.test("TcpPair half-closes each direction independently when both ends close
     "CLOSED",
   ]);
 });
+
+const DEFAULT_TIMERS = { windowScaling: false, timestamps: false, sack: false };
+
+Deno.test("TcpConnection stays in TIME_WAIT for 2·MSL = 60 s when MSL has its 30 s default", () => {
+  const s = TcpScript.established({ config: DEFAULT_TIMERS });
+  s.app((c) => c.closeWrite());
+  s.advance(5);
+  s.send({ ack: s.l(1), flags: ACK | FIN });
+  assert.equal(s.conn.state, "TIME_WAIT");
+  assert.equal(s.conn.pollTimeout(), 5 + 60_000);
+  s.advance(59_999);
+  assert.equal(s.conn.state, "TIME_WAIT");
+  s.advance(1);
+  assert.equal(s.conn.state, "CLOSED");
+});
+
+Deno.test("TcpConnection times out an orphaned FIN_WAIT_2 after the 60 s default", () => {
+  const s = TcpScript.established({ config: DEFAULT_TIMERS });
+  s.app((c) => c.close());
+  s.send({ ack: s.l(1) });
+  assert.equal(s.conn.state, "FIN_WAIT_2");
+  assert.equal(s.conn.pollTimeout(), 60_000);
+  s.advance(59_999);
+  assert.equal(s.conn.state, "FIN_WAIT_2");
+  s.advance(1);
+  assert.deepEqual(s.eventsOf("state").at(-1), {
+    type: "state",
+    from: "FIN_WAIT_2",
+    to: "CLOSED",
+    cause: "FIN_WAIT_2 timeout",
+  });
+  assert.equal(s.eventsOf("error").length, 0);
+});
+
+Deno.test("TcpConnection arms the FIN_WAIT_2 timeout when close() follows closeWrite() in FIN_WAIT_2", () => {
+  const s = established({ finWait2Timeout: 3000 });
+  s.app((c) => c.closeWrite());
+  s.expectSent({ flags: ACK | FIN, seq: s.l() });
+  s.send({ ack: s.l(1) });
+  assert.equal(s.conn.state, "FIN_WAIT_2");
+  assert.equal(s.conn.pollTimeout(), Infinity); // half-closed, still owned: waits for the peer
+  s.advance(100);
+  s.app((c) => c.close());
+  assert.equal(s.conn.orphaned, true);
+  s.expectNothing();
+  assert.equal(s.conn.pollTimeout(), 3100);
+  s.advance(3000);
+  assert.equal(s.conn.state, "CLOSED");
+});
+
+Deno.test("TcpConnection ignores a RST in TIME_WAIT whatever its sequence number (RFC 1337)", () => {
+  const s = established();
+  s.app((c) => c.closeWrite());
+  s.expectSent({ flags: ACK | FIN, seq: s.l() });
+  s.send({ ack: s.l(1), flags: ACK | FIN });
+  s.expectSent({ flags: ACK, ack: s.r(1) });
+  const deadline = s.conn.pollTimeout();
+  s.send({ seq: s.r(1), flags: RST }); // exact
+  s.send({ seq: s.r(1), ack: s.l(1), flags: RST | ACK });
+  s.send({ seq: s.r(500), flags: RST }); // in window
+  s.expectNothing(); // no challenge ACK either
+  assert.equal(s.conn.state, "TIME_WAIT");
+  assert.equal(s.conn.pollTimeout(), deadline); // the 2MSL timer is not restarted by a RST
+  assert.equal(s.eventsOf("error").length, 0);
+});
+
+Deno.test("TcpConnection ignores data after the peer's FIN without ACKing it when in CLOSE_WAIT", () => {
+  const s = established();
+  s.send({ seq: s.r(0), flags: ACK | FIN, payload: "x" });
+  s.expectSent({ ack: s.r(2) });
+  s.send({ seq: s.r(2), payload: "after fin" }); // RFC 9293 §3.10.7.4 seventh: ignore the text
+  s.expectNothing();
+  assert.equal(s.conn.readable, 1);
+  assert.equal(s.conn.rcvNxt, s.r(2));
+  assert.equal(s.conn.state, "CLOSE_WAIT");
+  s.send({ seq: s.r(0), flags: ACK | FIN, payload: "x" }); // a retransmitted FIN: ACK again
+  s.expectSent({ flags: ACK, ack: s.r(2) });
+});
+
+Deno.test("TcpConnection keeps ACKing and discarding data after shutdownRead when the peer goes on sending", () => {
+  const s = established();
+  s.app((c) => c.shutdownRead());
+  s.send({ seq: s.r(0), payload: new Uint8Array(3000) });
+  s.expectSent({ flags: ACK, ack: s.r(3000) }); // two full segments' worth: ACK at once
+  assert.equal(s.conn.readable, 0);
+  assert.equal(s.conn.info().recvQueue, 0); // discarded, so the window stays open
+  s.send({ seq: s.r(3000), flags: ACK | FIN });
+  s.expectSent({ flags: ACK, ack: s.r(3001) });
+  assert.equal(s.conn.state, "CLOSE_WAIT");
+  assert.equal(s.eventsOf("readable").length, 0);
+});
+
+Deno.test("TcpPair passes both ends through CLOSING when both close at the same instant", () => {
+  const pair = new TcpPair({ config: { msl: 500 } });
+  pair.run({ until: () => pair.server?.state === "ESTABLISHED" });
+  const server = pair.server!;
+  pair.client.closeWrite();
+  server.closeWrite();
+  pair.run();
+  for (const end of ["client", "server"] as const) {
+    assert.deepEqual(pair.states(end).slice(-4), ["FIN_WAIT_1", "CLOSING", "TIME_WAIT", "CLOSED"]);
+  }
+});

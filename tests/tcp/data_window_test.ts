@@ -247,3 +247,116 @@ Deno.test("TcpConnection reports byte and segment counters in info()", () => {
   assert.equal(info.retransmits, 0);
   assert.equal(info.mss, 1428);
 });
+
+Deno.test("TcpConnection fills a scaled peer window beyond 64 KiB when window scaling is negotiated", () => {
+  const s = TcpScript.established({ config: { ...PLAIN, windowScaling: true, initialCwnd: 200 } }, {
+    window: 1000,
+    options: { mss: 1460, windowScale: 7 },
+  });
+  assert.equal(s.conn.sndWnd, 1000); // the SYN-ACK's window is not scaled (RFC 7323 §2.2)
+  s.send({ window: 1000 }); // 1000 << 7
+  assert.equal(s.conn.sndWnd, 128_000);
+  s.app((c) => c.write(new Uint8Array(300_000)));
+  const sent = s.sent.splice(0);
+  const inFlight = sent.reduce((n, seg) => n + seg.payload.length, 0);
+  // 89 full segments; the 908 bytes of window left are held back (sender SWS)
+  assert.equal(inFlight, 89 * 1428);
+  assert.ok(inFlight > 65_535);
+  assert.equal(s.conn.info().unacked, 89 * 1428);
+});
+
+Deno.test("TcpConnection caps the delayed-ACK timer at 200 ms when delayedAck is set higher", () => {
+  const s = TcpScript.established({ config: { ...PLAIN, delayedAck: 500 } });
+  s.send({ payload: "x" });
+  s.expectNothing();
+  assert.equal(s.conn.pollTimeout(), 200);
+  s.advance(199);
+  s.expectNothing();
+  s.advance(1);
+  s.expectSent({ flags: ACK, ack: s.r(1) });
+});
+
+Deno.test("TcpConnection ACKs every segment at once when delayedAck is 0", () => {
+  const s = TcpScript.established({ config: { ...PLAIN, delayedAck: 0 } });
+  s.send({ payload: "x" });
+  s.expectSent({ flags: ACK, ack: s.r(1) });
+  assert.equal(s.conn.pollTimeout(), Infinity);
+});
+
+Deno.test("TcpConnection backs the persist timer off up to rtoMax when the window stays closed", () => {
+  const s = TcpScript.established({ config: { rtoMax: 1000 } });
+  s.app((c) => c.write(new Uint8Array(1000)));
+  s.expectSent({ len: 1000 });
+  s.advance(10);
+  s.send({ ack: s.l(1000), window: 0 });
+  s.app((c) => c.write(bytes("xyz")));
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    times.push(s.fireNext());
+    s.expectSent({ seq: s.l(1000), payload: "x" });
+  }
+  // RTO 200, doubling: 200, 400, 800, then the 1000 ms ceiling
+  assert.deepEqual(times, [210, 610, 1410, 2410, 3410]);
+  assert.equal(s.conn.state, "ESTABLISHED");
+});
+
+Deno.test("TcpConnection gives up with timed_out when zero-window probes go unanswered retries times", () => {
+  const s = TcpScript.established({ config: { retries: 2 } });
+  s.app((c) => c.write(new Uint8Array(10)));
+  s.send({ ack: s.l(10), window: 0 });
+  s.app((c) => c.write(bytes("x")));
+  s.sent.length = 0;
+  s.fireNext();
+  s.fireNext();
+  assert.equal(s.sent.splice(0).length, 2);
+  s.fireNext();
+  s.expectNothing();
+  assert.equal(s.conn.state, "CLOSED");
+  assert.equal(
+    s.eventsOf("error")[0].detail,
+    "timed out after 2 unanswered zero-window probes",
+  );
+});
+
+Deno.test("TcpConnection holds at most maxOutOfOrderRanges out-of-order segments when more arrive", () => {
+  const s = TcpScript.established({ config: { timestamps: false, maxOutOfOrderRanges: 2 } }, {
+    options: { mss: 1460, sackPermitted: true },
+  });
+  const piece = (n: number) => new Uint8Array(10).fill(n);
+  s.send({ seq: s.r(100), payload: piece(1) });
+  s.send({ seq: s.r(200), payload: piece(2) });
+  s.sent.length = 0;
+  s.send({ seq: s.r(300), payload: piece(3) }); // a third range: not stored
+  const ack = s.expectSent({ flags: ACK, ack: s.r(0) });
+  assert.deepEqual(ack.options.sackBlocks, [
+    { left: s.r(200), right: s.r(210) },
+    { left: s.r(100), right: s.r(110) },
+  ]);
+  // the gaps fill up to the stored ranges only; the dropped range must come again
+  s.send({ seq: s.r(0), payload: new Uint8Array(100) });
+  s.send({ seq: s.r(110), payload: new Uint8Array(90) });
+  assert.equal(s.conn.rcvNxt, s.r(210));
+  s.send({ seq: s.r(210), payload: new Uint8Array(90) });
+  s.send({ seq: s.r(300), payload: piece(3) });
+  assert.equal(s.conn.rcvNxt, s.r(310));
+  const buf = new Uint8Array(400);
+  assert.equal(s.conn.read(buf), 310);
+  assert.deepEqual([buf[100], buf[200], buf[300], buf[309]], [1, 2, 3, 3]);
+});
+
+Deno.test("TcpConnection repeats a one-octet or FIN zero-window probe when the earlier probe went unanswered", () => {
+  for (const finOnly of [false, true]) {
+    const s = TcpScript.established();
+    s.app((c) => c.write(new Uint8Array(10)));
+    s.send({ ack: s.l(10), window: 0 });
+    s.app((c) => finOnly ? c.closeWrite() : c.write(bytes("x")));
+    s.sent.length = 0;
+    for (let i = 0; i < 3; i++) {
+      s.fireNext();
+      if (finOnly) s.expectSent({ flags: ACK | 0x01, seq: s.l(10), len: 0 });
+      else s.expectSent({ flags: ACK | PSH, seq: s.l(10), payload: "x" });
+      s.expectNothing();
+    }
+    assert.equal(s.conn.info().retransmits, 0); // probes are not retransmissions
+  }
+});

@@ -69,3 +69,36 @@ Deno.test("TcpConnection uses the config's keepalive settings when keepAlive is 
   s.expectSent({ flags: RST | ACK });
   assert.equal(s.eventsOf("error")[0].detail, "keepalive: peer dead after 1 probe");
 });
+
+Deno.test("TcpConnection detects a dead peer after 7200 s idle and 9 probes 75 s apart with the Linux defaults", () => {
+  const s = TcpScript.established({ config: { ...PLAIN, keepAlive: true } });
+  assert.equal(s.conn.pollTimeout(), 7_200_000);
+  for (let k = 0; k < 9; k++) {
+    assert.equal(s.fireNext(), 7_200_000 + k * 75_000);
+    s.expectSent({ flags: ACK, seq: s.l(-1), ack: s.r(), len: 0 });
+  }
+  assert.equal(s.conn.state, "ESTABLISHED");
+  assert.equal(s.fireNext(), 7_875_000);
+  s.expectSent({ flags: RST | ACK, seq: s.l(), ack: s.r() });
+  s.expectNothing();
+  assert.equal(s.conn.state, "CLOSED");
+  assert.deepEqual(s.eventsOf("error"), [{
+    type: "error",
+    kind: "timed_out",
+    detail: "keepalive: peer dead after 9 probes",
+  }]);
+});
+
+Deno.test("TcpConnection sends no keepalive probe while data is outstanding", () => {
+  const s = TcpScript.established({
+    config: { ...PLAIN, keepAlive: true, keepAliveIdle: 100, rtoMin: 1000, retries: 1 },
+  });
+  s.app((c) => c.write(new Uint8Array(10)));
+  s.expectSent({ len: 10 });
+  s.advance(150); // keepalive timer at 100: data in flight, so it only re-arms
+  s.expectNothing();
+  s.send({ ack: s.l(10) });
+  assert.equal(s.conn.pollTimeout(), 250);
+  s.fireNext();
+  s.expectSent({ seq: s.l(9), len: 0 });
+});

@@ -179,13 +179,25 @@ Deno.test("TcpConnection answers a bad ACK in SYN_RCVD with RST seq=SEG.ACK", ()
   assert.equal(s.conn.state, "SYN_RCVD");
 });
 
-Deno.test("TcpConnection resets a passive open to CLOSED when a RST arrives in SYN_RCVD", () => {
+Deno.test("TcpConnection returns a passive open to LISTEN and deletes it when a RST arrives in SYN_RCVD", () => {
   const s = TcpScript.server({ config: TS_OFF });
   s.expectSent({ flags: SYN | ACK });
   s.send({ flags: RST, seq: s.r() });
   s.expectNothing();
   assert.equal(s.conn.state, "CLOSED");
-  assert.equal(s.eventsOf("error")[0].kind, "reset");
+  // RFC 9293 §3.10.7.4: back to LISTEN, "the user need not be informed"
+  assert.deepEqual(s.eventsOf("state").slice(1), [
+    { type: "state", from: "SYN_RCVD", to: "LISTEN", cause: "RST received (passive open)" },
+    {
+      type: "state",
+      from: "LISTEN",
+      to: "CLOSED",
+      cause: "embryonic connection deleted; the listener goes on",
+    },
+  ]);
+  assert.equal(s.eventsOf("error").length, 0);
+  assert.equal(s.eventsOf("closed").length, 1);
+  assert.equal(s.conn.pollTimeout(), Infinity);
 });
 
 /** Passes one connection's pending output to the other, returning what was passed. */
@@ -316,4 +328,42 @@ Deno.test("TcpPair opens and exchanges data when both ends use the defaults", ()
   assert.equal(info.sack, true);
   assert.equal(info.mss, 1428 - 12);
   assert.equal(info.rtt, 10); // SYN-ACK RTT through timestamps
+});
+
+Deno.test("TcpConnection gives up after synRetries SYN retransmissions when configured lower", () => {
+  const s = TcpScript.client({ config: { ...TS_OFF, synRetries: 2 } });
+  s.expectSent({ flags: SYN, seq: s.localIss });
+  assert.equal(s.fireNext(), 1000);
+  s.expectSent({ flags: SYN, seq: s.localIss });
+  assert.equal(s.fireNext(), 3000);
+  s.expectSent({ flags: SYN, seq: s.localIss });
+  assert.equal(s.fireNext(), 7000);
+  s.expectNothing();
+  assert.equal(s.conn.state, "CLOSED");
+  assert.equal(s.eventsOf("error")[0].detail, "timed out after 2 SYN retransmissions");
+});
+
+Deno.test("TcpConnection uses rtoInitial for the first SYN timeout when configured", () => {
+  const s = TcpScript.client({ config: { ...TS_OFF, rtoInitial: 3000 } });
+  s.expectSent({ flags: SYN });
+  assert.equal(s.conn.pollTimeout(), 3000);
+  assert.equal(s.fireNext(), 3000);
+  s.expectSent({ flags: SYN });
+  assert.equal(s.conn.pollTimeout(), 9000);
+});
+
+Deno.test("TcpConnection answers a SYN-ACK acknowledging beyond SND.NXT with RST and keeps the handshake going", () => {
+  const s = TcpScript.client({ config: TS_OFF });
+  s.expectSent({ flags: SYN });
+  // RFC 9293 §3.10.7.3: SEG.ACK > SND.NXT is unacceptable: <SEQ=SEG.ACK><CTL=RST>
+  s.send({ seq: s.remoteIss, ack: s.l(1), flags: SYN | ACK });
+  s.expectSent({ flags: RST, seq: s.l(1), ack: 0 });
+  s.expectNothing();
+  assert.equal(s.conn.state, "SYN_SENT");
+  assert.equal(s.conn.irs, 0); // the old SYN was not taken
+  // the real SYN-ACK still completes the handshake, and the SYN timer still runs
+  assert.equal(s.conn.pollTimeout(), 1000);
+  s.send({ seq: s.remoteIss + 5, ack: s.l(), flags: SYN | ACK });
+  s.expectSent({ flags: ACK, seq: s.l(), ack: s.remoteIss + 6 });
+  assert.equal(s.conn.state, "ESTABLISHED");
 });

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { registerController } from "../../src/tcp/congestion/controller.ts";
+import { NoCongestionControl } from "../../src/tcp/congestion/none.ts";
 import { ACK, PSH } from "../../src/wire/tcp_flags.ts";
 import { TcpPair, TcpScript } from "../_harness/tcp_script.ts";
 
@@ -152,4 +154,95 @@ Deno.test("TcpConnection starts with a one-segment window when the SYN had to be
   s.expectSent({ flags: ACK });
   assert.equal(s.conn.info().cwnd, MSS); // RFC 5681 §3.1
   assert.equal(s.conn.info().rto, 1000); // backoff dropped, no RTT sample (Karn)
+});
+
+Deno.test("TcpConnection sets RTO = SRTT + 4·RTTVAR from the handshake RTT when timestamps are off", () => {
+  const s = TcpScript.client({ config: PLAIN });
+  s.expectSent({ flags: 0x02 });
+  s.advance(300);
+  s.send({ seq: s.remoteIss, ack: s.l(), flags: 0x12, options: { mss: 1460 } });
+  s.expectSent({ flags: ACK });
+  const info = s.conn.info();
+  assert.deepEqual([info.rtt, info.rttvar, info.rto], [300, 150, 900]); // RFC 6298 §2.2
+  s.app((c) => c.write(new Uint8Array(10)));
+  s.expectSent({ len: 10 });
+  assert.equal(s.fireNext(), 300 + 900);
+  s.expectSent({ seq: s.l(), len: 10 });
+});
+
+Deno.test("TcpConnection keeps the RTO at rtoMin when the measured RTT is tiny", () => {
+  const s = TcpScript.established({ config: { ...PLAIN, rtoMin: 50 } });
+  assert.equal(s.conn.info().rto, 50); // handshake RTT 0 ms: SRTT + max(G, 4·RTTVAR) = 1, raised to 50
+  s.app((c) => c.write(new Uint8Array(10)));
+  s.expectSent({ len: 10 });
+  assert.equal(s.conn.pollTimeout(), 50);
+});
+
+Deno.test("TcpConnection backs the RTO off by doubling up to the 120 s rtoMax when retransmissions go unanswered", () => {
+  const s = TcpScript.established({ config: PLAIN }); // retries 15, rtoMin 200, rtoMax 120 000
+  s.app((c) => c.write(new Uint8Array(10)));
+  s.expectSent({ len: 10 });
+  const gaps: number[] = [];
+  let last = 0;
+  while (s.conn.state !== "CLOSED") {
+    const t = s.fireNext();
+    gaps.push(t - last);
+    last = t;
+  }
+  const expected = Array.from({ length: 16 }, (_, i) => Math.min(200 * 2 ** i, 120_000));
+  assert.deepEqual(gaps, expected); // 15 retransmissions, then the 16th timeout gives up
+  assert.equal(s.conn.info().retransmits, 15);
+  assert.equal(s.eventsOf("error")[0].detail, "timed out after 15 retransmissions");
+});
+
+Deno.test("TcpConnection takes no RTT sample from a retransmitted segment's ACK (Karn) but from the next new one", () => {
+  const s = TcpScript.client({ config: PLAIN });
+  s.expectSent({ flags: 0x02 });
+  s.advance(100);
+  s.send({ seq: s.remoteIss, ack: s.l(), flags: 0x12, options: { mss: 1460 } });
+  s.expectSent({ flags: ACK });
+  assert.deepEqual([s.conn.info().rtt, s.conn.info().rto], [100, 300]);
+  s.app((c) => c.write(new Uint8Array(10)));
+  s.expectSent({ len: 10 });
+  assert.equal(s.fireNext(), 400);
+  s.expectSent({ seq: s.l(), len: 10 }); // the retransmission
+  assert.equal(s.conn.info().rto, 600);
+  s.advance(10);
+  s.send({ ack: s.l(10) }); // ambiguous: original or retransmission?
+  let info = s.conn.info();
+  assert.deepEqual([info.rtt, info.rttvar, info.rto], [100, 50, 300]); // no sample; backoff dropped
+  s.app((c) => c.write(new Uint8Array(10)));
+  s.expectSent({ seq: s.l(10), len: 10 });
+  s.advance(20);
+  s.send({ ack: s.l(20) });
+  info = s.conn.info();
+  assert.deepEqual([info.rtt, info.rttvar], [90, 57.5]); // RFC 6298 §2.3 with R = 20
+});
+
+Deno.test("TcpConnection uses the congestion controller named in its config when one is registered", () => {
+  const calls: string[] = [];
+  class TwoSegments extends NoCongestionControl {
+    override readonly name: string = "two-segments-for-test";
+    override readonly cwnd: number = 2 * MSS;
+    override onAck(): void {
+      calls.push("onAck");
+    }
+    override onRto(): void {
+      calls.push("onRto");
+    }
+  }
+  registerController("two-segments-for-test", () => new TwoSegments());
+  const s = TcpScript.established({
+    config: { ...PLAIN, congestionControl: "two-segments-for-test" },
+  });
+  s.app((c) => c.write(new Uint8Array(10 * MSS)));
+  s.expectSent({ seq: s.l(0), len: MSS });
+  s.expectSent({ seq: s.l(MSS), len: MSS });
+  s.expectNothing(); // the controller's window, not the initial window of 10
+  s.send({ ack: s.l(MSS) });
+  s.expectSent({ seq: s.l(2 * MSS), len: MSS });
+  s.expectNothing();
+  s.fireNext();
+  assert.deepEqual(calls, ["onAck", "onRto"]);
+  assert.equal(s.conn.info().cwnd, 2 * MSS);
 });

@@ -91,3 +91,31 @@ Deno.test("TcpConnection echoes the TSval of a retransmission whose first copy i
   s.send({ seq: s.r(0), payload: "a", options: ts(400) });
   s.expectSent({ ack: s.r(2), options: ts(40, 300) });
 });
+
+Deno.test("TcpConnection leaves timestamps out of its SYN-ACK and data when only the peer offers them", () => {
+  const s = TcpScript.server({ config: { timestamps: false } }, {
+    options: { mss: 1460, ...ts(4242) },
+  });
+  s.expectSent({ flags: SYN | ACK, options: { timestamps: undefined, mss: 1428 } });
+  s.send({ options: ts(4243, 0) });
+  assert.equal(s.conn.state, "ESTABLISHED");
+  assert.equal(s.conn.info().timestamps, false);
+  assert.equal(s.conn.info().mss, 1428); // no option space reserved
+  s.app((c) => c.write(new Uint8Array(10)));
+  s.expectSent({ len: 10, options: { timestamps: undefined } });
+  // PAWS is off: an "old" TSval does not get a segment dropped
+  s.send({ seq: s.r(0), payload: "a", options: ts(1) });
+  assert.equal(s.conn.readable, 1);
+});
+
+Deno.test("TcpConnection accepts an older TSval when TS.Recent is more than 24 days old (RFC 7323 §5.5)", () => {
+  const s = withTimestamps();
+  s.send({ seq: s.r(0), payload: "a", options: ts(1_000_000) });
+  s.advance(40);
+  s.sent.length = 0;
+  s.advance(24 * 24 * 3600 * 1000 + 1);
+  s.send({ seq: s.r(1), payload: "b", options: ts(5) }); // would fail PAWS if TS.Recent were valid
+  assert.equal(s.conn.readable, 2);
+  s.advance(40);
+  s.expectSent({ ack: s.r(2), options: { timestamps: { tsVal: s.now, tsEcr: 5 } } });
+});

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import {
   ConfigError,
-  loadKey,
   mergeConfig,
   readConfigFile,
   resolveClientSettings,
   resolveServerSettings,
   validateConfig,
 } from "../../src/tunnel/config.ts";
+import { loadKey } from "../../src/tunnel/key_file.ts";
 
 const KEY_HEX = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
@@ -45,6 +45,27 @@ Deno.test("validateConfig names the flag when a flag value is invalid", () => {
   );
 });
 
+Deno.test("validateConfig gives the same reason for a bad value from a flag or the file", () => {
+  const cases: Record<string, unknown>[] = [
+    { listen: "h:99999" },
+    { forward: ["22="] },
+    { server: "example" },
+    { local: ["1=0"] },
+    { control: "10.0.0.1:1" },
+    { drainTimeout: -1 },
+    { logLevel: "loud" },
+    { logFormat: "xml" },
+    { keyFile: "" },
+  ];
+  for (const c of cases) {
+    const flag = usageMessage(() => validateConfig(c, { kind: "flags" }));
+    const file = usageMessage(() => validateConfig(c, { kind: "file", path: "f.json" }));
+    const reason = flag.slice(flag.indexOf(": ") + 2);
+    assert.ok(flag.startsWith("--"), flag);
+    assert.ok(file.startsWith("config file f.json: ") && file.endsWith(`: ${reason}`), file);
+  }
+});
+
 Deno.test("validateConfig names the file and key when the config file is invalid", () => {
   const src = { kind: "file", path: "tou.json" } as const;
   assert.equal(
@@ -67,12 +88,32 @@ Deno.test("validateConfig names the file and key when the config file is invalid
     usageMessage(() => validateConfig({ forward: ["22=a:1", "22=b:2"] }, src)),
     'config file tou.json: forward[1]: tunnel port 22 is forwarded twice ("22=a:1" and "22=b:2")',
   );
+  assert.equal(
+    usageMessage(() => validateConfig({ local: ["2222=22", "127.0.0.1:2222=80"] }, src)),
+    'config file tou.json: local[1]: local address is given twice ("2222=22" and ' +
+      '"127.0.0.1:2222=80")',
+  );
+  assert.doesNotThrow(() =>
+    validateConfig({ local: ["0=22", "0=22", "[::1]:2222=1", "2222=1"] }, src)
+  );
 });
 
 Deno.test("validateConfig refuses a key value when one is put in the config", () => {
   assert.equal(
     usageMessage(() => validateConfig({ key: KEY_HEX }, { kind: "file", path: "c.json" })),
     'config file c.json: unknown key "key": secrets are not accepted here, use keyFile or TOU_KEY',
+  );
+  for (const name of ["psk", "secret", "password", "Key"]) {
+    assert.equal(
+      usageMessage(() => validateConfig({ [name]: KEY_HEX }, { kind: "file", path: "c.json" })),
+      `config file c.json: unknown key "${name}": secrets are not accepted here, use keyFile or ` +
+        "TOU_KEY",
+    );
+  }
+  assert.equal(
+    usageMessage(() => validateConfig({ tcp: { key: KEY_HEX } }, { kind: "file", path: "c.json" })),
+    'config file c.json: tcp: unknown key "key": secrets are not accepted here, use keyFile or ' +
+      "TOU_KEY",
   );
 });
 
@@ -148,6 +189,10 @@ Deno.test("loadKey prefers the key file and reports a missing or short key", asy
     const fromFile = await loadKey({ keyFile: `${dir}/k`, env: "ff".repeat(40) });
     assert.equal(fromFile.source, "key-file");
     assert.equal(fromFile.key?.[31], 0x1f);
+    await Deno.chmod(`${dir}/k`, 0o640);
+    assert.equal((await loadKey({ keyFile: `${dir}/k` })).fileMode, 0o640);
+    const env = await loadKey({ env: KEY_HEX });
+    assert.deepEqual({ ...env, key: undefined }, { key: undefined, source: "env" });
     await assert.rejects(loadKey({ keyFile: `${dir}/none` }), {
       name: "ConfigError",
       message: `cannot read key file ${dir}/none: no such file`,

@@ -6,6 +6,10 @@ import {
   startControlServer,
   takeSnapshot,
 } from "../../src/tunnel/stat.ts";
+import { Relay } from "../../src/tunnel/relay.ts";
+import { Logger } from "../../src/tunnel/log.ts";
+import { TCP_STATES, type TcpState } from "../../src/tcp/state.ts";
+import { parseExposition, sampleValue } from "./_prometheus.ts";
 import { connectLocal, echoService, readOutcome, startPair, writeAll } from "./_harness.ts";
 
 Deno.test("startControlServer reports one ESTABLISHED row per open session", async () => {
@@ -34,6 +38,7 @@ Deno.test("startControlServer reports one ESTABLISHED row per open session", asy
     assert.equal(snap.connections.length, 1);
     const row = snap.connections[0];
     assert.equal(row.state, "ESTABLISHED");
+    assert.ok(TCP_STATES.includes(row.state as TcpState));
     assert.equal(row.session?.tunnelPort, 7);
     assert.equal(row.session?.tcpPeer, `127.0.0.1:${echo.port}`);
     assert.equal(row.session?.bytesIn, 1000);
@@ -50,6 +55,10 @@ Deno.test("startControlServer reports one ESTABLISHED row per open session", asy
     assert.match(table, /\t rtt:[0-9.]+\/[0-9.]+ rto:\d+ mss:\d+ cwnd:\d+ retrans:0/);
 
     const metrics = await fetchStat(control.addr, "metrics");
+    const exp = parseExposition(metrics); // throws on anything a scraper would reject
+    assert.equal(sampleValue(exp, "tou_connections", { state: "ESTABLISHED" }), 1);
+    assert.ok(exp.samples.every((x) => x.labels.role === "server"));
+    assert.ok(exp.samples.length > 20, metrics);
     assert.match(metrics, /^tou_connections\{role="server",state="ESTABLISHED"\} 1$/m);
     assert.match(metrics, /^tou_sessions_active\{role="server"\} 1$/m);
     assert.match(metrics, /^tou_bytes_into_tunnel_total\{role="server"\} 1000$/m);
@@ -71,7 +80,11 @@ Deno.test("fetchStat names the address when nothing listens there", async () => 
   const port = probe.addr.port;
   probe.close();
   await assert.rejects(fetchStat({ hostname: "127.0.0.1", port }, "connections"), (e: Error) => {
-    assert.match(e.message, new RegExp(`^cannot reach control endpoint 127\\.0\\.0\\.1:${port}: `));
+    assert.equal(
+      e.message,
+      `cannot reach control endpoint 127.0.0.1:${port}: connection refused ` +
+        "(is tou server/client running with --control?)",
+    );
     assert.ok(!e.message.includes("\n"));
     return true;
   });
@@ -107,6 +120,7 @@ Deno.test("formatPrometheus counts connections by state when several share one",
       { ...base, state: "TIME_WAIT" },
     ],
   });
+  parseExposition(text);
   assert.match(text, /^tou_connections\{role="client",state="TIME_WAIT"\} 2$/m);
   assert.match(text, /^tou_connections\{role="client",state="ESTABLISHED"\} 1$/m);
   assert.match(text, /^tou_connection_retransmits\{role="client"\} 6$/m);
@@ -141,4 +155,51 @@ Deno.test("takeSnapshot falls back to session rows when the endpoint lists no co
   assert.deepEqual(snap.connections, []);
   assert.equal(snap.counters.sessions_opened_total, 3);
   assert.equal(snap.counters.bytes_out_of_tunnel_total, 20);
+});
+
+Deno.test("startControlServer names the address when it is taken", async () => {
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    await assert.rejects(
+      startControlServer({ hostname: "127.0.0.1", port: taken.addr.port }, {
+        role: "server",
+        relay: new Relay("server", new Logger({ sink: () => {} })),
+        endpoint: {
+          addr: { hostname: "127.0.0.1", port: 9 },
+          listen: () => {
+            throw new Error("unused");
+          },
+          connect: () => Promise.reject(new Error("unused")),
+          close: () => {},
+        },
+      }),
+      (e: Error) => {
+        assert.ok(e instanceof Deno.errors.AddrInUse);
+        assert.equal(
+          e.message,
+          `cannot listen on control 127.0.0.1:${taken.addr.port}: address already in use`,
+        );
+        return true;
+      },
+    );
+  } finally {
+    taken.close();
+  }
+});
+
+Deno.test("parseExposition rejects what a scraper would when the text is malformed", () => {
+  const ok = '# HELP a_total A.\n# TYPE a_total counter\na_total{role="x"} 1\n';
+  assert.equal(parseExposition(ok).samples.length, 1);
+  for (
+    const bad of [
+      ok.slice(0, -1), // no final newline
+      "a_total 1\n", // no TYPE
+      "# HELP a A.\n# TYPE a counter\na 1\n", // counter without _total
+      ok + 'a_total{role="x"} 2\n', // repeated sample
+      "# HELP a A.\n# TYPE a gauge\na{role=x} 1\n", // unquoted label
+      "# HELP a A.\n# TYPE a gauge\na one\n", // not a number
+    ]
+  ) {
+    assert.throws(() => parseExposition(bad), Error, JSON.stringify(bad));
+  }
 });

@@ -265,3 +265,51 @@ Deno.test("TunnelServer.close resets sessions still open when the drain timeout 
     await echo.close();
   }
 });
+
+Deno.test("TunnelClient stalls the application when the service stops reading", async () => {
+  const total = 64 * 1024 * 1024;
+  const data = pattern(total, 21);
+  const { promise: release, resolve: letRead } = Promise.withResolvers<void>();
+  const svc = tcpService(async (c) => {
+    await release;
+    const got = await readAll(c);
+    assert.equal(got.length, total);
+    assert.ok(got.every((b, i) => b === data[i]), "bytes arrived out of order or changed");
+    c.close();
+  });
+  const pair = await startPair({
+    forwards: [{ tunnelPort: 9, target: { hostname: LOOP, port: svc.port } }],
+    tunnelPorts: [9],
+  });
+  try {
+    const app = await connectLocal(pair.localPort());
+    let written = 0;
+    const writer = (async () => {
+      while (written < total) {
+        written += await app.write(data.subarray(written, Math.min(total, written + (1 << 20))));
+      }
+      await app.closeWrite();
+    })();
+    // Poll until neither the application's writes nor the tunnel's copy move (bounded: ~20 s).
+    let last = "";
+    for (let i = 0, still = 0; i < 100 && still < 3; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      const s = pair.server.relay.sessions()[0];
+      const now = `${written} ${s?.pipe.bToA}`;
+      still = now === last ? still + 1 : 0;
+      last = now;
+    }
+    // What sits in between is bounded by the socket buffers and both tou windows.
+    assert.ok(written < total / 2, `the application wrote ${written} bytes with nobody reading`);
+    const intoTarget = pair.server.relay.sessions()[0].pipe.bToA;
+    assert.ok(intoTarget < 16 * 1024 * 1024, `the server pushed ${intoTarget} bytes to the target`);
+    letRead();
+    await within(60_000, "writer", writer);
+    assert.equal(await within(30_000, "eof", readOutcome(app)), "eof");
+    app.close();
+  } finally {
+    letRead();
+    await pair.close(5_000);
+    await svc.close();
+  }
+});

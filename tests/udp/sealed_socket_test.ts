@@ -352,6 +352,24 @@ Deno.test("SealedSocket drops and reports the offset when the peer clock is skew
   assert.equal(w.b.sock.stats.peers, 0);
 });
 
+Deno.test("SealedSocket calls onStale with the sender and offset when dropping a stale datagram", () => {
+  const reports: [DatagramAddr, number][] = [];
+  const w = world({
+    b: {
+      now: () => w.clock.now() + 200_000,
+      onStale: (from, offset) => {
+        reports.push([from, offset]);
+        throw new Error("ignored");
+      },
+    },
+  });
+  w.a.sock.send(bytes(1), B_ADDR);
+  w.a.sock.send(bytes(2), B_ADDR);
+  w.clock.runUntilIdle();
+  assert.deepEqual(reports, [[A_ADDR, -200], [A_ADDR, -200]]);
+  assert.equal(w.b.sock.stats.stale, 2);
+});
+
 Deno.test("SealedSocket accepts any send time when maxClockSkew is Infinity", () => {
   const w = world({ b: { now: () => w.clock.now() + 1e9, maxClockSkew: Infinity } });
   w.a.sock.send(bytes(1), B_ADDR);

@@ -1,0 +1,93 @@
+/**
+ * The option bags and counters of a {@linkcode Stack}: what the layer above
+ * passes in (already validated by `src/net/`) and what the stack reports, like
+ * `netstat -s`. The behaviour behind each option is described in docs/stack.md.
+ *
+ * @module
+ */
+
+import type { TcpConfig } from "../tcp/config.ts";
+
+/** Options of a stack. Validation of user input happens in `src/net/`. */
+export interface StackOptions {
+  /** TCP tunables for every connection of this stack. */
+  readonly tcp?: Partial<TcpConfig>;
+  /** Ephemeral port range for active opens. Default 32768–60999. */
+  readonly ephemeralPortRange?: readonly [number, number];
+  /** Bound of each listener's SYN queue (tcp_max_syn_backlog). Default 256. */
+  readonly synQueueLimit?: number;
+  /** Answer a handshake-completing ACK with RST when the accept queue is full (tcp_abort_on_overflow). */
+  readonly abortOnOverflow?: boolean;
+  /** 16-byte secret for RFC 6528 ISNs. Default: random from the runtime. */
+  readonly isnSecret?: Uint8Array;
+  /** Close the datagram socket when the stack closes. Default true. */
+  readonly ownsSocket?: boolean;
+}
+
+/** Stack-wide counters (like `netstat -s`). */
+export interface StackCounters {
+  /** Datagrams received. */
+  datagramsIn: number;
+  /** Segments sent. */
+  segmentsOut: number;
+  /** Segments handed to connections or listeners. */
+  segmentsIn: number;
+  /** Datagrams whose envelope did not parse. */
+  badEnvelopes: number;
+  /** Segments that did not parse (incl. bad checksums). */
+  badSegments: number;
+  /** RSTs sent for segments that matched no socket. */
+  rstsForNoSocket: number;
+  /** Segments that matched no socket. */
+  noSocket: number;
+  /** Connections opened actively. */
+  activeOpens: number;
+  /** Connections opened passively. */
+  passiveOpens: number;
+  /** TIME_WAIT connections replaced by a new SYN (RFC 6191-like). */
+  timeWaitRecycled: number;
+  /** Control datagrams (non-TCP envelopes) received. */
+  controlIn: number;
+}
+
+/**
+ * A fresh set of counters, all zero.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { zeroCounters } from "./stack_options.ts";
+ * assert.equal(zeroCounters().segmentsOut, 0);
+ * ```
+ */
+export function zeroCounters(): StackCounters {
+  return {
+    datagramsIn: 0,
+    segmentsOut: 0,
+    segmentsIn: 0,
+    badEnvelopes: 0,
+    badSegments: 0,
+    rstsForNoSocket: 0,
+    noSocket: 0,
+    activeOpens: 0,
+    passiveOpens: 0,
+    timeWaitRecycled: 0,
+    controlIn: 0,
+  };
+}
+
+/** Options of `Stack.connect`. */
+export interface StackConnectOptions {
+  /** Local TCP port; default an ephemeral one. */
+  readonly localPort?: number;
+  /** Allow a local port that TIME_WAIT connections still use (SO_REUSEADDR). */
+  readonly reuseAddress?: boolean;
+}
+
+/** Options of `Stack.listen`. */
+export interface StackListenOptions {
+  /** Accept-queue bound. Default 128 (SOMAXCONN 4096 on new Linux; 128 is the classic). */
+  readonly backlog?: number;
+  /** Allow listening while TIME_WAIT connections use the port (SO_REUSEADDR). */
+  readonly reuseAddress?: boolean;
+}

@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import { openTouEndpoint } from "../../src/tunnel/tou_endpoint.ts";
+import { openUdpSocket } from "../../src/udp/deno_udp_socket.ts";
+import { SealedSocket } from "../../src/udp/sealed_socket.ts";
+import { captureLog, within } from "./_harness.ts";
+
+Deno.test("openTouEndpoint logs once when a peer's clock is too far off", async () => {
+  const key = crypto.getRandomValues(new Uint8Array(32));
+  const cap = captureLog();
+  const ep = await openTouEndpoint({
+    hostname: "127.0.0.1",
+    port: 0,
+    key,
+    role: "responder",
+    logger: cap.logger,
+  });
+  // A client whose clock is 300 s behind.
+  const late = new SealedSocket(await openUdpSocket({ hostname: "127.0.0.1", port: 0 }), {
+    psk: key,
+    role: "initiator",
+    now: () => Date.now() - 300_000,
+  });
+  try {
+    for (let i = 0; i < 3; i++) late.send(new Uint8Array([0, 6, 0, 0]), ep.addr);
+    await within(
+      5_000,
+      "stale drops",
+      (async () => {
+        while (ep.metrics().seal_stale < 3) await new Promise((r) => setTimeout(r, 10));
+      })(),
+    );
+    const lines = cap.lines.filter((l) => /clock/.test(l));
+    assert.equal(lines.length, 1, cap.lines.join(""));
+    assert.match(
+      lines[0],
+      /WARN {2}dropping datagrams from 127\.0\.0\.1:\d+: they carry the right key but the peer's clock is (299|300|301) s behind ours; synchronize the clocks \(NTP\)/,
+    );
+    assert.equal(ep.metrics().seal_opened, 0);
+  } finally {
+    late.close();
+    await ep.close();
+  }
+});
+
+Deno.test("openTouEndpoint names the address when the UDP port is taken", async () => {
+  const taken = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  try {
+    const port = (taken.addr as Deno.NetAddr).port;
+    await assert.rejects(openTouEndpoint({ hostname: "127.0.0.1", port }), (e: Error) => {
+      assert.ok(e instanceof Deno.errors.AddrInUse);
+      assert.equal(e.message, `cannot listen on udp 127.0.0.1:${port}: address already in use`);
+      return true;
+    });
+  } finally {
+    taken.close();
+  }
+});
