@@ -15,7 +15,18 @@
 import { canonicalIp, formatAddr, ipFamily } from "../udp/addr.ts";
 import { InvalidAddrError } from "../udp/errors.ts";
 
-/** One side of a tou connection. */
+/**
+ * One side of a tou connection: the UDP address and the TCP port inside
+ * the tunnel.
+ *
+ * @example Written as text
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatTouAddr, type TouAddr } from "./addr.ts";
+ * const server: TouAddr = { hostname: "127.0.0.1", port: 9000, tcpPort: 22 };
+ * assert.equal(formatTouAddr(server), "127.0.0.1:9000 tcp 22");
+ * ```
+ */
 export interface TouAddr {
   /** IP address literal of the UDP socket. */
   readonly hostname: string;
@@ -25,7 +36,20 @@ export interface TouAddr {
   readonly tcpPort: number;
 }
 
-/** Both sides of a tou connection: the demux key of a connection. */
+/**
+ * Both sides of a tou connection: the demux key of a connection.
+ *
+ * @example A connection's tuple
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { TouTuple } from "./addr.ts";
+ * const t: TouTuple = {
+ *   local: { hostname: "0.0.0.0", port: 40001, tcpPort: 33000 },
+ *   remote: { hostname: "127.0.0.1", port: 9000, tcpPort: 22 },
+ * };
+ * assert.equal(t.remote.tcpPort, 22);
+ * ```
+ */
 export interface TouTuple {
   /** Our side (the local hostname is the endpoint's bound address, e.g. "0.0.0.0"). */
   readonly local: TouAddr;
@@ -101,6 +125,29 @@ async function lookup(name: string, family: 4 | 6): Promise<string> {
   throw new InvalidAddrError(
     `Cannot resolve ${JSON.stringify(name)}${last instanceof Error ? `: ${last.message}` : ""}`,
   );
+}
+
+/**
+ * Whether `hostname` is a loopback IP literal: 127.0.0.0/8, `::1`, or an
+ * IPv4-mapped 127.x address. Names (even "localhost") are not literals.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isLoopbackIp } from "./addr.ts";
+ * assert.equal(isLoopbackIp("127.0.0.1"), true);
+ * assert.equal(isLoopbackIp("0:0::1"), true);
+ * assert.equal(isLoopbackIp("::ffff:127.1.2.3"), true);
+ * assert.equal(isLoopbackIp("0.0.0.0"), false);
+ * assert.equal(isLoopbackIp("localhost"), false);
+ * ```
+ */
+export function isLoopbackIp(hostname: string): boolean {
+  const ip = canonicalIp(hostname);
+  if (ip === undefined) return false;
+  if (ip === "::1") return true;
+  const v4 = ip.startsWith("::ffff:") ? ip.slice(7) : ip;
+  return ipFamily(v4) === 4 && v4.startsWith("127.");
 }
 
 /**

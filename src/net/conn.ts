@@ -15,6 +15,7 @@ import type { StackConnection } from "../stack/stack_connection.ts";
 import type { TcpEvent } from "../tcp/events.ts";
 import type { TcpInfo } from "../tcp/info.ts";
 import type { TcpState } from "../tcp/state.ts";
+import { makeReadable, makeWritable } from "./_conn_streams.ts";
 import { formatTouAddr, type TouAddr, type TouTuple } from "./addr.ts";
 import {
   BrokenPipeError,
@@ -24,7 +25,18 @@ import {
   NotConnectedError,
 } from "./errors.ts";
 
-/** Why a connection ended, as carried by {@linkcode TouConn.closed}. */
+/**
+ * Why a connection ended, as carried by {@linkcode TouConn.closed}.
+ *
+ * @example Telling a clean end from a failure
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { ConnCloseReason } from "./conn.ts";
+ * const failed = (r: ConnCloseReason) => r !== "closed";
+ * assert.equal(failed("reset"), true);
+ * assert.equal(failed("closed"), false);
+ * ```
+ */
 export type ConnCloseReason =
   /** Both directions finished normally (FIN both ways), or the app closed it. */
   | "closed"
@@ -37,7 +49,25 @@ export type ConnCloseReason =
   /** Aborted locally: `abort()`, or the endpoint was closed. */
   | "aborted";
 
-/** What {@linkcode TouConn.closed} resolves to. */
+/**
+ * What {@linkcode TouConn.closed} resolves to.
+ *
+ * @example The active closer ends in TIME_WAIT
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openEndpoint } from "./endpoint.ts";
+ *
+ * await using ep = await openEndpoint({ hostname: "127.0.0.1" });
+ * const listener = ep.listen();
+ * const conn = await ep.connect({ hostname: "127.0.0.1", port: ep.addr.port });
+ * const peer = await listener.accept();
+ * conn.close(); // we send the first FIN
+ * assert.equal(await peer.read(new Uint8Array(1)), null);
+ * peer.close();
+ * const info = await conn.closed;
+ * assert.deepEqual([info.reason, info.state, info.error], ["closed", "TIME_WAIT", undefined]);
+ * ```
+ */
 export interface ConnCloseInfo {
   /** Why it ended. */
   readonly reason: ConnCloseReason;
@@ -58,6 +88,7 @@ export interface ConnHooks {
 let create: (sc: StackConnection, local: TouAddr, hooks: ConnHooks) => TouConn;
 let handshakeOf: (c: TouConn, signal?: AbortSignal) => Promise<void>;
 let endpointClosedOf: (c: TouConn, phase: "before" | "after") => void;
+let appClosedOf: (c: TouConn) => boolean;
 
 /**
  * A tou connection. Satisfies `Deno.TcpConn` (and so `Deno.Conn`), so it can
@@ -234,7 +265,8 @@ export class TouConn implements Deno.TcpConn {
   shutdownRead(): void {
     if (this.#appClosed || this.#readShut) return;
     this.#readShut = true;
-    if (this.#sc.state !== "CLOSED") this.#sc.shutdownRead();
+    if (this.#sc.released) this.#sc.tcp.shutdownRead();
+    else if (this.#sc.state !== "CLOSED") this.#sc.shutdownRead();
     this.#wake(this.#readWaiters);
   }
 
@@ -266,13 +298,13 @@ export class TouConn implements Deno.TcpConn {
 
   /** TCP_NODELAY: `true` (the default argument) disables Nagle's algorithm. */
   setNoDelay(noDelay = true): void {
-    if (this.#sc.state === "CLOSED") return;
+    if (this.#sc.released || this.#sc.state === "CLOSED") return;
     this.#sc.setNoDelay(noDelay);
   }
 
   /** SO_KEEPALIVE with the endpoint's idle/interval/count settings. */
   setKeepAlive(keepAlive = true): void {
-    if (this.#sc.state === "CLOSED") return;
+    if (this.#sc.released || this.#sc.state === "CLOSED") return;
     this.#sc.setKeepAlive(keepAlive);
   }
 
@@ -295,7 +327,12 @@ export class TouConn implements Deno.TcpConn {
    * (`shutdownRead`).
    */
   get readable(): ReadableStream<Uint8Array<ArrayBuffer>> {
-    this.#readable ??= this.#makeReadable();
+    this.#readable ??= makeReadable({
+      tryRead: (p) => this.#tryRead(p, "read from"),
+      available: () => this.#readShut ? 0 : this.#sc.readable,
+      waitReadable: () => this.#waitReadable(),
+      cancel: () => this.shutdownRead(),
+    });
     return this.#readable;
   }
 
@@ -304,7 +341,11 @@ export class TouConn implements Deno.TcpConn {
    * has taken the whole chunk; `close` half-closes (FIN); `abort` resets.
    */
   get writable(): WritableStream<Uint8Array<ArrayBufferLike>> {
-    this.#writable ??= this.#makeWritable();
+    this.#writable ??= makeWritable({
+      write: (p) => this.write(p),
+      closeWrite: () => this.closeWrite(),
+      abort: () => this.abort(),
+    });
     return this.#writable;
   }
 
@@ -444,7 +485,10 @@ export class TouConn implements Deno.TcpConn {
     }
     if (this.#readShut) return -1;
     if (p.byteLength === 0) return 0;
-    const n = this.#sc.read(p);
+    // A released connection (finished, or its endpoint closed) has nobody
+    // to send a window update to: read what it still holds straight from
+    // the TCP core, without driving the stack.
+    const n = this.#sc.released ? this.#sc.tcp.read(p) : this.#sc.read(p);
     if (n > 0) return n;
     // After a RST the core reports EOF; the error wins unless the peer's
     // FIN came first (as Linux: a FIN'd stream reads EOF even if reset later).
@@ -502,79 +546,12 @@ export class TouConn implements Deno.TcpConn {
     this.#wake(this.#writeWaiters);
   }
 
-  #makeReadable(): ReadableStream<Uint8Array<ArrayBuffer>> {
-    return new ReadableStream({
-      type: "bytes",
-      pull: async (controller) => {
-        for (;;) {
-          const req = controller.byobRequest;
-          let n: number;
-          try {
-            if (req !== null && req.view !== null) {
-              const v = req.view;
-              n = this.#tryRead(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), "read from");
-              if (n > 0) {
-                req.respond(n);
-                return;
-              }
-            } else {
-              const avail = this.#readShut ? 0 : this.#sc.readable;
-              const chunk = avail > 0 ? new Uint8Array(Math.min(avail, MAX_CHUNK)) : PROBE;
-              n = this.#tryRead(chunk, "read from");
-              if (n > 0) {
-                controller.enqueue(
-                  chunk === PROBE
-                    ? PROBE.slice(0, n)
-                    : n === chunk.length
-                    ? chunk
-                    : chunk.subarray(0, n),
-                );
-                return;
-              }
-            }
-          } catch (err) {
-            controller.error(err);
-            return;
-          }
-          if (n < 0) {
-            controller.close();
-            req?.respond(0);
-            return;
-          }
-          await this.#waitReadable();
-        }
-      },
-      cancel: () => {
-        this.shutdownRead();
-      },
-    }, { highWaterMark: 0 });
-  }
-
-  #makeWritable(): WritableStream<Uint8Array<ArrayBufferLike>> {
-    return new WritableStream<Uint8Array<ArrayBufferLike>>({
-      write: async (chunk) => {
-        let off = 0;
-        while (off < chunk.byteLength) {
-          off += await this.write(off === 0 ? chunk : chunk.subarray(off));
-        }
-      },
-      close: () => this.closeWrite(),
-      abort: () => {
-        this.abort();
-      },
-    });
-  }
-
   static {
     handshakeOf = (c, signal) => c.#handshake(signal);
     endpointClosedOf = (c, phase) => c.#endpointClosed(phase);
+    appClosedOf = (c) => c.#appClosed;
   }
 }
-
-/** Largest chunk the default (non-BYOB) reader gets at once. */
-const MAX_CHUNK = 256 * 1024;
-/** Scratch byte used to learn EOF/error without taking data. */
-const PROBE = new Uint8Array(1);
 
 /**
  * Internal: wraps a stack connection. Used by the endpoint; not part of the
@@ -596,4 +573,9 @@ export function connHandshake(conn: TouConn, signal?: AbortSignal): Promise<void
 /** Internal: tells `conn` its endpoint is closing ("before"/"after" the stack resets it). */
 export function connEndpointClosed(conn: TouConn, phase: "before" | "after"): void {
   endpointClosedOf(conn, phase);
+}
+
+/** Internal: whether the application closed or aborted `conn` (it is orphaned). */
+export function connAppClosed(conn: TouConn): boolean {
+  return appClosedOf(conn);
 }

@@ -9,7 +9,8 @@
 import { z } from "zod";
 import { canonicalIp, ipFamily } from "../udp/addr.ts";
 import type { TouConn } from "./conn.ts";
-import { openEndpoint, setAutoClose } from "./endpoint.ts";
+import { isLoopbackIp } from "./addr.ts";
+import { LOOPBACK_SEGMENT_BUDGET, openEndpoint, setAutoClose } from "./endpoint.ts";
 import {
   booleanOption,
   checkTouOptions,
@@ -22,7 +23,24 @@ import {
 } from "./options.ts";
 import { type TouOptions } from "./option_specs.ts";
 
-/** Options of {@linkcode connect}: the peer, our local address, and every tunable. */
+/**
+ * Options of {@linkcode connect}: the peer, our local address, and every
+ * tunable ({@linkcode TouOptions}).
+ *
+ * @example A connect with a short SYN budget
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { ConnectOptions } from "./connect.ts";
+ * const opts: ConnectOptions = {
+ *   hostname: "127.0.0.1",
+ *   port: 9000, // UDP
+ *   tcpPort: 22, // inside the tunnel
+ *   synRetries: 2,
+ *   signal: AbortSignal.timeout(5_000),
+ * };
+ * assert.equal(opts.tcpPort, 22);
+ * ```
+ */
 export interface ConnectOptions extends TouOptions {
   /** The peer's IP address or host name. */
   readonly hostname: string;
@@ -84,7 +102,14 @@ export async function connect(options: ConnectOptions): Promise<TouConn> {
   const literal = canonicalIp(o.hostname);
   const localHostname = o.localHostname ??
     (literal !== undefined && ipFamily(literal) === 6 ? "::" : "0.0.0.0");
-  const tunables = pickTouOptions(o);
+  // A loopback peer means a loopback path: size segments for it, as
+  // openEndpoint does for a loopback-bound endpoint.
+  const loopback = options.segmentBudget === undefined &&
+    (isLoopbackIp(o.hostname) || o.hostname.toLowerCase() === "localhost");
+  const tunables: TouOptions = {
+    ...pickTouOptions(o),
+    ...(loopback ? { segmentBudget: LOOPBACK_SEGMENT_BUDGET } : {}),
+  };
   const ep = await openEndpoint({ ...tunables, hostname: localHostname, port: o.localPort ?? 0 });
   try {
     const conn = await ep.connect({

@@ -6,109 +6,35 @@
  * @module
  */
 
-import { z } from "zod";
 import { Stack, type StackCounters } from "../stack/stack.ts";
 import type { StackConnection } from "../stack/stack_connection.ts";
+import type { StackListener } from "../stack/stack_listener.ts";
 import type { Runtime, TimerId } from "../stack/runtime.ts";
 import { RealRuntime } from "../stack/real_runtime.ts";
-import type { TcpInfo } from "../tcp/info.ts";
-import type { TcpState } from "../tcp/state.ts";
 import type { DatagramSocket } from "../udp/datagram_socket.ts";
 import { type DenoUdpSocketStats, openUdpSocket } from "../udp/deno_udp_socket.ts";
-import { familyOf, resolveHostname, type TouTuple } from "./addr.ts";
+import { familyOf, formatTouAddr, isLoopbackIp, resolveHostname } from "./addr.ts";
 import {
+  connAppClosed,
   connEndpointClosed,
   connHandshake,
   type ConnHooks,
   TouConn,
   wrapConnection,
 } from "./conn.ts";
-import { ClosedError } from "./errors.ts";
+import { AddrInUseError, ClosedError } from "./errors.ts";
 import { type ListenerHooks, TouListener, wrapListener } from "./listener.ts";
 import {
-  booleanOption,
-  checkTouOptions,
-  hostnameOption,
-  parseOptions,
-  portOption,
-  signalOption,
-  toStackOptions,
-  touOptionsShape,
-} from "./options.ts";
+  type ConnectionStats,
+  type EndpointConnectOptions,
+  endpointConnectSchema,
+  type EndpointListenOptions,
+  endpointListenSchema,
+  type EndpointOptions,
+  endpointSchema,
+} from "./endpoint_options.ts";
+import { parseOptions, toStackOptions } from "./options.ts";
 import { type ResolvedTouOptions, type TouOptions } from "./option_specs.ts";
-
-/** Options of {@linkcode openEndpoint}: the local UDP address plus every tunable. */
-export interface EndpointOptions extends TouOptions {
-  /** Local IP literal to bind. Default "0.0.0.0". */
-  readonly hostname?: string;
-  /** Local UDP port; 0 (the default) picks an ephemeral one. */
-  readonly port?: number;
-}
-
-/** Options of {@linkcode Endpoint.listen}. */
-export interface EndpointListenOptions {
-  /** TCP port to listen on. Default: the endpoint's UDP port number. */
-  readonly tcpPort?: number;
-  /** Accept-queue bound. Default: the endpoint's `backlog` option (128). */
-  readonly backlog?: number;
-  /** Listen even while TIME_WAIT connections use the port (SO_REUSEADDR). */
-  readonly reuseAddress?: boolean;
-}
-
-/** Options of {@linkcode Endpoint.connect}: where to connect. */
-export interface EndpointConnectOptions {
-  /** The peer's IP address or host name. */
-  readonly hostname: string;
-  /** The peer's UDP port. */
-  readonly port: number;
-  /** The TCP port inside the tunnel. Default: the UDP `port` number. */
-  readonly tcpPort?: number;
-  /** Our TCP port. Default: an ephemeral one from `portRange`. */
-  readonly localTcpPort?: number;
-  /** Allow a `localTcpPort` that TIME_WAIT connections still use (SO_REUSEADDR). */
-  readonly reuseAddress?: boolean;
-  /** Aborts the handshake (the connection is reset and the promise rejects with the reason). */
-  readonly signal?: AbortSignal;
-  /** TCP_NODELAY for this connection. Default: the endpoint's `noDelay` option. */
-  readonly noDelay?: boolean;
-  /** SO_KEEPALIVE for this connection. Default: the endpoint's `keepAlive` option. */
-  readonly keepAlive?: boolean;
-}
-
-/** A snapshot of one connection of an endpoint (`ss -ti`-like). */
-export interface ConnectionStats {
-  /** Both sides with UDP and TCP ports. */
-  readonly tuple: TouTuple;
-  /** The TCP state, e.g. "TIME_WAIT". */
-  readonly state: TcpState;
-  /** True when it came from a listener. */
-  readonly passive: boolean;
-  /** TCP_INFO-like figures. */
-  readonly info: TcpInfo;
-}
-
-const endpointSchema = z.strictObject({
-  ...touOptionsShape,
-  hostname: hostnameOption().optional(),
-  port: portOption(0).optional(),
-}).superRefine(checkTouOptions);
-
-const listenSchema = z.strictObject({
-  tcpPort: portOption(1).optional(),
-  backlog: touOptionsShape.backlog.optional(),
-  reuseAddress: booleanOption().optional(),
-});
-
-const connectSchema = z.strictObject({
-  hostname: hostnameOption(),
-  port: portOption(1),
-  tcpPort: portOption(1).optional(),
-  localTcpPort: portOption(1).optional(),
-  reuseAddress: booleanOption().optional(),
-  signal: signalOption().optional(),
-  noDelay: booleanOption().optional(),
-  keepAlive: booleanOption().optional(),
-});
 
 let create: (
   socket: DatagramSocket,
@@ -142,6 +68,9 @@ let create: (
 export async function openEndpoint(options: EndpointOptions = {}): Promise<Endpoint> {
   const o = parseOptions(endpointSchema, options);
   const { hostname, port, ...tunables } = o;
+  if (options?.segmentBudget === undefined && isLoopbackIp(hostname ?? "0.0.0.0")) {
+    tunables.segmentBudget = LOOPBACK_SEGMENT_BUDGET;
+  }
   const socket = await openUdpSocket({ hostname: hostname ?? "0.0.0.0", port: port ?? 0 });
   return create(socket, new RealRuntime(), tunables, false);
 }
@@ -168,6 +97,15 @@ export function setAutoClose(ep: Endpoint): void {
 }
 
 let autoCloseOf: (ep: Endpoint) => void;
+
+/**
+ * `segmentBudget` of an endpoint bound to a loopback address (or of
+ * `connect()` to a loopback peer) when none is given. Loopback's MTU is
+ * 65536, so Linux's own TCP uses 64 KiB segments there; 16 KiB is the
+ * largest size measured to stay fast given Deno's fixed ~208 KiB UDP
+ * receive buffer (docs/api.md "Performance notes").
+ */
+export const LOOPBACK_SEGMENT_BUDGET = 16_384;
 
 /** How long an idle auto-closing endpoint waits for FIN_WAIT_2 connections to finish. */
 const FIN_WAIT_2_GRACE_MS = 2_000;
@@ -213,7 +151,9 @@ export class Endpoint implements AsyncDisposable {
   readonly #addr: Deno.NetAddr;
   readonly #family: 4 | 6;
   readonly #listeners = new Set<TouListener>();
-  readonly #handles = new Set<TouConn>();
+  /** Connections handed to the app that have not finished (TIME_WAIT/CLOSED), by stack connection. */
+  readonly #handles = new Map<StackConnection, TouConn>();
+  readonly #stackConnOf = new Map<TouConn, StackConnection>();
   readonly #done = Promise.withResolvers<void>();
   #autoClose: boolean;
   #closed = false;
@@ -239,7 +179,11 @@ export class Endpoint implements AsyncDisposable {
     this.#connHooks = {
       onChange: (c) => {
         const st = c.state;
-        if (st === "CLOSED" || st === "TIME_WAIT") this.#handles.delete(c);
+        if (st === "CLOSED" || st === "TIME_WAIT") {
+          const sc = this.#stackConnOf.get(c);
+          if (sc !== undefined) this.#handles.delete(sc);
+          this.#stackConnOf.delete(c);
+        }
         if (this.#autoClose) this.#scheduleCheck();
       },
       afterSettle: () => {
@@ -306,13 +250,18 @@ export class Endpoint implements AsyncDisposable {
    * @throws {ClosedError} When the endpoint is closed.
    */
   listen(options: EndpointListenOptions = {}): TouListener {
-    const o = parseOptions(listenSchema, options);
+    const o = parseOptions(endpointListenSchema, options);
     this.#assertOpen("listen on");
     const tcpPort = o.tcpPort ?? this.#addr.port;
-    const sl = this.#stack.listen(tcpPort, {
-      backlog: o.backlog ?? this.#options.backlog,
-      reuseAddress: o.reuseAddress ?? false,
-    });
+    let sl: StackListener;
+    try {
+      sl = this.#stack.listen(tcpPort, {
+        backlog: o.backlog ?? this.#options.backlog,
+        reuseAddress: o.reuseAddress ?? false,
+      });
+    } catch (err) {
+      throw this.#qualify(err);
+    }
     const l = wrapListener(sl, { ...this.#localUdp(), tcpPort }, this.#listenerHooks);
     this.#listeners.add(l);
     return l;
@@ -329,16 +278,21 @@ export class Endpoint implements AsyncDisposable {
    * @throws {InvalidOptionError} On a bad option.
    */
   async connect(options: EndpointConnectOptions): Promise<TouConn> {
-    const o = parseOptions(connectSchema, options);
+    const o = parseOptions(endpointConnectSchema, options);
     this.#assertOpen("connect from");
     o.signal?.throwIfAborted();
     const ip = await resolveHostname(o.hostname, this.#family);
     o.signal?.throwIfAborted();
     this.#assertOpen("connect from");
-    const sc = this.#stack.connect({ hostname: ip, port: o.port }, o.tcpPort ?? o.port, {
-      localPort: o.localTcpPort,
-      reuseAddress: o.reuseAddress ?? false,
-    });
+    let sc: StackConnection;
+    try {
+      sc = this.#stack.connect({ hostname: ip, port: o.port }, o.tcpPort ?? o.port, {
+        localPort: o.localTcpPort,
+        reuseAddress: o.reuseAddress ?? false,
+      });
+    } catch (err) {
+      throw this.#qualify(err);
+    }
     const conn = this.#wrap(sc);
     if (o.noDelay !== undefined) conn.setNoDelay(o.noDelay);
     if (o.keepAlive !== undefined) conn.setKeepAlive(o.keepAlive);
@@ -372,8 +326,9 @@ export class Endpoint implements AsyncDisposable {
     this.#graceTimer = undefined;
     for (const l of [...this.#listeners]) l.close();
     // Tell the handles first, so their error says why they were reset.
-    const handles = [...this.#handles];
+    const handles = [...this.#handles.values()];
     this.#handles.clear();
+    this.#stackConnOf.clear();
     for (const c of handles) connEndpointClosed(c, "before");
     this.#stack.close();
     for (const c of handles) connEndpointClosed(c, "after");
@@ -393,7 +348,7 @@ export class Endpoint implements AsyncDisposable {
     if (this.#closed) return await this.#done.promise;
     const timeout = options.timeout ?? 2_000;
     for (const l of [...this.#listeners]) l.close();
-    for (const c of [...this.#handles]) c.close();
+    for (const c of [...this.#handles.values()]) c.close();
     this.#autoClose = true;
     this.#scheduleCheck();
     let timer: TimerId | undefined;
@@ -422,8 +377,24 @@ export class Endpoint implements AsyncDisposable {
   #wrap(sc: StackConnection): TouConn {
     const c = wrapConnection(sc, { ...this.#localUdp(), tcpPort: sc.localPort }, this.#connHooks);
     const st = c.state;
-    if (st !== "CLOSED" && st !== "TIME_WAIT") this.#handles.add(c);
+    if (st !== "CLOSED" && st !== "TIME_WAIT") {
+      this.#handles.set(sc, c);
+      this.#stackConnOf.set(c, sc);
+    }
     return c;
+  }
+
+  /**
+   * The stack names only the TCP port ("Cannot listen on tcp port 22: …");
+   * name this endpoint's UDP address too ("… on 127.0.0.1:9000 tcp 22: …").
+   */
+  #qualify(err: unknown): unknown {
+    if (!(err instanceof AddrInUseError)) return err;
+    const msg = err.message.replace(
+      /\btcp port (\d+)/,
+      (_, port: string) => formatTouAddr({ ...this.#localUdp(), tcpPort: Number(port) }),
+    );
+    return msg === err.message ? err : new AddrInUseError(msg);
   }
 
   #assertOpen(what: string): void {
@@ -445,21 +416,33 @@ export class Endpoint implements AsyncDisposable {
   }
 
   /**
+   * Whether `sc` keeps an auto-closing endpoint open: every state but
+   * TIME_WAIT and CLOSED does, except an orphaned FIN_WAIT_2 (the app closed
+   * it; our FIN is acknowledged and only the peer's is missing), which gets
+   * a grace period. A FIN_WAIT_2 the app still holds is a half-closed
+   * connection that may go on receiving for as long as the peer sends.
+   */
+  #busy(sc: StackConnection): "busy" | "finWait2" | "done" {
+    const st = sc.state;
+    if (st === "TIME_WAIT" || st === "CLOSED") return "done";
+    if (st !== "FIN_WAIT_2") return "busy";
+    const h = this.#handles.get(sc);
+    return h !== undefined && !connAppClosed(h) ? "busy" : "finWait2";
+  }
+
+  /**
    * Auto-close rule: no open listener and every connection finished
-   * (TIME_WAIT or gone); connections in FIN_WAIT_2 (our FIN acknowledged,
-   * waiting for the peer's) get a short grace period.
+   * (TIME_WAIT or gone), orphaned FIN_WAIT_2 connections after a short
+   * grace period. Bytes a finished connection still holds stay readable
+   * after the endpoint closed.
    */
   #checkIdle(): void {
     if (!this.#autoClose || this.#closed || this.#listeners.size > 0) return;
     let finWait2 = false;
     for (const c of this.#stack.connections()) {
-      const st = c.state;
-      if (st === "TIME_WAIT" || st === "CLOSED") continue;
-      if (st === "FIN_WAIT_2") {
-        finWait2 = true;
-        continue;
-      }
-      return;
+      const b = this.#busy(c);
+      if (b === "busy") return;
+      if (b === "finWait2") finWait2 = true;
     }
     if (!finWait2) {
       this.close();
@@ -470,9 +453,7 @@ export class Endpoint implements AsyncDisposable {
       this.#graceTimer = this.#runtime.schedule(this.#runtime.now() + grace, () => {
         this.#graceTimer = undefined;
         if (this.#closed) return;
-        const busy = this.#stack.connections().some((c) =>
-          c.state !== "TIME_WAIT" && c.state !== "CLOSED" && c.state !== "FIN_WAIT_2"
-        );
+        const busy = this.#stack.connections().some((c) => this.#busy(c) === "busy");
         if (!busy && this.#listeners.size === 0) this.close();
       });
     }

@@ -19,7 +19,20 @@ import {
 } from "./options.ts";
 import { type TouOptions } from "./option_specs.ts";
 
-/** Options of {@linkcode listen}: the local address plus every tunable. */
+/**
+ * Options of {@linkcode listen}: the local address plus every tunable
+ * ({@linkcode TouOptions}).
+ *
+ * @example UDP port 0, TCP port 22
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { listen, type ListenOptions } from "./listen.ts";
+ * const opts: ListenOptions = { hostname: "127.0.0.1", port: 0, tcpPort: 22, backlog: 16 };
+ * const listener = await listen(opts);
+ * assert.equal(listener.addr.port, 22);
+ * listener.close();
+ * ```
+ */
 export interface ListenOptions extends TouOptions {
   /** Local IP literal to bind. Default "0.0.0.0". */
   readonly hostname?: string;
@@ -69,8 +82,11 @@ const listenSchema = z.strictObject({
  */
 export async function listen(options: ListenOptions = {}): Promise<TouListener> {
   const o = parseOptions(listenSchema, options);
+  // Leave an unset segmentBudget unset: openEndpoint picks the loopback size for a loopback address.
+  const { segmentBudget, ...tunables } = pickTouOptions(o);
   const ep = await openEndpoint({
-    ...pickTouOptions(o),
+    ...tunables,
+    ...(options.segmentBudget === undefined ? {} : { segmentBudget }),
     hostname: o.hostname,
     port: o.port,
   });

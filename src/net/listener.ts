@@ -132,17 +132,25 @@ export class TouListener implements Deno.Listener<TouConn, Deno.NetAddr> {
     this.close();
   }
 
-  /** Yields connections until the listener is closed. */
+  /**
+   * Yields connections until the listener is closed. Leaving the loop early
+   * (`break`, `return`, a throw) closes the listener, as it does for a
+   * `Deno.Listener`.
+   */
   async *[Symbol.asyncIterator](): AsyncGenerator<TouConn, void, undefined> {
-    while (!this.#closed) {
-      let conn: TouConn;
-      try {
-        conn = await this.accept();
-      } catch (err) {
-        if (this.#closed && err instanceof ClosedError) return;
-        throw err;
+    try {
+      while (!this.#closed) {
+        let conn: TouConn;
+        try {
+          conn = await this.accept();
+        } catch (err) {
+          if (this.#closed && err instanceof ClosedError) return;
+          throw err;
+        }
+        yield conn;
       }
-      yield conn;
+    } finally {
+      this.close();
     }
   }
 

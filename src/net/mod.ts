@@ -27,14 +27,13 @@
 export { formatTouAddr, type TouAddr, type TouTuple } from "./addr.ts";
 export { type ConnCloseInfo, type ConnCloseReason, TouConn } from "./conn.ts";
 export { connect, type ConnectOptions } from "./connect.ts";
-export {
-  type ConnectionStats,
-  Endpoint,
-  type EndpointConnectOptions,
-  type EndpointListenOptions,
-  type EndpointOptions,
-  openEndpoint,
-} from "./endpoint.ts";
+export { Endpoint, openEndpoint } from "./endpoint.ts";
+export type {
+  ConnectionStats,
+  EndpointConnectOptions,
+  EndpointListenOptions,
+  EndpointOptions,
+} from "./endpoint_options.ts";
 export {
   AddrInUseError,
   BrokenPipeError,

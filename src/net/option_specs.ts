@@ -9,10 +9,31 @@
 import { DEFAULT_TCP_CONFIG } from "../tcp/config.ts";
 import { DEFAULT_EPHEMERAL_RANGE } from "../stack/ports.ts";
 
-/** What an option measures; used in messages and docs. */
+/**
+ * What an option measures; used in messages and docs.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type OptionUnit, TOU_OPTION_SPECS } from "./option_specs.ts";
+ * const unit: OptionUnit = TOU_OPTION_SPECS.msl.unit;
+ * assert.equal(unit, "ms");
+ * ```
+ */
 export type OptionUnit = "ms" | "bytes" | "segments" | "count" | "boolean" | "name" | "ports";
 
-/** Describes one option: its unit, range and default (the source of the schema and the docs table). */
+/**
+ * Describes one option: its unit, range and default (the source of the
+ * schema and the docs table).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type OptionSpec, TOU_OPTION_SPECS } from "./option_specs.ts";
+ * const spec: OptionSpec = TOU_OPTION_SPECS.delayedAck;
+ * assert.deepEqual([spec.min, spec.max, spec.default], [0, 200, 40]);
+ * ```
+ */
 export interface OptionSpec {
   /** What it measures. */
   readonly unit: OptionUnit;
@@ -229,15 +250,38 @@ export const TOU_OPTION_SPECS = {
   },
 } as const satisfies Record<string, OptionSpec>;
 
-/** The name of a tunable. */
+/**
+ * The name of a tunable.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { TOU_OPTION_SPECS, type TouOptionName } from "./option_specs.ts";
+ * const names = Object.keys(TOU_OPTION_SPECS) as TouOptionName[];
+ * assert.ok(names.includes("keepAliveIdle"));
+ * ```
+ */
 export type TouOptionName = keyof typeof TOU_OPTION_SPECS;
 
 /**
  * Every tunable after validation, defaults filled in. Ranges and defaults
  * are in {@linkcode TOU_OPTION_SPECS} and docs/api.md.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolveTouOptions } from "./options.ts";
+ * import type { ResolvedTouOptions } from "./option_specs.ts";
+ * const o: ResolvedTouOptions = resolveTouOptions({ rtoMin: 100 });
+ * assert.deepEqual([o.rtoMin, o.rtoMax], [100, 120_000]);
+ * ```
  */
 export interface ResolvedTouOptions {
-  /** Largest TCP segment (header + options + payload) in one UDP datagram, after the 4-byte envelope. Bytes, 64–65503, default 1448. */
+  /**
+   * Largest TCP segment (header + options + payload) in one UDP datagram, after the 4-byte envelope.
+   * Bytes, 64–65503, default 1448 (a 1500-byte MTU path); when not given, 16384 for an endpoint
+   * bound to a loopback address and for `connect()` to a loopback peer.
+   */
   segmentBudget: number;
   /** Send buffer per connection (SO_SNDBUF). Bytes, 1024–2^30, default 4 MiB. */
   sendBufferSize: number;
@@ -295,9 +339,26 @@ export interface ResolvedTouOptions {
   portRange: [number, number];
 }
 
-/** Tunables as the user passes them: every field optional (see {@linkcode ResolvedTouOptions}). */
+/**
+ * Tunables as the user passes them: every field optional (see
+ * {@linkcode ResolvedTouOptions}). `openEndpoint`, `listen` and `connect`
+ * take them in the same object as their address fields.
+ *
+ * @example A low-latency profile
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { TouOptions } from "./option_specs.ts";
+ * import { resolveTouOptions } from "./options.ts";
+ * const lowLatency: TouOptions = { noDelay: true, delayedAck: 0, rtoMin: 20 };
+ * assert.equal(resolveTouOptions(lowLatency).delayedAck, 0);
+ * ```
+ */
 export interface TouOptions {
-  /** Largest TCP segment (header + options + payload) in one UDP datagram, after the 4-byte envelope. Bytes, 64–65503, default 1448. */
+  /**
+   * Largest TCP segment (header + options + payload) in one UDP datagram, after the 4-byte envelope.
+   * Bytes, 64–65503, default 1448 (a 1500-byte MTU path); when not given, 16384 for an endpoint
+   * bound to a loopback address and for `connect()` to a loopback peer.
+   */
   readonly segmentBudget?: number;
   /** Send buffer per connection (SO_SNDBUF). Bytes, 1024–2^30, default 4 MiB. */
   readonly sendBufferSize?: number;

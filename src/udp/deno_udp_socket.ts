@@ -23,6 +23,7 @@ import type {
   DatagramSocket,
   UnspecAddr,
 } from "./datagram_socket.ts";
+import { OrderedSender } from "./_ordered_sender.ts";
 import { formatAddr, sameAddr, validateAddr } from "./addr.ts";
 import {
   AddrInUseError,
@@ -41,10 +42,21 @@ const MAX_RECEIVE_FAILURES = 16;
  * sends in order).
  */
 export const DEFAULT_SEND_CONCURRENCY = 64;
-/** Send copies go into pooled buffers of at least this many bytes. */
-const SEND_SLOT_SIZE = 2048;
 
-/** Options for {@linkcode openUdpSocket}. */
+/**
+ * Options for {@linkcode openUdpSocket}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openUdpSocket, type OpenUdpSocketOptions } from "./deno_udp_socket.ts";
+ * const opts: OpenUdpSocketOptions = { hostname: "127.0.0.1", port: 0, maxInFlight: 256 };
+ * const s = await openUdpSocket(opts);
+ * assert.ok(s.localAddr.port > 0);
+ * s.close();
+ * await s.closed;
+ * ```
+ */
 export interface OpenUdpSocketOptions {
   /** Local IP literal to bind; default "0.0.0.0" (as `Deno.listenDatagram`). */
   hostname?: string;
@@ -65,7 +77,20 @@ export interface OpenUdpSocketOptions {
   sendConcurrency?: number;
 }
 
-/** Counters of one {@linkcode DenoUdpSocket}. */
+/**
+ * Counters of one {@linkcode DenoUdpSocket}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type DenoUdpSocketStats, openUdpSocket } from "./deno_udp_socket.ts";
+ * const s = await openUdpSocket({ hostname: "127.0.0.1" });
+ * const stats: DenoUdpSocketStats = s.stats();
+ * assert.deepEqual([stats.sent, stats.received, stats.filtered], [0, 0, 0]);
+ * s.close();
+ * await s.closed;
+ * ```
+ */
 export interface DenoUdpSocketStats {
   /** Datagrams whose send completed. */
   sent: number;
@@ -114,12 +139,6 @@ export function openUdpSocket(opts: OpenUdpSocketOptions = {}): Promise<DenoUdpS
   }
 }
 
-interface SendJob {
-  slot: Uint8Array;
-  length: number;
-  dest: Deno.NetAddr;
-}
-
 interface Waiter {
   resolve(d: Datagram): void;
   reject(e: Error): void;
@@ -134,19 +153,15 @@ interface Waiter {
  * datagram; pull mode ({@linkcode DenoUdpSocket.receive}) reads only while
  * someone waits and returns copies. `send` copies the payload into a pooled
  * buffer (Deno may read it only after `send` returns), hands it to Deno
- * without awaiting, and tracks completion. Datagrams leave in `send` order:
- * Deno sends in call order only while the socket is known writable (not on
- * a fresh socket, nor after a send had to wait), so until then sends are
- * queued here and issued one at a time.
+ * without awaiting, and tracks completion; datagrams leave in `send` order
+ * (src/udp/_ordered_sender.ts, docs/udp.md §3).
  */
 export class DenoUdpSocket implements DatagramSocket {
   readonly #conn: Deno.DatagramConn;
   readonly #local: DatagramAddr;
   readonly #localText: string;
-  readonly #maxInFlight: number;
-  readonly #concurrency: number;
   readonly #recvBuf = new Uint8Array(RECEIVE_BUFFER_SIZE);
-  readonly #freeSlots: Uint8Array[] = [];
+  readonly #sender: OrderedSender;
   readonly #waiters: Waiter[] = [];
 
   #peer: DatagramAddr | undefined;
@@ -167,24 +182,6 @@ export class DenoUdpSocket implements DatagramSocket {
   /** A datagram read for a waiter that was rejected meanwhile; served first. */
   #stash: Datagram | undefined;
 
-  /**
-   * Whether Deno is known to send in call order: false on a fresh socket
-   * (its first sends wait for writability and leave reversed) and after a
-   * completion came back out of order; then sends go one at a time until
-   * the queue drains.
-   */
-  #writable = false;
-  /** Accepted sends not yet handed to Deno, FIFO from `#queueHead`. */
-  #queue: SendJob[] = [];
-  #queueHead = 0;
-  #issued = 0;
-  #completed = 0;
-  #highestDone = -1;
-
-  #sent = 0;
-  #sendErrors = 0;
-  #sendDropped = 0;
-  #inFlight = 0;
   #received = 0;
   #filtered = 0;
 
@@ -193,8 +190,10 @@ export class DenoUdpSocket implements DatagramSocket {
     const a = conn.addr as Deno.NetAddr;
     this.#local = { hostname: a.hostname, port: a.port };
     this.#localText = formatAddr(this.#local);
-    this.#maxInFlight = maxInFlight;
-    this.#concurrency = concurrency;
+    this.#sender = new OrderedSender(conn, maxInFlight, concurrency, {
+      onError: (err, dest) => this.#sendFailed(err, dest),
+      onProgress: () => this.#sendProgress(),
+    });
   }
 
   /**
@@ -253,10 +252,10 @@ export class DenoUdpSocket implements DatagramSocket {
   /** A snapshot of the socket's counters. */
   stats(): DenoUdpSocketStats {
     return {
-      sent: this.#sent,
-      sendErrors: this.#sendErrors,
-      sendDropped: this.#sendDropped,
-      inFlight: this.#inFlight,
+      sent: this.#sender.sent,
+      sendErrors: this.#sender.sendErrors,
+      sendDropped: this.#sender.sendDropped,
+      inFlight: this.#sender.inFlight,
       received: this.#received,
       filtered: this.#filtered,
     };
@@ -295,24 +294,7 @@ export class DenoUdpSocket implements DatagramSocket {
       this.#lastAddr = addr;
       this.#lastNet = dest;
     }
-    if (this.#inFlight >= this.#maxInFlight) {
-      this.#sendDropped++;
-      return;
-    }
-    const n = data.byteLength;
-    let slot = this.#freeSlots.pop();
-    if (slot === undefined || slot.byteLength < n) {
-      slot = new Uint8Array(Math.max(n, SEND_SLOT_SIZE));
-    }
-    slot.set(data);
-    this.#inFlight++;
-    const handed = this.#issued - this.#completed;
-    if (this.#writable && handed < this.#concurrency && this.#queueHead === this.#queue.length) {
-      this.#issue(slot, n, dest);
-    } else {
-      this.#queue.push({ slot, length: n, dest });
-      if (handed === 0) this.#issueNextQueued();
-    }
+    this.#sender.send(data, dest);
   }
 
   /**
@@ -422,7 +404,7 @@ export class DenoUdpSocket implements DatagramSocket {
 
   /** After `close()`: releases the Deno conn once no accepted send waits in the queue. */
   #releaseIfDrained(): void {
-    if (!this.#closed || this.#released || this.#queueHead !== this.#queue.length) return;
+    if (!this.#closed || this.#released || this.#sender.queued) return;
     this.#released = true;
     try {
       this.#conn.close(); // Deno still completes sends issued before this.
@@ -433,7 +415,7 @@ export class DenoUdpSocket implements DatagramSocket {
 
   async #finishClose(): Promise<void> {
     await this.#loopDone;
-    if (this.#inFlight > 0) await new Promise<void>((r) => this.#sendsSettled = r);
+    if (this.#sender.inFlight > 0) await new Promise<void>((r) => this.#sendsSettled = r);
     this.#closedDone.resolve();
   }
 
@@ -443,52 +425,10 @@ export class DenoUdpSocket implements DatagramSocket {
     );
   }
 
-  /** Hands one send to Deno without awaiting it; completion comes back in `#sendDone`. */
-  #issue(slot: Uint8Array, length: number, dest: Deno.NetAddr): void {
-    const seq = this.#issued++;
-    this.#conn.send(slot.subarray(0, length), dest).then(
-      () => {
-        this.#sent++;
-        this.#sendDone(seq, slot);
-      },
-      (err: unknown) => {
-        this.#sendDone(seq, slot);
-        this.#sendFailed(err, dest);
-      },
-    );
-  }
-
-  /** Hands the oldest queued send to Deno; false when the queue is empty. */
-  #issueNextQueued(): boolean {
-    const q = this.#queue;
-    if (this.#queueHead === q.length) return false;
-    const job = q[this.#queueHead++];
-    if (this.#queueHead === q.length) {
-      this.#queue = [];
-      this.#queueHead = 0;
-    }
-    this.#issue(job.slot, job.length, job.dest);
-    return true;
-  }
-
-  #sendDone(seq: number, slot: Uint8Array): void {
-    this.#completed++;
-    this.#inFlight--;
-    if (this.#freeSlots.length < this.#maxInFlight) this.#freeSlots.push(slot);
-    // Sends that were pending inside Deno complete (and hit the wire) in
-    // arbitrary order; seeing that means the socket is backlogged, so issue
-    // one at a time until the queue drains. See docs/udp.md "Send path".
-    if (seq < this.#highestDone) this.#writable = false;
-    else this.#highestDone = seq;
-    if (!this.#writable) {
-      if (this.#issued === this.#completed && !this.#issueNextQueued()) this.#writable = true;
-    } else {
-      // Completions arrive on a later event-loop turn, so this refills at
-      // most `#concurrency` sends per turn.
-      while (this.#issued - this.#completed < this.#concurrency && this.#issueNextQueued());
-    }
+  /** A send completed: release the port after close once nothing waits; settle `closed`. */
+  #sendProgress(): void {
     this.#releaseIfDrained();
-    if (this.#inFlight === 0 && this.#sendsSettled !== undefined) {
+    if (this.#sender.inFlight === 0 && this.#sendsSettled !== undefined) {
       const f = this.#sendsSettled;
       this.#sendsSettled = undefined;
       f();
@@ -496,7 +436,6 @@ export class DenoUdpSocket implements DatagramSocket {
   }
 
   #sendFailed(err: unknown, dest: Deno.NetAddr): void {
-    this.#sendErrors++;
     if (this.#closed) return;
     const cause = err instanceof Error ? err : new Error(String(err));
     const wrapped = new Error(`Cannot send to ${formatAddr(dest)}: ${cause.message}`, { cause });

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
+
 /** Something with Deno.Conn-style read/write. */
 export interface ReadWrite {
   read(p: Uint8Array): Promise<number | null>;
@@ -73,4 +75,81 @@ export function freeUdpPort(): number {
   const port = (s.addr as Deno.NetAddr).port;
   s.close();
   return port;
+}
+
+/** One MiB. */
+export const MIB = 1024 * 1024;
+
+const BULK_BLOCK = pattern(MIB, 42);
+
+/**
+ * The `i`-th MiB of a bulk stream: a fixed pseudo-random block with byte 0
+ * set to `i` and byte 1 to `stamp` (so the two directions and every MiB
+ * differ, and a misplaced MiB changes the hash).
+ */
+export function bulkBlock(i: number, stamp: number, into = BULK_BLOCK.slice()): Uint8Array {
+  into.set(BULK_BLOCK);
+  into[0] = i & 0xff;
+  into[1] = stamp & 0xff;
+  return into;
+}
+
+/** The sha256 (hex) of `mib` MiB of bulk stream `stamp`. */
+export function bulkDigest(mib: number, stamp: number): string {
+  const h = createHash("sha256");
+  const block = BULK_BLOCK.slice();
+  for (let i = 0; i < mib; i++) h.update(bulkBlock(i, stamp, block));
+  return h.digest("hex");
+}
+
+/** Writes `mib` MiB of bulk stream `stamp`, then half-closes; returns its sha256. */
+export async function bulkSend(
+  conn: ReadWrite & { closeWrite(): Promise<void> },
+  mib: number,
+  stamp: number,
+): Promise<string> {
+  const h = createHash("sha256");
+  const block = BULK_BLOCK.slice();
+  for (let i = 0; i < mib; i++) {
+    bulkBlock(i, stamp, block);
+    h.update(block);
+    await writeAll(conn, block);
+  }
+  await conn.closeWrite();
+  return h.digest("hex");
+}
+
+/** Reads to EOF; returns the byte count and the sha256 (hex). */
+export async function bulkReceive(conn: ReadWrite): Promise<{ bytes: number; sha256: string }> {
+  const h = createHash("sha256");
+  const buf = new Uint8Array(256 * 1024);
+  let bytes = 0;
+  for (;;) {
+    const n = await conn.read(buf);
+    if (n === null) break;
+    h.update(buf.subarray(0, n));
+    bytes += n;
+  }
+  return { bytes, sha256: h.digest("hex") };
+}
+
+/** Resolves like `p`, or rejects naming `what` (after calling `onTimeout`) once `ms` pass. */
+export async function deadline<T>(
+  p: Promise<T>,
+  ms: number,
+  what: string,
+  onTimeout: () => void = () => {},
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout();
+      reject(new Error(`${what} did not finish within ${ms} ms`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

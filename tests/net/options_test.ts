@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { z } from "zod";
 import { DEFAULT_TCP_CONFIG } from "../../src/tcp/config.ts";
 import {
+  connect,
   InvalidOptionError,
+  listen,
   openEndpoint,
   resolveTouOptions,
   TOU_OPTION_SPECS,
@@ -153,4 +155,117 @@ Deno.test("ResolvedTouOptions matches the schema's inferred output when type-che
   const same: Equal<z.output<typeof shape>, ResolvedTouOptions> = true;
   const keys: Equal<keyof z.input<typeof shape>, keyof TouOptions> = true;
   assert.ok(same && keys);
+});
+
+/** Other options that keep `name` clear of the cross-field rules at any in-range value. */
+function companions(name: string): TouOptions {
+  if (name === "rtoMin") return { rtoMax: 600_000 };
+  if (name === "rtoMax") return { rtoMin: 1 };
+  return {};
+}
+
+/** Every bad value of one option, with the exact message it must give. */
+function badValues(name: string): [unknown, string][] {
+  const spec = TOU_OPTION_SPECS[name as keyof typeof TOU_OPTION_SPECS];
+  switch (spec.unit) {
+    case "boolean":
+      return [["yes", `Invalid option ${name}: must be true or false, got "yes"`]];
+    case "name":
+      return [[
+        "bbr",
+        `Invalid option ${name}: must be one of ${
+          (spec as { choices: readonly string[] }).choices.map((c) => `"${c}"`).join(", ")
+        }, got "bbr"`,
+      ]];
+    case "ports": {
+      const { min, max } = spec as { min: number; max: number };
+      const range = `must be between ${min} and ${max}`;
+      return [
+        [[min - 1, max], `Invalid option ${name}.0: ${range}, got ${min - 1}`],
+        [[min, max + 1], `Invalid option ${name}.1: ${range}, got ${max + 1}`],
+        [
+          5,
+          `Invalid option ${name}: must be [low, high] with ports between ${min} and ${max}, got 5`,
+        ],
+      ];
+    }
+    default: {
+      const { min, max, unit } = spec as { min: number; max: number; unit: string };
+      const u = unit === "ms" || unit === "bytes" || unit === "segments" ? ` ${unit}` : "";
+      const range = `between ${min} and ${max}${u}`;
+      return [
+        [min - 1, `Invalid option ${name}: must be ${range}, got ${min - 1}`],
+        [max + 1, `Invalid option ${name}: must be ${range}, got ${max + 1}`],
+        [min + 0.5, `Invalid option ${name}: must be an integer ${range}, got ${min + 0.5}`],
+        ["1", `Invalid option ${name}: must be ${range}, got "1"`],
+      ];
+    }
+  }
+}
+
+Deno.test("resolveTouOptions names the field and its allowed range when any tunable is out of range", () => {
+  const names = Object.keys(TOU_OPTION_SPECS);
+  assert.equal(names.length, 28);
+  for (const name of names) {
+    for (const [value, expected] of badValues(name)) {
+      const input = { ...companions(name), [name]: value } as TouOptions;
+      assert.equal(message(() => resolveTouOptions(input)), expected, `${name} = ${value}`);
+    }
+  }
+});
+
+Deno.test("resolveTouOptions accepts every numeric tunable at both ends of its range", () => {
+  for (const [name, spec] of Object.entries(TOU_OPTION_SPECS)) {
+    if (!("min" in spec) || spec.unit === "ports") continue;
+    for (const v of [spec.min, spec.max]) {
+      const o = resolveTouOptions({ ...companions(name), [name]: v } as TouOptions);
+      assert.equal((o as unknown as Record<string, unknown>)[name], v, `${name} = ${v}`);
+    }
+  }
+  assert.deepEqual(resolveTouOptions({ portRange: [1, 65535] }).portRange, [1, 65535]);
+});
+
+Deno.test("listen, connect and openEndpoint reject every bad tunable before opening a socket", async () => {
+  for (const name of Object.keys(TOU_OPTION_SPECS)) {
+    const [value, expected] = badValues(name)[0];
+    const bad = { ...companions(name), [name]: value } as TouOptions;
+    const calls: [string, () => Promise<unknown>][] = [
+      ["openEndpoint", () => openEndpoint({ hostname: "127.0.0.1", ...bad })],
+      ["listen", () => listen({ hostname: "127.0.0.1", ...bad })],
+      ["connect", () => connect({ hostname: "127.0.0.1", port: 9, ...bad })],
+    ];
+    for (const [fn, call] of calls) {
+      await assert.rejects(call(), { name: "InvalidOption", message: expected }, `${fn} ${name}`);
+    }
+  }
+});
+
+Deno.test("resolveTouOptions defaults follow Linux when given nothing", () => {
+  const o = resolveTouOptions();
+  // Each value, with the Linux knob it mirrors.
+  assert.equal(o.rtoInitial, 1_000); // TCP_TIMEOUT_INIT (RFC 6298 §2.1)
+  assert.equal(o.rtoMin, 200); // TCP_RTO_MIN
+  assert.equal(o.rtoMax, 120_000); // TCP_RTO_MAX
+  assert.equal(o.synRetries, 6); // net.ipv4.tcp_syn_retries
+  assert.equal(o.synAckRetries, 5); // net.ipv4.tcp_synack_retries
+  assert.equal(o.retries, 15); // net.ipv4.tcp_retries2
+  assert.equal(o.delayedAck, 40); // TCP_DELACK_MIN
+  assert.equal(o.finWait2Timeout, 60_000); // net.ipv4.tcp_fin_timeout
+  assert.equal(o.msl, 30_000); // TCP_TIMEWAIT_LEN = 60 s = 2·MSL
+  assert.equal(o.keepAlive, false); // SO_KEEPALIVE off unless asked
+  assert.equal(o.keepAliveIdle, 7_200_000); // net.ipv4.tcp_keepalive_time
+  assert.equal(o.keepAliveInterval, 75_000); // net.ipv4.tcp_keepalive_intvl
+  assert.equal(o.keepAliveCount, 9); // net.ipv4.tcp_keepalive_probes
+  assert.equal(o.noDelay, false); // Nagle on
+  assert.equal(o.initialCwnd, 10); // TCP_INIT_CWND (RFC 6928)
+  assert.equal(o.windowScaling, true); // net.ipv4.tcp_window_scaling
+  assert.equal(o.timestamps, true); // net.ipv4.tcp_timestamps
+  assert.equal(o.sack, true); // net.ipv4.tcp_sack
+  assert.equal(o.challengeAckLimit, 1_000); // net.ipv4.tcp_challenge_ack_limit
+  assert.equal(o.backlog, 128); // the classic SOMAXCONN
+  assert.equal(o.synQueueLimit, 256); // net.ipv4.tcp_max_syn_backlog (small hosts)
+  assert.equal(o.abortOnOverflow, false); // net.ipv4.tcp_abort_on_overflow
+  assert.deepEqual(o.portRange, [32768, 60999]); // net.ipv4.ip_local_port_range
+  // A 1500-byte MTU path: 1500 - 20 (IPv4) - 8 (UDP) - 4 (tou envelope).
+  assert.equal(o.segmentBudget, 1448);
 });

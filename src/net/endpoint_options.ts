@@ -1,0 +1,162 @@
+/**
+ * The option and snapshot types of {@linkcode Endpoint} and the zod
+ * schemas that validate the options.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import type { TcpInfo } from "../tcp/info.ts";
+import type { TcpState } from "../tcp/state.ts";
+import type { TouTuple } from "./addr.ts";
+import {
+  booleanOption,
+  checkTouOptions,
+  hostnameOption,
+  portOption,
+  signalOption,
+  touOptionsShape,
+} from "./options.ts";
+import type { TouOptions } from "./option_specs.ts";
+
+/**
+ * Options of {@linkcode openEndpoint}: the local UDP address plus every
+ * tunable ({@linkcode TouOptions}).
+ *
+ * @example Bind loopback with a short TIME_WAIT
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openEndpoint } from "./endpoint.ts";
+ * import type { EndpointOptions } from "./endpoint_options.ts";
+ * const opts: EndpointOptions = { hostname: "127.0.0.1", port: 0, msl: 1_000 };
+ * await using ep = await openEndpoint(opts);
+ * assert.equal(ep.options.msl, 1_000);
+ * ```
+ */
+export interface EndpointOptions extends TouOptions {
+  /** Local IP literal to bind. Default "0.0.0.0". */
+  readonly hostname?: string;
+  /** Local UDP port; 0 (the default) picks an ephemeral one. */
+  readonly port?: number;
+}
+
+/**
+ * Options of {@linkcode Endpoint.listen}.
+ *
+ * @example A listener with a deep accept queue
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openEndpoint } from "./endpoint.ts";
+ * import type { EndpointListenOptions } from "./endpoint_options.ts";
+ * await using ep = await openEndpoint({ hostname: "127.0.0.1" });
+ * const opts: EndpointListenOptions = { tcpPort: 80, backlog: 1024 };
+ * using l = ep.listen(opts);
+ * assert.equal(l.backlog, 1024);
+ * ```
+ */
+export interface EndpointListenOptions {
+  /** TCP port to listen on. Default: the endpoint's UDP port number. */
+  readonly tcpPort?: number;
+  /** Accept-queue bound. Default: the endpoint's `backlog` option (128). */
+  readonly backlog?: number;
+  /** Listen even while TIME_WAIT connections use the port (SO_REUSEADDR). */
+  readonly reuseAddress?: boolean;
+}
+
+/**
+ * Options of {@linkcode Endpoint.connect}: where to connect, and
+ * per-connection settings.
+ *
+ * @example Connect with Nagle off
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openEndpoint } from "./endpoint.ts";
+ * import type { EndpointConnectOptions } from "./endpoint_options.ts";
+ * await using ep = await openEndpoint({ hostname: "127.0.0.1" });
+ * using _l = ep.listen({ tcpPort: 22 });
+ * const opts: EndpointConnectOptions = {
+ *   hostname: "127.0.0.1",
+ *   port: ep.addr.port,
+ *   tcpPort: 22,
+ *   noDelay: true,
+ * };
+ * const conn = await ep.connect(opts);
+ * assert.equal(conn.remoteAddr.port, 22);
+ * conn.close();
+ * ```
+ */
+export interface EndpointConnectOptions {
+  /** The peer's IP address or host name. */
+  readonly hostname: string;
+  /** The peer's UDP port. */
+  readonly port: number;
+  /** The TCP port inside the tunnel. Default: the UDP `port` number. */
+  readonly tcpPort?: number;
+  /** Our TCP port. Default: an ephemeral one from `portRange`. */
+  readonly localTcpPort?: number;
+  /** Allow a `localTcpPort` that TIME_WAIT connections still use (SO_REUSEADDR). */
+  readonly reuseAddress?: boolean;
+  /** Aborts the handshake (the connection is reset and the promise rejects with the reason). */
+  readonly signal?: AbortSignal;
+  /** TCP_NODELAY for this connection. Default: the endpoint's `noDelay` option. */
+  readonly noDelay?: boolean;
+  /** SO_KEEPALIVE for this connection. Default: the endpoint's `keepAlive` option. */
+  readonly keepAlive?: boolean;
+}
+
+/**
+ * A snapshot of one connection of an endpoint (`ss -ti`-like), from
+ * {@linkcode Endpoint.connections}.
+ *
+ * @example List connections
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openEndpoint } from "./endpoint.ts";
+ * import type { ConnectionStats } from "./endpoint_options.ts";
+ * await using ep = await openEndpoint({ hostname: "127.0.0.1" });
+ * const listener = ep.listen({ tcpPort: 22 });
+ * const conn = await ep.connect({ hostname: "127.0.0.1", port: ep.addr.port, tcpPort: 22 });
+ * const server = await listener.accept();
+ * const rows: ConnectionStats[] = ep.connections();
+ * assert.deepEqual(rows.map((r) => r.passive).sort(), [false, true]);
+ * assert.ok(rows.every((r) => r.state === "ESTABLISHED" && r.info.mss > 0));
+ * conn.close();
+ * server.close();
+ * ```
+ */
+export interface ConnectionStats {
+  /** Both sides with UDP and TCP ports. */
+  readonly tuple: TouTuple;
+  /** The TCP state, e.g. "TIME_WAIT". */
+  readonly state: TcpState;
+  /** True when it came from a listener. */
+  readonly passive: boolean;
+  /** TCP_INFO-like figures. */
+  readonly info: TcpInfo;
+}
+
+/** Internal: the schema of {@linkcode EndpointOptions}. */
+export const endpointSchema = z.strictObject({
+  ...touOptionsShape,
+  hostname: hostnameOption().optional(),
+  port: portOption(0).optional(),
+}).superRefine(checkTouOptions);
+
+/** Internal: the schema of {@linkcode EndpointListenOptions}. */
+export const endpointListenSchema = z.strictObject({
+  tcpPort: portOption(1).optional(),
+  backlog: touOptionsShape.backlog.optional(),
+  reuseAddress: booleanOption().optional(),
+});
+
+/** Internal: the schema of {@linkcode EndpointConnectOptions}. */
+export const endpointConnectSchema = z.strictObject({
+  hostname: hostnameOption(),
+  port: portOption(1),
+  tcpPort: portOption(1).optional(),
+  localTcpPort: portOption(1).optional(),
+  reuseAddress: booleanOption().optional(),
+  signal: signalOption().optional(),
+  noDelay: booleanOption().optional(),
+  keepAlive: booleanOption().optional(),
+});
