@@ -11,7 +11,17 @@
  */
 export type Instant = number;
 
-/** A length of time in milliseconds. */
+/**
+ * A length of time in milliseconds.
+ *
+ * @example Two minutes of TIME_WAIT
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { Duration } from "./time.ts";
+ * const msl: Duration = 60_000;
+ * assert.equal(2 * msl, 120_000);
+ * ```
+ */
 export type Duration = number;
 
 /** Sentinel deadline meaning "no timer armed". */

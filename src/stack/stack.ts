@@ -424,7 +424,7 @@ export class Stack implements ConnectionDriver {
     const len = n + emitSegment(seg, buf, n);
     this.counters.segmentsOut++;
     this.tracer?.onSegment?.(this.runtime.now(), "out", to, seg, c);
-    if (this.#closed && !this.#ownsSocket) return;
+    if (this.#closed) return; // the socket is gone (or no longer ours) once the stack closed
     const connected = this.socket.remoteAddr;
     if (
       connected !== undefined && connected.port === to.port && connected.hostname === to.hostname

@@ -17,7 +17,21 @@
 
 import type { StackConnection } from "./stack_connection.ts";
 
-/** Counters of one listener. */
+/**
+ * Counters of one listener.
+ *
+ * @example A SYN dropped because the SYN queue is full
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createTestbed } from "../testing/mod.ts";
+ * const tb = createTestbed({ stack: { synQueueLimit: 1 } });
+ * const l = tb.stack.listen(80);
+ * tb.rawPeer({ tcpPort: 40000 }).send({ flags: "S", seq: 1 });
+ * tb.rawPeer({ tcpPort: 40001 }).send({ flags: "S", seq: 1 });
+ * assert.equal(l.counters.synQueueDrops, 1);
+ * tb.close();
+ * ```
+ */
 export interface ListenerCounters {
   /** SYNs dropped because the SYN queue was full. */
   synQueueDrops: number;

@@ -24,7 +24,20 @@ export interface StackOptions {
   readonly ownsSocket?: boolean;
 }
 
-/** Stack-wide counters (like `netstat -s`). */
+/**
+ * Stack-wide counters (like `netstat -s`).
+ *
+ * @example Counting the RST answered to a SYN for a closed port
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createTestbed } from "../testing/mod.ts";
+ * const tb = createTestbed();
+ * const peer = tb.rawPeer({ tcpPort: 40000, targetPort: 81 });
+ * peer.send({ flags: "S", seq: 1 });
+ * assert.equal(tb.stack.counters.rstsForNoSocket, 1);
+ * tb.close();
+ * ```
+ */
 export interface StackCounters {
   /** Datagrams received. */
   datagramsIn: number;

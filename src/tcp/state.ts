@@ -5,7 +5,17 @@
  * @module
  */
 
-/** A TCP state name. */
+/**
+ * A TCP state name.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { TcpState } from "./state.ts";
+ * const closing: TcpState[] = ["FIN_WAIT_1", "FIN_WAIT_2", "TIME_WAIT"];
+ * assert.ok(closing.includes("TIME_WAIT"));
+ * ```
+ */
 export type TcpState =
   | "CLOSED"
   | "LISTEN"

@@ -183,7 +183,8 @@ export class Keepalive {
     if (opts.count !== undefined) this.#count = opts.count;
     this.#probes = 0;
     if (on && active) {
-      this.#timers.set("keepalive", Math.max(now, this.#lastRecv + Math.max(1, this.#idle)));
+      // As Linux (tcp_set_keepalive): the first check comes a full idle time after enabling.
+      this.#timers.set("keepalive", now + Math.max(1, this.#idle));
     } else {
       this.#timers.clear("keepalive");
     }

@@ -6,18 +6,6 @@ import assert from "node:assert/strict";
 
 const MOD = new URL("../../mod.ts", import.meta.url).pathname;
 
-/**
- * Types mod.ts re-exports from files other teams own; their @example is
- * requested from those owners (see the issue 4 report). Remove a name once
- * its file has an example.
- */
-const FOREIGN_WITHOUT_EXAMPLE = new Set([
-  "Duration",
-  "TcpState",
-  "StackCounters",
-  "ListenerCounters",
-]);
-
 async function denoDoc(
   ...args: string[]
 ): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -44,8 +32,7 @@ Deno.test("mod.ts gives every export an @example when documented", async () => {
   assert.ok(mod.module_doc?.tags?.some((t) => t.kind === "example"), "module doc example");
   const missing = mod.symbols
     .filter((s) => !s.declarations.some((d) => d.jsDoc?.tags?.some((t) => t.kind === "example")))
-    .map((s) => s.name)
-    .filter((name) => !FOREIGN_WITHOUT_EXAMPLE.has(name));
+    .map((s) => s.name);
   assert.deepEqual(missing, []);
   assert.ok(mod.symbols.length >= 40, `only ${mod.symbols.length} exports`);
 });

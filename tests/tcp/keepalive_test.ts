@@ -102,3 +102,13 @@ Deno.test("TcpConnection sends no keepalive probe while data is outstanding", ()
   s.fireNext();
   s.expectSent({ seq: s.l(9), len: 0 });
 });
+
+Deno.test("TcpConnection waits a full idle time after setKeepAlive when the connection was already idle", () => {
+  const s = TcpScript.established({ config: PLAIN });
+  s.advance(5000); // idle longer than the keepalive idle time below
+  s.app((c) => c.setKeepAlive(true, { idle: 1000, interval: 100, count: 3 }));
+  s.expectNothing();
+  assert.equal(s.conn.pollTimeout(), 6000); // as Linux: a full idle time from setsockopt
+  assert.equal(s.fireNext(), 6000);
+  s.expectSent({ flags: ACK, seq: s.l(-1), ack: s.r(), len: 0 });
+});
