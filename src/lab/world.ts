@@ -14,7 +14,8 @@ import type { StackConnection } from "../stack/stack_connection.ts";
 import { formatSegment } from "../stack/trace.ts";
 import type { TcpConfig } from "../tcp/config.ts";
 import type { TcpEvent } from "../tcp/events.ts";
-import type { DatagramAddr, DatagramSocket } from "../udp/datagram_socket.ts";
+import type { DatagramAddr } from "../udp/datagram_socket.ts";
+import { ForwardingSocket } from "../udp/forwarding_socket.ts";
 import { EnvelopeType, parseEnvelope } from "../wire/envelope.ts";
 import { parseSegment } from "../wire/tcp_codec.ts";
 import type { TcpSegment } from "../wire/tcp_segment.ts";
@@ -59,27 +60,18 @@ interface PendingDrop {
 }
 
 /** A datagram socket that drops chosen outgoing segments and says so on the timeline. */
-class DroppingSocket implements DatagramSocket {
-  readonly #inner: SimUdpSocket;
+class DroppingSocket extends ForwardingSocket {
   readonly #world: LabWorld;
   readonly #who: string;
   readonly drops: PendingDrop[] = [];
 
   constructor(inner: SimUdpSocket, world: LabWorld, who: string) {
-    this.#inner = inner;
+    super(inner);
     this.#world = world;
     this.#who = who;
   }
 
-  get localAddr(): DatagramAddr {
-    return this.#inner.localAddr;
-  }
-
-  get remoteAddr(): DatagramAddr | undefined {
-    return this.#inner.remoteAddr;
-  }
-
-  send(data: Uint8Array, addr?: DatagramAddr): void {
+  override send(data: Uint8Array, addr?: DatagramAddr): void {
     const i = this.#dropIndex(data);
     if (i >= 0) {
       const d = this.drops[i];
@@ -87,7 +79,7 @@ class DroppingSocket implements DatagramSocket {
       this.#world.line(this.#who, "lost", `✗ lost on the way (${d.why})`);
       return;
     }
-    this.#inner.send(data, addr);
+    this.inner.send(data, addr);
   }
 
   #dropIndex(data: Uint8Array): number {
@@ -97,26 +89,6 @@ class DroppingSocket implements DatagramSocket {
     const seg = parseSegment(env.value.body, { verifyChecksum: false });
     if (!seg.ok) return -1;
     return this.drops.findIndex((d) => d.match(seg.value));
-  }
-
-  receive(): ReturnType<DatagramSocket["receive"]> {
-    return this.#inner.receive();
-  }
-
-  setHandler(...args: Parameters<DatagramSocket["setHandler"]>): void {
-    this.#inner.setHandler(...args);
-  }
-
-  connect(...args: Parameters<DatagramSocket["connect"]>): void {
-    this.#inner.connect(...args);
-  }
-
-  disconnect(): void {
-    this.#inner.disconnect();
-  }
-
-  close(): void {
-    this.#inner.close();
   }
 }
 

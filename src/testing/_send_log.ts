@@ -13,14 +13,8 @@
  * @module
  */
 
-import type {
-  Datagram,
-  DatagramAddr,
-  DatagramErrorHandler,
-  DatagramHandler,
-  DatagramSocket,
-  UnspecAddr,
-} from "../udp/datagram_socket.ts";
+import type { DatagramAddr, DatagramSocket } from "../udp/datagram_socket.ts";
+import { ForwardingSocket } from "../udp/forwarding_socket.ts";
 
 /** Most sent datagrams remembered per destination (older ones are forgotten). */
 const MAX_ENTRIES = 4096;
@@ -77,8 +71,7 @@ export class SendLog {
 }
 
 /** A {@linkcode DatagramSocket} decorator that reports every send to a callback. */
-export class LoggingSocket implements DatagramSocket {
-  readonly #inner: DatagramSocket;
+export class LoggingSocket extends ForwardingSocket {
   readonly #onSend: (to: DatagramAddr, data: Uint8Array) => void;
 
   /**
@@ -88,49 +81,14 @@ export class LoggingSocket implements DatagramSocket {
    * @param onSend Called before each send with the destination and the bytes.
    */
   constructor(inner: DatagramSocket, onSend: (to: DatagramAddr, data: Uint8Array) => void) {
-    this.#inner = inner;
+    super(inner);
     this.#onSend = onSend;
   }
 
-  /** The bound local address. */
-  get localAddr(): DatagramAddr {
-    return this.#inner.localAddr;
-  }
-
-  /** The connected peer, if any. */
-  get remoteAddr(): DatagramAddr | undefined {
-    return this.#inner.remoteAddr;
-  }
-
   /** Sends and records. */
-  send(data: Uint8Array, addr?: DatagramAddr): void {
-    const to = addr ?? this.#inner.remoteAddr;
+  override send(data: Uint8Array, addr?: DatagramAddr): void {
+    const to = addr ?? this.inner.remoteAddr;
     if (to !== undefined) this.#onSend(to, data);
-    this.#inner.send(data, addr);
-  }
-
-  /** Pull mode, forwarded. */
-  receive(): Promise<Datagram> {
-    return this.#inner.receive();
-  }
-
-  /** Push mode, forwarded. */
-  setHandler(onDatagram: DatagramHandler, onError?: DatagramErrorHandler): void {
-    this.#inner.setHandler(onDatagram, onError);
-  }
-
-  /** Forwarded. */
-  connect(addr: DatagramAddr | UnspecAddr): void {
-    this.#inner.connect(addr);
-  }
-
-  /** Forwarded. */
-  disconnect(): void {
-    this.#inner.disconnect();
-  }
-
-  /** Forwarded. */
-  close(): void {
-    this.#inner.close();
+    this.inner.send(data, addr);
   }
 }

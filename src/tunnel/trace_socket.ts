@@ -12,8 +12,8 @@ import type {
   DatagramErrorHandler,
   DatagramHandler,
   DatagramSocket,
-  UnspecAddr,
 } from "../udp/datagram_socket.ts";
+import { ForwardingSocket } from "../udp/forwarding_socket.ts";
 import { EnvelopeType, parseEnvelope } from "../wire/envelope.ts";
 import { parseSegment } from "../wire/tcp_codec.ts";
 import type { TcpSegment } from "../wire/tcp_segment.ts";
@@ -41,8 +41,7 @@ export function describeSegment(seg: TcpSegment): string {
  * const traced = new TracingSocket(udp, (dir, peer, seg) => console.log(dir, describeSegment(seg)));
  * ```
  */
-export class TracingSocket implements DatagramSocket {
-  readonly #inner: DatagramSocket;
+export class TracingSocket extends ForwardingSocket {
   readonly #observe: SegmentObserver;
 
   /**
@@ -52,55 +51,30 @@ export class TracingSocket implements DatagramSocket {
    * @param observe Called for every decodable TCP segment.
    */
   constructor(inner: DatagramSocket, observe: SegmentObserver) {
-    this.#inner = inner;
+    super(inner);
     this.#observe = observe;
   }
 
-  /** The inner socket's local address. */
-  get localAddr(): DatagramAddr {
-    return this.#inner.localAddr;
-  }
-
-  /** The inner socket's peer. */
-  get remoteAddr(): DatagramAddr | undefined {
-    return this.#inner.remoteAddr;
-  }
-
   /** Reports, then sends. */
-  send(data: Uint8Array, addr?: DatagramAddr): void {
-    const to = addr ?? this.#inner.remoteAddr;
+  override send(data: Uint8Array, addr?: DatagramAddr): void {
+    const to = addr ?? this.inner.remoteAddr;
     if (to) this.#report("out", to, data);
-    this.#inner.send(data, addr);
+    this.inner.send(data, addr);
   }
 
   /** Receives, then reports. */
-  async receive(): Promise<Datagram> {
-    const d = await this.#inner.receive();
+  override async receive(): Promise<Datagram> {
+    const d = await this.inner.receive();
     this.#report("in", d.from, d.data);
     return d;
   }
 
   /** Reports each datagram before handing it on. */
-  setHandler(onDatagram: DatagramHandler, onError?: DatagramErrorHandler): void {
-    this.#inner.setHandler((data, from) => {
+  override setHandler(onDatagram: DatagramHandler, onError?: DatagramErrorHandler): void {
+    this.inner.setHandler((data, from) => {
       this.#report("in", from, data);
       onDatagram(data, from);
     }, onError);
-  }
-
-  /** Passed through. */
-  connect(addr: DatagramAddr | UnspecAddr): void {
-    this.#inner.connect(addr);
-  }
-
-  /** Passed through. */
-  disconnect(): void {
-    this.#inner.disconnect();
-  }
-
-  /** Passed through. */
-  close(): void {
-    this.#inner.close();
   }
 
   #report(dir: "in" | "out", peer: DatagramAddr, data: Uint8Array): void {
