@@ -417,6 +417,8 @@ export class TcpConnection {
         case "finWait2":
           if (this.#state === "FIN_WAIT_2") this.#setState(now, "CLOSED", "FIN_WAIT_2 timeout");
           break;
+        case "pacing":
+          break; // tokens are refilled by the next pollTransmit
       }
     }
   }
