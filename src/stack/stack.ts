@@ -18,7 +18,7 @@ import { DEFAULT_TCP_CONFIG, type TcpConfig } from "../tcp/config.ts";
 import { TcpConnection } from "../tcp/connection.ts";
 import type { TcpEvent } from "../tcp/events.ts";
 import { generateIsn } from "../tcp/isn.ts";
-import { ACK, RST, SYN } from "../wire/tcp_flags.ts";
+import { ACK, PSH, RST, SYN } from "../wire/tcp_flags.ts";
 import { type Seq, seq, seqAdd, seqGt } from "../wire/seq.ts";
 import { segmentSeqLen, type TcpSegment } from "../wire/tcp_segment.ts";
 import { emitSegment, parseSegment } from "../wire/tcp_codec.ts";
@@ -538,9 +538,14 @@ export class Stack implements ConnectionDriver {
       }
       c.tcp.handleSegment(this.runtime.now(), seg);
       // Segments of one receive batch share one drain, so one cumulative
-      // (stretch) ACK answers them; urgent output goes at once.
-      if (this.#deferBound !== undefined && !c.tcp.outputUrgent) this.#deferDrain(c);
-      else this.process(c);
+      // (stretch) ACK answers them. Urgent output goes at once, and so does
+      // the answer to a PSH segment: its sender had nothing more queued, so
+      // no batch follows (request/response keeps its latency).
+      if (this.#deferBound !== undefined && (seg.flags & PSH) === 0 && !c.tcp.outputUrgent) {
+        this.#deferDrain(c);
+      } else {
+        this.process(c);
+      }
       return;
     }
     const l = this.#listeners.get(seg.dstPort);
