@@ -18,7 +18,7 @@ import { DEFAULT_TCP_CONFIG, type TcpConfig } from "../tcp/config.ts";
 import { TcpConnection } from "../tcp/connection.ts";
 import type { TcpEvent } from "../tcp/events.ts";
 import { generateIsn } from "../tcp/isn.ts";
-import { ACK, RST, SYN } from "../wire/tcp_flags.ts";
+import { ACK, PSH, RST, SYN } from "../wire/tcp_flags.ts";
 import { type Seq, seq, seqAdd, seqGt } from "../wire/seq.ts";
 import { segmentSeqLen, type TcpSegment } from "../wire/tcp_segment.ts";
 import { emitSegment, parseSegment } from "../wire/tcp_codec.ts";
@@ -108,6 +108,9 @@ export class Stack implements ConnectionDriver {
   #abortOnOverflow: boolean;
   #ownsSocket: boolean;
   #processing: StackConnection | undefined;
+  /** Connections whose drain waits for the end of the receive batch. */
+  #deferred: StackConnection[] = [];
+  readonly #deferBound: (() => void) | undefined;
   #again = false;
   #closed = false;
   #localAddrText: string;
@@ -128,6 +131,9 @@ export class Stack implements ConnectionDriver {
       runtime.randomBytes(this.#isnSecret);
     }
     this.#localAddrText = `${socket.localAddr.hostname}|${socket.localAddr.port}`;
+    this.#deferBound = runtime.defer !== undefined && (options.coalesceAcks ?? true)
+      ? () => this.#flushDeferred()
+      : undefined;
     socket.setHandler((data, from) => this.#onDatagram(data, from));
   }
 
@@ -443,6 +449,22 @@ export class Stack implements ConnectionDriver {
     this.#armedId = this.runtime.schedule(next, () => this.#onTimer());
   }
 
+  #deferDrain(c: StackConnection): void {
+    if (c.deferred) return;
+    c.deferred = true;
+    if (this.#deferred.push(c) === 1) this.runtime.defer!(this.#deferBound!);
+  }
+
+  /** End of a receive batch: drains every connection that got segments in it. */
+  #flushDeferred(): void {
+    const list = this.#deferred;
+    this.#deferred = [];
+    for (const c of list) {
+      c.deferred = false;
+      if (!c.released && !this.#closed) this.process(c);
+    }
+  }
+
   #onTimer(): void {
     this.#armedId = undefined;
     this.#armedAt = Number.POSITIVE_INFINITY;
@@ -515,7 +537,15 @@ export class Stack implements ConnectionDriver {
         }
       }
       c.tcp.handleSegment(this.runtime.now(), seg);
-      this.process(c);
+      // Segments of one receive batch share one drain, so one cumulative
+      // (stretch) ACK answers them. Urgent output goes at once, and so does
+      // the answer to a PSH segment: its sender had nothing more queued, so
+      // no batch follows (request/response keeps its latency).
+      if (this.#deferBound !== undefined && (seg.flags & PSH) === 0 && !c.tcp.outputUrgent) {
+        this.#deferDrain(c);
+      } else {
+        this.process(c);
+      }
       return;
     }
     const l = this.#listeners.get(seg.dstPort);

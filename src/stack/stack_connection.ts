@@ -66,6 +66,8 @@ export class StackConnection implements FourTuple {
   error: { kind: string; detail: string } | undefined;
   /** True once the connection reached CLOSED and left the stack. */
   released = false;
+  /** Waiting in the stack's end-of-batch list for its output to be drained. */
+  deferred = false;
   /** True while still in a listener's SYN queue. */
   embryonic: boolean;
   /** @internal earliest deadline this connection has in the stack's timer queue. */

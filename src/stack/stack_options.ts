@@ -22,6 +22,12 @@ export interface StackOptions {
   readonly isnSecret?: Uint8Array;
   /** Close the datagram socket when the stack closes. Default true. */
   readonly ownsSocket?: boolean;
+  /**
+   * When the runtime can `defer` (real runtimes), drain a connection once per
+   * receive batch instead of once per datagram, so that one cumulative ACK
+   * answers every in-order segment of the batch. Default true.
+   */
+  readonly coalesceAcks?: boolean;
 }
 
 /**

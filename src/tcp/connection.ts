@@ -296,6 +296,17 @@ export class TcpConnection {
     return this.#canWrite() ? this.#snd.free : 0;
   }
 
+  /**
+   * Whether output is due that must not wait for the end of the current
+   * receive batch: an urgent ACK (out-of-order or duplicate data, FIN, ...)
+   * or a queued RST. When false, a driver may handle more segments that
+   * arrived together before draining `pollTransmit`, so that one cumulative
+   * ACK answers them all (a stretch ACK, as Linux sends after GRO).
+   */
+  get outputUrgent(): boolean {
+    return this.#control.length > 0 || this.#rcv.ackUrgent;
+  }
+
   /** A Linux TCP_INFO-like snapshot. */
   info(): TcpInfo {
     return buildTcpInfo(this.#state, this.#snd, this.#rcv, this.#rcv.timestamps);
@@ -417,6 +428,8 @@ export class TcpConnection {
         case "finWait2":
           if (this.#state === "FIN_WAIT_2") this.#setState(now, "CLOSED", "FIN_WAIT_2 timeout");
           break;
+        case "pacing":
+          break; // tokens are refilled by the next pollTransmit
       }
     }
   }

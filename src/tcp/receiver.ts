@@ -52,6 +52,8 @@ export class Receiver {
   #rcvWscale = 0;
   #lastAckSent: Seq = seq(0);
   #ackNow = false;
+  /** The pending ACK must not wait for the end of a receive batch (see `ackUrgent`). */
+  #ackUrgent = false;
   #unackedBytes = 0;
   #rcvMss: number;
   #advMss: number;
@@ -132,6 +134,15 @@ export class Receiver {
   get ackNow(): boolean {
     return this.#ackNow;
   }
+  /**
+   * An ACK is due for a reason other than "every second full-sized segment"
+   * (out-of-order or duplicate data, a gap filled, a FIN, a window update, a
+   * challenge, delayed ACKs off): the driver must not coalesce it with the
+   * ACKs of later segments of the same receive batch.
+   */
+  get ackUrgent(): boolean {
+    return this.#ackUrgent;
+  }
   /** Whether timestamps are in use. */
   get timestamps(): boolean {
     return this.#timestamps;
@@ -147,7 +158,7 @@ export class Receiver {
 
   /** Asks for an immediate ACK (duplicate, window update, FIN). */
   requestAck(): void {
-    this.#ackNow = true;
+    this.#ackNow = this.#ackUrgent = true;
   }
 
   /** RFC 5961 §7: a challenge ACK, at most `limit` per second. */
@@ -158,7 +169,7 @@ export class Receiver {
     }
     if (this.#challengeCount < limit) {
       this.#challengeCount++;
-      this.#ackNow = true;
+      this.#ackNow = this.#ackUrgent = true;
     }
   }
 
@@ -259,7 +270,7 @@ export class Receiver {
   noteFin(dataSeq: Seq, seg: TcpSegment): void {
     const at = seqAdd(dataSeq, seg.payload.length);
     if (this.#finReceived) {
-      if (seqLt(at, this.#rcvNxt)) this.#ackNow = true; // a retransmitted FIN
+      if (seqLt(at, this.#rcvNxt)) this.#ackNow = this.#ackUrgent = true; // a retransmitted FIN
       return;
     }
     if (this.#finSeen) return;
@@ -283,7 +294,7 @@ export class Receiver {
     if (off < 0) {
       // RFC 9293 §3.10.7.4: trim what was already received
       if (-off >= payload.length) {
-        this.#ackNow = true; // a duplicate: ACK at once (RFC 5681 §4.2)
+        this.#ackNow = this.#ackUrgent = true; // a duplicate: ACK at once (RFC 5681 §4.2)
         return 0;
       }
       payload = payload.subarray(-off);
@@ -305,12 +316,13 @@ export class Receiver {
     }
     if (off > 0 || hadGaps || advanced < payload.length) {
       // RFC 5681 §4.2: out-of-order, gap-filling or unstorable data is ACKed at once
-      this.#ackNow = true;
+      this.#ackNow = this.#ackUrgent = true;
     } else {
       // RFC 1122 4.2.3.2: ACK at least every second full-sized segment, else delay
       this.#unackedBytes += advanced;
       const delay = Math.min(this.#config.delayedAck, MAX_DELAYED_ACK);
-      if (this.#unackedBytes >= 2 * this.#rcvMss || delay <= 0) this.#ackNow = true;
+      if (delay <= 0) this.#ackNow = this.#ackUrgent = true;
+      else if (this.#unackedBytes >= 2 * this.#rcvMss) this.#ackNow = true; // may stretch
       else if (!this.#timers.isArmed("delayedAck")) this.#timers.set("delayedAck", now + delay);
     }
     return advanced;
@@ -325,7 +337,7 @@ export class Receiver {
     if (!this.#finSeen || this.#finReceived || this.#rcvNxt !== this.#finSeq) return false;
     this.#finReceived = true;
     this.#rcvNxt = seqAdd(this.#rcvNxt, 1);
-    this.#ackNow = true;
+    this.#ackNow = this.#ackUrgent = true;
     return true;
   }
 
@@ -373,7 +385,7 @@ export class Receiver {
     const cur = this.rcvWnd;
     const possible = Math.min(this.#buf.window, 0xffff * 2 ** this.#rcvWscale);
     if (possible - cur >= this.#swsThreshold() && cur <= this.#buf.capacity / 2) {
-      this.#ackNow = true;
+      this.#ackNow = this.#ackUrgent = true;
     }
   }
 
@@ -429,13 +441,14 @@ export class Receiver {
   onAckSent(): void {
     this.#lastAckSent = this.#rcvNxt;
     this.#ackNow = false;
+    this.#ackUrgent = false;
     this.#unackedBytes = 0;
     this.#timers.clear("delayedAck");
   }
 
   /** The delayed-ACK timer expired. */
   onDelayedAckTimeout(): void {
-    this.#ackNow = true;
+    this.#ackNow = this.#ackUrgent = true;
   }
 }
 

@@ -10,6 +10,10 @@
  * on a retransmission timeout (go-back-N, as BSD and Linux do) and on a zero
  * window, so `sndUna <= sndNxt <= sndMax`.
  *
+ * Split out: the plan and result bits (`sender_plan.ts`), the pacing token
+ * bucket (`pacer.ts`). About 600 lines remain because sending, ACK processing
+ * and the timers share the send sequence variables.
+ *
  * @module
  */
 
@@ -20,46 +24,29 @@ import type { TcpSegment } from "../wire/tcp_segment.ts";
 import type { TcpConfig } from "./config.ts";
 import { type CongestionController, createController } from "./congestion/controller.ts";
 import { handshakeTimeoutDetail } from "./handshake.ts";
+import { Pacer, pacingBurst, pacingRate } from "./pacer.ts";
 import { RttEstimator } from "./rtt.ts";
 import { SendBuffer } from "./send_buffer.ts";
+import {
+  ACK_ADVANCED,
+  ACK_FIN_ACKED,
+  ACK_SYN_ACKED,
+  ACK_UNACCEPTABLE,
+  ACK_WRITABLE,
+  type SenderOptions,
+  type TxPlan,
+} from "./sender_plan.ts";
 import type { TimerTable } from "./timers.ts";
 
-/** {@linkcode Sender.processAck} result bit: SEG.ACK outside the RFC 5961 §5.2 range. */
-export const ACK_UNACCEPTABLE = 1;
-/** Result bit: the ACK acknowledged our SYN. */
-export const ACK_SYN_ACKED = 2;
-/** Result bit: the ACK acknowledged our FIN. */
-export const ACK_FIN_ACKED = 4;
-/** Result bit: SND.UNA advanced. */
-export const ACK_ADVANCED = 8;
-/** Result bit: send-buffer space opened after a short write. */
-export const ACK_WRITABLE = 16;
-
-/** What {@linkcode Sender.next} decided to send; reused between calls. */
-export interface TxPlan {
-  /** SEG.SEQ. */
-  seq: Seq;
-  /** Payload bytes. */
-  len: number;
-  /** Offset of the payload in the send buffer. */
-  offset: number;
-  /** Carries the SYN. */
-  syn: boolean;
-  /** Carries the FIN. */
-  fin: boolean;
-}
-
-/** Construction options of {@linkcode Sender}. */
-export interface SenderOptions {
-  /** Initial send sequence number. */
-  readonly iss: Seq;
-  /** Connection configuration. */
-  readonly config: TcpConfig;
-  /** The connection's timer table (this uses "retransmit" and "persist"). */
-  readonly timers: TimerTable;
-  /** Passive open: SYN-ACK retries apply instead of SYN retries. */
-  readonly passive: boolean;
-}
+export {
+  ACK_ADVANCED,
+  ACK_FIN_ACKED,
+  ACK_SYN_ACKED,
+  ACK_UNACCEPTABLE,
+  ACK_WRITABLE,
+  type SenderOptions,
+  type TxPlan,
+} from "./sender_plan.ts";
 
 const PERSIST_MAX_SHIFT = 30;
 
@@ -75,6 +62,8 @@ export class Sender {
   readonly #buf: SendBuffer;
   readonly #rtt: RttEstimator;
   #cc: CongestionController;
+  /** Token bucket of paced sending, or undefined when `config.pacing` is off. */
+  readonly #pacer: Pacer | undefined;
 
   #sndUna: Seq;
   #sndNxt: Seq;
@@ -144,6 +133,7 @@ export class Sender {
       initialCwnd: config.initialCwnd,
     });
     this.#noDelay = config.noDelay;
+    this.#pacer = (config.pacing ?? true) ? new Pacer(pacingBurst(config, this.#mss)) : undefined;
     this.#sndUna = iss;
     this.#sndNxt = iss;
     this.#sndMax = iss;
@@ -252,6 +242,7 @@ export class Sender {
   configure(mss: number, sndWscale: number): void {
     this.#mss = mss;
     this.#sndWscale = sndWscale;
+    this.#pacer?.setBurst(pacingBurst(this.#config, mss));
     this.#cc = createController(this.#config.congestionControl, {
       mss,
       initialCwnd: this.#config.initialCwnd,
@@ -365,9 +356,21 @@ export class Sender {
       const bigEnough = flight === 0 && len >= this.#maxSndWnd / 2;
       if (!pushAll && !bigEnough) return false;
     }
+    if (len > 0 && !this.#forceSend && !this.#paceAllows(now, len)) return false;
     this.#forceSend = false;
     if (len < segMax) this.#smallEnd = seqAdd(nxt, len);
     return this.#emit(now, nxt, len, fin, false);
+  }
+
+  /** Whether the token bucket lets `len` bytes go now; else arms the "pacing" timer. */
+  #paceAllows(now: Instant, len: number): boolean {
+    const pacer = this.#pacer;
+    if (pacer === undefined) return true;
+    const rate = pacingRate(this.#cc, this.#rtt);
+    pacer.refill(now, rate);
+    if (pacer.canSend(len)) return true;
+    this.#timers.set("pacing", pacer.sendTime(now, len, rate));
+    return false;
   }
 
   #nextSyn(now: Instant): boolean {
@@ -394,6 +397,7 @@ export class Sender {
       this.#rttStart = now;
     }
     this.#bytesSent += len;
+    if (len > 0) this.#pacer?.consume(len);
     if (seqGt(end, this.#sndNxt)) this.#sndNxt = end;
     if (seqGt(end, this.#sndMax)) this.#sndMax = end;
     // RFC 6298 §5.1: start the timer when sending and it is not running
@@ -411,6 +415,7 @@ export class Sender {
   armPersistIfStalled(now: Instant): void {
     if (!this.synAcked || this.#timers.isArmed("persist")) return;
     if (this.#timers.isArmed("retransmit") || this.#sndNxt !== this.#sndUna) return;
+    if (this.#timers.isArmed("pacing")) return; // only waiting for tokens
     const avail = seqSub(this.#dataEnd(), this.#sndNxt);
     const finPending = this.#finQueued && !this.#finAcked;
     if (avail <= 0 && !finPending) return;

@@ -21,7 +21,9 @@ export type TimerKind =
   /** 2·MSL in TIME_WAIT (RFC 9293 §3.10.7.4). */
   | "timeWait"
   /** FIN_WAIT_2 timeout of an orphaned connection (Linux tcp_fin_timeout). */
-  | "finWait2";
+  | "finWait2"
+  /** Pacing: the token bucket holds enough for the next segment (`pacer.ts`). */
+  | "pacing";
 
 /** Every timer kind, in the order {@linkcode TimerTable} checks them. */
 export const TIMER_KINDS: readonly TimerKind[] = [
@@ -31,6 +33,7 @@ export const TIMER_KINDS: readonly TimerKind[] = [
   "keepalive",
   "timeWait",
   "finWait2",
+  "pacing",
 ];
 
 const INDEX: Readonly<Record<TimerKind, number>> = {
@@ -40,6 +43,7 @@ const INDEX: Readonly<Record<TimerKind, number>> = {
   keepalive: 3,
   timeWait: 4,
   finWait2: 5,
+  pacing: 6,
 };
 
 /**
