@@ -7,17 +7,30 @@
  * Candidates: WebCrypto AES-256-GCM (async; awaited one by one as a push
  * handler would, and 64 in flight as a batching receive path would),
  * `@noble/ciphers` ChaCha20-Poly1305 (pure TS, sync), Deno's native
- * `node:crypto` ChaCha20-Poly1305 and AES-256-GCM (sync), and the whole
- * SealedSocket send + receive path. Also times one key derivation.
+ * `node:crypto` ChaCha20-Poly1305 (as used, and tuned: no options objects, no
+ * copies of empty `final()` Buffers) and AES-256-GCM (sync), libsodium 1.0.22
+ * compiled to WebAssembly (npm `libsodium-wrappers` 0.8.4's detached API, and
+ * the raw `libsodium` 0.8.4 module with one preallocated heap region, copying
+ * in and out), libsodium through the `sodium-native` 5.1.0 Node-API addon, and
+ * the whole SealedSocket send + receive path with node:crypto and with
+ * sodium-native. Also times one key derivation.
  *
  * Usage: `deno run -A bench/aead_bench.ts [seconds per candidate, default 1.2]`
- * (about 10 s in all by default).
+ * (about 17 s in all by default).
  *
  * @module
  */
 
 import { createCipheriv, createDecipheriv } from "node:crypto";
-import { chacha20Poly1305Native, chacha20Poly1305Noble } from "../src/udp/aead.ts";
+import libsodiumFactory from "libsodium";
+import sodiumWrappers from "libsodium-wrappers";
+import {
+  type Aead,
+  chacha20Poly1305Native,
+  chacha20Poly1305Noble,
+  chacha20Poly1305Sodium,
+  sodiumUnavailableReason,
+} from "../src/udp/aead.ts";
 import { deriveSessionKey } from "../src/udp/key_schedule.ts";
 import { SealedSocket } from "../src/udp/sealed_socket.ts";
 import type {
@@ -118,6 +131,129 @@ for (const aead of [chacha20Poly1305Noble, chacha20Poly1305Native]) {
   });
 }
 
+// node:crypto with the least JS around it: shared options objects, the empty
+// final() Buffers not copied. A cipher object and three Buffers per call
+// remain; the API has no way to write into a given buffer.
+const NODE_OPTS = { authTagLength: 16 } as const;
+const AAD_OPTS = { plaintextLength: SIZE } as const;
+runSync("chacha20-poly1305 (node:crypto, tuned)", (i) => {
+  nonceView.setUint32(8, i);
+  const c = createCipheriv("chacha20-poly1305", key, nonce, NODE_OPTS);
+  c.setAAD(aad, AAD_OPTS);
+  sealedBuf.set(c.update(plaintext), 0);
+  c.final();
+  sealedBuf.set(c.getAuthTag(), SIZE);
+  const d = createDecipheriv("chacha20-poly1305", key, nonce, NODE_OPTS);
+  d.setAAD(aad, AAD_OPTS);
+  d.setAuthTag(sealedBuf.subarray(SIZE));
+  openedBuf.set(d.update(sealedBuf.subarray(0, SIZE)), 0);
+  d.final();
+  checkOpened();
+});
+
+// libsodium-wrappers (WebAssembly): allocates its result arrays and copies
+// every argument into the wasm heap per call.
+await sodiumWrappers.ready;
+runSync("chacha20-poly1305 (libsodium-wrappers wasm)", (i) => {
+  nonceView.setUint32(8, i);
+  const r = sodiumWrappers.crypto_aead_chacha20poly1305_ietf_encrypt_detached(
+    plaintext,
+    aad,
+    null,
+    nonce,
+    key,
+  );
+  sealedBuf.set(r.ciphertext, 0);
+  sealedBuf.set(r.mac, SIZE);
+  openedBuf.set(
+    sodiumWrappers.crypto_aead_chacha20poly1305_ietf_decrypt_detached(
+      null,
+      sealedBuf.subarray(0, SIZE),
+      sealedBuf.subarray(SIZE),
+      aad,
+      nonce,
+      key,
+    ),
+  );
+  checkOpened();
+});
+
+// Raw libsodium (WebAssembly) with one region malloc'ed once: key, nonce,
+// aad and data copied in, result copied out; u64 lengths are (lo, hi) pairs.
+{
+  interface RawSodium {
+    HEAPU8: Uint8Array;
+    _malloc(n: number): number;
+    _sodium_init(): number;
+    _crypto_aead_chacha20poly1305_ietf_encrypt_detached(...a: number[]): number;
+    _crypto_aead_chacha20poly1305_ietf_decrypt_detached(...a: number[]): number;
+  }
+  const factory = libsodiumFactory as unknown as (o: object) => Promise<RawSodium>;
+  const m = await factory({
+    getRandomValue: () => crypto.getRandomValues(new Uint32Array(1))[0],
+  });
+  if (m._sodium_init() < 0) throw new Error("libsodium init failed");
+  const K = m._malloc(32 + 12 + 64 + 16 + 2 * 2048);
+  const N = K + 32, A = N + 12, T = A + 64, P = T + 16, C = P + 2048;
+  runSync("chacha20-poly1305 (raw libsodium wasm)", (i) => {
+    nonceView.setUint32(8, i);
+    let h = m.HEAPU8;
+    h.set(key, K);
+    h.set(nonce, N);
+    h.set(aad, A);
+    h.set(plaintext, P);
+    m._crypto_aead_chacha20poly1305_ietf_encrypt_detached(
+      C,
+      T,
+      0,
+      P,
+      SIZE,
+      0,
+      A,
+      AAD_LEN,
+      0,
+      0,
+      N,
+      K,
+    );
+    sealedBuf.set(h.subarray(C, C + SIZE), 0);
+    sealedBuf.set(h.subarray(T, T + 16), SIZE);
+    h = m.HEAPU8;
+    h.set(key, K);
+    h.set(nonce, N);
+    h.set(aad, A);
+    h.set(sealedBuf, C);
+    const r = m._crypto_aead_chacha20poly1305_ietf_decrypt_detached(
+      P,
+      0,
+      C,
+      SIZE,
+      0,
+      C + SIZE,
+      A,
+      AAD_LEN,
+      0,
+      N,
+      K,
+    );
+    if (r !== 0) throw new Error("raw libsodium open failed");
+    openedBuf.set(h.subarray(P, P + SIZE));
+    checkOpened();
+  });
+}
+
+if (chacha20Poly1305Sodium === undefined) {
+  console.log(`sodium-native did not load: ${sodiumUnavailableReason}`);
+} else {
+  const aead = chacha20Poly1305Sodium;
+  runSync(aead.name, (i) => {
+    nonceView.setUint32(8, i);
+    aead.seal(key, nonce, aad, plaintext, sealedBuf);
+    if (aead.open(key, nonce, aad, sealedBuf, openedBuf) !== SIZE) throw new Error("open failed");
+    checkOpened();
+  });
+}
+
 runSync("aes-256-gcm (native node:crypto)", (i) => {
   nonceView.setUint32(8, i);
   const c = createCipheriv("aes-256-gcm", key, nonce, { authTagLength: 16 });
@@ -151,23 +287,25 @@ class Wire implements DatagramSocket {
   disconnect(): void {}
   close(): void {}
 }
-{
+function sealedPath(aead: Aead, label: string): void {
   const x = new Wire({ hostname: "127.0.0.1", port: 1 });
   const y = new Wire({ hostname: "127.0.0.1", port: 2 });
   x.peer = y;
   y.peer = x;
   const psk = crypto.getRandomValues(new Uint8Array(32));
-  const sx = new SealedSocket(x, { psk, role: "initiator" });
-  const sy = new SealedSocket(y, { psk, role: "responder" });
+  const sx = new SealedSocket(x, { psk, role: "initiator", aead });
+  const sy = new SealedSocket(y, { psk, role: "responder", aead });
   let received = 0;
   sy.setHandler((data) => {
     if (data.length === SIZE) received++;
   });
-  runSync("SealedSocket send + receive (native chacha)", () => sx.send(plaintext, y.localAddr));
+  runSync(`SealedSocket send + receive (${label})`, () => sx.send(plaintext, y.localAddr));
   if (received !== sx.stats.sealed || sy.stats.authFailures !== 0) {
     throw new Error(`SealedSocket lost datagrams: ${received} of ${sx.stats.sealed}`);
   }
 }
+sealedPath(chacha20Poly1305Native, "node:crypto");
+if (chacha20Poly1305Sodium !== undefined) sealedPath(chacha20Poly1305Sodium, "sodium-native");
 
 // --- key derivation (once per new peer salt) ---
 {
@@ -213,3 +351,23 @@ console.log(
     (native / noble).toFixed(2)
   }×`,
 );
+for (
+  const name of [
+    "chacha20-poly1305 (node:crypto, tuned)",
+    "chacha20-poly1305 (libsodium-wrappers wasm)",
+    "chacha20-poly1305 (raw libsodium wasm)",
+    chacha20Poly1305Sodium?.name,
+  ]
+) {
+  const r = results.find((x) => x.name === name);
+  if (r !== undefined) {
+    console.log(`ratio ${r.name} / node:crypto as used: ${(r.perSec / native).toFixed(2)}×`);
+  }
+}
+const path = (label: string) => results.find((r) => r.name.endsWith(`(${label})`))?.perSec;
+const pathNative = path("node:crypto"), pathSodium = path("sodium-native");
+if (pathNative !== undefined && pathSodium !== undefined) {
+  console.log(
+    `ratio SealedSocket path sodium-native / node:crypto: ${(pathSodium / pathNative).toFixed(2)}×`,
+  );
+}

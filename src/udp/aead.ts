@@ -3,19 +3,56 @@
  * 32-byte keys, 12-byte nonces and 16-byte tags, behind a small synchronous
  * interface so a datagram is opened inside the socket's push handler.
  *
- * Two implementations of the same algorithm: {@linkcode chacha20Poly1305Native}
- * (Deno's built-in `node:crypto`, native code; the default, about twice as fast
- * as the pure-TS one and three times WebCrypto AES-GCM per datagram, see
- * docs/security.md and bench/aead_bench.ts) and {@linkcode chacha20Poly1305Noble}
- * (`@noble/ciphers`, audited pure TS; a fallback and an independent check).
- * WebCrypto AES-GCM was measured too and rejected: it is asynchronous, so it
- * would force batching and reordering on the synchronous receive path.
+ * Three implementations of the same algorithm, byte for byte:
+ * {@linkcode chacha20Poly1305Sodium} (libsodium through the `sodium-native`
+ * Node-API addon: writes straight into the caller's buffers, no per-call
+ * objects; the default, {@linkcode defaultAead}, when it loads),
+ * {@linkcode chacha20Poly1305Native} (Deno's built-in `node:crypto`; creates a
+ * cipher object and Buffers per call; the fallback when the addon cannot load,
+ * e.g. without `--allow-ffi`) and {@linkcode chacha20Poly1305Noble}
+ * (`@noble/ciphers`, audited pure TS; an independent check). Measurements:
+ * docs/security.md and bench/aead_bench.ts. WebCrypto AES-GCM was measured too
+ * and rejected: it is asynchronous, so it would force batching and reordering
+ * on the synchronous receive path.
+ *
+ * The addon is loaded once, when this module is first evaluated (a top-level
+ * `await import`), so choosing it never makes `seal`/`open` asynchronous.
  *
  * @module
  */
 
 import { createCipheriv, createDecipheriv } from "node:crypto";
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
+
+/** The part of `sodium-native` (untyped) used here. Both throw on bad arguments; decrypt also on a bad tag. */
+interface SodiumAeadBinding {
+  crypto_aead_chacha20poly1305_ietf_encrypt(
+    c: Uint8Array,
+    m: Uint8Array,
+    ad: Uint8Array,
+    nsec: null,
+    npub: Uint8Array,
+    k: Uint8Array,
+  ): number;
+  crypto_aead_chacha20poly1305_ietf_decrypt(
+    m: Uint8Array,
+    nsec: null,
+    c: Uint8Array,
+    ad: Uint8Array,
+    npub: Uint8Array,
+    k: Uint8Array,
+  ): number;
+}
+
+/** Why `sodium-native` did not load, or undefined when it did. */
+let sodiumLoadError: string | undefined;
+const sodium: SodiumAeadBinding | undefined = await import("sodium-native").then(
+  (m) => (m.default ?? m) as SodiumAeadBinding,
+  (e: unknown) => {
+    sodiumLoadError = e instanceof Error ? e.message : String(e);
+    return undefined;
+  },
+);
 
 /** A synchronous AEAD with fixed key, nonce and tag lengths. */
 export interface Aead {
@@ -44,7 +81,8 @@ export interface Aead {
   /**
    * Verifies `sealed` (ciphertext then tag) with `aad` and decrypts it into
    * `out`. Never throws on hostile input and never writes unauthenticated
-   * plaintext into `out`.
+   * plaintext into `out`: on failure `out` is unchanged or, with libsodium,
+   * zeroed.
    *
    * @returns The plaintext length, or -1 when authentication fails.
    */
@@ -182,3 +220,116 @@ export const chacha20Poly1305Noble: Aead = {
     }
   },
 };
+
+function sodiumSeal(
+  s: SodiumAeadBinding,
+  key: Uint8Array,
+  nonce: Uint8Array,
+  aad: Uint8Array,
+  plaintext: Uint8Array,
+  out: Uint8Array,
+): number {
+  checkSealArgs(key, nonce, plaintext, out);
+  const n = plaintext.length + TAG_LEN;
+  // libsodium allows ciphertext and plaintext at the same address (in place).
+  s.crypto_aead_chacha20poly1305_ietf_encrypt(
+    out.length === n ? out : out.subarray(0, n),
+    plaintext,
+    aad,
+    null,
+    nonce,
+    key,
+  );
+  return n;
+}
+
+function sodiumOpen(
+  s: SodiumAeadBinding,
+  key: Uint8Array,
+  nonce: Uint8Array,
+  aad: Uint8Array,
+  sealed: Uint8Array,
+  out: Uint8Array,
+): number {
+  if (!openable(key, nonce, sealed, out)) return -1;
+  const n = sealed.length - TAG_LEN;
+  try {
+    // libsodium verifies the tag before it decrypts; on failure it zeroes `out`.
+    s.crypto_aead_chacha20poly1305_ietf_decrypt(
+      out.length === n ? out : out.subarray(0, n),
+      null,
+      sealed,
+      aad,
+      nonce,
+      key,
+    );
+    return n;
+  } catch {
+    return -1;
+  }
+}
+
+/**
+ * ChaCha20-Poly1305 from libsodium through the `sodium-native` Node-API addon
+ * (synchronous, native, no per-call allocation beyond one `subarray`), or
+ * `undefined` when the addon could not be loaded (then
+ * {@linkcode sodiumUnavailableReason} says why). Loading needs FFI permission
+ * (`--allow-ffi`, included in `-A`).
+ *
+ * @example Interoperates with node:crypto
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { chacha20Poly1305Native, chacha20Poly1305Sodium } from "./aead.ts";
+ *
+ * const aead = chacha20Poly1305Sodium;
+ * if (aead !== undefined) {
+ *   const key = new Uint8Array(32).fill(9);
+ *   const nonce = new Uint8Array(12).fill(1);
+ *   const aad = new Uint8Array([1, 2, 3]);
+ *   const text = new Uint8Array([10, 20, 30, 40]);
+ *   const sealed = new Uint8Array(20);
+ *   aead.seal(key, nonce, aad, text, sealed);
+ *   const back = new Uint8Array(4);
+ *   assert.equal(chacha20Poly1305Native.open(key, nonce, aad, sealed, back), 4);
+ *   assert.deepEqual(back, text);
+ * }
+ * ```
+ */
+export const chacha20Poly1305Sodium: Aead | undefined = sodium === undefined ? undefined : {
+  name: "chacha20-poly1305 (libsodium, sodium-native)",
+  keyLength: KEY_LEN,
+  nonceLength: NONCE_LEN,
+  tagLength: TAG_LEN,
+  seal: (key, nonce, aad, plaintext, out) => sodiumSeal(sodium, key, nonce, aad, plaintext, out),
+  open: (key, nonce, aad, sealed, out) => sodiumOpen(sodium, key, nonce, aad, sealed, out),
+};
+
+/**
+ * Why {@linkcode chacha20Poly1305Sodium} is unavailable (the addon's load
+ * error, e.g. a missing FFI permission), or `undefined` when it loaded.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { chacha20Poly1305Sodium, sodiumUnavailableReason } from "./aead.ts";
+ *
+ * assert.equal(sodiumUnavailableReason === undefined, chacha20Poly1305Sodium !== undefined);
+ * ```
+ */
+export const sodiumUnavailableReason: string | undefined = sodiumLoadError;
+
+/**
+ * The AEAD sealed sockets use unless told otherwise: libsodium
+ * ({@linkcode chacha20Poly1305Sodium}) when its addon loaded, else
+ * `node:crypto` ({@linkcode chacha20Poly1305Native}). Same bytes on the wire
+ * either way.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defaultAead } from "./aead.ts";
+ *
+ * assert.equal(defaultAead.tagLength, 16);
+ * ```
+ */
+export const defaultAead: Aead = chacha20Poly1305Sodium ?? chacha20Poly1305Native;

@@ -30,7 +30,7 @@ import type {
   DatagramSocket,
   UnspecAddr,
 } from "./datagram_socket.ts";
-import { type Aead, chacha20Poly1305Native } from "./aead.ts";
+import { type Aead, defaultAead } from "./aead.ts";
 import { deriveSessionKey, peerRole, type SealRole, SESSION_SALT_LEN } from "./key_schedule.ts";
 import { formatAddr } from "./addr.ts";
 import { SocketClosedError } from "./errors.ts";
@@ -90,7 +90,7 @@ export interface SealedSocketOptions {
   readonly newPeersPerSecond?: number;
   /** Datagrams sent under one salt before picking a new one. Default 2^32, at most 2^48. */
   readonly rekeyAfter?: number;
-  /** The AEAD implementation. Default ChaCha20-Poly1305 (native). */
+  /** The AEAD implementation. Default `defaultAead`: libsodium when its addon loads, else node:crypto. */
   readonly aead?: Aead;
   /**
    * Called for each datagram that authenticated but was dropped as stale,
@@ -294,7 +294,7 @@ export class SealedSocket implements DatagramSocket {
     this.#maxPeers = positiveOption("maxPeers", opts.maxPeers, 1024, 1 << 20);
     this.#newPeerRate = positiveOption("newPeersPerSecond", opts.newPeersPerSecond, 1000, 1e9);
     this.#rekeyAfter = positiveOption("rekeyAfter", opts.rekeyAfter, TWO_32, 2 ** 48);
-    this.#aead = opts.aead ?? chacha20Poly1305Native;
+    this.#aead = opts.aead ?? defaultAead;
     this.#onStale = opts.onStale;
     this.#tokens = this.#newPeerRate;
     new ReplayWindow(this.#windowSize); // validates the size early

@@ -1,8 +1,15 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type Aead, chacha20Poly1305Native, chacha20Poly1305Noble } from "../../src/udp/aead.ts";
+import {
+  type Aead,
+  chacha20Poly1305Native,
+  chacha20Poly1305Noble,
+  chacha20Poly1305Sodium,
+} from "../../src/udp/aead.ts";
 
 const IMPLS: Aead[] = [chacha20Poly1305Native, chacha20Poly1305Noble];
+// Cross-implementation agreement and the addon's presence: aead_cross_test.ts.
+if (chacha20Poly1305Sodium !== undefined) IMPLS.push(chacha20Poly1305Sodium);
 
 function hex(s: string): Uint8Array {
   return Uint8Array.from(s.replace(/\s+/g, "").match(/../g) ?? [], (b) => parseInt(b, 16));
