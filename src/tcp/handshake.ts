@@ -191,7 +191,7 @@ export function applyPeerSyn(core: ConnectionCore, now: Instant, syn: TcpSegment
   const n = negotiate(core.config, syn.options);
   core.negotiated = n;
   core.rcv.onSyn(syn, now, n);
-  core.snd.configure(effectiveSendMss(core.config, n.peerMss, n.timestamps), n.sndWscale);
+  core.snd.configure(effectiveSendMss(core.config, n.peerMss, n.timestamps), n);
   core.snd.windowFromSyn(syn);
 }
 

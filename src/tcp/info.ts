@@ -20,7 +20,7 @@ import type { TcpState } from "./state.ts";
  * const info: TcpInfo = {
  *   state: "ESTABLISHED", rtt: 10, rttvar: 5, rto: 200, cwnd: 14480, ssthresh: Infinity,
  *   mss: 1416, rcvMss: 1416, bytesSent: 0, bytesAcked: 0, bytesReceived: 0,
- *   retransmits: 0, lost: 0, unacked: 0, sendQueue: 0, recvQueue: 0,
+ *   retransmits: 0, lost: 0, timeouts: 0, sacked: 0, unacked: 0, sendQueue: 0, recvQueue: 0,
  *   sndWnd: 65535, rcvWnd: 65535, sndWscale: 7, rcvWscale: 7, timestamps: true, sack: true,
  * };
  * assert.equal(info.unacked, 0);
@@ -53,6 +53,10 @@ export interface TcpInfo {
   readonly retransmits: number;
   /** Loss events detected: retransmission timeouts plus fast retransmits. */
   readonly lost: number;
+  /** Retransmission timeouts (RFC 6298 §5.4), in total. */
+  readonly timeouts: number;
+  /** Bytes the peer SACKed above SND.UNA (RFC 2018), as on the sender's scoreboard now. */
+  readonly sacked: number;
   /** Sequence space in flight: SND.MAX - SND.UNA (bytes, plus 1 for an unacked SYN or FIN). */
   readonly unacked: number;
   /** Bytes in the send buffer (unacknowledged plus not yet sent). */
@@ -94,6 +98,8 @@ export function buildTcpInfo(
     bytesReceived: rcv.bytesReceived,
     retransmits: snd.retransmits,
     lost: snd.lost,
+    timeouts: snd.timeouts,
+    sacked: snd.sacked,
     unacked: seqSub(snd.sndMax, snd.sndUna),
     sendQueue: snd.queued,
     recvQueue: rcv.readable,

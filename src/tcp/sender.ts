@@ -2,7 +2,7 @@
  * The sending half of a connection (RFC 9293 §3.8; RFC 6298; RFC 5681;
  * RFC 6582; RFC 1122 4.2.3.4): send sequence variables, the send buffer,
  * what to transmit next (Nagle, SWS avoidance, congestion and flow control,
- * zero-window probes), ACK processing, RTT sampling and loss recovery.
+ * zero-window probes), ACK processing and RTT sampling.
  *
  * Sequence layout: the SYN is `iss`, data byte `i` is `iss + 1 + i`, the FIN
  * follows the last byte. `sndMax` is the highest sequence number sent plus
@@ -11,8 +11,10 @@
  * window, so `sndUna <= sndNxt <= sndMax`.
  *
  * Split out: the plan and result bits (`sender_plan.ts`), the pacing token
- * bucket (`pacer.ts`). About 600 lines remain because sending, ACK processing
- * and the timers share the send sequence variables.
+ * bucket (`pacer.ts`), loss recovery (`recovery.ts`: RFC 6675 SACK recovery
+ * on the `sack_scoreboard.ts` ranges, NewReno without SACK). About 600 lines
+ * remain because sending, ACK processing and the timers share the send
+ * sequence variables.
  *
  * @module
  */
@@ -25,6 +27,7 @@ import type { TcpConfig } from "./config.ts";
 import { type CongestionController, createController } from "./congestion/controller.ts";
 import { handshakeTimeoutDetail } from "./handshake.ts";
 import { Pacer, pacingBurst, pacingRate } from "./pacer.ts";
+import { KEEP_RTO, LossRecovery, NOT_IN_RECOVERY } from "./recovery.ts";
 import { RttEstimator } from "./rtt.ts";
 import { SendBuffer } from "./send_buffer.ts";
 import {
@@ -82,12 +85,8 @@ export class Sender {
   /** End of the last sub-MSS segment sent (Minshall's Nagle variant). */
   #smallEnd: Seq;
 
-  // Loss recovery (RFC 5681 §3.2, RFC 6582)
-  #dupAcks = 0;
-  #inRecovery = false;
-  #partialAcked = false;
-  #recover: Seq;
-  #rexmitPending = false;
+  /** Loss recovery: RFC 6675 with SACK, else RFC 6582 (`recovery.ts`). */
+  readonly #rec: LossRecovery;
 
   // RTT timing without timestamps (Karn's algorithm, RFC 6298 §3)
   #rttTiming = false;
@@ -101,6 +100,7 @@ export class Sender {
 
   #synRetransmits = 0;
   #rtoCount = 0;
+  #timeouts = 0;
   #retransmits = 0;
   #lost = 0;
   #bytesSent = 0;
@@ -141,7 +141,7 @@ export class Sender {
     this.#sndWl2 = iss;
     this.#finSeq = iss;
     this.#smallEnd = iss;
-    this.#recover = iss;
+    this.#rec = new LossRecovery(iss);
     this.#rttSeq = iss;
     this.plan = { seq: iss, len: 0, offset: 0, syn: false, fin: false };
   }
@@ -212,6 +212,22 @@ export class Sender {
   get lost(): number {
     return this.#lost;
   }
+  /** Retransmission timeouts, in total. */
+  get timeouts(): number {
+    return this.#timeouts;
+  }
+  /** Bytes the peer SACKed above SND.UNA (RFC 2018). */
+  get sacked(): number {
+    return this.#rec.board.sackedBetween(this.#sndUna, this.#sndMax);
+  }
+  /** Whether a SACK (RFC 6675) or NewReno (RFC 6582) recovery phase is in progress. */
+  get inRecovery(): boolean {
+    return this.#rec.inRecovery;
+  }
+  /** RFC 6675 pipe in a SACK phase, else the sequence space in flight minus SACKed bytes. */
+  get pipe(): number {
+    return this.#rec.pipe(this);
+  }
   /** Payload bytes sent, retransmissions included. */
   get bytesSent(): number {
     return this.#bytesSent;
@@ -238,10 +254,11 @@ export class Sender {
 
   // ---- configuration ----------------------------------------------------------
 
-  /** Applies the handshake's outcome: MSS and the peer's window shift. */
-  configure(mss: number, sndWscale: number): void {
+  /** Applies the handshake's outcome: MSS, the peer's window shift and whether SACK is on. */
+  configure(mss: number, opts: { sndWscale: number; sack: boolean }): void {
     this.#mss = mss;
-    this.#sndWscale = sndWscale;
+    this.#sndWscale = opts.sndWscale;
+    this.#rec.sack = opts.sack;
     this.#pacer?.setBurst(pacingBurst(this.#config, mss));
     this.#cc = createController(this.#config.congestionControl, {
       mss,
@@ -314,15 +331,23 @@ export class Sender {
     const una = this.#sndUna;
     const segMax = Math.min(this.#mss, maxPayload);
 
-    if (this.#rexmitPending) {
+    if (this.#rec.takeRetransmit()) {
       // RFC 5681 §3.2 step 2 / RFC 6582 §3.2 step 5: resend the first unacked segment
-      this.#rexmitPending = false;
       const sent = seqSub(this.#sndMax, una);
       const dataLeft = seqSub(this.#dataEnd(), una);
       const len = Math.max(0, Math.min(segMax, dataLeft, sent));
       const fin = this.#finQueued && seqLt(this.#finSeq, this.#sndMax) &&
         seqAdd(una, len) === this.#finSeq;
       if (len > 0 || fin) return this.#emit(now, una, len, fin, false);
+    }
+
+    const rec = this.#rec;
+    if (rec.nextSackRetransmit(this, rec.ccRoom(this, 0))) {
+      // RFC 6675 §4 NextSeg() rule 1 (or the phase's first retransmission), within its hole
+      const s = rec.rxSeq, limit = rec.rxLimit;
+      const len = Math.max(0, Math.min(segMax, seqSub(limit, s), seqSub(this.#dataEnd(), s)));
+      const fin = this.#finQueued && seqLt(this.#finSeq, limit) && seqAdd(s, len) === this.#finSeq;
+      if (len > 0 || fin) return this.#emit(now, s, len, fin, false);
     }
 
     if (this.#forceSend && this.#sndWnd === 0) {
@@ -335,13 +360,17 @@ export class Sender {
       this.#sndNxt = una;
       return this.#emit(now, una, probeLen, probeFin, true);
     }
-    const nxt = this.#sndNxt;
+    const nxt = this.#sndNxt = rec.skipSacked(this);
     const avail = Math.max(0, seqSub(this.#dataEnd(), nxt));
     const finPending = this.#finQueued && !this.#finAcked && seqLe(nxt, this.#finSeq);
     if (avail === 0 && !finPending) return false;
     const flight = seqSub(nxt, una);
-    const usable = Math.max(0, Math.min(this.#sndWnd, this.#cc.cwnd) - flight);
-    const len = Math.min(avail, usable, segMax);
+    const usable = Math.max(0, Math.min(this.#sndWnd - flight, rec.ccRoom(this, flight)));
+    let len = Math.min(avail, usable, segMax);
+    if (seqLt(nxt, this.#sndMax) && rec.board.count > 0) {
+      // after a timeout, go-back-N resends only the holes (RFC 6675 §5.1)
+      len = Math.min(len, seqSub(rec.board.holeEnd(nxt, this.#sndMax), nxt));
+    }
     // The FIN takes one sequence number of the peer's window (RFC 9293 §3.8.6)
     const fin = finPending && len === avail && seqLt(this.#finSeq, seqAdd(una, this.#sndWnd));
 
@@ -397,6 +426,7 @@ export class Sender {
       this.#rttStart = now;
     }
     this.#bytesSent += len;
+    this.#rec.onSent(seq, len, this.#sndMax);
     if (len > 0) this.#pacer?.consume(len);
     if (seqGt(end, this.#sndNxt)) this.#sndNxt = end;
     if (seqGt(end, this.#sndMax)) this.#sndMax = end;
@@ -461,15 +491,22 @@ export class Sender {
       if (wnd > this.#maxSndWnd) this.#maxSndWnd = wnd;
     }
 
+    const rec = this.#rec;
+    const fresh = rec.onAckBlocks(this, acked, seg);
     if (acked > 0) {
       result |= ACK_ADVANCED | this.#onNewAck(now, ack, acked, tsRtt);
     } else if (
-      acked === 0 && seqGt(this.#sndMax, this.#sndUna) && seg.payload.length === 0 &&
-      (seg.flags & (SYN | FIN)) === 0 && wnd === oldWnd && wnd > 0
+      acked === 0 && seqGt(this.#sndMax, this.#sndUna) && (seg.flags & (SYN | FIN)) === 0 &&
+      (rec.sack
+        // RFC 5681 §2 last paragraph / RFC 6675 §2 DupAck: previously unknown SACK information
+        ? fresh
+        // RFC 5681 §2: no data, same window
+        : seg.payload.length === 0 && wnd === oldWnd && wnd > 0) &&
+      rec.onDupAck(now, this)
     ) {
-      // RFC 5681 §2: a duplicate ACK
-      this.#onDupAck(now);
+      this.#lost++;
     }
+    if (this.synAcked && rec.afterAck(now, this)) this.#lost++;
 
     if (!this.synAcked) return result;
     if (this.#sndWnd === 0) {
@@ -519,48 +556,20 @@ export class Sender {
     this.#rtt.resetBackoff();
     this.#rtoCount = 0;
 
-    let restartRto = true;
-    if (this.#inRecovery) {
-      if (seqGe(ack, this.#recover)) {
-        // RFC 6582 §3.2 step 6: full acknowledgment ends fast recovery
-        this.#inRecovery = false;
-        this.#cc.onRecoveryExit(now, seqSub(this.#sndMax, ack));
-      } else {
-        // RFC 6582 §3.2 step 5: partial ACK, retransmit the next hole
-        this.#cc.onPartialAck(now, acked);
-        this.#rexmitPending = true;
-        restartRto = !this.#partialAcked; // "Impatient" variant: reset only on the first
-        this.#partialAcked = true;
-      }
-    } else if (!(result & ACK_SYN_ACKED)) {
+    const phase = this.#rec.onNewAck(now, this, acked);
+    if (phase === NOT_IN_RECOVERY && !(result & ACK_SYN_ACKED)) {
       this.#cc.onAck(now, acked, flightBefore);
     }
-    this.#dupAcks = 0;
 
     // RFC 6298 §5.2 / §5.3
     if (ack === this.#sndMax) this.#timers.clear("retransmit");
-    else if (restartRto) this.#timers.set("retransmit", now + this.#rtt.rto);
+    else if (phase !== KEEP_RTO) this.#timers.set("retransmit", now + this.#rtt.rto);
 
     if (this.#writeBlocked && this.#buf.free > 0) {
       this.#writeBlocked = false;
       result |= ACK_WRITABLE;
     }
     return result;
-  }
-
-  #onDupAck(now: Instant): void {
-    this.#dupAcks++;
-    if (this.#inRecovery) {
-      this.#cc.onRecoveryDupAck(now); // RFC 5681 §3.2 step 4
-    } else if (this.#dupAcks === 3 && seqGe(this.#sndUna, this.#recover)) {
-      // RFC 6582 §3.2 step 2: enter fast retransmit only past the last recovery point
-      this.#inRecovery = true;
-      this.#partialAcked = false;
-      this.#recover = this.#sndMax;
-      this.#cc.onFastRetransmit(now, seqSub(this.#sndMax, this.#sndUna));
-      this.#rexmitPending = true;
-      this.#lost++;
-    }
   }
 
   // ---- timers -------------------------------------------------------------------------
@@ -587,13 +596,10 @@ export class Sender {
       return `timed out after ${this.#rtoCount} retransmission${this.#rtoCount === 1 ? "" : "s"}`;
     }
     this.#rtoCount++;
+    this.#timeouts++;
     this.#lost++;
     this.#cc.onRto(now, seqSub(this.#sndMax, this.#sndUna));
-    // RFC 6582 §3.2 step 4: remember the highest sequence sent, leave fast recovery
-    this.#inRecovery = false;
-    this.#recover = this.#sndMax;
-    this.#dupAcks = 0;
-    this.#rexmitPending = false;
+    this.#rec.onRto(this); // recover = SND.MAX; the scoreboard is kept
     this.#sndNxt = this.#sndUna; // go back N: resend from SND.UNA as the window allows
     this.#rtt.backoff(); // RFC 6298 §5.5
     this.#timers.set("retransmit", now + this.#rtt.rto); // RFC 6298 §5.6
