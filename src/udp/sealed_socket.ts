@@ -31,29 +31,28 @@ import type {
   UnspecAddr,
 } from "./datagram_socket.ts";
 import { type Aead, defaultAead } from "./aead.ts";
-import { deriveSessionKey, peerRole, type SealRole, SESSION_SALT_LEN } from "./key_schedule.ts";
+import { deriveSessionKey, peerRole, type SealRole } from "./key_schedule.ts";
 import { formatAddr } from "./addr.ts";
 import { SocketClosedError } from "./errors.ts";
 import { PSK_MIN_BYTES } from "./psk.ts";
 import { ReplayWindow } from "./replay_window.ts";
 // The envelope codec is pure (wire -> time only), so this edge adds no cycle.
+import { emitEnvelope, ENVELOPE_HEADER_LEN, EnvelopeType } from "../wire/envelope.ts";
 import {
-  emitEnvelope,
-  ENVELOPE_HEADER_LEN,
-  EnvelopeType,
-  parseEnvelope,
-} from "../wire/envelope.ts";
+  COUNTER_LEN,
+  FIELDS_LEN,
+  HEADER_LEN,
+  MAX_COUNTER_HI,
+  readU32,
+  SALT_LEN,
+  saltAt,
+  saltId,
+  sealedBodyOffset,
+  TAG_LEN,
+  TWO_32,
+  writeU32,
+} from "./_sealed_layout.ts";
 
-const SALT_LEN = SESSION_SALT_LEN;
-const COUNTER_LEN = 8;
-const TIME_LEN = 4;
-const TAG_LEN = 16;
-/** Bytes between the envelope header and the ciphertext. */
-const FIELDS_LEN = SALT_LEN + COUNTER_LEN + TIME_LEN;
-const HEADER_LEN = ENVELOPE_HEADER_LEN + FIELDS_LEN;
-const TWO_32 = 2 ** 32;
-/** Counters stay below 2^53 so they are exact JS numbers. */
-const MAX_COUNTER_HI = 0x1f_ffff;
 /** How many of its own past salts a socket remembers to refuse reflections. */
 const OWN_SALT_HISTORY = 4;
 
@@ -142,36 +141,6 @@ interface PeerSession {
   lastSeen: number;
 }
 
-function readU32(b: Uint8Array, off: number): number {
-  return ((b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]) >>> 0;
-}
-
-function writeU32(b: Uint8Array, off: number, v: number): void {
-  b[off] = v >>> 24;
-  b[off + 1] = (v >>> 16) & 0xff;
-  b[off + 2] = (v >>> 8) & 0xff;
-  b[off + 3] = v & 0xff;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function saltId(salt: Uint8Array): string {
-  return String.fromCharCode(
-    (salt[0] << 8) | salt[1],
-    (salt[2] << 8) | salt[3],
-    (salt[4] << 8) | salt[5],
-    (salt[6] << 8) | salt[7],
-    (salt[8] << 8) | salt[9],
-    (salt[10] << 8) | salt[11],
-    (salt[12] << 8) | salt[13],
-    (salt[14] << 8) | salt[15],
-  );
-}
-
 function positiveOption(name: string, v: number | undefined, def: number, max: number): number {
   const x = v ?? def;
   if (!(x > 0) || x > max || (Number.isFinite(max) && !Number.isInteger(x))) {
@@ -237,14 +206,22 @@ export class SealedSocket implements DatagramSocket {
   #sendKey: Uint8Array;
   #counter = 0;
   #ownSalts: Uint8Array[] = [];
+  // Send-path buffer and views of it, rebuilt only when the buffer grows or
+  // the datagram length changes (full-size segments repeat one length).
   #sendBuf = new Uint8Array(2048);
+  #sendAad = this.#sendBuf.subarray(0, HEADER_LEN);
+  #sendLen = -1;
+  #sendOut = this.#sendBuf.subarray(0, 0);
+  #sendWire = this.#sendBuf.subarray(0, 0);
   readonly #sendNonce = new Uint8Array(12);
 
   readonly #peers = new Map<string, PeerSession>();
   #lastPeer: PeerSession | undefined = undefined;
   #tokens: number;
   #tokensAt = Number.NEGATIVE_INFINITY;
+  // Receive-path plaintext buffer and the last exact-length view of it.
   #plain = new Uint8Array(2048);
+  #plainView = this.#plain.subarray(0, 0);
   #depth = 0;
   readonly #recvNonce = new Uint8Array(12);
   #closed = false;
@@ -333,8 +310,17 @@ export class SealedSocket implements DatagramSocket {
       this.#stats.rekeys++;
     }
     const total = SEALED_OVERHEAD + data.length;
-    if (this.#sendBuf.length < total) this.#sendBuf = new Uint8Array(total);
+    if (this.#sendBuf.length < total) {
+      this.#sendBuf = new Uint8Array(total);
+      this.#sendAad = this.#sendBuf.subarray(0, HEADER_LEN);
+      this.#sendLen = -1;
+    }
     const buf = this.#sendBuf;
+    if (this.#sendLen !== total) {
+      this.#sendLen = total;
+      this.#sendOut = buf.subarray(HEADER_LEN, total);
+      this.#sendWire = buf.subarray(0, total);
+    }
     emitEnvelope(EnvelopeType.SEALED, 0, buf, 0);
     buf.set(this.#salt, ENVELOPE_HEADER_LEN);
     const c = this.#counter++;
@@ -347,15 +333,9 @@ export class SealedSocket implements DatagramSocket {
     const nonce = this.#sendNonce;
     writeU32(nonce, 4, hi);
     writeU32(nonce, 8, lo);
-    this.#aead.seal(
-      this.#sendKey,
-      nonce,
-      buf.subarray(0, HEADER_LEN),
-      data,
-      buf.subarray(HEADER_LEN, total),
-    );
+    this.#aead.seal(this.#sendKey, nonce, this.#sendAad, data, this.#sendOut);
     this.#stats.sealed++;
-    this.#inner.send(buf.subarray(0, total), addr);
+    this.#inner.send(this.#sendWire, addr);
   }
 
   /**
@@ -365,9 +345,9 @@ export class SealedSocket implements DatagramSocket {
   async receive(): Promise<Datagram> {
     for (;;) {
       const d = await this.#inner.receive();
-      const out = new Uint8Array(d.data.length);
-      const n = this.#open(d.data, out, d.from);
-      if (n >= 0) return { data: out.subarray(0, n), from: d.from };
+      // Pull mode hands the bytes over for keeps: a fresh buffer each time.
+      const plain = this.#open(d.data, false, d.from);
+      if (plain !== undefined) return { data: plain, from: d.from };
     }
   }
 
@@ -377,14 +357,13 @@ export class SealedSocket implements DatagramSocket {
    */
   setHandler(onDatagram: DatagramHandler, onError?: DatagramErrorHandler): void {
     this.#inner.setHandler((data, from) => {
-      // A handler that makes the inner socket deliver again must not see its bytes overwritten.
-      if (this.#plain.length < data.length) this.#plain = new Uint8Array(data.length);
-      const out = this.#depth === 0 ? this.#plain : new Uint8Array(data.length);
-      const n = this.#open(data, out, from);
-      if (n < 0) return;
+      // A handler that makes the inner socket deliver again must not see its
+      // bytes overwritten: nested deliveries get a fresh buffer.
+      const plain = this.#open(data, this.#depth === 0, from);
+      if (plain === undefined) return;
       this.#depth++;
       try {
-        onDatagram(out.subarray(0, n), from);
+        onDatagram(plain, from);
       } finally {
         this.#depth--;
       }
@@ -424,93 +403,100 @@ export class SealedSocket implements DatagramSocket {
     return deriveSessionKey(this.#psk, salt, this.#role);
   }
 
-  /** Opens `data` into `out`; returns the plaintext length or -1 (dropped, counted). */
-  #open(data: Uint8Array, out: Uint8Array, from: DatagramAddr): number {
+  /**
+   * The exact-length view of this socket's reused plaintext buffer for `n`
+   * bytes (no allocation when the length repeats).
+   */
+  #plainFor(n: number): Uint8Array {
+    if (this.#plainView.length === n) return this.#plainView;
+    if (this.#plain.length < n) this.#plain = new Uint8Array(n);
+    this.#plainView = this.#plain.subarray(0, n);
+    return this.#plainView;
+  }
+
+  /**
+   * Opens `data`; returns the plaintext, or undefined when the datagram is
+   * dropped (and counted). With `reuse` the plaintext is a view of the
+   * reused receive buffer, else a fresh array.
+   */
+  #open(data: Uint8Array, reuse: boolean, from: DatagramAddr): Uint8Array | undefined {
     const stats = this.#stats;
-    const env = parseEnvelope(data);
-    if (!env.ok || env.value.type !== EnvelopeType.SEALED) {
+    const bodyAt = sealedBodyOffset(data);
+    if (bodyAt < 0 || data.length - bodyAt < FIELDS_LEN + TAG_LEN) {
       stats.malformed++;
-      return -1;
+      return undefined;
     }
-    const body = env.value.body;
-    if (body.length < FIELDS_LEN + TAG_LEN) {
-      stats.malformed++;
-      return -1;
-    }
-    const hi = readU32(body, SALT_LEN);
+    const counterAt = bodyAt + SALT_LEN;
+    const hi = readU32(data, counterAt);
     if (hi > MAX_COUNTER_HI) {
       stats.malformed++;
-      return -1;
+      return undefined;
     }
-    const counter = hi * TWO_32 + readU32(body, SALT_LEN + 4);
-    const salt = body.subarray(0, SALT_LEN);
+    const counter = hi * TWO_32 + readU32(data, counterAt + 4);
     for (const own of this.#ownSalts) {
-      if (sameBytes(own, salt)) {
+      if (saltAt(own, data, bodyAt)) {
         stats.reflected++;
-        return -1;
+        return undefined;
       }
     }
-    const headerEnd = body.byteOffset - data.byteOffset + FIELDS_LEN;
-    const aad = data.subarray(0, headerEnd);
-    const sealed = body.subarray(FIELDS_LEN);
+    const headerEnd = bodyAt + FIELDS_LEN;
     const nonce = this.#recvNonce;
-    nonce.set(body.subarray(SALT_LEN, SALT_LEN + COUNTER_LEN), 4);
+    for (let i = 0; i < COUNTER_LEN; i++) nonce[4 + i] = data[counterAt + i];
     const now = this.#now();
+    const sentAt = readU32(data, counterAt + COUNTER_LEN);
 
     let peer = this.#lastPeer;
-    if (peer === undefined || !sameBytes(peer.salt, salt)) peer = this.#peers.get(saltId(salt));
+    if (peer === undefined || !saltAt(peer.salt, data, bodyAt)) {
+      peer = this.#peers.get(saltId(data, bodyAt));
+    }
+    let key: Uint8Array;
     if (peer !== undefined) {
       const verdict = peer.window.check(counter);
       if (verdict !== "fresh") {
         if (verdict === "replay") stats.replays++;
         else stats.tooOld++;
-        return -1;
+        return undefined;
       }
-      const n = this.#aead.open(peer.key, nonce, aad, sealed, out);
-      if (n < 0) {
-        stats.authFailures++;
-        return -1;
+      key = peer.key;
+    } else {
+      // An unknown salt: a new peer session, or garbage. Budget the key derivations.
+      if (this.#peers.size >= this.#maxPeers && !this.#evictable(now)) {
+        stats.peerLimit++;
+        return undefined;
       }
-      if (!this.#fresh(body, now, from)) return -1;
-      peer.window.accept(counter);
-      this.#touch(peer, now);
-      stats.opened++;
-      return n;
+      if (!this.#takeToken(now)) {
+        stats.rateLimited++;
+        return undefined;
+      }
+      key = deriveSessionKey(this.#psk, data.subarray(bodyAt, bodyAt + SALT_LEN), this.#acceptRole);
     }
-
-    // An unknown salt: a new peer session, or garbage. Budget the key derivations.
-    if (this.#peers.size >= this.#maxPeers && !this.#evictable(now)) {
-      stats.peerLimit++;
-      return -1;
+    const n = data.length - headerEnd - TAG_LEN;
+    const plain = reuse ? this.#plainFor(n) : new Uint8Array(n);
+    if (
+      this.#aead.open(key, nonce, data.subarray(0, headerEnd), data.subarray(headerEnd), plain) < 0
+    ) {
+      stats.authFailures++; // a new salt that fails is not cached
+      return undefined;
     }
-    if (!this.#takeToken(now)) {
-      stats.rateLimited++;
-      return -1;
+    if (!this.#fresh(sentAt, now, from)) return undefined;
+    if (peer === undefined) {
+      if (this.#peers.size >= this.#maxPeers) this.#evictOldest();
+      peer = {
+        salt: data.slice(bodyAt, bodyAt + SALT_LEN),
+        key,
+        window: new ReplayWindow(this.#windowSize),
+        lastSeen: now,
+      };
     }
-    const key = deriveSessionKey(this.#psk, salt, this.#acceptRole);
-    const n = this.#aead.open(key, nonce, aad, sealed, out);
-    if (n < 0) {
-      stats.authFailures++;
-      return -1;
-    }
-    if (!this.#fresh(body, now, from)) return -1;
-    if (this.#peers.size >= this.#maxPeers) this.#evictOldest();
-    const session: PeerSession = {
-      salt: salt.slice(),
-      key,
-      window: new ReplayWindow(this.#windowSize),
-      lastSeen: now,
-    };
-    session.window.accept(counter);
-    this.#touch(session, now);
+    peer.window.accept(counter);
+    this.#touch(peer, now);
     stats.opened++;
-    return n;
+    return plain;
   }
 
   /** Whether the authenticated send time is within `now ± maxClockSkew`; counts it when not. */
-  #fresh(body: Uint8Array, now: number, from: DatagramAddr): boolean {
+  #fresh(sent: number, now: number, from: DatagramAddr): boolean {
     if (!Number.isFinite(this.#maxSkewSec)) return true;
-    const sent = readU32(body, SALT_LEN + COUNTER_LEN);
     const offset = (sent - (Math.floor(now / 1000) >>> 0)) | 0; // mod 2^32, signed
     if (Math.abs(offset) <= this.#maxSkewSec) return true;
     this.#stats.stale++;
