@@ -22,6 +22,11 @@ import { SackScoreboard } from "./sack_scoreboard.ts";
 /** RFC 6675 §2 DupThresh. */
 export const DUP_THRESH = 3;
 
+/** Retransmissions of one phase watched for being lost again (more are not watched). */
+export const WATCHED_RETRANSMISSIONS = 16;
+
+const FREE = 0, IN_FLIGHT = 1, LOST_AGAIN = 2;
+
 /**
  * The state of one SACK recovery phase (RFC 6675 §3 and §5).
  *
@@ -56,6 +61,13 @@ export class SackRecovery {
   #firstPending = false;
   /** End of the hole {@linkcode SackRecovery.nextLost} returned. */
   holeLimit: Seq = 0 as Seq;
+  // Retransmissions in flight: [start, end) and SND.MAX when sent (a fixed table)
+  readonly #rxStart = new Uint32Array(WATCHED_RETRANSMISSIONS);
+  readonly #rxEnd = new Uint32Array(WATCHED_RETRANSMISSIONS);
+  readonly #rxMark = new Uint32Array(WATCHED_RETRANSMISSIONS);
+  readonly #rxState = new Uint8Array(WATCHED_RETRANSMISSIONS);
+  /** The watched slot whose lost retransmission nextLost() chose, or -1. */
+  #resendSlot = -1;
 
   /** Whether a recovery phase is in progress. */
   get active(): boolean {
@@ -92,13 +104,17 @@ export class SackRecovery {
     this.#active = false;
     this.#firstPending = false;
     this.#pipe = 0;
+    this.#rxState.fill(FREE);
+    this.#resendSlot = -1;
   }
 
   /**
    * RFC 6675 §4 SetPipe(): unSACKed bytes not deemed lost count once, bytes
-   * retransmitted in this phase (below HighRxt) once more.
+   * retransmitted in this phase (below HighRxt) once more, except
+   * retransmissions found lost again.
    */
   setPipe(una: Seq, sndMax: Seq, mss: number): void {
+    const lostAgain = this.#watchRetransmissions(una, sndMax, mss);
     const board = this.board;
     const lostEnd = board.lostBoundary(una, mss, DUP_THRESH);
     this.#lostEnd = lostEnd;
@@ -114,7 +130,40 @@ export class SackRecovery {
       }
       if (i < board.count) a = board.right(i);
     }
-    this.#pipe = pipe;
+    this.#pipe = Math.max(0, pipe - lostAgain);
+  }
+
+  /**
+   * Beyond RFC 6675, which leaves a lost retransmission to the RTO: as
+   * Linux's lost-retransmit detection, a retransmission is lost again when
+   * more than (DupThresh - 1) · SMSS bytes sent after it were SACKed while it
+   * was not (IsLost() applied to it). Frees the slots of retransmissions that
+   * arrived.
+   *
+   * @returns The unSACKed bytes of retransmissions lost again (not in pipe).
+   */
+  #watchRetransmissions(una: Seq, sndMax: Seq, mss: number): number {
+    const board = this.board;
+    const st = this.#rxState;
+    let lost = 0;
+    for (let k = 0; k < WATCHED_RETRANSMISSIONS; k++) {
+      if (st[k] === FREE) continue;
+      const end = this.#rxEnd[k] as Seq;
+      const start = seqLt(this.#rxStart[k] as Seq, una) ? una : this.#rxStart[k] as Seq;
+      const missing = seqLt(start, end) ? seqSub(end, start) - board.sackedBetween(start, end) : 0;
+      if (missing <= 0) {
+        st[k] = FREE;
+        continue;
+      }
+      if (
+        st[k] === IN_FLIGHT &&
+        board.sackedBetween(this.#rxMark[k] as Seq, sndMax) > (DUP_THRESH - 1) * mss
+      ) {
+        st[k] = LOST_AGAIN;
+      }
+      if (st[k] === LOST_AGAIN) lost += missing;
+    }
+    return lost;
   }
 
   /**
@@ -123,6 +172,20 @@ export class SackRecovery {
    * end of its hole.
    */
   nextLost(una: Seq): number {
+    const board = this.board;
+    for (let k = 0; k < WATCHED_RETRANSMISSIONS; k++) {
+      if (this.#rxState[k] !== LOST_AGAIN) continue;
+      // a retransmission lost again goes first, as a hole deemed lost
+      let r = seqLt(this.#rxStart[k] as Seq, una) ? una : this.#rxStart[k] as Seq;
+      const end = this.#rxEnd[k] as Seq;
+      const j = board.find(r);
+      if (j >= 0) r = board.right(j);
+      if (!seqLt(r, end)) continue;
+      this.holeLimit = board.holeEnd(r, end);
+      this.#resendSlot = k;
+      return r;
+    }
+    this.#resendSlot = -1;
     let s = seqLt(this.#highRxt, una) ? una : this.#highRxt;
     const i = this.board.find(s);
     if (i >= 0) s = this.board.right(i);
@@ -141,8 +204,21 @@ export class SackRecovery {
     if (seqLt(seq, sndMax)) {
       const end = seqAdd(seq, len);
       if (seqGt(end, this.#highRxt)) this.#highRxt = end;
+      this.#watch(seq, end, sndMax);
     }
     this.#pipe += len;
+  }
+
+  /** Records a retransmission in the slot nextLost() chose or a free one. */
+  #watch(start: Seq, end: Seq, sndMax: Seq): void {
+    let k = this.#resendSlot;
+    this.#resendSlot = -1;
+    if (k < 0) k = this.#rxState.indexOf(FREE);
+    if (k < 0) return; // all watched: this one is left to the RTO
+    this.#rxStart[k] = start;
+    this.#rxEnd[k] = end;
+    this.#rxMark[k] = sndMax;
+    this.#rxState[k] = IN_FLIGHT;
   }
 }
 

@@ -57,7 +57,8 @@ export function lossyTransfer(seed: number): string {
   const stats = tb.network.stats();
   tb.close();
   return `${msg}: ${MB} MB each way in ${(doneAt / 1000).toFixed(1)} s virtual, ` +
-    `${info.retransmits} client retransmits, ${stats.dropped} dropped, ${stats.duplicated} dup`;
+    `${info.retransmits} client retransmits, ${info.timeouts} timeouts, ${info.lost} loss events, ` +
+    `${stats.dropped} dropped, ${stats.duplicated} dup`;
 }
 
 /** Registers the seeds `[from, to)` as one test each. */

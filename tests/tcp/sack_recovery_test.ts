@@ -210,3 +210,26 @@ Deno.test("TcpConnection ignores SACK blocks above SND.MAX and below SND.UNA", (
   });
   assert.equal(s.conn.info().sacked, MSS);
 });
+
+Deno.test("TcpConnection resends a lost retransmission before the RTO when data sent after it is SACKed", () => {
+  const s = connected();
+  s.app((c) => c.write(new Uint8Array(40 * MSS)));
+  s.sent.length = 0;
+  const arrive = receiverOf(s);
+  const sent = () => s.sent.splice(0).map((seg) => (seg.seq - s.l(0)) / MSS);
+  s.send(arrive(1));
+  s.send(arrive(2));
+  assert.deepEqual(sent(), [10, 11]); // limited transmit by pipe
+  s.send(arrive(3));
+  assert.deepEqual(sent(), [0], "fast retransmit, sent when SND.MAX was 12000");
+  for (let i = 4; i <= 13; i++) s.send(arrive(i)); // the retransmission is lost
+  assert.deepEqual(sent(), [12, 13, 14, 15, 16, 17, 18]);
+  assert.equal(s.conn.info().retransmits, 1);
+  // segments 12, 13 and 14, sent after it, are SACKed: more than (DupThresh - 1) · SMSS
+  s.send(arrive(14));
+  assert.deepEqual(sent(), [0, 19], "resent at once, then new data");
+  const info = s.conn.info();
+  assert.equal(info.retransmits, 2);
+  assert.equal(info.timeouts, 0);
+  assert.equal(info.lost, 1, "the same loss event");
+});
