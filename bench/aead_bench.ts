@@ -11,7 +11,9 @@
  * copies of empty `final()` Buffers) and AES-256-GCM (sync), libsodium 1.0.22
  * compiled to WebAssembly (npm `libsodium-wrappers` 0.8.4's detached API, and
  * the raw `libsodium` 0.8.4 module with one preallocated heap region, copying
- * in and out), libsodium through the `sodium-native` 5.1.0 Node-API addon, and
+ * in and out), libsodium through the `sodium-native` 5.1.0 Node-API addon (its
+ * public JS functions, which check arguments with node:assert, and the addon
+ * called directly as `chacha20Poly1305Sodium` does), and
  * the whole SealedSocket send + receive path with node:crypto and with
  * sodium-native. Also times one key derivation.
  *
@@ -24,6 +26,7 @@
 import { createCipheriv, createDecipheriv } from "node:crypto";
 import libsodiumFactory from "libsodium";
 import sodiumWrappers from "libsodium-wrappers";
+import sodiumNative from "sodium-native";
 import {
   type Aead,
   chacha20Poly1305Native,
@@ -245,6 +248,28 @@ runSync("chacha20-poly1305 (libsodium-wrappers wasm)", (i) => {
 if (chacha20Poly1305Sodium === undefined) {
   console.log(`sodium-native did not load: ${sodiumUnavailableReason}`);
 } else {
+  // The package's public API: same addon, each argument checked in JS first.
+  const sealedView = sealedBuf.subarray(0, SIZE + 16);
+  runSync("chacha20-poly1305 (sodium-native JS API)", (i) => {
+    nonceView.setUint32(8, i);
+    sodiumNative.crypto_aead_chacha20poly1305_ietf_encrypt(
+      sealedView,
+      plaintext,
+      aad,
+      null,
+      nonce,
+      key,
+    );
+    sodiumNative.crypto_aead_chacha20poly1305_ietf_decrypt(
+      openedBuf,
+      null,
+      sealedView,
+      aad,
+      nonce,
+      key,
+    );
+    checkOpened();
+  });
   const aead = chacha20Poly1305Sodium;
   runSync(aead.name, (i) => {
     nonceView.setUint32(8, i);
@@ -356,6 +381,7 @@ for (
     "chacha20-poly1305 (node:crypto, tuned)",
     "chacha20-poly1305 (libsodium-wrappers wasm)",
     "chacha20-poly1305 (raw libsodium wasm)",
+    "chacha20-poly1305 (sodium-native JS API)",
     chacha20Poly1305Sodium?.name,
   ]
 ) {

@@ -24,19 +24,28 @@
 import { createCipheriv, createDecipheriv } from "node:crypto";
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 
-/** The part of `sodium-native` (untyped) used here. Both throw on bad arguments; decrypt also on a bad tag. */
+/**
+ * The two functions of the `sodium-native` addon used here, called on the
+ * addon itself (`sodium-native/binding.js`), not through the package's JS
+ * wrappers: those check every argument with `node:assert`, which costs about
+ * 2.3 µs per seal + open in Deno, more than the cipher itself at 1400 bytes
+ * (bench/aead_bench.ts measures both). The addon checks its preconditions
+ * with C asserts (`c` is `m` + 16 bytes, 12-byte nonce, 32-byte key, sizes
+ * below 2^32), so every call here is made only after the same checks in JS
+ * (`checkSealArgs`, `openable`) and with exact-length views.
+ */
 interface SodiumAeadBinding {
+  /** Returns the ciphertext length. */
   crypto_aead_chacha20poly1305_ietf_encrypt(
     c: Uint8Array,
     m: Uint8Array,
     ad: Uint8Array,
-    nsec: null,
     npub: Uint8Array,
     k: Uint8Array,
   ): number;
+  /** Returns the plaintext length, or -1 when the tag does not verify (then `m` is zeroed). */
   crypto_aead_chacha20poly1305_ietf_decrypt(
     m: Uint8Array,
-    nsec: null,
     c: Uint8Array,
     ad: Uint8Array,
     npub: Uint8Array,
@@ -44,9 +53,12 @@ interface SodiumAeadBinding {
   ): number;
 }
 
+/** Largest length the addon takes (it stores lengths in 32 bits). */
+const SODIUM_MAX_LEN = 0xffff_ffff;
+
 /** Why `sodium-native` did not load, or undefined when it did. */
 let sodiumLoadError: string | undefined;
-const sodium: SodiumAeadBinding | undefined = await import("sodium-native").then(
+const sodium: SodiumAeadBinding | undefined = await import("sodium-native/binding.js").then(
   (m) => (m.default ?? m) as SodiumAeadBinding,
   (e: unknown) => {
     sodiumLoadError = e instanceof Error ? e.message : String(e);
@@ -231,12 +243,16 @@ function sodiumSeal(
 ): number {
   checkSealArgs(key, nonce, plaintext, out);
   const n = plaintext.length + TAG_LEN;
+  if (n > SODIUM_MAX_LEN || aad.length > SODIUM_MAX_LEN) {
+    throw new RangeError(
+      `Cannot seal ${plaintext.length} bytes: at most ${SODIUM_MAX_LEN - TAG_LEN}`,
+    );
+  }
   // libsodium allows ciphertext and plaintext at the same address (in place).
   s.crypto_aead_chacha20poly1305_ietf_encrypt(
     out.length === n ? out : out.subarray(0, n),
     plaintext,
     aad,
-    null,
     nonce,
     key,
   );
@@ -252,26 +268,23 @@ function sodiumOpen(
   out: Uint8Array,
 ): number {
   if (!openable(key, nonce, sealed, out)) return -1;
+  if (sealed.length > SODIUM_MAX_LEN || aad.length > SODIUM_MAX_LEN) return -1;
   const n = sealed.length - TAG_LEN;
-  try {
-    // libsodium verifies the tag before it decrypts; on failure it zeroes `out`.
-    s.crypto_aead_chacha20poly1305_ietf_decrypt(
-      out.length === n ? out : out.subarray(0, n),
-      null,
-      sealed,
-      aad,
-      nonce,
-      key,
-    );
-    return n;
-  } catch {
-    return -1;
-  }
+  // libsodium verifies the tag before it decrypts; on failure it zeroes `out`.
+  const r = s.crypto_aead_chacha20poly1305_ietf_decrypt(
+    out.length === n ? out : out.subarray(0, n),
+    sealed,
+    aad,
+    nonce,
+    key,
+  );
+  return r === n ? n : -1;
 }
 
 /**
  * ChaCha20-Poly1305 from libsodium through the `sodium-native` Node-API addon
- * (synchronous, native, no per-call allocation beyond one `subarray`), or
+ * (synchronous, native, writes into `out`; called on the addon directly, see
+ * `SodiumAeadBinding` in the source), or
  * `undefined` when the addon could not be loaded (then
  * {@linkcode sodiumUnavailableReason} says why). Loading needs FFI permission
  * (`--allow-ffi`, included in `-A`).
