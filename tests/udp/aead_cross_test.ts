@@ -213,3 +213,26 @@ Deno.test("SealedSocket puts identical bytes on the wire when only the AEAD impl
   assert.equal(wires[0].length, 3);
   for (let i = 1; i < wires.length; i++) assert.deepEqual(wires[i], wires[0], IMPLS[i].name);
 });
+
+Deno.test("defaultAead falls back to node:crypto when the addon may not load (no --allow-ffi)", async () => {
+  const aead = new URL("../../src/udp/aead.ts", import.meta.url).href;
+  const code = `import { defaultAead, sodiumUnavailableReason } from ${JSON.stringify(aead)};
+console.log(JSON.stringify({ name: defaultAead.name, why: sodiumUnavailableReason ?? null }));`;
+  const root = new URL("../../", import.meta.url);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "--no-prompt", "--allow-read", "--allow-env", "-"],
+    cwd: root,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const w = child.stdin.getWriter();
+  await w.write(new TextEncoder().encode(code));
+  await w.close();
+  const out = await child.output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, stderr);
+  const r = JSON.parse(new TextDecoder().decode(out.stdout));
+  assert.equal(r.name, chacha20Poly1305Native.name);
+  assert.equal(typeof r.why, "string");
+});
