@@ -270,7 +270,7 @@ export const RESTART_RTO = 1;
  *   rec.onDupAck(0, snd);
  * }
  * assert.equal(rec.afterAck(0, snd), true); // a loss event: the phase began
- * assert.equal(rec.nextSackRetransmit(snd, 1000), true);
+ * assert.equal(rec.nextSackRetransmit(snd), true);
  * assert.deepEqual([rec.rxSeq, rec.rxLimit], [0, 1000]); // resend [0, 1000) first
  * ```
  */
@@ -422,13 +422,13 @@ export class LossRecovery {
 
   /**
    * RFC 6675 §5 steps 4.3 and C: in a SACK phase, the first retransmission
-   * (SND.UNA, regardless of pipe), then NextSeg() rule 1 while `room`
-   * (cwnd - pipe) is at least one SMSS. Rule 2 (new data) is the sender's
-   * ordinary path with {@linkcode LossRecovery.ccRoom}.
+   * (SND.UNA, regardless of pipe), then NextSeg() rule 1 while cwnd - pipe
+   * is at least one SMSS. Rule 2 (new data) is the sender's ordinary path
+   * with {@linkcode LossRecovery.ccRoom}.
    *
    * @returns Whether to retransmit from {@linkcode LossRecovery.rxSeq}.
    */
-  nextSackRetransmit(snd: SendView, room: number): boolean {
+  nextSackRetransmit(snd: SendView): boolean {
     const rec = this.#rec;
     if (!rec.active || snd.sndNxt !== snd.sndMax) return false;
     if (rec.firstPending) {
@@ -436,7 +436,7 @@ export class LossRecovery {
       this.rxLimit = rec.board.holeEnd(snd.sndUna, snd.sndMax);
       return true;
     }
-    if (room < snd.mss) return false;
+    if (this.ccRoom(snd, 0) < snd.mss) return false;
     const lost = rec.nextLost(snd.sndUna);
     if (lost < 0) return false;
     this.rxSeq = lost as Seq;

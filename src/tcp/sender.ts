@@ -342,7 +342,7 @@ export class Sender {
     }
 
     const rec = this.#rec;
-    if (rec.nextSackRetransmit(this, rec.ccRoom(this, 0))) {
+    if (rec.nextSackRetransmit(this)) {
       // RFC 6675 §4 NextSeg() rule 1 (or the phase's first retransmission), within its hole
       const s = rec.rxSeq, limit = rec.rxLimit;
       const len = Math.max(0, Math.min(segMax, seqSub(limit, s), seqSub(this.#dataEnd(), s)));

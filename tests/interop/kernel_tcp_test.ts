@@ -290,6 +290,7 @@ Deno.test({
       // ... and our duplicate drew a D-SACK (RFC 2883), which we parsed and lived with.
       assert.ok(duplicated !== undefined);
       const dupEnd = seqAdd(duplicated.seq, duplicated.len);
+      const sent = new Set<number>(); // for the failure message: which data went out again
       const dsack = theirs.find((e) => {
         const first = e.seg.options.sackBlocks?.[0];
         return first?.left === duplicated!.seq && first.right === dupEnd;
@@ -297,7 +298,19 @@ Deno.test({
       assert.ok(
         dsack !== undefined,
         `the kernel reported our duplicate ${duplicated.seq}:${dupEnd} in a D-SACK block; ` +
-          `DSACKOldSent ${stats.TcpExt.TCPDSACKOldSent}, DSACKOfoSent ${stats.TcpExt.TCPDSACKOfoSent}`,
+          `DSACKOldSent ${stats.TcpExt.TCPDSACKOldSent}, DSACKOfoSent ${stats.TcpExt.TCPDSACKOfoSent}; ` +
+          // what to look at when it fails: a pending D-SACK for another duplicate absorbs this one
+          `kernel SACK blocks (t, ack, blocks): ${
+            JSON.stringify(
+              theirs.filter((e) => e.seg.options.sackBlocks?.length)
+                .map((e) => [e.t, e.seg.ack, e.seg.options.sackBlocks]),
+            )
+          }; our retransmissions (t, seq, len): ${
+            JSON.stringify(
+              ours.filter((e) => e.len > 0 && (sent.has(e.seg.seq) || !sent.add(e.seg.seq)))
+                .map((e) => [e.t, e.seg.seq, e.len]),
+            )
+          }`,
       );
       assert.ok(stats.TcpExt.TCPDSACKOldSent + stats.TcpExt.TCPDSACKOfoSent >= 1);
 
