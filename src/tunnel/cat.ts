@@ -8,6 +8,7 @@
  * @module
  */
 
+import { defaultAead } from "../udp/aead.ts";
 import type { TouOptions } from "../net/mod.ts";
 import { formatHostPort, type HostPort } from "./address.ts";
 import { Logger } from "./log.ts";
@@ -87,6 +88,7 @@ export async function runCat(opts: CatOptions): Promise<CatResult> {
         udp: formatHostPort(endpoint.addr),
         port: tcpPort,
         encrypted: opts.key !== undefined,
+        cipher: opts.key !== undefined ? defaultAead.name : "none",
       });
       const it = listener[Symbol.asyncIterator]();
       const aborted = new Promise<never>((_, reject) => {

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { defaultAead } from "../udp/aead.ts";
 import type { TouOptions } from "../net/mod.ts";
 import { formatHostPort, type HostPort, isIpv6, type LocalSpec } from "./address.ts";
 import { Logger } from "./log.ts";
@@ -122,6 +123,7 @@ export class TunnelClient {
         port: local.spec.tunnelPort,
         server: formatHostPort(opts.server),
         encrypted: opts.key !== undefined,
+        cipher: opts.key !== undefined ? defaultAead.name : "none",
       });
     }
     return client;

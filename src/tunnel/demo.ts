@@ -8,6 +8,7 @@
  * @module
  */
 
+import { defaultAead } from "../udp/aead.ts";
 import { formatHostPort } from "./address.ts";
 import { TunnelClient } from "./client.ts";
 import { Logger } from "./log.ts";
@@ -169,7 +170,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     }`,
   );
   print(
-    `  encryption     ${key ? "ChaCha20-Poly1305, random pre-shared key" : "none (plaintext)"}`,
+    `  encryption     ${key ? `${defaultAead.name}, random pre-shared key` : "none (plaintext)"}`,
   );
   print(`Pushing ${mib(total)} through the tunnel and reading the echo back...`);
 

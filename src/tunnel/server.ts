@@ -8,6 +8,7 @@
  * @module
  */
 
+import { defaultAead } from "../udp/aead.ts";
 import type { TouOptions } from "../net/mod.ts";
 import { formatHostPort, type ForwardSpec, type HostPort } from "./address.ts";
 import { describeError } from "./errors.ts";
@@ -138,6 +139,7 @@ export class TunnelServer {
       udp: formatHostPort(endpoint.addr),
       forward: opts.forwards.map((f) => `${f.tunnelPort}=${formatHostPort(f.target)}`).join(","),
       encrypted: opts.key !== undefined,
+      cipher: opts.key !== undefined ? defaultAead.name : "none",
     });
     return server;
   }
