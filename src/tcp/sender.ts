@@ -426,7 +426,7 @@ export class Sender {
       this.#rttStart = now;
     }
     this.#bytesSent += len;
-    this.#rec.onSent(seq, len, this.#sndMax);
+    this.#rec.onSent(seq, seqSub(end, seq), this.#sndMax); // a FIN takes one sequence number
     if (len > 0) this.#pacer?.consume(len);
     if (seqGt(end, this.#sndNxt)) this.#sndNxt = end;
     if (seqGt(end, this.#sndMax)) this.#sndMax = end;
