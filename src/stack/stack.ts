@@ -11,6 +11,11 @@
  * The same code runs over real UDP and over the simulator: the socket and
  * the runtime are injected.
  *
+ * About 600 lines: the receive path, the drain loop (with end-of-batch ACK
+ * coalescing) and the timer queue share the connection table; options and
+ * counters (`stack_options.ts`), listeners, ports, ISNs and tracing live in
+ * their own files.
+ *
  * @module
  */
 

@@ -9,12 +9,16 @@
  * - `handshake.ts`: SYN options and their negotiation, arrival in SYN_SENT
  *   (§3.10.7.3) and segment assembly (options, sizes).
  * - `sender.ts`: send sequence space, what to send next (Nagle, SWS, cwnd,
- *   zero-window probes), ACK processing, RTT, fast retransmit/NewReno, RTO.
+ *   pacing, zero-window probes), ACK processing, RTT, RTO; loss recovery
+ *   (RFC 6675 SACK, NewReno without SACK) is in `recovery.ts`.
  * - `receiver.ts`: receive sequence space, acceptability, reassembly, the
  *   advertised window, delayed ACKs, PAWS, SACK blocks, and the text and FIN
  *   steps (§3.10.7.4 seventh and eighth).
  * - `timers.ts`: the deadline table (retransmit, persist, delayedAck,
- *   keepalive, timeWait, finWait2) and keepalive.
+ *   keepalive, timeWait, finWait2, pacing) and keepalive.
+ *
+ * Just over 600 lines: the arrival procedure of §3.10.7.4 stays in one file
+ * so that its steps read in the RFC's order.
  *
  * Event/poll flow: inputs are `handleSegment(now, seg)`, `handleTimeout(now)`
  * and the app calls (`write`, `read`, `closeWrite`, `close`, `abort`, ...).
