@@ -200,6 +200,20 @@ export const TOU_OPTION_SPECS = {
     default: C.congestionControl,
     description: "Congestion control algorithm.",
   },
+  pacing: {
+    unit: "boolean",
+    default: C.pacing,
+    description: "Pace data at gain·cwnd/SRTT (2 in slow start, 1.2 after, as Linux) " +
+      "instead of sending a window back to back.",
+  },
+  pacingBurst: {
+    unit: "segments",
+    min: 1,
+    max: 1024,
+    default: C.pacingBurst,
+    description: "Most data segments sent back to back when pacing (fits the peer's UDP " +
+      "receive buffer, about 90 full datagrams).",
+  },
   initialCwnd: {
     unit: "segments",
     min: 1,
@@ -234,6 +248,12 @@ export const TOU_OPTION_SPECS = {
     max: 65_535,
     default: 256,
     description: "Embryonic (SYN_RCVD) connections per listener at most (tcp_max_syn_backlog).",
+  },
+  coalesceAcks: {
+    unit: "boolean",
+    default: true,
+    description: "Answer all in-order segments of one UDP receive batch with one cumulative " +
+      "ACK (like Linux's GRO stretch ACKs); out-of-order data, FINs and PSH are ACKed at once.",
   },
   abortOnOverflow: {
     unit: "boolean",
@@ -323,6 +343,10 @@ export interface ResolvedTouOptions {
   sack: boolean;
   /** Congestion control algorithm. Default "newreno". */
   congestionControl: "newreno" | "none";
+  /** Pace data at gain·cwnd/SRTT instead of sending a window back to back. Default true. */
+  pacing: boolean;
+  /** Most data segments sent back to back when pacing. 1–1024, default 32. */
+  pacingBurst: number;
   /** Initial congestion window in segments (RFC 6928). 1–1000, default 10. */
   initialCwnd: number;
   /** Challenge ACKs per second at most (RFC 5961 §7). 0–1000000, default 1000. */
@@ -333,6 +357,8 @@ export interface ResolvedTouOptions {
   backlog: number;
   /** Embryonic connections per listener at most (tcp_max_syn_backlog). 1–65535, default 256. */
   synQueueLimit: number;
+  /** One cumulative ACK per UDP receive batch (stretch ACKs). Default true. */
+  coalesceAcks: boolean;
   /** Reset a handshake completing while the accept queue is full (tcp_abort_on_overflow). Default false. */
   abortOnOverflow: boolean;
   /** Ephemeral TCP port range [low, high] (ip_local_port_range). 1–65535, default [32768, 60999]. */
@@ -400,6 +426,10 @@ export interface TouOptions {
   readonly sack?: boolean;
   /** Congestion control algorithm. Default "newreno". */
   readonly congestionControl?: "newreno" | "none";
+  /** Pace data at gain·cwnd/SRTT instead of sending a window back to back. Default true. */
+  readonly pacing?: boolean;
+  /** Most data segments sent back to back when pacing. 1–1024, default 32. */
+  readonly pacingBurst?: number;
   /** Initial congestion window in segments (RFC 6928). 1–1000, default 10. */
   readonly initialCwnd?: number;
   /** Challenge ACKs per second at most (RFC 5961 §7). 0–1000000, default 1000. */
@@ -410,6 +440,8 @@ export interface TouOptions {
   readonly backlog?: number;
   /** Embryonic connections per listener at most (tcp_max_syn_backlog). 1–65535, default 256. */
   readonly synQueueLimit?: number;
+  /** One cumulative ACK per UDP receive batch (stretch ACKs). Default true. */
+  readonly coalesceAcks?: boolean;
   /** Reset a handshake completing while the accept queue is full (tcp_abort_on_overflow). Default false. */
   readonly abortOnOverflow?: boolean;
   /** Ephemeral TCP port range [low, high] (ip_local_port_range). 1–65535, default [32768, 60999]. */

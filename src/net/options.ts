@@ -110,11 +110,14 @@ export const touOptionsShape = {
   timestamps: flag(S.timestamps),
   sack: flag(S.sack),
   congestionControl: choice(S.congestionControl, S.congestionControl.choices),
+  pacing: flag(S.pacing),
+  pacingBurst: num(S.pacingBurst),
   initialCwnd: num(S.initialCwnd),
   challengeAckLimit: num(S.challengeAckLimit),
   maxOutOfOrderRanges: num(S.maxOutOfOrderRanges),
   backlog: num(S.backlog),
   synQueueLimit: num(S.synQueueLimit),
+  coalesceAcks: flag(S.coalesceAcks),
   abortOnOverflow: flag(S.abortOnOverflow),
   portRange: ports(S.portRange),
 } as const;
@@ -293,6 +296,8 @@ export function toStackOptions(o: ResolvedTouOptions): StackOptions {
     timestamps: o.timestamps,
     sack: o.sack,
     congestionControl: o.congestionControl,
+    pacing: o.pacing,
+    pacingBurst: o.pacingBurst,
     initialCwnd: o.initialCwnd,
     challengeAckLimit: o.challengeAckLimit,
     maxOutOfOrderRanges: o.maxOutOfOrderRanges,
@@ -302,6 +307,7 @@ export function toStackOptions(o: ResolvedTouOptions): StackOptions {
     ephemeralPortRange: [o.portRange[0], o.portRange[1]],
     synQueueLimit: o.synQueueLimit,
     abortOnOverflow: o.abortOnOverflow,
+    coalesceAcks: o.coalesceAcks,
   };
 }
 

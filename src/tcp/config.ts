@@ -55,12 +55,10 @@ export interface TcpConfig {
   /**
    * Pace data segments at gain·cwnd/SRTT (2 in slow start, 1.2 in congestion
    * avoidance, as Linux) instead of sending a window back to back. Default true.
-   * Optional and absent from {@linkcode DEFAULT_TCP_CONFIG} (absent = the
-   * default) until `src/net` exposes it as a user option.
    */
-  readonly pacing?: boolean;
+  readonly pacing: boolean;
   /** Most segments paced data may send back to back (the token bucket). Default 32. */
-  readonly pacingBurst?: number;
+  readonly pacingBurst: number;
   /** Initial congestion window in segments (RFC 6928). Default 10. */
   readonly initialCwnd: number;
   /** Challenge ACKs allowed per second (RFC 5961 §7, tcp_challenge_ack_limit). Default 1000. */
@@ -95,6 +93,8 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = Object.freeze({
   timestamps: true,
   sack: true,
   congestionControl: "newreno",
+  pacing: true,
+  pacingBurst: 32,
   initialCwnd: 10,
   challengeAckLimit: 1000,
   maxOutOfOrderRanges: 64,

@@ -205,7 +205,7 @@ function badValues(name: string): [unknown, string][] {
 
 Deno.test("resolveTouOptions names the field and its allowed range when any tunable is out of range", () => {
   const names = Object.keys(TOU_OPTION_SPECS);
-  assert.equal(names.length, 28);
+  assert.equal(names.length, 31);
   for (const name of names) {
     for (const [value, expected] of badValues(name)) {
       const input = { ...companions(name), [name]: value } as TouOptions;
@@ -258,6 +258,8 @@ Deno.test("resolveTouOptions defaults follow Linux when given nothing", () => {
   assert.equal(o.keepAliveCount, 9); // net.ipv4.tcp_keepalive_probes
   assert.equal(o.noDelay, false); // Nagle on
   assert.equal(o.initialCwnd, 10); // TCP_INIT_CWND (RFC 6928)
+  assert.equal(o.pacing, true); // Linux TCP internal pacing (tcp_internal_pacing / sch_fq)
+  assert.equal(o.pacingBurst, 32);
   assert.equal(o.windowScaling, true); // net.ipv4.tcp_window_scaling
   assert.equal(o.timestamps, true); // net.ipv4.tcp_timestamps
   assert.equal(o.sack, true); // net.ipv4.tcp_sack
@@ -265,7 +267,20 @@ Deno.test("resolveTouOptions defaults follow Linux when given nothing", () => {
   assert.equal(o.backlog, 128); // the classic SOMAXCONN
   assert.equal(o.synQueueLimit, 256); // net.ipv4.tcp_max_syn_backlog (small hosts)
   assert.equal(o.abortOnOverflow, false); // net.ipv4.tcp_abort_on_overflow
+  assert.equal(o.coalesceAcks, true); // stretch ACKs after GRO
   assert.deepEqual(o.portRange, [32768, 60999]); // net.ipv4.ip_local_port_range
   // A 1500-byte MTU path: 1500 - 20 (IPv4) - 8 (UDP) - 4 (tou envelope).
   assert.equal(o.segmentBudget, 1448);
+});
+
+Deno.test("docs/api.md lists every tunable of TOU_OPTION_SPECS with its default", async () => {
+  const doc = await Deno.readTextFile(new URL("../../docs/api.md", import.meta.url));
+  for (const [name, spec] of Object.entries(TOU_OPTION_SPECS)) {
+    const row = doc.split("\n").find((l) => l.startsWith(`| \`${name}\``));
+    assert.ok(row, `docs/api.md has no row for ${name}`);
+    if (typeof spec.default !== "object") {
+      const shown = typeof spec.default === "string" ? `"${spec.default}"` : String(spec.default);
+      assert.ok(row.includes(` ${shown} `) || /\d+ (MiB|KiB)/.test(row), `${name}: ${row}`);
+    }
+  }
 });
