@@ -54,6 +54,14 @@ class Lines {
   }
 }
 
+/** Longest a step may take before it fails naming itself (a stall must not hang CI). */
+const STEP_MS = 60_000;
+
+/** `t.step` with a deadline: a step that stalls fails with its name instead of hanging. */
+function step(t: Deno.TestContext, name: string, fn: () => Promise<void>): Promise<boolean> {
+  return t.step(name, () => deadline(fn(), STEP_MS, `step "${name}"`));
+}
+
 /** Echo round trip: writes `data`, half-closes, reads everything back. */
 async function echo(conn: TouConn, data: Uint8Array): Promise<Uint8Array> {
   const [, back] = await Promise.all([
@@ -76,7 +84,7 @@ Deno.test("tou works between two Deno processes over loopback UDP", async (t) =>
     assert.ok(m);
     const port = Number(m[1]);
 
-    await t.step("connect echoes every byte when the peer process echoes", async () => {
+    await step(t, "connect echoes every byte when the peer process echoes", async () => {
       for (let i = 0; i < 3; i++) {
         const conn = await connect({ hostname: LO, port, tcpPort: 7 });
         const data = pattern(1_000_000, 100 + i);
@@ -86,7 +94,8 @@ Deno.test("tou works between two Deno processes over loopback UDP", async (t) =>
       }
     });
 
-    await t.step(
+    await step(
+      t,
       "TouConn streams carry pipeTo both ways when piped to the peer process",
       async () => {
         const conn = await connect({ hostname: LO, port, tcpPort: 7 });
@@ -120,7 +129,8 @@ Deno.test("tou works between two Deno processes over loopback UDP", async (t) =>
       },
     );
 
-    await t.step(
+    await step(
+      t,
       "TouConn moves 100 MB each way with equal sha256 when the peer is another process",
       async () => {
         const conn = await connect({ hostname: LO, port, tcpPort: 9 });
@@ -148,22 +158,27 @@ Deno.test("tou works between two Deno processes over loopback UDP", async (t) =>
       },
     );
 
-    await t.step("TouConn.closeWrite lets the peer process read EOF and keep writing", async () => {
-      const conn = await connect({ hostname: LO, port, tcpPort: 13 });
-      await writeAll(conn, pattern(10_000, 1));
-      await conn.closeWrite();
-      await assert.rejects(conn.write(new Uint8Array(1)), Deno.errors.BrokenPipe);
-      // The service writes only after it has read our EOF.
-      const back = await readAll(conn);
-      assert.equal(back.length, HALF_CLOSE_BYTES);
-      assert.deepEqual(back, pattern(HALF_CLOSE_BYTES, 13));
-      conn.close();
-      const closed = await conn.closed;
-      assert.equal(closed.reason, "closed");
-      assert.equal(closed.state, "TIME_WAIT"); // we sent the first FIN
-    });
+    await step(
+      t,
+      "TouConn.closeWrite lets the peer process read EOF and keep writing",
+      async () => {
+        const conn = await connect({ hostname: LO, port, tcpPort: 13 });
+        await writeAll(conn, pattern(10_000, 1));
+        await conn.closeWrite();
+        await assert.rejects(conn.write(new Uint8Array(1)), Deno.errors.BrokenPipe);
+        // The service writes only after it has read our EOF.
+        const back = await readAll(conn);
+        assert.equal(back.length, HALF_CLOSE_BYTES);
+        assert.deepEqual(back, pattern(HALF_CLOSE_BYTES, 13));
+        conn.close();
+        const closed = await conn.closed;
+        assert.equal(closed.reason, "closed");
+        assert.equal(closed.state, "TIME_WAIT"); // we sent the first FIN
+      },
+    );
 
-    await t.step(
+    await step(
+      t,
       "connect rejects with ConnectionRefusedError when nothing listens in the peer process",
       async () => {
         const err = await connect({ hostname: LO, port, tcpPort: 22 }).then(
@@ -176,7 +191,8 @@ Deno.test("tou works between two Deno processes over loopback UDP", async (t) =>
       },
     );
 
-    await t.step(
+    await step(
+      t,
       "Endpoint.connections shows our active close in TIME_WAIT and its port rules",
       async () => {
         const msl = 150;
@@ -204,7 +220,7 @@ Deno.test("tou works between two Deno processes over loopback UDP", async (t) =>
       },
     );
 
-    await t.step("the peer process is the one in TIME_WAIT when it closes first", async () => {
+    await step(t, "the peer process is the one in TIME_WAIT when it closes first", async () => {
       const conn = await connect({ hostname: LO, port, tcpPort: 79 });
       assert.equal(new TextDecoder().decode(await readAll(conn)), "bye");
       conn.close();
@@ -213,7 +229,7 @@ Deno.test("tou works between two Deno processes over loopback UDP", async (t) =>
       assert.equal(await lines.next("CLOSED79"), "CLOSED79 TIME_WAIT");
     });
 
-    await t.step("Endpoint carries 200 concurrent connections to the peer process", async () => {
+    await step(t, "Endpoint carries 200 concurrent connections to the peer process", async () => {
       await using ep = await openEndpoint({ hostname: LO });
       const results = await Promise.all(
         Array.from({ length: 200 }, async (_, i) => {
@@ -231,7 +247,9 @@ Deno.test("tou works between two Deno processes over loopback UDP", async (t) =>
     });
   } finally {
     child.kill("SIGTERM");
+    const killer = setTimeout(() => child.kill("SIGKILL"), 5_000); // never wait forever
     const status = await child.status;
+    clearTimeout(killer);
     await lines.cancel();
     assert.equal(status.signal, "SIGTERM"); // it was still serving: no crash
   }
