@@ -177,16 +177,16 @@ export class Endpoint implements AsyncDisposable {
     this.#addr = { transport: "udp", hostname: a.hostname, port: a.port };
     this.#family = familyOf(a.hostname);
     this.#connHooks = {
-      onChange: (c) => {
-        const st = c.state;
-        if (st === "CLOSED" || st === "TIME_WAIT") {
-          const sc = this.#stackConnOf.get(c);
-          if (sc !== undefined) this.#handles.delete(sc);
-          this.#stackConnOf.delete(c);
-        }
+      onChange: () => {
         if (this.#autoClose) this.#scheduleCheck();
       },
-      afterSettle: () => {
+      afterSettle: (c) => {
+        // The handle goes once its `closed` is settled, not when CLOSED is first seen: the
+        // "closed" event may still be queued (end-of-batch drain) when an auto-close runs, and
+        // close() must then settle it.
+        const sc = this.#stackConnOf.get(c);
+        if (sc !== undefined) this.#handles.delete(sc);
+        this.#stackConnOf.delete(c);
         if (!this.#autoClose || this.#closed) return Promise.resolve();
         // An auto-closing endpoint that became idle closes now; let the
         // connection's `closed` wait for the UDP socket to be released.
