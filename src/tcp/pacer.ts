@@ -119,15 +119,12 @@ export class Pacer {
   }
 }
 
-/** Default of `TcpConfig.pacingBurst` (segments). */
-export const DEFAULT_PACING_BURST = 32;
-
 /**
  * The bucket size in bytes for `config.pacingBurst` segments of `mss` bytes
  * (at least two segments).
  */
 export function pacingBurst(config: TcpConfig, mss: number): number {
-  return Math.max(2, config.pacingBurst ?? DEFAULT_PACING_BURST) * mss;
+  return Math.max(2, config.pacingBurst) * mss;
 }
 
 /**

@@ -133,7 +133,7 @@ export class Sender {
       initialCwnd: config.initialCwnd,
     });
     this.#noDelay = config.noDelay;
-    this.#pacer = (config.pacing ?? true) ? new Pacer(pacingBurst(config, this.#mss)) : undefined;
+    this.#pacer = config.pacing ? new Pacer(pacingBurst(config, this.#mss)) : undefined;
     this.#sndUna = iss;
     this.#sndNxt = iss;
     this.#sndMax = iss;

@@ -3,11 +3,10 @@ import fc from "fast-check";
 import type {
   Datagram,
   DatagramAddr,
-  DatagramErrorHandler,
   DatagramHandler,
   DatagramSocket,
-  UnspecAddr,
 } from "../../src/udp/datagram_socket.ts";
+import { ForwardingSocket } from "../../src/udp/forwarding_socket.ts";
 import { ConnectionRefusedError, SocketClosedError } from "../../src/udp/errors.ts";
 import { chacha20Poly1305Noble } from "../../src/udp/aead.ts";
 import type { SealRole } from "../../src/udp/key_schedule.ts";
@@ -28,33 +27,11 @@ const B_ADDR = { hostname: "10.0.0.2", port: 2002 };
 const EVE_ADDR = { hostname: "10.0.0.66", port: 6666 };
 
 /** Records a copy of every datagram its inner socket sends: the wire as an attacker sees it. */
-class Tap implements DatagramSocket {
+class Tap extends ForwardingSocket {
   readonly sent: { data: Uint8Array; to: DatagramAddr | undefined }[] = [];
-  constructor(readonly inner: DatagramSocket) {}
-  get localAddr(): DatagramAddr {
-    return this.inner.localAddr;
-  }
-  get remoteAddr(): DatagramAddr | undefined {
-    return this.inner.remoteAddr;
-  }
-  send(data: Uint8Array, addr?: DatagramAddr): void {
+  override send(data: Uint8Array, addr?: DatagramAddr): void {
     this.sent.push({ data: data.slice(), to: addr });
     this.inner.send(data, addr);
-  }
-  receive(): Promise<Datagram> {
-    return this.inner.receive();
-  }
-  setHandler(onDatagram: DatagramHandler, onError?: DatagramErrorHandler): void {
-    this.inner.setHandler(onDatagram, onError);
-  }
-  connect(addr: DatagramAddr | UnspecAddr): void {
-    this.inner.connect(addr);
-  }
-  disconnect(): void {
-    this.inner.disconnect();
-  }
-  close(): void {
-    this.inner.close();
   }
 }
 
