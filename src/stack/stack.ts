@@ -280,6 +280,11 @@ export class Stack implements ConnectionDriver {
     return c;
   }
 
+  /** The runtime's current time (for app calls on connections). */
+  now(): number {
+    return this.runtime.now();
+  }
+
   /** Drains a connection's output and events and re-arms its timer. */
   process(c: StackConnection): void {
     if (this.#processing !== undefined) {

@@ -26,8 +26,9 @@
  * `pollTransmit(now)` until it returns undefined (each segment must be
  * encoded before the next call: its payload is a view of the send buffer),
  * then `pollEvent()` until undefined, then arms one timer at
- * `pollTimeout()`. App calls have no `now`; they use the time of the latest
- * input or poll, which the driver's next `pollTransmit(now)` follows at once.
+ * `pollTimeout()`. Every app call that can arm a timer or change state
+ * (`close`, `closeWrite`, `abort`, `setKeepAlive`) takes `now`: there is no
+ * cached clock inside a connection.
  *
  * Choices where the RFCs leave room (Linux-like):
  * - Data after our `shutdownRead()` is ACKed and discarded; data arriving
@@ -171,7 +172,6 @@ export class TcpConnection {
   readonly #rcv: Receiver;
   readonly #core: ConnectionCore;
   #orphaned = false;
-  #now: Instant;
 
   #events: TcpEvent[] = [];
   #eventHead = 0;
@@ -186,7 +186,6 @@ export class TcpConnection {
     this.#remotePort = p.remotePort;
     this.#tsOffset = p.tsOffset ?? 0;
     this.#passive = passive;
-    this.#now = now;
     this.#snd = new Sender({ iss: p.iss, config: p.config, timers: this.#timers, passive });
     this.#rcv = new Receiver(p.config, this.#timers, advertisedMss(p.config));
     this.#keepalive = new Keepalive(p.config, this.#timers, now);
@@ -323,7 +322,6 @@ export class TcpConnection {
    * segment before the next call (its payload may view the send buffer).
    */
   pollTransmit(now: Instant): TcpSegment | undefined {
-    this.#now = now;
     if (this.#control.length > 0) return this.#control.shift();
     const st = this.#state;
     if (st === "CLOSED" || st === "LISTEN") return undefined;
@@ -378,7 +376,6 @@ export class TcpConnection {
 
   /** Processes a segment from the peer (RFC 9293 §3.10.7). */
   handleSegment(now: Instant, seg: TcpSegment): void {
-    this.#now = now;
     switch (this.#state) {
       case "CLOSED":
       case "LISTEN":
@@ -398,7 +395,6 @@ export class TcpConnection {
 
   /** Runs expired timers; an early or repeated call does nothing. */
   handleTimeout(now: Instant): void {
-    this.#now = now;
     for (let round = 0; round < MAX_TIMER_ROUNDS; round++) {
       if (this.#state === "CLOSED") return;
       const kind = this.#timers.expired(now);
@@ -470,20 +466,24 @@ export class TcpConnection {
     return 0;
   }
 
-  /** Half-close: send a FIN after all queued data; reading goes on. */
-  closeWrite(): void {
-    this.#shutWrite("closeWrite()");
+  /**
+   * Half-close: send a FIN after all queued data; reading goes on.
+   *
+   * @param now Current time (the state change may arm timers).
+   */
+  closeWrite(now: Instant): void {
+    this.#shutWrite(now, "closeWrite()");
   }
 
   /** Queues the FIN (RFC 9293 §3.10.4 CLOSE); `cause` names the app call for the state event. */
-  #shutWrite(cause: string): void {
+  #shutWrite(now: Instant, cause: string): void {
     const snd = this.#snd;
     if (snd.finQueued) return;
     const st = this.#state;
     if (st === "SYN_SENT") snd.queueFin(); // sent once established (queued until then)
     if (st !== "SYN_RCVD" && st !== "ESTABLISHED" && st !== "CLOSE_WAIT") return;
     snd.queueFin();
-    this.#setState(this.#now, st === "CLOSE_WAIT" ? "LAST_ACK" : "FIN_WAIT_1", cause);
+    this.#setState(now, st === "CLOSE_WAIT" ? "LAST_ACK" : "FIN_WAIT_1", cause);
   }
 
   /** Stops reading: buffered and later data is discarded (and still ACKed); read() returns -1. */
@@ -494,11 +494,12 @@ export class TcpConnection {
   /**
    * Closes both directions; the connection becomes orphaned and finishes on
    * its own. With unread received data it is reset instead (RFC 1122 4.2.2.13).
+   *
+   * @param now Current time: the FIN_WAIT_2 deadline counts from it.
    */
-  close(): void {
+  close(now: Instant): void {
     const st = this.#state;
     if (st === "CLOSED" || this.#orphaned) return;
-    const now = this.#now;
     if (this.#rcv.readable > 0 && !this.#rcv.readShut && this.#canReset()) {
       this.#queueRst(this.#snd.sndMax, this.#rcv.rcvNxt);
       this.#fail(now, "aborted", "close() with unread data: connection reset (RFC 1122 4.2.2.13)");
@@ -510,17 +511,21 @@ export class TcpConnection {
       this.#setState(now, "CLOSED", "close()"); // RFC 9293 §3.10.4: delete the TCB
       return;
     }
-    this.#shutWrite("close()");
+    this.#shutWrite(now, "close()");
     if (this.#state === "FIN_WAIT_2") {
       this.#timers.set("finWait2", now + this.#config.finWait2Timeout);
     }
   }
 
-  /** Resets the connection (SO_LINGER 0): RST, no TIME_WAIT, CLOSED. */
-  abort(): void {
+  /**
+   * Resets the connection (SO_LINGER 0): RST, no TIME_WAIT, CLOSED.
+   *
+   * @param now Current time.
+   */
+  abort(now: Instant): void {
     if (this.#state === "CLOSED") return;
     if (this.#canReset()) this.#queueRst(this.#snd.sndMax, this.#rcv.rcvNxt);
-    this.#fail(this.#now, "aborted", "connection aborted by the application");
+    this.#fail(now, "aborted", "connection aborted by the application");
   }
 
   /** TCP_NODELAY: turn Nagle's algorithm off (true) or on. */
@@ -528,9 +533,15 @@ export class TcpConnection {
     this.#snd.setNoDelay(on);
   }
 
-  /** SO_KEEPALIVE with optional idle/interval/count (RFC 1122 4.2.3.6). */
-  setKeepAlive(on: boolean, opts: KeepAliveOptions = {}): void {
-    this.#keepalive.configure(on, opts, this.#now, this.#keepaliveState());
+  /**
+   * SO_KEEPALIVE with optional idle/interval/count (RFC 1122 4.2.3.6).
+   *
+   * @param now Current time: the first probe is due an idle time after it.
+   * @param on Whether keepalive is on.
+   * @param opts Idle time, probe interval and count (defaults from the config).
+   */
+  setKeepAlive(now: Instant, on: boolean, opts: KeepAliveOptions = {}): void {
+    this.#keepalive.configure(on, opts, now, this.#keepaliveState());
   }
 
   // ---- helpers ----------------------------------------------------------------------------
