@@ -11,7 +11,7 @@ function established(config: Record<string, unknown> = {}): TcpScript {
 
 Deno.test("TcpConnection half-closes with closeWrite and reaches TIME_WAIT then CLOSED when closing actively", () => {
   const s = established();
-  s.app((c, now) => {
+  s.app((c) => {
     c.write(bytes("bye"));
     c.closeWrite(now);
   });
@@ -72,7 +72,7 @@ Deno.test("TcpConnection goes CLOSE_WAIT → LAST_ACK → CLOSED when the peer c
   assert.deepEqual(s.events.map((e) => e.type), ["readable", "eof", "state"]);
   assert.equal(s.readText(), "last words");
   assert.equal(s.conn.read(new Uint8Array(4)), -1);
-  s.app((c, now) => c.write(bytes("reply")));
+  s.app((c) => c.write(bytes("reply")));
   s.expectSent({ payload: "reply", ack: s.r(11) });
   s.app((c, now) => c.closeWrite(now));
   s.expectSent({ flags: ACK | FIN, seq: s.l(5) });
@@ -161,7 +161,7 @@ Deno.test("TcpConnection ignores data after the peer's FIN when in CLOSE_WAIT", 
 Deno.test("TcpConnection ACKs and discards data when the read side was shut down", () => {
   const s = established();
   s.send({ seq: s.r(0), payload: "before" });
-  s.app((c, now) => c.shutdownRead());
+  s.app((c) => c.shutdownRead());
   assert.equal(s.conn.readable, 0);
   assert.equal(s.conn.read(new Uint8Array(10)), -1);
   s.send({ seq: s.r(6), payload: "after!" });
@@ -323,7 +323,7 @@ Deno.test("TcpConnection ignores data after the peer's FIN without ACKing it whe
 
 Deno.test("TcpConnection keeps ACKing and discarding data after shutdownRead when the peer goes on sending", () => {
   const s = established();
-  s.app((c, now) => c.shutdownRead());
+  s.app((c) => c.shutdownRead());
   s.send({ seq: s.r(0), payload: new Uint8Array(3000) });
   s.expectSent({ flags: ACK, ack: s.r(3000) }); // two full segments' worth: ACK at once
   assert.equal(s.conn.readable, 0);

@@ -6,7 +6,7 @@ const PLAIN = { windowScaling: false, timestamps: false, sack: false };
 
 Deno.test("TcpConnection sends full-sized segments up to the initial cwnd when much data is queued", () => {
   const s = TcpScript.established();
-  s.app((c, now) => c.write(new Uint8Array(20_000)));
+  s.app((c) => c.write(new Uint8Array(20_000)));
   for (let i = 0; i < 10; i++) s.expectSent({ flags: ACK, seq: s.l(i * 1428), len: 1428 });
   s.expectNothing();
   assert.equal(s.conn.info().cwnd, 14_280);
@@ -18,7 +18,7 @@ Deno.test("TcpConnection sends full-sized segments up to the initial cwnd when m
 
 Deno.test("TcpConnection holds a short segment back (sender SWS avoidance) when the peer window is nearly full", () => {
   const s = TcpScript.established({}, { window: 3000 });
-  s.app((c, now) => c.write(new Uint8Array(5000)));
+  s.app((c) => c.write(new Uint8Array(5000)));
   s.expectSent({ seq: s.l(0), len: 1428 });
   s.expectSent({ seq: s.l(1428), len: 1428 });
   s.expectNothing(); // 144 bytes of window left: too small, data in flight
@@ -30,10 +30,10 @@ Deno.test("TcpConnection holds a short segment back (sender SWS avoidance) when 
 
 Deno.test("TcpConnection delays a second small segment (Nagle) until the first is acknowledged", () => {
   const s = TcpScript.established();
-  s.app((c, now) => c.write(bytes("0123456789")));
+  s.app((c) => c.write(bytes("0123456789")));
   s.expectSent({ flags: ACK | PSH, seq: s.l(), payload: "0123456789" });
-  s.app((c, now) => c.write(bytes("abc")));
-  s.app((c, now) => c.write(bytes("def")));
+  s.app((c) => c.write(bytes("abc")));
+  s.app((c) => c.write(bytes("def")));
   s.expectNothing();
   s.send({ ack: s.l(10) });
   s.expectSent({ flags: ACK | PSH, seq: s.l(10), payload: "abcdef" });
@@ -42,9 +42,9 @@ Deno.test("TcpConnection delays a second small segment (Nagle) until the first i
 
 Deno.test("TcpConnection sends small segments at once when noDelay is set", () => {
   const s = TcpScript.established();
-  s.app((c, now) => c.setNoDelay(true));
-  s.app((c, now) => c.write(bytes("ab")));
-  s.app((c, now) => c.write(bytes("cd")));
+  s.app((c) => c.setNoDelay(true));
+  s.app((c) => c.write(bytes("ab")));
+  s.app((c) => c.write(bytes("cd")));
   s.expectSent({ seq: s.l(0), payload: "ab" });
   s.expectSent({ seq: s.l(2), payload: "cd" });
   s.expectNothing();
@@ -119,20 +119,20 @@ Deno.test("TcpConnection advertises a shrinking window and sends a window update
   s.expectNothing();
   // receiver SWS avoidance: 500 bytes of space is not worth advertising
   const buf = new Uint8Array(1500);
-  assert.equal(s.app((c, now) => c.read(buf.subarray(0, 500))), 500);
+  assert.equal(s.app((c) => c.read(buf.subarray(0, 500))), 500);
   s.expectNothing();
-  assert.equal(s.app((c, now) => c.read(buf.subarray(0, 1000))), 1000);
+  assert.equal(s.app((c) => c.read(buf.subarray(0, 1000))), 1000);
   s.expectSent({ flags: ACK, ack: s.r(4000), window: 1500 });
   s.expectNothing();
 });
 
 Deno.test("TcpConnection probes a zero window with backoff and resumes when the window opens", () => {
   const s = TcpScript.established();
-  s.app((c, now) => c.write(new Uint8Array(1000)));
+  s.app((c) => c.write(new Uint8Array(1000)));
   s.expectSent({ len: 1000 });
   s.advance(10);
   s.send({ ack: s.l(1000), window: 0 });
-  s.app((c, now) => c.write(bytes("xyz")));
+  s.app((c) => c.write(bytes("xyz")));
   s.expectNothing();
   assert.equal(s.conn.info().rto, 200);
   assert.equal(s.fireNext(), 210);
@@ -152,7 +152,7 @@ Deno.test("TcpConnection probes a zero window with backoff and resumes when the 
 
 Deno.test("TcpConnection emits writable after a short write when an ACK frees space", () => {
   const s = TcpScript.established({ config: { sendBufferSize: 1000 } });
-  assert.equal(s.app((c, now) => c.write(new Uint8Array(1500))), 1000);
+  assert.equal(s.app((c) => c.write(new Uint8Array(1500))), 1000);
   assert.equal(s.conn.writable, 0);
   s.expectSent({ len: 1000 });
   s.send({ ack: s.l(600) });
@@ -192,7 +192,7 @@ Deno.test("TcpConnection emits one readable event until the app drains events wh
 Deno.test("TcpConnection overrides sender SWS avoidance with the persist timer when nothing is in flight", () => {
   const s = TcpScript.established(); // max window seen: 65535
   s.send({ ack: s.l(), window: 100 });
-  s.app((c, now) => c.write(new Uint8Array(1000)));
+  s.app((c) => c.write(new Uint8Array(1000)));
   s.expectNothing(); // 100 bytes is less than half the largest window: wait
   assert.equal(s.fireNext(), 200);
   s.expectSent({ seq: s.l(), len: 100 });
@@ -211,7 +211,7 @@ Deno.test("TcpConnection shrinks data segments to fit SACK blocks when it sends 
     });
   }
   s.sent.length = 0;
-  s.app((c, now) => c.write(new Uint8Array(3000)));
+  s.app((c) => c.write(new Uint8Array(3000)));
   const seg = s.expectSent({ len: 1448 - 20 - 12 - 28 });
   assert.equal(seg.options.sackBlocks?.length, 3);
   s.expectSent({ len: 1388 });
@@ -220,7 +220,7 @@ Deno.test("TcpConnection shrinks data segments to fit SACK blocks when it sends 
 
 Deno.test("TcpConnection probes a zero window with its FIN when only the FIN is left to send", () => {
   const s = TcpScript.established();
-  s.app((c, now) => c.write(new Uint8Array(100)));
+  s.app((c) => c.write(new Uint8Array(100)));
   s.expectSent({ len: 100 });
   s.send({ ack: s.l(100), window: 0 });
   s.app((c, now) => c.closeWrite(now));
@@ -233,7 +233,7 @@ Deno.test("TcpConnection probes a zero window with its FIN when only the FIN is 
 
 Deno.test("TcpConnection reports byte and segment counters in info()", () => {
   const s = TcpScript.established();
-  s.app((c, now) => c.write(new Uint8Array(5000)));
+  s.app((c) => c.write(new Uint8Array(5000)));
   s.sent.length = 0;
   s.send({ ack: s.l(3000), seq: s.r(0), payload: "12345" });
   const info = s.conn.info();
@@ -256,7 +256,7 @@ Deno.test("TcpConnection fills a scaled peer window beyond 64 KiB when window sc
   assert.equal(s.conn.sndWnd, 1000); // the SYN-ACK's window is not scaled (RFC 7323 §2.2)
   s.send({ window: 1000 }); // 1000 << 7
   assert.equal(s.conn.sndWnd, 128_000);
-  s.app((c, now) => c.write(new Uint8Array(300_000)));
+  s.app((c) => c.write(new Uint8Array(300_000)));
   const sent = s.sent.splice(0);
   const inFlight = sent.reduce((n, seg) => n + seg.payload.length, 0);
   // 89 full segments; the 908 bytes of window left are held back (sender SWS)
@@ -285,11 +285,11 @@ Deno.test("TcpConnection ACKs every segment at once when delayedAck is 0", () =>
 
 Deno.test("TcpConnection backs the persist timer off up to rtoMax when the window stays closed", () => {
   const s = TcpScript.established({ config: { rtoMax: 1000 } });
-  s.app((c, now) => c.write(new Uint8Array(1000)));
+  s.app((c) => c.write(new Uint8Array(1000)));
   s.expectSent({ len: 1000 });
   s.advance(10);
   s.send({ ack: s.l(1000), window: 0 });
-  s.app((c, now) => c.write(bytes("xyz")));
+  s.app((c) => c.write(bytes("xyz")));
   const times: number[] = [];
   for (let i = 0; i < 5; i++) {
     times.push(s.fireNext());
@@ -302,9 +302,9 @@ Deno.test("TcpConnection backs the persist timer off up to rtoMax when the windo
 
 Deno.test("TcpConnection gives up with timed_out when zero-window probes go unanswered retries times", () => {
   const s = TcpScript.established({ config: { retries: 2 } });
-  s.app((c, now) => c.write(new Uint8Array(10)));
+  s.app((c) => c.write(new Uint8Array(10)));
   s.send({ ack: s.l(10), window: 0 });
-  s.app((c, now) => c.write(bytes("x")));
+  s.app((c) => c.write(bytes("x")));
   s.sent.length = 0;
   s.fireNext();
   s.fireNext();
@@ -347,7 +347,7 @@ Deno.test("TcpConnection holds at most maxOutOfOrderRanges out-of-order segments
 Deno.test("TcpConnection repeats a one-octet or FIN zero-window probe when the earlier probe went unanswered", () => {
   for (const finOnly of [false, true]) {
     const s = TcpScript.established();
-    s.app((c, now) => c.write(new Uint8Array(10)));
+    s.app((c) => c.write(new Uint8Array(10)));
     s.send({ ack: s.l(10), window: 0 });
     s.app((c, now) => finOnly ? c.closeWrite(now) : c.write(bytes("x")));
     s.sent.length = 0;

@@ -93,7 +93,7 @@ Deno.test("TcpConnection sends no keepalive probe while data is outstanding", ()
   const s = TcpScript.established({
     config: { ...PLAIN, keepAlive: true, keepAliveIdle: 100, rtoMin: 1000, retries: 1 },
   });
-  s.app((c, now) => c.write(new Uint8Array(10)));
+  s.app((c) => c.write(new Uint8Array(10)));
   s.expectSent({ len: 10 });
   s.advance(150); // keepalive timer at 100: data in flight, so it only re-arms
   s.expectNothing();

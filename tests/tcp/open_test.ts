@@ -90,7 +90,7 @@ Deno.test("TcpConnection accepts data on the third ACK of the handshake", () => 
 Deno.test("TcpConnection sends queued data with the third ACK when written before the SYN-ACK", () => {
   const s = TcpScript.client({ config: TS_OFF });
   s.expectSent({ flags: SYN });
-  s.app((c, now) => c.write(new TextEncoder().encode("early")));
+  s.app((c) => c.write(new TextEncoder().encode("early")));
   s.expectNothing();
   s.send({ seq: s.remoteIss, ack: s.l(), flags: SYN | ACK, options: { mss: 1460 } });
   s.expectSent({ flags: ACK | PSH, seq: s.l(), ack: s.r(), payload: "early" });
@@ -257,7 +257,7 @@ Deno.test("TcpConnection sizes data segments from the peer MSS minus timestamps 
   const s = TcpScript.established({}, {
     options: { mss: 1000, timestamps: { tsVal: 5, tsEcr: 0 } },
   });
-  s.app((c, now) => c.write(new Uint8Array(3000)));
+  s.app((c) => c.write(new Uint8Array(3000)));
   s.expectSent({
     flags: ACK,
     seq: s.l(),
@@ -274,7 +274,7 @@ Deno.test("TcpConnection keeps every segment within segmentBudget when the peer'
   const s = TcpScript.established({ config: { segmentBudget: 600 } }, {
     options: { mss: 9000, timestamps: { tsVal: 5, tsEcr: 0 } },
   });
-  s.app((c, now) => c.write(new Uint8Array(2000)));
+  s.app((c) => c.write(new Uint8Array(2000)));
   s.expectSent({ len: 568 }); // 600 - 20 - 12
   s.expectSent({ len: 568 });
   s.expectSent({ len: 568 });
@@ -285,7 +285,7 @@ Deno.test("TcpConnection keeps every segment within segmentBudget when the peer'
 Deno.test("TcpConnection uses the default MSS 536 when the SYN-ACK has no MSS option", () => {
   const s = TcpScript.established({ config: TS_OFF }, { options: {} });
   assert.equal(s.conn.info().mss, 536);
-  s.app((c, now) => c.write(new Uint8Array(600)));
+  s.app((c) => c.write(new Uint8Array(600)));
   s.expectSent({ len: 536 });
   s.expectSent({ len: 64, flags: ACK | PSH });
 });
@@ -296,20 +296,20 @@ Deno.test("TcpConnection scales windows only when both SYNs carry window scale",
   assert.equal(scaled.conn.sndWnd, 1000); // SYN-ACK window is never scaled
   scaled.send({ window: 1000 });
   assert.equal(scaled.conn.sndWnd, 4000);
-  scaled.app((c, now) => c.write(new Uint8Array(10)));
+  scaled.app((c) => c.write(new Uint8Array(10)));
   scaled.expectSent({ window: (1 << 20) >> 5, len: 10 }); // our shift: 5 for 1 MiB
 
   const plain = TcpScript.established({ config }, { window: 1000, options: {} });
   plain.send({ window: 1000 });
   assert.equal(plain.conn.sndWnd, 1000);
-  plain.app((c, now) => c.write(new Uint8Array(10)));
+  plain.app((c) => c.write(new Uint8Array(10)));
   plain.expectSent({ window: 65535, len: 10 });
 });
 
 Deno.test("TcpConnection sends the FIN once established when closeWrite is called in SYN_SENT", () => {
   const s = TcpScript.client({ config: TS_OFF });
   s.expectSent({ flags: SYN });
-  s.app((c, now) => {
+  s.app((c) => {
     c.write(new TextEncoder().encode("req"));
     c.closeWrite(now);
   });

@@ -10,7 +10,7 @@ const MSS = 1428;
 Deno.test("TcpConnection retransmits from SND.UNA with a backed-off RTO when no ACK comes", () => {
   const s = TcpScript.established({ config: PLAIN });
   assert.equal(s.conn.info().rto, 200); // SYN-ACK RTT sample of 0 ms, rtoMin 200
-  s.app((c, now) => c.write(new Uint8Array(3000)));
+  s.app((c) => c.write(new Uint8Array(3000)));
   s.expectSent({ seq: s.l(0), len: MSS });
   s.expectSent({ seq: s.l(MSS), len: MSS });
   s.expectSent({ flags: ACK | PSH, seq: s.l(2 * MSS), len: 144 });
@@ -39,7 +39,7 @@ Deno.test("TcpConnection retransmits from SND.UNA with a backed-off RTO when no 
 
 Deno.test("TcpConnection gives up with timed_out when retries retransmissions go unanswered", () => {
   const s = TcpScript.established({ config: { ...PLAIN, retries: 3 } });
-  s.app((c, now) => c.write(new Uint8Array(10)));
+  s.app((c) => c.write(new Uint8Array(10)));
   s.expectSent({ len: 10 });
   const times = [s.fireNext(), s.fireNext(), s.fireNext()];
   assert.deepEqual(times, [200, 600, 1400]);
@@ -58,7 +58,7 @@ Deno.test("TcpConnection takes an RTT sample from TSecr when the ACK covers a re
   const s = TcpScript.established({}, {
     options: { mss: 1460, timestamps: { tsVal: 1, tsEcr: 0 } },
   });
-  s.app((c, now) => c.write(new Uint8Array(100)));
+  s.app((c) => c.write(new Uint8Array(100)));
   s.expectSent({ len: 100, options: { timestamps: { tsVal: 0, tsEcr: 1 } } });
   s.fireNext();
   s.expectSent({ len: 100, options: { timestamps: { tsVal: 200, tsEcr: 1 } } });
@@ -71,7 +71,7 @@ Deno.test("TcpConnection takes an RTT sample from TSecr when the ACK covers a re
 
 Deno.test("TcpConnection fast-retransmits on the third duplicate ACK and recovers with NewReno when holes remain", () => {
   const s = TcpScript.established({ config: PLAIN });
-  s.app((c, now) => c.write(new Uint8Array(30 * MSS)));
+  s.app((c) => c.write(new Uint8Array(30 * MSS)));
   for (let i = 0; i < 10; i++) s.expectSent({ seq: s.l(i * MSS), len: MSS });
   s.send({ ack: s.l(MSS) }); // slow start: 2 more segments
   s.expectSent({ seq: s.l(10 * MSS) });
@@ -104,7 +104,7 @@ Deno.test("TcpConnection fast-retransmits on the third duplicate ACK and recover
 
 Deno.test("TcpConnection does not count window updates or data-carrying ACKs as duplicates", () => {
   const s = TcpScript.established({ config: PLAIN });
-  s.app((c, now) => c.write(new Uint8Array(4 * MSS)));
+  s.app((c) => c.write(new Uint8Array(4 * MSS)));
   s.sent.length = 0;
   s.send({ ack: s.l(0), window: 60000 });
   s.send({ ack: s.l(0), window: 60001 });
@@ -164,7 +164,7 @@ Deno.test("TcpConnection sets RTO = SRTT + 4·RTTVAR from the handshake RTT when
   s.expectSent({ flags: ACK });
   const info = s.conn.info();
   assert.deepEqual([info.rtt, info.rttvar, info.rto], [300, 150, 900]); // RFC 6298 §2.2
-  s.app((c, now) => c.write(new Uint8Array(10)));
+  s.app((c) => c.write(new Uint8Array(10)));
   s.expectSent({ len: 10 });
   assert.equal(s.fireNext(), 300 + 900);
   s.expectSent({ seq: s.l(), len: 10 });
@@ -173,14 +173,14 @@ Deno.test("TcpConnection sets RTO = SRTT + 4·RTTVAR from the handshake RTT when
 Deno.test("TcpConnection keeps the RTO at rtoMin when the measured RTT is tiny", () => {
   const s = TcpScript.established({ config: { ...PLAIN, rtoMin: 50 } });
   assert.equal(s.conn.info().rto, 50); // handshake RTT 0 ms: SRTT + max(G, 4·RTTVAR) = 1, raised to 50
-  s.app((c, now) => c.write(new Uint8Array(10)));
+  s.app((c) => c.write(new Uint8Array(10)));
   s.expectSent({ len: 10 });
   assert.equal(s.conn.pollTimeout(), 50);
 });
 
 Deno.test("TcpConnection backs the RTO off by doubling up to the 120 s rtoMax when retransmissions go unanswered", () => {
   const s = TcpScript.established({ config: PLAIN }); // retries 15, rtoMin 200, rtoMax 120 000
-  s.app((c, now) => c.write(new Uint8Array(10)));
+  s.app((c) => c.write(new Uint8Array(10)));
   s.expectSent({ len: 10 });
   const gaps: number[] = [];
   let last = 0;
@@ -202,7 +202,7 @@ Deno.test("TcpConnection takes no RTT sample from a retransmitted segment's ACK 
   s.send({ seq: s.remoteIss, ack: s.l(), flags: 0x12, options: { mss: 1460 } });
   s.expectSent({ flags: ACK });
   assert.deepEqual([s.conn.info().rtt, s.conn.info().rto], [100, 300]);
-  s.app((c, now) => c.write(new Uint8Array(10)));
+  s.app((c) => c.write(new Uint8Array(10)));
   s.expectSent({ len: 10 });
   assert.equal(s.fireNext(), 400);
   s.expectSent({ seq: s.l(), len: 10 }); // the retransmission
@@ -211,7 +211,7 @@ Deno.test("TcpConnection takes no RTT sample from a retransmitted segment's ACK 
   s.send({ ack: s.l(10) }); // ambiguous: original or retransmission?
   let info = s.conn.info();
   assert.deepEqual([info.rtt, info.rttvar, info.rto], [100, 50, 300]); // no sample; backoff dropped
-  s.app((c, now) => c.write(new Uint8Array(10)));
+  s.app((c) => c.write(new Uint8Array(10)));
   s.expectSent({ seq: s.l(10), len: 10 });
   s.advance(20);
   s.send({ ack: s.l(20) });
@@ -235,7 +235,7 @@ Deno.test("TcpConnection uses the congestion controller named in its config when
   const s = TcpScript.established({
     config: { ...PLAIN, congestionControl: "two-segments-for-test" },
   });
-  s.app((c, now) => c.write(new Uint8Array(10 * MSS)));
+  s.app((c) => c.write(new Uint8Array(10 * MSS)));
   s.expectSent({ seq: s.l(0), len: MSS });
   s.expectSent({ seq: s.l(MSS), len: MSS });
   s.expectNothing(); // the controller's window, not the initial window of 10

@@ -57,7 +57,7 @@ for (const grow of [0, 1]) {
         timestamps: { tsVal: 1, tsEcr: 0 },
       },
     });
-    s.app((c, now) => c.write(new Uint8Array(10 * MSS)));
+    s.app((c) => c.write(new Uint8Array(10 * MSS)));
     s.sent.length = 0;
     // segment 0 lost; segments 1.. arrive: three dup ACKs with growing SACK blocks
     for (let i = 1; i <= 3; i++) {
@@ -82,7 +82,7 @@ for (const grow of [0, 1]) {
 
 Deno.test("TcpConnection does not count an ACK repeating known SACK blocks as a duplicate when SACK is on", () => {
   const s = connected();
-  s.app((c, now) => c.write(new Uint8Array(10 * MSS)));
+  s.app((c) => c.write(new Uint8Array(10 * MSS)));
   s.sent.length = 0;
   const blocks = [{ left: s.l(MSS), right: s.l(2 * MSS) }];
   // e.g. the link duplicated the receiver's ACK: no new information, no loss signal
@@ -96,7 +96,7 @@ Deno.test("TcpConnection does not count an ACK repeating known SACK blocks as a 
 
 Deno.test("TcpConnection retransmits every hole of one window within one RTT when SACK marks them lost", () => {
   const s = connected();
-  s.app((c, now) => c.write(new Uint8Array(30 * MSS)));
+  s.app((c) => c.write(new Uint8Array(30 * MSS)));
   for (let i = 0; i < 10; i++) s.expectSent({ seq: s.l(i * MSS), len: MSS }); // IW 10
   const arrive = receiverOf(s);
   // segments 0, 3 and 6 are lost; no time passes: all of this is one RTT
@@ -133,7 +133,7 @@ Deno.test("TcpConnection retransmits every hole of one window within one RTT whe
 
 Deno.test("TcpConnection retransmits only the first hole per partial ACK when SACK is not negotiated (NewReno)", () => {
   const s = connected(false);
-  s.app((c, now) => c.write(new Uint8Array(30 * MSS)));
+  s.app((c) => c.write(new Uint8Array(30 * MSS)));
   for (let i = 0; i < 10; i++) s.expectSent({ seq: s.l(i * MSS), len: MSS });
   // the same losses (0, 3, 6): seven duplicate ACKs without SACK blocks
   for (let i = 0; i < 7; i++) s.send({ ack: s.l(0), window: 60000 });
@@ -149,7 +149,7 @@ Deno.test("TcpConnection retransmits only the first hole per partial ACK when SA
 
 Deno.test("TcpConnection skips SACKed ranges in its go-back-N when the retransmission timer expires", () => {
   const s = connected();
-  s.app((c, now) => c.write(new Uint8Array(30 * MSS)));
+  s.app((c) => c.write(new Uint8Array(30 * MSS)));
   s.sent.length = 0;
   const arrive = receiverOf(s);
   // segments 0 and 1 are lost, 2..9 arrive; the retransmissions are lost too
@@ -180,7 +180,7 @@ Deno.test("TcpConnection skips SACKed ranges in its go-back-N when the retransmi
 
 Deno.test("TcpConnection does not start a second SACK recovery before RecoveryPoint is acknowledged", () => {
   const s = connected();
-  s.app((c, now) => c.write(new Uint8Array(30 * MSS)));
+  s.app((c) => c.write(new Uint8Array(30 * MSS)));
   s.sent.length = 0;
   const arrive = receiverOf(s);
   for (const i of [1, 2, 3]) s.send(arrive(i));
@@ -195,7 +195,7 @@ Deno.test("TcpConnection does not start a second SACK recovery before RecoveryPo
 
 Deno.test("TcpConnection ignores SACK blocks above SND.MAX and below SND.UNA", () => {
   const s = connected();
-  s.app((c, now) => c.write(new Uint8Array(4 * MSS)));
+  s.app((c) => c.write(new Uint8Array(4 * MSS)));
   s.sent.length = 0;
   s.send({
     ack: s.l(MSS),
@@ -213,7 +213,7 @@ Deno.test("TcpConnection ignores SACK blocks above SND.MAX and below SND.UNA", (
 
 Deno.test("TcpConnection resends a lost retransmission before the RTO when data sent after it is SACKed", () => {
   const s = connected();
-  s.app((c, now) => c.write(new Uint8Array(40 * MSS)));
+  s.app((c) => c.write(new Uint8Array(40 * MSS)));
   s.sent.length = 0;
   const arrive = receiverOf(s);
   const sent = () => s.sent.splice(0).map((seg) => (seg.seq - s.l(0)) / MSS);

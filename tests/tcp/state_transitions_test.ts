@@ -271,7 +271,7 @@ const SCENARIOS: readonly Scenario[] = [
     when: "retries run out",
     run: () => {
       const s = est({ retries: 1 });
-      s.app((c, now) => c.write(bytes("x")));
+      s.app((c) => c.write(bytes("x")));
       return expire(s);
     },
   },

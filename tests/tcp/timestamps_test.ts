@@ -26,7 +26,7 @@ Deno.test("TcpConnection sends TSval = now + tsOffset modulo 2^32 when timestamp
 
 Deno.test("TcpConnection omits timestamps on every segment when the peer's SYN had none", () => {
   const s = TcpScript.established({}, { options: { mss: 1460 } });
-  s.app((c, now) => c.write(new Uint8Array(10)));
+  s.app((c) => c.write(new Uint8Array(10)));
   s.expectSent({ len: 10, options: { timestamps: undefined } });
   assert.equal(s.conn.info().timestamps, false);
 });
@@ -101,7 +101,7 @@ Deno.test("TcpConnection leaves timestamps out of its SYN-ACK and data when only
   assert.equal(s.conn.state, "ESTABLISHED");
   assert.equal(s.conn.info().timestamps, false);
   assert.equal(s.conn.info().mss, 1428); // no option space reserved
-  s.app((c, now) => c.write(new Uint8Array(10)));
+  s.app((c) => c.write(new Uint8Array(10)));
   s.expectSent({ len: 10, options: { timestamps: undefined } });
   // PAWS is off: an "old" TSval does not get a segment dropped
   s.send({ seq: s.r(0), payload: "a", options: ts(1) });

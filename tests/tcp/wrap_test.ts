@@ -5,7 +5,7 @@ import { bytes, TcpPair, TcpScript } from "../_harness/tcp_script.ts";
 
 Deno.test("TcpConnection numbers data across 2^32 when the ISS is just below the wrap", () => {
   const s = TcpScript.established({ iss: 2 ** 32 - 3, peerIss: 2 ** 32 - 2 });
-  s.app((c, now) => c.write(bytes("abcdef")));
+  s.app((c) => c.write(bytes("abcdef")));
   s.expectSent({ flags: ACK | PSH, seq: 2 ** 32 - 2, payload: "abcdef" });
   s.send({ ack: 4 });
   assert.equal(s.conn.sndUna, seq(4));
