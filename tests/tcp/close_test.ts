@@ -11,7 +11,7 @@ function established(config: Record<string, unknown> = {}): TcpScript {
 
 Deno.test("TcpConnection half-closes with closeWrite and reaches TIME_WAIT then CLOSED when closing actively", () => {
   const s = established();
-  s.app((c) => {
+  s.app((c, now) => {
     c.write(bytes("bye"));
     c.closeWrite(now);
   });

@@ -309,7 +309,7 @@ Deno.test("TcpConnection scales windows only when both SYNs carry window scale",
 Deno.test("TcpConnection sends the FIN once established when closeWrite is called in SYN_SENT", () => {
   const s = TcpScript.client({ config: TS_OFF });
   s.expectSent({ flags: SYN });
-  s.app((c) => {
+  s.app((c, now) => {
     c.write(new TextEncoder().encode("req"));
     c.closeWrite(now);
   });
