@@ -12,7 +12,7 @@
  */
 
 import { z } from "zod";
-import type { TcpConfig } from "../tcp/config.ts";
+import { DEFAULT_TCP_CONFIG, type TcpConfig } from "../tcp/config.ts";
 import type { StackOptions } from "../stack/stack.ts";
 import { InvalidOptionError } from "./errors.ts";
 import {
@@ -281,6 +281,7 @@ export function toStackOptions(o: ResolvedTouOptions): StackOptions {
     msl: o.msl,
     finWait2Timeout: o.finWait2Timeout,
     rtoInitial: o.rtoInitial,
+    rtoFallback: DEFAULT_TCP_CONFIG.rtoFallback, // not a public option (yet)
     rtoMin: o.rtoMin,
     rtoMax: o.rtoMax,
     synRetries: o.synRetries,

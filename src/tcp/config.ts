@@ -22,6 +22,12 @@ export interface TcpConfig {
   readonly finWait2Timeout: Duration;
   /** Initial RTO (RFC 6298 §2.1). Default 1000. */
   readonly rtoInitial: Duration;
+  /**
+   * RTO once data transmission begins after a retransmitted SYN or SYN-ACK
+   * when no RTT sample exists (RFC 6298 §5.7; Linux TCP_TIMEOUT_FALLBACK).
+   * Only raises the RTO: a larger `rtoInitial` stays. Default 3000.
+   */
+  readonly rtoFallback: Duration;
   /** Lower bound of RTO. Default 200 (Linux; RFC 6298 says 1 s). */
   readonly rtoMin: Duration;
   /** Upper bound of RTO. Default 120 000. */
@@ -78,6 +84,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = Object.freeze({
   msl: 30_000,
   finWait2Timeout: 60_000,
   rtoInitial: 1_000,
+  rtoFallback: 3_000,
   rtoMin: 200,
   rtoMax: 120_000,
   synRetries: 6,

@@ -266,10 +266,15 @@ export class Sender {
     });
   }
 
-  /** The handshake completed: drop the SYN backoff, shrink IW if the SYN was lost. */
+  /**
+   * The handshake completed. After a lost SYN or SYN-ACK: the RTO starts
+   * again from the fallback when no RTT sample exists (the sample of the
+   * handshake, if any, already dropped the SYN backoff), and IW shrinks.
+   */
   established(): void {
-    this.#rtt.resetBackoff();
     if (this.#synRetransmits > 0) {
+      // RFC 6298 §5.7: SYN or SYN-ACK retransmitted and no RTT sample: RTO = 3 s
+      this.#rtt.reinitialize(this.#config.rtoFallback);
       // RFC 5681 §3.1: after a lost SYN or SYN-ACK the initial window is one segment
       this.#cc = createController(this.#config.congestionControl, {
         mss: this.#mss,
@@ -548,12 +553,14 @@ export class Sender {
     // RTT: from timestamps (valid for retransmissions, RFC 7323 §4.1) or Karn's timing
     if (tsRtt >= 0) {
       this.#rtt.sample(tsRtt);
+      this.#rtt.resetBackoff();
       if (this.#rttTiming && seqGe(ack, this.#rttSeq)) this.#rttTiming = false;
     } else if (this.#rttTiming && seqGe(ack, this.#rttSeq)) {
       this.#rttTiming = false;
       this.#rtt.sample(Math.max(0, now - this.#rttStart));
+      this.#rtt.resetBackoff();
     }
-    this.#rtt.resetBackoff();
+    // RFC 6298 §5 / RFC 9293 MUST-18 (Karn): no valid sample, the backoff stays
     this.#rtoCount = 0;
 
     const phase = this.#rec.onNewAck(now, this, acked);
