@@ -383,8 +383,15 @@ export class Stack implements ConnectionDriver {
       to: "CLOSED",
       cause: "close()",
     });
-    // Connections never accepted are reset, as Linux does on close(listen_fd).
-    for (const c of [...l.synQueue, ...l.acceptQueue]) c.abort();
+    // As Linux (inet_csk_listen_stop) and gVisor on close(listen_fd): embryonic
+    // connections (SYN_RCVD) are dropped silently, so a later ACK of the peer
+    // draws a RST as for any unknown connection (RFC 9293 §3.10.7.1);
+    // established ones never accepted are reset.
+    for (const c of [...l.synQueue]) {
+      c.tcp.discard(this.runtime.now(), "listener closed: embryonic connection dropped");
+      this.process(c);
+    }
+    for (const c of [...l.acceptQueue]) c.abort();
     l.synQueue.clear();
     l.acceptQueue.length = 0;
   }

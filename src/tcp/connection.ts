@@ -528,6 +528,19 @@ export class TcpConnection {
     this.#fail(now, "aborted", "connection aborted by the application");
   }
 
+  /**
+   * Deletes the TCB without a word: no RST, no error event, straight to
+   * CLOSED. For an embryonic (SYN_RCVD) connection whose listener closes,
+   * as Linux and gVisor drop their request sockets; a later segment of the
+   * peer then finds no connection and draws a RST (RFC 9293 §3.10.7.1).
+   *
+   * @param now Current time.
+   * @param cause Why, for the state event.
+   */
+  discard(now: Instant, cause: string): void {
+    this.#setState(now, "CLOSED", cause);
+  }
+
   /** TCP_NODELAY: turn Nagle's algorithm off (true) or on. */
   setNoDelay(on: boolean): void {
     this.#snd.setNoDelay(on);

@@ -473,7 +473,10 @@ export function arriveSynchronized(core: ConnectionCore, now: Instant, seg: TcpS
       core.snd.resendSyn(); // the peer's SYN again: our SYN-ACK was lost
       return;
     }
-    // simultaneous open: the peer's SYN-ACK repeats a SYN we have; keep the ACK
+    // Simultaneous open: the peer's SYN-ACK repeats a SYN we have (SEG.SEQ = IRS
+    // < RCV.NXT); keep its ACK, and answer it with an ACK as Linux does
+    // (RFC 9293 §3.10.7.4 "unacceptable: send an ACK", RFC 5961 §4.2).
+    rcv.requestAck();
     s = { ...s, seq: seqAdd(s.seq, 1), flags: s.flags & ~SYN };
   }
   // first: sequence number acceptability
@@ -589,7 +592,11 @@ export function arriveText(core: ConnectionCore, now: Instant, s: TcpSegment, da
     const advanced = rcv.onText(now, dataSeq, s.payload);
     if (advanced > 0 && !rcv.readShut) core.emit(READABLE);
   }
-  if (!rcv.reachFin()) return;
+  if (!rcv.reachFin()) {
+    // RFC 5681 §4.2, RFC 9293 §3.10.7.4: a FIN beyond a gap is out of order: duplicate ACK now
+    if ((s.flags & FIN) !== 0 && !rcv.finReceived) rcv.requestAck();
+    return;
+  }
   core.emit(EOF);
   if (st === "ESTABLISHED") core.setState(now, "CLOSE_WAIT", "FIN received");
   else if (st === "FIN_WAIT_2") core.setState(now, "TIME_WAIT", "FIN received");

@@ -195,6 +195,21 @@ Deno.test("TcpConnection processes an out-of-order FIN once the gap is filled", 
   assert.equal(s.conn.read(new Uint8Array(1)), -1);
 });
 
+Deno.test("TcpConnection answers a bare out-of-order FIN with an immediate duplicate ACK (RFC 5681 §4.2, RFC 9293 §3.10.7.4)", () => {
+  const s = established();
+  s.send({ seq: s.r(3), flags: ACK | FIN }); // bytes 0..2 missing
+  s.expectSent({ flags: ACK, seq: s.l(), ack: s.r(0) });
+  s.expectNothing();
+  assert.equal(s.conn.state, "ESTABLISHED");
+  assert.equal(s.conn.pollTimeout(), Infinity); // answered now, not on a timer
+  s.send({ seq: s.r(3), flags: ACK | FIN }); // its retransmission: another duplicate ACK
+  s.expectSent({ flags: ACK, ack: s.r(0) });
+  s.send({ seq: s.r(0), payload: "abc" });
+  s.expectSent({ flags: ACK, ack: s.r(4) });
+  assert.equal(s.conn.state, "CLOSE_WAIT");
+  assert.equal(s.readText(), "abc");
+});
+
 Deno.test("TcpConnection goes SYN_RCVD → FIN_WAIT_1 and sends the FIN after the handshake when closeWrite is called early", () => {
   const s = TcpScript.server({ config: PLAIN });
   s.expectSent({ flags: ACK | 0x02 });
