@@ -300,6 +300,7 @@ export function toStackOptions(o: ResolvedTouOptions): StackOptions {
     pacing: o.pacing,
     pacingBurst: o.pacingBurst,
     initialCwnd: o.initialCwnd,
+    rfc1337: DEFAULT_TCP_CONFIG.rfc1337, // not a public option (yet)
     challengeAckLimit: o.challengeAckLimit,
     maxOutOfOrderRanges: o.maxOutOfOrderRanges,
   };

@@ -24,7 +24,7 @@ import { TcpConnection } from "../tcp/connection.ts";
 import type { TcpEvent } from "../tcp/events.ts";
 import { generateIsn } from "../tcp/isn.ts";
 import { ACK, PSH, RST, SYN } from "../wire/tcp_flags.ts";
-import { type Seq, seq, seqAdd, seqGt } from "../wire/seq.ts";
+import { type Seq, seq, seqAdd } from "../wire/seq.ts";
 import { segmentSeqLen, type TcpSegment } from "../wire/tcp_segment.ts";
 import { emitSegment, parseSegment } from "../wire/tcp_codec.ts";
 import {
@@ -532,18 +532,8 @@ export class Stack implements ConnectionDriver {
     const seg = parsed.value;
     this.counters.segmentsIn++;
     const key = tupleKey(from, seg.dstPort, seg.srcPort);
-    let c = this.#conns.get(key);
+    const c = this.#conns.get(key);
     this.tracer?.onSegment?.(this.runtime.now(), "in", from, seg, c);
-    if (c !== undefined && c.state === "TIME_WAIT" && (seg.flags & (SYN | ACK | RST)) === SYN) {
-      // A new SYN for a 4-tuple in TIME_WAIT with a higher sequence number
-      // may reopen it (RFC 9293 §3.6.1 note, RFC 6191; Linux tcp_timewait_state_process).
-      const l = this.#listeners.get(seg.dstPort);
-      if (l !== undefined && seqGt(seg.seq, c.tcp.rcvNxt)) {
-        this.counters.timeWaitRecycled++;
-        this.#release(c);
-        c = undefined;
-      }
-    }
     if (c !== undefined) {
       if (c.embryonic && (seg.flags & ACK) !== 0 && (seg.flags & (SYN | RST)) === 0) {
         const l = this.#listeners.get(c.listenerPort!);
@@ -553,7 +543,16 @@ export class Stack implements ConnectionDriver {
           return; // drop the ACK: the SYN-ACK will be retransmitted (Linux)
         }
       }
-      c.tcp.handleSegment(this.runtime.now(), seg);
+      const verdict = c.tcp.handleSegment(this.runtime.now(), seg);
+      if (verdict === "reopen" && this.#listeners.has(seg.dstPort)) {
+        // TIME_WAIT's verdict: a new SYN may start a new incarnation (RFC 9293
+        // §3.6.1 note, RFC 6191; Linux TCP_TW_SYN): the listener takes it, and
+        // the old connection's answer is never sent.
+        this.counters.timeWaitRecycled++;
+        this.#release(c);
+        this.#onListenerSegment(from, seg);
+        return;
+      }
       // Segments of one receive batch share one drain, so one cumulative
       // (stretch) ACK answers them. Urgent output goes at once, and so does
       // the answer to a PSH segment: its sender had nothing more queued, so
@@ -565,6 +564,16 @@ export class Stack implements ConnectionDriver {
       }
       return;
     }
+    if (this.#listeners.has(seg.dstPort)) {
+      this.#onListenerSegment(from, seg);
+      return;
+    }
+    this.counters.noSocket++;
+    this.#sendRstFor(from, seg);
+  }
+
+  /** RFC 9293 §3.10.7.2: a segment for a listener's port and no connection. */
+  #onListenerSegment(from: DatagramAddr, seg: TcpSegment): void {
     const l = this.#listeners.get(seg.dstPort);
     if (l !== undefined) {
       // RFC 9293 §3.10.7.2: LISTEN
@@ -601,10 +610,7 @@ export class Stack implements ConnectionDriver {
         this.counters.passiveOpens++;
         this.process(nc);
       }
-      return;
     }
-    this.counters.noSocket++;
-    this.#sendRstFor(from, seg);
   }
 
   /** RFC 9293 §3.10.7.1: answer a segment for no connection (never a RST). */

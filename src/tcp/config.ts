@@ -67,6 +67,12 @@ export interface TcpConfig {
   readonly pacingBurst: number;
   /** Initial congestion window in segments (RFC 6928). Default 10. */
   readonly initialCwnd: number;
+  /**
+   * Ignore a RST in TIME_WAIT (RFC 1337: the TIME-WAIT assassination
+   * hazard). Off: an exact RST closes TIME_WAIT at once (RFC 9293
+   * §3.10.7.4; Linux `tcp_rfc1337=0`). Default true.
+   */
+  readonly rfc1337: boolean;
   /** Challenge ACKs allowed per second (RFC 5961 §7, tcp_challenge_ack_limit). Default 1000. */
   readonly challengeAckLimit: number;
   /** Largest out-of-order segments held for reassembly, as a count of ranges. Default 64. */
@@ -103,6 +109,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = Object.freeze({
   pacing: true,
   pacingBurst: 32,
   initialCwnd: 10,
+  rfc1337: true,
   challengeAckLimit: 1000,
   maxOutOfOrderRanges: 64,
 });

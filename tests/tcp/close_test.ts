@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { ACK, FIN, PSH, RST } from "../../src/wire/tcp_flags.ts";
-import { bytes, TcpPair, TcpScript } from "../_harness/tcp_script.ts";
+import { ACK, FIN, PSH, RST, SYN } from "../../src/wire/tcp_flags.ts";
+import { bytes, makeSegment, TcpPair, TcpScript } from "../_harness/tcp_script.ts";
 
 const PLAIN = { windowScaling: false, timestamps: false, sack: false, msl: 1000 };
 
@@ -359,4 +359,45 @@ Deno.test("TcpPair passes both ends through CLOSING when both close at the same 
   for (const end of ["client", "server"] as const) {
     assert.deepEqual(pair.states(end).slice(-4), ["FIN_WAIT_1", "CLOSING", "TIME_WAIT", "CLOSED"]);
   }
+});
+
+/** A connection in TIME_WAIT: we closed first, the peer ACKed our FIN and sent its own. */
+function timeWait(config: Record<string, unknown> = {}): TcpScript {
+  const s = established(config);
+  s.app((c, now) => c.closeWrite(now));
+  s.expectSent({ flags: ACK | FIN, seq: s.l() });
+  s.send({ ack: s.l(1), flags: ACK | FIN });
+  s.expectSent({ flags: ACK, ack: s.r(1) });
+  assert.equal(s.conn.state, "TIME_WAIT");
+  return s;
+}
+
+Deno.test("TcpConnection closes TIME_WAIT on an exact RST when rfc1337 is off (RFC 9293 §3.10.7.4 second step)", () => {
+  const s = timeWait({ rfc1337: false });
+  s.send({ seq: s.r(5), ack: s.l(1), flags: RST }); // not at RCV.NXT: a challenge ACK
+  s.expectSent({ flags: ACK, ack: s.r(1) });
+  assert.equal(s.conn.state, "TIME_WAIT");
+  s.send({ seq: s.r(1), ack: s.l(1), flags: RST });
+  s.expectNothing();
+  assert.equal(s.conn.state, "CLOSED");
+  assert.deepEqual(s.eventsOf("error"), []);
+});
+
+Deno.test("TcpConnection ignores an exact RST in TIME_WAIT when rfc1337 is on (RFC 1337)", () => {
+  const s = timeWait();
+  s.send({ seq: s.r(1), ack: s.l(1), flags: RST });
+  s.expectNothing();
+  assert.equal(s.conn.state, "TIME_WAIT");
+});
+
+Deno.test("TcpConnection.handleSegment returns the reopen verdict for a new SYN above RCV.NXT in TIME_WAIT (RFC 9293 §3.6.1, RFC 6191)", () => {
+  const s = timeWait();
+  const verdict = (seqNo: number, flags = SYN) =>
+    s.conn.handleSegment(s.now, makeSegment({ seq: seqNo, ack: 0, flags }));
+  assert.equal(verdict(s.r(1)), "done"); // not above RCV.NXT
+  assert.equal(verdict(s.r(100_000)), "reopen");
+  assert.equal(verdict(s.r(100_000), SYN | ACK), "done");
+  s.drain();
+  assert.equal(s.conn.state, "TIME_WAIT"); // the stack decides whether a listener takes it
+  assert.equal(s.conn.handleSegment(s.now, makeSegment({ seq: s.r(0), ack: s.l(1) })), "done");
 });
