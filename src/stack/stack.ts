@@ -47,19 +47,23 @@ import {
 } from "./stack_connection.ts";
 import { StackListener } from "./stack_listener.ts";
 import {
+  type IsnTuple,
   type StackConnectOptions,
   type StackCounters,
   type StackListenOptions,
   type StackOptions,
+  type StackReconfigure,
   zeroCounters,
 } from "./stack_options.ts";
 import type { StackTracer } from "./trace.ts";
 
 export type {
+  IsnTuple,
   StackConnectOptions,
   StackCounters,
   StackListenOptions,
   StackOptions,
+  StackReconfigure,
 } from "./stack_options.ts";
 
 const TX_BUFFER_SIZE = 65_536 + ENVELOPE_HEADER_LEN;
@@ -92,8 +96,7 @@ export class Stack implements ConnectionDriver {
   readonly socket: DatagramSocket;
   /** Clock, timers, randomness. */
   readonly runtime: Runtime;
-  /** TCP configuration shared by every connection. */
-  readonly config: TcpConfig;
+  #config: TcpConfig;
   /** Counters. */
   readonly counters: StackCounters = zeroCounters();
   /** Optional tracer: sees every segment in/out and every connection event. */
@@ -107,7 +110,10 @@ export class Stack implements ConnectionDriver {
   #armedId: TimerId | undefined;
   #tx = new Uint8Array(TX_BUFFER_SIZE);
   #isnSecret: Uint8Array;
-  #nextIsn: Seq | undefined;
+  /** ISNs for the next connections, in order (test seam). */
+  #isnQueue: Seq[] = [];
+  /** ISNs bound to a 4-tuple (test seam), by tuple key. */
+  #isnByTuple = new Map<string, Seq>();
   #range: readonly [number, number];
   #synQueueLimit: number;
   #abortOnOverflow: boolean;
@@ -115,7 +121,7 @@ export class Stack implements ConnectionDriver {
   #processing: StackConnection | undefined;
   /** Connections whose drain waits for the end of the receive batch. */
   #deferred: StackConnection[] = [];
-  readonly #deferBound: (() => void) | undefined;
+  #deferBound: (() => void) | undefined;
   #again = false;
   #closed = false;
   #localAddrText: string;
@@ -124,7 +130,7 @@ export class Stack implements ConnectionDriver {
   constructor(socket: DatagramSocket, runtime: Runtime, options: StackOptions = {}) {
     this.socket = socket;
     this.runtime = runtime;
-    this.config = { ...DEFAULT_TCP_CONFIG, ...options.tcp };
+    this.#config = { ...DEFAULT_TCP_CONFIG, ...options.tcp };
     this.#range = options.ephemeralPortRange ?? DEFAULT_EPHEMERAL_RANGE;
     this.#synQueueLimit = options.synQueueLimit ?? 256;
     this.#abortOnOverflow = options.abortOnOverflow ?? false;
@@ -167,13 +173,48 @@ export class Stack implements ConnectionDriver {
     return this.#conns.get(tupleKey(remote, localPort, remotePort));
   }
 
+  /** TCP configuration of the connections opened from now on. */
+  get config(): TcpConfig {
+    return this.#config;
+  }
+
   /**
-   * Test seam: the next connection this stack creates, by `connect()` (its
-   * SYN) or by a listener (its SYN-ACK), gets `iss` instead of the RFC 6528
-   * ISN. One-shot: later connections get generated ISNs again.
+   * Changes tunables of a live stack: TCP tunables apply to connections
+   * opened afterwards (a connection keeps the configuration it was opened
+   * with), `synQueueLimit` to listeners opened afterwards, the rest at once.
+   *
+   * @param options What to change; absent fields stay.
    */
-  setNextIsn(iss: number): void {
-    this.#nextIsn = seq(iss);
+  reconfigure(options: StackReconfigure): void {
+    if (options.tcp !== undefined) this.#config = { ...this.#config, ...options.tcp };
+    if (options.ephemeralPortRange !== undefined) this.#range = options.ephemeralPortRange;
+    if (options.synQueueLimit !== undefined) this.#synQueueLimit = options.synQueueLimit;
+    if (options.abortOnOverflow !== undefined) this.#abortOnOverflow = options.abortOnOverflow;
+    if (options.coalesceAcks !== undefined) {
+      this.#deferBound = this.runtime.defer !== undefined && options.coalesceAcks
+        ? () => this.#flushDeferred()
+        : undefined;
+    }
+  }
+
+  /**
+   * Test seam: fixes ISNs instead of the RFC 6528 ones. With a `tuple`, the
+   * next connection on that 4-tuple gets `iss` (one-shot per tuple; it wins
+   * over the queue). Without one, `iss` (or each of a list, in order) goes to
+   * the next connections this stack creates, by `connect()` (their SYN) or by
+   * a listener (their SYN-ACK); later ones get generated ISNs again. A call
+   * without a tuple replaces the queue.
+   *
+   * @param iss One ISN or a queue of them.
+   * @param tuple The 4-tuple the ISN is for.
+   */
+  setNextIsn(iss: number | readonly number[], tuple?: IsnTuple): void {
+    if (tuple !== undefined) {
+      if (typeof iss !== "number") throw new TypeError("setNextIsn: one ISN per 4-tuple");
+      this.#isnByTuple.set(tupleKey(tuple.remote, tuple.localPort, tuple.remotePort), seq(iss));
+      return;
+    }
+    this.#isnQueue = (typeof iss === "number" ? [iss] : [...iss]).map((n) => seq(n));
   }
 
   /**
@@ -270,7 +311,7 @@ export class Stack implements ConnectionDriver {
       localPort,
       remotePort,
       iss: this.#takeIsn(remote, localPort, remotePort, now),
-      config: this.config,
+      config: this.#config,
       tsOffset: this.#random32(),
     });
     const c = new StackConnection(this, tcp, remote, undefined);
@@ -316,6 +357,9 @@ export class Stack implements ConnectionDriver {
     for (const l of [...this.#listeners.values()]) l.close();
     for (const c of [...this.#conns.values()]) {
       if (c.state !== "CLOSED" && c.state !== "TIME_WAIT") c.abort();
+      // a connection that closed within the current receive batch still has its
+      // events ("error", "closed") queued for the end-of-batch drain: deliver them
+      else if (c.deferred) this.process(c);
       this.#release(c);
     }
     this.#closed = true;
@@ -339,11 +383,14 @@ export class Stack implements ConnectionDriver {
   }
 
   #takeIsn(remote: DatagramAddr, localPort: number, remotePort: number, now: number): Seq {
-    if (this.#nextIsn !== undefined) {
-      const s = this.#nextIsn;
-      this.#nextIsn = undefined;
-      return s;
+    const key = tupleKey(remote, localPort, remotePort);
+    const bound = this.#isnByTuple.get(key);
+    if (bound !== undefined) {
+      this.#isnByTuple.delete(key);
+      return bound;
     }
+    const queued = this.#isnQueue.shift();
+    if (queued !== undefined) return queued;
     // RFC 6528 §3
     return generateIsn(this.#isnSecret, {
       localAddr: this.#localAddrText,
@@ -596,7 +643,7 @@ export class Stack implements ConnectionDriver {
           localPort: seg.dstPort,
           remotePort: seg.srcPort,
           iss: this.#takeIsn(from, seg.dstPort, seg.srcPort, now),
-          config: this.config,
+          config: this.#config,
           tsOffset: this.#random32(),
         }, seg);
         const nc = new StackConnection(

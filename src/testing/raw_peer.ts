@@ -30,6 +30,18 @@ export interface ReceivedSegment {
   readonly text: string;
 }
 
+/** A datagram a raw peer received and could not decode as a tou TCP segment. */
+export interface UndecodableDatagram {
+  /** Virtual time of arrival. */
+  readonly time: number;
+  /** Virtual time at which the stack sent it (as {@linkcode ReceivedSegment.sentAt}). */
+  readonly sentAt: number;
+  /** The datagram's bytes (a copy). */
+  readonly bytes: Uint8Array;
+  /** Why it did not decode: the envelope or segment parser's error, or the envelope type. */
+  readonly reason: string;
+}
+
 /** A raw peer bound on the simulated network. */
 export class RawPeer {
   /** The peer's UDP address. */
@@ -38,8 +50,10 @@ export class RawPeer {
   tcpPort: number;
   /** The TCP port segments go to by default. */
   targetPort: number;
-  /** Undecodable datagrams received. */
+  /** Undecodable datagrams received (a count; {@linkcode RawPeer.undecodable} has them). */
   malformed = 0;
+  /** Every undecodable datagram received, with its time and bytes, in order. */
+  readonly undecodable: UndecodableDatagram[] = [];
   #socket: SimUdpSocket;
   #clock: VirtualClock;
   #target: DatagramAddr;
@@ -131,16 +145,31 @@ export class RawPeer {
     const time = this.#clock.now();
     const sentAt = this.#sentAt?.(data) ?? time;
     const env = parseEnvelope(data);
-    if (!env.ok || env.value.type !== EnvelopeType.TCP_SEGMENT) {
-      this.malformed++;
+    if (!env.ok) {
+      this.#undecodable(time, sentAt, data, `envelope: ${describeError(env.error)}`);
+      return;
+    }
+    if (env.value.type !== EnvelopeType.TCP_SEGMENT) {
+      this.#undecodable(time, sentAt, data, `envelope type ${env.value.type}, not a TCP segment`);
       return;
     }
     const p = parseSegment(env.value.body);
     if (!p.ok) {
-      this.malformed++;
+      this.#undecodable(time, sentAt, data, `segment: ${describeError(p.error)}`);
       return;
     }
     const segment = { ...p.value, payload: p.value.payload.slice() };
     this.#received.push({ time, sentAt, segment, text: formatSegment(segment) });
   }
+
+  #undecodable(time: number, sentAt: number, data: Uint8Array, reason: string): void {
+    this.malformed++;
+    this.undecodable.push({ time, sentAt, bytes: data.slice(), reason });
+  }
+}
+
+function describeError(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  if (typeof e === "object" && e !== null && "message" in e) return String(e.message);
+  return String(e);
 }
