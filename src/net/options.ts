@@ -300,6 +300,8 @@ export function toStackOptions(o: ResolvedTouOptions): StackOptions {
     pacing: o.pacing,
     pacingBurst: o.pacingBurst,
     initialCwnd: o.initialCwnd,
+    initialWindowBytes: DEFAULT_TCP_CONFIG.initialWindowBytes, // not a public option (yet)
+    userTimeout: DEFAULT_TCP_CONFIG.userTimeout, // not a public option (yet)
     rfc1337: DEFAULT_TCP_CONFIG.rfc1337, // not a public option (yet)
     challengeAckLimit: o.challengeAckLimit,
     maxOutOfOrderRanges: o.maxOutOfOrderRanges,

@@ -68,6 +68,19 @@ export interface TcpConfig {
   /** Initial congestion window in segments (RFC 6928). Default 10. */
   readonly initialCwnd: number;
   /**
+   * Initial congestion window in bytes instead of segments, rounded down to
+   * whole segments of the connection's MSS, at least one (RFC 3390 / RFC
+   * 6928 give it in bytes). 0: use `initialCwnd`. Default 0.
+   */
+  readonly initialWindowBytes: number;
+  /**
+   * User timeout (RFC 9293 §3.8.3 "USER TIMEOUT", RFC 5482; Linux
+   * TCP_USER_TIMEOUT): how long sent data may stay unacknowledged before
+   * the connection is aborted as timed out, whatever `retries` allows. The
+   * retransmission timer is clamped to it. 0: off. Default 0.
+   */
+  readonly userTimeout: Duration;
+  /**
    * Ignore a RST in TIME_WAIT (RFC 1337: the TIME-WAIT assassination
    * hazard). Off: an exact RST closes TIME_WAIT at once (RFC 9293
    * §3.10.7.4; Linux `tcp_rfc1337=0`). Default true.
@@ -109,6 +122,8 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = Object.freeze({
   pacing: true,
   pacingBurst: 32,
   initialCwnd: 10,
+  initialWindowBytes: 0,
+  userTimeout: 0,
   rfc1337: true,
   challengeAckLimit: 1000,
   maxOutOfOrderRanges: 64,
@@ -127,4 +142,23 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = Object.freeze({
  */
 export function tcpConfig(overrides: Partial<TcpConfig> = {}): TcpConfig {
   return { ...DEFAULT_TCP_CONFIG, ...overrides };
+}
+
+/**
+ * The initial window in segments for an MSS: `initialWindowBytes` rounded
+ * down to whole segments (at least one) when set, else `initialCwnd`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { initialWindowSegments, tcpConfig } from "./config.ts";
+ * assert.equal(initialWindowSegments(tcpConfig(), 1400), 10);
+ * assert.equal(initialWindowSegments(tcpConfig({ initialWindowBytes: 14600 }), 1400), 10);
+ * assert.equal(initialWindowSegments(tcpConfig({ initialWindowBytes: 4000 }), 1400), 2);
+ * assert.equal(initialWindowSegments(tcpConfig({ initialWindowBytes: 100 }), 1400), 1);
+ * ```
+ */
+export function initialWindowSegments(config: TcpConfig, mss: number): number {
+  if (config.initialWindowBytes <= 0) return config.initialCwnd;
+  return Math.max(1, Math.floor(config.initialWindowBytes / Math.max(1, mss)));
 }

@@ -341,3 +341,45 @@ Deno.test("TcpConnection uses the congestion controller named in its config when
   assert.deepEqual(calls, ["onAck", "onRto"]);
   assert.equal(s.conn.info().cwnd, 2 * MSS);
 });
+
+Deno.test("TcpConnection times out after userTimeout without acknowledgment, the RTO clamped to it (RFC 9293 §3.8.3, RFC 5482)", () => {
+  const s = TcpScript.established({ config: { ...PLAIN, userTimeout: 1000 } });
+  s.app((c) => c.write(new Uint8Array(10)));
+  s.expectSent({ len: 10 });
+  assert.equal(s.fireNext(), 200);
+  s.expectSent({ len: 10 });
+  assert.equal(s.fireNext(), 600);
+  s.expectSent({ len: 10 });
+  assert.equal(s.fireNext(), 1000); // not 1400: clamped to the user timeout
+  s.expectNothing();
+  assert.equal(s.conn.state, "CLOSED");
+  assert.deepEqual(s.eventsOf("error").map((e) => [e.kind, e.detail]), [[
+    "timed_out",
+    "timed out after 1000 ms without acknowledgment (user timeout)",
+  ]]);
+});
+
+Deno.test("TcpConnection restarts the user timeout when an ACK makes progress (RFC 5482)", () => {
+  const s = TcpScript.established({ config: { ...PLAIN, userTimeout: 1000, noDelay: true } });
+  s.app((c) => c.write(new Uint8Array(10)));
+  s.expectSent({ len: 10 });
+  s.advance(900);
+  s.expectSent({ len: 10 }); // retransmitted at 200 and 600
+  s.expectSent({ len: 10 });
+  s.send({ ack: s.l(5) }); // partial progress at 900
+  s.advance(999);
+  assert.equal(s.conn.state, "ESTABLISHED");
+  s.advance(1);
+  assert.equal(s.conn.state, "CLOSED"); // 1000 ms after the last progress
+});
+
+Deno.test("TcpConnection sends initialWindowBytes rounded down to whole segments as its initial window (RFC 6928)", () => {
+  const s = TcpScript.established({
+    config: { ...PLAIN, initialWindowBytes: 4000, pacing: false },
+  });
+  s.app((c) => c.write(new Uint8Array(10 * MSS)));
+  s.expectSent({ seq: s.l(0), len: MSS });
+  s.expectSent({ seq: s.l(MSS), len: MSS });
+  s.expectNothing(); // 4000 bytes: two segments of 1428
+  assert.equal(s.conn.info().cwnd, 2 * MSS);
+});
