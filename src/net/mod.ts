@@ -49,6 +49,7 @@ export {
 export { listen, type ListenOptions } from "./listen.ts";
 export { TouListener } from "./listener.ts";
 export {
+  type OptionLayer,
   type OptionSpec,
   type OptionUnit,
   type ResolvedTouOptions,
