@@ -17,7 +17,7 @@ import { TOU_OPTION_SPECS, type TouOptions } from "../net/mod.ts";
 import { RealRuntime } from "../stack/real_runtime.ts";
 import type { DatagramSocket } from "../udp/datagram_socket.ts";
 import { openUdpSocket } from "../udp/deno_udp_socket.ts";
-import { SEALED_OVERHEAD, SealedSocket, type SealedSocketStats } from "../udp/sealed_socket.ts";
+import { SEALED_OVERHEAD, SealedSocket, type SealedSocketStats } from "../seal/sealed_socket.ts";
 import { formatHostPort } from "./address.ts";
 import { withContext } from "./errors.ts";
 import type { Logger } from "./log.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { openTouEndpoint } from "../../src/tunnel/tou_endpoint.ts";
 import { openUdpSocket } from "../../src/udp/deno_udp_socket.ts";
-import { SealedSocket } from "../../src/udp/sealed_socket.ts";
+import { SealedSocket } from "../../src/seal/sealed_socket.ts";
 import { captureLog, within } from "./_harness.ts";
 
 Deno.test("openTouEndpoint logs once when a peer's clock is too far off", async () => {
