@@ -30,6 +30,7 @@ export { connect, type ConnectOptions } from "./connect.ts";
 export { Endpoint, openEndpoint } from "./endpoint.ts";
 export type {
   ConnectionStats,
+  DatagramSocketDecorator,
   EndpointConnectOptions,
   EndpointListenOptions,
   EndpointOptions,

@@ -27,7 +27,6 @@
 
 import { DEFAULT_TCP_CONFIG } from "../tcp/config.ts";
 import { DEFAULT_EPHEMERAL_RANGE } from "../stack/ports.ts";
-import type { StackOptions } from "../stack/stack_options.ts";
 
 /**
  * What an option measures; used in messages and docs.
@@ -83,8 +82,11 @@ export interface OptionSpec {
   readonly description: string;
   /** Where the value goes (see {@linkcode OptionLayer}). */
   readonly layer: OptionLayer;
-  /** The `StackOptions` field of a `"stack"` option, when not named like the option. */
-  readonly stackKey?: keyof StackOptions;
+  /**
+   * The `StackOptions` field of a `"stack"` option, when not named like the
+   * option (checked against `StackOptions` at compile time in options.ts).
+   */
+  readonly stackKey?: string;
   /** Text after the default in docs/api.md (a footnote mark). */
   readonly docNote?: string;
 }
@@ -356,17 +358,6 @@ export const TOU_OPTION_SPECS = {
  */
 export type TouOptionName = keyof typeof TOU_OPTION_SPECS;
 
-type Specs = typeof TOU_OPTION_SPECS;
-
-/** The value type of a resolved option, from its spec's unit (or choices). */
-type ValueOf<S> = S extends { readonly unit: "boolean" } ? boolean
-  : S extends { readonly choices: readonly (infer C)[] } ? C
-  : S extends { readonly unit: "ports" } ? [number, number]
-  : number;
-
-/** The value type of an option as the user passes it. */
-type InputOf<S> = S extends { readonly unit: "ports" } ? readonly [number, number] : ValueOf<S>;
-
 /**
  * Every tunable after validation, defaults filled in. Mapped from
  * {@linkcode TOU_OPTION_SPECS}, where each option's unit, range, default
@@ -381,7 +372,13 @@ type InputOf<S> = S extends { readonly unit: "ports" } ? readonly [number, numbe
  * assert.deepEqual([o.rtoMin, o.rtoMax], [100, 120_000]);
  * ```
  */
-export type ResolvedTouOptions = { -readonly [K in TouOptionName]: ValueOf<Specs[K]> };
+export type ResolvedTouOptions = {
+  -readonly [K in TouOptionName]: (typeof TOU_OPTION_SPECS)[K] extends { unit: "boolean" } ? boolean
+    : (typeof TOU_OPTION_SPECS)[K] extends { choices: readonly string[] }
+      ? Extract<(typeof TOU_OPTION_SPECS)[K], { choices: readonly string[] }>["choices"][number]
+    : (typeof TOU_OPTION_SPECS)[K] extends { unit: "ports" } ? [number, number]
+    : number;
+};
 
 /**
  * Tunables as the user passes them: every field optional (see
@@ -400,7 +397,11 @@ export type ResolvedTouOptions = { -readonly [K in TouOptionName]: ValueOf<Specs
  * assert.equal(resolveTouOptions(lowLatency).delayedAck, 0);
  * ```
  */
-export type TouOptions = { readonly [K in TouOptionName]?: InputOf<Specs[K]> };
+export type TouOptions = {
+  readonly [K in TouOptionName]?: (typeof TOU_OPTION_SPECS)[K] extends { unit: "ports" }
+    ? readonly [number, number]
+    : ResolvedTouOptions[K];
+};
 
 /**
  * The names of the options of one layer.
@@ -413,5 +414,5 @@ export type TouOptions = { readonly [K in TouOptionName]?: InputOf<Specs[K]> };
  * ```
  */
 export type OptionsOfLayer<L extends OptionLayer> = {
-  [K in TouOptionName]: Specs[K]["layer"] extends L ? K : never;
+  [K in TouOptionName]: (typeof TOU_OPTION_SPECS)[K]["layer"] extends L ? K : never;
 }[TouOptionName];

@@ -371,3 +371,24 @@ export function booleanOption(): z.ZodBoolean {
   const error = (iss: { input?: unknown }) => `must be true or false, got ${show(iss.input)}`;
   return z.boolean({ error });
 }
+
+/**
+ * A function field whose error reads "must be a function <shape>, got …".
+ *
+ * @param shape How the function looks, for the message, e.g. "(udp) => DatagramSocket".
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { functionOption } from "./options.ts";
+ * const f = functionOption<() => void>("() => void");
+ * assert.equal(f.safeParse(() => {}).success, true);
+ * assert.equal(f.safeParse(5).success, false);
+ * ```
+ */
+export function functionOption<F extends (...args: never[]) => unknown>(
+  shape: string,
+): z.ZodType<F> {
+  const error = (iss: { input?: unknown }) => `must be a function ${shape}, got ${show(iss.input)}`;
+  return z.custom<F>((v) => typeof v === "function", { error });
+}
