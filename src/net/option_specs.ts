@@ -18,9 +18,11 @@
  *    to regenerate docs/api.md's table and docs/tou.schema.json (tests
  *    fail while they are out of date).
  *
- * The compiler checks the rest: every `TcpConfig` field must have a
- * `"tcp"` entry of a matching type, and every `"stack"` entry must name a
- * `StackOptions` field of a matching type (src/net/options.ts).
+ * The compiler checks the rest (src/net/options.ts): every `TcpConfig`
+ * field must have a `"tcp"` entry of a matching type (a field that is not a
+ * user tunable goes in `InternalTcpField` there instead), and every
+ * `"stack"` entry must name a `StackOptions` field (src/stack/stack_options.ts)
+ * of a matching type.
  *
  * @module
  */

@@ -271,9 +271,16 @@ type StackOptionName = OptionsOfLayer<"stack">;
 type StackKeyOf<K extends StackOptionName> = Specs[K] extends { readonly stackKey: infer S } ? S
   : K;
 
+/**
+ * `TcpConfig` fields that are not user tunables (set by the stack or the
+ * testbed only), so they need no table entry. None today; name one here
+ * with a union member (`"field"`) when it is added.
+ */
+type InternalTcpField = never;
+
 // Compile-time checks that the table and the layers below it agree.
-// Every TcpConfig field is a "tcp" option, and every "tcp" option a TcpConfig field:
-const _tcpNames: Equal<TcpOptionName, keyof TcpConfig> = true;
+// Every TcpConfig field but the internal ones is a "tcp" option, and every "tcp" option a field:
+const _tcpNames: Equal<TcpOptionName, Exclude<keyof TcpConfig, InternalTcpField>> = true;
 // ... whose value the field accepts:
 const _tcpTypes: Pick<ResolvedTouOptions, TcpOptionName> extends TcpConfig ? true : never = true;
 // Every "stack" option names a StackOptions field that accepts its value (else its name shows):
