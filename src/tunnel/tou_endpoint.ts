@@ -90,7 +90,9 @@ export async function openTouEndpoint(opts: TouEndpointOptions): Promise<Observa
   const log = opts.logger;
   const key = opts.key;
   let sealed: SealedSocket | undefined;
+  let bound = false;
   const decorate = (udp: DatagramSocket): DatagramSocket => {
+    bound = true; // called once the UDP socket is bound
     let socket = udp;
     if (key !== undefined) {
       sealed = new SealedSocket(udp, {
@@ -111,7 +113,8 @@ export async function openTouEndpoint(opts: TouEndpointOptions): Promise<Observa
     const hostname = await resolveHostname(opts.hostname, opts.hostname.includes(":") ? 6 : 4);
     ep = await openEndpoint({ ...tcp, segmentBudget, hostname, port: opts.port, decorate });
   } catch (e) {
-    throw e instanceof InvalidOptionError ? e : withContext(e, where);
+    // Only a failure to resolve or bind the address gets the "cannot listen on udp …" context.
+    throw bound || e instanceof InvalidOptionError ? e : withContext(e, where);
   }
   return new TouTunnelEndpoint(ep, sealed);
 }
