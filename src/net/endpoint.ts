@@ -46,9 +46,10 @@ let create: (
 ) => Endpoint;
 
 /**
- * Opens a UDP socket and starts a tou stack on it.
+ * Opens a UDP socket and starts a tou stack on it (through `decorate`'s
+ * socket when one is given: sealing, tracing).
  *
- * @param options Local address (default "0.0.0.0", ephemeral port) and tunables.
+ * @param options Local address (default "0.0.0.0", ephemeral port), tunables and `decorate`.
  * @returns The endpoint.
  * @throws {InvalidOptionError} When an option is out of range.
  * @throws {AddrInUseError} When the UDP address is already bound.
