@@ -5,8 +5,9 @@
  * @module
  */
 
-import { emitSegment, parseSegment } from "../wire/tcp_codec.ts";
-import { emitEnvelope, EnvelopeType, parseEnvelope } from "../wire/envelope.ts";
+import { emitSegment } from "../wire/tcp_codec.ts";
+import { emitEnvelope, EnvelopeType } from "../wire/envelope.ts";
+import { decodeDatagram } from "../wire/datagram.ts";
 import type { TcpSegment } from "../wire/tcp_segment.ts";
 import type { DatagramAddr } from "../udp/datagram_socket.ts";
 import type { SimUdpSocket } from "../sim/sim_udp_socket.ts";
@@ -144,21 +145,17 @@ export class RawPeer {
   #onDatagram(data: Uint8Array): void {
     const time = this.#clock.now();
     const sentAt = this.#sentAt?.(data) ?? time;
-    const env = parseEnvelope(data);
-    if (!env.ok) {
-      this.#undecodable(time, sentAt, data, `envelope: ${describeError(env.error)}`);
+    const d = decodeDatagram(data);
+    if (!d.ok) {
+      this.#undecodable(time, sentAt, data, `${d.layer}: ${d.error.message}`);
       return;
     }
-    if (env.value.type !== EnvelopeType.TCP_SEGMENT) {
-      this.#undecodable(time, sentAt, data, `envelope type ${env.value.type}, not a TCP segment`);
+    if (d.value.kind !== "segment") {
+      const type = d.value.envelope.type;
+      this.#undecodable(time, sentAt, data, `envelope type ${type}, not a TCP segment`);
       return;
     }
-    const p = parseSegment(env.value.body);
-    if (!p.ok) {
-      this.#undecodable(time, sentAt, data, `segment: ${describeError(p.error)}`);
-      return;
-    }
-    const segment = { ...p.value, payload: p.value.payload.slice() };
+    const segment = { ...d.value.segment, payload: d.value.segment.payload.slice() };
     this.#received.push({ time, sentAt, segment, text: formatSegment(segment) });
   }
 
@@ -166,10 +163,4 @@ export class RawPeer {
     this.malformed++;
     this.undecodable.push({ time, sentAt, bytes: data.slice(), reason });
   }
-}
-
-function describeError(e: unknown): string {
-  if (e instanceof Error) return e.message;
-  if (typeof e === "object" && e !== null && "message" in e) return String(e.message);
-  return String(e);
 }
