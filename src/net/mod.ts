@@ -41,6 +41,7 @@ export {
   ConnectionAbortedError,
   ConnectionRefusedError,
   ConnectionResetError,
+  InterruptedError,
   InvalidAddrError,
   InvalidOptionError,
   NotConnectedError,
