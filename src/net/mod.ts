@@ -48,7 +48,13 @@ export {
   TimedOutError,
 } from "./errors.ts";
 export { listen, type ListenOptions } from "./listen.ts";
-export { NodeSocket, type NodeSocketOptions, toNodeSocket } from "./node_socket.ts";
+export {
+  type NodeConnectionSink,
+  NodeSocket,
+  type NodeSocketOptions,
+  serveNodeServer,
+  toNodeSocket,
+} from "./node_socket.ts";
 export { TouListener } from "./listener.ts";
 export {
   type OptionSpec,

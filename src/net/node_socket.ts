@@ -195,7 +195,7 @@ export class NodeSocket extends Duplex {
    * @returns This socket.
    */
   setNoDelay(noDelay = true): this {
-    this.#whenConnected.then((c) => c.setNoDelay?.(noDelay), () => {});
+    this.#withConn((c) => c.setNoDelay?.(noDelay));
     return this;
   }
 
@@ -208,7 +208,7 @@ export class NodeSocket extends Duplex {
    * @returns This socket.
    */
   setKeepAlive(enable = false, _initialDelay?: number): this {
-    this.#whenConnected.then((c) => c.setKeepAlive?.(enable), () => {});
+    this.#withConn((c) => c.setKeepAlive?.(enable));
     return this;
   }
 
@@ -243,7 +243,7 @@ export class NodeSocket extends Duplex {
   unref(): this {
     this.#unref = true;
     if (this.#timer !== undefined) Deno.unrefTimer(Number(this.#timer));
-    this.#whenConnected.then((c) => c.unref(), () => {});
+    this.#withConn((c) => c.unref());
     return this;
   }
 
@@ -255,7 +255,7 @@ export class NodeSocket extends Duplex {
   ref(): this {
     this.#unref = false;
     if (this.#timer !== undefined) Deno.refTimer(Number(this.#timer));
-    this.#whenConnected.then((c) => c.ref(), () => {});
+    this.#withConn((c) => c.ref());
     return this;
   }
 
@@ -361,6 +361,19 @@ export class NodeSocket extends Duplex {
 
   // ---- internals ----
 
+  /** Runs `fn` on the connection now, or once connected; a closed connection is left alone. */
+  #withConn(fn: (c: AnyConn) => void): void {
+    const run = (c: AnyConn) => {
+      try {
+        fn(c);
+      } catch {
+        // closed already (Deno throws BadResource): nothing to set
+      }
+    };
+    if (this.#conn !== undefined) run(this.#conn);
+    else this.#whenConnected.then(run, () => {});
+  }
+
   #closeConn(): void {
     try {
       this.#conn?.close();
@@ -453,4 +466,75 @@ export function toNodeSocket(
   options: NodeSocketOptions = {},
 ): NodeSocket {
   return new NodeSocket(conn, options);
+}
+
+/** Anything that takes sockets through a "connection" event, e.g. a `node:http` server. */
+export interface NodeConnectionSink {
+  /** Hands over one socket. */
+  emit(event: "connection", socket: NodeSocket): boolean;
+}
+
+/**
+ * Feeds every connection of `listener` to a Node server (`node:http`,
+ * `node:https`, `net.Server`, …) as a {@linkcode NodeSocket}, until the
+ * listener closes. Each socket gets `setNoDelay(true)`, as `node:http`'s
+ * server does by default. While it runs the server reports `listening` (Deno's
+ * `node:http` closes a keep-alive connection after each response when its
+ * server does not listen itself).
+ *
+ * @param listener A tou listener (or any `Deno.Listener`).
+ * @param server The server.
+ * @param options Socket options (`allowHalfOpen`).
+ * @returns Resolves when the listener is closed.
+ *
+ * @example Serve node:http over tou with keep-alive
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import http from "node:http";
+ * import { connect, listen, serveNodeServer, toNodeSocket } from "./mod.ts";
+ *
+ * const listener = await listen({ hostname: "127.0.0.1", port: 0 });
+ * const server = http.createServer((req, res) => res.end(req.url));
+ * const serving = serveNodeServer(listener, server);
+ *
+ * const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+ * let opened = 0;
+ * agent.createConnection = () => {
+ *   opened++;
+ *   return toNodeSocket(connect({ hostname: "127.0.0.1", port: listener.touAddr.port }));
+ * };
+ * const get = (path: string) =>
+ *   new Promise<string>((resolve, reject) => {
+ *     http.get({ agent, path }, (res) => {
+ *       let text = "";
+ *       res.on("data", (d) => text += d);
+ *       res.on("end", () => resolve(text));
+ *     }).on("error", reject);
+ *   });
+ * assert.equal(await get("/a"), "/a");
+ * assert.equal(await get("/b"), "/b");
+ * assert.equal(opened, 1); // one connection carried both requests
+ * agent.destroy();
+ * listener.close();
+ * await serving;
+ * ```
+ */
+export async function serveNodeServer(
+  listener: AsyncIterable<Deno.Conn>,
+  server: NodeConnectionSink,
+  options: NodeSocketOptions = {},
+): Promise<void> {
+  const own = Object.getOwnPropertyDescriptor(server, "listening");
+  Object.defineProperty(server, "listening", { configurable: true, get: () => true });
+  try {
+    for await (const conn of listener) {
+      const sock = toNodeSocket(conn, options);
+      // As node:http's server does for the sockets it accepts (its noDelay option, default true).
+      sock.setNoDelay(true);
+      server.emit("connection", sock);
+    }
+  } finally {
+    if (own !== undefined) Object.defineProperty(server, "listening", own);
+    else Reflect.deleteProperty(server, "listening");
+  }
 }
