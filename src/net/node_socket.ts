@@ -9,7 +9,17 @@
 import { Buffer } from "node:buffer";
 import { Duplex } from "node:stream";
 
-/** Options of {@linkcode toNodeSocket}. */
+/**
+ * Options of {@linkcode toNodeSocket}.
+ *
+ * @example A socket that stays writable after the peer's EOF
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { NodeSocketOptions } from "./node_socket.ts";
+ * const opts: NodeSocketOptions = { allowHalfOpen: true };
+ * assert.equal(opts.allowHalfOpen, true);
+ * ```
+ */
 export interface NodeSocketOptions {
   /**
    * Keep the writable side open after the peer's EOF, as `net.Socket`'s
@@ -60,6 +70,27 @@ const READ_CHUNK = 64 * 1024;
  * - Errors carry Node's codes (`ECONNRESET`, `EPIPE`, `ETIMEDOUT`, …).
  * - `setTimeout(ms)` emits "timeout" after `ms` of inactivity and does not
  *   close anything, as `net.Socket`'s.
+ *
+ * @example Half-close with end(), read the answer, see the byte counts
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { connect, listen, toNodeSocket } from "./mod.ts";
+ *
+ * const listener = await listen({ hostname: "127.0.0.1", port: 0 });
+ * const echo = (async () => {
+ *   const conn = await listener.accept();
+ *   await conn.readable.pipeTo(conn.writable); // echo until our FIN
+ * })();
+ * const sock = toNodeSocket(await connect({ hostname: "127.0.0.1", port: listener.touAddr.port }));
+ * assert.equal(sock.remoteAddress, "127.0.0.1");
+ * sock.end("ping"); // write, then FIN
+ * let text = "";
+ * for await (const chunk of sock) text += chunk;
+ * assert.equal(text, "ping");
+ * assert.deepEqual([sock.bytesWritten, sock.bytesRead], [4, 4]);
+ * await echo;
+ * listener.close();
+ * ```
  */
 export class NodeSocket extends Duplex {
   #conn: AnyConn | undefined;
@@ -289,6 +320,7 @@ export class NodeSocket extends Duplex {
 
   // ---- Duplex implementation ----
 
+  /** Duplex hook: starts the read loop (pull-driven: it stops while Node's buffer is full). */
   override _read(_size: number): void {
     if (this.#reading) return;
     this.#reading = true;
@@ -326,6 +358,7 @@ export class NodeSocket extends Duplex {
     }
   }
 
+  /** Duplex hook: writes all of `chunk`, waiting for room. */
   override _write(
     chunk: Uint8Array,
     _encoding: string,
@@ -345,6 +378,7 @@ export class NodeSocket extends Duplex {
     }
   }
 
+  /** Duplex hook: `end()` half-closes (`closeWrite()`, a FIN). */
   override _final(callback: (error?: Error | null) => void): void {
     this.#whenConnected
       .then((c) => c.closeWrite())
@@ -352,6 +386,7 @@ export class NodeSocket extends Duplex {
       .then(() => callback(), () => callback());
   }
 
+  /** Duplex hook: `destroy()` closes the connection. */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.#clearTimer();
     this.#timeoutMs = 0;
@@ -468,7 +503,17 @@ export function toNodeSocket(
   return new NodeSocket(conn, options);
 }
 
-/** Anything that takes sockets through a "connection" event, e.g. a `node:http` server. */
+/**
+ * Anything that takes sockets through a "connection" event, e.g. a `node:http` server.
+ *
+ * @example A node:http server is one
+ * ```ts
+ * import http from "node:http";
+ * import type { NodeConnectionSink } from "./node_socket.ts";
+ * const sink: NodeConnectionSink = http.createServer();
+ * void sink;
+ * ```
+ */
 export interface NodeConnectionSink {
   /** Hands over one socket. */
   emit(event: "connection", socket: NodeSocket): boolean;
