@@ -126,9 +126,9 @@ function tryClose(c: Deno.Conn): void {
   }
 }
 
-/** Lets the peer's bytes arrive in our receive buffer. */
+/** Lets the peer's bytes (or its RST) arrive; generous, for a loaded machine. */
 async function settleNetwork(): Promise<void> {
-  await sleep(100);
+  await sleep(200);
 }
 
 /** The scenarios, in the order of docs/api.md's stream-semantics table. */
