@@ -30,6 +30,7 @@ export { connect, type ConnectOptions } from "./connect.ts";
 export { Endpoint, openEndpoint } from "./endpoint.ts";
 export type {
   ConnectionStats,
+  DatagramSocketDecorator,
   EndpointConnectOptions,
   EndpointListenOptions,
   EndpointOptions,
@@ -57,6 +58,7 @@ export {
 } from "./node_socket.ts";
 export { TouListener } from "./listener.ts";
 export {
+  type OptionLayer,
   type OptionSpec,
   type OptionUnit,
   type ResolvedTouOptions,
