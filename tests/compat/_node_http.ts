@@ -8,7 +8,7 @@
 
 import http from "node:http";
 import { createHash } from "node:crypto";
-import type { Duplex } from "node:stream";
+import { Duplex } from "node:stream";
 import { serveNodeServer, toNodeSocket } from "../../mod.ts";
 import type { Transport } from "./_transports.ts";
 
@@ -20,16 +20,26 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
+/** How a connection becomes a Node socket. */
+export type Adapter = "toNodeSocket" | "Duplex.fromWeb";
+
+/** Node's own bridge over the connection's Web streams, as the issue's program used it. */
+function fromWeb(conn: Deno.Conn): Duplex {
+  return Duplex.fromWeb({ readable: conn.readable, writable: conn.writable });
+}
+
 /**
  * Serves `handler` on a fresh listener of `t`.
  *
  * @param t The transport.
  * @param handler The request handler.
+ * @param adapter How each connection becomes a socket.
  * @returns The server.
  */
 export async function serveHttp(
   t: Transport,
   handler: http.RequestListener,
+  adapter: Adapter = "toNodeSocket",
 ): Promise<HttpServer> {
   const listener = await t.listen();
   const server = http.createServer(handler);
@@ -40,7 +50,9 @@ export async function serveHttp(
     sockets.add(sock);
     sock.on("close", () => sockets.delete(sock));
   });
-  const loop = serveNodeServer(listener, server);
+  const loop = adapter === "toNodeSocket" ? serveNodeServer(listener, server) : (async () => {
+    for await (const conn of listener) server.emit("connection", fromWeb(conn));
+  })();
   return {
     accepted: () => accepted,
     async close() {
@@ -58,10 +70,20 @@ export async function serveHttp(
  * @param keepAlive Whether sockets are reused.
  * @returns The agent.
  */
-export function agentFor(t: Transport, keepAlive: boolean): http.Agent {
+export function agentFor(
+  t: Transport,
+  keepAlive: boolean,
+  adapter: Adapter = "toNodeSocket",
+): http.Agent {
   const agent = new http.Agent({ keepAlive, maxSockets: 1 });
-  (agent as unknown as { createConnection: () => Duplex }).createConnection = () =>
-    toNodeSocket(t.connect()).setNoDelay(true);
+  (agent as unknown as {
+    createConnection: (o: unknown, cb: (e: Error | null, s?: Duplex) => void) => Duplex | undefined;
+  }).createConnection = adapter === "toNodeSocket"
+    ? () => toNodeSocket(t.connect()).setNoDelay(true)
+    : (_o, cb) => {
+      t.connect().then((c) => cb(null, fromWeb(c)), (e) => cb(e));
+      return undefined;
+    };
   return agent;
 }
 

@@ -162,3 +162,30 @@ Deno.test("node:http reports requests aborted by either side the same way, on ke
     after: 200,
   });
 });
+
+Deno.test("node:http over Duplex.fromWeb(conn streams), the program of issue 14, passes on kernel TCP and tou alike", async () => {
+  // A small POST, a 20 MiB GET, a 5 MB POST and 50 requests, keep-alive off: over tou this was cut
+  // off by a RST (writable.abort() reset the connection) and ended in an unhandled rejection.
+  const { kernel, tou } = await scenario(async (t) => {
+    const server = await serveHttp(t, handler, "Duplex.fromWeb");
+    const agent = agentFor(t, false, "Duplex.fromWeb");
+    const small = await request(agent, { method: "POST", path: "/echo" }, new Uint8Array(100));
+    const get = await request(agent, { path: "/big" });
+    const post = await request(agent, { method: "POST", path: "/hash" }, BIG.subarray(0, 5e6));
+    let fifty = 0;
+    for (let i = 0; i < 50; i++) {
+      const r = await request(agent, { method: "POST", path: "/echo" }, new Uint8Array(i));
+      if (r.status === 200 && r.length === i) fifty++;
+    }
+    agent.destroy();
+    await server.close();
+    return { small: small.length, get, post: post.text, fifty };
+  });
+  assert.deepEqual(tou, kernel);
+  assert.deepEqual(kernel, {
+    small: 100,
+    get: { status: 200, length: BIG.length, sha256: BIG_SHA, aborted: false },
+    post: `5000000 ${sha16(BIG.subarray(0, 5e6))}`,
+    fifty: 50,
+  });
+});
