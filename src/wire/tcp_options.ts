@@ -1,11 +1,14 @@
 /**
  * TCP options codec: EOL, NOP, MSS, Window Scale, SACK-Permitted, SACK and
- * Timestamps (RFC 9293 §3.2, RFC 7323, RFC 2018). Unknown kinds are skipped
+ * Timestamps (RFC 9293 §3.2, RFC 7323, RFC 2018), and the TCP Fast Open
+ * cookie (RFC 7413 §4.1.1). Unknown kinds are skipped
  * but kept visible in {@linkcode TcpOptions.unknown}.
  *
  * Emission uses Linux's layout: on a SYN `MSS, SACK-Permitted+Timestamps
  * (or NOP,NOP,Timestamps / NOP,NOP,SACK-Permitted), NOP,Window Scale`; on
- * data segments `NOP,NOP,Timestamps` then `NOP,NOP,SACK`. Unknown options
+ * data segments `NOP,NOP,Timestamps` then `NOP,NOP,SACK`. A Fast Open
+ * option comes last among the known ones (as Linux puts it after the
+ * SYN options), padded with NOPs to a 32-bit boundary. Unknown options
  * follow, and the list is padded with EOL (zero) bytes to a multiple of 4.
  *
  * @module
@@ -31,7 +34,14 @@ export const OptionKind = {
   SACK: 5,
   /** Timestamps (RFC 7323). */
   TIMESTAMPS: 8,
+  /** TCP Fast Open cookie (RFC 7413). */
+  FAST_OPEN: 34,
 } as const;
+
+/** Shortest Fast Open cookie (RFC 7413 §4.1.1). */
+export const MIN_FAST_OPEN_COOKIE = 4;
+/** Longest Fast Open cookie (RFC 7413 §4.1.1). */
+export const MAX_FAST_OPEN_COOKIE = 16;
 
 /** Most option bytes a header can carry: data offset 15 words minus the 20-byte fixed header. */
 export const MAX_OPTIONS_LEN = 40;
@@ -58,7 +68,7 @@ function putU32(b: Uint8Array, i: number, v: number): void {
 }
 
 function isKnownKind(kind: number): boolean {
-  return kind <= 5 || kind === OptionKind.TIMESTAMPS;
+  return kind <= 5 || kind === OptionKind.TIMESTAMPS || kind === OptionKind.FAST_OPEN;
 }
 
 function lengthError(kind: number, len: number, at: number): WireError | undefined {
@@ -82,6 +92,13 @@ function lengthError(kind: number, len: number, at: number): WireError | undefin
       return len === 10
         ? undefined
         : new WireError("bad-timestamps-length", `Timestamps length ${len} at ${at}`);
+    case OptionKind.FAST_OPEN: {
+      // RFC 7413 §4.1.1: length 2 (a cookie request) or 2 + a 4..16 byte cookie of even length
+      const n = len - 2;
+      return n === 0 || (n >= MIN_FAST_OPEN_COOKIE && n <= MAX_FAST_OPEN_COOKIE && n % 2 === 0)
+        ? undefined
+        : new WireError("bad-fast-open-length", `Fast Open length ${len} at ${at}`);
+    }
     default:
       return undefined;
   }
@@ -151,6 +168,9 @@ export function decodeOptions(bytes: Uint8Array): TcpOptions | WireError {
       case OptionKind.TIMESTAMPS:
         out.timestamps = { tsVal: u32(bytes, i + 2), tsEcr: u32(bytes, i + 6) };
         break;
+      case OptionKind.FAST_OPEN:
+        out.fastOpen = bytes.slice(i + 2, i + len);
+        break;
       default:
         (unknown ??= []).push({ kind, data: bytes.subarray(i + 2, i + len) });
     }
@@ -216,7 +236,7 @@ function checkU32(name: string, v: number): void {
  */
 export function optionsEncodedLength(options: TcpOptions): number {
   let n = 0;
-  const { mss, windowScale, sackBlocks, timestamps, unknown } = options;
+  const { mss, windowScale, sackBlocks, timestamps, unknown, fastOpen } = options;
   if (mss !== undefined) {
     if (!Number.isInteger(mss) || mss < 0 || mss > 0xffff) {
       throw new RangeError(`Cannot emit TCP option: MSS ${mss} is not a 16-bit unsigned integer`);
@@ -245,6 +265,13 @@ export function optionsEncodedLength(options: TcpOptions): number {
       checkU32("SACK right edge", b.right);
     }
     n += 4 + 8 * sackBlocks.length;
+  }
+  if (fastOpen !== undefined) {
+    const c = fastOpen.length;
+    if (c !== 0 && (c < MIN_FAST_OPEN_COOKIE || c > MAX_FAST_OPEN_COOKIE || c % 2 !== 0)) {
+      throw new RangeError(`Cannot emit TCP option: a ${c}-byte Fast Open cookie (4–16, even)`);
+    }
+    n += (2 + c + 3) & ~3;
   }
   if (unknown !== undefined) {
     for (const u of unknown) {
@@ -295,7 +322,7 @@ export function emitOptions(options: TcpOptions, buf: Uint8Array, offset = 0): n
       `Cannot emit ${total} option bytes at offset ${offset} into a ${buf.length}-byte buffer`,
     );
   }
-  const { mss, windowScale, sackBlocks, timestamps, unknown } = options;
+  const { mss, windowScale, sackBlocks, timestamps, unknown, fastOpen } = options;
   const sackPermitted = options.sackPermitted === true;
   let i = offset;
   if (mss !== undefined) {
@@ -345,6 +372,16 @@ export function emitOptions(options: TcpOptions, buf: Uint8Array, offset = 0): n
       i += 8;
     }
   }
+  if (fastOpen !== undefined) {
+    // RFC 7413 §4.1.1; NOPs first so the option ends on a 32-bit boundary
+    const c = fastOpen.length;
+    const pad = ((2 + c + 3) & ~3) - (2 + c);
+    for (let k = 0; k < pad; k++) buf[i++] = OptionKind.NOP;
+    buf[i] = OptionKind.FAST_OPEN;
+    buf[i + 1] = 2 + c;
+    buf.set(fastOpen, i + 2);
+    i += 2 + c;
+  }
   if (unknown !== undefined) {
     for (const u of unknown) {
       buf[i] = u.kind;
@@ -379,6 +416,7 @@ export function normalizeOptions(options: TcpOptions): TcpOptions {
     out.timestamps = { tsVal: options.timestamps.tsVal, tsEcr: options.timestamps.tsEcr };
   }
   if (options.windowScale !== undefined) out.windowScale = options.windowScale;
+  if (options.fastOpen !== undefined) out.fastOpen = options.fastOpen.slice();
   if (options.sackBlocks !== undefined && options.sackBlocks.length > 0) {
     out.sackBlocks = options.sackBlocks.map((b) => ({ left: seq(b.left), right: seq(b.right) }));
   }

@@ -46,6 +46,11 @@ export interface TcpOptions {
   readonly sackBlocks?: readonly SackBlock[];
   /** Timestamps (kind 8). */
   readonly timestamps?: TimestampOption;
+  /**
+   * TCP Fast Open cookie (kind 34, RFC 7413 §4.1.1): empty = a cookie
+   * request (on a SYN), else a 4–16 byte cookie of even length.
+   */
+  readonly fastOpen?: Uint8Array;
   /** Options with unknown kinds, in order of appearance. */
   readonly unknown?: readonly UnknownOption[];
 }

@@ -18,6 +18,8 @@
  * - `"bad-mss-length"`, `"bad-window-scale-length"`, `"bad-sack-permitted-length"`,
  *   `"bad-timestamps-length"`: a known option with the wrong length (4, 3, 2, 10 expected).
  * - `"bad-sack-length"`: a SACK option whose length is not 2 + 8n with n ≥ 1 (RFC 2018 §3).
+ * - `"bad-fast-open-length"`: a Fast Open option whose cookie is not empty or 4–16 bytes of
+ *   even length (RFC 7413 §4.1.1).
  * - `"bad-checksum"`: the checksum does not verify.
  *
  * Envelope (docs/wire-format.md):
@@ -36,6 +38,7 @@ export type WireErrorReason =
   | "bad-sack-permitted-length"
   | "bad-sack-length"
   | "bad-timestamps-length"
+  | "bad-fast-open-length"
   | "bad-checksum"
   | "truncated-envelope"
   | "bad-envelope-version"

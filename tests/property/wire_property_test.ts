@@ -26,7 +26,7 @@ const params = { seed, numRuns: 400 };
 
 const u16 = fc.integer({ min: 0, max: 0xffff });
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
-const unknownKind = fc.integer({ min: 6, max: 255 }).filter((k) => k !== 8);
+const unknownKind = fc.integer({ min: 6, max: 255 }).filter((k) => k !== 8 && k !== 34);
 
 const optionsArb: fc.Arbitrary<TcpOptions> = fc.record({
   mss: u16,
@@ -37,6 +37,12 @@ const optionsArb: fc.Arbitrary<TcpOptions> = fc.record({
     { maxLength: 4 },
   ),
   timestamps: fc.record({ tsVal: u32, tsEcr: u32 }),
+  fastOpen: fc.oneof(
+    fc.constant(new Uint8Array(0)),
+    fc.integer({ min: 2, max: 8 }).chain((h) =>
+      fc.uint8Array({ minLength: 2 * h, maxLength: 2 * h })
+    ),
+  ),
   unknown: fc.array(
     fc.record({ kind: unknownKind, data: fc.uint8Array({ maxLength: 12 }) }),
     { maxLength: 3 },

@@ -135,3 +135,45 @@ Deno.test("normalizeOptions drops empty and false fields when given a non-canoni
   assert.deepEqual(n, { mss: 1000, unknown: [{ kind: 30, data: new Uint8Array([1, 2]) }] });
   assert.notEqual(n.unknown?.[0].data, data);
 });
+
+Deno.test("emitOptions writes a Fast Open cookie request as NOP,NOP,34,2 (RFC 7413 §4.1.1)", () => {
+  assert.equal(emitted({ fastOpen: new Uint8Array(0) }), "01012202");
+  const r = parseOptions(new Uint8Array([1, 1, 34, 2]));
+  assert.ok(r.ok);
+  assert.deepEqual(r.value, { fastOpen: new Uint8Array(0) });
+});
+
+Deno.test("emitOptions writes an 8-byte Fast Open cookie after the SYN options (RFC 7413 §4.1.1)", () => {
+  const cookie = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
+  const syn = { mss: 1448, sackPermitted: true, timestamps: ts, windowScale: 7, fastOpen: cookie };
+  assert.equal(
+    emitted(syn),
+    "020405a8" + "0402080a" + "0102030405060708" + "01030307" + "0101220a" + "0102030405060708",
+  );
+  assert.equal(optionsEncodedLength(syn), 32);
+  const r = parseOptions(new Uint8Array(fromHex(emitted(syn))));
+  assert.ok(r.ok);
+  assert.deepEqual(r.value, syn);
+});
+
+Deno.test("parseOptions rejects a Fast Open option of odd or out-of-range cookie length (RFC 7413 §4.1.1)", () => {
+  for (const len of [3, 4, 5, 7, 19, 20]) {
+    const bytes = new Uint8Array(len);
+    bytes[0] = OptionKind.FAST_OPEN;
+    bytes[1] = len;
+    const r = parseOptions(bytes);
+    assert.ok(!r.ok, `length ${len}`);
+    assert.equal(r.error.reason, "bad-fast-open-length");
+  }
+  for (const len of [2, 6, 10, 18]) {
+    const bytes = new Uint8Array(len);
+    bytes[0] = OptionKind.FAST_OPEN;
+    bytes[1] = len;
+    assert.equal(parseOptions(bytes).ok, true, `length ${len}`);
+  }
+});
+
+Deno.test("optionsEncodedLength refuses a Fast Open cookie of 3 or 18 bytes", () => {
+  assert.throws(() => optionsEncodedLength({ fastOpen: new Uint8Array(3) }), RangeError);
+  assert.throws(() => optionsEncodedLength({ fastOpen: new Uint8Array(18) }), RangeError);
+});
