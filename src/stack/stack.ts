@@ -20,7 +20,7 @@
  */
 
 import { DEFAULT_TCP_CONFIG, type TcpConfig } from "../tcp/config.ts";
-import { TcpConnection } from "../tcp/connection.ts";
+import { type FastOpenParams, TcpConnection } from "../tcp/connection.ts";
 import type { TcpEvent } from "../tcp/events.ts";
 import { generateIsn } from "../tcp/isn.ts";
 import { ACK, PSH, RST, SYN } from "../wire/tcp_flags.ts";
@@ -46,6 +46,7 @@ import {
   tupleKey,
 } from "./stack_connection.ts";
 import { StackListener } from "./stack_listener.ts";
+import { FastOpenCache, FastOpenCookies, SHARED_FAST_OPEN_CACHE } from "./fast_open_cookies.ts";
 import {
   type IsnTuple,
   type StackConnectOptions,
@@ -125,6 +126,9 @@ export class Stack implements ConnectionDriver {
   #again = false;
   #closed = false;
   #localAddrText: string;
+  #fastOpen: boolean;
+  #fastOpenCache: FastOpenCache;
+  #cookies: FastOpenCookies | undefined;
 
   /** Creates a stack over `socket`, driven by `runtime`. */
   constructor(socket: DatagramSocket, runtime: Runtime, options: StackOptions = {}) {
@@ -142,6 +146,8 @@ export class Stack implements ConnectionDriver {
       runtime.randomBytes(this.#isnSecret);
     }
     this.#localAddrText = `${socket.localAddr.hostname}|${socket.localAddr.port}`;
+    this.#fastOpen = options.fastOpen ?? false;
+    this.#fastOpenCache = options.fastOpenCache ?? SHARED_FAST_OPEN_CACHE;
     this.#deferBound = runtime.defer !== undefined && (options.coalesceAcks ?? true)
       ? () => this.#flushDeferred()
       : undefined;
@@ -307,12 +313,21 @@ export class Stack implements ConnectionDriver {
       }
     }
     const now = this.runtime.now();
+    let fastOpen: FastOpenParams | undefined;
+    if (options.fastOpen !== undefined) {
+      // RFC 7413 §4.1.2: the cookie this server gave, else a cookie request
+      const e = this.#fastOpenCache.get(addrKey(remote));
+      fastOpen = e === undefined
+        ? { cookie: NO_COOKIE }
+        : { cookie: e.cookie, synDataMax: e.mss, holdSyn: options.fastOpen.holdSyn };
+    }
     const tcp = TcpConnection.connect(now, {
       localPort,
       remotePort,
       iss: this.#takeIsn(remote, localPort, remotePort, now),
       config: this.#config,
       tsOffset: this.#random32(),
+      fastOpen,
     });
     const c = new StackConnection(this, tcp, remote, undefined);
     this.#add(c);
@@ -476,6 +491,7 @@ export class Stack implements ConnectionDriver {
             return;
           }
         }
+        if (c.listenerPort === undefined && c.tcp.fastOpen !== undefined) this.#learnCookie(c);
         break;
       case "error":
         c.error = { kind: ev.kind, detail: ev.detail };
@@ -486,6 +502,19 @@ export class Stack implements ConnectionDriver {
         return;
     }
     c.onEvent?.(ev);
+  }
+
+  /** RFC 7413 §4.1.3: remember the server's cookie; forget one it refused. */
+  #learnCookie(c: StackConnection): void {
+    const tfo = c.tcp.fastOpen!;
+    const key = addrKey(c.remote);
+    if (tfo.dataAcked === true) this.counters.fastOpenActive++;
+    else if (tfo.dataAcked === false) this.counters.fastOpenActiveFail++;
+    if (tfo.cookieIn !== undefined) {
+      this.#fastOpenCache.set(key, { cookie: tfo.cookieIn, mss: c.tcp.info().mss });
+    } else if (tfo.dataAcked === false) {
+      this.#fastOpenCache.delete(key);
+    }
   }
 
   #send(to: DatagramAddr, seg: TcpSegment, c: StackConnection | undefined): void {
@@ -639,12 +668,16 @@ export class Stack implements ConnectionDriver {
           return;
         }
         const now = this.runtime.now();
+        const fastOpen = this.#fastOpen && seg.options.fastOpen !== undefined
+          ? this.#checkCookie(from.hostname, seg.options.fastOpen, now)
+          : undefined;
         const tcp = TcpConnection.accept(now, {
           localPort: seg.dstPort,
           remotePort: seg.srcPort,
           iss: this.#takeIsn(from, seg.dstPort, seg.srcPort, now),
           config: this.#config,
           tsOffset: this.#random32(),
+          fastOpen,
         }, seg);
         const nc = new StackConnection(
           this,
@@ -653,11 +686,36 @@ export class Stack implements ConnectionDriver {
           l.port,
         );
         this.#add(nc);
-        l.synQueue.add(nc);
         this.counters.passiveOpens++;
+        if (tcp.fastOpen !== undefined && tcp.fastOpen.dataAccepted > 0) {
+          // RFC 7413 §4.2.2: the application gets the connection (and the SYN's data) now
+          nc.embryonic = false;
+          l.acceptQueue.push(nc);
+          this.process(nc);
+          l.onAcceptable?.();
+          return;
+        }
+        l.synQueue.add(nc);
         this.process(nc);
       }
     }
+  }
+
+  /**
+   * RFC 7413 §4.2.1: a SYN's Fast Open option. A valid cookie lets its data
+   * in; a request, an invalid cookie or one of the previous secret gets a
+   * fresh cookie in the SYN-ACK.
+   */
+  #checkCookie(ip: string, cookie: Uint8Array, now: number): FastOpenParams {
+    const jar = this.#cookies ??= new FastOpenCookies((b) => this.runtime.randomBytes(b));
+    if (cookie.length === 0) return { cookie: jar.cookie(ip, now) };
+    const v = jar.check(ip, cookie, now);
+    if (v === "invalid") {
+      this.counters.fastOpenPassiveFail++;
+      return { cookie: jar.cookie(ip, now) };
+    }
+    this.counters.fastOpenPassive++;
+    return v === "valid" ? { acceptData: true } : { acceptData: true, cookie: jar.cookie(ip, now) };
   }
 
   /** RFC 9293 §3.10.7.1: answer a segment for no connection (never a RST). */
@@ -680,3 +738,4 @@ export class Stack implements ConnectionDriver {
 }
 
 const EMPTY = new Uint8Array(0);
+const NO_COOKIE = new Uint8Array(0);

@@ -126,6 +126,12 @@ export class StackConnection implements FourTuple {
     return n;
   }
 
+  /** Sends a SYN held for Fast Open data (nothing was written in time). */
+  releaseSyn(): void {
+    this.tcp.releaseSyn();
+    if (!this.released) this.#driver.process(this);
+  }
+
   /** Half-close (SHUT_WR): FIN after the queued data. */
   closeWrite(): void {
     this.tcp.closeWrite(this.#driver.now());

@@ -7,6 +7,7 @@
  */
 
 import type { TcpConfig } from "../tcp/config.ts";
+import type { FastOpenCache } from "./fast_open_cookies.ts";
 
 /** Options of a stack. Validation of user input happens in `src/net/`. */
 export interface StackOptions {
@@ -28,6 +29,13 @@ export interface StackOptions {
    * answers every in-order segment of the batch. Default true.
    */
   readonly coalesceAcks?: boolean;
+  /**
+   * TCP Fast Open (RFC 7413) on listeners: answer cookie requests and take
+   * data from SYNs with a valid cookie. Default false.
+   */
+  readonly fastOpen?: boolean;
+  /** The client's Fast Open cookie cache. Default: the process-wide one. */
+  readonly fastOpenCache?: FastOpenCache;
 }
 
 /**
@@ -95,6 +103,14 @@ export interface StackCounters {
   timeWaitRecycled: number;
   /** Control datagrams (non-TCP envelopes) received. */
   controlIn: number;
+  /** SYNs whose Fast Open data was taken (Linux TCPFastOpenPassive). */
+  fastOpenPassive: number;
+  /** SYNs with an invalid Fast Open cookie (Linux TCPFastOpenPassiveFail). */
+  fastOpenPassiveFail: number;
+  /** Our SYNs whose data the peer acknowledged (Linux TCPFastOpenActive). */
+  fastOpenActive: number;
+  /** Our SYNs whose data the peer did not acknowledge (Linux TCPFastOpenActiveFail). */
+  fastOpenActiveFail: number;
 }
 
 /**
@@ -120,6 +136,10 @@ export function zeroCounters(): StackCounters {
     passiveOpens: 0,
     timeWaitRecycled: 0,
     controlIn: 0,
+    fastOpenPassive: 0,
+    fastOpenPassiveFail: 0,
+    fastOpenActive: 0,
+    fastOpenActiveFail: 0,
   };
 }
 
@@ -129,6 +149,12 @@ export interface StackConnectOptions {
   readonly localPort?: number;
   /** Allow a local port that TIME_WAIT connections still use (SO_REUSEADDR). */
   readonly reuseAddress?: boolean;
+  /**
+   * TCP Fast Open (RFC 7413): with a cached cookie for this server the SYN
+   * carries the first bytes written (and, with `holdSyn`, waits for them:
+   * TCP_FASTOPEN_CONNECT); without one it asks for a cookie.
+   */
+  readonly fastOpen?: { readonly holdSyn?: boolean };
 }
 
 /** Options of `Stack.listen`. */

@@ -13,6 +13,7 @@ import type { Seq } from "../wire/seq.ts";
 import type { TcpSegment } from "../wire/tcp_segment.ts";
 import type { TcpConfig } from "./config.ts";
 import type { TcpErrorKind, TcpEvent } from "./events.ts";
+import type { FastOpenState } from "./fast_open.ts";
 import type { Negotiated } from "./handshake.ts";
 import type { Receiver } from "./receiver.ts";
 import type { Sender } from "./sender.ts";
@@ -37,6 +38,8 @@ export interface ConnectionCore {
   readonly passive: boolean;
   /** What both SYNs allow, once the peer's SYN was applied. */
   negotiated: Negotiated | undefined;
+  /** TCP Fast Open (RFC 7413), when the stack opened the connection with it. */
+  readonly tfo: FastOpenState | undefined;
   /** Current state. */
   state(): TcpState;
   /** Whether close() was called. */

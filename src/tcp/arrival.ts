@@ -19,6 +19,7 @@ import { ACK, FIN, RST, SYN } from "../wire/tcp_flags.ts";
 import type { TcpSegment } from "../wire/tcp_segment.ts";
 import type { ConnectionCore } from "./_core.ts";
 import type { TcpEvent } from "./events.ts";
+import { fastOpenSynAcked } from "./fast_open.ts";
 import { effectiveSendMss, negotiate } from "./handshake.ts";
 import { ACK_FIN_ACKED, ACK_SYN_ACKED, ACK_UNACCEPTABLE, ACK_WRITABLE } from "./sender_plan.ts";
 
@@ -101,6 +102,7 @@ function arriveSynSent(core: ConnectionCore, now: Instant, seg: TcpSegment): voi
   core.touch(now);
   if (f & ACK) {
     snd.processAck(now, seg, core.tsRtt(now, seg));
+    if (core.tfo !== undefined) fastOpenSynAcked(core, core.tfo, seg); // RFC 7413 §4.2.2
     snd.established();
     core.setState(now, "ESTABLISHED", "SYN-ACK received");
     core.rcv.requestAck();

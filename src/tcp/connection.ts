@@ -58,7 +58,10 @@ import { applyPeerSyn, type ArrivalVerdict, arrive } from "./arrival.ts";
 import type { TcpConfig } from "./config.ts";
 import { TcpUsageError } from "./errors.ts";
 import type { TcpErrorKind, TcpEvent } from "./events.ts";
-import { advertisedMss } from "./handshake.ts";
+import { type FastOpenParams, type FastOpenState, fastOpenState } from "./fast_open.ts";
+import { advertisedMss, synOptions, TCP_HEADER_LEN } from "./handshake.ts";
+import { optionsEncodedLength } from "../wire/tcp_options.ts";
+import { seqAdd } from "../wire/seq.ts";
 import { buildTcpInfo, type TcpInfo } from "./info.ts";
 import { nextSegment, resetSegment } from "./output.ts";
 import { Receiver } from "./receiver.ts";
@@ -68,6 +71,7 @@ import { Keepalive, type KeepAliveOptions, TimerTable } from "./timers.ts";
 
 export type { KeepAliveOptions } from "./timers.ts";
 export type { ArrivalVerdict } from "./arrival.ts";
+export type { FastOpenParams, FastOpenState } from "./fast_open.ts";
 
 /** What the stack supplies to open a connection. */
 export interface ConnectionParams {
@@ -81,6 +85,8 @@ export interface ConnectionParams {
   readonly config: TcpConfig;
   /** Added to the ms clock to form TSval (RFC 7323 §5.4 randomization). Default 0. */
   readonly tsOffset?: number;
+  /** TCP Fast Open (RFC 7413; `fast_open.ts`). Default: none. */
+  readonly fastOpen?: FastOpenParams;
 }
 
 /** At most this many RSTs wait to be sent (they are answers to floods of junk). */
@@ -125,6 +131,7 @@ export class TcpConnection {
   readonly #snd: Sender;
   readonly #rcv: Receiver;
   readonly #core: ConnectionCore;
+  readonly #tfo: FastOpenState | undefined;
   #orphaned = false;
 
   #events: TcpEvent[] = [];
@@ -143,6 +150,18 @@ export class TcpConnection {
     this.#snd = new Sender({ iss: p.iss, config: p.config, timers: this.#timers, passive });
     this.#rcv = new Receiver(p.config, this.#timers, advertisedMss(p.config));
     this.#keepalive = new Keepalive(p.config, this.#timers, now);
+    const tfo = p.fastOpen === undefined ? undefined : fastOpenState(p.fastOpen);
+    this.#tfo = tfo;
+    if (tfo !== undefined && !passive) {
+      const cookie = p.fastOpen!.cookie;
+      this.#snd.synHold = p.fastOpen!.holdSyn === true;
+      if (cookie !== undefined && cookie.length > 0) {
+        // the SYN's data fits the segment budget beside the SYN options and the cookie
+        const room = p.config.segmentBudget - TCP_HEADER_LEN -
+          optionsEncodedLength({ ...synOptions(p.config, undefined, 0, 0), fastOpen: cookie });
+        this.#snd.synDataMax = Math.max(0, Math.min(p.fastOpen!.synDataMax ?? room, room));
+      }
+    }
     this.#core = {
       config: p.config,
       localPort: p.localPort,
@@ -152,6 +171,7 @@ export class TcpConnection {
       timers: this.#timers,
       passive,
       negotiated: undefined,
+      tfo,
       state: () => this.#state,
       orphaned: () => this.#orphaned,
       setState: (t, to, cause) => this.#setState(t, to, cause),
@@ -195,6 +215,14 @@ export class TcpConnection {
     c.#state = "LISTEN";
     applyPeerSyn(c.#core, now, syn);
     c.#setState(now, "SYN_RCVD", "SYN received");
+    if (p.fastOpen?.acceptData === true && c.#tfo !== undefined && syn.payload.length > 0) {
+      // RFC 7413 §4.2.2: a valid cookie: the SYN's data goes to the application at once,
+      // the SYN-ACK acknowledges it, and we may send before the handshake completes
+      c.#snd.earlyData = true;
+      const n = c.#rcv.onText(now, seqAdd(syn.seq, 1), syn.payload);
+      c.#tfo.dataAccepted = n;
+      if (n > 0) c.#emit({ type: "readable" });
+    }
     return c;
   }
 
@@ -262,6 +290,16 @@ export class TcpConnection {
    */
   get outputUrgent(): boolean {
     return this.#control.length > 0 || this.#rcv.ackUrgent;
+  }
+
+  /** TCP Fast Open state (RFC 7413), when the connection was opened with it. */
+  get fastOpen(): Readonly<FastOpenState> | undefined {
+    return this.#tfo;
+  }
+
+  /** Lets a SYN held for Fast Open data go (TCP_FASTOPEN_CONNECT: nothing was written in time). */
+  releaseSyn(): void {
+    this.#snd.synHold = false;
   }
 
   /** A Linux TCP_INFO-like snapshot. */
@@ -370,7 +408,9 @@ export class TcpConnection {
     if (!this.#canWrite()) {
       throw new TcpUsageError(`Cannot write: connection is ${this.#state}`);
     }
-    return this.#snd.write(data);
+    const n = this.#snd.write(data);
+    this.#snd.synHold = false; // RFC 7413: the first write goes into the SYN
+    return n;
   }
 
   /**
@@ -400,6 +440,7 @@ export class TcpConnection {
   /** Queues the FIN (RFC 9293 §3.10.4 CLOSE); `cause` names the app call for the state event. */
   #shutWrite(now: Instant, cause: string): void {
     const snd = this.#snd;
+    snd.synHold = false;
     if (snd.finQueued) return;
     const st = this.#state;
     if (st === "SYN_SENT") snd.queueFin(); // sent once established (queued until then)

@@ -105,6 +105,11 @@ export function buildSegment(
   if (syn) {
     const n = synced ? core.negotiated : undefined;
     options = synOptions(core.config, n, core.tsClock(now), synced ? rcv.tsRecent : 0);
+    const tfo = core.tfo;
+    if (tfo !== undefined) {
+      if (tfo.cookieOut !== undefined) options = { ...options, fastOpen: tfo.cookieOut }; // RFC 7413 §4.1.1
+      if (!synced) tfo.synData = payload.length;
+    }
   } else if (rcv.timestamps) {
     const timestamps = { tsVal: core.tsClock(now), tsEcr: rcv.tsRecent };
     options = blocks === undefined ? { timestamps } : { timestamps, sackBlocks: blocks };

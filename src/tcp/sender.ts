@@ -112,6 +112,14 @@ export class Sender {
   /** The plan filled by {@linkcode Sender.next}. */
   readonly plan: TxPlan;
 
+  // TCP Fast Open (RFC 7413; fast_open.ts)
+  /** Client: the SYN waits (TCP_FASTOPEN_CONNECT) until the first write or a release. */
+  synHold = false;
+  /** Client: most data bytes the SYN may carry (a cookie is cached). */
+  synDataMax = 0;
+  /** Server: data may go before our SYN-ACK is acknowledged (RFC 7413 §4.2.2). */
+  earlyData = false;
+
   /**
    * Makes the send side with an empty buffer and the initial RTO.
    *
@@ -324,6 +332,11 @@ export class Sender {
     if (!this.synAcked) this.#sndNxt = this.#iss;
   }
 
+  /** Sends again from SND.UNA now (data of a SYN the SYN-ACK did not acknowledge, RFC 7413 §4.2.2). */
+  rewind(): void {
+    if (seqGt(this.#sndNxt, this.#sndUna)) this.#sndNxt = this.#sndUna;
+  }
+
   // ---- transmit -----------------------------------------------------------------
 
   /**
@@ -334,7 +347,9 @@ export class Sender {
    * @returns Whether there is a segment to send.
    */
   next(now: Instant, maxPayload: number): boolean {
-    if (!this.synAcked) return this.#nextSyn(now);
+    if (!this.synAcked && (this.#sndNxt === this.#iss || !this.earlyData)) {
+      return this.#nextSyn(now, maxPayload);
+    }
     const una = this.#sndUna;
     const segMax = Math.min(this.#mss, maxPayload);
 
@@ -409,9 +424,11 @@ export class Sender {
     return false;
   }
 
-  #nextSyn(now: Instant): boolean {
-    if (this.#sndNxt !== this.#iss) return false;
-    return this.#emit(now, this.#iss, 0, false, false, true);
+  #nextSyn(now: Instant, maxPayload: number): boolean {
+    if (this.#sndNxt !== this.#iss || this.synHold) return false;
+    // RFC 7413 §4.1.2: with a cookie, the SYN carries the first data
+    const len = Math.max(0, Math.min(this.synDataMax, maxPayload, this.#buf.length));
+    return this.#emit(now, this.#iss, len, false, false, true);
   }
 
   /** Fills the plan for `[seq, seq + len + fin)` and does the bookkeeping of sending it. */
@@ -421,7 +438,7 @@ export class Sender {
     p.len = len;
     p.syn = syn;
     p.fin = fin;
-    p.offset = len > 0 ? seqSub(seq, this.#dataSeq()) : 0;
+    p.offset = len > 0 && !syn ? seqSub(seq, this.#dataSeq()) : 0;
     const end = seqAdd(seq, len + (fin ? 1 : 0) + (syn ? 1 : 0));
     const rexmit = seqLt(seq, this.#sndMax);
     if (this.#sndMax === this.#sndUna) this.#unackedSince = now; // nothing was outstanding

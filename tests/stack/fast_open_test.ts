@@ -1,0 +1,194 @@
+/**
+ * TCP Fast Open (RFC 7413) between two tou stacks on virtual time: the
+ * cookie exchange, data in the SYN, fallback when the cookie is refused,
+ * and a lost SYN retransmitted with its data.
+ */
+import assert from "node:assert/strict";
+import { createTestbed, type Testbed } from "../../src/testing/mod.ts";
+import { FastOpenCache } from "../../src/stack/fast_open_cookies.ts";
+import type { Stack } from "../../src/stack/stack.ts";
+import type { StackConnection } from "../../src/stack/stack_connection.ts";
+import type { TcpSegment } from "../../src/wire/tcp_segment.ts";
+import { ACK, PSH, SYN } from "../../src/wire/tcp_flags.ts";
+
+const ONE_WAY = 20; // ms: a 40 ms RTT
+const SERVER = { hostname: "127.0.0.1", port: 7000 };
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+interface Seen {
+  t: number;
+  from: "client" | "server";
+  seg: TcpSegment;
+}
+
+function setup(): { tb: Testbed; client: Stack; cache: FastOpenCache; log: Seen[] } {
+  const tb = createTestbed({ stack: { fastOpen: true }, link: { delay: ONE_WAY } });
+  const cache = new FastOpenCache();
+  const client = tb.addStack({ hostname: "127.0.0.2", fastOpenCache: cache });
+  const log: Seen[] = [];
+  client.tracer = {
+    onSegment: (now, dir, _p, seg) => {
+      if (dir === "out") log.push({ t: now, from: "client", seg });
+    },
+  };
+  tb.tracer = {
+    onSegment: (now, dir, _p, seg) => {
+      if (dir === "out") log.push({ t: now, from: "server", seg });
+    },
+  };
+  return { tb, client, cache, log };
+}
+
+/** A full connection that only fetches a cookie (RFC 7413 §4.1.2). */
+function fetchCookie(tb: Testbed, client: Stack): void {
+  const l = tb.stack.listeners()[0] ?? tb.stack.listen(80);
+  const c = client.connect(SERVER, 80, { fastOpen: {} });
+  tb.advance(3 * ONE_WAY + 1);
+  assert.equal(c.state, "ESTABLISHED");
+  const s = l.accept()!;
+  c.close();
+  s.close();
+  tb.advance(10 * ONE_WAY);
+}
+
+function request(tb: Testbed, client: Stack, text: string): StackConnection {
+  const c = client.connect(SERVER, 80, { fastOpen: { holdSyn: true } });
+  c.write(enc.encode(text));
+  return c;
+}
+
+Deno.test("Fast Open: a cookie request gets an 8-byte cookie in the SYN-ACK, cached per server (RFC 7413 §4.1.2)", () => {
+  const { tb, client, cache, log } = setup();
+  tb.stack.listen(80);
+  fetchCookie(tb, client);
+  const syn = log.find((e) => e.from === "client" && e.seg.flags === SYN)!;
+  assert.deepEqual(syn.seg.options.fastOpen, new Uint8Array(0));
+  const synAck = log.find((e) => e.from === "server" && e.seg.flags === (SYN | ACK))!;
+  assert.equal(synAck.seg.options.fastOpen?.length, 8);
+  assert.deepEqual(cache.get("127.0.0.1|7000")?.cookie, synAck.seg.options.fastOpen);
+  tb.close();
+});
+
+Deno.test("Fast Open: the SYN carries the first write, the server reads it before the handshake ends and answers in SYN_RCVD (RFC 7413 §4.2.2)", () => {
+  const { tb, client, log } = setup();
+  const l = tb.stack.listen(80);
+  fetchCookie(tb, client);
+  log.length = 0;
+  const t0 = tb.now;
+  const c = request(tb, client, "GET /");
+  // the SYN left at once with the data and the cookie
+  assert.equal(log.length, 1);
+  assert.equal(log[0].seg.flags, SYN | PSH);
+  assert.equal(dec.decode(log[0].seg.payload), "GET /");
+  assert.equal(log[0].seg.options.fastOpen?.length, 8);
+  tb.advance(ONE_WAY);
+  // half a round trip later: the server has the connection and the bytes
+  const s = l.accept()!;
+  assert.equal(s.state, "SYN_RCVD");
+  assert.equal(dec.decode(tb.app(s).data), "GET /");
+  s.write(enc.encode("200 OK"));
+  const synAck = log.find((e) => e.from === "server" && (e.seg.flags & SYN) !== 0)!;
+  assert.equal(synAck.seg.ack, (log[0].seg.seq + 1 + 5) >>> 0); // SYN-ACK acknowledges the data
+  const resp = log.find((e) => e.from === "server" && e.seg.payload.length > 0)!;
+  assert.equal(resp.t, t0 + ONE_WAY); // sent before the handshake completed
+  tb.advance(ONE_WAY);
+  // one round trip after the first write, the client has the response
+  assert.equal(tb.now - t0, 2 * ONE_WAY);
+  assert.equal(c.state, "ESTABLISHED");
+  assert.equal(dec.decode(tb.app(c).data), "200 OK");
+  assert.equal(client.counters.fastOpenActive, 1);
+  assert.equal(tb.stack.counters.fastOpenPassive, 1);
+  tb.advance(ONE_WAY);
+  assert.equal(s.state, "ESTABLISHED");
+  // the data crossed once: no retransmission on either side
+  assert.equal(c.info().retransmits + s.info().retransmits, 0);
+  tb.close();
+});
+
+Deno.test("Fast Open: a refused cookie falls back to the normal handshake and the SYN's data goes again at once (RFC 7413 §4.2.2)", () => {
+  const { tb, client, cache, log } = setup();
+  const l = tb.stack.listen(80);
+  fetchCookie(tb, client);
+  cache.set("127.0.0.1|7000", { cookie: new Uint8Array(8).fill(7), mss: 1000 });
+  log.length = 0;
+  const t0 = tb.now;
+  const c = request(tb, client, "hello");
+  assert.equal(dec.decode(log[0].seg.payload), "hello");
+  tb.advance(ONE_WAY);
+  // the server did not take the data: the connection is embryonic
+  assert.equal(l.accept(), undefined);
+  const synAck = log.find((e) => e.from === "server" && (e.seg.flags & SYN) !== 0)!;
+  assert.equal(synAck.seg.ack, (log[0].seg.seq + 1) >>> 0);
+  assert.equal(synAck.seg.options.fastOpen?.length, 8); // a fresh cookie
+  tb.advance(ONE_WAY);
+  // the client resent the data with its ACK of the SYN-ACK, not after an RTO
+  const again = log.filter((e) => e.from === "client" && e.seg.payload.length > 0);
+  assert.equal(again.length, 2);
+  assert.equal(again[1].t, t0 + 2 * ONE_WAY);
+  assert.equal(again[1].seg.flags, ACK | PSH);
+  tb.advance(ONE_WAY);
+  const s = l.accept()!;
+  assert.equal(dec.decode(tb.app(s).data), "hello");
+  assert.equal(client.counters.fastOpenActiveFail, 1);
+  assert.equal(tb.stack.counters.fastOpenPassiveFail, 1);
+  // the new cookie replaced the refused one
+  assert.deepEqual(cache.get("127.0.0.1|7000")?.cookie, synAck.seg.options.fastOpen);
+  assert.equal(c.state, "ESTABLISHED");
+  tb.close();
+});
+
+Deno.test("Fast Open: a server without Fast Open ignores the cookie and still gets the data (RFC 7413 §4.2.2)", () => {
+  const { tb, client, cache } = setup();
+  const plain = tb.addStack({ hostname: "127.0.0.9" });
+  const l = plain.listen(80);
+  cache.set("127.0.0.9|7000", { cookie: new Uint8Array(8).fill(1), mss: 1000 });
+  const c = client.connect({ hostname: "127.0.0.9", port: 7000 }, 80, {
+    fastOpen: { holdSyn: true },
+  });
+  c.write(enc.encode("x"));
+  tb.advance(3 * ONE_WAY + 1);
+  const s = l.accept()!;
+  assert.equal(dec.decode(tb.app(s).data), "x");
+  assert.equal(cache.get("127.0.0.9|7000"), undefined); // refused: forgotten
+  tb.close();
+});
+
+Deno.test("Fast Open: a lost SYN with data is retransmitted with its data and accepted (RFC 7413 §4.1.3)", () => {
+  const { tb, client, log } = setup();
+  const l = tb.stack.listen(80);
+  fetchCookie(tb, client);
+  log.length = 0;
+  tb.network.setLink("127.0.0.2", "127.0.0.1", { delay: ONE_WAY, loss: 1 });
+  const c = request(tb, client, "ping");
+  tb.network.setLink("127.0.0.2", "127.0.0.1", { delay: ONE_WAY });
+  tb.advance(ONE_WAY + 1);
+  assert.equal(l.accept(), undefined); // the first SYN was lost
+  const rto = c.info().rto;
+  tb.advance(rto);
+  const syns = log.filter((e) => e.from === "client" && (e.seg.flags & SYN) !== 0);
+  assert.equal(syns.length, 2);
+  assert.equal(dec.decode(syns[1].seg.payload), "ping");
+  const s = l.accept()!;
+  assert.equal(dec.decode(tb.app(s).data), "ping");
+  tb.advance(2 * ONE_WAY);
+  assert.equal(c.state, "ESTABLISHED");
+  assert.equal(s.state, "ESTABLISHED");
+  assert.equal(client.counters.fastOpenActive, 1);
+  tb.close();
+});
+
+Deno.test("Fast Open: a held SYN goes at releaseSyn() without data when nothing was written", () => {
+  const { tb, client, log } = setup();
+  tb.stack.listen(80);
+  fetchCookie(tb, client);
+  log.length = 0;
+  const c = client.connect(SERVER, 80, { fastOpen: { holdSyn: true } });
+  assert.equal(log.length, 0);
+  c.releaseSyn();
+  assert.equal(log.length, 1);
+  assert.equal(log[0].seg.payload.length, 0);
+  tb.advance(2 * ONE_WAY + 1);
+  assert.equal(c.state, "ESTABLISHED");
+  tb.close();
+});
