@@ -52,7 +52,7 @@ function fetchCookie(tb: Testbed, client: Stack): void {
   tb.advance(10 * ONE_WAY);
 }
 
-function request(tb: Testbed, client: Stack, text: string): StackConnection {
+function request(client: Stack, text: string): StackConnection {
   const c = client.connect(SERVER, 80, { fastOpen: { holdSyn: true } });
   c.write(enc.encode(text));
   return c;
@@ -76,7 +76,7 @@ Deno.test("Fast Open: the SYN carries the first write, the server reads it befor
   fetchCookie(tb, client);
   log.length = 0;
   const t0 = tb.now;
-  const c = request(tb, client, "GET /");
+  const c = request(client, "GET /");
   // the SYN left at once with the data and the cookie
   assert.equal(log.length, 1);
   assert.equal(log[0].seg.flags, SYN | PSH);
@@ -113,7 +113,7 @@ Deno.test("Fast Open: a refused cookie falls back to the normal handshake and th
   cache.set("127.0.0.1|7000", { cookie: new Uint8Array(8).fill(7), mss: 1000 });
   log.length = 0;
   const t0 = tb.now;
-  const c = request(tb, client, "hello");
+  const c = request(client, "hello");
   assert.equal(dec.decode(log[0].seg.payload), "hello");
   tb.advance(ONE_WAY);
   // the server did not take the data: the connection is embryonic
@@ -160,7 +160,7 @@ Deno.test("Fast Open: a lost SYN with data is retransmitted with its data and ac
   fetchCookie(tb, client);
   log.length = 0;
   tb.network.setLink("127.0.0.2", "127.0.0.1", { delay: ONE_WAY, loss: 1 });
-  const c = request(tb, client, "ping");
+  const c = request(client, "ping");
   tb.network.setLink("127.0.0.2", "127.0.0.1", { delay: ONE_WAY });
   tb.advance(ONE_WAY + 1);
   assert.equal(l.accept(), undefined); // the first SYN was lost
