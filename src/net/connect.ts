@@ -118,6 +118,7 @@ export async function connect(options: ConnectOptions): Promise<TouConn> {
       tcpPort: o.tcpPort,
       localTcpPort: o.localTcpPort,
       signal: o.signal,
+      fastOpen: o.fastOpen,
     });
     setAutoClose(ep);
     return conn;

@@ -140,6 +140,8 @@ let autoCloseOf: (ep: Endpoint) => void;
  */
 export const LOOPBACK_SEGMENT_BUDGET = 16_384;
 
+const HOLD_SYN = Object.freeze({ holdSyn: true });
+
 /** How long an idle auto-closing endpoint waits for FIN_WAIT_2 connections to finish. */
 const FIN_WAIT_2_GRACE_MS = 2_000;
 
@@ -327,6 +329,7 @@ export class Endpoint implements AsyncDisposable {
       sc = this.#stack.connect({ hostname: ip, port: o.port }, o.tcpPort ?? o.port, {
         localPort: o.localTcpPort,
         reuseAddress: o.reuseAddress ?? false,
+        fastOpen: o.fastOpen === true ? HOLD_SYN : undefined,
       });
     } catch (err) {
       throw this.#qualify(err);
@@ -334,6 +337,12 @@ export class Endpoint implements AsyncDisposable {
     const conn = this.#wrap(sc);
     if (o.noDelay !== undefined) conn.setNoDelay(o.noDelay);
     if (o.keepAlive !== undefined) conn.setKeepAlive(o.keepAlive);
+    if (sc.synHeld) {
+      // RFC 7413 with a cached cookie (TCP_FASTOPEN_CONNECT): the first write goes into the
+      // SYN; without one by the next macrotask, the SYN goes alone
+      this.#runtime.schedule(this.#runtime.now(), () => sc.releaseSyn());
+      return conn;
+    }
     await connHandshake(conn, o.signal);
     return conn;
   }

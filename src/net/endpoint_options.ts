@@ -144,6 +144,21 @@ export interface EndpointConnectOptions {
   readonly noDelay?: boolean;
   /** SO_KEEPALIVE for this connection. Default: the endpoint's `keepAlive` option. */
   readonly keepAlive?: boolean;
+  /**
+   * TCP Fast Open (RFC 7413) for this connection, like Linux's
+   * `TCP_FASTOPEN_CONNECT`. With a cookie from this server cached (from an
+   * earlier connection), `connect` resolves at once, before the handshake:
+   * the SYN waits for the first `write` (made in the same task) and carries
+   * its bytes, so they reach the server half a round trip later; if nothing
+   * is written by the next macrotask the SYN goes alone. Errors of the
+   * handshake then show on reads and writes. Without a cookie, the SYN asks
+   * for one and `connect` waits for the handshake as usual. The server's
+   * endpoint needs `fastOpen: true`; otherwise the data is simply sent
+   * again after the handshake. SYN data may be delivered twice only if
+   * the server lost its state (RFC 7413 §6.1): use it for requests that
+   * are safe to repeat or protocols that tolerate it (the tunnel does). Default false.
+   */
+  readonly fastOpen?: boolean;
 }
 
 /**
@@ -202,4 +217,5 @@ export const endpointConnectSchema = z.strictObject({
   signal: signalOption().optional(),
   noDelay: booleanOption().optional(),
   keepAlive: booleanOption().optional(),
+  fastOpen: booleanOption().optional(),
 });

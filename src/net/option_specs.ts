@@ -345,6 +345,13 @@ export const TOU_OPTION_SPECS = {
       "(tcp_abort_on_overflow) instead of dropping its ACK.",
     layer: "stack",
   },
+  fastOpen: {
+    unit: "boolean",
+    default: false,
+    description: "TCP Fast Open (RFC 7413) on this endpoint's listeners: give cookies and take " +
+      "the data of SYNs with a valid one (a connection uses it with connect's fastOpen).",
+    layer: "stack",
+  },
   portRange: {
     unit: "ports",
     min: 1,

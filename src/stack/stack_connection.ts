@@ -126,6 +126,11 @@ export class StackConnection implements FourTuple {
     return n;
   }
 
+  /** Whether the SYN waits for Fast Open data (`connect` with `fastOpen.holdSyn` and a cookie). */
+  get synHeld(): boolean {
+    return this.tcp.synHeld;
+  }
+
   /** Sends a SYN held for Fast Open data (nothing was written in time). */
   releaseSyn(): void {
     this.tcp.releaseSyn();

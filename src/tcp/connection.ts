@@ -297,6 +297,11 @@ export class TcpConnection {
     return this.#tfo;
   }
 
+  /** Whether our SYN waits for the first write (Fast Open, `holdSyn`). */
+  get synHeld(): boolean {
+    return this.#snd.synHold && this.#state === "SYN_SENT";
+  }
+
   /** Lets a SYN held for Fast Open data go (TCP_FASTOPEN_CONNECT: nothing was written in time). */
   releaseSyn(): void {
     this.#snd.synHold = false;

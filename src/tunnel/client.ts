@@ -189,12 +189,20 @@ export class TunnelClient {
     const app = formatHostPort(tcp.remoteAddr);
     tcp.setNoDelay(true);
     this.#pending.add(tcp);
+    // TCP Fast Open: wait a moment (FIRST_BYTES_WAIT_MS at most) for the application's first
+    // bytes, so that they ride on the tunnel's SYN; a server-speaks-first protocol loses only
+    // that moment. The read stays pending otherwise and the relay takes its bytes later.
+    const buf = new Uint8Array(FIRST_READ_SIZE);
+    const result = tcp.read(buf);
+    result.catch(() => {}); // its error reaches the relay's first read
+    await firstBytesOrTimeout(result);
     let tunnel;
     try {
       tunnel = await this.endpoint.connect({
         hostname: this.server.hostname,
         port: this.server.port,
         tcpPort: port,
+        fastOpen: true,
       });
     } catch (e) {
       if (!this.#pending.delete(tcp)) return; // close() has reset it already
@@ -210,8 +218,24 @@ export class TunnelClient {
       tunnel.abort(); // close() has reset the TCP side meanwhile
       return;
     }
-    this.relay.start(tcp, tunnel, { tunnelPort: port, tcpPeer: app });
+    this.relay.start(tcp, tunnel, { tunnelPort: port, tcpPeer: app, firstRead: { result, buf } });
   }
+}
+
+/** Bytes of the application's first read (what fits a SYN beside its options). */
+const FIRST_READ_SIZE = 1500;
+/** How long the client waits for the application's first bytes before opening the tunnel. */
+export const FIRST_BYTES_WAIT_MS = 1;
+
+function firstBytesOrTimeout(read: Promise<number | null>): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, FIRST_BYTES_WAIT_MS);
+    const done = () => {
+      clearTimeout(t);
+      resolve();
+    };
+    read.then(done, done);
+  });
 }
 
 function explain(e: unknown, port: number): string {

@@ -80,6 +80,48 @@ export function connSide(
   };
 }
 
+/**
+ * A side whose first read was already started (the tunnel client reads the
+ * local application's first bytes before opening the tunnel, for TCP Fast
+ * Open): the first `read` returns that read's bytes, later ones read on.
+ *
+ * @param side The side.
+ * @param first The pending first read into `buf`.
+ * @param buf Its buffer.
+ * @returns The side.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type PipeSide, withFirstRead } from "./pipe.ts";
+ * const side = { read: () => Promise.resolve(null) } as unknown as PipeSide;
+ * const s = withFirstRead(side, Promise.resolve(2), new Uint8Array([7, 8, 9]));
+ * const p = new Uint8Array(4);
+ * assert.equal(await s.read(p), 2);
+ * assert.deepEqual([...p.subarray(0, 2)], [7, 8]);
+ * assert.equal(await s.read(p), null);
+ * ```
+ */
+export function withFirstRead(
+  side: PipeSide,
+  first: Promise<number | null>,
+  buf: Uint8Array,
+): PipeSide {
+  let pending: Promise<number | null> | undefined = first;
+  return {
+    ...side,
+    read: async (p) => {
+      if (pending === undefined) return side.read(p);
+      const n = await pending;
+      pending = undefined;
+      if (n === null) return null;
+      // a first read larger than `p` would be cut: the pipe's buffers are larger than `buf`
+      p.set(buf.subarray(0, n));
+      return n;
+    },
+  };
+}
+
 /** How one direction of a copy ended. */
 export type CopyResult =
   | { readonly kind: "eof"; readonly bytes: number }

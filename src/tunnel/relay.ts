@@ -7,7 +7,7 @@
  */
 
 import type { Logger } from "./log.ts";
-import { connSide, Pipe, type PipeResult } from "./pipe.ts";
+import { connSide, Pipe, type PipeResult, withFirstRead } from "./pipe.ts";
 import type { TunnelConn } from "./transport.ts";
 
 /** Which side of the tunnel a relay runs on. */
@@ -114,10 +114,18 @@ export class Relay {
   start(
     tcp: Deno.Conn,
     tunnel: TunnelConn,
-    meta: { readonly tunnelPort: number; readonly tcpPeer: string },
+    meta: {
+      readonly tunnelPort: number;
+      readonly tcpPeer: string;
+      /** A read of `tcp` already started (Fast Open), with its buffer. */
+      readonly firstRead?: { readonly result: Promise<number | null>; readonly buf: Uint8Array };
+    },
   ): Session {
     const id = this.#nextId++;
-    const pipe = new Pipe(connSide(tcp, `tcp ${meta.tcpPeer}`), connSide(tunnel, "tunnel"));
+    let tcpSide = connSide(tcp, `tcp ${meta.tcpPeer}`);
+    const first = meta.firstRead;
+    if (first !== undefined) tcpSide = withFirstRead(tcpSide, first.result, first.buf);
+    const pipe = new Pipe(tcpSide, connSide(tunnel, "tunnel"));
     const session: Session = {
       id,
       tunnelPort: meta.tunnelPort,

@@ -36,9 +36,17 @@ export interface TunnelEndpoint {
   readonly addr: TunnelAddr;
   /** Listens on a TCP port inside the tunnel. */
   listen(opts: { readonly tcpPort: number; readonly backlog?: number }): TunnelListener;
-  /** Opens a tunnel connection to `tcpPort` of the endpoint at `hostname:port`. */
+  /**
+   * Opens a tunnel connection to `tcpPort` of the endpoint at `hostname:port`
+   * (`fastOpen`: TCP Fast Open, the first write may ride on the SYN).
+   */
   connect(
-    opts: { readonly hostname: string; readonly port: number; readonly tcpPort: number },
+    opts: {
+      readonly hostname: string;
+      readonly port: number;
+      readonly tcpPort: number;
+      readonly fastOpen?: boolean;
+    },
   ): Promise<TunnelConn>;
   /** Closes the endpoint (every connection with it). */
   close(): void | Promise<void>;

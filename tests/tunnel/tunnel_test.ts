@@ -313,3 +313,34 @@ Deno.test("TunnelClient stalls the application when the service stops reading", 
     await svc.close();
   }
 });
+
+Deno.test("TunnelClient sends a new connection's first bytes in the tunnel's SYN once it has a Fast Open cookie", async () => {
+  // An echo service that answers one request and closes.
+  const svc = tcpService(async (c) => {
+    const buf = new Uint8Array(64);
+    const n = await c.read(buf);
+    if (n !== null) await writeAll(c, buf.subarray(0, n));
+    c.close();
+  });
+  const pair = await startPair({
+    forwards: [{ tunnelPort: 7, target: { hostname: LOOP, port: svc.port } }],
+    tunnelPorts: [7],
+  });
+  try {
+    for (let i = 0; i < 3; i++) {
+      const c = await Deno.connect({ hostname: LOOP, port: pair.localPort() });
+      await writeAll(c, new TextEncoder().encode(`req ${i}`));
+      const got = await within(5_000, "echo", readAll(c));
+      assert.equal(new TextDecoder().decode(got), `req ${i}`);
+      c.close();
+    }
+    const server = pair.server.endpoint as unknown as { metrics(): Record<string, number> };
+    const client = pair.client.endpoint as unknown as { metrics(): Record<string, number> };
+    // the first connection fetched the cookie; the next two carried their request in the SYN
+    assert.equal(server.metrics().stack_fast_open_passive, 2);
+    assert.equal(client.metrics().stack_fast_open_active, 2);
+  } finally {
+    await pair.close(2_000);
+    await svc.close();
+  }
+});
