@@ -114,8 +114,11 @@ export async function openTouEndpoint(opts: TouEndpointOptions): Promise<Observa
     // TCP Fast Open is on by default in the tunnel (docs/stack.md): both ends are tou, so no
     // middlebox drops SYN data, and a new stream's first bytes then reach the service half a
     // round trip after the local application sent them instead of one and a half.
+    // noDelay: the relay writes what the kernel socket delivered, already coalesced; Nagle
+    // would hold a request's second write for the ACK of its first (a delayed ACK away).
     ep = await openEndpoint({
       fastOpen: true,
+      noDelay: true,
       ...tcp,
       segmentBudget,
       hostname,

@@ -1,0 +1,289 @@
+/**
+ * Many short connections and small requests through the tou tunnel and
+ * through kcptun, measured in the same run. Prints a table; no assertions;
+ * never run by CI.
+ *
+ *   deno task bench:requests [--n 5000] [--c 50] [--only tou,kcptun,direct] [--rtt 40] [--timeout 30]
+ *
+ * Setup (once, as root): `apt-get install -y apache2-utils kcptun` (the
+ * benchmark runs that itself when `ab` or kcptun is missing).
+ *
+ * A `Deno.serve` "hello" target runs in this process. Each tunnel is a pair
+ * of processes: `tou server` + `tou client` (sealed, Fast Open on by
+ * default) or kcptun-server + kcptun-client (fast3, aes, no FEC, no
+ * compression). Workloads, with `ab` from apache2-utils:
+ *
+ * - **new conn**: `ab -n N -c C`: a new TCP connection (a new tunnel stream) per request;
+ * - **keep-alive**: `ab -k -n 4N -c C`;
+ * - **serial**: `ab -n N/5 -c 1`: one new connection at a time.
+ *
+ * Each row shows requests/s, ab's p50/p99 latency, the CPU seconds both
+ * tunnel processes used per 1000 requests, and the ratio to kcptun's
+ * requests/s in the same workload. With `--rtt MS` (default 40; 0 skips it)
+ * a UDP delay proxy in this process adds MS/2 each way between the tunnel
+ * ends, and the time to the first response byte of a new connection is
+ * measured (median of 20, serial): with Fast Open it should be one RTT
+ * plus a little. The machine may be loaded by other work: compare ratios
+ * within one run.
+ *
+ * @module
+ */
+
+import { ensureTools, findKcptun, KCPTUN_FAST3, startKcptun } from "./_kcptun.ts";
+import { cpuSeconds, freeTcpPort, freeUdpPort, ProcessGroup, sleep, which } from "./_proc.ts";
+
+function arg(name: string, fallback: string): string {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < Deno.args.length ? Deno.args[i + 1] : fallback;
+}
+
+const N = Number(arg("n", "5000"));
+const C = Number(arg("c", "50"));
+const ONLY = arg("only", "direct,tou,kcptun").split(",");
+const RTT = Number(arg("rtt", "40"));
+const TIMEOUT_S = Number(arg("timeout", "30"));
+const KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+const CLI = new URL("../cli/main.ts", import.meta.url).pathname;
+
+interface AbResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  failed: number;
+}
+
+async function runAb(args: string[]): Promise<AbResult | string> {
+  const out = await new Deno.Command("ab", {
+    args: ["-q", "-s", String(TIMEOUT_S), "-t", String(TIMEOUT_S), ...args],
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout((TIMEOUT_S + 15) * 1000),
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  const num = (re: RegExp) => Number(text.match(re)?.[1] ?? NaN);
+  const rps = num(/Requests per second:\s+([\d.]+)/);
+  if (!Number.isFinite(rps)) {
+    return `ab failed: ${new TextDecoder().decode(out.stderr).trim().split("\n").pop()}`;
+  }
+  return {
+    rps,
+    p50: num(/\s50%\s+(\d+)/),
+    p99: num(/\s99%\s+(\d+)/),
+    failed: num(/Failed requests:\s+(\d+)/),
+  };
+}
+
+/** A UDP proxy adding `oneWay` ms each way: clients → `listen` → `target`. */
+function delayProxy(listenPort: number, targetPort: number, oneWay: number): () => void {
+  const front = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: listenPort });
+  const backs = new Map<string, Deno.DatagramConn>();
+  const target: Deno.NetAddr = { transport: "udp", hostname: "127.0.0.1", port: targetPort };
+  let open = true;
+  (async () => {
+    for await (const [data, from] of front) {
+      const f = from as Deno.NetAddr;
+      const key = `${f.hostname}:${f.port}`;
+      let back = backs.get(key);
+      if (back === undefined) {
+        const b = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+        backs.set(key, back = b);
+        (async () => {
+          for await (const [reply] of b) {
+            setTimeout(() => open && front.send(reply, f).catch(() => {}), oneWay);
+          }
+        })().catch(() => {});
+      }
+      const b = back;
+      setTimeout(() => open && b.send(data, target).catch(() => {}), oneWay);
+    }
+  })().catch(() => {});
+  return () => {
+    open = false;
+    front.close();
+    for (const b of backs.values()) b.close();
+  };
+}
+
+/** Median ms from connect to the first response byte of a new connection, serially. */
+async function firstByte(port: number, count: number): Promise<number> {
+  const req = new TextEncoder().encode("GET / HTTP/1.0\r\nHost: x\r\n\r\n");
+  const times: number[] = [];
+  const buf = new Uint8Array(4096);
+  for (let i = 0; i < count; i++) {
+    const t0 = performance.now();
+    const c = await Deno.connect({ hostname: "127.0.0.1", port });
+    await c.write(req);
+    const n = await Promise.race([c.read(buf), sleep(TIMEOUT_S * 1000).then(() => null)]);
+    if (n !== null) times.push(performance.now() - t0);
+    c.close();
+    await sleep(20);
+  }
+  times.sort((a, b) => a - b);
+  return times.length ? times[Math.floor(times.length / 2)] : NaN;
+}
+
+interface Tunnel {
+  entryPort: number;
+  pids: number[];
+  stop(): Promise<void>;
+}
+
+async function startTunnel(kind: string, targetPort: number, oneWay: number): Promise<Tunnel> {
+  const group = new ProcessGroup();
+  const entryPort = freeTcpPort();
+  const serverUdp = freeUdpPort();
+  const proxyUdp = oneWay > 0 ? freeUdpPort() : serverUdp;
+  const stopProxy = oneWay > 0 ? delayProxy(proxyUdp, serverUdp, oneWay) : () => {};
+  let pids: number[];
+  let keyFile: string | undefined;
+  if (kind === "tou") {
+    keyFile = await Deno.makeTempFile();
+    await Deno.writeTextFile(keyFile, KEY);
+    const common = ["--log-level", "error", "--key-file", keyFile];
+    const s = group.start("tou server", Deno.execPath(), [
+      "run",
+      "-A",
+      CLI,
+      "server",
+      "--listen",
+      `127.0.0.1:${serverUdp}`,
+      "--forward",
+      `80=127.0.0.1:${targetPort}`,
+      ...common,
+    ], { capture: false });
+    const c = group.start("tou client", Deno.execPath(), [
+      "run",
+      "-A",
+      CLI,
+      "client",
+      "--server",
+      `127.0.0.1:${proxyUdp}`,
+      "--local",
+      `127.0.0.1:${entryPort}=80`,
+      ...common,
+    ], { capture: false });
+    pids = [s.pid, c.pid];
+  } else {
+    const pair = startKcptun(group, findKcptun()!, {
+      udpListen: `127.0.0.1:${serverUdp}`,
+      udpRemote: `127.0.0.1:${proxyUdp}`,
+      target: `127.0.0.1:${targetPort}`,
+      local: `127.0.0.1:${entryPort}`,
+      options: { ...KCPTUN_FAST3, crypt: "aes" },
+    });
+    pids = [pair.server.pid, pair.client.pid];
+  }
+  await sleep(1500); // processes start and bind
+  return {
+    entryPort,
+    pids,
+    stop: async () => {
+      await group.killAll();
+      stopProxy();
+      if (keyFile) await Deno.remove(keyFile).catch(() => {});
+    },
+  };
+}
+
+function fmt(n: number, digits = 0): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : "–";
+}
+
+async function main(): Promise<void> {
+  const missing = await ensureTools({
+    ab: "apache2-utils",
+    "kcptun-server": "kcptun",
+    "kcptun-client": "kcptun",
+  });
+  if (missing.includes("ab")) {
+    console.error("bench/requests: ab (apache2-utils) is missing; install it with apt-get");
+    Deno.exit(1);
+  }
+  const kinds = ONLY.filter((k) => k !== "kcptun" || which("kcptun-server") !== undefined);
+  const ac = new AbortController();
+  const target = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: () => {} },
+    () => new Response("hello"),
+  );
+  const targetPort = target.addr.port;
+  const workloads: [string, string[], number][] = [
+    ["new conn", ["-n", String(N), "-c", String(C)], N],
+    ["keep-alive", ["-k", "-n", String(4 * N), "-c", String(C)], 4 * N],
+    ["serial", ["-n", String(Math.max(1, Math.floor(N / 5))), "-c", "1"], Math.floor(N / 5)],
+  ];
+  console.log(
+    `requests through tunnels, loopback; N=${N}, C=${C}; ` +
+      `load average ${Deno.loadavg().map((x) => x.toFixed(2)).join(" ")} (machine shared: ` +
+      `compare ratios within this run)`,
+  );
+  const paths: [string, number][] = [["clean", 0]];
+  if (RTT > 0) paths.push([`${RTT} ms RTT`, RTT / 2]);
+  for (const [pathName, oneWay] of paths) {
+    const rps = new Map<string, number>();
+    const rows: string[][] = [];
+    for (const [wname, abArgs, count] of workloads) {
+      if (oneWay > 0 && wname !== "serial") continue; // the delayed path: latency only
+      for (const kind of kinds) {
+        if (kind === "direct" && oneWay > 0) continue;
+        const t = kind === "direct" ? undefined : await startTunnel(kind, targetPort, oneWay);
+        const port = t?.entryPort ?? targetPort;
+        try {
+          const cpu0 = t ? t.pids.map(cpuSeconds) : [];
+          const r = await runAb([...abArgs, `http://127.0.0.1:${port}/`]);
+          const cpu = t ? t.pids.map((p, i) => cpuSeconds(p) - cpu0[i]) : [];
+          if (typeof r === "string") {
+            rows.push([wname, kind, r]);
+            continue;
+          }
+          rps.set(`${wname}/${kind}`, r.rps);
+          const perK = cpu.map((s) => fmt((s * 1000) / count, 2)).join(" + ");
+          rows.push([
+            wname,
+            kind,
+            fmt(r.rps),
+            fmt(r.p50),
+            fmt(r.p99),
+            t ? perK : "–",
+            String(r.failed),
+          ]);
+        } finally {
+          await t?.stop();
+        }
+      }
+    }
+    for (const row of rows) {
+      const k = rps.get(`${row[0]}/kcptun`);
+      const mine = rps.get(`${row[0]}/${row[1]}`);
+      row.push(k && mine && row[1] !== "kcptun" ? fmt(mine / k, 2) : "");
+    }
+    console.log(`\n${pathName}:`);
+    console.log(
+      "workload    tunnel  req/s    p50ms p99ms CPU s/1000 req (server + client) failed  ×kcptun",
+    );
+    for (const r of rows) {
+      console.log(
+        r.length < 4
+          ? `${r[0].padEnd(11)} ${r[1].padEnd(7)} ${r[2]}`
+          : `${r[0].padEnd(11)} ${r[1].padEnd(7)} ${r[2].padStart(7)} ${r[3].padStart(6)} ${
+            r[4].padStart(5)
+          } ${r[5].padStart(22)} ${r[6].padStart(13)} ${r[7].padStart(8)}`,
+      );
+    }
+    if (oneWay > 0) {
+      for (const kind of kinds.filter((k) => k !== "direct")) {
+        const t = await startTunnel(kind, targetPort, oneWay);
+        try {
+          await firstByte(t.entryPort, 3); // warm up (Fast Open cookie)
+          const ms = await firstByte(t.entryPort, 20);
+          console.log(`first response byte of a new connection, ${kind}: ${fmt(ms, 1)} ms median`);
+        } finally {
+          await t.stop();
+        }
+      }
+    }
+  }
+  ac.abort();
+  await target.finished;
+}
+
+if (import.meta.main) await main();
