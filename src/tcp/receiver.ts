@@ -35,6 +35,8 @@ const PAWS_IDLE_LIMIT = 24 * 24 * 3600 * 1000;
 /** Delayed ACKs wait at most this long (RFC 1122 4.2.3.2: less than 0.5 s; Linux 200 ms). */
 const MAX_DELAYED_ACK = 200;
 const DISCARD_CHUNK = 64 * 1024;
+/** Where discarded bytes are read to, shared (allocated on first use). */
+let DISCARD_SCRATCH: Uint8Array | undefined;
 
 /**
  * Receive-side state machine. Not exported from the package: `TcpConnection`
@@ -62,7 +64,6 @@ export class Receiver {
   #finSeq: Seq = seq(0);
   #finReceived = false;
   #readShut = false;
-  #discard: Uint8Array | undefined;
 
   #sack = false;
   #timestamps = false;
@@ -367,8 +368,10 @@ export class Receiver {
   }
 
   #discardReadable(): void {
-    this.#discard ??= new Uint8Array(Math.min(DISCARD_CHUNK, this.#buf.capacity));
-    while (this.#buf.read(this.#discard) > 0) { /* drop */ }
+    // one scratch buffer for every connection (nothing keeps what it holds)
+    if (this.#buf.readable === 0) return;
+    const scratch = DISCARD_SCRATCH ??= new Uint8Array(DISCARD_CHUNK);
+    while (this.#buf.read(scratch) > 0) { /* drop */ }
   }
 
   /** Receiver SWS threshold: min(RCV.BUFF / 2, MSS) (RFC 1122 4.2.3.3). */

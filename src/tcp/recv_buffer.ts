@@ -13,6 +13,9 @@ export interface RecvRange {
   readonly end: number;
 }
 
+/** Bytes of the ring a new buffer starts with. */
+const INITIAL_RING = 4 * 1024;
+
 /** Options of {@linkcode RecvBuffer}. */
 export interface RecvBufferOptions {
   /** Most separate out-of-order ranges held at once (`TcpConfig.maxOutOfOrderRanges`). Default 64. */
@@ -80,7 +83,8 @@ export class RecvBuffer {
       throw new RangeError(`RecvBuffer maxRanges must be a non-negative integer, got ${maxRanges}`);
     }
     this.#capacity = capacity;
-    this.#ring = new Uint8Array(Math.min(capacity, 16 * 1024));
+    // Small: most connections of a request/response workload never grow it (it doubles on demand).
+    this.#ring = new Uint8Array(Math.min(capacity, INITIAL_RING));
     this.#maxRanges = maxRanges;
     // One spare slot: an insert may briefly hold maxRanges + 1 before the check.
     this.#starts = new Float64Array(maxRanges + 1);

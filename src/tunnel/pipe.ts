@@ -122,6 +122,19 @@ export function withFirstRead(
   };
 }
 
+/** Idle copy buffers of {@linkcode COPY_BUFFER_SIZE} bytes, reused by later pipes. */
+const bufferPool: Uint8Array[] = [];
+/** Most idle buffers kept (8 MiB). */
+const BUFFER_POOL_MAX = 128;
+
+function takeBuffer(size: number): Uint8Array {
+  return (size === COPY_BUFFER_SIZE ? bufferPool.pop() : undefined) ?? new Uint8Array(size);
+}
+
+function giveBuffer(buf: Uint8Array): void {
+  if (buf.length === COPY_BUFFER_SIZE && bufferPool.length < BUFFER_POOL_MAX) bufferPool.push(buf);
+}
+
 /** How one direction of a copy ended. */
 export type CopyResult =
   | { readonly kind: "eof"; readonly bytes: number }
@@ -287,16 +300,26 @@ export class Pipe {
     this.#b = b;
     const size = opts.bufferSize ?? COPY_BUFFER_SIZE;
     const stopped = () => this.#ended;
+    // Chunk buffers come from a pool: a fresh 64 KiB pair per direction was the largest
+    // allocation of a short connection. A copy resolves only after its last read and write
+    // settled, so nothing refers to a buffer once it goes back.
+    const bufAB = takeBuffer(size), bufBA = takeBuffer(size);
     const ab = copyStream(a, b, {
-      buffer: new Uint8Array(size),
+      buffer: bufAB,
       stopped,
       onBytes: (n) => this.#aToB += n,
-    }).then((r) => this.#onDirection(r, "a", "b"));
+    }).then((r) => {
+      giveBuffer(bufAB);
+      return this.#onDirection(r, "a", "b");
+    });
     const ba = copyStream(b, a, {
-      buffer: new Uint8Array(size),
+      buffer: bufBA,
       stopped,
       onBytes: (n) => this.#bToA += n,
-    }).then((r) => this.#onDirection(r, "b", "a"));
+    }).then((r) => {
+      giveBuffer(bufBA);
+      return this.#onDirection(r, "b", "a");
+    });
     this.done = Promise.all([ab, ba]).then(() => {
       if (this.#resetBy === undefined) {
         this.#ended = true;

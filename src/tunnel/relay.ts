@@ -136,7 +136,9 @@ export class Relay {
     };
     this.#sessions.set(id, session);
     this.counters.sessionsOpened++;
-    this.#log.debug("session opened", { id, port: meta.tunnelPort, tcp: meta.tcpPeer });
+    if (this.#log.enabled("debug")) {
+      this.#log.debug("session opened", { id, port: meta.tunnelPort, tcp: meta.tcpPeer });
+    }
     pipe.done.then((r) => this.#ended(session, r));
     return session;
   }
@@ -182,19 +184,12 @@ export class Relay {
     this.#sessions.delete(s.id);
     this.counters.bytesIntoTunnel += r.aToB;
     this.counters.bytesOutOfTunnel += r.bToA;
-    const fields = {
-      id: s.id,
-      port: s.tunnelPort,
-      tcp: s.tcpPeer,
-      in: r.aToB,
-      out: r.bToA,
-      ms: Date.now() - s.startedAt,
-    };
     if (r.outcome === "closed") {
       this.counters.sessionsClosed++;
-      this.#log.debug("session closed", fields);
+      if (this.#log.enabled("debug")) this.#log.debug("session closed", sessionFields(s, r));
       return;
     }
+    const fields = sessionFields(s, r);
     this.counters.sessionsReset++;
     const by = r.resetBy === "a" ? "tcp side" : r.resetBy === "b" ? "tunnel side" : "local";
     this.#log.info(`session reset by ${by}`, {
@@ -202,4 +197,15 @@ export class Relay {
       error: r.resetBy === "local" ? String(r.error) : errorName(r.error),
     });
   }
+}
+
+function sessionFields(s: Session, r: PipeResult) {
+  return {
+    id: s.id,
+    port: s.tunnelPort,
+    tcp: s.tcpPeer,
+    in: r.aToB,
+    out: r.bToA,
+    ms: Date.now() - s.startedAt,
+  };
 }

@@ -168,13 +168,14 @@ export class TunnelServer {
   }
 
   async #acceptLoop(listener: TunnelListener, f: ForwardSpec): Promise<void> {
+    const target = formatHostPort(f.target); // once, not per connection
     try {
       for await (const conn of listener) {
         if (this.#closing) {
           conn.abort();
           continue;
         }
-        this.#handle(conn, f);
+        this.#handle(conn, f, target);
       }
     } catch (e) {
       if (!this.#closing) {
@@ -183,9 +184,7 @@ export class TunnelServer {
     }
   }
 
-  async #handle(conn: TunnelConn, f: ForwardSpec): Promise<void> {
-    const target = formatHostPort(f.target);
-    const peer = describePeer(conn);
+  async #handle(conn: TunnelConn, f: ForwardSpec, target: string): Promise<void> {
     this.#pendingConnects.add(conn);
     let tcp: Deno.TcpConn;
     try {
@@ -196,7 +195,7 @@ export class TunnelServer {
       // The one log line about this failure; the client only sees the reset.
       this.#log.warn(`cannot reach forward target ${target}: ${describeError(e)}`, {
         port: f.tunnelPort,
-        peer,
+        peer: describePeer(conn),
       });
       conn.abort();
       return;
