@@ -62,15 +62,21 @@ async function run(n: number): Promise<void> {
   }));
 }
 
+type Metrics = { metrics(): Record<string, number> };
+const segs = () =>
+  [server, client].map((t) => (t.endpoint as unknown as Metrics).metrics().stack_segments_out);
 await run(200); // warm up (JIT, Fast Open cookie)
+const segs0 = segs();
 const cpu0 = cpuSeconds(Deno.pid);
 const t0 = performance.now();
 await run(N);
 const wall = performance.now() - t0;
 const cpu = cpuSeconds(Deno.pid) - cpu0;
+const perConn = segs().map((v, i) => ((v - segs0[i]) / N).toFixed(1));
 console.log(
   `${N} connections, ${C} at a time: ${(N / (wall / 1000)).toFixed(0)} conn/s, ` +
     `${((cpu * 1000) / N).toFixed(3)} ms CPU per connection (client + server + target), ` +
+    `segments per connection: server ${perConn[0]}, client ${perConn[1]}, ` +
     `load average ${Deno.loadavg()[0].toFixed(1)}`,
 );
 await client.close();

@@ -173,7 +173,7 @@ async function startTunnel(kind: string, targetPort: number, oneWay: number): Pr
     });
     pids = [pair.server.pid, pair.client.pid];
   }
-  await sleep(1500); // processes start and bind
+  await warmUp(entryPort);
   return {
     entryPort,
     pids,
@@ -183,6 +183,22 @@ async function startTunnel(kind: string, targetPort: number, oneWay: number): Pr
       if (keyFile) await Deno.remove(keyFile).catch(() => {});
     },
   };
+}
+
+/** Waits until a request through the tunnel succeeds (processes started), then warms it up. */
+async function warmUp(port: number): Promise<void> {
+  const deadline = performance.now() + 30_000;
+  for (;;) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) });
+      await res.text();
+      if (res.ok) break;
+    } catch {
+      if (performance.now() > deadline) throw new Error(`tunnel on port ${port} never answered`);
+      await sleep(200);
+    }
+  }
+  await runAb(["-n", "300", "-c", "10", `http://127.0.0.1:${port}/`]); // JIT, Fast Open cookie
 }
 
 function fmt(n: number, digits = 0): string {
