@@ -141,6 +141,14 @@ export const TOU_OPTION_SPECS = {
     default: C.retries,
     description: "Data retransmissions before the connection is aborted (tcp_retries2).",
   },
+  userTimeout: {
+    unit: "ms",
+    min: 0,
+    max: 32_767_000,
+    default: C.userTimeout,
+    description:
+      "Abort when sent data stays unacknowledged (or zero-window probes unanswered) this long; 0 off (TCP_USER_TIMEOUT).",
+  },
   delayedAck: {
     unit: "ms",
     min: 0,
@@ -323,6 +331,8 @@ export interface ResolvedTouOptions {
   synAckRetries: number;
   /** Data retransmissions before the connection is aborted (tcp_retries2). 0–255, default 15. */
   retries: number;
+  /** Abort when sent data stays unacknowledged this long; 0 off (TCP_USER_TIMEOUT). ms, 0–32767000, default 0. */
+  userTimeout: number;
   /** Delayed-ACK timeout; 0 acknowledges every segment at once. ms, 0–200, default 40. */
   delayedAck: number;
   /** Disable Nagle's algorithm on new connections (TCP_NODELAY). Default false. */
@@ -406,6 +416,8 @@ export interface TouOptions {
   readonly synAckRetries?: number;
   /** Data retransmissions before the connection is aborted (tcp_retries2). 0–255, default 15. */
   readonly retries?: number;
+  /** Abort when sent data stays unacknowledged this long; 0 off (TCP_USER_TIMEOUT). ms, 0–32767000, default 0. */
+  readonly userTimeout?: number;
   /** Delayed-ACK timeout; 0 acknowledges every segment at once. ms, 0–200, default 40. */
   readonly delayedAck?: number;
   /** Disable Nagle's algorithm on new connections (TCP_NODELAY). Default false. */

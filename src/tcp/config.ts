@@ -32,6 +32,14 @@ export interface TcpConfig {
   readonly synAckRetries: number;
   /** Data retransmissions before the connection is aborted (tcp_retries2). Default 15. */
   readonly retries: number;
+  /**
+   * User timeout (RFC 9293 §3.8.3, Linux TCP_USER_TIMEOUT): the connection is
+   * aborted when data, a SYN or a FIN stays unacknowledged, or zero-window
+   * probes stay unanswered, this long without progress; the retransmission
+   * timer is clamped so that this happens on time. 0 turns it off (the
+   * retry counts alone decide). Default 0.
+   */
+  readonly userTimeout: Duration;
   /** Delayed-ACK timeout; 0 disables delayed ACKs. Default 40 (Linux ATO min), at most 200. */
   readonly delayedAck: Duration;
   /** Disable Nagle's algorithm (TCP_NODELAY). Default false. */
@@ -83,6 +91,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = Object.freeze({
   synRetries: 6,
   synAckRetries: 5,
   retries: 15,
+  userTimeout: 0,
   delayedAck: 40,
   noDelay: false,
   keepAlive: false,

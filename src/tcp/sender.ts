@@ -19,7 +19,7 @@
  * @module
  */
 
-import type { Instant } from "../time.ts";
+import { type Instant, NEVER } from "../time.ts";
 import { type Seq, seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from "../wire/seq.ts";
 import { FIN, SYN } from "../wire/tcp_flags.ts";
 import type { TcpSegment } from "../wire/tcp_segment.ts";
@@ -97,6 +97,12 @@ export class Sender {
   #persistShift = 0;
   #forceSend = false;
   #probesUnanswered = 0;
+
+  // User timeout (RFC 9293 §3.8.3 USER TIMEOUT, Linux TCP_USER_TIMEOUT)
+  /** Since when data (or a SYN/FIN) is outstanding without an ACK advancing SND.UNA; NEVER when none is. */
+  #stallSince: Instant = NEVER;
+  /** When the first still-unanswered zero-window probe was sent; NEVER when none is. */
+  #persistSince: Instant = NEVER;
 
   #synRetransmits = 0;
   #rtoCount = 0;
@@ -430,10 +436,9 @@ export class Sender {
     if (len > 0) this.#pacer?.consume(len);
     if (seqGt(end, this.#sndNxt)) this.#sndNxt = end;
     if (seqGt(end, this.#sndMax)) this.#sndMax = end;
+    if (this.#stallSince === NEVER && this.#sndMax !== this.#sndUna) this.#stallSince = now;
     // RFC 6298 §5.1: start the timer when sending and it is not running
-    if (!probe && !this.#timers.isArmed("retransmit")) {
-      this.#timers.set("retransmit", now + this.#rtt.rto);
-    }
+    if (!probe && !this.#timers.isArmed("retransmit")) this.#armRto(now);
     if (!probe) this.#timers.clear("persist");
     return true;
   }
@@ -474,6 +479,7 @@ export class Sender {
     if (seqGt(ack, this.#sndMax)) return ACK_UNACCEPTABLE;
     if (seqLt(ack, seqAdd(this.#sndUna, -this.#maxSndWnd))) return ACK_UNACCEPTABLE;
     this.#probesUnanswered = 0;
+    this.#persistSince = NEVER;
     const acked = seqSub(ack, this.#sndUna);
     let result = 0;
     const oldWnd = this.#sndWnd;
@@ -520,7 +526,7 @@ export class Sender {
         this.#forceSend = false;
       }
       if (seqGt(this.#sndNxt, this.#sndUna) && !this.#timers.isArmed("retransmit")) {
-        this.#timers.set("retransmit", now + this.#rtt.rto);
+        this.#armRto(now);
       }
     }
     return result;
@@ -544,6 +550,7 @@ export class Sender {
     const flightBefore = seqSub(this.#sndMax, this.#sndUna);
     this.#sndUna = ack;
     if (seqLt(this.#sndNxt, ack)) this.#sndNxt = ack;
+    this.#stallSince = ack === this.#sndMax ? NEVER : now; // progress restarts the user timeout
 
     // RTT: from timestamps (valid for retransmissions, RFC 7323 §4.1) or Karn's timing
     if (tsRtt >= 0) {
@@ -563,7 +570,7 @@ export class Sender {
 
     // RFC 6298 §5.2 / §5.3
     if (ack === this.#sndMax) this.#timers.clear("retransmit");
-    else if (phase !== KEEP_RTO) this.#timers.set("retransmit", now + this.#rtt.rto);
+    else if (phase !== KEEP_RTO) this.#armRto(now);
 
     if (this.#writeBlocked && this.#buf.free > 0) {
       this.#writeBlocked = false;
@@ -580,18 +587,27 @@ export class Sender {
    * @returns An error detail when the retries are exhausted, else undefined.
    */
   onRetransmitTimeout(now: Instant): string | undefined {
+    const userTimedOut = this.#userTimedOut(now, this.#stallSince);
     if (!this.synAcked) {
       const max = this.#passive ? this.#config.synAckRetries : this.#config.synRetries;
-      if (this.#synRetransmits >= max) {
-        return handshakeTimeoutDetail(this.#passive, this.#synRetransmits);
+      if (this.#synRetransmits >= max || userTimedOut) {
+        const detail = handshakeTimeoutDetail(this.#passive, this.#synRetransmits);
+        return userTimedOut ? `${detail} (${this.#userTimeoutText()})` : detail;
       }
       this.#synRetransmits++;
       this.#rtt.backoff();
       this.#sndNxt = this.#iss;
-      this.#timers.set("retransmit", now + this.#rtt.rto);
+      this.#armRto(now);
       return undefined;
     }
     if (this.#sndMax === this.#sndUna) return undefined;
+    if (userTimedOut) {
+      return `timed out: ${
+        seqSub(this.#sndMax, this.#sndUna)
+      } bytes unacknowledged after ${this.#rtoCount} retransmission${
+        this.#rtoCount === 1 ? "" : "s"
+      } (${this.#userTimeoutText()})`;
+    }
     if (this.#rtoCount >= this.#config.retries) {
       return `timed out after ${this.#rtoCount} retransmission${this.#rtoCount === 1 ? "" : "s"}`;
     }
@@ -602,7 +618,7 @@ export class Sender {
     this.#rec.onRto(this); // recover = SND.MAX; the scoreboard is kept
     this.#sndNxt = this.#sndUna; // go back N: resend from SND.UNA as the window allows
     this.#rtt.backoff(); // RFC 6298 §5.5
-    this.#timers.set("retransmit", now + this.#rtt.rto); // RFC 6298 §5.6
+    this.#armRto(now); // RFC 6298 §5.6
     return undefined;
   }
 
@@ -618,11 +634,40 @@ export class Sender {
       if (this.#probesUnanswered >= this.#config.retries) {
         return `timed out after ${this.#probesUnanswered} unanswered zero-window probes`;
       }
+      if (this.#userTimedOut(now, this.#persistSince)) {
+        return `timed out after ${this.#probesUnanswered} unanswered zero-window probes (${this.#userTimeoutText()})`;
+      }
+      if (this.#probesUnanswered === 0) this.#persistSince = now;
       this.#probesUnanswered++;
     }
     this.#forceSend = true;
     if (this.#persistShift < PERSIST_MAX_SHIFT) this.#persistShift++;
-    this.#timers.set("persist", now + this.#persistInterval());
+    this.#timers.set(
+      "persist",
+      this.#clampToUserTimeout(now + this.#persistInterval(), this.#persistSince),
+    );
     return undefined;
+  }
+
+  /** Arms the retransmission timer one RTO from `now`, but not past the user timeout. */
+  #armRto(now: Instant): void {
+    this.#timers.set("retransmit", this.#clampToUserTimeout(now + this.#rtt.rto, this.#stallSince));
+  }
+
+  /** `at`, or the user-timeout deadline of a stall that began at `since` when that comes first (Linux tcp_clamp_rto_to_user_timeout). */
+  #clampToUserTimeout(at: Instant, since: Instant): Instant {
+    const ut = this.#config.userTimeout;
+    if (ut <= 0 || since === NEVER) return at;
+    return Math.min(at, since + ut);
+  }
+
+  /** Whether a stall that began at `since` has lasted the user timeout. */
+  #userTimedOut(now: Instant, since: Instant): boolean {
+    const ut = this.#config.userTimeout;
+    return ut > 0 && since !== NEVER && now - since >= ut;
+  }
+
+  #userTimeoutText(): string {
+    return `user timeout ${this.#config.userTimeout / 1000} s`;
   }
 }
