@@ -128,7 +128,7 @@ export class Relay {
     };
     this.#sessions.set(id, session);
     this.counters.sessionsOpened++;
-    this.#log.debug("session opened", { id, port: meta.tunnelPort, tcp: meta.tcpPeer });
+    this.#log.info("session opened", { id, port: meta.tunnelPort, tcp: meta.tcpPeer });
     pipe.done.then((r) => this.#ended(session, r));
     return session;
   }
@@ -184,7 +184,7 @@ export class Relay {
     };
     if (r.outcome === "closed") {
       this.counters.sessionsClosed++;
-      this.#log.debug("session closed", fields);
+      this.#log.info("session closed", fields);
       return;
     }
     this.counters.sessionsReset++;

@@ -22,6 +22,7 @@ import type {
   TunnelListener,
 } from "./transport.ts";
 import { openTouEndpoint } from "./tou_endpoint.ts";
+import { deadPeerTcp } from "./dead_peer.ts";
 
 export { describeError } from "./errors.ts";
 
@@ -33,14 +34,23 @@ export interface TunnelServerOptions {
   readonly forwards: readonly ForwardSpec[];
   /** Pre-shared key; omitted means plaintext. */
   readonly key?: Uint8Array;
-  /** TCP tunables for the endpoint. */
+  /** TCP tunables for the endpoint (they override the dead-peer defaults). */
   readonly tcp?: TouOptions;
+  /** Keepalive idle time in ms, 0 off; see `dead_peer.ts`. Default 10 s. */
+  readonly keepAliveMs?: number;
+  /** User timeout in ms, 0 off; see `dead_peer.ts`. Default 20 s. */
+  readonly userTimeoutMs?: number;
   /** Logger; default: text at info level on stderr. */
   readonly logger?: Logger;
   /** Opens the endpoint; default the real tou endpoint. */
   readonly openEndpoint?: EndpointFactory;
   /** How long connecting to a target may take before the tunnel connection is reset. Default 10 s. */
   readonly connectTimeoutMs?: number;
+  /**
+   * Log "server listening" at once (default true). False: the caller calls
+   * {@linkcode TunnelServer.announce} once everything else it needs is up.
+   */
+  readonly announce?: boolean;
 }
 
 /** Connects to a TCP target, rejecting after `timeoutMs`. */
@@ -92,6 +102,7 @@ export class TunnelServer {
   #pendingConnects = new Set<TunnelConn>();
   #connectTimeoutMs: number;
   #closing = false;
+  #encrypted = false;
 
   private constructor(
     endpoint: TunnelEndpoint,
@@ -119,7 +130,7 @@ export class TunnelServer {
       hostname: opts.listen.hostname,
       port: opts.listen.port,
       key: opts.key,
-      tcp: opts.tcp,
+      tcp: deadPeerTcp(opts.tcp, opts),
       logger: log,
       role: "responder",
     });
@@ -135,13 +146,19 @@ export class TunnelServer {
       await endpoint.close();
       throw e;
     }
-    log.info("server listening", {
-      udp: formatHostPort(endpoint.addr),
-      forward: opts.forwards.map((f) => `${f.tunnelPort}=${formatHostPort(f.target)}`).join(","),
-      encrypted: opts.key !== undefined,
-      cipher: opts.key !== undefined ? defaultAead.name : "none",
-    });
+    server.#encrypted = opts.key !== undefined;
+    if (opts.announce ?? true) server.announce();
     return server;
+  }
+
+  /** Logs "server listening" with the address, the services and the cipher. */
+  announce(): void {
+    this.#log.info("server listening", {
+      udp: formatHostPort(this.endpoint.addr),
+      forward: this.forwards.map((f) => `${f.tunnelPort}=${formatHostPort(f.target)}`).join(","),
+      encrypted: this.#encrypted,
+      cipher: this.#encrypted ? defaultAead.name : "none",
+    });
   }
 
   /** The bound UDP address. */

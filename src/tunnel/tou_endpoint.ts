@@ -20,9 +20,9 @@ import { openUdpSocket } from "../udp/deno_udp_socket.ts";
 import { SEALED_OVERHEAD, SealedSocket, type SealedSocketStats } from "../udp/sealed_socket.ts";
 import { formatHostPort } from "./address.ts";
 import { withContext } from "./errors.ts";
-import type { Logger } from "./log.ts";
 import type { OpenEndpointOptions, TunnelEndpoint } from "./transport.ts";
 import { type SegmentObserver, TracingSocket } from "./trace_socket.ts";
+import { SealDropWatch } from "./drop_reports.ts";
 
 /** Options of {@linkcode openTouEndpoint}. */
 export interface TouEndpointOptions extends OpenEndpointOptions {
@@ -96,24 +96,26 @@ export async function openTouEndpoint(opts: TouEndpointOptions): Promise<Observa
   }
   let socket: DatagramSocket = udp;
   let sealed: SealedSocket | undefined;
+  let watch: SealDropWatch | undefined;
   const tcp: { -readonly [K in keyof TouOptions]: TouOptions[K] } = { ...(opts.tcp ?? {}) };
   try {
     if (opts.key !== undefined) {
-      const log = opts.logger;
-      sealed = new SealedSocket(udp, {
+      // Drops (wrong key, replays, stale) are reported rate-limited, with bounded state.
+      watch = opts.logger && new SealDropWatch(opts.logger);
+      sealed = new SealedSocket(watch ? watch.below(udp) : udp, {
         psk: opts.key,
         role: opts.role ?? "peer",
-        onStale: log && ((from, offset) => reportStale(log, from, offset)),
       });
-      socket = sealed;
+      socket = watch ? watch.above(sealed) : sealed;
       if (tcp.segmentBudget === undefined) {
         tcp.segmentBudget = TOU_OPTION_SPECS.segmentBudget.default - SEALED_OVERHEAD;
       }
     }
     if (opts.observe) socket = new TracingSocket(socket, opts.observe);
     const ep = createEndpoint(socket, new RealRuntime(), tcp);
-    return new TouTunnelEndpoint(ep, sealed, udp);
+    return new TouTunnelEndpoint(ep, sealed, udp, watch);
   } catch (e) {
+    watch?.close();
     socket.close();
     throw e;
   }
@@ -123,14 +125,17 @@ class TouTunnelEndpoint implements ObservableEndpoint {
   readonly #ep: Endpoint;
   readonly #sealed: SealedSocket | undefined;
   readonly #udp: { stats(): Readonly<Record<string, number>>; closed: Promise<void> };
+  readonly #watch: SealDropWatch | undefined;
 
   constructor(
     ep: Endpoint,
     sealed: SealedSocket | undefined,
     udp: { stats(): object; closed: Promise<void> },
+    watch: SealDropWatch | undefined,
   ) {
     this.#ep = ep;
     this.#sealed = sealed;
+    this.#watch = watch;
     this.#udp = udp as { stats(): Readonly<Record<string, number>>; closed: Promise<void> };
   }
 
@@ -146,7 +151,14 @@ class TouTunnelEndpoint implements ObservableEndpoint {
     return this.#ep.listen(opts);
   }
 
-  connect(opts: { readonly hostname: string; readonly port: number; readonly tcpPort: number }) {
+  connect(
+    opts: {
+      readonly hostname: string;
+      readonly port: number;
+      readonly tcpPort: number;
+      readonly signal?: AbortSignal;
+    },
+  ) {
     return this.#ep.connect(opts);
   }
 
@@ -154,6 +166,7 @@ class TouTunnelEndpoint implements ObservableEndpoint {
   async close(): Promise<void> {
     await this.#ep.closeGracefully({ timeout: 2_000 });
     await this.#udp.closed.catch(() => {});
+    this.#watch?.close();
   }
 
   connections(): EndpointConnection[] {
@@ -180,18 +193,4 @@ class TouTunnelEndpoint implements ObservableEndpoint {
 
 function snake(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-}
-
-/** Logs, once per peer address, that a peer's datagrams authenticate but its clock is off. */
-function reportStale(log: Logger, from: { hostname: string; port: number }, offset: number): void {
-  const peer = formatHostPort(from);
-  log.once(
-    `stale ${peer}`,
-    "warn",
-    `dropping datagrams from ${peer}: they carry the right key but the peer's clock is ` +
-      `${Math.abs(offset)} s ${
-        offset > 0 ? "ahead of" : "behind"
-      } ours; synchronize the clocks (NTP)`,
-    { peer },
-  );
 }

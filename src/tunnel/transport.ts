@@ -38,7 +38,13 @@ export interface TunnelEndpoint {
   listen(opts: { readonly tcpPort: number; readonly backlog?: number }): TunnelListener;
   /** Opens a tunnel connection to `tcpPort` of the endpoint at `hostname:port`. */
   connect(
-    opts: { readonly hostname: string; readonly port: number; readonly tcpPort: number },
+    opts: {
+      readonly hostname: string;
+      readonly port: number;
+      readonly tcpPort: number;
+      /** Aborts the handshake; the promise rejects with the signal's reason. */
+      readonly signal?: AbortSignal;
+    },
   ): Promise<TunnelConn>;
   /** Closes the endpoint (every connection with it). */
   close(): void | Promise<void>;
