@@ -215,7 +215,7 @@ export function warnIfPlaintext(log: Logger, key: LoadedKey): void {
   log.once(
     "plaintext",
     log.enabled("warn") ? "warn" : "error",
-    "NO KEY (--plaintext): tunnel traffic is PLAINTEXT, neither encrypted nor authenticated; " +
+    "NO KEY: tunnel traffic is PLAINTEXT (--plaintext), neither encrypted nor authenticated; " +
       `anyone on the path can read and inject data. Use --key-file or ${KEY_ENV} (create a key ` +
       "with `tou keygen`).",
   );
