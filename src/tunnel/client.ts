@@ -19,6 +19,11 @@ import type { EndpointFactory, TunnelAddr, TunnelEndpoint } from "./transport.ts
 import { openTouEndpoint } from "./tou_endpoint.ts";
 import { connectTimeoutSignal, deadPeerTcp, DEFAULT_CONNECT_TIMEOUT_S } from "./dead_peer.ts";
 
+/** Longest wait for the last FIN exchanges when closing (ms). */
+const GRACE_MAX_MS = 2_000;
+/** Shortest wait for them, even when the drain used up its time (ms). */
+const GRACE_MIN_MS = 200;
+
 /** Options of {@linkcode TunnelClient.start}. */
 export interface TunnelClientOptions {
   /** The server's UDP address. */
@@ -191,8 +196,12 @@ export class TunnelClient {
     // Connections still waiting for their tunnel never started a session: reset them.
     for (const c of this.#pending) resetTcpConn(c);
     this.#pending.clear();
+    // The drain timeout bounds the whole shutdown: the FIN exchanges of the
+    // last sessions get what is left of it (at most 2 s), not 2 s more.
+    const deadline = performance.now() + (opts.drainTimeoutMs ?? 0);
     const result = await this.relay.drain(opts.drainTimeoutMs ?? 0);
-    await this.endpoint.close();
+    const left = Math.max(0, Math.min(GRACE_MAX_MS, deadline - performance.now()));
+    await this.endpoint.close({ graceMs: Math.max(GRACE_MIN_MS, left) });
     return result;
   }
 

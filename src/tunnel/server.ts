@@ -26,6 +26,11 @@ import { deadPeerTcp } from "./dead_peer.ts";
 
 export { describeError } from "./errors.ts";
 
+/** Longest wait for the last FIN exchanges when closing (ms). */
+const GRACE_MAX_MS = 2_000;
+/** Shortest wait for them, even when the drain used up its time (ms). */
+const GRACE_MIN_MS = 200;
+
 /** Options of {@linkcode TunnelServer.start}. */
 export interface TunnelServerOptions {
   /** UDP address to listen on (port 0 picks one). */
@@ -179,8 +184,12 @@ export class TunnelServer {
     for (const l of this.#listeners) l.close();
     for (const c of this.#pendingConnects) c.abort();
     await Promise.all(this.#loops);
+    // The drain timeout bounds the whole shutdown: the FIN exchanges of the
+    // last sessions get what is left of it (at most 2 s), not 2 s more.
+    const deadline = performance.now() + (opts.drainTimeoutMs ?? 0);
     const result = await this.relay.drain(opts.drainTimeoutMs ?? 0);
-    await this.endpoint.close();
+    const left = Math.max(0, Math.min(GRACE_MAX_MS, deadline - performance.now()));
+    await this.endpoint.close({ graceMs: Math.max(GRACE_MIN_MS, left) });
     return result;
   }
 

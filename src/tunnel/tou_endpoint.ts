@@ -162,9 +162,9 @@ class TouTunnelEndpoint implements ObservableEndpoint {
     return this.#ep.connect(opts);
   }
 
-  /** Lets closing connections finish their FIN exchange (up to 2 s), then closes. */
-  async close(): Promise<void> {
-    await this.#ep.closeGracefully({ timeout: 2_000 });
+  /** Lets closing connections finish their FIN exchange (up to `graceMs`, default 2 s), then closes. */
+  async close(opts: { readonly graceMs?: number } = {}): Promise<void> {
+    await this.#ep.closeGracefully({ timeout: opts.graceMs ?? 2_000 });
     await this.#udp.closed.catch(() => {});
     this.#watch?.close();
   }

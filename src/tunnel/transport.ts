@@ -46,8 +46,11 @@ export interface TunnelEndpoint {
       readonly signal?: AbortSignal;
     },
   ): Promise<TunnelConn>;
-  /** Closes the endpoint (every connection with it). */
-  close(): void | Promise<void>;
+  /**
+   * Closes the endpoint (every connection with it), letting closing
+   * connections finish their FIN exchange for up to `graceMs` when given.
+   */
+  close(opts?: { readonly graceMs?: number }): void | Promise<void>;
 }
 
 /** Options the tunnel passes when opening an endpoint. */
