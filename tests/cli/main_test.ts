@@ -331,3 +331,19 @@ Deno.test("main exits with one line naming the problem when demo or keygen get b
   assert.equal(c.err(), "tou: cannot write /nonexistent/dir/tou.key: no such directory\n");
   assert.equal(c.out(), "");
 });
+
+Deno.test("main stops with one line when SIGTERM comes while the config and key are read", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/tou.json`, JSON.stringify({ forward: ["22=127.0.0.1:22"] }));
+    const c = capture({ TOU_KEY: "0123456789abcdef".repeat(4) });
+    const code = await main(["server", "--config", `${dir}/tou.json`, "--listen", "127.0.0.1:0"], {
+      io: c.io,
+      shutdownTrigger: Promise.resolve("SIGTERM"),
+    });
+    assert.equal(code, 1);
+    assert.equal(c.err(), "tou: SIGTERM while reading the configuration and key: not started\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
