@@ -130,6 +130,12 @@ export class Relay {
     this.counters.sessionsOpened++;
     this.#log.info("session opened", { id, port: meta.tunnelPort, tcp: meta.tcpPeer });
     pipe.done.then((r) => this.#ended(session, r));
+    // A tunnel connection that dies (dead peer, reset) resets the kernel side at once, even
+    // when neither copy is reading from the tunnel (e.g. the application stopped reading).
+    const closed = (tunnel as { closed?: Promise<{ reason: string; error?: unknown }> }).closed;
+    closed?.then((info) => {
+      if (info.reason !== "closed") pipe.fail("b", info.error ?? new Error(info.reason));
+    }, () => {});
     return session;
   }
 

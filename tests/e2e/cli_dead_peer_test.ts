@@ -76,6 +76,47 @@ Deno.test("a client resets the application's TCP connection within 2.5 × --keep
   }
 });
 
+Deno.test("a client resets the application's TCP connection even when the application stopped reading, when the server is killed", async () => {
+  const svc = downloadService();
+  const t = await startTunnel({
+    targetPort: svc.port,
+    clientArgs: ["--keepalive", "1", "--user-timeout", "2"],
+  });
+  try {
+    const app = await connectLocal(t.localPort());
+    const { promise: started, resolve: onStarted } = Promise.withResolvers<void>();
+    // Read 1 MiB, then stop reading: the client's copy into this connection blocks.
+    const buf = new Uint8Array(64 * 1024);
+    (async () => {
+      let total = 0;
+      while (total < 1024 * 1024) total += (await app.read(buf)) ?? 0;
+      onStarted();
+    })().catch(() => {});
+    await within(20_000, "first MiB", started);
+    await new Promise((r) => setTimeout(r, 3_000)); // the buffers fill up
+    t.server.signal("SIGKILL");
+    await t.client.waitFor(
+      (r) => /^session reset by tunnel side/.test(r.msg),
+      "client reset",
+      8_000,
+    );
+    // The kernel connection was reset: writing to it fails. Before, it stayed open.
+    await new Promise((r) => setTimeout(r, 200));
+    await assert.rejects(
+      (async () => {
+        for (let i = 0; i < 10; i++) {
+          await app.write(new Uint8Array(1024));
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      })(),
+    );
+    app.close();
+  } finally {
+    await t.stop();
+    await svc.close();
+  }
+});
+
 Deno.test("a server resets its connection to the target within --user-timeout when the client is killed during a download", async () => {
   const svc = downloadService();
   const t = await startTunnel({
