@@ -149,6 +149,14 @@ export const TOU_OPTION_SPECS = {
     description:
       "Abort when sent data stays unacknowledged (or zero-window probes unanswered) this long; 0 off (TCP_USER_TIMEOUT).",
   },
+  amplificationLimit: {
+    unit: "count",
+    min: 0,
+    max: 100,
+    default: C.amplificationLimit,
+    description:
+      "Before the peer acknowledges our SYN, send it at most this many times the bytes received from it (SYN-ACK retransmissions held back); 0 off.",
+  },
   delayedAck: {
     unit: "ms",
     min: 0,
@@ -333,6 +341,8 @@ export interface ResolvedTouOptions {
   retries: number;
   /** Abort when sent data stays unacknowledged this long; 0 off (TCP_USER_TIMEOUT). ms, 0–32767000, default 0. */
   userTimeout: number;
+  /** Before the peer acknowledges our SYN, send at most this many times the bytes received; 0 off. 0–100, default 0. */
+  amplificationLimit: number;
   /** Delayed-ACK timeout; 0 acknowledges every segment at once. ms, 0–200, default 40. */
   delayedAck: number;
   /** Disable Nagle's algorithm on new connections (TCP_NODELAY). Default false. */
@@ -418,6 +428,8 @@ export interface TouOptions {
   readonly retries?: number;
   /** Abort when sent data stays unacknowledged this long; 0 off (TCP_USER_TIMEOUT). ms, 0–32767000, default 0. */
   readonly userTimeout?: number;
+  /** Before the peer acknowledges our SYN, send at most this many times the bytes received; 0 off. 0–100, default 0. */
+  readonly amplificationLimit?: number;
   /** Delayed-ACK timeout; 0 acknowledges every segment at once. ms, 0–200, default 40. */
   readonly delayedAck?: number;
   /** Disable Nagle's algorithm on new connections (TCP_NODELAY). Default false. */

@@ -40,6 +40,15 @@ export interface TcpConfig {
    * retry counts alone decide). Default 0.
    */
   readonly userTimeout: Duration;
+  /**
+   * Anti-amplification (RFC 9000 §8.1 in spirit): until the peer has
+   * acknowledged our SYN, a passive open sends at most this many times the
+   * bytes it received from the peer; a SYN-ACK retransmission that would
+   * exceed it is skipped (a retransmitted SYN from the peer raises the
+   * allowance). Bounds what a replayed or spoofed SYN draws. 0 turns it off.
+   * Default 0.
+   */
+  readonly amplificationLimit: number;
   /** Delayed-ACK timeout; 0 disables delayed ACKs. Default 40 (Linux ATO min), at most 200. */
   readonly delayedAck: Duration;
   /** Disable Nagle's algorithm (TCP_NODELAY). Default false. */
@@ -92,6 +101,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = Object.freeze({
   synAckRetries: 5,
   retries: 15,
   userTimeout: 0,
+  amplificationLimit: 0,
   delayedAck: 40,
   noDelay: false,
   keepAlive: false,

@@ -49,6 +49,7 @@ import { type Instant, NEVER } from "../time.ts";
 import { type Seq, seqAdd } from "../wire/seq.ts";
 import { ACK, FIN, PSH, RST, SYN } from "../wire/tcp_flags.ts";
 import type { TcpSegment } from "../wire/tcp_segment.ts";
+import { segmentEncodedLength } from "../wire/tcp_codec.ts";
 import type { TcpConfig } from "./config.ts";
 import { TcpUsageError } from "./errors.ts";
 import type { TcpErrorKind, TcpEvent } from "./events.ts";
@@ -239,6 +240,7 @@ export class TcpConnection {
       throw new TcpUsageError("Cannot accept: the segment is not a SYN");
     }
     const c = new TcpConnection(now, p, true);
+    if (c.#snd.unvalidated) c.#snd.noteUnvalidated(segmentEncodedLength(syn), 0);
     c.#state = "LISTEN";
     applyPeerSyn(c.#core, now, syn);
     c.#setState(now, "SYN_RCVD", "SYN received");
@@ -323,6 +325,14 @@ export class TcpConnection {
    * segment before the next call (its payload may view the send buffer).
    */
   pollTransmit(now: Instant): TcpSegment | undefined {
+    const seg = this.#nextSegment(now);
+    if (seg !== undefined && this.#snd.unvalidated) {
+      this.#snd.noteUnvalidated(0, segmentEncodedLength(seg));
+    }
+    return seg;
+  }
+
+  #nextSegment(now: Instant): TcpSegment | undefined {
     this.#now = now;
     if (this.#control.length > 0) return this.#control.shift();
     const st = this.#state;
@@ -379,6 +389,7 @@ export class TcpConnection {
   /** Processes a segment from the peer (RFC 9293 §3.10.7). */
   handleSegment(now: Instant, seg: TcpSegment): void {
     this.#now = now;
+    if (this.#snd.unvalidated) this.#snd.noteUnvalidated(segmentEncodedLength(seg), 0);
     switch (this.#state) {
       case "CLOSED":
       case "LISTEN":

@@ -104,6 +104,12 @@ export class Sender {
   /** When the first still-unanswered zero-window probe was sent; NEVER when none is. */
   #persistSince: Instant = NEVER;
 
+  // Anti-amplification of a passive open (config.amplificationLimit)
+  #ampReceived = 0;
+  #ampSent = 0;
+  #ampLast = 0;
+  #ampHeld = 0;
+
   #synRetransmits = 0;
   #rtoCount = 0;
   #timeouts = 0;
@@ -596,7 +602,8 @@ export class Sender {
       }
       this.#synRetransmits++;
       this.#rtt.backoff();
-      this.#sndNxt = this.#iss;
+      if (this.#amplificationBlocked()) this.#ampHeld++;
+      else this.#sndNxt = this.#iss;
       this.#armRto(now);
       return undefined;
     }
@@ -647,6 +654,35 @@ export class Sender {
       this.#clampToUserTimeout(now + this.#persistInterval(), this.#persistSince),
     );
     return undefined;
+  }
+
+  /**
+   * Counts bytes received from and sent to the peer of a passive open before
+   * it acknowledged our SYN (for `amplificationLimit`).
+   *
+   * @param received Encoded bytes of a segment from the peer, or 0.
+   * @param sent Encoded bytes of a segment to the peer, or 0.
+   */
+  noteUnvalidated(received: number, sent: number): void {
+    this.#ampReceived += received;
+    this.#ampSent += sent;
+    if (sent > 0) this.#ampLast = sent;
+  }
+
+  /** Whether the anti-amplification limit applies: a passive open whose SYN is not yet acknowledged. */
+  get unvalidated(): boolean {
+    return this.#passive && this.#config.amplificationLimit > 0 && !this.synAcked;
+  }
+
+  /** SYN-ACK retransmissions skipped by the anti-amplification limit. */
+  get amplificationHeld(): number {
+    return this.#ampHeld;
+  }
+
+  /** Whether sending the SYN-ACK again would exceed amplificationLimit × bytes received. */
+  #amplificationBlocked(): boolean {
+    const f = this.#config.amplificationLimit;
+    return f > 0 && this.#passive && this.#ampSent + this.#ampLast > f * this.#ampReceived;
   }
 
   /** Arms the retransmission timer one RTO from `now`, but not past the user timeout. */

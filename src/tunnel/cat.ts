@@ -15,7 +15,7 @@ import { Logger } from "./log.ts";
 import { type CopyResult, copyStream } from "./pipe.ts";
 import type { EndpointFactory, TunnelConn } from "./transport.ts";
 import { openTouEndpoint } from "./tou_endpoint.ts";
-import { connectTimeoutSignal, deadPeerTcp, DEFAULT_CONNECT_TIMEOUT_S } from "./dead_peer.ts";
+import { connectTimeoutSignal, DEFAULT_CONNECT_TIMEOUT_S, tunnelTcp } from "./dead_peer.ts";
 
 /** Options of {@linkcode runCat}: exactly one of `connect` and `listen`. */
 export interface CatOptions {
@@ -81,7 +81,7 @@ export async function runCat(opts: CatOptions): Promise<CatResult> {
     hostname: bind.hostname,
     port: bind.port,
     key: opts.key,
-    tcp: deadPeerTcp(opts.tcp, opts),
+    tcp: tunnelTcp(opts.tcp, opts),
     logger: log,
     role: opts.listen ? "responder" : "initiator",
   });

@@ -17,7 +17,7 @@ import { describeConnectError, describeError, withContext } from "./errors.ts";
 import { resetTcpConn } from "./kernel_reset.ts";
 import type { EndpointFactory, TunnelAddr, TunnelEndpoint } from "./transport.ts";
 import { openTouEndpoint } from "./tou_endpoint.ts";
-import { connectTimeoutSignal, deadPeerTcp, DEFAULT_CONNECT_TIMEOUT_S } from "./dead_peer.ts";
+import { connectTimeoutSignal, DEFAULT_CONNECT_TIMEOUT_S, tunnelTcp } from "./dead_peer.ts";
 
 /** Longest wait for the last FIN exchanges when closing (ms). */
 const GRACE_MAX_MS = 2_000;
@@ -117,7 +117,7 @@ export class TunnelClient {
       hostname: bind.hostname,
       port: bind.port,
       key: opts.key,
-      tcp: deadPeerTcp(opts.tcp, opts),
+      tcp: tunnelTcp(opts.tcp, opts),
       logger: log,
       role: "initiator",
     });

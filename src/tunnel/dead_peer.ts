@@ -13,7 +13,11 @@
  *   after {@linkcode DEFAULT_CONNECT_TIMEOUT_S} s fails (SYNs at 0, 1, 3, 7 s).
  *
  * A tunnel connection that dies this way resets its kernel TCP side at once
- * (see `pipe.ts`), so the application sees ECONNRESET, not a hang.
+ * (see `pipe.ts`, `relay.ts`), so the application sees ECONNRESET, not a hang.
+ *
+ * Also a tunnel default: a passive open sends at most
+ * {@linkcode TUNNEL_AMPLIFICATION_LIMIT} times the bytes it received before
+ * the peer acknowledged its SYN, so a replayed first datagram draws little.
  *
  * @module
  */
@@ -26,6 +30,8 @@ export const DEFAULT_KEEPALIVE_S = 10;
 export const DEFAULT_USER_TIMEOUT_S = 20;
 /** Seconds a new tunnel connection may take to open. */
 export const DEFAULT_CONNECT_TIMEOUT_S = 8;
+/** Anti-amplification factor of the tunnel's passive opens (TCP `amplificationLimit`). */
+export const TUNNEL_AMPLIFICATION_LIMIT = 3;
 /** Unanswered keepalive probes, sent half a keepalive time apart, before the peer is dead. */
 export const KEEPALIVE_PROBES = 3;
 
@@ -38,8 +44,8 @@ export interface DeadPeerOptions {
 }
 
 /**
- * The TCP tunables of a tunnel endpoint: the dead-peer defaults, then
- * `tcp` (tunables the user set explicitly win).
+ * The TCP tunables of a tunnel endpoint: the dead-peer and
+ * anti-amplification defaults, then `tcp` (tunables the user set explicitly win).
  *
  * @param tcp The user's tunables.
  * @param opts Keepalive and user timeout.
@@ -48,16 +54,16 @@ export interface DeadPeerOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { deadPeerTcp } from "./dead_peer.ts";
- * const t = deadPeerTcp({}, {});
+ * import { tunnelTcp } from "./dead_peer.ts";
+ * const t = tunnelTcp({}, {});
  * assert.equal(t.keepAlive, true);
  * assert.equal(t.keepAliveIdle! + 3 * t.keepAliveInterval!, 25_000);
  * assert.equal(t.userTimeout, 20_000);
- * assert.equal(deadPeerTcp({}, { keepAliveMs: 0 }).keepAlive, false);
- * assert.equal(deadPeerTcp({ userTimeout: 5 }, {}).userTimeout, 5);
+ * assert.equal(tunnelTcp({}, { keepAliveMs: 0 }).keepAlive, false);
+ * assert.equal(tunnelTcp({ userTimeout: 5 }, {}).userTimeout, 5);
  * ```
  */
-export function deadPeerTcp(tcp: TouOptions | undefined, opts: DeadPeerOptions): TouOptions {
+export function tunnelTcp(tcp: TouOptions | undefined, opts: DeadPeerOptions): TouOptions {
   const ka = opts.keepAliveMs ?? DEFAULT_KEEPALIVE_S * 1000;
   const ut = opts.userTimeoutMs ?? DEFAULT_USER_TIMEOUT_S * 1000;
   const base: TouOptions = ka > 0
@@ -67,8 +73,9 @@ export function deadPeerTcp(tcp: TouOptions | undefined, opts: DeadPeerOptions):
       keepAliveInterval: Math.max(1, Math.round(ka / 2)),
       keepAliveCount: KEEPALIVE_PROBES,
       userTimeout: ut,
+      amplificationLimit: TUNNEL_AMPLIFICATION_LIMIT,
     }
-    : { keepAlive: false, userTimeout: ut };
+    : { keepAlive: false, userTimeout: ut, amplificationLimit: TUNNEL_AMPLIFICATION_LIMIT };
   return { ...base, ...(tcp ?? {}) };
 }
 

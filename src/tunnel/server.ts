@@ -22,7 +22,7 @@ import type {
   TunnelListener,
 } from "./transport.ts";
 import { openTouEndpoint } from "./tou_endpoint.ts";
-import { deadPeerTcp } from "./dead_peer.ts";
+import { tunnelTcp } from "./dead_peer.ts";
 
 export { describeError } from "./errors.ts";
 
@@ -135,7 +135,7 @@ export class TunnelServer {
       hostname: opts.listen.hostname,
       port: opts.listen.port,
       key: opts.key,
-      tcp: deadPeerTcp(opts.tcp, opts),
+      tcp: tunnelTcp(opts.tcp, opts),
       logger: log,
       role: "responder",
     });

@@ -22,6 +22,10 @@ import type {
 } from "../../src/udp/datagram_socket.ts";
 import { parsePsk } from "../../src/udp/psk.ts";
 import { SealedSocket } from "../../src/udp/sealed_socket.ts";
+import { emitEnvelope, EnvelopeType } from "../../src/wire/envelope.ts";
+import { emitSegment } from "../../src/wire/tcp_codec.ts";
+import { SYN } from "../../src/wire/tcp_flags.ts";
+import { seq } from "../../src/wire/seq.ts";
 
 const SERVER = ["server", "--listen", "127.0.0.1:0", "--forward", "22=127.0.0.1:22"];
 
@@ -230,6 +234,64 @@ Deno.test("a stale datagram replayed from 300 addresses gives one log line, not 
     assert.match(lines[0].msg, /^1 stale datagram dropped from 127\.0\.0\.1:\d+ in the last 10 s/);
   } finally {
     for (const s of senders) s.close();
+    server.signal("SIGKILL");
+    await server.stop();
+  }
+});
+
+Deno.test("a recorded first datagram replayed from a new address draws at most 3 times its size", async () => {
+  const server = new TouProcess(SERVER, { TOU_KEY: KEY_A });
+  const probe = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  try {
+    const udp = await server.port("server listening", "udp");
+    // A client's first datagram: a sealed SYN to the forwarded tunnel port 22.
+    const buf = new Uint8Array(64);
+    const n = emitEnvelope(EnvelopeType.TCP_SEGMENT, 0, buf, 0);
+    const syn = buf.slice(
+      0,
+      n + emitSegment(
+        {
+          srcPort: 40_000,
+          dstPort: 22,
+          seq: seq(123_456),
+          ack: seq(0),
+          flags: SYN,
+          window: 65_535,
+          urgentPointer: 0,
+          options: {},
+          payload: new Uint8Array(0),
+        },
+        buf,
+        n,
+      ),
+    );
+    const wire = new Recorder();
+    new SealedSocket(wire, { psk: parsePsk(KEY_A), role: "initiator" })
+      .send(syn, { hostname: "127.0.0.1", port: udp });
+    const recorded = wire.sent[0];
+    await probe.send(recorded, { transport: "udp", hostname: "127.0.0.1", port: udp });
+    const got: number[] = [];
+    const until = performance.now() + 8_500; // SYN-ACKs at 0, 1, 3 and 7 s without the limit
+    while (performance.now() < until) {
+      const next = probe.receive();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const r = await Promise.race([
+        next.then(([d]) => d),
+        new Promise<"t">((ok) => timer = setTimeout(() => ok("t"), until - performance.now())),
+      ]);
+      clearTimeout(timer);
+      if (r === "t") {
+        next.catch(() => {});
+        break;
+      }
+      got.push(r.length);
+    }
+    const sent = got.reduce((a, b) => a + b, 0);
+    assert.ok(got.length >= 1, "no SYN-ACK at all");
+    // Before: 4 sealed SYN-ACKs (304 bytes) for one 72-byte datagram within 8 s, more later.
+    assert.ok(sent <= 3 * recorded.length, `${sent} bytes sent for ${recorded.length} received`);
+  } finally {
+    probe.close();
     server.signal("SIGKILL");
     await server.stop();
   }

@@ -2,26 +2,26 @@ import assert from "node:assert/strict";
 import { resolveTouOptions, toStackOptions } from "../../src/net/options.ts";
 import {
   connectTimeoutSignal,
-  deadPeerTcp,
   DEFAULT_CONNECT_TIMEOUT_S,
+  tunnelTcp,
 } from "../../src/tunnel/dead_peer.ts";
 import type { TcpConfig } from "../../src/tcp/config.ts";
 import { TcpScript } from "../_harness/tcp_script.ts";
 
 /** The TCP config a tunnel endpoint gets with the default dead-peer settings. */
 function tunnelConfig(extra: Partial<TcpConfig> = {}): Partial<TcpConfig> {
-  const tcp = toStackOptions(resolveTouOptions(deadPeerTcp({}, {}))).tcp!;
+  const tcp = toStackOptions(resolveTouOptions(tunnelTcp({}, {}))).tcp!;
   return { ...tcp, windowScaling: false, timestamps: false, sack: false, ...extra };
 }
 
-Deno.test("deadPeerTcp makes an idle tunnel connection notice a silent peer after 25 s by default", () => {
+Deno.test("tunnelTcp makes an idle tunnel connection notice a silent peer after 25 s by default", () => {
   const s = TcpScript.established({ config: tunnelConfig() });
   while ((s.conn.state as string) !== "CLOSED") s.fireNext();
   assert.equal(s.now, 25_000); // 10 s idle, then 3 probes 5 s apart
   assert.equal(s.eventsOf("error")[0].detail, "keepalive: peer dead after 3 probes");
 });
 
-Deno.test("deadPeerTcp makes a sending tunnel connection give up after 20 s without an ACK by default", () => {
+Deno.test("tunnelTcp makes a sending tunnel connection give up after 20 s without an ACK by default", () => {
   const s = TcpScript.established({ config: tunnelConfig() });
   s.app((c) => c.write(new Uint8Array(1000)));
   while ((s.conn.state as string) !== "CLOSED") s.fireNext();
@@ -29,13 +29,14 @@ Deno.test("deadPeerTcp makes a sending tunnel connection give up after 20 s with
   assert.match(s.eventsOf("error")[0].detail, /unacknowledged .*\(user timeout 20 s\)$/);
 });
 
-Deno.test("deadPeerTcp lets explicit tunables win and turns keepalive off with 0", () => {
-  assert.equal(deadPeerTcp({ keepAliveIdle: 5 }, {}).keepAliveIdle, 5);
-  assert.deepEqual(deadPeerTcp(undefined, { keepAliveMs: 0, userTimeoutMs: 0 }), {
+Deno.test("tunnelTcp lets explicit tunables win and turns keepalive off with 0", () => {
+  assert.equal(tunnelTcp({ keepAliveIdle: 5 }, {}).keepAliveIdle, 5);
+  assert.deepEqual(tunnelTcp(undefined, { keepAliveMs: 0, userTimeoutMs: 0 }), {
     keepAlive: false,
     userTimeout: 0,
+    amplificationLimit: 3,
   });
-  const fast = deadPeerTcp({}, { keepAliveMs: 1_000, userTimeoutMs: 2_000 });
+  const fast = tunnelTcp({}, { keepAliveMs: 1_000, userTimeoutMs: 2_000 });
   assert.equal(fast.keepAliveIdle! + 3 * fast.keepAliveInterval!, 2_500);
 });
 
