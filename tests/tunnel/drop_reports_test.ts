@@ -11,7 +11,7 @@ import type {
   DatagramHandler,
   DatagramSocket,
 } from "../../src/udp/datagram_socket.ts";
-import { SealedSocket } from "../../src/udp/sealed_socket.ts";
+import { SealedSocket } from "../../src/seal/sealed_socket.ts";
 import { captureLog } from "./_harness.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
