@@ -300,3 +300,10 @@ Deno.test("a recorded first datagram replayed from a new address draws at most 3
     await server.stop();
   }
 });
+
+Deno.test("tou lab --json without a scenario prints the list as JSON", async () => {
+  const r = await runTou(["lab", "--json"], { timeoutMs: 20_000 });
+  assert.equal(r.code, 0, r.stderr);
+  const list = JSON.parse(r.stdout) as { name: string; title: string }[];
+  assert.ok(list.some((s) => s.name === "handshake"));
+});
