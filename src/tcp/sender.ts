@@ -23,7 +23,7 @@ import { type Instant, NEVER } from "../time.ts";
 import { type Seq, seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from "../wire/seq.ts";
 import { FIN, SYN } from "../wire/tcp_flags.ts";
 import type { TcpSegment } from "../wire/tcp_segment.ts";
-import type { TcpConfig } from "./config.ts";
+import { initialWindowSegments, type TcpConfig } from "./config.ts";
 import { type CongestionController, createController } from "./congestion/controller.ts";
 import { handshakeTimeoutDetail } from "./handshake.ts";
 import { Pacer, pacingBurst, pacingRate } from "./pacer.ts";
@@ -142,7 +142,7 @@ export class Sender {
     this.#mss = 536;
     this.#cc = createController(config.congestionControl, {
       mss: this.#mss,
-      initialCwnd: config.initialCwnd,
+      initialCwnd: initialWindowSegments(config, this.#mss),
     });
     this.#noDelay = config.noDelay;
     this.#pacer = config.pacing ? new Pacer(pacingBurst(config, this.#mss)) : undefined;
@@ -274,14 +274,19 @@ export class Sender {
     this.#pacer?.setBurst(pacingBurst(this.#config, mss));
     this.#cc = createController(this.#config.congestionControl, {
       mss,
-      initialCwnd: this.#config.initialCwnd,
+      initialCwnd: initialWindowSegments(this.#config, mss),
     });
   }
 
-  /** The handshake completed: drop the SYN backoff, shrink IW if the SYN was lost. */
+  /**
+   * The handshake completed. After a lost SYN or SYN-ACK: the RTO starts
+   * again from the fallback when no RTT sample exists (the sample of the
+   * handshake, if any, already dropped the SYN backoff), and IW shrinks.
+   */
   established(): void {
-    this.#rtt.resetBackoff();
     if (this.#synRetransmits > 0) {
+      // RFC 6298 §5.7: SYN or SYN-ACK retransmitted and no RTT sample: RTO = 3 s
+      this.#rtt.reinitialize(this.#config.rtoFallback);
       // RFC 5681 §3.1: after a lost SYN or SYN-ACK the initial window is one segment
       this.#cc = createController(this.#config.congestionControl, {
         mss: this.#mss,
@@ -561,12 +566,14 @@ export class Sender {
     // RTT: from timestamps (valid for retransmissions, RFC 7323 §4.1) or Karn's timing
     if (tsRtt >= 0) {
       this.#rtt.sample(tsRtt);
+      this.#rtt.resetBackoff();
       if (this.#rttTiming && seqGe(ack, this.#rttSeq)) this.#rttTiming = false;
     } else if (this.#rttTiming && seqGe(ack, this.#rttSeq)) {
       this.#rttTiming = false;
       this.#rtt.sample(Math.max(0, now - this.#rttStart));
+      this.#rtt.resetBackoff();
     }
-    this.#rtt.resetBackoff();
+    // RFC 6298 §5 / RFC 9293 MUST-18 (Karn): no valid sample, the backoff stays
     this.#rtoCount = 0;
 
     const phase = this.#rec.onNewAck(now, this, acked);
@@ -609,11 +616,8 @@ export class Sender {
     }
     if (this.#sndMax === this.#sndUna) return undefined;
     if (userTimedOut) {
-      return `timed out: ${
-        seqSub(this.#sndMax, this.#sndUna)
-      } bytes unacknowledged after ${this.#rtoCount} retransmission${
-        this.#rtoCount === 1 ? "" : "s"
-      } (${this.#userTimeoutText()})`;
+      // RFC 9293 §3.8.3 USER TIMEOUT (RFC 5482, Linux TCP_USER_TIMEOUT)
+      return `timed out after ${this.#config.userTimeout} ms without acknowledgment (user timeout)`;
     }
     if (this.#rtoCount >= this.#config.retries) {
       return `timed out after ${this.#rtoCount} retransmission${this.#rtoCount === 1 ? "" : "s"}`;
@@ -704,6 +708,6 @@ export class Sender {
   }
 
   #userTimeoutText(): string {
-    return `user timeout ${this.#config.userTimeout / 1000} s`;
+    return `user timeout ${this.#config.userTimeout} ms`;
   }
 }

@@ -19,7 +19,7 @@ Deno.test("TcpConnection aborts when data stays unacknowledged for userTimeout, 
   assert.deepEqual(s.eventsOf("error"), [{
     type: "error",
     kind: "timed_out",
-    detail: "timed out: 100 bytes unacknowledged after 2 retransmissions (user timeout 5 s)",
+    detail: "timed out after 5000 ms without acknowledgment (user timeout)",
   }]);
 });
 
@@ -49,7 +49,7 @@ Deno.test("TcpConnection stops retrying a SYN at userTimeout before synRetries r
     if (!closed()) s.expectSent({ flags: SYN });
   }
   assert.deepEqual(times, [1_000, 3_000, 7_000, 8_000]);
-  assert.match(s.eventsOf("error")[0].detail, /SYN.*\(user timeout 8 s\)$/);
+  assert.match(s.eventsOf("error")[0].detail, /SYN.*\(user timeout 8000 ms\)$/);
 });
 
 Deno.test("TcpConnection keeps a connection whose peer answers zero-window probes past userTimeout", () => {
@@ -69,6 +69,6 @@ Deno.test("TcpConnection aborts at userTimeout when zero-window probes go unansw
   s.app((c) => c.write(new Uint8Array(10)));
   s.advance(60_000);
   assert.equal(s.conn.state, "CLOSED");
-  assert.match(s.eventsOf("error")[0].detail, /zero-window probes \(user timeout 3 s\)$/);
+  assert.match(s.eventsOf("error")[0].detail, /zero-window probes \(user timeout 3000 ms\)$/);
   assert.ok(s.events.length > 0);
 });
