@@ -173,16 +173,18 @@ async function startTunnel(kind: string, targetPort: number, oneWay: number): Pr
     });
     pids = [pair.server.pid, pair.client.pid];
   }
-  await warmUp(entryPort);
-  return {
-    entryPort,
-    pids,
-    stop: async () => {
-      await group.killAll();
-      stopProxy();
-      if (keyFile) await Deno.remove(keyFile).catch(() => {});
-    },
+  const stop = async () => {
+    await group.killAll();
+    stopProxy();
+    if (keyFile) await Deno.remove(keyFile).catch(() => {});
   };
+  try {
+    await warmUp(entryPort);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { entryPort, pids, stop };
 }
 
 /** Waits until a request through the tunnel succeeds (processes started), then warms it up. */

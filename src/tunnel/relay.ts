@@ -136,10 +136,16 @@ export class Relay {
     };
     this.#sessions.set(id, session);
     this.counters.sessionsOpened++;
-    if (this.#log.enabled("debug")) {
-      this.#log.debug("session opened", { id, port: meta.tunnelPort, tcp: meta.tcpPeer });
+    if (this.#log.enabled("info")) {
+      this.#log.info("session opened", { id, port: meta.tunnelPort, tcp: meta.tcpPeer });
     }
     pipe.done.then((r) => this.#ended(session, r));
+    // A tunnel connection that dies (dead peer, reset) resets the kernel side at once, even
+    // when neither copy is reading from the tunnel (e.g. the application stopped reading).
+    const closed = (tunnel as { closed?: Promise<{ reason: string; error?: unknown }> }).closed;
+    closed?.then((info) => {
+      if (info.reason !== "closed") pipe.fail("b", info.error ?? new Error(info.reason));
+    }, () => {});
     return session;
   }
 
@@ -186,7 +192,7 @@ export class Relay {
     this.counters.bytesOutOfTunnel += r.bToA;
     if (r.outcome === "closed") {
       this.counters.sessionsClosed++;
-      if (this.#log.enabled("debug")) this.#log.debug("session closed", sessionFields(s, r));
+      if (this.#log.enabled("info")) this.#log.info("session closed", sessionFields(s, r));
       return;
     }
     const fields = sessionFields(s, r);

@@ -46,10 +46,15 @@ export interface TunnelEndpoint {
       readonly port: number;
       readonly tcpPort: number;
       readonly fastOpen?: boolean;
+      /** Aborts the handshake; the promise rejects with the signal's reason. */
+      readonly signal?: AbortSignal;
     },
   ): Promise<TunnelConn>;
-  /** Closes the endpoint (every connection with it). */
-  close(): void | Promise<void>;
+  /**
+   * Closes the endpoint (every connection with it), letting closing
+   * connections finish their FIN exchange for up to `graceMs` when given.
+   */
+  close(opts?: { readonly graceMs?: number }): void | Promise<void>;
 }
 
 /** Options the tunnel passes when opening an endpoint. */
