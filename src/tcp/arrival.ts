@@ -102,7 +102,7 @@ function arriveSynSent(core: ConnectionCore, now: Instant, seg: TcpSegment): voi
   core.touch(now);
   if (f & ACK) {
     snd.processAck(now, seg, core.tsRtt(now, seg));
-    if (core.tfo !== undefined) fastOpenSynAcked(core, core.tfo, seg); // RFC 7413 §4.2.2
+    if (core.tfo !== undefined) fastOpenSynAcked(snd, core.tfo, seg); // RFC 7413 §4.2.2
     snd.established();
     core.setState(now, "ESTABLISHED", "SYN-ACK received");
     core.rcv.requestAck();

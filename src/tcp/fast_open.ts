@@ -24,7 +24,7 @@
 
 import { seqLt, seqSub } from "../wire/seq.ts";
 import type { TcpSegment } from "../wire/tcp_segment.ts";
-import type { ConnectionCore } from "./_core.ts";
+import type { Sender } from "./sender.ts";
 
 /** Fast Open settings of one connection, given by the stack at open time. */
 export interface FastOpenParams {
@@ -84,15 +84,14 @@ export function fastOpenState(params: FastOpenParams): FastOpenState {
  * cookie and, when the SYN's data was not acknowledged, sends it again at
  * once instead of waiting for the retransmission timer.
  *
- * @param core The connection (SND.UNA already moved by the SYN-ACK).
+ * @param snd The send half (SND.UNA already moved by the SYN-ACK).
  * @param tfo Its Fast Open state.
  * @param seg The SYN-ACK.
  */
-export function fastOpenSynAcked(core: ConnectionCore, tfo: FastOpenState, seg: TcpSegment): void {
+export function fastOpenSynAcked(snd: Sender, tfo: FastOpenState, seg: TcpSegment): void {
   const cookie = seg.options.fastOpen;
   if (cookie !== undefined && cookie.length > 0) tfo.cookieIn = cookie;
   if (tfo.synData === 0) return;
-  const snd = core.snd;
   const acked = seqSub(seg.ack, snd.iss) - 1;
   tfo.dataAcked = acked >= tfo.synData;
   if (seqLt(snd.sndNxt, snd.sndMax) || seqLt(seg.ack, snd.sndMax)) snd.rewind();

@@ -262,6 +262,21 @@ export class TunnelClient {
       return;
     }
     this.relay.start(tcp, tunnel, { tunnelPort: port, tcpPeer: app, firstRead: { result, buf } });
+    // With a Fast Open cookie, connect resolved before the handshake: a refusal or a handshake
+    // timeout shows up later, and gets the same diagnosis as a failed connect.
+    const closed = (tunnel as { closed?: Promise<{ reason: string; error?: unknown }> }).closed;
+    closed?.then((info) => {
+      const handshakeFailed = info.reason === "refused" ||
+        (info.reason === "timed_out" && /SYN/.test(String(info.error))); // "... SYN retransmissions"
+      if (!handshakeFailed) return;
+      this.relay.countConnectFailure();
+      this.#log.warn(
+        `cannot open tunnel to ${formatHostPort(this.server)} port ${port}: ${
+          describeConnectError(info.error, port)
+        }`,
+        { tcp: app },
+      );
+    }, () => {});
   }
 }
 

@@ -456,11 +456,15 @@ Deno.test({
       const syn = theirs[0].seg;
       const synAck = ours[0].seg;
       assert.equal(syn.flags, SYN | ECE | CWR, "ECN-setup SYN");
+      // The Fast Open cookie request is decoded (RFC 7413 §4.1.1); MP_CAPABLE stays unknown.
+      assert.deepEqual(syn.options.fastOpen, new Uint8Array(0), "Fast Open cookie request");
+      assert.equal(TFO_OPTION, 34);
       assert.deepEqual(
         syn.options.unknown?.map((o) => o.kind),
-        report.offered.mptcp ? [TFO_OPTION, MPTCP_OPTION] : [TFO_OPTION],
-        "Fast Open cookie request (and MP_CAPABLE) parsed as unknown options",
+        report.offered.mptcp ? [MPTCP_OPTION] : undefined,
+        "MP_CAPABLE parsed as an unknown option",
       );
+      assert.equal(synAck.options.fastOpen, undefined, "no Fast Open on this stack: no cookie");
       assert.equal(synAck.options.unknown, undefined);
       assert.equal(report.established.options & TCPI_OPT_ECN, 0, "kernel: no ECN");
       assert.equal(syn.srcPort, report.localPort);
