@@ -277,7 +277,7 @@ type StackKeyOf<K extends StackOptionName> = Specs[K] extends { readonly stackKe
  * defaults. RFC 1337 on/off, the user timeout and the initial window in
  * bytes are reachable from the test seam (`createTestbed({ tcp })`).
  */
-type InternalTcpField = "rfc1337" | "userTimeout" | "initialWindowBytes";
+type InternalTcpField = "rfc1337" | "initialWindowBytes";
 
 // Compile-time checks that the table and the layers below it agree.
 // Every TcpConfig field but the internal ones is a "tcp" option, and every "tcp" option a field:

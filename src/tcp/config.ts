@@ -38,6 +38,12 @@ export interface TcpConfig {
   readonly synAckRetries: number;
   /** Data retransmissions before the connection is aborted (tcp_retries2). Default 15. */
   readonly retries: number;
+  /**
+   * Retransmissions of an orphaned connection (after `close()`: its FIN and
+   * any data still unacknowledged) before it is aborted (tcp_orphan_retries).
+   * Default 0, which means 8, as Linux (`tcp_orphan_retries()`).
+   */
+  readonly orphanRetries: number;
   /** Delayed-ACK timeout; 0 disables delayed ACKs. Default 40 (Linux ATO min), at most 200. */
   readonly delayedAck: Duration;
   /** Disable Nagle's algorithm (TCP_NODELAY). Default false. */
@@ -109,6 +115,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = Object.freeze({
   synRetries: 6,
   synAckRetries: 5,
   retries: 15,
+  orphanRetries: 0,
   delayedAck: 40,
   noDelay: false,
   keepAlive: false,
@@ -161,4 +168,21 @@ export function tcpConfig(overrides: Partial<TcpConfig> = {}): TcpConfig {
 export function initialWindowSegments(config: TcpConfig, mss: number): number {
   if (config.initialWindowBytes <= 0) return config.initialCwnd;
   return Math.max(1, Math.floor(config.initialWindowBytes / Math.max(1, mss)));
+}
+
+/**
+ * Retransmissions an orphaned connection makes before it is aborted: the
+ * configured `orphanRetries`, or 8 when it is 0 (Linux `tcp_orphan_retries()`
+ * for a connection whose RTO has not yet reached its maximum).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { orphanRetryLimit, tcpConfig } from "./config.ts";
+ * assert.equal(orphanRetryLimit(tcpConfig()), 8);
+ * assert.equal(orphanRetryLimit(tcpConfig({ orphanRetries: 2 })), 2);
+ * ```
+ */
+export function orphanRetryLimit(config: TcpConfig): number {
+  return config.orphanRetries === 0 ? 8 : config.orphanRetries;
 }

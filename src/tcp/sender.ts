@@ -67,6 +67,12 @@ export class Sender {
   #cc: CongestionController;
   /** Token bucket of paced sending, or undefined when `config.pacing` is off. */
   readonly #pacer: Pacer | undefined;
+  /**
+   * Retransmissions (and unanswered zero-window probes) before the
+   * connection is aborted: `retries` (tcp_retries2), lowered to the orphan
+   * count (tcp_orphan_retries) by `TcpConnection.close()`.
+   */
+  retryLimit: number;
 
   #sndUna: Seq;
   #sndNxt: Seq;
@@ -121,6 +127,7 @@ export class Sender {
     const { iss, config, timers } = options;
     this.#iss = iss;
     this.#config = config;
+    this.retryLimit = config.retries;
     this.#timers = timers;
     this.#passive = options.passive;
     this.#buf = new SendBuffer(config.sendBufferSize);
@@ -603,7 +610,7 @@ export class Sender {
       return undefined;
     }
     if (this.#sndMax === this.#sndUna) return undefined;
-    if (this.#rtoCount >= this.#config.retries) {
+    if (this.#rtoCount >= this.retryLimit) {
       return `timed out after ${this.#rtoCount} retransmission${this.#rtoCount === 1 ? "" : "s"}`;
     }
     const userTimeout = this.#config.userTimeout;
@@ -633,7 +640,7 @@ export class Sender {
   onPersistTimeout(now: Instant): string | undefined {
     if (!this.synAcked || this.#sndNxt !== this.#sndUna && this.#sndWnd > 0) return undefined;
     if (this.#sndWnd === 0) {
-      if (this.#probesUnanswered >= this.#config.retries) {
+      if (this.#probesUnanswered >= this.retryLimit) {
         return `timed out after ${this.#probesUnanswered} unanswered zero-window probes`;
       }
       this.#probesUnanswered++;
