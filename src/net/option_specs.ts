@@ -218,16 +218,6 @@ export const TOU_OPTION_SPECS = {
     layer: "tcp",
     linux: ["tcp_retries2"],
   },
-  userTimeout: {
-    unit: "ms",
-    min: 0,
-    max: 3_600_000,
-    default: C.userTimeout,
-    description: "Abort when sent data stays unacknowledged this long (RFC 5482); the RTO is " +
-      "clamped to it; 0: off (TCP_USER_TIMEOUT).",
-    layer: "tcp",
-    linux: ["TCP_USER_TIMEOUT"],
-  },
   orphanRetries: {
     unit: "count",
     min: 0,
@@ -237,6 +227,25 @@ export const TOU_OPTION_SPECS = {
       "before it is aborted; 0 means 8, as Linux (tcp_orphan_retries).",
     layer: "tcp",
     linux: ["tcp_orphan_retries"],
+  },
+  userTimeout: {
+    unit: "ms",
+    min: 0,
+    max: 32_767_000,
+    default: C.userTimeout,
+    description:
+      "Abort when sent data stays unacknowledged (or zero-window probes unanswered) this long; 0 off (TCP_USER_TIMEOUT).",
+    layer: "tcp",
+    linux: ["TCP_USER_TIMEOUT"],
+  },
+  amplificationLimit: {
+    unit: "count",
+    min: 0,
+    max: 100,
+    default: C.amplificationLimit,
+    description:
+      "Before the peer acknowledges our SYN, send it at most this many times the bytes received from it (SYN-ACK retransmissions held back); 0 off.",
+    layer: "tcp",
   },
   delayedAck: {
     unit: "ms",

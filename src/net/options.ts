@@ -274,8 +274,9 @@ type StackKeyOf<K extends StackOptionName> = Specs[K] extends { readonly stackKe
 /**
  * `TcpConfig` fields that are not user tunables (set by the stack or the
  * testbed only), so they need no table entry: the stack fills their
- * defaults. RFC 1337 on/off, the user timeout and the initial window in
- * bytes are reachable from the test seam (`createTestbed({ tcp })`).
+ * defaults. RFC 1337 on/off and the initial window in bytes are reachable
+ * from the test seam (`createTestbed({ tcp })`). (The user timeout is a
+ * user tunable: the tunnel sets it.)
  */
 type InternalTcpField = "rfc1337" | "initialWindowBytes";
 
