@@ -72,6 +72,8 @@ function rows(): Row[] {
 
 const ticked = (cell: string): string[] => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1]);
 
+const cliDocs = Deno.readTextFileSync(new URL("docs/cli.md", ROOT));
+
 const specs = TOU_OPTION_SPECS as unknown as Record<string, OptionSpec>;
 
 function defaultText(spec: OptionSpec): string {
@@ -106,7 +108,13 @@ Deno.test("docs/linux-knobs.md names, for each row with an option, the option th
     const spec = specs[option];
     assert.ok(spec.linux?.includes(r.linux), `${option}.linux lacks ${r.linux}`);
     assert.equal(r.touDefault, defaultText(spec), `${r.linux}: default of ${option}`);
-    if (r.cli !== "—") assert.equal(r.cli, `\`tcp.${option}\``, `${r.linux}: CLI key`);
+    if (r.cli !== "—") {
+      const [key, ...flags] = ticked(r.cli);
+      assert.equal(key, `tcp.${option}`, `${r.linux}: config key`);
+      for (const f of flags) {
+        assert.ok(cliDocs.includes(f.split(" ")[0]), `${r.linux}: ${f} is not in docs/cli.md`);
+      }
+    }
     checked++;
   }
   assert.ok(checked >= 30, `${checked} option rows`);
