@@ -434,6 +434,12 @@ export class TcpConnection {
           break;
         case "pacing":
           break; // tokens are refilled by the next pollTransmit
+        case "lossProbe":
+          this.#snd.onProbeTimeout(now);
+          break;
+        case "reorder":
+          this.#snd.onReorderTimeout(now);
+          break;
       }
     }
   }
