@@ -142,8 +142,12 @@ export class LossRecovery {
   #priorInFlight = 0;
   #exitPending = false;
   // undo (Eifel detection with timestamps, RFC 3522)
+  /** Time of the episode's first retransmission, or -1 (no undo possible). */
   #undoRetransAt = -1;
-  #undoOk = false;
+  /** End of the highest retransmission of the episode. */
+  #undoHigh: Seq = 0 as Seq;
+  /** The episode has not retransmitted yet: its first retransmission starts undo tracking. */
+  #undoArmed = false;
   #undone = 0;
   readonly #sample: Mutable<AckSample> = {
     ackedBytes: 0,
@@ -320,24 +324,20 @@ export class LossRecovery {
   onNewAck(now: Instant, snd: SendView, tsRtt: number): number {
     this.#dupAcks = 0;
     const ack = snd.sndUna;
-    // Eifel detection (RFC 3522 §3.2): the ACK echoes a timestamp older than the
-    // first retransmission, so the original arrived and the retransmission was needless
     if (this.#phase !== PHASE_NONE && this.#undoRetransAt >= 0) {
+      // Eifel detection (RFC 3522 §3.2): every ACK that filled a retransmitted hole
+      // echoes a timestamp older than the first retransmission: the originals
+      // arrived and the episode was needless (RFC 4015 §3: undo it)
       const original = tsRtt >= 0 && Math.floor(now) - tsRtt < Math.floor(this.#undoRetransAt);
-      if (!original) this.#undoOk = false;
-      if (this.#phase === PHASE_RTO) {
-        // RFC 4015 §3.1: the first ACK after the timeout decides
-        if (this.#undoOk) return this.#undo(now, snd);
-        this.#undoRetransAt = -1;
-      }
+      if (!original) this.#undoRetransAt = -1;
+      else if (seqGe(ack, this.#undoHigh)) return this.#undo(now, snd);
     }
     if (this.#phase === PHASE_FAST && seqGe(ack, this.#recover)) {
       // RFC 6675 §5 step A / RFC 6582 §3.2 step 6: the recovery point is acknowledged
       this.#phase = PHASE_NONE;
       this.#dupBytes = 0;
       this.rack.onRecoveryExit();
-      if (this.#undoOk && this.#undoRetransAt >= 0) this.#undo(now, snd);
-      else this.#exitPending = true; // after this ACK's onAck (afterAck)
+      this.#exitPending = true; // after this ACK's onAck (afterAck)
       return RESTART_RTO;
     }
     if (this.#phase === PHASE_RTO && seqGe(ack, this.#recover)) {
@@ -358,7 +358,6 @@ export class LossRecovery {
     this.#undone++;
     this.#phase = PHASE_NONE;
     this.#undoRetransAt = -1;
-    this.#undoOk = false;
     this.#dupBytes = 0;
     this.#unmarkLost();
     snd.cc.onSpuriousCongestion(now);
@@ -411,7 +410,7 @@ export class LossRecovery {
     this.#phase = PHASE_FAST;
     this.#recover = snd.sndMax;
     this.#undoRetransAt = -1;
-    this.#undoOk = true;
+    this.#undoArmed = true;
     this.tlp.reset();
     const flight = seqSub(snd.sndMax, snd.sndUna);
     // RFC 5681 §3.2 eq. 4 takes FlightSize; RFC 6937 §3.1 RecoverFS likewise
@@ -537,7 +536,7 @@ export class LossRecovery {
     this.#lostBytes = lost;
     this.#lostFrom = snd.sndUna;
     this.#undoRetransAt = -1;
-    this.#undoOk = true;
+    this.#undoArmed = true;
   }
 
   /**
@@ -637,6 +636,10 @@ export class LossRecovery {
       recs.flags[k] = (f & ~REC_LOST) | REC_RETRANS;
       this.rate.onResend(recs, k, now, false);
     }
-    if (this.#phase !== PHASE_NONE && this.#undoRetransAt < 0) this.#undoRetransAt = now;
+    if (this.#phase !== PHASE_NONE && this.#undoArmed) {
+      this.#undoArmed = false;
+      this.#undoRetransAt = now;
+      this.#undoHigh = e;
+    } else if (this.#undoRetransAt >= 0 && seqLt(this.#undoHigh, e)) this.#undoHigh = e;
   }
 }

@@ -9,6 +9,7 @@ import type { TcpConfig } from "../../src/tcp/config.ts";
 import { seq } from "../../src/wire/seq.ts";
 import { ACK, SYN } from "../../src/wire/tcp_flags.ts";
 import type { SackBlock } from "../../src/wire/tcp_segment.ts";
+import { establishedAfterRtt } from "../_harness/rtt_script.ts";
 import { type SegmentTemplate, TcpScript } from "../_harness/tcp_script.ts";
 
 const MSS = 1000;
@@ -20,20 +21,6 @@ const CONFIG: Partial<TcpConfig> = {
 };
 
 const RTT = 100;
-
-/** ESTABLISHED with a 1000-byte MSS after a handshake of one RTT. */
-export function establishedAfterRtt(
-  config: Partial<TcpConfig>,
-  synAck: SegmentTemplate,
-): TcpScript {
-  const s = TcpScript.client({ config });
-  s.expectSent({ flags: SYN, seq: s.localIss });
-  s.advance(RTT);
-  s.send({ seq: s.remoteIss, ack: s.l(), flags: SYN | ACK, ...synAck });
-  s.expectSent({ flags: ACK, seq: s.l(), ack: s.r() });
-  s.events.length = 0;
-  return s;
-}
 
 /**
  * ESTABLISHED with a 1000-byte MSS, SACK negotiated unless `sack` is false;
