@@ -356,6 +356,7 @@ export class LossRecovery {
   /** The episode was spurious: restore the controller and forget the loss marks. */
   #undo(now: Instant, snd: SendView): number {
     this.#undone++;
+    if (this.#phase === PHASE_FAST) snd.cc.onRecoveryExit(now, this.pipe(snd)); // the episode ends
     this.#phase = PHASE_NONE;
     this.#undoRetransAt = -1;
     this.#dupBytes = 0;
