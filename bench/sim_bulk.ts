@@ -34,9 +34,10 @@ const limit = Number(arg("limit", 600)) * 1000;
 /** One transfer; returns the goodput in Mbit/s and the sender's counters. */
 function run(seed: number): string {
   const size = Math.round(mb * 1024 * 1024);
+  const tcp = { congestionControl: cc, pacing: arg("pacing", "on") === "on" };
   const tb = createTestbed({
     seed,
-    tcp: { congestionControl: cc },
+    tcp,
     link: {
       loss,
       delay: rtt / 2,
@@ -45,7 +46,7 @@ function run(seed: number): string {
     },
   });
   const server = tb.stack;
-  const client = tb.addStack();
+  const client = tb.addStack({ tcp }); // the sender
   const l = server.listen(80);
   const data = patternBytes(size, seed);
   const c = client.connect(server.localAddr, 80);
@@ -55,9 +56,27 @@ function run(seed: number): string {
   l.onAcceptable = () => {
     sr = pump(l.accept()!, new Uint8Array(0), size);
   };
+  let cwndSum = 0, ssSum = 0, samples = 0, recovering = 0, lastSs = Infinity, lastCwnd = 0;
   while (!(sr !== undefined && sr.receivedLength === size)) {
     if (tb.now - start > limit || cr.error !== undefined) break;
     tb.advance(10);
+    const i = c.info();
+    if (Deno.args.includes("--events") && i.ssthresh !== lastSs) {
+      console.log(`  ${tb.now.toFixed(0)} ms: cwnd ${lastCwnd} -> ssthresh ${i.ssthresh}`);
+    }
+    lastSs = i.ssthresh;
+    lastCwnd = i.cwnd;
+    cwndSum += i.cwnd;
+    ssSum += i.ssthresh === Infinity ? 0 : i.ssthresh;
+    if (i.cwnd < i.ssthresh) recovering++;
+    samples++;
+  }
+  if (Deno.args.includes("--trace")) {
+    console.log(
+      `  mean cwnd ${(cwndSum / samples).toFixed(0)}, mean ssthresh ${
+        (ssSum / samples).toFixed(0)
+      }, cwnd < ssthresh ${(100 * recovering / samples).toFixed(1)}%`,
+    );
   }
   const t = (tb.now - start) / 1000;
   const info = c.info();

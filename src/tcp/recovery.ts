@@ -101,7 +101,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
  *   options: { sackBlocks: [{ left: seq(1000), right: seq(right) }] },
  * });
  * for (const right of [2000, 3000, 4000]) {
- *   rec.beginAck(snd);
+ *   rec.beginAck(100, snd, -1);
  *   rec.onAckBlocks(100, snd, 0, ack(right));
  *   rec.afterAck(100, snd, -1);
  * }
@@ -141,6 +141,14 @@ export class LossRecovery {
   #dsack = false;
   #priorInFlight = 0;
   #exitPending = false;
+  /**
+   * After an RTO (as F-RTO, RFC 5682 §2.1 step 1): 1 while only SND.UNA's
+   * segment may go, 2 once it went, until an ACK shows whether the timeout
+   * was spurious; 0 otherwise.
+   */
+  #rtoGuard = 0;
+  /** The send time (ms, floored) the current ACK echoes, or -1 without timestamps. */
+  #ackEcho = -1;
   // undo (Eifel detection with timestamps, RFC 3522)
   /** Time of the episode's first retransmission, or -1 (no undo possible). */
   #undoRetransAt = -1;
@@ -206,8 +214,15 @@ export class LossRecovery {
     return p > 0 ? p : 0;
   }
 
-  /** Starts processing an ACK. */
-  beginAck(snd: SendView): void {
+  /**
+   * Starts processing an ACK.
+   *
+   * @param tsRtt RTT from the ACK's echoed timestamp, or -1 (RACK's check of
+   *   retransmissions, RFC 8985 §6.2 step 2).
+   */
+  beginAck(now: Instant, snd: SendView, tsRtt: number): void {
+    this.#ackEcho = tsRtt >= 0 ? Math.floor(now) - tsRtt : -1;
+    this.#rtoGuard = 0;
     this.rate.beginAck();
     this.#delivered = 0;
     this.#newlyLost = 0;
@@ -276,13 +291,14 @@ export class LossRecovery {
     const recs = this.records;
     const k = recs.slot(i);
     this.rate.onDelivered(recs, i, len, now);
-    this.rack.onDelivered(
-      recs.xmit[k],
-      recs.endSeq[k] as Seq,
-      (recs.flags[k] & REC_RETRANS) !== 0,
-      now,
-      snd.rtt.minRtt,
-    );
+    const retrans = (recs.flags[k] & REC_RETRANS) !== 0;
+    // RFC 8985 §6.2 step 2: an ACK echoing a time before the retransmission was for
+    // the original, so it says nothing about when the retransmission was delivered
+    if (retrans && this.#ackEcho >= 0 && this.#ackEcho < Math.floor(recs.xmit[k])) {
+      this.#delivered += len;
+      return;
+    }
+    this.rack.onDelivered(recs.xmit[k], recs.endSeq[k] as Seq, retrans, now, snd.rtt.minRtt);
     this.#delivered += len;
   }
 
@@ -517,27 +533,35 @@ export class LossRecovery {
   }
 
   /**
-   * The retransmission timer expired: every unSACKed segment is lost
-   * (RFC 8985 §6.3, RFC 6675 §5.1) and an RTO episode runs to SND.MAX.
+   * The retransmission timer expired (RFC 8985 §6.3): SND.UNA's segment and
+   * every unSACKed one whose RACK deadline has passed are lost, and an RTO
+   * episode runs to SND.MAX (RFC 6675 §5.1).
    */
-  onRto(snd: SendView): void {
+  onRto(now: Instant, snd: SendView): void {
     this.#phase = PHASE_RTO;
     this.#recover = snd.sndMax;
     this.#dupAcks = 0;
     this.#dupBytes = 0;
     this.tlp.reset();
     const recs = this.records;
+    const rtt = snd.rtt;
+    const minRtt = rtt.minRtt === Infinity ? rtt.srtt : rtt.minRtt;
+    const wait = this.rack.rtt + this.rack.reoWnd(true, 0, minRtt, rtt.srtt);
     let lost = 0;
     for (let i = 0; i < recs.count; i++) {
       const k = recs.slot(i);
-      if (recs.flags[k] & REC_SACKED) continue;
-      recs.flags[k] |= REC_LOST;
-      lost += seqSub(recs.endSeq[k] as Seq, recs.startSeq[k] as Seq);
+      const f = recs.flags[k];
+      if (f & REC_SACKED) continue;
+      if ((f & REC_LOST) || i === 0 || recs.xmit[k] + wait <= now) {
+        recs.flags[k] = f | REC_LOST;
+        lost += seqSub(recs.endSeq[k] as Seq, recs.startSeq[k] as Seq);
+      }
     }
     this.#lostBytes = lost;
     this.#lostFrom = snd.sndUna;
     this.#undoRetransAt = -1;
     this.#undoArmed = true;
+    this.#rtoGuard = 1;
   }
 
   /**
@@ -545,6 +569,7 @@ export class LossRecovery {
    * segment once it is positive), else cwnd - pipe.
    */
   ccRoom(snd: SendView): number {
+    if (this.#rtoGuard === 2) return 0; // wait for the first ACK after the timeout
     const cc = snd.cc;
     if (this.#phase === PHASE_FAST && cc.usesPrr) {
       const a = this.prr.allowance;
@@ -570,6 +595,7 @@ export class LossRecovery {
       const f = recs.flagsAt(i);
       if ((f & REC_LOST) === 0 || (f & REC_SACKED) !== 0) continue;
       const s = recs.start(i), e = recs.end(i);
+      if (this.#rtoGuard === 1 && i > 0) return false;
       this.#lostFrom = s;
       const usesPrr = this.#phase === PHASE_FAST && snd.cc.usesPrr;
       if (!usesPrr && room < Math.min(seqSub(e, s), snd.mss)) return false;
@@ -617,6 +643,7 @@ export class LossRecovery {
       this.rate.onSend(this.records, seqLt(seq, max) ? max : seq, end, now, nothingInFlight);
     }
     if (this.#phase === PHASE_FAST) this.prr.onSent(seqSub(end, seq));
+    if (this.#rtoGuard === 1) this.#rtoGuard = 2;
   }
 
   #onRetransmit(now: Instant, s: Seq, e: Seq): void {

@@ -561,7 +561,7 @@ export class Sender {
 
     const rec = this.#rec;
     this.#ackRtt = -1;
-    rec.beginAck(this);
+    rec.beginAck(now, this, tsRtt);
     const fresh = rec.onAckBlocks(now, this, acked, seg);
     if (acked > 0) {
       result |= ACK_ADVANCED | this.#onNewAck(now, ack, acked, tsRtt);
@@ -674,7 +674,7 @@ export class Sender {
     this.#cc.onRto(now, seqSub(this.#sndMax, this.#sndUna));
     // RFC 8985 §6.3: every unSACKed segment is lost and resent in order as cwnd
     // allows (the scoreboard is kept, RFC 6675 §5.1)
-    this.#rec.onRto(this);
+    this.#rec.onRto(now, this);
     this.#timers.clear("lossProbe");
     this.#timers.clear("reorder");
     if (this.#sndWnd === 0) this.#sndNxt = this.#sndUna;

@@ -81,7 +81,7 @@ Deno.test("LossRecovery.pipe counts outstanding bytes minus SACKed minus lost wh
   }
   assert.equal(rec.pipe(snd), 12_000);
   // holes [0, 1000), [3000, 4000), [6000, 7000); SACKed [1000, 3000), [4000, 6000), [7000, 8000)
-  rec.beginAck(snd);
+  rec.beginAck(100, snd, -1);
   rec.onAckBlocks(100, snd, 0, {
     srcPort: 1,
     dstPort: 2,
