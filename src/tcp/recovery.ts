@@ -156,6 +156,12 @@ export class LossRecovery {
   #undoHigh: Seq = 0 as Seq;
   /** The episode has not retransmitted yet: its first retransmission starts undo tracking. */
   #undoArmed = false;
+  /** Bytes retransmitted in the last episode and not yet reported as duplicates (D-SACK). */
+  #dsackUndoBytes = 0;
+  /** Whether D-SACKs may still undo the last episode (until the next one begins). */
+  #dsackUndoValid = false;
+  /** SND.UNA when the last episode began (Linux's undo_marker). */
+  #undoMarker: Seq = 0 as Seq;
   #undone = 0;
   readonly #sample: Mutable<AckSample> = {
     ackedBytes: 0,
@@ -252,6 +258,8 @@ export class LossRecovery {
     ) {
       this.#dsack = true;
       this.rack.onDsack(snd.sndUna, snd.sndMax);
+      // as Linux (tcp_check_dsack): a duplicate above the episode's start counts
+      if (seqLt(this.#undoMarker, b0.right)) this.#onDsackUndo(now, snd, seqSub(b0.right, b0.left));
     }
     for (let b = this.#dsack ? 1 : 0; b < blocks.length; b++) {
       const l = seqLt(blocks[b].left, una) ? una : blocks[b].left;
@@ -369,12 +377,31 @@ export class LossRecovery {
     return RESTART_RTO;
   }
 
+  /**
+   * D-SACK undo (RFC 2883 §5, as Linux's undo_retrans): once every byte
+   * retransmitted in the episode was reported received twice, no
+   * retransmission was needed and the episode is undone.
+   */
+  #onDsackUndo(now: Instant, snd: SendView, len: number): void {
+    if (!this.#dsackUndoValid || this.#dsackUndoBytes <= 0) return;
+    this.#dsackUndoBytes -= len;
+    if (this.#dsackUndoBytes > 0) return;
+    this.#dsackUndoValid = false;
+    if (this.#phase !== PHASE_NONE) {
+      this.#undo(now, snd);
+    } else {
+      this.#undone++;
+      snd.cc.onSpuriousCongestion(now); // the episode already ended
+    }
+  }
+
   /** The episode was spurious: restore the controller and forget the loss marks. */
   #undo(now: Instant, snd: SendView): number {
     this.#undone++;
     if (this.#phase === PHASE_FAST) snd.cc.onRecoveryExit(now, this.pipe(snd)); // the episode ends
     this.#phase = PHASE_NONE;
     this.#undoRetransAt = -1;
+    this.#dsackUndoValid = false;
     this.#dupBytes = 0;
     this.#unmarkLost();
     snd.cc.onSpuriousCongestion(now);
@@ -428,6 +455,9 @@ export class LossRecovery {
     this.#recover = snd.sndMax;
     this.#undoRetransAt = -1;
     this.#undoArmed = true;
+    this.#dsackUndoBytes = 0;
+    this.#dsackUndoValid = true;
+    this.#undoMarker = snd.sndUna;
     this.tlp.reset();
     const flight = seqSub(snd.sndMax, snd.sndUna);
     // RFC 5681 §3.2 eq. 4 takes FlightSize; RFC 6937 §3.1 RecoverFS likewise
@@ -561,6 +591,9 @@ export class LossRecovery {
     this.#lostFrom = snd.sndUna;
     this.#undoRetransAt = -1;
     this.#undoArmed = true;
+    this.#dsackUndoBytes = 0;
+    this.#dsackUndoValid = true;
+    this.#undoMarker = snd.sndUna;
     this.#rtoGuard = 1;
   }
 
@@ -664,6 +697,7 @@ export class LossRecovery {
       recs.flags[k] = (f & ~REC_LOST) | REC_RETRANS;
       this.rate.onResend(recs, k, now, false);
     }
+    if (this.#phase !== PHASE_NONE && this.#dsackUndoValid) this.#dsackUndoBytes += seqSub(e, s);
     if (this.#phase !== PHASE_NONE && this.#undoArmed) {
       this.#undoArmed = false;
       this.#undoRetransAt = now;

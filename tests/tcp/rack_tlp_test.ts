@@ -263,3 +263,31 @@ Deno.test("TcpConnection sends one segment per two ACKs in recovery while pipe >
   const info = s.conn.info();
   assert.equal(info.unacked - info.sacked, 12 * MSS);
 });
+
+Deno.test("TcpConnection undoes a recovery when D-SACKs report every retransmission as a duplicate (RFC 2883 §5)", () => {
+  const s = connected();
+  s.app((c) => c.write(new Uint8Array(10 * MSS)));
+  s.sent.length = 0;
+  s.advance(RTT);
+  // segment 0 is late; 1..3 arrive: RACK starts a recovery and resends segment 0
+  for (let i = 1; i <= 3; i++) {
+    s.send({
+      ack: s.l(0),
+      window: 60000,
+      options: { sackBlocks: [{ left: s.l(MSS), right: s.l((i + 1) * MSS) }] },
+    });
+  }
+  assert.equal(s.conn.info().retransmits, 1);
+  assert.equal(s.conn.info().ssthresh, 5 * MSS);
+  // the original arrives, then the retransmission: the receiver reports it twice
+  s.advance(2);
+  s.send({ ack: s.l(4 * MSS), window: 60000 });
+  s.advance(RTT);
+  s.send({
+    ack: s.l(4 * MSS),
+    window: 60000,
+    options: { sackBlocks: [{ left: s.l(0), right: s.l(MSS) }] },
+  });
+  assert.equal(s.conn.info().ssthresh, Infinity, "undone");
+  assert.ok(s.conn.info().cwnd >= 10 * MSS);
+});
