@@ -485,7 +485,7 @@ export class Sender {
   #armProbe(now: Instant): void {
     const rec = this.#rec;
     if (
-      !rec.sack || !this.synAcked || this.#sndMax === this.#sndUna ||
+      !rec.sack || !this.synAcked || this.#sndMax === this.#sndUna || this.#sndWnd === 0 ||
       rec.phase !== PHASE_NONE || rec.tlp.active || rec.tlp.pending
     ) {
       this.#timers.clear("lossProbe");
@@ -689,7 +689,7 @@ export class Sender {
    */
   onProbeTimeout(now: Instant): void {
     const rec = this.#rec;
-    if (!this.synAcked || this.#sndMax === this.#sndUna) return;
+    if (!this.synAcked || this.#sndMax === this.#sndUna || this.#sndWnd === 0) return;
     if (rec.phase !== PHASE_NONE || rec.tlp.active) return;
     rec.tlp.pending = true;
     this.#timers.set("retransmit", now + this.#rtt.rto);
