@@ -469,8 +469,10 @@ export class Sender {
     if (seqGt(end, this.#sndNxt)) this.#sndNxt = end;
     const fresh = seqGt(end, this.#sndMax);
     if (fresh) this.#sndMax = end;
-    // RFC 6298 §5.1: start the timer when sending and it is not running
-    if (!probe && !this.#timers.isArmed("retransmit")) {
+    // RFC 6298 §5.1: start the timer when sending and it is not running; as Linux
+    // (tcp_xmit_retransmit_queue), resending SND.UNA's segment restarts it, so a
+    // retransmission lost again is found by RACK rather than by an early RTO
+    if (!probe && (!this.#timers.isArmed("retransmit") || (rexmit && seq === this.#sndUna))) {
       this.#timers.set("retransmit", now + this.#rtt.rto);
     }
     if (!probe) this.#timers.clear("persist");
