@@ -28,6 +28,13 @@ export const REC_APP_LIMITED = 8;
 const INITIAL_CAPACITY = 64;
 
 /**
+ * Most records appended; beyond, a new segment extends the last record (only
+ * when tiny segments fill a huge window: the records stay correct, RACK gets
+ * coarser). A split may still grow the ring past it.
+ */
+export const SEND_RECORDS_MAX = 1 << 16;
+
+/**
  * The ring of send records. Indices passed to accessors are logical: 0 is the
  * record holding SND.UNA.
  *
@@ -108,6 +115,10 @@ export class SendRecords {
     firstSent: Instant,
     appLimited: boolean,
   ): void {
+    if (this.#n >= SEND_RECORDS_MAX) {
+      this.endSeq[(this.#head + this.#n - 1) & this.#mask] = end;
+      return;
+    }
     if (this.#n === this.#cap) this.#grow();
     const k = (this.#head + this.#n) & this.#mask;
     this.#n++;

@@ -10,7 +10,7 @@ import fc from "fast-check";
 import { createController } from "../../src/tcp/congestion/registry.ts";
 import { LossRecovery } from "../../src/tcp/recovery.ts";
 import { RttEstimator } from "../../src/tcp/rtt.ts";
-import { REC_LOST, REC_SACKED, SendRecords } from "../../src/tcp/send_records.ts";
+import { REC_LOST, REC_SACKED, SEND_RECORDS_MAX, SendRecords } from "../../src/tcp/send_records.ts";
 import { type Seq, seq, seqAdd, seqSub } from "../../src/wire/seq.ts";
 import type { TcpSegment } from "../../src/wire/tcp_segment.ts";
 
@@ -169,4 +169,12 @@ Deno.test("LossRecovery keeps its records and lost bytes consistent when random 
     ),
     { numRuns: 300 },
   );
+});
+
+Deno.test("SendRecords extends the last record when SEND_RECORDS_MAX segments are in flight", () => {
+  const r = new SendRecords();
+  for (let i = 0; i < SEND_RECORDS_MAX + 10; i++) r.append(seq(i), seq(i + 1), i, 0, 0, 0, false);
+  assert.equal(r.count, SEND_RECORDS_MAX);
+  assert.equal(r.end(r.count - 1), SEND_RECORDS_MAX + 10);
+  assert.equal(r.find(seq(SEND_RECORDS_MAX + 5)), SEND_RECORDS_MAX - 1);
 });
