@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createController } from "../../src/tcp/congestion/registry.ts";
-import { DUP_THRESH, LossRecovery } from "../../src/tcp/recovery.ts";
+import { LossRecovery } from "../../src/tcp/recovery.ts";
 import { RttEstimator } from "../../src/tcp/rtt.ts";
 import { SACK_SCOREBOARD_RANGES, SackScoreboard } from "../../src/tcp/sack_scoreboard.ts";
 import { seq } from "../../src/wire/seq.ts";
@@ -43,7 +43,6 @@ Deno.test("SackScoreboard works across the 2^32 wrap when sequence numbers wrap"
   sb.update(una, max, [b(2 ** 32 - 1000, 1000), b(2000, 3000)]);
   assert.equal(sb.count, 2);
   assert.equal(sb.sackedBetween(una, max), 3000);
-  assert.equal(sb.lostBoundary(una, 1000, DUP_THRESH), 2 ** 32 - 1000);
   assert.equal(sb.trim(seq(1500)), true);
   assert.deepEqual(ranges(sb), [[2000, 3000]]);
 });
@@ -55,17 +54,6 @@ Deno.test("SackScoreboard clears itself when a cumulative ACK stops at SACKed da
   assert.equal(sb.count, 2);
   assert.equal(sb.trim(seq(2000)), false); // RFC 2018 §8: the receiver dropped [2000, 4000)
   assert.equal(sb.count, 0);
-});
-
-Deno.test("SackScoreboard.lostBoundary follows IsLost when DupThresh segments or bytes lie above", () => {
-  const sb = new SackScoreboard();
-  const una = seq(0), max = seq(20_000), mss = 1000;
-  sb.update(una, max, [b(1000, 3000)]);
-  assert.equal(sb.lostBoundary(una, mss, DUP_THRESH), 0); // 2 · SMSS is not more than 2 · SMSS
-  sb.update(una, max, [b(3000, 3500)]); // 2500 bytes above [0, 1000)
-  assert.equal(sb.lostBoundary(una, mss, DUP_THRESH), 1000);
-  sb.update(una, max, [b(5000, 5100), b(6000, 6100), b(7000, 7100)]); // three small ranges
-  assert.equal(sb.lostBoundary(una, mss, DUP_THRESH), 5000);
 });
 
 Deno.test("LossRecovery.pipe counts outstanding bytes minus SACKed minus lost when RACK marks holes", () => {
