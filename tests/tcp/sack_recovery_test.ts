@@ -246,4 +246,10 @@ Deno.test("TcpConnection resends a lost retransmission before the RTO when data 
   assert.equal(info.retransmits, 2);
   assert.equal(info.timeouts, 0);
   assert.equal(info.lost, 1, "the same loss event");
+  // resending SND.UNA's segment restarted the RTO (armed when the flight began, it
+  // would fire now): the second retransmission gets its round trip
+  s.advance(RTT);
+  assert.equal(s.conn.info().timeouts, 0);
+  s.send({ ack: s.l(20 * MSS), window: 60000 });
+  assert.equal(s.conn.info().timeouts, 0);
 });
