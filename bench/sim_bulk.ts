@@ -9,7 +9,8 @@
  * the virtual figures do not.
  *
  *   deno run -A bench/sim_bulk.ts [--mb 20] [--loss 0.01] [--rtt 40] [--mbit 100]
- *     [--queue 1000] [--cc newreno] [--seeds 3] [--limit 600]
+ *     [--queue 1000] [--cc newreno] [--seeds 3] [--limit 600] [--pacing on] [--sack on]
+ *     [--trace] [--events]
  *
  * @module
  */
@@ -34,7 +35,11 @@ const limit = Number(arg("limit", 600)) * 1000;
 /** One transfer; returns the goodput in Mbit/s and the sender's counters. */
 function run(seed: number): string {
   const size = Math.round(mb * 1024 * 1024);
-  const tcp = { congestionControl: cc, pacing: arg("pacing", "on") === "on" };
+  const tcp = {
+    congestionControl: cc,
+    pacing: arg("pacing", "on") === "on",
+    sack: arg("sack", "on") === "on",
+  };
   const tb = createTestbed({
     seed,
     tcp,
