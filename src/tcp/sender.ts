@@ -24,7 +24,7 @@ import { type Instant, NEVER } from "../time.ts";
 import { type Seq, seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from "../wire/seq.ts";
 import { FIN, SYN } from "../wire/tcp_flags.ts";
 import type { TcpSegment } from "../wire/tcp_segment.ts";
-import type { TcpConfig } from "./config.ts";
+import { initialWindowSegments, type TcpConfig } from "./config.ts";
 import type { CongestionController } from "./congestion/congestion_controller.ts";
 import { createController } from "./congestion/registry.ts";
 import { handshakeTimeoutDetail } from "./handshake.ts";
@@ -105,6 +105,8 @@ export class Sender {
 
   #synRetransmits = 0;
   #rtoCount = 0;
+  /** Since when sent data has waited for an acknowledgment (the user timeout's clock). */
+  #unackedSince: Instant = 0;
   #timeouts = 0;
   #retransmits = 0;
   #lost = 0;
@@ -135,7 +137,7 @@ export class Sender {
     this.#mss = 536;
     this.#cc = createController(config.congestionControl, {
       mss: this.#mss,
-      initialCwnd: config.initialCwnd,
+      initialCwnd: initialWindowSegments(config, this.#mss),
     });
     this.#noDelay = config.noDelay;
     this.#pacer = config.pacing ? new Pacer(pacingBurst(config, this.#mss)) : undefined;
@@ -271,14 +273,19 @@ export class Sender {
     this.#pacer?.setBurst(pacingBurst(this.#config, mss));
     this.#cc = createController(this.#config.congestionControl, {
       mss,
-      initialCwnd: this.#config.initialCwnd,
+      initialCwnd: initialWindowSegments(this.#config, mss),
     });
   }
 
-  /** The handshake completed: drop the SYN backoff, shrink IW if the SYN was lost. */
+  /**
+   * The handshake completed. After a lost SYN or SYN-ACK: the RTO starts
+   * again from the fallback when no RTT sample exists (the sample of the
+   * handshake, if any, already dropped the SYN backoff), and IW shrinks.
+   */
   established(): void {
-    this.#rtt.resetBackoff();
     if (this.#synRetransmits > 0) {
+      // RFC 6298 §5.7: SYN or SYN-ACK retransmitted and no RTT sample: RTO = 3 s
+      this.#rtt.reinitialize(this.#config.rtoFallback);
       // RFC 5681 §3.1: after a lost SYN or SYN-ACK the initial window is one segment
       this.#cc = createController(this.#config.congestionControl, {
         mss: this.#mss,
@@ -455,6 +462,7 @@ export class Sender {
     p.offset = len > 0 ? seqSub(seq, this.#dataSeq()) : 0;
     const end = seqAdd(seq, len + (fin ? 1 : 0) + (syn ? 1 : 0));
     const rexmit = seqLt(seq, this.#sndMax);
+    if (this.#sndMax === this.#sndUna) this.#unackedSince = now; // nothing was outstanding
     if (rexmit) {
       if (!probe) this.#retransmits++; // a repeated zero-window probe is no retransmission
       this.#rttTiming = false; // Karn: no sample from a retransmitted range
@@ -473,7 +481,7 @@ export class Sender {
     // (tcp_xmit_retransmit_queue), resending SND.UNA's segment restarts it, so a
     // retransmission lost again is found by RACK rather than by an early RTO
     if (!probe && (!this.#timers.isArmed("retransmit") || (rexmit && seq === this.#sndUna))) {
-      this.#timers.set("retransmit", now + this.#rtt.rto);
+      this.#timers.set("retransmit", this.#rtoDeadline(now));
     }
     if (!probe) this.#timers.clear("persist");
     if (fresh && !syn && !probe) this.#armProbe(now); // RFC 8985 §7.2: after new data
@@ -625,14 +633,17 @@ export class Sender {
     if (tsRtt >= 0) {
       this.#rtt.sample(tsRtt);
       this.#ackRtt = tsRtt;
+      this.#rtt.resetBackoff();
       if (this.#rttTiming && seqGe(ack, this.#rttSeq)) this.#rttTiming = false;
     } else if (this.#rttTiming && seqGe(ack, this.#rttSeq)) {
       this.#rttTiming = false;
       this.#ackRtt = Math.max(0, now - this.#rttStart);
       this.#rtt.sample(this.#ackRtt);
+      this.#rtt.resetBackoff();
     }
-    this.#rtt.resetBackoff();
+    // RFC 6298 §5 / RFC 9293 MUST-18 (Karn): no valid sample, the backoff stays
     this.#rtoCount = 0;
+    this.#unackedSince = now; // progress: the user timeout counts again
 
     const phase = this.#rec.onNewAck(now, this, tsRtt);
 
@@ -670,18 +681,25 @@ export class Sender {
     if (this.#rtoCount >= this.#config.retries) {
       return `timed out after ${this.#rtoCount} retransmission${this.#rtoCount === 1 ? "" : "s"}`;
     }
+    const userTimeout = this.#config.userTimeout;
+    if (userTimeout > 0 && now - this.#unackedSince >= userTimeout) {
+      // RFC 9293 §3.8.3 USER TIMEOUT (RFC 5482, Linux TCP_USER_TIMEOUT)
+      return `timed out after ${userTimeout} ms without acknowledgment (user timeout)`;
+    }
     this.#rtoCount++;
     this.#timeouts++;
     this.#lost++;
     this.#cc.onRto(now, seqSub(this.#sndMax, this.#sndUna));
-    // RFC 8985 §6.3: every unSACKed segment is lost and resent in order as cwnd
-    // allows (the scoreboard is kept, RFC 6675 §5.1)
+    // RFC 8985 §6.3: SND.UNA's segment and those past their RACK deadline are lost and
+    // resent in order as cwnd allows (the scoreboard is kept, RFC 6675 §5.1)
     this.#rec.onRto(now, this);
     this.#timers.clear("lossProbe");
     this.#timers.clear("reorder");
     if (this.#sndWnd === 0) this.#sndNxt = this.#sndUna;
     this.#rtt.backoff(); // RFC 6298 §5.5
-    this.#timers.set("retransmit", now + this.#rtt.rto); // RFC 6298 §5.6
+    let at = now + this.#rtt.rto; // RFC 6298 §5.6
+    if (userTimeout > 0) at = Math.min(at, this.#unackedSince + userTimeout); // Linux clamps too
+    this.#timers.set("retransmit", at);
     return undefined;
   }
 
@@ -694,7 +712,14 @@ export class Sender {
     if (!this.synAcked || this.#sndMax === this.#sndUna || this.#sndWnd === 0) return;
     if (rec.phase !== PHASE_NONE || rec.tlp.active) return;
     rec.tlp.pending = true;
-    this.#timers.set("retransmit", now + this.#rtt.rto);
+    this.#timers.set("retransmit", this.#rtoDeadline(now));
+  }
+
+  /** now + RTO, clamped to the user timeout when one is set (as Linux). */
+  #rtoDeadline(now: Instant): Instant {
+    const at = now + this.#rtt.rto;
+    const userTimeout = this.#config.userTimeout;
+    return userTimeout > 0 ? Math.min(at, this.#unackedSince + userTimeout) : at;
   }
 
   /** The RACK reordering timer expired (RFC 8985 §6.2 step 6): detect losses again. */
