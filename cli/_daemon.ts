@@ -16,6 +16,8 @@ import {
 import { TunnelClient } from "../src/tunnel/client.ts";
 import { TunnelServer } from "../src/tunnel/server.ts";
 import { type ControlServer, startControlServer } from "../src/tunnel/stat.ts";
+import { openTouEndpoint } from "../src/tunnel/tou_endpoint.ts";
+import type { EndpointFactory } from "../src/tunnel/transport.ts";
 import { serveUntilSignal, ShutdownSignals } from "../src/tunnel/shutdown.ts";
 import {
   type CliContext,
@@ -55,7 +57,8 @@ async function run(
   flags: ConfigFlags,
   signals: ShutdownSignals,
 ): Promise<void> {
-  const cfg = await configFromFlags(flags);
+  const { pcap, ...configFlags } = flags;
+  const cfg = await configFromFlags(configFlags);
   const settings: ServerSettings | ClientSettings = role === "server"
     ? resolveServerSettings(cfg)
     : resolveClientSettings(cfg);
@@ -69,12 +72,14 @@ async function run(
       key: key.key,
       tcp: settings.tcp,
       logger: log,
+      openEndpoint: pcapEndpoint(pcap),
     })
     : await TunnelClient.start({
       ...(settings as ClientSettings),
       key: key.key,
       tcp: settings.tcp,
       logger: log,
+      openEndpoint: pcapEndpoint(pcap),
     });
   let control: ControlServer | undefined;
   try {
@@ -106,4 +111,10 @@ function startControls(
     relay: service.relay,
     endpoint: service.endpoint,
   }, log);
+}
+
+/** With `--pcap FILE`: an endpoint factory that captures every segment to FILE. */
+function pcapEndpoint(pcap: unknown): EndpointFactory | undefined {
+  if (pcap === undefined) return undefined;
+  return (o) => openTouEndpoint({ ...o, pcap: String(pcap) });
 }
