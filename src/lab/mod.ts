@@ -25,7 +25,7 @@ import { udpConnect } from "./scenarios_udp.ts";
 export { formatReport, runScenario } from "./scenario.ts";
 export type { LabReport, LabScenario } from "./scenario.ts";
 export { LabWorld } from "./world.ts";
-export type { LabLine, LabLineKind, LabWorldOptions } from "./world.ts";
+export type { LabLine, LabLineKind, LabSegment, LabStateChange, LabWorldOptions } from "./world.ts";
 
 /** Every scenario, in the order a course on TCP would take them. */
 export const SCENARIOS: readonly LabScenario[] = [

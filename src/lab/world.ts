@@ -16,6 +16,8 @@ import type { TcpConfig } from "../tcp/config.ts";
 import type { TcpEvent } from "../tcp/events.ts";
 import type { DatagramAddr } from "../udp/datagram_socket.ts";
 import { ForwardingSocket } from "../udp/forwarding_socket.ts";
+import { PcapSocket, type PcapWriter } from "../udp/pcap_socket.ts";
+import type { LinkConfig } from "../sim/link.ts";
 import { decodeDatagram } from "../wire/datagram.ts";
 import type { TcpSegment } from "../wire/tcp_segment.ts";
 
@@ -34,12 +36,60 @@ export interface LabLine {
   readonly text: string;
 }
 
+/** One segment a host sent, for diagrams (times in ms since the start). */
+export interface LabSegment {
+  /** When it was sent. */
+  readonly time: number;
+  /** Sending host's name. */
+  readonly from: string;
+  /** Receiving host's name (or its address). */
+  readonly to: string;
+  /** TCP header fields. */
+  readonly srcPort: number;
+  readonly dstPort: number;
+  readonly seq: number;
+  readonly ack: number;
+  /** TCP flag bits. */
+  readonly flags: number;
+  readonly window: number;
+  /** Payload bytes. */
+  readonly len: number;
+  /** tcpdump-style text. */
+  readonly text: string;
+  /** Why it was lost, when it was (a scripted drop or the network's loss). */
+  lost?: string;
+  /** When it arrived (first copy), if it did. */
+  arrived?: number;
+}
+
+/** One state change of a connection (or listener), for diagrams. */
+export interface LabStateChange {
+  /** When. */
+  readonly time: number;
+  /** Host name. */
+  readonly who: string;
+  /** The connection, e.g. ":40000↔server:80". */
+  readonly conn: string;
+  /** Old state. */
+  readonly from: string;
+  /** New state. */
+  readonly to: string;
+  /** Why (RFC 9293 event). */
+  readonly cause: string;
+}
+
 /** Options of {@linkcode LabWorld}. */
 export interface LabWorldOptions {
   /** Seed of the clock and network. Default 1. */
   readonly seed?: number;
   /** One-way delay of every link in ms. Default 10 (RTT 20 ms). */
   readonly delay?: number;
+  /** Probability that the network loses a datagram, 0..1. Default 0. */
+  readonly loss?: number;
+  /** Probability that the network holds a datagram back (by 2·delay) so later ones overtake it. Default 0. */
+  readonly reorder?: number;
+  /** Captures every segment, once, as it is sent (lost ones too), in virtual time. */
+  readonly pcap?: PcapWriter;
 }
 
 /** Options of {@linkcode LabWorld.host}. */
@@ -75,10 +125,13 @@ class DroppingSocket extends ForwardingSocket {
     if (i >= 0) {
       const d = this.drops[i];
       if (--d.count === 0) this.drops.splice(i, 1);
-      this.#world.line(this.#who, "lost", `✗ lost on the way (${d.why})`);
+      this.#world.lost(this.#who, d.why);
       return;
     }
+    if (!this.#world.lossy) return this.inner.send(data, addr);
+    const before = this.#world.network.stats().dropped;
     this.inner.send(data, addr);
+    if (this.#world.network.stats().dropped > before) this.#world.lost(this.#who, "network loss");
   }
 
   #dropIndex(data: Uint8Array): number {
@@ -115,6 +168,19 @@ export class LabWorld {
   readonly network: SimNetwork;
   /** One-way link delay in ms. */
   readonly delay: number;
+  /** The link every pair of hosts has: delay, loss, reordering. */
+  readonly link: LinkConfig;
+  /** Whether the network may lose datagrams on its own. */
+  readonly lossy: boolean;
+  /** Every segment sent, in order. */
+  readonly segments: LabSegment[] = [];
+  /** Every state change, in order. */
+  readonly states: LabStateChange[] = [];
+  readonly #pcap: PcapWriter | undefined;
+  /** Segments sent and not yet arrived, by content key. */
+  readonly #inFlight = new Map<string, LabSegment[]>();
+  /** The last segment each host sent (what a drop right after refers to). */
+  readonly #lastSent = new Map<string, LabSegment>();
   readonly #lines: LabLine[] = [];
   readonly #names = new Map<string, string>(); // "host|port" -> name
   readonly #sockets = new Map<string, DroppingSocket>();
@@ -128,7 +194,15 @@ export class LabWorld {
     this.delay = opts.delay ?? 10;
     this.clock = new VirtualClock({ seed });
     this.network = new SimNetwork(this.clock, { seed });
-    this.network.setLink("*", "*", { delay: this.delay });
+    const loss = opts.loss ?? 0, reorder = opts.reorder ?? 0;
+    this.link = {
+      delay: this.delay,
+      ...(loss > 0 ? { loss } : {}),
+      ...(reorder > 0 ? { reorder, reorderDelay: Math.max(1, 2 * this.delay) } : {}),
+    };
+    this.lossy = loss > 0;
+    this.#pcap = opts.pcap;
+    this.network.setLink("*", "*", this.link);
   }
 
   /** Virtual time now, in ms. */
@@ -141,20 +215,27 @@ export class LabWorld {
     const { tcp, isn, port, ...rest } = opts;
     const inner = this.network.bind({ hostname, port: port ?? 7000 });
     const socket = new DroppingSocket(inner, this, name);
-    const stack = new Stack(socket, this.clock, {
+    const captured = this.#pcap === undefined ? socket : new PcapSocket(socket, this.#pcap, {
+      now: () => this.clock.now(),
+      capture: "out",
+      ownsWriter: false,
+    });
+    const stack = new Stack(captured, this.clock, {
       ...rest,
       tcp: { timestamps: false, ...tcp },
     });
     if (isn !== undefined) stack.setNextIsn(isn);
     stack.tracer = {
       onSegment: (_now, dir, peer, seg) => {
-        if (dir !== "out") return;
-        const to = this.nameOf(peer);
-        if (this.#muted.has(name) || this.#muted.has(to)) {
-          this.#mutedSegments++;
+        const other = this.nameOf(peer);
+        if (this.#muted.has(name) || this.#muted.has(other)) {
+          if (dir === "out") this.#mutedSegments++;
           return;
         }
-        this.line(name, "segment", `──► ${to}  ${formatSegment(seg)}`);
+        if (dir === "in") return this.#arrived(other, name, seg);
+        const text = formatSegment(seg);
+        this.line(name, "segment", `──► ${other}  ${text}`);
+        this.#sent(name, other, seg, text);
       },
       onEvent: (_now, conn, ev) => this.#onEvent(name, conn, ev),
     };
@@ -192,6 +273,17 @@ export class LabWorld {
     const s = this.#sockets.get(who);
     if (!s) throw new RangeError(`no host named ${who}`);
     s.drops.push({ match, why, count });
+  }
+
+  /** Marks the segment `who` sent last as lost, on the timeline too. */
+  lost(who: string, why: string): void {
+    this.line(who, "lost", `✗ lost on the way (${why})`);
+    const s = this.#lastSent.get(who);
+    if (s === undefined || s.lost !== undefined) return;
+    s.lost = why;
+    const q = this.#inFlight.get(segmentKey(s.from, s.to, s));
+    const i = q?.lastIndexOf(s) ?? -1;
+    if (i >= 0) q!.splice(i, 1);
   }
 
   /** Writes what an application on `who` does. */
@@ -291,12 +383,56 @@ export class LabWorld {
     for (const s of this.#stacks) if (!s.closed) s.close();
   }
 
+  #sent(from: string, to: string, seg: TcpSegment, text: string): void {
+    const s: LabSegment = {
+      time: this.clock.now(),
+      from,
+      to,
+      srcPort: seg.srcPort,
+      dstPort: seg.dstPort,
+      seq: seg.seq,
+      ack: seg.ack,
+      flags: seg.flags,
+      window: seg.window,
+      len: seg.payload.length,
+      text,
+    };
+    this.segments.push(s);
+    this.#lastSent.set(from, s);
+    const key = segmentKey(from, to, s);
+    const q = this.#inFlight.get(key);
+    if (q) q.push(s);
+    else this.#inFlight.set(key, [s]);
+  }
+
+  #arrived(from: string, to: string, seg: TcpSegment): void {
+    const key = segmentKey(from, to, {
+      srcPort: seg.srcPort,
+      seq: seg.seq,
+      ack: seg.ack,
+      flags: seg.flags,
+      len: seg.payload.length,
+    });
+    const q = this.#inFlight.get(key);
+    const s = q?.shift();
+    if (s !== undefined) s.arrived = this.clock.now();
+    if (q?.length === 0) this.#inFlight.delete(key);
+  }
+
   #onEvent(who: string, conn: StackConnection, ev: TcpEvent): void {
     if (this.#muted.has(this.nameOf(conn.remote))) return;
     const port = `:${conn.localPort}↔${this.nameOf(conn.remote)}:${conn.remotePort}`;
     switch (ev.type) {
       case "state":
         this.line(who, "state", `${port} ${ev.from} → ${ev.to}  (${ev.cause})`);
+        this.states.push({
+          time: this.clock.now(),
+          who,
+          conn: port,
+          from: ev.from,
+          to: ev.to,
+          cause: ev.cause,
+        });
         break;
       case "eof":
         this.line(who, "event", `${port} reads EOF: the peer's FIN, after all its data`);
@@ -311,4 +447,12 @@ export class LabWorld {
         break;
     }
   }
+}
+
+function segmentKey(
+  from: string,
+  to: string,
+  s: Pick<LabSegment, "srcPort" | "seq" | "ack" | "flags" | "len">,
+): string {
+  return `${from}>${to}|${s.srcPort}|${s.seq}|${s.ack}|${s.flags}|${s.len}`;
 }
