@@ -88,8 +88,13 @@ export interface LabWorldOptions {
   readonly loss?: number;
   /** Probability that the network holds a datagram back (by 2·delay) so later ones overtake it. Default 0. */
   readonly reorder?: number;
-  /** Captures every segment, once, as it is sent (lost ones too), in virtual time. */
+  /**
+   * Captures segments in virtual time as tcpdump on one host would see
+   * them: sent (lost ones too) and received, at host `pcapAt`.
+   */
   readonly pcap?: PcapWriter;
+  /** The host the capture is taken on. Default "client", or the first host when there is none. */
+  readonly pcapAt?: string;
 }
 
 /** Options of {@linkcode LabWorld.host}. */
@@ -177,6 +182,7 @@ export class LabWorld {
   /** Every state change, in order. */
   readonly states: LabStateChange[] = [];
   readonly #pcap: PcapWriter | undefined;
+  readonly #pcapAt: string | undefined;
   /** Segments sent and not yet arrived, by content key. */
   readonly #inFlight = new Map<string, LabSegment[]>();
   /** The last segment each host sent (what a drop right after refers to). */
@@ -202,6 +208,7 @@ export class LabWorld {
     };
     this.lossy = loss > 0;
     this.#pcap = opts.pcap;
+    this.#pcapAt = opts.pcapAt;
     this.network.setLink("*", "*", this.link);
   }
 
@@ -217,8 +224,8 @@ export class LabWorld {
     const socket = new DroppingSocket(inner, this, name);
     const captured = this.#pcap === undefined ? socket : new PcapSocket(socket, this.#pcap, {
       now: () => this.clock.now(),
-      capture: "out",
       ownsWriter: false,
+      when: () => this.#captureHost() === name,
     });
     const stack = new Stack(captured, this.clock, {
       ...rest,
@@ -381,6 +388,11 @@ export class LabWorld {
   /** Closes every stack. */
   close(): void {
     for (const s of this.#stacks) if (!s.closed) s.close();
+  }
+
+  #captureHost(): string | undefined {
+    if (this.#pcapAt !== undefined) return this.#pcapAt;
+    return this.#sockets.has("client") ? "client" : this.#sockets.keys().next().value;
   }
 
   #sent(from: string, to: string, seg: TcpSegment, text: string): void {

@@ -195,6 +195,8 @@ export interface PcapSocketOptions {
   readonly capture?: "both" | "out";
   /** Whether closing the socket closes the writer too. Default true. */
   readonly ownsWriter?: boolean;
+  /** Records only while this says so (e.g. one host of several sharing a writer). Default: always. */
+  readonly when?: () => boolean;
 }
 
 const wallClock = (): number => performance.timeOrigin + performance.now();
@@ -217,6 +219,7 @@ export class PcapSocket extends ForwardingSocket {
   readonly #now: () => number;
   readonly #in: boolean;
   readonly #owns: boolean;
+  readonly #when: (() => boolean) | undefined;
 
   /**
    * Wraps `inner`.
@@ -231,6 +234,7 @@ export class PcapSocket extends ForwardingSocket {
     this.#now = opts.now ?? wallClock;
     this.#in = (opts.capture ?? "both") === "both";
     this.#owns = opts.ownsWriter ?? true;
+    this.#when = opts.when;
   }
 
   /** The writer this socket records into. */
@@ -268,6 +272,7 @@ export class PcapSocket extends ForwardingSocket {
   }
 
   #record(src: DatagramAddr, dst: DatagramAddr, data: Uint8Array): void {
+    if (this.#when !== undefined && !this.#when()) return;
     const env = parseEnvelope(data);
     if (!env.ok || env.value.type !== EnvelopeType.TCP_SEGMENT) return;
     const body = env.value.body;
