@@ -15,6 +15,7 @@ import {
 } from "../src/lab/mod.ts";
 import { ConfigError } from "../src/tunnel/config.ts";
 import { openPcapFile } from "../src/udp/pcap_socket.ts";
+import { labFigure } from "../src/lab/figure.ts";
 import { type CliContext, configureCommand, EXIT_OK, EXIT_USAGE } from "./_common.ts";
 
 /** A number flag within [min, max], or a usage error naming the flag. */
@@ -61,7 +62,14 @@ export function labCommand(ctx: CliContext): Command<[], Record<string, unknown>
       "probability that a datagram is held back by 2·delay, 0..1 (default: 0)",
     )
     .option("--seed <n>", "seed of the simulated network (default: 1); same seed, same run")
-    .option("--pcap <file>", "write every segment sent (lost ones too) to this pcap file")
+    .option(
+      "--pcap <file>",
+      "write the segments the client host sends (lost ones too) and receives to this pcap file",
+    )
+    .option(
+      "--svg <file>",
+      "draw the run: ladder diagram and RFC 9293 state diagram (one scenario)",
+    )
     .addHelpText(
       "after",
       `\nScenarios:\n${listing()}\n\nExamples:\n  tou lab time-wait\n` +
@@ -97,6 +105,10 @@ export function labCommand(ctx: CliContext): Command<[], Record<string, unknown>
         reports = chosen.map((s) => runScenario(s!, { ...world, pcap }));
       } finally {
         pcap?.close();
+      }
+      if (opts.svg !== undefined) {
+        if (reports.length !== 1) throw new ConfigError("--svg: give one scenario, not all");
+        Deno.writeTextFileSync(opts.svg, labFigure(reports[0]));
       }
       if (opts.json) {
         ctx.io.stdout(JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2) + "\n");

@@ -15,7 +15,8 @@ const ALLOWED: Record<string, string[]> = {
   stack: ["time.ts", "wire", "tcp", "udp"],
   net: ["time.ts", "wire", "tcp", "udp", "stack"],
   testing: ["time.ts", "wire", "tcp", "udp", "stack", "sim"],
-  lab: ["time.ts", "wire", "tcp", "udp", "stack", "sim"],
+  lab: ["time.ts", "wire", "tcp", "udp", "stack", "sim", "viz"],
+  viz: ["time.ts", "wire"],
   tunnel: ["time.ts", "wire", "tcp", "udp", "seal", "stack", "net", "sim"],
 };
 

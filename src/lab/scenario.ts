@@ -66,8 +66,9 @@ export function runScenario(scenario: LabScenario, opts: LabWorldOptions = {}): 
       watch: scenario.watch,
       timeline: world.render(),
       findings,
-      segments: world.segments,
-      states: world.states,
+      // Copies: closing the world below may still add segments (resets).
+      segments: world.segments.map((x) => ({ ...x })),
+      states: [...world.states],
     };
   } finally {
     world.close();
