@@ -102,7 +102,14 @@ export function labCommand(ctx: CliContext): Command<[], Record<string, unknown>
       const pcap = opts.pcap === undefined ? undefined : openPcapFile(opts.pcap);
       let reports;
       try {
-        reports = chosen.map((s) => runScenario(s!, { ...world, pcap }));
+        reports = chosen.map((s) => {
+          try {
+            return runScenario(s!, { ...world, pcap });
+          } catch (e) {
+            // A script can give up under heavy --loss (e.g. a handshake that never completes).
+            throw new Error(`scenario ${s!.name} did not finish: ${(e as Error).message}`);
+          }
+        });
       } finally {
         pcap?.close();
       }

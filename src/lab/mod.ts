@@ -21,6 +21,7 @@ import { close, halfClose, reuseAddr, simultaneousClose, timeWait } from "./scen
 import { backlog, synFlood } from "./scenarios_queues.ts";
 import { keepalive, resets, retransmission, zeroWindow } from "./scenarios_flow.ts";
 import { udpConnect } from "./scenarios_udp.ts";
+import { isn, oldDuplicate, selfConnect, shortTimeWait } from "./scenarios_why.ts";
 
 export { formatReport, runScenario } from "./scenario.ts";
 export type { LabReport, LabScenario } from "./scenario.ts";
@@ -30,13 +31,17 @@ export type { LabLine, LabLineKind, LabSegment, LabStateChange, LabWorldOptions 
 /** Every scenario, in the order a course on TCP would take them. */
 export const SCENARIOS: readonly LabScenario[] = [
   handshake,
+  isn,
   simultaneousOpen,
+  selfConnect,
   synRetries,
   refused,
   close,
   simultaneousClose,
   halfClose,
   timeWait,
+  shortTimeWait,
+  oldDuplicate,
   reuseAddr,
   backlog,
   synFlood,

@@ -111,6 +111,8 @@ interface PendingDrop {
   readonly match: (seg: TcpSegment) => boolean;
   readonly why: string;
   count: number;
+  /** Hold the datagram back this long instead of dropping it (a delayed duplicate in the making). */
+  readonly holdMs?: number;
 }
 
 /** A datagram socket that drops chosen outgoing segments and says so on the timeline. */
@@ -130,7 +132,16 @@ class DroppingSocket extends ForwardingSocket {
     if (i >= 0) {
       const d = this.drops[i];
       if (--d.count === 0) this.drops.splice(i, 1);
-      this.#world.lost(this.#who, d.why);
+      if (d.holdMs === undefined) {
+        this.#world.lost(this.#who, d.why);
+        return;
+      }
+      const copy = data.slice(), to = addr ?? this.inner.remoteAddr;
+      const release = this.#world.held(this.#who, d.why, d.holdMs);
+      this.#world.clock.schedule(this.#world.now + d.holdMs, () => {
+        release();
+        if (to) this.inner.send(copy, to);
+      });
       return;
     }
     if (!this.#world.lossy) return this.inner.send(data, addr);
@@ -293,6 +304,34 @@ export class LabWorld {
     if (i >= 0) q!.splice(i, 1);
   }
 
+  /**
+   * Holds the next segment `who` sends that `match` accepts in the network
+   * for `ms` before it travels on: its sender will retransmit it, so this
+   * copy becomes a delayed duplicate.
+   */
+  holdNext(who: string, match: (seg: TcpSegment) => boolean, why: string, ms: number): void {
+    const s = this.#sockets.get(who);
+    if (!s) throw new RangeError(`no host named ${who}`);
+    s.drops.push({ match, why, count: 1, holdMs: ms });
+  }
+
+  /** Marks the segment `who` sent last as held back; the returned function releases it. */
+  held(who: string, why: string, ms: number): () => void {
+    this.line(who, "lost", `⏸ held back in the network for ${ms} ms (${why})`);
+    const s = this.#lastSent.get(who);
+    if (s === undefined) return () => {};
+    const key = segmentKey(s.from, s.to, s);
+    const q = this.#inFlight.get(key);
+    const i = q?.lastIndexOf(s) ?? -1;
+    if (i >= 0) q!.splice(i, 1);
+    return () => {
+      this.line(who, "lost", `▶ the held-back copy travels on: ${s.text}`);
+      const q2 = this.#inFlight.get(key);
+      if (q2) q2.push(s);
+      else this.#inFlight.set(key, [s]);
+    };
+  }
+
   /** Writes what an application on `who` does. */
   app(who: string, text: string): void {
     this.line(who, "app", `app: ${text}`);
@@ -313,9 +352,13 @@ export class LabWorld {
     this.#lines.push({ time, who, kind, text });
   }
 
-  /** Runs everything due in the next `ms` of virtual time. */
+  /**
+   * Runs everything due in the next `ms` of virtual time. Scenarios are
+   * scripted for the default 10 ms delay: with a longer `delay` every wait
+   * stretches in proportion, so that the same steps still fit in.
+   */
   run(ms: number): void {
-    this.clock.advance(ms);
+    this.clock.advance(ms * Math.max(1, this.delay / 10));
   }
 
   /** Runs until nothing is scheduled (bounded: throws rather than spin). */
