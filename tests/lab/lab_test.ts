@@ -194,6 +194,7 @@ Deno.test("lab self-connect: a port connecting to itself completes as a simultan
   assert.deepEqual(segmentLog(r), [
     "0 host>host [S] 1000 0 0 @10",
     "10 host>host [S.] 1000 1001 0 @20",
+    "20 host>host [.] 1001 1001 0 @30",
     "100 host>host [P.] 1001 1001 9 @110",
     "150 host>host [.] 1010 1010 0 @160",
     "200 host>host [F.] 1010 1010 0 @210",
