@@ -46,6 +46,15 @@ export type { TcpState } from "./src/tcp/state.ts";
 export type { StackCounters } from "./src/stack/stack.ts";
 export type { ListenerCounters } from "./src/stack/stack_listener.ts";
 export type { DenoUdpSocketStats } from "./src/udp/deno_udp_socket.ts";
+export { ForwardingSocket } from "./src/udp/forwarding_socket.ts";
+export {
+  capturePcap,
+  openPcapFile,
+  type PcapSink,
+  PcapSocket,
+  type PcapSocketOptions,
+  PcapWriter,
+} from "./src/udp/pcap_socket.ts";
 export type {
   Datagram,
   DatagramAddr,

@@ -29,7 +29,18 @@ import {
 } from "../wire/pcap.ts";
 import { TCP_HEADER_MIN_LEN } from "../wire/tcp_header_view.ts";
 
-/** Where a {@linkcode PcapWriter} puts its bytes (the file header first, then records). */
+/**
+ * Where a {@linkcode PcapWriter} puts its bytes (the file header first,
+ * then records); the bytes are valid during the call only.
+ *
+ * @example Keep a capture in memory
+ * ```ts
+ * import type { PcapSink } from "./pcap_socket.ts";
+ * const chunks: Uint8Array[] = [];
+ * const sink: PcapSink = (bytes) => chunks.push(bytes.slice());
+ * void sink;
+ * ```
+ */
 export type PcapSink = (bytes: Uint8Array) => void;
 
 const CHUNK = 64 * 1024;
@@ -183,7 +194,17 @@ export function openPcapFile(path: string): PcapWriter {
   return writer;
 }
 
-/** Options of {@linkcode PcapSocket}. */
+/**
+ * Options of {@linkcode PcapSocket}.
+ *
+ * @example Record only what this socket sends, on a virtual clock
+ * ```ts
+ * import type { PcapSocketOptions } from "./pcap_socket.ts";
+ * let now = 0;
+ * const opts: PcapSocketOptions = { capture: "out", now: () => now, ownsWriter: false };
+ * void opts;
+ * ```
+ */
 export interface PcapSocketOptions {
   /** The capture clock, ms since the Unix epoch. Default: the wall clock (µs resolution). */
   readonly now?: () => number;
