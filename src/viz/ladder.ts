@@ -219,6 +219,22 @@ export function renderLadder(input: LadderInput): string {
     const x1 = x(s.from), x2full = x(s.to), y1 = y(s.time, sendSlot[i]);
     const y2full = arriveSlot[i] !== undefined ? y(s.arrived!, arriveSlot[i]) : y1 + ROW * 0.8;
     const label = segmentLabel(s);
+    if (s.from === s.to) {
+      // A host talking to itself (self-connect): a loop out to the right and back.
+      const bend = x1 + 90;
+      out.push(
+        `<g class="segment self" data-from="${escapeXml(s.from)}" data-to="${escapeXml(s.to)}" ` +
+          `data-label="${escapeXml(label)}">`,
+        `<path d="M${r(x1)},${r(y1)} C${r(bend)},${r(y1)} ${r(bend)},${r(y2full)} ${r(x1)},${
+          r(y2full)
+        }" fill="none" stroke="#1f4e9c" stroke-width="1.6" marker-end="url(#arrow)"/>`,
+        `<text x="${r(bend - 10)}" y="${r((y1 + y2full) / 2 + 4)}" fill="#1f4e9c">${
+          escapeXml(label)
+        }</text>`,
+        `</g>`,
+      );
+      return;
+    }
     const lost = s.lost !== undefined;
     const x2 = lost ? x1 + (x2full - x1) * LOST_FRACTION : x2full;
     const y2 = lost ? y1 + (y2full - y1) * LOST_FRACTION : y2full;

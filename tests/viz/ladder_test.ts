@@ -100,3 +100,16 @@ Deno.test("labels are XML-escaped and the lab figure of every scenario parses", 
     assert.equal(fig.getElementsByTagName("svg").length, 2, name); // ladder + state diagram
   }
 });
+
+Deno.test("a host talking to itself (self-connect) gets loops on its one timeline", () => {
+  const r = runScenario(findScenario("self-connect")!);
+  const root = parseSvg(renderLadder({ segments: r.segments, states: r.states }));
+  assert.equal(byClass(root, "line", "timeline").length, 1);
+  const loops = byClass(root, "g", "self");
+  assert.equal(loops.length, r.segments.length);
+  assert.equal(loops[1].getAttribute("data-label"), "SYN, ACK seq=1000 ack=1001");
+  assert.match(
+    loops[0].getElementsByTagName("path")[0].getAttribute("d") ?? "",
+    /^M[\d.]+,[\d.]+ C/,
+  );
+});
