@@ -2,12 +2,13 @@
  * tou's pcap files as Wireshark sees them: tshark (Debian's `tshark`
  * package; `.ci/run` installs it) must recognise the handshake and the
  * close, find no malformed packet and no bad checksum with checksum
- * validation on, and its TCP analysis must count the same retransmissions
- * and duplicate ACKs as tou. Skipped, saying why, when tshark is missing.
+ * validation on, and its TCP analysis must count the same retransmissions,
+ * duplicate ACKs and zero-window probes as tou. Skipped, saying why, when tshark is missing.
  */
 
 import assert from "node:assert/strict";
 import { LabWorld } from "../../src/lab/world.ts";
+import { findScenario, runScenario } from "../../src/lab/mod.ts";
 import { PcapWriter } from "../../src/udp/pcap_socket.ts";
 import { runTou, TouProcess } from "../cli/_process.ts";
 
@@ -239,5 +240,38 @@ Deno.test("tshark: tou cat over a lossy proxy, sealed, captured on both ends", a
     await proxy?.close();
     await listener.stop(1_000);
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("tshark: the lab's zero-window run shows window full, zero window and tou's probes", async () => {
+  if (!haveTshark) return skipNote();
+  const chunks: Uint8Array[] = [];
+  const pcap = new PcapWriter((b) => chunks.push(b.slice()));
+  const report = runScenario(findScenario("zero-window")!, { pcap });
+  pcap.close();
+  const probes = Number(
+    /window probes sent by the client while the window was closed: (\d+)/
+      .exec(report.findings.join("\n"))?.[1],
+  );
+  assert.ok(probes > 0, report.findings.join("\n"));
+  const file = await Deno.makeTempFile({ suffix: ".pcap" });
+  try {
+    const bytes = new Uint8Array(chunks.reduce((n, x) => n + x.length, 0));
+    let o = 0;
+    for (const x of chunks) bytes.set(x, (o += x.length) - x.length);
+    await Deno.writeFile(file, bytes);
+    const c = await counts(file, {
+      zeroWindow: "tcp.analysis.zero_window",
+      windowFull: "tcp.analysis.window_full",
+      probes: "tcp.analysis.zero_window_probe",
+      malformed: "_ws.malformed",
+      bad: "tcp.checksum.status==0",
+    });
+    assert.ok(c.zeroWindow > 0, "zero window");
+    assert.ok(c.windowFull > 0, "window full");
+    assert.equal(c.probes, probes, "zero-window probes: tshark and the lab agree");
+    assert.deepEqual([c.malformed, c.bad], [0, 0]);
+  } finally {
+    await Deno.remove(file);
   }
 });
