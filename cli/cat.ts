@@ -9,7 +9,7 @@ import { AddressError, type HostPort, parseHostPort, parsePort } from "../src/tu
 import { ConfigError } from "../src/tunnel/config.ts";
 import { runCat } from "../src/tunnel/cat.ts";
 import { openTouEndpoint } from "../src/tunnel/tou_endpoint.ts";
-import { describeError } from "../src/tunnel/errors.ts";
+import { describeConnectError, describeError } from "../src/tunnel/errors.ts";
 import {
   type CliContext,
   configFromFlags,
@@ -18,6 +18,7 @@ import {
   EXIT_OK,
   keyFromConfig,
   makeLogger,
+  numberOrText,
   OPTION_HELP,
   warnIfKeyFileOpen,
   warnIfPlaintext,
@@ -44,7 +45,12 @@ export function catCommand(ctx: CliContext): Command<[], Record<string, unknown>
     .argument("[port]", "the tunnel (TCP) port to connect to or listen on")
     .option("--listen <addr>", "listen on this UDP address instead and accept one connection")
     .option("--key-file <path>", OPTION_HELP.keyFile)
+    .option("--allow-readable-key-file", OPTION_HELP.allowReadableKeyFile)
+    .option("--plaintext", OPTION_HELP.plaintext)
     .option("--config <file>", OPTION_HELP.config)
+    .option("--keepalive <seconds>", OPTION_HELP.keepalive, numberOrText)
+    .option("--user-timeout <seconds>", OPTION_HELP.userTimeout, numberOrText)
+    .option("--connect-timeout <seconds>", OPTION_HELP.connectTimeout, numberOrText)
     .option(
       "--log-level <level>",
       "least severe log level: debug, info, warn, error (default: warn)",
@@ -65,6 +71,11 @@ Exit status: 0 success, 1 runtime failure (refused, reset), 2 usage error.`,
       const cfg = await configFromFlags({
         config: opts.config,
         keyFile: opts.keyFile,
+        allowReadableKeyFile: opts.allowReadableKeyFile,
+        plaintext: opts.plaintext,
+        keepalive: opts.keepalive,
+        userTimeout: opts.userTimeout,
+        connectTimeout: opts.connectTimeout,
         logLevel: opts.logLevel,
         logFormat: opts.logFormat,
         listen: opts.listen,
@@ -104,6 +115,9 @@ Exit status: 0 success, 1 runtime failure (refused, reset), 2 usage error.`,
           output: ctx.io.stdoutBytes,
           key: key.key,
           tcp: cfg.tcp,
+          keepAliveMs: seconds(cfg.keepalive),
+          userTimeoutMs: seconds(cfg.userTimeout),
+          connectTimeoutMs: seconds(cfg.connectTimeout),
           logger: log,
           openEndpoint: opts.pcap === undefined
             ? undefined
@@ -113,7 +127,8 @@ Exit status: 0 success, 1 runtime failure (refused, reset), 2 usage error.`,
         const where = connect
           ? `cannot connect to ${target} port ${connect.tunnelPort}`
           : `cannot listen on ${opts.listen}`;
-        ctx.io.stderr(`tou: ${where}: ${describeError(e)}\n`);
+        const why = connect ? describeConnectError(e, connect.tunnelPort) : describeError(e);
+        ctx.io.stderr(`tou: ${where}: ${why}\n`);
         ctx.exitCode = EXIT_FAILURE;
         return;
       }
@@ -145,4 +160,8 @@ function hostPortArg(text: string): HostPort {
     if (e instanceof AddressError) throw new ConfigError(`HOST:PORT: ${e.message}`);
     throw e;
   }
+}
+
+function seconds(s: number | undefined): number | undefined {
+  return s === undefined ? undefined : Math.round(s * 1000);
 }
