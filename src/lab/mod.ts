@@ -22,6 +22,7 @@ import { backlog, synFlood } from "./scenarios_queues.ts";
 import { keepalive, resets, retransmission, zeroWindow } from "./scenarios_flow.ts";
 import { udpConnect } from "./scenarios_udp.ts";
 import { isn, oldDuplicate, selfConnect, shortTimeWait } from "./scenarios_why.ts";
+import { orphanRetries, twReuse } from "./scenarios_knobs.ts";
 
 export { formatReport, runScenario } from "./scenario.ts";
 export type { LabReport, LabScenario } from "./scenario.ts";
@@ -43,6 +44,8 @@ export const SCENARIOS: readonly LabScenario[] = [
   shortTimeWait,
   oldDuplicate,
   reuseAddr,
+  twReuse,
+  orphanRetries,
   backlog,
   synFlood,
   retransmission,
