@@ -17,7 +17,8 @@ const ALLOWED: Record<string, string[]> = {
   net: ["time.ts", "wire", "tcp", "udp", "stack"],
   // the seam's connections throw the public API's typed errors (net/errors.ts, net/addr.ts)
   testing: ["time.ts", "wire", "tcp", "udp", "stack", "sim", "net/errors.ts", "net/addr.ts"],
-  lab: ["time.ts", "wire", "tcp", "udp", "stack", "sim"],
+  lab: ["time.ts", "wire", "tcp", "udp", "stack", "sim", "viz"],
+  viz: ["time.ts", "wire"],
   tunnel: ["time.ts", "wire", "tcp", "udp", "seal", "stack", "net", "sim"],
 };
 
