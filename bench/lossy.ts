@@ -3,8 +3,8 @@
  * kcptun, both over bench/impair.ts (issue 9's benchmark). One command,
  * bounded in time; never run in CI.
  *
- *   deno task bench:lossy                       # every profile and row, 8 s each (~4–5 min)
- *   deno task bench:lossy --quick               # clean + 1% loss, 5 s each (~1 min)
+ *   deno task bench:lossy                       # every profile and row, 8 s each (~2–4 min)
+ *   deno task bench:lossy --quick               # clean, 1% loss, fair; 5 s each (~1 min)
  *   deno task bench:lossy --profiles loss1,loss5 --rows tou,kcptun-fec --time 10
  *
  * Setup: installs iperf3 and kcptun with apt-get when either is missing
@@ -21,7 +21,10 @@
  * Profiles (each 20 ms one way = 40 ms RTT, 100 Mbit/s, 1000-datagram
  * drop-tail queue, each direction): clean, loss1 (1% random loss each way),
  * loss5 (5%), burst2 (2% average Gilbert–Elliott loss in bursts of 4 on
- * average).
+ * average), and fair: the clean path carrying two tou flows at once (two
+ * tou clients through the one proxy, so they share its bottleneck, to one
+ * tou server forwarding to two iperf3 servers): BBR beside BBR and CUBIC
+ * beside BBR when `--congestion` exists, two default flows otherwise.
  *
  * It prints one table (Mbit/s received by iperf3, the ratio to kcptun fast3
  * with and without FEC in the same profile, the tunnel's own retransmissions,
@@ -78,6 +81,11 @@ const PROFILES: readonly Profile[] = [
     label: "2% bursty loss each way (Gilbert–Elliott, mean burst 4)",
     flags: ["--burst-loss", "0.51%,25%"],
   },
+  {
+    name: "fair",
+    label: "two tou flows (two tou clients, one server) sharing the clean path's bottleneck",
+    flags: [],
+  },
 ];
 
 const ROW_KINDS = ["tou", "kcptun", "kcptun-fec"] as const;
@@ -107,6 +115,8 @@ export interface LossyRow {
   readonly srttMs?: number;
   /** What went wrong, if anything. */
   readonly error?: string;
+  /** Per-flow throughput of a fairness row (two tou clients through one bottleneck). */
+  readonly flows?: readonly { readonly congestion: string; readonly mbps: number }[];
 }
 
 const OptionsSchema = z.object({
@@ -254,27 +264,37 @@ class RetransTracker {
   }
 }
 
+/** What one row runs: a tunnel kind and, for tou, one controller per flow (two flows: fairness). */
+interface RowSpec {
+  readonly name: string;
+  readonly kind: RowKind;
+  /** One entry per concurrent flow (its own tou client and iperf3 pair); undefined = default CC. */
+  readonly flows: readonly (string | undefined)[];
+}
+
 async function runRow(
   o: Options,
   profile: Profile,
-  kind: RowKind,
-  cc: string | undefined,
+  spec: RowSpec,
   bins: KcptunBinaries | undefined,
 ): Promise<LossyRow> {
-  const name = kind === "tou" ? (cc ? `tou-${cc}` : "tou") : kind;
+  const { kind, name } = spec;
+  const n = spec.flows.length;
   const group = new ProcessGroup();
-  const iperfPort = freeTcpPort();
+  const iperfPorts = spec.flows.map(() => freeTcpPort());
   const serverUdp = freeUdpPort();
   const proxyUdp = freeUdpPort();
-  const localTcp = freeTcpPort();
-  const control = freeTcpPort();
+  const localTcp = spec.flows.map(() => freeTcpPort());
+  const controls = spec.flows.map(() => freeTcpPort());
   const statsFile = await Deno.makeTempFile({ prefix: "lossy-impair-", suffix: ".json" });
   let keyFile: string | undefined;
-  const tracker = new RetransTracker();
+  const trackers = spec.flows.map(() => new RetransTracker());
   const base = { profile: profile.name, row: name };
   try {
-    group.start("iperf3-server", "iperf3", ["-s", "-p", String(iperfPort)]);
-    let client;
+    for (const port of iperfPorts) {
+      group.start("iperf3-server", "iperf3", ["-s", "-p", String(port)]);
+    }
+    let clients;
     let server;
     if (kind === "tou") {
       const common = ["--log-level", "error"];
@@ -283,7 +303,8 @@ async function runRow(
         await Deno.writeTextFile(keyFile, KEY);
         common.push("--key-file", keyFile);
       }
-      if (cc) common.push("--congestion", cc);
+      // The server's controller only matters for the ACK direction here; use the first flow's.
+      const serverCc = spec.flows[0] ? ["--congestion", spec.flows[0]] : [];
       server = group.start("tou-server", Deno.execPath(), [
         "run",
         "-A",
@@ -291,33 +312,37 @@ async function runRow(
         "server",
         "--listen",
         `127.0.0.1:${serverUdp}`,
-        "--forward",
-        `7=127.0.0.1:${iperfPort}`,
+        ...iperfPorts.flatMap((port, i) => ["--forward", `${7 + i}=127.0.0.1:${port}`]),
         ...common,
+        ...serverCc,
       ]);
-      client = group.start("tou-client", Deno.execPath(), [
-        "run",
-        "-A",
-        CLI,
-        "client",
-        "--server",
-        `127.0.0.1:${proxyUdp}`,
-        "--local",
-        `127.0.0.1:${localTcp}=7`,
-        "--control",
-        `127.0.0.1:${control}`,
-        ...common,
-      ]);
+      clients = spec.flows.map((cc, i) =>
+        group.start("tou-client", Deno.execPath(), [
+          "run",
+          "-A",
+          CLI,
+          "client",
+          "--server",
+          `127.0.0.1:${proxyUdp}`,
+          "--local",
+          `127.0.0.1:${localTcp[i]}=${7 + i}`,
+          "--control",
+          `127.0.0.1:${controls[i]}`,
+          ...common,
+          ...(cc ? ["--congestion", cc] : []),
+        ])
+      );
     } else {
       if (bins === undefined) throw new Error("kcptun is not installed");
+      if (n !== 1) throw new Error("kcptun rows have one flow");
       const pair = startKcptun(group, bins, {
         udpListen: `127.0.0.1:${serverUdp}`,
         udpRemote: `127.0.0.1:${proxyUdp}`,
-        target: `127.0.0.1:${iperfPort}`,
-        local: `127.0.0.1:${localTcp}`,
+        target: `127.0.0.1:${iperfPorts[0]}`,
+        local: `127.0.0.1:${localTcp[0]}`,
         options: kind === "kcptun-fec" ? KCPTUN_FAST3_FEC : KCPTUN_FAST3,
       });
-      client = pair.client;
+      clients = [pair.client];
       server = pair.server;
     }
     const impair = group.start("impair", Deno.execPath(), [
@@ -336,52 +361,59 @@ async function runRow(
       ...BASE_PATH,
       ...profile.flags,
     ]);
-    await waitFor("iperf3 server", () => tcpListening(iperfPort), 10_000);
+    for (const port of iperfPorts) {
+      await waitFor("iperf3 server", () => tcpListening(port), 10_000);
+    }
     await waitFor("tunnel server", () => udpBound(serverUdp), 15_000);
     await waitFor("impairment proxy", () => udpBound(proxyUdp), 15_000);
-    await waitFor("tunnel client", () => tcpListening(localTcp), 15_000);
+    for (const port of localTcp) await waitFor("tunnel client", () => tcpListening(port), 15_000);
 
-    const cpu0 = [cpuSeconds(client.pid), cpuSeconds(server.pid), cpuSeconds(impair.pid)];
-    const iperf = group.start("iperf3-client", "iperf3", [
-      "-c",
-      "127.0.0.1",
-      "-p",
-      String(localTcp),
-      "-t",
-      String(o.time),
-      "-J",
-      "--connect-timeout",
-      "10000",
-    ]);
-    // Poll tou's control port for its retransmission counters while iperf3 runs.
+    const procs = [...clients, server, impair];
+    const cpu0 = procs.map((p) => cpuSeconds(p.pid));
+    const iperfs = localTcp.map((port) =>
+      group.start("iperf3-client", "iperf3", [
+        "-c",
+        "127.0.0.1",
+        "-p",
+        String(port),
+        "-t",
+        String(o.time),
+        "-J",
+        "--connect-timeout",
+        "10000",
+      ])
+    );
+    // Poll tou's control ports for the retransmission counters while iperf3 runs.
     let polling = kind === "tou";
-    const poller = (async () => {
+    const pollers = controls.map(async (port, i) => {
       while (polling) {
         try {
-          tracker.add(await fetchStat({ hostname: "127.0.0.1", port: control }, "connections"));
+          trackers[i].add(await fetchStat({ hostname: "127.0.0.1", port }, "connections"));
         } catch { /* not up yet, or gone */ }
         await sleep(500);
       }
-    })();
+    });
     const deadline = (o.time + 25) * 1000;
     const finished = await Promise.race([
-      iperf.exited.then(() => true),
+      Promise.all(iperfs.map((p) => p.exited)).then(() => true),
       sleep(deadline).then(() => false),
     ]);
     polling = false;
-    await poller;
+    await Promise.all(pollers);
+    const used = procs.map((p, i) => cpuSeconds(p.pid) - cpu0[i]);
     const cpu = {
-      client: cpuSeconds(client.pid) - cpu0[0],
-      server: cpuSeconds(server.pid) - cpu0[1],
-      impair: cpuSeconds(impair.pid) - cpu0[2],
+      client: used.slice(0, n).reduce((a, b) => a + b, 0),
+      server: used[n],
+      impair: used[n + 1],
     };
     let retrans: { segs: number; bytes: number } | undefined;
     if (kind === "tou") {
-      retrans = tracker.segs > 0 || tracker.bytes >= 0
-        ? { segs: tracker.segs, bytes: tracker.bytes }
-        : undefined;
+      retrans = {
+        segs: trackers.reduce((a, t) => a + t.segs, 0),
+        bytes: trackers.reduce((a, t) => a + t.bytes, 0),
+      };
     } else {
-      const snmp = await kcptunSnmp(client);
+      const snmp = await kcptunSnmp(clients[0]);
       // KCP segment payload ≈ kcptun's MTU 1350 − KCP header 24 (− 8 FEC header with FEC on).
       const mss = kind === "kcptun-fec" ? 1318 : 1326;
       if (snmp !== undefined && Number.isFinite(snmp.retransSegs)) {
@@ -393,24 +425,34 @@ async function runRow(
     try {
       report = JSON.parse(await Deno.readTextFile(statsFile)) as ProxyReport;
     } catch { /* proxy did not write */ }
-    const res = finished ? parseIperf(iperf.stdout()) : {
-      mbps: Number.NaN,
-      bytes: 0,
-      seconds: 0,
-      error: `iperf3 timed out after ${deadline / 1000} s`,
-    };
-    return {
+    const results = iperfs.map((p) =>
+      finished ? parseIperf(p.stdout()) : {
+        mbps: Number.NaN,
+        bytes: 0,
+        seconds: 0,
+        error: `iperf3 timed out after ${deadline / 1000} s`,
+      }
+    );
+    const errors = results.map((r) => r.error).filter((e) => e !== undefined);
+    const row: LossyRow = {
       ...base,
-      mbps: res.mbps,
-      bytes: res.bytes,
-      seconds: res.seconds,
+      mbps: results.reduce((a, r) => a + r.mbps, 0),
+      bytes: results.reduce((a, r) => a + r.bytes, 0),
+      seconds: Math.max(...results.map((r) => r.seconds)),
       retransSegs: retrans?.segs,
       retransBytes: retrans?.bytes,
       cpu,
       impair: report,
-      srttMs: tracker.srtt,
-      error: res.error,
+      srttMs: trackers[0].srtt,
+      error: errors.length > 0 ? errors.join("; ") : undefined,
     };
+    if (n > 1) {
+      return {
+        ...row,
+        flows: results.map((r, i) => ({ congestion: spec.flows[i] ?? "default", mbps: r.mbps })),
+      };
+    }
+    return row;
   } catch (e) {
     return {
       ...base,
@@ -482,7 +524,12 @@ export function formatTable(rows: readonly LossyRow[]): string {
         fmt(r.cpu.impair, 2).padStart(10),
         upDrops(r).padStart(20),
         fmt(meanQueueDelay(r)).padStart(9),
-        r.error ?? "",
+        [
+          r.flows === undefined
+            ? ""
+            : `flows ${r.flows.map((f) => `${f.congestion} ${fmt(f.mbps)}`).join(" / ")}`,
+          r.error ?? "",
+        ].filter(Boolean).join("; "),
       ].join(" "),
     );
   }
@@ -505,12 +552,20 @@ export function evaluateGoals(rows: readonly LossyRow[]): GoalResult[] {
     rows.find((r) => r.profile === profile && r.row === row && Number.isFinite(r.mbps));
   const tou = (profile: string, cc: string) => {
     const r = get(profile, `tou-${cc}`);
-    if (r !== undefined) return { r, note: "" };
+    if (r !== undefined) return { r, fallback: false };
     const d = get(profile, "tou");
-    return d === undefined
-      ? undefined
-      : { r: d, note: ` (default controller: no --congestion flag yet, so not ${cc} per se)` };
+    return d === undefined ? undefined : { r: d, fallback: true };
   };
+  /** A goal for BBR measured on the default controller is reported, not judged. */
+  const judge = (goal: string, ok: boolean, fallback: boolean, detail: string): GoalResult =>
+    fallback
+      ? {
+        goal,
+        met: undefined,
+        detail: `${detail} — no --congestion flag yet: this is the default controller, which ` +
+          `would ${ok ? "meet" : "not meet"} it`,
+      }
+      : { goal, met: ok, detail };
   const out: GoalResult[] = [];
   {
     const goal = "1% loss: tou (BBR) ≥ 85 Mbit/s and ≥ 1.2× kcptun fast3";
@@ -519,13 +574,14 @@ export function evaluateGoals(rows: readonly LossyRow[]): GoalResult[] {
     if (t === undefined || k === undefined) {
       out.push({ goal, met: undefined, detail: "not measured (needs loss1 rows tou and kcptun)" });
     } else {
-      out.push({
+      out.push(judge(
         goal,
-        met: t.r.mbps >= 85 && t.r.mbps >= 1.2 * k.mbps,
-        detail: `${t.r.row} ${fmt(t.r.mbps)} Mbit/s, kcptun ${fmt(k.mbps)}, ratio ${
+        t.r.mbps >= 85 && t.r.mbps >= 1.2 * k.mbps,
+        t.fallback,
+        `${t.r.row} ${fmt(t.r.mbps)} Mbit/s, kcptun ${fmt(k.mbps)}, ratio ${
           fmt(t.r.mbps / k.mbps, 2)
-        }${t.note}`,
-      });
+        }`,
+      ));
     }
   }
   {
@@ -549,13 +605,14 @@ export function evaluateGoals(rows: readonly LossyRow[]): GoalResult[] {
     out.push(
       t === undefined || k === undefined
         ? { goal, met: undefined, detail: "not measured (needs loss5 rows tou and kcptun-fec)" }
-        : {
+        : judge(
           goal,
-          met: t.r.mbps >= k.mbps,
-          detail: `${t.r.row} ${fmt(t.r.mbps)}, kcptun-fec ${fmt(k.mbps)}, ratio ${
+          t.r.mbps >= k.mbps,
+          t.fallback,
+          `${t.r.row} ${fmt(t.r.mbps)}, kcptun-fec ${fmt(k.mbps)}, ratio ${
             fmt(t.r.mbps / k.mbps, 2)
-          }${t.note}`,
-        },
+          }`,
+        ),
     );
   }
   {
@@ -566,21 +623,54 @@ export function evaluateGoals(rows: readonly LossyRow[]): GoalResult[] {
     out.push(
       t === undefined || q === undefined
         ? { goal, met: undefined, detail: "not measured (needs the clean tou row)" }
+        : judge(
+          goal,
+          t.r.mbps >= 0.95 * BOTTLENECK_MBPS && q <= BASE_RTT_MS / 2,
+          t.fallback,
+          `${t.r.row} ${fmt(t.r.mbps)} Mbit/s, mean queueing ${fmt(q)} ms (max ${
+            fmt(t.r.impair?.up.queueDelayMax)
+          })${t.r.srttMs === undefined ? "" : `, tou srtt ${fmt(t.r.srttMs)} ms`}`,
+        ),
+    );
+  }
+  const split = (r: LossyRow) => {
+    const f = r.flows ?? [];
+    const lo = Math.min(...f.map((x) => x.mbps));
+    const hi = Math.max(...f.map((x) => x.mbps));
+    const text = f.map((x) => `${x.congestion} ${fmt(x.mbps)}`).join(" / ");
+    return { lo, hi, total: lo + hi, text, ok: f.length === 2 && Number.isFinite(lo + hi) };
+  };
+  {
+    const goal =
+      "fairness: two tou BBR flows on one bottleneck share it within 20% (min/max ≥ 0.8)";
+    const r = rows.find((x) => x.profile === "fair" && x.row === "tou-bbr+bbr") ??
+      rows.find((x) => x.profile === "fair" && x.row.startsWith("tou") && x.flows?.length === 2);
+    const s = r === undefined ? undefined : split(r);
+    out.push(
+      r === undefined || s === undefined || !s.ok
+        ? { goal, met: undefined, detail: "not measured (needs the fair profile)" }
+        : judge(
+          goal,
+          s.lo >= 0.8 * s.hi,
+          r.row !== "tou-bbr+bbr",
+          `${r.row}: ${s.text} Mbit/s, min/max ${fmt(s.lo / s.hi, 2)}`,
+        ),
+    );
+  }
+  {
+    const goal = "fairness: a CUBIC flow beside a BBR flow is not starved (smaller ≥ 20% of total)";
+    const r = rows.find((x) => x.profile === "fair" && x.row === "tou-cubic+bbr");
+    const s = r === undefined ? undefined : split(r);
+    out.push(
+      r === undefined || s === undefined || !s.ok
+        ? { goal, met: undefined, detail: "not measured (needs --congestion cubic and bbr)" }
         : {
           goal,
-          met: t.r.mbps >= 0.95 * BOTTLENECK_MBPS && q <= BASE_RTT_MS / 2,
-          detail: `${t.r.row} ${fmt(t.r.mbps)} Mbit/s, mean queueing ${fmt(q)} ms (max ${
-            fmt(t.r.impair?.up.queueDelayMax)
-          })${t.r.srttMs === undefined ? "" : `, tou srtt ${fmt(t.r.srttMs)} ms`}${t.note}`,
+          met: s.lo >= 0.2 * s.total,
+          detail: `split ${s.text} Mbit/s (${fmt(100 * s.lo / s.total)}% for the smaller)`,
         },
     );
   }
-  out.push({
-    goal: "fairness: two tou BBR flows within 20%; CUBIC beside BBR not starved",
-    met: undefined,
-    detail: "not measured by this benchmark yet (impair.ts shares one bottleneck among clients: " +
-      "two tou clients through one proxy would measure it)",
-  });
   return out;
 }
 
@@ -604,7 +694,7 @@ function buildCommand() {
     .option("--seed <n>", "impairment seed", "1")
     .option("--sealed", "run tou with a key (ChaCha20-Poly1305); kcptun stays crypt none")
     .option("--no-setup", "do not apt-get install missing iperf3/kcptun")
-    .option("--quick", "profiles clean,loss1 and 5 s per row (~1 min)")
+    .option("--quick", "profiles clean,loss1,fair and 5 s per row (~1 min)")
     .option("--out <file>", "JSON output (default bench/results/lossy-<time>.json)")
     .exitOverride();
 }
@@ -619,7 +709,7 @@ async function main(args: string[]): Promise<number> {
   }
   const raw = { ...cmd.opts() } as Record<string, unknown>;
   if (raw.quick) {
-    if (cmd.getOptionValueSource("profiles") === "default") raw.profiles = "clean,loss1";
+    if (cmd.getOptionValueSource("profiles") === "default") raw.profiles = "clean,loss1,fair";
     if (cmd.getOptionValueSource("time") === "default") raw.time = "5";
   }
   const parsed = OptionsSchema.safeParse(raw);
@@ -659,11 +749,27 @@ async function main(args: string[]): Promise<number> {
     if (ccs.length === 0) ccs = [undefined];
   }
 
-  const plan: [Profile, RowKind, string | undefined][] = [];
+  const plan: [Profile, RowSpec][] = [];
   for (const p of PROFILES.filter((x) => o.profiles.includes(x.name))) {
+    if (p.name === "fair") {
+      if (!o.rows.includes("tou")) continue;
+      if (ccs.includes("bbr")) {
+        plan.push([p, { name: "tou-bbr+bbr", kind: "tou", flows: ["bbr", "bbr"] }]);
+        if (ccs.includes("cubic")) {
+          plan.push([p, { name: "tou-cubic+bbr", kind: "tou", flows: ["cubic", "bbr"] }]);
+        }
+      } else {
+        const cc = ccs[0];
+        plan.push([p, { name: cc ? `tou-${cc}+${cc}` : "tou+tou", kind: "tou", flows: [cc, cc] }]);
+      }
+      continue;
+    }
     for (const k of ROW_KINDS.filter((x) => o.rows.includes(x))) {
-      if (k === "tou") { for (const c of ccs) plan.push([p, k, c]); }
-      else if (bins !== undefined) plan.push([p, k, undefined]);
+      if (k === "tou") {
+        for (const c of ccs) plan.push([p, { name: c ? `tou-${c}` : "tou", kind: k, flows: [c] }]);
+      } else if (bins !== undefined) {
+        plan.push([p, { name: k, kind: k, flows: [undefined] }]);
+      }
     }
   }
   if (bins === undefined && o.rows.some((r) => r.startsWith("kcptun"))) {
@@ -685,9 +791,9 @@ async function main(args: string[]): Promise<number> {
   };
   Deno.addSignalListener("SIGINT", onSignal);
   const t0 = performance.now();
-  for (const [p, k, c] of plan) {
+  for (const [p, spec] of plan) {
     if (interrupted) break;
-    const r = await runRow(o, p, k, c, bins);
+    const r = await runRow(o, p, spec, bins);
     console.error(
       `lossy: ${p.name} ${r.row}: ${fmt(r.mbps)} Mbit/s${r.error ? ` (${r.error})` : ""}`,
     );
