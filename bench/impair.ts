@@ -68,6 +68,34 @@ interface Client {
 
 /** How early (ms) a datagram may go out: below the timer's resolution. */
 const EARLY_SLACK_MS = 0.25;
+/** Size of the pooled copies of received datagrams (larger ones are copied into their own buffer). */
+const POOL_BUF = 2048;
+/** Most free buffers kept. */
+const POOL_MAX = 32768;
+
+/**
+ * Copies of received datagrams, recycled after they are sent (the socket
+ * copies on send), so a steady stream allocates no ArrayBuffers.
+ */
+class BufferPool {
+  #free: ArrayBuffer[] = [];
+
+  /** A copy of `data` (owned by the caller until {@linkcode release}). */
+  copy(data: Uint8Array): Uint8Array {
+    if (data.length > POOL_BUF) return data.slice();
+    const buf = this.#free.pop() ?? new ArrayBuffer(POOL_BUF);
+    const view = new Uint8Array(buf, 0, data.length);
+    view.set(data);
+    return view;
+  }
+
+  /** Gives a copy back once it has been sent. */
+  release(view: Uint8Array): void {
+    if (view.buffer.byteLength === POOL_BUF && this.#free.length < POOL_MAX) {
+      this.#free.push(view.buffer as ArrayBuffer);
+    }
+  }
+}
 
 /** Runs the proxy until `--duration` elapses or a signal; resolves with its report. */
 export async function runProxy(o: ImpairOptions): Promise<ProxyReport> {
@@ -80,10 +108,12 @@ export async function runProxy(o: ImpairOptions): Promise<ProxyReport> {
   const opening: Promise<void>[] = [];
   let notReady = 0;
 
+  const pool = new BufferPool();
   const send = (data: Uint8Array, c: Client, dir: "up" | "down") => {
     if (dir === "down") listen.send(data, c.addr);
     else if (c.sock !== undefined) c.sock.send(data, upstream);
     else notReady++;
+    pool.release(data); // DenoUdpSocket.send copied it
   };
   let timer: ReturnType<typeof setTimeout> | undefined;
   let armedAt = Infinity;
@@ -102,25 +132,32 @@ export async function runProxy(o: ImpairOptions): Promise<ProxyReport> {
     timer = setTimeout(onTimer, Math.max(0, next - performance.now()));
   };
 
+  let lastClient: Client | undefined;
   const clientFor = (from: DatagramAddr): Client => {
+    const lc = lastClient;
+    if (lc !== undefined && lc.addr.port === from.port && lc.addr.hostname === from.hostname) {
+      return lc;
+    }
     const key = `${from.hostname}:${from.port}`;
     let c = clients.get(key);
-    if (c !== undefined) return c;
+    if (c !== undefined) return (lastClient = c);
     if (clients.size >= o.maxClients) {
       // Evict the oldest client (Map keeps insertion order).
       const [oldKey, old] = clients.entries().next().value as [string, Client];
       clients.delete(oldKey);
       old.sock?.close();
+      if (lastClient === old) lastClient = undefined;
     }
     const client: Client = { addr: { hostname: from.hostname, port: from.port }, sock: undefined };
     c = client;
     clients.set(key, c);
+    lastClient = c;
     const host = o.upstream.hostname.includes(":") ? "::" : "0.0.0.0";
     opening.push(
       openUdpSocket({ hostname: host, port: 0, ...sockOpts }).then((s) => {
         client.sock = s;
         s.setHandler((data) => {
-          engine.offer(performance.now(), "down", data.slice(), client);
+          engine.offer(performance.now(), "down", pool.copy(data), client);
           flush();
           arm();
         });
@@ -131,7 +168,7 @@ export async function runProxy(o: ImpairOptions): Promise<ProxyReport> {
 
   listen.setHandler((data, from) => {
     const c = clientFor(from);
-    engine.offer(performance.now(), "up", data.slice(), c);
+    engine.offer(performance.now(), "up", pool.copy(data), c);
     flush();
     arm();
   });
