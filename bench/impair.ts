@@ -181,12 +181,14 @@ export async function runProxy(o: ImpairOptions): Promise<ProxyReport> {
         (o.duration > 0 ? ` for ${o.duration} s` : ""),
     );
   }
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-    for (const s of signals) Deno.addSignalListener(s, stop);
-    if (o.duration > 0) setTimeout(stop, o.duration * 1000);
-  });
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  let stop = () => {};
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  for (const s of signals) Deno.addSignalListener(s, stop);
+  const durationTimer = o.duration > 0 ? setTimeout(stop, o.duration * 1000) : undefined;
+  await stopped;
+  for (const s of signals) Deno.removeSignalListener(s, stop);
+  clearTimeout(durationTimer);
   if (timer !== undefined) clearTimeout(timer);
   await Promise.allSettled(opening);
   let sendDropped = listen.stats().sendDropped;
