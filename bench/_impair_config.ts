@@ -151,6 +151,7 @@ export const ImpairOptionsSchema = z.object({
   seed: z.coerce.number().int().default(1),
   duration: z.coerce.number().min(0).default(0),
   maxClients: z.coerce.number().int().min(1).max(4096).default(64),
+  sockbuf: z.coerce.number().int().min(0).max(1 << 30).default(4 << 20),
   statsJson: z.string().optional(),
   quiet: z.boolean().optional(),
 });

@@ -165,3 +165,38 @@ export function which(name: string): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Datagrams the kernel dropped on the UDP sockets bound to `port` (receive
+ * buffer full), summed over IPv4 and IPv6, from the `drops` column of
+ * `/proc/net/udp{,6}` (Linux; 0 when the port is not bound, undefined when
+ * the tables cannot be read).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { udpSocketDrops } from "./_proc.ts";
+ * const s = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+ * assert.equal(udpSocketDrops((s.addr as Deno.NetAddr).port), 0);
+ * s.close();
+ * ```
+ */
+export function udpSocketDrops(port: number): number | undefined {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+  let drops = 0;
+  let readAny = false;
+  for (const f of ["/proc/net/udp", "/proc/net/udp6"]) {
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(f);
+    } catch {
+      continue;
+    }
+    readAny = true;
+    for (const line of text.split("\n").slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length > 12 && cols[1].endsWith(hex)) drops += Number(cols[cols.length - 1]) || 0;
+    }
+  }
+  return readAny ? drops : undefined;
+}

@@ -43,7 +43,8 @@ import {
   linkConfigs,
   parseRate,
 } from "./_impair_config.ts";
-import { cpuSeconds, freeUdpPort, ProcessGroup, sleep } from "./_proc.ts";
+import { cpuSeconds, freeUdpPort, ProcessGroup, sleep, udpSocketDrops } from "./_proc.ts";
+import { raiseUdpBuffers, type SocketBuffers } from "./_sockbuf.ts";
 
 /** What the proxy reports at the end (also the `--stats-json` content). */
 export interface ProxyReport {
@@ -59,6 +60,12 @@ export interface ProxyReport {
   readonly sendDropped: number;
   /** Datagrams still waiting at the end. */
   readonly pendingAtEnd: number;
+  /**
+   * Datagrams the kernel dropped before the proxy could read them (receive
+   * buffer full; /proc/net/udp): loss the impairments did not decide.
+   * `up`: the listening socket; `down`: the per-client upstream sockets.
+   */
+  readonly kernelDrops: { readonly up: number; readonly down: number } | undefined;
 }
 
 interface Client {
@@ -104,6 +111,9 @@ export async function runProxy(o: ImpairOptions): Promise<ProxyReport> {
   const upstream: DatagramAddr = o.upstream;
   const sockOpts = { maxInFlight: 16384 };
   const listen = await openUdpSocket({ ...o.listen, ...sockOpts });
+  const raise = (port: number): SocketBuffers | undefined =>
+    o.sockbuf > 0 ? raiseUdpBuffers(port, o.sockbuf) : undefined;
+  const buffers = raise(listen.localAddr.port);
   const clients = new Map<string, Client>();
   const opening: Promise<void>[] = [];
   let notReady = 0;
@@ -155,6 +165,7 @@ export async function runProxy(o: ImpairOptions): Promise<ProxyReport> {
     const host = o.upstream.hostname.includes(":") ? "::" : "0.0.0.0";
     opening.push(
       openUdpSocket({ hostname: host, port: 0, ...sockOpts }).then((s) => {
+        raise(s.localAddr.port);
         client.sock = s;
         s.setHandler((data) => {
           engine.offer(performance.now(), "down", pool.copy(data), client);
@@ -178,6 +189,11 @@ export async function runProxy(o: ImpairOptions): Promise<ProxyReport> {
     console.error(
       `impair: ${o.listen.hostname}:${listen.localAddr.port} -> ${upstream.hostname}:${upstream.port}` +
         ` up ${JSON.stringify(cfg.up)} down ${JSON.stringify(cfg.down)} seed ${o.seed}` +
+        ` socket buffers ${
+          buffers === undefined
+            ? "kernel default"
+            : `rcv ${buffers.rcv} snd ${buffers.snd} (as the kernel reports them)`
+        }` +
         (o.duration > 0 ? ` for ${o.duration} s` : ""),
     );
   }
@@ -193,6 +209,14 @@ export async function runProxy(o: ImpairOptions): Promise<ProxyReport> {
   await Promise.allSettled(opening);
   let sendDropped = listen.stats().sendDropped;
   for (const c of clients.values()) sendDropped += c.sock?.stats().sendDropped ?? 0;
+  // Per-port drop counters; the ports are ours while the sockets are open.
+  const upDrops = udpSocketDrops(listen.localAddr.port);
+  let downDrops: number | undefined = 0;
+  for (const c of clients.values()) {
+    if (c.sock === undefined) continue;
+    const d = udpSocketDrops(c.sock.localAddr.port);
+    downDrops = d === undefined || downDrops === undefined ? undefined : downDrops + d;
+  }
   const report: ProxyReport = {
     seconds: (performance.now() - t0) / 1000,
     up: engine.stats("up"),
@@ -200,6 +224,9 @@ export async function runProxy(o: ImpairOptions): Promise<ProxyReport> {
     clients: clients.size,
     sendDropped: sendDropped + notReady,
     pendingAtEnd: engine.clear(),
+    kernelDrops: upDrops === undefined || downDrops === undefined
+      ? undefined
+      : { up: upDrops, down: downDrops },
   };
   listen.close();
   for (const c of clients.values()) c.sock?.close();
@@ -210,7 +237,8 @@ export async function runProxy(o: ImpairOptions): Promise<ProxyReport> {
 export function formatReport(r: ProxyReport): string {
   return [
     `impair: ${r.seconds.toFixed(1)} s, ${r.clients} client(s), send drops ${r.sendDropped}, ` +
-    `pending at end ${r.pendingAtEnd}`,
+    `pending at end ${r.pendingAtEnd}, receive-buffer drops (kernel, not decided by the ` +
+    `impairments) up ${r.kernelDrops?.up ?? "n/a"} down ${r.kernelDrops?.down ?? "n/a"}`,
     `impair ${formatStats("up", r.up)}`,
     `impair ${formatStats("down", r.down)}`,
   ].join("\n");
@@ -249,6 +277,12 @@ function buildCommand(): Command {
     .option("--seed <n>", "random seed (each direction derives its own stream)", "1")
     .option("--duration <s>", "stop after this many seconds (0: until SIGINT/SIGTERM)", "0")
     .option("--max-clients <n>", "client addresses tracked at once (oldest evicted)", "64")
+    .option(
+      "--sockbuf <bytes>",
+      "SO_RCVBUF/SO_SNDBUF of the proxy's sockets, set through libc (Deno has no API); " +
+        "0 keeps the kernel default (208 KiB: ≈ 90 datagrams)",
+      String(4 << 20),
+    )
     .option("--stats-json <path>", "also write the final counters as JSON here")
     .option("--quiet", "print only the final stats")
     .exitOverride();
@@ -302,6 +336,7 @@ async function blastMain(args: string[]): Promise<number> {
   const rate = Number(rateS); // bytes/s; 0 = as fast as possible
   const seconds = Number(secondsS);
   const conn = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  raiseUdpBuffers((conn.addr as Deno.NetAddr).port, 4 << 20);
   const buf = new Uint8Array(DATAGRAM).fill(0x5a);
   const BATCH = 64;
   const batch: Promise<number>[] = [];
@@ -361,6 +396,7 @@ async function measureRow(
 ): Promise<CeilingRow> {
   const group = new ProcessGroup();
   const sink = await openUdpSocket({ hostname: "127.0.0.1", port: 0 });
+  raiseUdpBuffers(sink.localAddr.port, 4 << 20);
   let received = 0;
   let first = 0;
   let last = 0;

@@ -49,7 +49,15 @@ import {
   kcptunSnmp,
   startKcptun,
 } from "./_kcptun.ts";
-import { cpuSeconds, freeTcpPort, freeUdpPort, ProcessGroup, sleep, which } from "./_proc.ts";
+import {
+  cpuSeconds,
+  freeTcpPort,
+  freeUdpPort,
+  ProcessGroup,
+  sleep,
+  udpSocketDrops,
+  which,
+} from "./_proc.ts";
 import type { ProxyReport } from "./impair.ts";
 
 const CLI = new URL("../cli/main.ts", import.meta.url).pathname;
@@ -111,6 +119,11 @@ export interface LossyRow {
   readonly cpu: { client: number; server: number; impair: number };
   /** The impairment proxy's counters. */
   readonly impair?: ProxyReport;
+  /**
+   * Datagrams the kernel dropped at the tunnel server's UDP socket (its
+   * receive buffer was full): loss on top of the profile's.
+   */
+  readonly serverRcvDrops?: number;
   /** tou's smoothed RTT near the end of the transfer (ms), when read from the control port. */
   readonly srttMs?: number;
   /** What went wrong, if anything. */
@@ -401,6 +414,7 @@ async function runRow(
     polling = false;
     await Promise.all(pollers);
     const used = procs.map((p, i) => cpuSeconds(p.pid) - cpu0[i]);
+    const serverRcvDrops = udpSocketDrops(serverUdp);
     const cpu = {
       client: used.slice(0, n).reduce((a, b) => a + b, 0),
       server: used[n],
@@ -444,6 +458,7 @@ async function runRow(
       cpu,
       impair: report,
       srttMs: trackers[0].srtt,
+      serverRcvDrops,
       error: errors.length > 0 ? errors.join("; ") : undefined,
     };
     if (n > 1) {
@@ -485,6 +500,13 @@ function wireRatio(r: LossyRow): number | undefined {
   return up === undefined || !(r.bytes > 0) ? undefined : up / r.bytes;
 }
 
+/** Kernel receive-buffer drops on the data direction: at the proxy's listening socket + at the tunnel server. */
+function rcvbufDrops(r: LossyRow): string {
+  const proxy = r.impair?.kernelDrops?.up;
+  if (proxy === undefined && r.serverRcvDrops === undefined) return "n/a";
+  return `${proxy ?? "?"}+${r.serverRcvDrops ?? "?"}`;
+}
+
 function upDrops(r: LossyRow): string {
   const d = r.impair?.up.drops;
   if (d === undefined) return "n/a";
@@ -507,6 +529,7 @@ export function formatTable(rows: readonly LossyRow[]): string {
       "CPU s c+s".padStart(10),
       "impair CPU".padStart(10),
       "up drops loss/queue".padStart(20),
+      "rcvbuf drops".padStart(12),
       "queue ms".padStart(9),
       "note",
     ].join(" "),
@@ -531,6 +554,7 @@ export function formatTable(rows: readonly LossyRow[]): string {
         fmt(r.cpu.client + r.cpu.server, 2).padStart(10),
         fmt(r.cpu.impair, 2).padStart(10),
         upDrops(r).padStart(20),
+        rcvbufDrops(r).padStart(12),
         fmt(meanQueueDelay(r)).padStart(9),
         [
           r.flows === undefined
@@ -826,7 +850,9 @@ async function main(args: string[]): Promise<number> {
     "retx: the tunnel's own retransmitted segments (tou: sender's counters via --control, and " +
       "≈ bytes = segments × MSS; kcptun: SNMP RetransSegs); wire/data: UDP payload bytes the " +
       "tunnel client sent (headers, retransmissions, FEC parity) per byte delivered; CPU s c+s: " +
-      "both tunnel processes during the transfer; up drops: proxy drops on the data direction.",
+      "both tunnel processes during the transfer; up drops: proxy drops on the data direction; " +
+      "rcvbuf drops: datagrams of the data direction the kernel dropped because a receive buffer " +
+      "was full (at the proxy + at the tunnel server), on top of the profile's loss.",
   );
   console.log("\nissue-9 goals:");
   for (const g of goals) {
