@@ -70,8 +70,16 @@ export interface ProxyReport {
 
 interface Client {
   readonly addr: DatagramAddr;
+  /** Its socket towards the upstream, once open. */
   sock: DenoUdpSocket | undefined;
+  /** Datagrams due before the socket was open (sent when it opens). */
+  early: Uint8Array[];
+  /** Evicted: anything still queued for it is discarded. */
+  evicted: boolean;
 }
+
+/** Most datagrams kept for a client whose upstream socket is still opening. */
+const EARLY_MAX = 1024;
 
 /** How early (ms) a datagram may go out: below the timer's resolution. */
 const EARLY_SLACK_MS = 0.25;
@@ -120,9 +128,17 @@ export async function runProxy(o: ImpairOptions): Promise<ProxyReport> {
 
   const pool = new BufferPool();
   const send = (data: Uint8Array, c: Client, dir: "up" | "down") => {
-    if (dir === "down") listen.send(data, c.addr);
-    else if (c.sock !== undefined) c.sock.send(data, upstream);
-    else notReady++;
+    if (c.evicted) {
+      notReady++;
+    } else if (dir === "down") {
+      listen.send(data, c.addr);
+    } else if (c.sock !== undefined) {
+      c.sock.send(data, upstream);
+    } else if (c.early.length < EARLY_MAX) {
+      c.early.push(data.slice());
+    } else {
+      notReady++;
+    }
     pool.release(data); // DenoUdpSocket.send copied it
   };
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -155,18 +171,27 @@ export async function runProxy(o: ImpairOptions): Promise<ProxyReport> {
       // Evict the oldest client (Map keeps insertion order).
       const [oldKey, old] = clients.entries().next().value as [string, Client];
       clients.delete(oldKey);
+      old.evicted = true;
       old.sock?.close();
       if (lastClient === old) lastClient = undefined;
     }
-    const client: Client = { addr: { hostname: from.hostname, port: from.port }, sock: undefined };
+    const client: Client = {
+      addr: { hostname: from.hostname, port: from.port },
+      sock: undefined,
+      early: [],
+      evicted: false,
+    };
     c = client;
     clients.set(key, c);
     lastClient = c;
     const host = o.upstream.hostname.includes(":") ? "::" : "0.0.0.0";
     opening.push(
       openUdpSocket({ hostname: host, port: 0, ...sockOpts }).then((s) => {
+        if (client.evicted) return s.close();
         raise(s.localAddr.port);
         client.sock = s;
+        for (const d of client.early) s.send(d, upstream);
+        client.early = [];
         s.setHandler((data) => {
           engine.offer(performance.now(), "down", pool.copy(data), client);
           flush();
