@@ -13,7 +13,7 @@
  * @example Start a pair and stop it
  * ```ts ignore
  * import { ProcessGroup } from "./_proc.ts";
- * import { KCPTUN_FAST3, findKcptun, startKcptun } from "./_kcptun.ts";
+ * import { findKcptun, KCPTUN_FAST3, kcptunSnmp, startKcptun } from "./_kcptun.ts";
  * const bins = findKcptun()!;
  * const group = new ProcessGroup();
  * const pair = startKcptun(group, bins, {
