@@ -124,7 +124,7 @@ export interface LossyRow {
    * receive buffer was full): loss on top of the profile's.
    */
   readonly serverRcvDrops?: number;
-  /** tou's smoothed RTT near the end of the transfer (ms), when read from the control port. */
+  /** tou's smoothed RTT while sending (ms, mean over the control-port polls). */
   readonly srttMs?: number;
   /** What went wrong, if anything. */
   readonly error?: string;
@@ -248,16 +248,25 @@ function parseIperf(json: string): IperfResult {
 /** Sums the sending side's retransmissions over every connection seen (keyed, latest snapshot wins). */
 class RetransTracker {
   #rows = new Map<string, { retrans: number; mss: number; rtt: number; bytesSent: number }>();
-  #lastRtt: number | undefined;
+  #rttSum = 0;
+  #rttCount = 0;
 
   add(snap: StatSnapshot): void {
-    let best: { rtt: number; bytesSent: number } | undefined;
     for (const c of snap.connections) {
-      const v = { retrans: c.retransmits, mss: c.mss, rtt: c.rtt, bytesSent: c.bytesSent };
-      this.#rows.set(`${c.local}>${c.peer}`, v);
-      if (best === undefined || v.bytesSent > best.bytesSent) best = v;
+      const key = `${c.local}>${c.peer}`;
+      const prev = this.#rows.get(key);
+      // The RTT of a connection that sent since the last poll: the path under load.
+      if (prev !== undefined && c.bytesSent > prev.bytesSent && c.rtt > 0) {
+        this.#rttSum += c.rtt;
+        this.#rttCount++;
+      }
+      this.#rows.set(key, {
+        retrans: c.retransmits,
+        mss: c.mss,
+        rtt: c.rtt,
+        bytesSent: c.bytesSent,
+      });
     }
-    if (best !== undefined && best.bytesSent > 0) this.#lastRtt = best.rtt;
   }
 
   get segs(): number {
@@ -272,8 +281,9 @@ class RetransTracker {
     return n;
   }
 
+  /** Mean smoothed RTT of the sending connections over the polls (ms). */
   get srtt(): number | undefined {
-    return this.#lastRtt;
+    return this.#rttCount === 0 ? undefined : this.#rttSum / this.#rttCount;
   }
 }
 
@@ -531,6 +541,7 @@ export function formatTable(rows: readonly LossyRow[]): string {
       "up drops loss/queue".padStart(20),
       "rcvbuf drops".padStart(12),
       "queue ms".padStart(9),
+      "srtt ms".padStart(8),
       "note",
     ].join(" "),
   ];
@@ -556,6 +567,7 @@ export function formatTable(rows: readonly LossyRow[]): string {
         upDrops(r).padStart(20),
         rcvbufDrops(r).padStart(12),
         fmt(meanQueueDelay(r)).padStart(9),
+        fmt(r.srttMs).padStart(8),
         [
           r.flows === undefined
             ? ""
@@ -661,7 +673,9 @@ export function evaluateGoals(rows: readonly LossyRow[]): GoalResult[] {
           t.fallback,
           `${t.r.row} ${fmt(t.r.mbps)} Mbit/s, mean queueing ${fmt(q)} ms (max ${
             fmt(t.r.impair?.up.queueDelayMax)
-          })${t.r.srttMs === undefined ? "" : `, tou srtt ${fmt(t.r.srttMs)} ms`}`,
+          })${
+            t.r.srttMs === undefined ? "" : `, tou's mean srtt while sending ${fmt(t.r.srttMs)} ms`
+          }`,
         ),
     );
   }
@@ -852,7 +866,9 @@ async function main(args: string[]): Promise<number> {
       "tunnel client sent (headers, retransmissions, FEC parity) per byte delivered; CPU s c+s: " +
       "both tunnel processes during the transfer; up drops: proxy drops on the data direction; " +
       "rcvbuf drops: datagrams of the data direction the kernel dropped because a receive buffer " +
-      "was full (at the proxy + at the tunnel server), on top of the profile's loss.",
+      "was full (at the proxy + at the tunnel server), on top of the profile's loss; queue ms: " +
+      "mean queueing delay at the proxy's bottleneck (data direction); srtt ms: tou's mean " +
+      "smoothed RTT while sending (base RTT 40 ms).",
   );
   console.log("\nissue-9 goals:");
   for (const g of goals) {
