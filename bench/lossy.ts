@@ -164,6 +164,27 @@ const OptionsSchema = z.object({
 });
 type Options = z.output<typeof OptionsSchema>;
 
+/**
+ * The congestion controllers a `tou server --help` text offers for
+ * `--congestion`, or [] when it has no such flag. Reads the option's own
+ * description (up to the next option line) for the known names; when it
+ * names none of them, assumes all three.
+ */
+export function congestionChoicesFromHelp(help: string): string[] {
+  const m = /^\s*--congestion\b/m.exec(help);
+  if (m === null) return [];
+  const rest = help.slice(m.index + m[0].length);
+  const next = rest.search(/\n\s*-{1,2}[a-z]/i);
+  const desc = next < 0 ? rest : rest.slice(0, next);
+  // The names exactly as the help spells them (new_reno, new-reno and newreno all count).
+  const found: string[] = [];
+  for (const re of [/\bbbr\b/i, /\bcubic\b/i, /\bnew[-_]?reno\b/i]) {
+    const hit = re.exec(desc);
+    if (hit !== null) found.push(hit[0].toLowerCase());
+  }
+  return found.length > 0 ? found : ["bbr", "cubic", "newreno"];
+}
+
 /** The congestion controllers `tou server --help` offers, or [] when it has no --congestion flag. */
 async function touCongestionChoices(): Promise<string[]> {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -171,15 +192,7 @@ async function touCongestionChoices(): Promise<string[]> {
     stdout: "piped",
     stderr: "null",
   }).output();
-  const help = new TextDecoder().decode(out.stdout);
-  const i = help.indexOf("--congestion");
-  if (i < 0) return [];
-  // The option's description runs until the next option line.
-  const rest = help.slice(i);
-  const next = rest.slice(1).search(/\n\s+-/);
-  const desc = next < 0 ? rest : rest.slice(0, next + 1);
-  const found = ["bbr", "cubic", "newreno"].filter((n) => new RegExp(`\\b${n}\\b`, "i").test(desc));
-  return found.length > 0 ? found : ["bbr", "cubic", "newreno"];
+  return congestionChoicesFromHelp(new TextDecoder().decode(out.stdout));
 }
 
 /** Whether a TCP port is in LISTEN state on this host (/proc/net/tcp{,6}); no connection made. */
@@ -631,7 +644,9 @@ export function evaluateGoals(rows: readonly LossyRow[]): GoalResult[] {
   {
     const goal = "1% loss: CUBIC ≥ 3× NewReno";
     const c = get("loss1", "tou-cubic");
-    const n = get("loss1", "tou-newreno");
+    const n = rows.find((r) =>
+      r.profile === "loss1" && /^tou-new[-_]?reno$/.test(r.row) && Number.isFinite(r.mbps)
+    );
     out.push(
       c === undefined || n === undefined
         ? { goal, met: undefined, detail: "not measured (needs --congestion cubic and newreno)" }

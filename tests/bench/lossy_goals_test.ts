@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { evaluateGoals, formatTable, type LossyRow } from "../../bench/lossy.ts";
+import {
+  congestionChoicesFromHelp,
+  evaluateGoals,
+  formatTable,
+  type LossyRow,
+} from "../../bench/lossy.ts";
 
 function row(profile: string, name: string, mbps: number, extra: Partial<LossyRow> = {}): LossyRow {
   return {
@@ -75,4 +80,29 @@ Deno.test("formatTable shows ratios to kcptun of the same profile only", () => {
   ]).split("\n");
   assert.match(t[1], /^loss1\s+tou\s+20\.0\s+0\.50\s+2\.00/);
   assert.match(t[4], /^clean\s+tou\s+90\.0\s+n\/a/);
+});
+
+Deno.test("congestionChoicesFromHelp reads the controllers from the --congestion option's help only", () => {
+  const without = `Options:
+  --listen <addr>            UDP address to listen on
+  --forward <spec>           service TUNNELPORT=HOST:PORT
+  -h, --help                 display help for command`;
+  assert.deepEqual(congestionChoicesFromHelp(without), []);
+  const commander = `Options:
+  --listen <addr>            UDP address to listen on
+  --congestion <name>        congestion control of the connections (choices: "bbr",
+                             "cubic", "newreno", default: "bbr")
+  --key-file <path>          read the key (cubic bbr newreno mentioned here do not count)`;
+  assert.deepEqual(congestionChoicesFromHelp(commander), ["bbr", "cubic", "newreno"]);
+  const prose = `  --congestion <cc>  new_reno or cubic (default cubic)
+  --log-level <level>  least severe log level`;
+  assert.deepEqual(congestionChoicesFromHelp(prose), ["cubic", "new_reno"]);
+  const bare = `  --congestion <cc>  the congestion controller
+  --control <addr>  control`;
+  assert.deepEqual(congestionChoicesFromHelp(bare), ["bbr", "cubic", "newreno"]);
+});
+
+Deno.test("evaluateGoals finds a NewReno row whatever the flag spells it", () => {
+  const goals = evaluateGoals([row("loss1", "tou-cubic", 9), row("loss1", "tou-new_reno", 3)]);
+  assert.equal(goals[1].met, true);
 });
