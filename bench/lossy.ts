@@ -141,6 +141,7 @@ const OptionsSchema = z.object({
   sealed: z.boolean().optional(),
   setup: z.boolean(),
   quick: z.boolean().optional(),
+  markdown: z.boolean().optional(),
   out: z.string().optional(),
 }).superRefine((o, ctx) => {
   for (const p of o.profiles) {
@@ -537,6 +538,35 @@ function upDrops(r: LossyRow): string {
   return `${lost}/${d.queue}`;
 }
 
+/** The table as Markdown (for docs and issue notes). */
+export function formatMarkdown(rows: readonly LossyRow[]): string {
+  const lines = [
+    "| profile | row | Mbit/s | × kcptun | × kcptun FEC | retx segs | wire/data | CPU s c+s | " +
+    "proxy drops loss/queue | rcvbuf drops proxy+server | queue ms | srtt ms |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  for (const r of rows) {
+    const ratio = (name: string) => {
+      const k = rows.find((x) => x.profile === r.profile && x.row === name);
+      return k === undefined || k === r || !(k.mbps > 0) || !Number.isFinite(r.mbps)
+        ? ""
+        : (r.mbps / k.mbps).toFixed(2);
+    };
+    const flows = r.flows === undefined
+      ? ""
+      : ` (${r.flows.map((f) => `${f.congestion} ${fmt(f.mbps)}`).join(" / ")})`;
+    lines.push(
+      `| ${r.profile} | ${r.row}${flows} | ${fmt(r.mbps)} | ${ratio("kcptun")} | ${
+        ratio("kcptun-fec")
+      } | ${r.retransSegs ?? "n/a"} | ${fmt(wireRatio(r), 2)} | ${
+        fmt(r.cpu.client + r.cpu.server, 2)
+      } | ${upDrops(r)} | ${rcvbufDrops(r)} | ${fmt(meanQueueDelay(r))} | ${fmt(r.srttMs)} |` +
+        (r.error ? ` ${r.error}` : ""),
+    );
+  }
+  return lines.join("\n");
+}
+
 /** The table: one line per row, ratios to kcptun in the same profile. */
 export function formatTable(rows: readonly LossyRow[]): string {
   const lines = [
@@ -755,6 +785,7 @@ function buildCommand() {
     .option("--seed <n>", "impairment seed", "1")
     .option("--sealed", "run tou with a key (ChaCha20-Poly1305); kcptun stays crypt none")
     .option("--no-setup", "do not apt-get install missing iperf3/kcptun")
+    .option("--markdown", "also print the table as Markdown")
     .option("--quick", "profiles clean,loss1,fair and 5 s per row (~1 min)")
     .option("--out <file>", "JSON output (default bench/results/lossy-<time>.json)")
     .exitOverride();
@@ -875,6 +906,7 @@ async function main(args: string[]): Promise<number> {
     console.log(`  ${p.name}: ${p.label}`);
   }
   console.log(formatTable(rows));
+  if (o.markdown) console.log(`\n${formatMarkdown(rows)}`);
   console.log(
     "retx: the tunnel's own retransmitted segments (tou: sender's counters via --control, and " +
       "≈ bytes = segments × MSS; kcptun: SNMP RetransSegs); wire/data: UDP payload bytes the " +

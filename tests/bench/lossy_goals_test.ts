@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   congestionChoicesFromHelp,
   evaluateGoals,
+  formatMarkdown,
   formatTable,
   type LossyRow,
 } from "../../bench/lossy.ts";
@@ -105,4 +106,17 @@ Deno.test("congestionChoicesFromHelp reads the controllers from the --congestion
 Deno.test("evaluateGoals finds a NewReno row whatever the flag spells it", () => {
   const goals = evaluateGoals([row("loss1", "tou-cubic", 9), row("loss1", "tou-new_reno", 3)]);
   assert.equal(goals[1].met, true);
+});
+
+Deno.test("formatMarkdown gives one table row per result with the fairness split", () => {
+  const md = formatMarkdown([
+    row("loss1", "tou", 20),
+    row("loss1", "kcptun", 40),
+    row("fair", "tou+tou", 80, {
+      flows: [{ congestion: "default", mbps: 41 }, { congestion: "default", mbps: 39 }],
+    }),
+  ]).split("\n");
+  assert.equal(md.length, 5);
+  assert.match(md[2], /^\| loss1 \| tou \| 20\.0 \| 0\.50 \| {2}\| n\/a \|/);
+  assert.match(md[4], /\| tou\+tou \(default 41\.0 \/ default 39\.0\) \| 80\.0 \|/);
 });
