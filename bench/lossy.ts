@@ -55,6 +55,7 @@ import {
   freeUdpPort,
   ProcessGroup,
   sleep,
+  type Started,
   udpSocketDrops,
   which,
 } from "./_proc.ts";
@@ -186,14 +187,14 @@ export function congestionChoicesFromHelp(help: string): string[] {
   return found.length > 0 ? found : ["bbr", "cubic", "newreno"];
 }
 
-/** The congestion controllers `tou server --help` offers, or [] when it has no --congestion flag. */
-async function touCongestionChoices(): Promise<string[]> {
+/** `tou server --help`, read once per run to see which flags this tou has. */
+async function touServerHelp(): Promise<string> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", CLI, "server", "--help"],
     stdout: "piped",
     stderr: "null",
   }).output();
-  return congestionChoicesFromHelp(new TextDecoder().decode(out.stdout));
+  return new TextDecoder().decode(out.stdout);
 }
 
 /** Whether a TCP port is in LISTEN state on this host (/proc/net/tcp{,6}); no connection made. */
@@ -224,11 +225,24 @@ function udpBound(port: number): boolean {
   return false;
 }
 
-async function waitFor(what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
+/** Waits until `ok()`; fails early, with the last line it printed, when `proc` exits first. */
+async function waitFor(
+  what: string,
+  ok: () => boolean,
+  timeoutMs: number,
+  proc?: Started,
+): Promise<void> {
   const t0 = performance.now();
+  let exited = false;
+  void proc?.exited.then(() => (exited = true));
+  const said = () => {
+    const last = proc?.stderr().trim().split("\n").at(-1);
+    return last ? `: ${last.slice(0, 300)}` : "";
+  };
   while (!ok()) {
+    if (exited) throw new Error(`${what} exited before it was ready${said()}`);
     if (performance.now() - t0 > timeoutMs) {
-      throw new Error(`${what} not ready after ${timeoutMs} ms`);
+      throw new Error(`${what} not ready after ${timeoutMs} ms${said()}`);
     }
     await sleep(50);
   }
@@ -310,7 +324,7 @@ interface RowSpec {
 }
 
 async function runRow(
-  o: Options,
+  o: Options & { plaintextFlag: boolean },
   profile: Profile,
   spec: RowSpec,
   bins: KcptunBinaries | undefined,
@@ -335,6 +349,7 @@ async function runRow(
     let server;
     if (kind === "tou") {
       const common = ["--log-level", "error"];
+      if (!o.sealed && o.plaintextFlag) common.push("--plaintext");
       if (o.sealed) {
         keyFile = await Deno.makeTempFile({ prefix: "lossy-key-" });
         await Deno.writeTextFile(keyFile, KEY);
@@ -401,9 +416,11 @@ async function runRow(
     for (const port of iperfPorts) {
       await waitFor("iperf3 server", () => tcpListening(port), 10_000);
     }
-    await waitFor("tunnel server", () => udpBound(serverUdp), 15_000);
-    await waitFor("impairment proxy", () => udpBound(proxyUdp), 15_000);
-    for (const port of localTcp) await waitFor("tunnel client", () => tcpListening(port), 15_000);
+    await waitFor("tunnel server", () => udpBound(serverUdp), 15_000, server);
+    await waitFor("impairment proxy", () => udpBound(proxyUdp), 15_000, impair);
+    for (const [i, port] of localTcp.entries()) {
+      await waitFor("tunnel client", () => tcpListening(port), 15_000, clients[i]);
+    }
 
     const procs = [...clients, server, impair];
     const cpu0 = procs.map((p) => cpuSeconds(p.pid));
@@ -826,7 +843,10 @@ async function main(args: string[]): Promise<number> {
     return 1;
   }
   const bins = findKcptun();
-  const offered = await touCongestionChoices();
+  const help = await touServerHelp();
+  const offered = congestionChoicesFromHelp(help);
+  // Newer tou refuses to run without a key unless told --plaintext; older tou has no such flag.
+  const plaintextFlag = /^\s*--plaintext\b/m.test(help);
   let ccs: (string | undefined)[];
   if (offered.length === 0) {
     console.log(
@@ -885,7 +905,7 @@ async function main(args: string[]): Promise<number> {
   const t0 = performance.now();
   for (const [p, spec] of plan) {
     if (interrupted) break;
-    const r = await runRow(o, p, spec, bins);
+    const r = await runRow({ ...o, plaintextFlag }, p, spec, bins);
     console.error(
       `lossy: ${p.name} ${r.row}: ${fmt(r.mbps)} Mbit/s${r.error ? ` (${r.error})` : ""}`,
     );
