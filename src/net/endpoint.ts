@@ -12,7 +12,8 @@ import type { StackListener } from "../stack/stack_listener.ts";
 import type { Runtime, TimerId } from "../stack/runtime.ts";
 import { RealRuntime } from "../stack/real_runtime.ts";
 import type { DatagramSocket } from "../udp/datagram_socket.ts";
-import { type DenoUdpSocketStats, openUdpSocket } from "../udp/deno_udp_socket.ts";
+import type { DenoUdpSocketStats } from "../udp/deno_udp_socket.ts";
+import { openDatagramSocket } from "../udp/open_datagram_socket.ts";
 import { familyOf, formatTouAddr, isLoopbackIp, resolveHostname } from "./addr.ts";
 import {
   connAppClosed,
@@ -67,12 +68,33 @@ let create: (
  */
 export async function openEndpoint(options: EndpointOptions = {}): Promise<Endpoint> {
   const o = parseOptions(endpointSchema, options);
-  const { hostname, port, ...tunables } = o;
+  const { hostname, port, udpBackend, ...tunables } = o;
   if (options?.segmentBudget === undefined && isLoopbackIp(hostname ?? "0.0.0.0")) {
     tunables.segmentBudget = LOOPBACK_SEGMENT_BUDGET;
   }
-  const socket = await openUdpSocket({ hostname: hostname ?? "0.0.0.0", port: port ?? 0 });
-  return create(socket, new RealRuntime(), tunables, false);
+  const socket = await openDatagramSocket({
+    hostname: hostname ?? "0.0.0.0",
+    port: port ?? 0,
+    backend: udpBackend ?? "auto",
+    // The kernel doubles the request; asking twice the window leaves room for several connections.
+    receiveBufferBytes: 2 * tunables.recvBufferSize,
+  });
+  return create(socket, new RealRuntime(), fitWindowToSocket(socket, tunables), false);
+}
+
+/**
+ * Keeps the advertised receive window within what the UDP socket's receive
+ * buffer absorbs (when the socket says: the kernel backend reads its real
+ * SO_RCVBUF back), so a clean path never drops datagrams in the receiver's
+ * kernel buffer while the window invites more.
+ */
+export function fitWindowToSocket(
+  socket: DatagramSocket,
+  tunables: ResolvedTouOptions,
+): ResolvedTouOptions {
+  const cap = socket.receiveCapacity;
+  if (cap === undefined || tunables.recvBufferSize <= cap) return tunables;
+  return { ...tunables, recvBufferSize: Math.max(1024, cap) };
 }
 
 /**
@@ -87,8 +109,8 @@ export function createEndpoint(
   autoClose = false,
 ): Endpoint {
   const o = parseOptions(endpointSchema, options);
-  const { hostname: _h, port: _p, ...tunables } = o;
-  return create(socket, runtime, tunables, autoClose);
+  const { hostname: _h, port: _p, udpBackend: _b, ...tunables } = o;
+  return create(socket, runtime, fitWindowToSocket(socket, tunables), autoClose);
 }
 
 /** Internal: marks an endpoint to close itself once idle (used by `listen`/`connect`). */

@@ -16,7 +16,7 @@ import { resolveHostname } from "../net/addr.ts";
 import { TOU_OPTION_SPECS, type TouOptions } from "../net/mod.ts";
 import { RealRuntime } from "../stack/real_runtime.ts";
 import type { DatagramSocket } from "../udp/datagram_socket.ts";
-import { openUdpSocket } from "../udp/deno_udp_socket.ts";
+import { openDatagramSocket } from "../udp/open_datagram_socket.ts";
 import { SEALED_OVERHEAD, SealedSocket, type SealedSocketStats } from "../udp/sealed_socket.ts";
 import { formatHostPort } from "./address.ts";
 import { withContext } from "./errors.ts";
@@ -87,10 +87,10 @@ export interface ObservableEndpoint extends TunnelEndpoint {
  */
 export async function openTouEndpoint(opts: TouEndpointOptions): Promise<ObservableEndpoint> {
   const where = `cannot listen on udp ${formatHostPort(opts)}`;
-  let udp: Awaited<ReturnType<typeof openUdpSocket>>;
+  let udp: Awaited<ReturnType<typeof openDatagramSocket>>;
   try {
     const hostname = await resolveHostname(opts.hostname, opts.hostname.includes(":") ? 6 : 4);
-    udp = await openUdpSocket({ hostname, port: opts.port });
+    udp = await openDatagramSocket({ hostname, port: opts.port });
   } catch (e) {
     throw withContext(e, where);
   }
