@@ -66,6 +66,8 @@ const MAX_DATAGRAM = 65_536;
 const GSO_MAX_BYTES = 65_000;
 /** Most segments in one GSO message (UDP_MAX_SEGMENTS is 64 on older kernels). */
 const GSO_MAX_SEGMENTS = 64;
+/** Consecutive receive errors after which the socket closes itself. */
+const MAX_RECEIVE_FAILURES = 16;
 /** mmsghdrs per `sendmmsg` call. */
 const SEND_VLEN = 256;
 /** Datagrams the send queue holds. */
@@ -879,13 +881,20 @@ export class KernelUdpSocket implements DatagramSocket {
    */
   async #loop(): Promise<void> {
     if (this.#recvMsgs === undefined) this.#allocRecv();
+    let failures = 0;
     while (!this.#closed) {
       if (this.#onDatagram === undefined && this.#waiters.length === 0) {
         await new Promise<void>((r) => this.#resume = r);
         continue;
       }
       const got = this.#receiveBatch();
-      if (got > 0) {
+      if (got > 0 || got < 0) {
+        if (got > 0) failures = 0;
+        else if (++failures >= MAX_RECEIVE_FAILURES) {
+          // Errors on every call mean the socket is unusable: stop instead of spinning.
+          this.close();
+          break;
+        }
         await new Promise<void>((r) => setImmediate(r));
         continue;
       }
