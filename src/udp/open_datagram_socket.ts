@@ -15,6 +15,15 @@ import { kernelUdpAvailable, KernelUdpSocket } from "./kernel_udp_socket.ts";
  * `--allow-ffi` or off Linux), "deno" (`Deno.listenDatagram`), or "auto"
  * (kernel when available, else deno). The `TOU_UDP_BACKEND` environment
  * variable overrides "auto" (benchmarks use it to compare backends).
+ *
+ * @example Forcing the portable backend
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openEndpoint, type UdpBackend } from "../../mod.ts";
+ * const backend: UdpBackend = "deno";
+ * await using ep = await openEndpoint({ hostname: "127.0.0.1", udpBackend: backend });
+ * assert.ok(ep.addr.port > 0);
+ * ```
  */
 export type UdpBackend = "auto" | "kernel" | "deno";
 
