@@ -348,7 +348,8 @@ async function libSinkMain(backend: "kernel" | "deno"): Promise<void> {
     if (got === null) break;
     n += got;
   }
-  console.log(`bytes ${n}`);
+  const st = ep.udpStats() as { receiveDrops?: number } | undefined;
+  console.log(`bytes ${n} drops ${st?.receiveDrops ?? "?"}`);
   c.close();
   await ep.closeGracefully({ timeout: 1000 });
 }
@@ -375,6 +376,7 @@ async function libRow(name: string): Promise<Row> {
   const t0 = performance.now();
   let received = 0;
   let note: string | undefined;
+  let socketDrops = "";
   const timer = setTimeout(() => {
     note = "timed out";
     conn.abort?.();
@@ -384,6 +386,8 @@ async function libRow(name: string): Promise<Row> {
     await conn.closeWrite();
     const line = await next();
     received = Number(line.split(" ")[1] ?? 0);
+    const own = (ep.udpStats() as { receiveDrops?: number } | undefined)?.receiveDrops;
+    socketDrops = `${line.split(" ")[3] ?? "?"}+${own ?? "?"}`;
   } catch (e) {
     note = `failed: ${e instanceof Error ? e.message : e}`;
   }
@@ -403,6 +407,7 @@ async function libRow(name: string): Promise<Row> {
     row.drops = u1.RcvbufErrors - u0.RcvbufErrors;
   }
   if (note || received < MB * MIB) row.note = note ?? `incomplete: ${received} bytes`;
+  else row.note = `socket drops (sink+source) ${socketDrops}`;
   return row;
 }
 

@@ -32,6 +32,8 @@ export const IPPROTO_IPV6 = 41;
 export const SO_SNDBUF = 7;
 /** Receive buffer size. */
 export const SO_RCVBUF = 8;
+/** Socket memory figures (u32 array; index 8 = drops, Linux 4.9+). */
+export const SO_MEMINFO = 55;
 /** Several sockets on one address (kernel load-balances). */
 export const SO_REUSEPORT = 15;
 /** SO_SNDBUF beyond `wmem_max` (CAP_NET_ADMIN). */

@@ -58,7 +58,7 @@ import {
   SockaddrCache,
   unspecSockaddr,
 } from "./_sockaddr.ts";
-import { MmsgArray } from "./_mmsg.ts";
+import { CONTROL_SLOT, MmsgArray } from "./_mmsg.ts";
 
 /** Largest UDP payload (IPv4); every receive slot holds this much. */
 const MAX_DATAGRAM = 65_536;
@@ -145,6 +145,11 @@ export interface KernelUdpSocketStats {
   groMessages: number;
   /** Datagrams dropped because they were longer than a receive slot. */
   truncated: number;
+  /**
+   * Datagrams the kernel dropped at this socket, almost always because its
+   * receive buffer was full (`SO_MEMINFO` drops; -1 when unavailable).
+   */
+  receiveDrops: number;
   /** SO_RCVBUF as read back (the kernel doubles the request). */
   receiveBufferBytes: number;
   /** SO_SNDBUF as read back. */
@@ -430,6 +435,7 @@ export class KernelUdpSocket implements DatagramSocket {
       receiveCalls: this.#receiveCalls,
       groMessages: this.#groMessages,
       truncated: this.#truncated,
+      receiveDrops: this.#receiveDrops(),
       receiveBufferBytes: this.#rcvbuf,
       sendBufferBytes: this.#sndbuf,
       gso: this.#gso,
@@ -576,6 +582,16 @@ export class KernelUdpSocket implements DatagramSocket {
     this.#wake();
     this.#wakePoll();
     void this.#finishClose();
+  }
+
+  #receiveDrops(): number {
+    if (this.#released) return -1;
+    const info = new Uint32Array(9);
+    const l = new Uint8Array(4);
+    new DataView(l.buffer).setUint32(0, 36, true);
+    const b = new Uint8Array(info.buffer);
+    if (this.#libc.getsockopt(this.#fd, L.SOL_SOCKET, L.SO_MEMINFO, b, l) !== 0) return -1;
+    return new DataView(l.buffer).getUint32(0, true) >= 36 ? info[8] : -1;
   }
 
   // ---- setup ----------------------------------------------------------
@@ -917,9 +933,10 @@ export class KernelUdpSocket implements DatagramSocket {
     const push = this.#onDatagram !== undefined;
     const n = push ? this.#recvBatch : Math.min(this.#recvBatch, this.#waiters.length);
     const gro = this.#gro;
+    const control = gro ? CONTROL_SLOT : 0;
     for (let i = 0; i < n; i++) {
       msgs.setName(i, SOCKADDR_SLOT);
-      msgs.setControl(i, gro ? 64 : 0);
+      msgs.setControl(i, control);
     }
     const r = libc.recvmmsg(this.#fd, msgs.vec, n, L.MSG_DONTWAIT);
     if (r < 0) {
