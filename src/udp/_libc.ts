@@ -57,6 +57,26 @@ export const EFD_NONBLOCK = 0o4000;
 /** `eventfd` close-on-exec. */
 export const EFD_CLOEXEC = 0o2000000;
 
+/** epoll. */
+export const EPOLL_CLOEXEC = 0o2000000;
+/** epoll_ctl: add. */
+export const EPOLL_CTL_ADD = 1;
+/** epoll_ctl: delete. */
+export const EPOLL_CTL_DEL = 2;
+/** epoll_ctl: modify (re-arms a one-shot registration; readiness is re-checked). */
+export const EPOLL_CTL_MOD = 3;
+/** epoll: readable. */
+export const EPOLLIN = 0x1;
+/** epoll: report once, then disarm until EPOLL_CTL_MOD. */
+export const EPOLLONESHOT = 1 << 30;
+/**
+ * sizeof(struct epoll_event) and the offset of its `data`: packed (12, 4)
+ * on x86_64, naturally aligned (16, 8) on aarch64.
+ */
+export const EPOLL_EVENT = Deno.build.arch === "x86_64"
+  ? { size: 12, data: 4 }
+  : { size: 16, data: 8 };
+
 /** errno values (generic Linux ABI). */
 export const EINTR = 4;
 /** I/O error (GSO on a device without checksum offload). */
@@ -100,6 +120,9 @@ const SYMBOLS = {
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
+  epoll_create1: { parameters: ["i32"], result: "i32" },
+  epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
+  epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const;
 
@@ -120,6 +143,10 @@ export interface Libc {
   eventfd(initval: number, flags: number): number;
   write(fd: number, buf: Uint8Array, len: number): number;
   read(fd: number, buf: Uint8Array, len: number): number;
+  epollCreate(flags: number): number;
+  epollCtl(epfd: number, op: number, fd: number, event: Uint8Array): number;
+  /** Blocks the calling thread (only ever called on the poller Worker). */
+  epollWait(epfd: number, events: Uint8Array, max: number, timeoutMs: number): number;
   /** Waits (on a pool thread) for readiness; resolves with the ready count. */
   poll(fds: Uint8Array, nfds: number, timeoutMs: number): Promise<number>;
   /** The calling thread's errno after the last failed call. */
@@ -181,6 +208,9 @@ export function loadLibc(): Libc | undefined {
     write: (fd, b, l) => Number(s.write(fd, b as Uint8Array<ArrayBuffer>, BigInt(l))),
     read: (fd, b, l) => Number(s.read(fd, b as Uint8Array<ArrayBuffer>, BigInt(l))),
     poll: (fds, n, t) => s.poll(fds as Uint8Array<ArrayBuffer>, BigInt(n), t),
+    epollCreate: (f) => s.epoll_create1(f),
+    epollCtl: (e, op, fd, ev) => s.epoll_ctl(e, op, fd, ev as Uint8Array<ArrayBuffer>),
+    epollWait: (e, ev, m, t) => s.epoll_wait(e, ev as Uint8Array<ArrayBuffer>, m, t),
     // errno is thread-local; the main thread's location never changes.
     errno: () => errnoView === undefined ? 0 : errnoView.getInt32(0),
     addressOf: (buf) =>

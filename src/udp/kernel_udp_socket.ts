@@ -59,6 +59,7 @@ import {
   unspecSockaddr,
 } from "./_sockaddr.ts";
 import { CONTROL_SLOT, MmsgArray } from "./_mmsg.ts";
+import { type Poller, sharedPoller } from "./_poller.ts";
 
 /** Largest UDP payload (IPv4); every receive slot holds this much. */
 const MAX_DATAGRAM = 65_536;
@@ -72,6 +73,8 @@ const MAX_RECEIVE_FAILURES = 16;
 const SEND_VLEN = 256;
 /** Datagrams the send queue holds. */
 const SEND_QUEUE = 4096;
+/** Default {@linkcode KernelUdpSocketOptions.spinTurns}. */
+export const DEFAULT_SPIN_TURNS = 0;
 /** Default requested receive buffer (the kernel doubles it for bookkeeping). */
 export const DEFAULT_RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024;
 /** Default requested send buffer. */
@@ -108,6 +111,20 @@ export interface KernelUdpSocketOptions {
   gro?: boolean;
   /** Messages per `recvmmsg` (each slot holds 64 KiB). Default 64. */
   receiveBatch?: number;
+  /**
+   * Event-loop turns to look for more datagrams after the socket ran empty
+   * before waiting in `poll` (see docs/udp.md §6). Default
+   * {@linkcode DEFAULT_SPIN_TURNS}; 0 always polls.
+   */
+  spinTurns?: number;
+  /**
+   * How to wait for datagrams once the socket ran empty: "worker" (the
+   * default: one Worker per process blocked in `epoll_wait`, waking the
+   * event loop through `Atomics.waitAsync`) or "pool" (`poll` as a
+   * `nonblocking` FFI call on Deno's thread pool). docs/udp.md §6 has the
+   * measurements.
+   */
+  poller?: "worker" | "pool";
   /** Where one-time notices go (a refused feature). Default `console.warn`. */
   log?: (message: string) => void;
   /** Internal (tests): the libc to call, e.g. one that refuses a feature. */
@@ -141,6 +158,8 @@ export interface KernelUdpSocketStats {
   received: number;
   /** `recvmmsg` calls that returned data. */
   receiveCalls: number;
+  /** Waits in `poll` (each a thread-pool round trip). */
+  polls: number;
   /** Coalesced (GRO) messages split back into datagrams. */
   groMessages: number;
   /** Datagrams dropped because they were longer than a receive slot. */
@@ -278,6 +297,11 @@ export class KernelUdpSocket implements DatagramSocket {
   #loopDone: Promise<void> = Promise.resolve();
   #resume: (() => void) | undefined;
   #pollsPending = 0;
+  #polls = 0;
+  /** Readiness through the shared epoll Worker; `undefined`: `poll` on the thread pool. */
+  #poller: Poller | undefined;
+  #slot = -1;
+  readonly #spinTurns: number;
   #pollsDone: (() => void) | undefined;
 
   // ---- association and lifecycle
@@ -304,6 +328,7 @@ export class KernelUdpSocket implements DatagramSocket {
     gso: boolean;
     gro: boolean;
     recvBatch: number;
+    spinTurns: number;
     log: (message: string) => void;
   }) {
     this.#libc = libc;
@@ -315,6 +340,7 @@ export class KernelUdpSocket implements DatagramSocket {
     this.#gso = opts.gso;
     this.#gro = opts.gro;
     this.#recvBatch = opts.recvBatch;
+    this.#spinTurns = opts.spinTurns;
     this.#log = opts.log;
     const pv = new DataView(this.#pollFds.buffer);
     pv.setInt32(0, fd, true); // struct pollfd { int fd; short events; short revents; }
@@ -387,9 +413,18 @@ export class KernelUdpSocket implements DatagramSocket {
         gso: opts.gso ?? true,
         gro: opts.gro ?? true,
         recvBatch,
+        spinTurns: opts.spinTurns ?? DEFAULT_SPIN_TURNS,
         log,
       });
       s.#setup(opts);
+      if (opts.poller !== "pool") {
+        const poller = sharedPoller(libc);
+        const slot = poller?.add(fd) ?? -1;
+        if (slot >= 0) {
+          s.#poller = poller;
+          s.#slot = slot;
+        }
+      }
       return s;
     } catch (err) {
       libc.close(fd);
@@ -433,6 +468,7 @@ export class KernelUdpSocket implements DatagramSocket {
       inFlight: this.#qTail - this.#qHead,
       received: this.#received,
       receiveCalls: this.#receiveCalls,
+      polls: this.#polls,
       groMessages: this.#groMessages,
       truncated: this.#truncated,
       receiveDrops: this.#receiveDrops(),
@@ -875,6 +911,7 @@ export class KernelUdpSocket implements DatagramSocket {
   }
 
   #wakePoll(): void {
+    this.#poller?.wake(this.#slot);
     const one = new Uint8Array(8);
     one[0] = 1;
     this.#libc.write(this.#wakeFd, one, 8);
@@ -898,6 +935,7 @@ export class KernelUdpSocket implements DatagramSocket {
   async #loop(): Promise<void> {
     if (this.#recvMsgs === undefined) this.#allocRecv();
     let failures = 0;
+    let spins = this.#spinTurns; // idle at start: go straight to poll
     while (!this.#closed) {
       if (this.#onDatagram === undefined && this.#waiters.length === 0) {
         await new Promise<void>((r) => this.#resume = r);
@@ -905,8 +943,10 @@ export class KernelUdpSocket implements DatagramSocket {
       }
       const got = this.#receiveBatch();
       if (got > 0 || got < 0) {
-        if (got > 0) failures = 0;
-        else if (++failures >= MAX_RECEIVE_FAILURES) {
+        if (got > 0) {
+          failures = 0;
+          spins = 0;
+        } else if (++failures >= MAX_RECEIVE_FAILURES) {
           // Errors on every call mean the socket is unusable: stop instead of spinning.
           this.close();
           break;
@@ -915,6 +955,21 @@ export class KernelUdpSocket implements DatagramSocket {
         continue;
       }
       if (got === 0 && !this.#closed) {
+        // While traffic flows, look again after the other ready callbacks
+        // (≈ 7 µs a turn) instead of paying the thread-pool hop of `poll`
+        // (≈ 100 µs a call measured under load), for a bounded number of turns.
+        if (spins < this.#spinTurns) {
+          spins++;
+          await new Promise<void>((r) => setImmediate(r));
+          continue;
+        }
+        spins = 0;
+        this.#polls++;
+        if (this.#poller !== undefined) {
+          const ready = this.#poller.wait(this.#slot, this.#fd);
+          if (ready !== undefined) await ready;
+          continue;
+        }
         this.#pollsPending++;
         try {
           await this.#libc.poll(this.#pollFds, 2, -1);
@@ -1021,6 +1076,7 @@ export class KernelUdpSocket implements DatagramSocket {
     await this.#loopDone;
     if (this.#pollsPending > 0) await new Promise<void>((r) => this.#pollsDone = r);
     this.#released = true;
+    this.#poller?.remove(this.#slot, this.#fd);
     this.#libc.close(this.#fd);
     this.#libc.close(this.#wakeFd);
     this.#closedDone.resolve();
