@@ -4,8 +4,9 @@
  * aarch64: both use the generic socket ABI), and `errno`.
  *
  * Everything here is synchronous except `poll`, declared `nonblocking`: it
- * runs on Deno's blocking thread pool and returns a promise, so waiting for
- * readiness never blocks the event loop (docs/udp.md §6).
+ * runs on Deno's blocking thread pool and returns a promise. `epoll_wait`
+ * blocks and is only called on the poller thread (src/udp/_poller.ts), so
+ * waiting for readiness never blocks the event loop (docs/udp.md §7).
  *
  * @module
  */

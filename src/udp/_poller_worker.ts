@@ -4,7 +4,7 @@
  * and, for each ready socket, sets its flag in shared memory and
  * `Atomics.notify`s it, which wakes the main thread's `Atomics.waitAsync`
  * (≈ 7–16 µs a round trip, against ≈ 100 µs for a `nonblocking` FFI call;
- * docs/udp.md §6). It runs until the process exits.
+ * docs/udp.md §7). It runs until the process exits.
  *
  * @module
  */

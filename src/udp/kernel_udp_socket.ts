@@ -13,10 +13,12 @@
  *   datagrams coalesced in one message, split back here by the segment size
  *   in its cmsg.
  * - **never blocking the event loop**: the socket is `O_NONBLOCK`; both calls
- *   run synchronously (they return at once) and only the wait for readiness,
- *   `poll`, runs on Deno's thread pool (a `nonblocking` FFI symbol) together
- *   with an eventfd that `close()` writes to wake it. docs/udp.md §6 has the
- *   measurements behind this choice.
+ *   run synchronously (they return at once). Only the wait for readiness
+ *   happens elsewhere: one thread per process (a `node:worker_threads`
+ *   Worker, src/udp/_poller.ts) blocks in `epoll_wait` and wakes the event
+ *   loop through `Atomics.waitAsync`; or, with `poller: "pool"`, `poll` runs
+ *   as a `nonblocking` FFI call on Deno's thread pool. docs/udp.md §7 has
+ *   the measurements behind this choice.
  * - **buffers**: `SO_RCVBUF`/`SO_SNDBUF` sized for the bandwidth-delay
  *   product, with `SO_RCVBUFFORCE`/`SO_SNDBUFFORCE` tried first (root or
  *   CAP_NET_ADMIN); the size the kernel really granted is read back and
@@ -113,7 +115,7 @@ export interface KernelUdpSocketOptions {
   receiveBatch?: number;
   /**
    * Event-loop turns to look for more datagrams after the socket ran empty
-   * before waiting in `poll` (see docs/udp.md §6). Default
+   * before waiting in `poll` (see docs/udp.md §7). Default
    * {@linkcode DEFAULT_SPIN_TURNS}; 0 always polls.
    */
   spinTurns?: number;
@@ -121,7 +123,7 @@ export interface KernelUdpSocketOptions {
    * How to wait for datagrams once the socket ran empty: "worker" (the
    * default: one Worker per process blocked in `epoll_wait`, waking the
    * event loop through `Atomics.waitAsync`) or "pool" (`poll` as a
-   * `nonblocking` FFI call on Deno's thread pool). docs/udp.md §6 has the
+   * `nonblocking` FFI call on Deno's thread pool). docs/udp.md §7 has the
    * measurements.
    */
   poller?: "worker" | "pool";
