@@ -31,6 +31,7 @@ export { Endpoint, openEndpoint } from "./endpoint.ts";
 export type { UdpBackend } from "../udp/open_datagram_socket.ts";
 export type {
   ConnectionStats,
+  DatagramSocketDecorator,
   EndpointConnectOptions,
   EndpointListenOptions,
   EndpointOptions,
@@ -50,6 +51,7 @@ export {
 export { listen, type ListenOptions } from "./listen.ts";
 export { TouListener } from "./listener.ts";
 export {
+  type OptionLayer,
   type OptionSpec,
   type OptionUnit,
   type ResolvedTouOptions,

@@ -129,8 +129,6 @@ export interface KernelUdpSocketOptions {
   poller?: "worker" | "pool";
   /** Where one-time notices go (a refused feature). Default `console.warn`. */
   log?: (message: string) => void;
-  /** Internal (tests): the libc to call, e.g. one that refuses a feature. */
-  libc?: Libc;
 }
 
 /**
@@ -360,13 +358,16 @@ export class KernelUdpSocket implements DatagramSocket {
    * Opens and binds synchronously (what {@linkcode openKernelUdpSocket} wraps).
    *
    * @param opts Local address, buffer sizes and features.
+   * @param libc Internal (tests): the libc to call, e.g. one that refuses a feature.
    * @returns The bound socket.
    * @throws {AddrInUseError} When the address is already bound.
    * @throws {InvalidAddrError} On a malformed address or option.
    * @throws {Deno.errors.NotSupported} When libc cannot be used here.
    */
-  static bind(opts: KernelUdpSocketOptions = {}): KernelUdpSocket {
-    const libc = opts.libc ?? loadLibc();
+  static bind(
+    opts: KernelUdpSocketOptions = {},
+    libc: Libc | undefined = loadLibc(),
+  ): KernelUdpSocket {
     if (libc === undefined) {
       throw new Deno.errors.NotSupported(
         `Cannot open a kernel UDP socket: ${libcUnavailableReason()}`,

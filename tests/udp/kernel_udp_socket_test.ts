@@ -57,9 +57,13 @@ function refusingLibc(refuse: { gso?: boolean; gro?: boolean; forceBuffers?: boo
 }
 
 /** Two endpoints over the given kernel sockets; moves `mib` MiB one way; checks sha256. */
-async function transfer(opts: KernelUdpSocketOptions, mib = 4): Promise<KernelUdpSocket[]> {
-  const sa = await openKernelUdpSocket({ hostname: "127.0.0.1", ...opts });
-  const sb = await openKernelUdpSocket({ hostname: "127.0.0.1", ...opts });
+async function transfer(
+  opts: KernelUdpSocketOptions,
+  libc?: Libc,
+  mib = 4,
+): Promise<KernelUdpSocket[]> {
+  const sa = KernelUdpSocket.bind({ hostname: "127.0.0.1", ...opts }, libc ?? loadLibc());
+  const sb = KernelUdpSocket.bind({ hostname: "127.0.0.1", ...opts }, libc ?? loadLibc());
   const tunables = { segmentBudget: 1448, msl: 1000 };
   const server: Endpoint = createEndpoint(sa, new RealRuntime(), tunables);
   const client: Endpoint = createEndpoint(sb, new RealRuntime(), tunables);
@@ -112,7 +116,7 @@ Deno.test({
   ignore: !ok,
   async fn() {
     const logs: string[] = [];
-    const [a, b] = await transfer({ libc: refusingLibc({ gso: true }), log: (m) => logs.push(m) });
+    const [a, b] = await transfer({ log: (m) => logs.push(m) }, refusingLibc({ gso: true }));
     assert.equal(b.stats().gso, false);
     assert.equal(b.stats().gsoMessages, 0);
     const n = logs.filter((m) => m.includes("GSO refused")).length;
@@ -126,7 +130,7 @@ Deno.test({
   ignore: !ok,
   async fn() {
     const logs: string[] = [];
-    const [a] = await transfer({ libc: refusingLibc({ gro: true }), log: (m) => logs.push(m) });
+    const [a] = await transfer({ log: (m) => logs.push(m) }, refusingLibc({ gro: true }));
     assert.equal(a.stats().gro, false);
     assert.equal(a.stats().groMessages, 0);
     assert.equal(logs.filter((m) => m.includes("GRO refused")).length, 2);
@@ -138,12 +142,11 @@ Deno.test({
   ignore: !ok,
   async fn() {
     const logs: string[] = [];
-    const s = await openKernelUdpSocket({
+    const s = KernelUdpSocket.bind({
       hostname: "127.0.0.1",
       receiveBufferBytes: 1 << 30, // beyond any rmem_max
-      libc: refusingLibc({ forceBuffers: true }),
       log: (m) => logs.push(m),
-    });
+    }, refusingLibc({ forceBuffers: true }));
     const rmemMax = Number(Deno.readTextFileSync("/proc/sys/net/core/rmem_max"));
     assert.equal(s.stats().receiveBufferBytes, 2 * rmemMax); // the kernel doubles the request
     assert.equal(s.receiveCapacity, rmemMax);
