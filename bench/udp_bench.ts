@@ -13,7 +13,8 @@
  * Sender and receiver share one thread, as a tou endpoint does. Each row
  * also shows this process's CPU seconds per GB delivered and the
  * system-wide UDP receive-buffer drops (`/proc/net/snmp` RcvbufErrors)
- * during the row.
+ * during the row, and for a kernel-backend receiver its own socket's drops
+ * (`SO_MEMINFO`), warm-up included.
  *
  * Run: `deno run -A bench/udp_bench.ts [secondsPerCase]`
  *
@@ -44,6 +45,7 @@ interface Result {
   ms: number;
   cpu: number;
   drops: number;
+  socketDrops: number | undefined;
 }
 
 /** This process's user+system CPU seconds. */
@@ -69,6 +71,8 @@ function rcvbufErrors(): number {
 interface Pair {
   /** Sends up to `budget` datagrams; returns how many it sent. */
   pump(budget: number): number | Promise<number>;
+  /** The receiving socket's own drop count, when it can tell (kernel backend). */
+  socketDrops?(): number;
   close(): Promise<void>;
 }
 
@@ -143,8 +147,9 @@ async function measure(name: string, make: () => Promise<Pair>, window: number):
   const r = await drive(pair, SECONDS * 1000);
   const cpu = cpuSeconds() - c0;
   const drops = rcvbufErrors() - d0;
+  const socketDrops = pair.socketDrops?.();
   await pair.close();
-  return { name, ...r, cpu, drops };
+  return { name, ...r, cpu, drops, socketDrops };
 }
 
 // ---- node:dgram ----
@@ -255,6 +260,8 @@ function kernelPair(
         for (let i = 0; i < budget; i++) t.send(payload);
         return budget;
       },
+      socketDrops: () =>
+        "receiveDrops" in r.stats() ? (r.stats() as { receiveDrops: number }).receiveDrops : NaN,
       close: async () => {
         t.close();
         r.close();
@@ -304,6 +311,7 @@ console.log(
   "loss".padStart(7),
   "CPU s/GB".padStart(9),
   "rcvbuf drops".padStart(13),
+  "socket drops".padStart(13),
 );
 for (const r of results) {
   const rate = r.delivered / r.ms * 1000;
@@ -317,6 +325,7 @@ for (const r of results) {
     `${Math.max(0, loss).toFixed(1)}%`.padStart(7),
     (gb > 0 ? r.cpu / gb : NaN).toFixed(2).padStart(9),
     String(r.drops).padStart(13),
+    String(r.socketDrops ?? "").padStart(13),
   );
 }
 const rateOf = (i: number) => results[i].delivered / results[i].ms;
