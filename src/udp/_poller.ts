@@ -18,6 +18,8 @@ import type { Libc } from "./_libc.ts";
 
 /** Slots (registered sockets) at most; slot numbers are reused round-robin. */
 const SLOTS = 4096;
+/** Longest wait before a socket looks again by itself. */
+const SAFETY_TIMEOUT_MS = 1000;
 
 /** One epoll set and its thread. */
 export class Poller {
@@ -28,6 +30,7 @@ export class Poller {
   readonly #eventView = new DataView(this.#event.buffer);
   readonly #used = new Set<number>();
   #next = 0;
+  #alive = true;
   #waiting = 0;
   #keepAlive: ReturnType<typeof setInterval> | undefined;
   readonly #unhold = () => {
@@ -44,6 +47,8 @@ export class Poller {
     this.#flags = new Int32Array(sab);
     const worker = new Worker(new URL("./_poller_worker.ts", import.meta.url));
     worker.unref();
+    worker.on("error", () => this.#fail());
+    worker.on("exit", () => this.#fail());
     worker.postMessage({ sab, epfd });
   }
 
@@ -59,9 +64,20 @@ export class Poller {
     }
   }
 
+  /** False once the thread died: sockets then fall back to `poll` on the thread pool. */
+  get alive(): boolean {
+    return this.#alive;
+  }
+
+  /** The thread died (it should not): wake every waiter so it re-checks and falls back. */
+  #fail(): void {
+    this.#alive = false;
+    for (const slot of this.#used) this.wake(slot);
+  }
+
   /** Registers `fd` (disarmed); returns its slot, or -1 when full or failed. */
   add(fd: number): number {
-    if (this.#used.size >= SLOTS) return -1;
+    if (this.#used.size >= SLOTS || !this.#alive) return -1;
     while (this.#used.has(this.#next)) this.#next = (this.#next + 1) % SLOTS;
     const slot = this.#next;
     this.#next = (this.#next + 1) % SLOTS;
@@ -78,7 +94,8 @@ export class Poller {
   wait(slot: number, fd: number): Promise<void> | undefined {
     Atomics.store(this.#flags, slot, 0);
     this.#ctl(L.EPOLL_CTL_MOD, fd, L.EPOLLIN | L.EPOLLONESHOT, slot);
-    const r = Atomics.waitAsync(this.#flags, slot, 0);
+    // The timeout is only a safety net (a lost wake costs at most this much).
+    const r = Atomics.waitAsync(this.#flags, slot, 0, SAFETY_TIMEOUT_MS);
     if (!r.async) return undefined;
     if (this.#waiting++ === 0) this.#keepAlive = setInterval(() => {}, 1 << 30);
     return r.value.then(this.#unhold);

@@ -969,9 +969,13 @@ export class KernelUdpSocket implements DatagramSocket {
         spins = 0;
         this.#polls++;
         if (this.#poller !== undefined) {
-          const ready = this.#poller.wait(this.#slot, this.#fd);
-          if (ready !== undefined) await ready;
-          continue;
+          if (this.#poller.alive) {
+            const ready = this.#poller.wait(this.#slot, this.#fd);
+            if (ready !== undefined) await ready;
+            continue;
+          }
+          this.#poller = undefined; // its thread died: `poll` on the pool from now on
+          this.#notice("poller", "tou udp: the epoll thread stopped; waiting on the thread pool");
         }
         this.#pollsPending++;
         try {
