@@ -25,6 +25,7 @@
  * - **lib-kernel** / **lib-deno**: no relay: a tou connection between this
  *   process and a child process (`--lib-sink`) at 1452-byte datagrams
  *   (`segmentBudget` 1448) on each UDP backend; the child counts bytes.
+ *   `--lib-pacing off` turns the sender's pacing off for these rows.
  * - **udp-kernel** / **udp-deno**: raw UDP ceilings: 1452-byte datagrams from
  *   this process to a counting child (`--udp-sink`) on each backend, the
  *   sender keeping a window of unacknowledged datagrams (4096 kernel, 64
@@ -65,6 +66,8 @@ const ROWS = [
   "udp-deno",
 ];
 const ONLY = arg("only", ROWS.join(",")).split(",");
+/** `--lib-pacing off`: the lib-* rows without sender pacing (sender side; the sink only ACKs). */
+const LIB_PACING = arg("lib-pacing", "on") !== "off";
 /** kcptun's best tuning on this machine (issue 10): fast3, no FEC, no compression. */
 const KCPTUN_TUNING = [
   "--mode",
@@ -337,6 +340,7 @@ async function libSinkMain(backend: "kernel" | "deno"): Promise<void> {
     hostname: "127.0.0.1",
     udpBackend: backend,
     segmentBudget: 1448,
+    pacing: LIB_PACING,
   });
   const l = ep.listen({ tcpPort: 9 });
   console.log(String(ep.addr.port));
@@ -368,6 +372,7 @@ async function libRow(name: string): Promise<Row> {
     hostname: "127.0.0.1",
     udpBackend: backend,
     segmentBudget: 1448,
+    pacing: LIB_PACING,
   });
   const conn = await ep.connect({ hostname: "127.0.0.1", port, tcpPort: 9 });
   const chunk = new Uint8Array(256 * 1024).fill(7);
