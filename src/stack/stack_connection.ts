@@ -15,6 +15,8 @@ import type { DatagramAddr } from "../udp/datagram_socket.ts";
 export interface ConnectionDriver {
   /** Drains transmit/events and re-arms timers for `conn`. */
   process(conn: StackConnection): void;
+  /** The runtime's current time, passed to app calls that can arm timers. */
+  now(): number;
 }
 
 /** Identifies a connection: remote datagram address and both TCP ports. */
@@ -113,34 +115,38 @@ export class StackConnection implements FourTuple {
     return n;
   }
 
-  /** Copies received bytes into `into`: count, 0 when nothing yet, -1 at EOF. */
+  /**
+   * Copies received bytes into `into`: count, 0 when nothing yet, -1 at EOF.
+   * Works after release too (bytes a finished connection still holds stay
+   * readable); only a live connection is driven (a window update may be due).
+   */
   read(into: Uint8Array): number {
     const n = this.tcp.read(into);
-    if (n > 0) this.#driver.process(this); // a window update may be due
+    if (n > 0 && !this.released) this.#driver.process(this);
     return n;
   }
 
   /** Half-close (SHUT_WR): FIN after the queued data. */
   closeWrite(): void {
-    this.tcp.closeWrite();
+    this.tcp.closeWrite(this.#driver.now());
     this.#driver.process(this);
   }
 
-  /** SHUT_RD: stop reading; further data is discarded. */
+  /** SHUT_RD: stop reading; further data is discarded. Works after release too. */
   shutdownRead(): void {
     this.tcp.shutdownRead();
-    this.#driver.process(this);
+    if (!this.released) this.#driver.process(this);
   }
 
   /** Full close; the stack finishes the close (FIN_WAIT, TIME_WAIT) on its own. */
   close(): void {
-    this.tcp.close();
+    this.tcp.close(this.#driver.now());
     this.#driver.process(this);
   }
 
   /** Abortive close: RST now, no TIME_WAIT. */
   abort(): void {
-    this.tcp.abort();
+    this.tcp.abort(this.#driver.now());
     this.#driver.process(this);
   }
 
@@ -155,7 +161,7 @@ export class StackConnection implements FourTuple {
     on: boolean,
     opts?: { idle?: number; interval?: number; count?: number },
   ): void {
-    this.tcp.setKeepAlive(on, opts);
+    this.tcp.setKeepAlive(this.#driver.now(), on, opts);
     this.#driver.process(this);
   }
 
