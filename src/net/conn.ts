@@ -530,7 +530,12 @@ export class TouConn implements Deno.TcpConn {
       if (forStream && this.#error instanceof ConnectionResetError) return -1;
       throw this.#error;
     }
-    if (n < 0) return n;
+    if (n < 0) {
+      // The core saw the peer's FIN or RST but its events still wait for the
+      // end-of-batch drain: wait for them, so a reset reads as the error, not EOF.
+      if (!this.#eofSeen && this.#sc.deferred) return 0;
+      return n;
+    }
     const st = this.#sc.state;
     if (this.#sc.released || st === "CLOSED" || st === "TIME_WAIT") return -1;
     return 0;

@@ -625,11 +625,8 @@ export class Stack implements ConnectionDriver {
       // Segments of one receive batch share one drain, so one cumulative
       // (stretch) ACK answers them. Urgent output goes at once, and so does
       // the answer to a PSH segment: its sender had nothing more queued, so
-      // no batch follows (request/response keeps its latency). A RST's
-      // events go at once too: a read must see the reset, not a bare CLOSED.
-      if (
-        this.#deferBound !== undefined && (seg.flags & (PSH | RST)) === 0 && !c.tcp.outputUrgent
-      ) {
+      // no batch follows (request/response keeps its latency).
+      if (this.#deferBound !== undefined && (seg.flags & PSH) === 0 && !c.tcp.outputUrgent) {
         this.#deferDrain(c);
       } else {
         this.process(c);
