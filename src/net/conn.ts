@@ -531,9 +531,9 @@ export class TouConn implements Deno.TcpConn {
       throw this.#error;
     }
     if (n < 0) {
-      // The core saw the peer's FIN or RST but its events still wait for the
-      // end-of-batch drain: wait for them, so a reset reads as the error, not EOF.
-      if (!this.#eofSeen && this.#sc.deferred) return 0;
+      // A RST closed the core but its events ("error", "closed") still wait
+      // for the end-of-batch drain: wait for them, so it reads as the reset, not EOF.
+      if (!this.#eofSeen && this.#sc.deferred && this.#sc.state === "CLOSED") return 0;
       return n;
     }
     const st = this.#sc.state;
