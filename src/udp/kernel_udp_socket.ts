@@ -31,6 +31,13 @@
  * Each feature the kernel refuses (GSO, GRO, forced buffer sizes) is
  * dropped at run time and reported once through the `log` callback.
  *
+ * Over 600 lines: the send queue, the receive loop and the connected-UDP
+ * lifecycle share one descriptor, its arenas and its counters, and the
+ * `DatagramSocket` contract (pull and push modes, errors, close) is spelled
+ * out here as in deno_udp_socket.ts; struct layouts, libc, address codecs
+ * and the readiness thread live in `_mmsg.ts`, `_libc.ts`, `_sockaddr.ts`
+ * and `_poller.ts`.
+ *
  * @module
  */
 
