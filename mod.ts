@@ -92,6 +92,7 @@ export {
 export type {
   Datagram,
   DatagramAddr,
+  DatagramBatchOutput,
   DatagramErrorHandler,
   DatagramHandler,
   DatagramSocket,
