@@ -28,8 +28,6 @@ import type { TcpConfig } from "./config.ts";
 import { RecvBuffer } from "./recv_buffer.ts";
 import type { TimerTable } from "./timers.ts";
 
-/** An immediate window update after a read only when less than this many segments fit. */
-const WINDOW_UPDATE_SEGMENTS = 4;
 /** RFC 7323 §5.5: TS.Recent is invalid after 24 days of idleness. */
 const PAWS_IDLE_LIMIT = 24 * 24 * 3600 * 1000;
 /** Delayed ACKs wait at most this long (RFC 1122 4.2.3.2: less than 0.5 s; Linux 200 ms). */
@@ -386,17 +384,12 @@ export class Receiver {
   /**
    * After a read: send a window update when the window can grow by the SWS
    * threshold and the advertised window has fallen to half the buffer or less
-   * (the second condition is Linux's, to avoid an ACK per read) and below a
-   * few segments: above that the peer is not held up by the window (the ACKs
-   * of what it has in flight carry the new one), and a request/response
-   * exchange would pay a pure ACK between request and answer (the SYN's
-   * unscaled 64 KiB window is below the buffer's half on a new connection).
+   * (the second condition is Linux's, to avoid an ACK per read).
    */
   #maybeWindowUpdate(): void {
     const cur = this.rcvWnd;
     const possible = Math.min(this.#buf.window, 0xffff * 2 ** this.#rcvWscale);
-    const limit = Math.min(this.#buf.capacity / 2, WINDOW_UPDATE_SEGMENTS * this.#rcvMss);
-    if (possible - cur >= this.#swsThreshold() && cur < limit) {
+    if (possible - cur >= this.#swsThreshold() && cur <= this.#buf.capacity / 2) {
       this.#ackNow = this.#ackUrgent = true;
     }
   }
