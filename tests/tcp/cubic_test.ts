@@ -8,6 +8,7 @@ import {
   cubicK,
   wCubic,
 } from "../../src/tcp/congestion/cubic.ts";
+import { SyntheticLink } from "./_cc_link.ts";
 
 const MSS = 1000;
 
@@ -241,4 +242,13 @@ Deno.test("Cubic recomputes its initial window when the MSS changes before any e
   cc.setMss(1460);
   assert.equal(cc.cwnd, 14_600);
   assert.throws(() => new Cubic({ mss: 0, initialCwnd: 10 }), RangeError);
+});
+
+Deno.test("Cubic fills a clean simulated 100 Mbit/s, 40 ms link", () => {
+  const cc = new Cubic({ mss: MSS, initialCwnd: 10 });
+  const link = new SyntheticLink(cc, { rate: 12_500, rtt: 40, queue: 1000, mss: MSS, seed: 7 });
+  link.run(2000);
+  assert.notEqual(cc.hystartPhase, "slowStart"); // HyStart++ saw the queue build
+  const steady = link.run(3000);
+  assert.ok(steady.delivered / steady.elapsed > 0.95 * 12_500);
 });
