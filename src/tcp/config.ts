@@ -65,6 +65,13 @@ export interface TcpConfig {
   readonly challengeAckLimit: number;
   /** Largest out-of-order segments held for reassembly, as a count of ranges. Default 64. */
   readonly maxOutOfOrderRanges: number;
+  /**
+   * Auto-tune the receive window (rcv_autotune.ts): offer what the reader
+   * consumes per RTT (×2 and more while it rises), growing up to
+   * `recvBufferSize`. Default: on when `recvBufferSize` is at least the
+   * default 4 MiB; a smaller buffer is a fixed window, as Linux's SO_RCVBUF.
+   */
+  readonly recvAutoTune?: boolean;
 }
 
 /** Bytes of the tou encapsulation header in front of every TCP segment. */

@@ -24,10 +24,11 @@ import {
 import { ACK, FIN, RST, SYN } from "../wire/tcp_flags.ts";
 import { ACK_FIN_ACKED, ACK_SYN_ACKED, ACK_UNACCEPTABLE, ACK_WRITABLE } from "./sender.ts";
 import type { SackBlock, TcpSegment } from "../wire/tcp_segment.ts";
-import type { TcpConfig } from "./config.ts";
+import { DEFAULT_TCP_CONFIG, type TcpConfig } from "./config.ts";
 import type { ConnectionCore } from "./connection.ts";
 import type { TcpEvent } from "./events.ts";
 import { RecvBuffer } from "./recv_buffer.ts";
+import { RcvAutotune } from "./rcv_autotune.ts";
 import type { TimerTable } from "./timers.ts";
 
 /** RFC 7323 §5.5: TS.Recent is invalid after 24 days of idleness. */
@@ -44,6 +45,8 @@ export class Receiver {
   readonly #config: TcpConfig;
   readonly #timers: TimerTable;
   readonly #buf: RecvBuffer;
+  /** Receive-buffer auto-tuning: caps buffered + offered bytes (rcv_autotune.ts). */
+  readonly #autotune: RcvAutotune | undefined;
   #synced = false;
   #irs: Seq = seq(0);
   #rcvNxt: Seq = seq(0);
@@ -84,6 +87,9 @@ export class Receiver {
     this.#config = config;
     this.#timers = timers;
     this.#buf = new RecvBuffer(config.recvBufferSize, { maxRanges: config.maxOutOfOrderRanges });
+    const autoTune = config.recvAutoTune ??
+      config.recvBufferSize >= DEFAULT_TCP_CONFIG.recvBufferSize;
+    if (autoTune) this.#autotune = new RcvAutotune({ max: config.recvBufferSize, mss: advMss });
     this.#advMss = advMss;
     this.#rcvMss = Math.min(536, advMss);
   }
@@ -191,7 +197,7 @@ export class Receiver {
     this.#irs = syn.seq;
     this.#rcvNxt = seqAdd(syn.seq, 1);
     this.#lastAckSent = this.#rcvNxt;
-    this.#rcvAdv = seqAdd(this.#rcvNxt, Math.min(this.#buf.window, 0xffff));
+    this.#rcvAdv = seqAdd(this.#rcvNxt, Math.min(this.#offerable(), 0xffff));
     this.#rcvWscale = opts.rcvWscale;
     this.#timestamps = opts.timestamps;
     this.#sack = opts.sack;
@@ -351,12 +357,20 @@ export class Receiver {
 
   /**
    * Copies readable bytes into `into`; asks for a window update when the
-   * window opened enough (RFC 1122 4.2.3.3).
+   * window opened enough (RFC 1122 4.2.3.3). `now` and `rtt` (SRTT, 0 when
+   * unknown) drive receive-buffer auto-tuning.
    */
-  read(into: Uint8Array): number {
+  read(into: Uint8Array, now: Instant = 0, rtt = 0): number {
     const n = this.#buf.read(into);
+    if (n > 0) this.#autotune?.onConsumed(now, n, rtt);
     if (n > 0 && this.#synced) this.#maybeWindowUpdate();
     return n;
+  }
+
+  /** Free buffer space, capped by the auto-tuned target: what the receive path can absorb. */
+  #offerable(): number {
+    const target = this.#autotune?.target ?? Infinity;
+    return Math.min(this.#buf.window, Math.max(0, target - this.#buf.readable));
   }
 
   /** Discards buffered and future data (shutdownRead). */
@@ -383,8 +397,9 @@ export class Receiver {
    */
   #maybeWindowUpdate(): void {
     const cur = this.rcvWnd;
-    const possible = Math.min(this.#buf.window, 0xffff * 2 ** this.#rcvWscale);
-    if (possible - cur >= this.#swsThreshold() && cur <= this.#buf.capacity / 2) {
+    const possible = Math.min(this.#offerable(), 0xffff * 2 ** this.#rcvWscale);
+    const space = Math.min(this.#buf.capacity, this.#autotune?.target ?? Infinity);
+    if (possible - cur >= this.#swsThreshold() && cur <= space / 2) {
       this.#ackNow = this.#ackUrgent = true;
     }
   }
@@ -398,7 +413,7 @@ export class Receiver {
    * never shrinks (RFC 9293 §3.8.6.2.2).
    */
   windowField(syn: boolean): number {
-    const free = this.#buf.window;
+    const free = this.#offerable();
     if (syn) {
       const w = Math.min(free, 0xffff);
       if (this.#synced) this.#rcvAdv = seqAdd(this.#rcvNxt, w);
