@@ -6,7 +6,7 @@
 
 import { Command } from "@commander-js/extra-typings";
 import { AddressError, type HostPort, parseHostPort, parsePort } from "../src/tunnel/address.ts";
-import { ConfigError } from "../src/tunnel/config.ts";
+import { ConfigError, tcpOptionsOf } from "../src/tunnel/config.ts";
 import { runCat } from "../src/tunnel/cat.ts";
 import { describeError } from "../src/tunnel/errors.ts";
 import {
@@ -44,6 +44,7 @@ export function catCommand(ctx: CliContext): Command<[], Record<string, unknown>
     .option("--listen <addr>", "listen on this UDP address instead and accept one connection")
     .option("--key-file <path>", OPTION_HELP.keyFile)
     .option("--config <file>", OPTION_HELP.config)
+    .option("--congestion <name>", OPTION_HELP.congestion)
     .option(
       "--log-level <level>",
       "least severe log level: debug, info, warn, error (default: warn)",
@@ -66,6 +67,7 @@ Exit status: 0 success, 1 runtime failure (refused, reset), 2 usage error.`,
         logLevel: opts.logLevel,
         logFormat: opts.logFormat,
         listen: opts.listen,
+        congestion: opts.congestion,
       });
       let connect: { server: { hostname: string; port: number }; tunnelPort: number } | undefined;
       let listen: { addr: { hostname: string; port: number }; tunnelPort?: number } | undefined;
@@ -101,7 +103,7 @@ Exit status: 0 success, 1 runtime failure (refused, reset), 2 usage error.`,
           input: ctx.io.stdin,
           output: ctx.io.stdoutBytes,
           key: key.key,
-          tcp: cfg.tcp,
+          tcp: tcpOptionsOf(cfg),
           logger: log,
         });
       } catch (e) {

@@ -43,6 +43,7 @@ export function clientCommand(ctx: CliContext): Command<[], Record<string, unkno
       `${OPTION_HELP.drainTimeout} (default: ${DEFAULT_DRAIN_TIMEOUT_S})`,
       numberOrText,
     )
+    .option("--congestion <name>", OPTION_HELP.congestion)
     .option("--log-level <level>", OPTION_HELP.logLevel)
     .option("--log-format <format>", OPTION_HELP.logFormat)
     .addHelpText(

@@ -8,6 +8,7 @@
 
 import { DEFAULT_TCP_CONFIG } from "../tcp/config.ts";
 import { DEFAULT_EPHEMERAL_RANGE } from "../stack/ports.ts";
+import { type CongestionName, SELECTABLE_CONGESTION } from "../tcp/congestion/defaults.ts";
 
 /**
  * What an option measures; used in messages and docs.
@@ -196,9 +197,10 @@ export const TOU_OPTION_SPECS = {
   },
   congestionControl: {
     unit: "name",
-    choices: ["newreno", "none"],
+    choices: SELECTABLE_CONGESTION,
     default: C.congestionControl,
-    description: "Congestion control algorithm.",
+    description: "Congestion control algorithm: cubic (RFC 9438, the library default), bbr " +
+      "(the tunnel's default), newreno, none.",
   },
   pacing: {
     unit: "boolean",
@@ -341,8 +343,8 @@ export interface ResolvedTouOptions {
   timestamps: boolean;
   /** Offer and accept SACK (RFC 2018). Default true. */
   sack: boolean;
-  /** Congestion control algorithm. Default "newreno". */
-  congestionControl: "newreno" | "none";
+  /** Congestion control algorithm ("bbr", "cubic", "newreno", "none"). Default: see `LIBRARY_DEFAULT_CONGESTION`. */
+  congestionControl: CongestionName;
   /** Pace data at gain·cwnd/SRTT instead of sending a window back to back. Default true. */
   pacing: boolean;
   /** Most data segments sent back to back when pacing. 1–1024, default 32. */
@@ -424,8 +426,8 @@ export interface TouOptions {
   readonly timestamps?: boolean;
   /** Offer and accept SACK (RFC 2018). Default true. */
   readonly sack?: boolean;
-  /** Congestion control algorithm. Default "newreno". */
-  readonly congestionControl?: "newreno" | "none";
+  /** Congestion control algorithm ("bbr", "cubic", "newreno", "none"). Default: see `LIBRARY_DEFAULT_CONGESTION`. */
+  readonly congestionControl?: CongestionName;
   /** Pace data at gain·cwnd/SRTT instead of sending a window back to back. Default true. */
   readonly pacing?: boolean;
   /** Most data segments sent back to back when pacing. 1–1024, default 32. */

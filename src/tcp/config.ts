@@ -7,6 +7,7 @@
  */
 
 import type { Duration } from "../time.ts";
+import { LIBRARY_DEFAULT_CONGESTION } from "./congestion/defaults.ts";
 
 /** Tunables of a TCP connection. All durations in ms, sizes in bytes. */
 export interface TcpConfig {
@@ -50,7 +51,7 @@ export interface TcpConfig {
   readonly timestamps: boolean;
   /** Offer/accept SACK (RFC 2018). Default true. */
   readonly sack: boolean;
-  /** Congestion control algorithm name. Default "newreno". */
+  /** Congestion control algorithm name. Default `LIBRARY_DEFAULT_CONGESTION` ("cubic" once registered, else "newreno"). */
   readonly congestionControl: string;
   /**
    * Pace data segments at gain·cwnd/SRTT (2 in slow start, 1.2 in congestion
@@ -99,7 +100,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = Object.freeze({
   windowScaling: true,
   timestamps: true,
   sack: true,
-  congestionControl: "newreno",
+  congestionControl: LIBRARY_DEFAULT_CONGESTION,
   pacing: true,
   pacingBurst: 32,
   initialCwnd: 10,

@@ -24,6 +24,13 @@ import {
 } from "./address.ts";
 import { describeFileError } from "./errors.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
+import {
+  type CongestionName,
+  SELECTABLE_CONGESTION,
+  TUNNEL_DEFAULT_CONGESTION,
+} from "../tcp/congestion/defaults.ts";
+
+export { SELECTABLE_CONGESTION, TUNNEL_DEFAULT_CONGESTION };
 
 /**
  * A usage problem in flags, the config file or the key: the message is one
@@ -149,6 +156,13 @@ const formatField = z.enum(LOG_FORMATS as [LogFormat, ...LogFormat[]], {
   error: (iss) => `must be one of ${LOG_FORMATS.join(", ")}, got ${show(iss.input)}`,
 }).describe("Log format: text (readable) or json (one object per line). Default text.");
 
+const congestionField = z.enum(SELECTABLE_CONGESTION, {
+  error: (iss) => `must be one of ${SELECTABLE_CONGESTION.join(", ")}, got ${show(iss.input)}`,
+}).describe(
+  "Congestion control of every tunnel connection (same as tcp.congestionControl, which it " +
+    `overrides). Default ${TUNNEL_DEFAULT_CONGESTION}: BBR does not read random loss as congestion.`,
+);
+
 const keyFileField = stringField("path").min(1, { error: "must not be empty" }).describe(
   `File holding the pre-shared key (hex or base64, at least 32 bytes; \`tou keygen\` makes one). ` +
     `Without it and without ${KEY_ENV}, traffic is plaintext.`,
@@ -169,6 +183,7 @@ export const touConfigShape = {
   drainTimeout: drainField.optional(),
   logLevel: levelField.optional(),
   logFormat: formatField.optional(),
+  congestion: congestionField.optional(),
   tcp: touOptionsSchema.optional().describe(
     "TCP tunables of every tunnel connection, as in the API options (msl, rtoMin, synRetries, ...).",
   ),
@@ -265,6 +280,8 @@ export interface TouConfig {
   readonly logLevel?: LogLevel;
   /** Log format. */
   readonly logFormat?: LogFormat;
+  /** Congestion control (overrides `tcp.congestionControl`). */
+  readonly congestion?: CongestionName;
   /** TCP tunables as the user wrote them. */
   readonly tcp?: TouOptions;
 }
@@ -319,6 +336,7 @@ const FLAG_NAMES: Readonly<Record<string, string>> = {
   drainTimeout: "--drain-timeout",
   logLevel: "--log-level",
   logFormat: "--log-format",
+  congestion: "--congestion",
 };
 
 /** Config keys that look like someone tried to put the secret itself into the file. */
@@ -438,8 +456,28 @@ function common(cfg: TouConfig): CommonSettings {
     drainTimeoutMs: Math.round((cfg.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT_S) * 1000),
     logLevel: cfg.logLevel ?? "info",
     logFormat: cfg.logFormat ?? "text",
-    tcp: cfg.tcp ?? {},
+    tcp: tcpOptionsOf(cfg),
   };
+}
+
+/**
+ * The TCP tunables of a config: `tcp`, with `congestion` (the `--congestion`
+ * flag) as its congestion control when given.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tcpOptionsOf } from "./config.ts";
+ * assert.deepEqual(tcpOptionsOf({ congestion: "newreno", tcp: { msl: 1000 } }), {
+ *   msl: 1000,
+ *   congestionControl: "newreno",
+ * });
+ * assert.deepEqual(tcpOptionsOf({}), {});
+ * ```
+ */
+export function tcpOptionsOf(cfg: TouConfig): TouOptions {
+  const tcp = cfg.tcp ?? {};
+  return cfg.congestion === undefined ? tcp : { ...tcp, congestionControl: cfg.congestion };
 }
 
 /**

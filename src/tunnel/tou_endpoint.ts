@@ -15,6 +15,7 @@ import { createEndpoint, type Endpoint } from "../net/endpoint.ts";
 import { resolveHostname } from "../net/addr.ts";
 import { TOU_OPTION_SPECS, type TouOptions } from "../net/mod.ts";
 import { RealRuntime } from "../stack/real_runtime.ts";
+import { TUNNEL_DEFAULT_CONGESTION } from "../tcp/congestion/defaults.ts";
 import type { DatagramSocket } from "../udp/datagram_socket.ts";
 import { openUdpSocket } from "../udp/deno_udp_socket.ts";
 import { SEALED_OVERHEAD, SealedSocket, type SealedSocketStats } from "../udp/sealed_socket.ts";
@@ -97,6 +98,8 @@ export async function openTouEndpoint(opts: TouEndpointOptions): Promise<Observa
   let socket: DatagramSocket = udp;
   let sealed: SealedSocket | undefined;
   const tcp: { -readonly [K in keyof TouOptions]: TouOptions[K] } = { ...(opts.tcp ?? {}) };
+  // issue 9: the tunnel's paths have random loss, which BBR's model does not read as congestion
+  tcp.congestionControl ??= TUNNEL_DEFAULT_CONGESTION;
   try {
     if (opts.key !== undefined) {
       const log = opts.logger;
