@@ -8,7 +8,7 @@
 
 import { DEFAULT_TCP_CONFIG } from "../tcp/config.ts";
 import { DEFAULT_EPHEMERAL_RANGE } from "../stack/ports.ts";
-import { type CongestionName, SELECTABLE_CONGESTION } from "../tcp/congestion/defaults.ts";
+import { SELECTABLE_CONGESTION } from "../tcp/congestion/defaults.ts";
 
 /**
  * What an option measures; used in messages and docs.
@@ -344,7 +344,7 @@ export interface ResolvedTouOptions {
   /** Offer and accept SACK (RFC 2018). Default true. */
   sack: boolean;
   /** Congestion control algorithm ("bbr", "cubic", "newreno", "none"). Default: see `LIBRARY_DEFAULT_CONGESTION`. */
-  congestionControl: CongestionName;
+  congestionControl: "bbr" | "cubic" | "newreno" | "none";
   /** Pace data at gain·cwnd/SRTT instead of sending a window back to back. Default true. */
   pacing: boolean;
   /** Most data segments sent back to back when pacing. 1–1024, default 32. */
@@ -427,7 +427,7 @@ export interface TouOptions {
   /** Offer and accept SACK (RFC 2018). Default true. */
   readonly sack?: boolean;
   /** Congestion control algorithm ("bbr", "cubic", "newreno", "none"). Default: see `LIBRARY_DEFAULT_CONGESTION`. */
-  readonly congestionControl?: CongestionName;
+  readonly congestionControl?: "bbr" | "cubic" | "newreno" | "none";
   /** Pace data at gain·cwnd/SRTT instead of sending a window back to back. Default true. */
   readonly pacing?: boolean;
   /** Most data segments sent back to back when pacing. 1–1024, default 32. */

@@ -184,6 +184,8 @@ export class Bbr implements CongestionController {
   #priorCwnd = 0;
   #inLossRecovery = false;
   #packetConservation = false;
+  /** The episode's first ACK sets cwnd = in-flight + newly acked. */
+  #conservationPending = false;
   #maxInflight = 0;
 
   /**
@@ -290,11 +292,17 @@ export class Bbr implements CongestionController {
     this.#setCwnd(sample);
   }
 
-  /** §5.6.4.4: entering fast recovery: packet conservation for a round. */
+  /**
+   * §5.6.4.4: entering fast recovery: packet conservation for a round. cwnd
+   * becomes in-flight + newly acked on the episode's first ACK, whose
+   * `inFlight` is the pipe (`event.inFlight` is FlightSize, SACKed and lost
+   * bytes included).
+   */
   onCongestionEvent(_now: Instant, event: CongestionEvent): void {
     this.#priorCwnd = this.#saveCwnd();
-    this.#cwnd = Math.max(event.inFlight + this.#mss, this.#minPipeCwnd());
+    this.#cwnd = Math.max(Math.min(this.#cwnd, event.inFlight + this.#mss), this.#minPipeCwnd());
     this.#packetConservation = true;
+    this.#conservationPending = true;
     this.#inLossRecovery = true;
     this.#startRound(); // conservation lasts until this round ends
   }
@@ -304,12 +312,16 @@ export class Bbr implements CongestionController {
     this.#exitRecovery();
   }
 
-  /** §5.6.4.4: on an RTO cwnd falls to in-flight + 1 segment. */
-  onRto(_now: Instant, inFlight: number): void {
+  /**
+   * §5.6.4.4: on an RTO cwnd falls to in-flight + 1 segment, where every
+   * outstanding segment now counts as lost (RFC 8985 §6.3): one segment.
+   */
+  onRto(_now: Instant, _inFlight: number): void {
     this.#priorCwnd = this.#saveCwnd();
-    this.#cwnd = inFlight + this.#mss;
+    this.#cwnd = this.#mss;
     this.#inLossRecovery = true;
     this.#packetConservation = false;
+    this.#conservationPending = false;
   }
 
   /** The episode was spurious: restore cwnd, forget the bounds it set (Linux bbr_undo_cwnd). */
@@ -758,7 +770,10 @@ export class Bbr implements CongestionController {
       this.#bdpMultiple(this.#cwndGain) + this.#extraAckedFilter.best,
     );
     // §5.6.4.4 BBRModulateCwndForRecovery
-    if (this.#inLossRecovery) {
+    if (this.#conservationPending) {
+      this.#conservationPending = false;
+      this.#cwnd = Math.max(s.inFlight + Math.max(s.ackedBytes, this.#mss), this.#minPipeCwnd());
+    } else if (this.#inLossRecovery) {
       if (s.lostBytes > 0) this.#cwnd = Math.max(this.#cwnd - s.lostBytes, this.#mss);
       if (this.#packetConservation) {
         this.#cwnd = Math.max(this.#cwnd, s.inFlight + s.ackedBytes);
@@ -843,6 +858,7 @@ export class Bbr implements CongestionController {
     if (!this.#inLossRecovery) return;
     this.#inLossRecovery = false;
     this.#packetConservation = false;
+    this.#conservationPending = false;
     this.#cwnd = Math.max(this.#cwnd, this.#priorCwnd); // §5.6.4.4 BBRRestoreCwnd
   }
 
