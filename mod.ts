@@ -43,3 +43,11 @@ export type { TcpState } from "./src/tcp/state.ts";
 export type { StackCounters } from "./src/stack/stack.ts";
 export type { ListenerCounters } from "./src/stack/stack_listener.ts";
 export type { DenoUdpSocketStats } from "./src/udp/deno_udp_socket.ts";
+export type {
+  Datagram,
+  DatagramAddr,
+  DatagramErrorHandler,
+  DatagramHandler,
+  DatagramSocket,
+  UnspecAddr,
+} from "./src/udp/datagram_socket.ts";

@@ -33,9 +33,9 @@ import {
   chacha20Poly1305Noble,
   chacha20Poly1305Sodium,
   sodiumUnavailableReason,
-} from "../src/udp/aead.ts";
-import { deriveSessionKey } from "../src/udp/key_schedule.ts";
-import { SealedSocket } from "../src/udp/sealed_socket.ts";
+} from "../src/seal/aead.ts";
+import { deriveSessionKey } from "../src/seal/key_schedule.ts";
+import { SealedSocket } from "../src/seal/sealed_socket.ts";
 import type {
   Datagram,
   DatagramAddr,

@@ -10,12 +10,13 @@ const ALLOWED: Record<string, string[]> = {
   wire: ["time.ts"],
   tcp: ["time.ts", "wire"],
   udp: ["time.ts", "wire"],
+  seal: ["time.ts", "wire", "udp"],
   sim: ["time.ts", "wire", "udp", "stack/runtime.ts"],
   stack: ["time.ts", "wire", "tcp", "udp"],
   net: ["time.ts", "wire", "tcp", "udp", "stack"],
   testing: ["time.ts", "wire", "tcp", "udp", "stack", "sim"],
   lab: ["time.ts", "wire", "tcp", "udp", "stack", "sim"],
-  tunnel: ["time.ts", "wire", "tcp", "udp", "stack", "net", "sim"],
+  tunnel: ["time.ts", "wire", "tcp", "udp", "seal", "stack", "net", "sim"],
 };
 
 function* walk(dir: string): Generator<string> {

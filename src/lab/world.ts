@@ -16,8 +16,7 @@ import type { TcpConfig } from "../tcp/config.ts";
 import type { TcpEvent } from "../tcp/events.ts";
 import type { DatagramAddr } from "../udp/datagram_socket.ts";
 import { ForwardingSocket } from "../udp/forwarding_socket.ts";
-import { EnvelopeType, parseEnvelope } from "../wire/envelope.ts";
-import { parseSegment } from "../wire/tcp_codec.ts";
+import { decodeDatagram } from "../wire/datagram.ts";
 import type { TcpSegment } from "../wire/tcp_segment.ts";
 
 /** What a timeline line is about. */
@@ -84,11 +83,10 @@ class DroppingSocket extends ForwardingSocket {
 
   #dropIndex(data: Uint8Array): number {
     if (this.drops.length === 0) return -1;
-    const env = parseEnvelope(data);
-    if (!env.ok || env.value.type !== EnvelopeType.TCP_SEGMENT) return -1;
-    const seg = parseSegment(env.value.body, { verifyChecksum: false });
-    if (!seg.ok) return -1;
-    return this.drops.findIndex((d) => d.match(seg.value));
+    const d = decodeDatagram(data, { verifyChecksum: false });
+    if (!d.ok || d.value.kind !== "segment") return -1;
+    const seg = d.value.segment;
+    return this.drops.findIndex((drop) => drop.match(seg));
   }
 }
 

@@ -26,6 +26,7 @@ import { AddrInUseError, ClosedError } from "./errors.ts";
 import { type ListenerHooks, TouListener, wrapListener } from "./listener.ts";
 import {
   type ConnectionStats,
+  type DatagramSocketDecorator,
   type EndpointConnectOptions,
   endpointConnectSchema,
   type EndpointListenOptions,
@@ -38,15 +39,17 @@ import { type ResolvedTouOptions, type TouOptions } from "./option_specs.ts";
 
 let create: (
   socket: DatagramSocket,
+  udp: DatagramSocket,
   runtime: Runtime,
   options: ResolvedTouOptions,
   autoClose: boolean,
 ) => Endpoint;
 
 /**
- * Opens a UDP socket and starts a tou stack on it.
+ * Opens a UDP socket and starts a tou stack on it (through `decorate`'s
+ * socket when one is given: sealing, tracing).
  *
- * @param options Local address (default "0.0.0.0", ephemeral port) and tunables.
+ * @param options Local address (default "0.0.0.0", ephemeral port), tunables and `decorate`.
  * @returns The endpoint.
  * @throws {InvalidOptionError} When an option is out of range.
  * @throws {AddrInUseError} When the UDP address is already bound.
@@ -67,12 +70,42 @@ let create: (
  */
 export async function openEndpoint(options: EndpointOptions = {}): Promise<Endpoint> {
   const o = parseOptions(endpointSchema, options);
-  const { hostname, port, ...tunables } = o;
+  const { hostname, port, decorate, ...tunables } = o;
   if (options?.segmentBudget === undefined && isLoopbackIp(hostname ?? "0.0.0.0")) {
     tunables.segmentBudget = LOOPBACK_SEGMENT_BUDGET;
   }
-  const socket = await openUdpSocket({ hostname: hostname ?? "0.0.0.0", port: port ?? 0 });
-  return create(socket, new RealRuntime(), tunables, false);
+  const udp = await openSocket(hostname ?? "0.0.0.0", port ?? 0);
+  return start(udp, decorate, new RealRuntime(), tunables, false);
+}
+
+/**
+ * Opens the UDP socket of an endpoint: the one place that chooses the
+ * socket implementation (today Deno's `listenDatagram`).
+ */
+function openSocket(hostname: string, port: number): Promise<DatagramSocket> {
+  return openUdpSocket({ hostname, port });
+}
+
+/**
+ * Wraps `udp` with the decorator, if any, and starts an endpoint on the
+ * result; closes the socket when either step throws.
+ */
+function start(
+  udp: DatagramSocket,
+  decorate: DatagramSocketDecorator | undefined,
+  runtime: Runtime,
+  options: ResolvedTouOptions,
+  autoClose: boolean,
+): Endpoint {
+  let socket = udp;
+  try {
+    if (decorate !== undefined) socket = decorate(udp);
+    return create(socket, udp, runtime, options, autoClose);
+  } catch (err) {
+    socket.close();
+    if (socket !== udp) udp.close();
+    throw err;
+  }
 }
 
 /**
@@ -83,12 +116,12 @@ export async function openEndpoint(options: EndpointOptions = {}): Promise<Endpo
 export function createEndpoint(
   socket: DatagramSocket,
   runtime: Runtime,
-  options: TouOptions = {},
+  options: TouOptions & Pick<EndpointOptions, "decorate"> = {},
   autoClose = false,
 ): Endpoint {
   const o = parseOptions(endpointSchema, options);
-  const { hostname: _h, port: _p, ...tunables } = o;
-  return create(socket, runtime, tunables, autoClose);
+  const { hostname: _h, port: _p, decorate, ...tunables } = o;
+  return start(socket, decorate, runtime, tunables, autoClose);
 }
 
 /** Internal: marks an endpoint to close itself once idle (used by `listen`/`connect`). */
@@ -136,15 +169,18 @@ const FIN_WAIT_2_GRACE_MS = 2_000;
  */
 export class Endpoint implements AsyncDisposable {
   static {
-    create = (socket, runtime, options, autoClose) =>
-      new Endpoint(socket, runtime, options, autoClose);
+    create = (socket, udp, runtime, options, autoClose) =>
+      new Endpoint(socket, udp, runtime, options, autoClose);
     autoCloseOf = (ep) => {
       ep.#autoClose = true;
       ep.#scheduleCheck();
     };
   }
 
+  /** The socket the stack uses (the UDP socket, or the decorator's wrapping of it). */
   readonly #socket: DatagramSocket;
+  /** The UDP socket itself, below any decorator. */
+  readonly #udp: DatagramSocket;
   readonly #runtime: Runtime;
   readonly #stack: Stack;
   readonly #options: ResolvedTouOptions;
@@ -164,11 +200,13 @@ export class Endpoint implements AsyncDisposable {
 
   private constructor(
     socket: DatagramSocket,
+    udp: DatagramSocket,
     runtime: Runtime,
     options: ResolvedTouOptions,
     autoClose: boolean,
   ) {
     this.#socket = socket;
+    this.#udp = udp;
     this.#runtime = runtime;
     this.#options = options;
     this.#autoClose = autoClose;
@@ -225,7 +263,7 @@ export class Endpoint implements AsyncDisposable {
 
   /** UDP socket counters (sent, dropped, received, …), when the socket keeps them. */
   udpStats(): DenoUdpSocketStats | undefined {
-    const s = this.#socket as Partial<{ stats(): DenoUdpSocketStats }>;
+    const s = this.#udp as Partial<{ stats(): DenoUdpSocketStats }>;
     return typeof s.stats === "function" ? s.stats() : undefined;
   }
 
@@ -332,9 +370,14 @@ export class Endpoint implements AsyncDisposable {
     for (const c of handles) connEndpointClosed(c, "before");
     this.#stack.close();
     for (const c of handles) connEndpointClosed(c, "after");
-    const s = this.#socket as Partial<{ closed: Promise<void> }>;
-    const settled = s.closed instanceof Promise ? s.closed : Promise.resolve();
-    settled.then(() => this.#done.resolve(), () => this.#done.resolve());
+    // Released once the socket the stack used and the UDP socket below it have closed.
+    const closedOf = (s: DatagramSocket) => {
+      const c = (s as Partial<{ closed: Promise<void> }>).closed;
+      return c instanceof Promise ? c : Promise.resolve();
+    };
+    Promise.allSettled([closedOf(this.#socket), closedOf(this.#udp)]).then(() =>
+      this.#done.resolve()
+    );
   }
 
   /**

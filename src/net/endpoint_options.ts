@@ -8,10 +8,12 @@
 import { z } from "zod";
 import type { TcpInfo } from "../tcp/info.ts";
 import type { TcpState } from "../tcp/state.ts";
+import type { DatagramSocket } from "../udp/datagram_socket.ts";
 import type { TouTuple } from "./addr.ts";
 import {
   booleanOption,
   checkTouOptions,
+  functionOption,
   hostnameOption,
   portOption,
   signalOption,
@@ -38,7 +40,47 @@ export interface EndpointOptions extends TouOptions {
   readonly hostname?: string;
   /** Local UDP port; 0 (the default) picks an ephemeral one. */
   readonly port?: number;
+  /**
+   * Wraps the UDP socket before the stack sees it (sealing, tracing, fault
+   * injection). See {@linkcode DatagramSocketDecorator}.
+   */
+  readonly decorate?: DatagramSocketDecorator;
 }
+
+/**
+ * Wraps an endpoint's UDP socket in another {@linkcode DatagramSocket}
+ * that the stack then sends and receives through (a sealing or tracing
+ * decorator, usually a `ForwardingSocket` subclass). It is called once,
+ * when the endpoint opens, with the bound UDP socket; the returned socket
+ * owns `udp` from then on (closing it must close `udp`). When the
+ * decorator throws, the endpoint closes `udp` and the open fails.
+ * `Endpoint.udpStats()` still reads the UDP socket itself.
+ *
+ * @example Count the datagrams an endpoint sends
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openEndpoint } from "./endpoint.ts";
+ * import type { DatagramSocketDecorator } from "./endpoint_options.ts";
+ * import { ForwardingSocket } from "../udp/forwarding_socket.ts";
+ * import type { DatagramAddr } from "../udp/datagram_socket.ts";
+ *
+ * let sent = 0;
+ * class Counting extends ForwardingSocket {
+ *   override send(data: Uint8Array, addr?: DatagramAddr): void {
+ *     sent++;
+ *     this.inner.send(data, addr);
+ *   }
+ * }
+ * const decorate: DatagramSocketDecorator = (udp) => new Counting(udp);
+ * await using server = await openEndpoint({ hostname: "127.0.0.1" });
+ * await using client = await openEndpoint({ hostname: "127.0.0.1", decorate });
+ * using _l = server.listen();
+ * const conn = await client.connect({ hostname: "127.0.0.1", port: server.addr.port });
+ * assert.ok(sent >= 2); // SYN and ACK
+ * conn.close();
+ * ```
+ */
+export type DatagramSocketDecorator = (udp: DatagramSocket) => DatagramSocket;
 
 /**
  * Options of {@linkcode Endpoint.listen}.
@@ -140,6 +182,7 @@ export const endpointSchema = z.strictObject({
   ...touOptionsShape,
   hostname: hostnameOption().optional(),
   port: portOption(0).optional(),
+  decorate: functionOption<DatagramSocketDecorator>("(udp) => DatagramSocket").optional(),
 }).superRefine(checkTouOptions);
 
 /** Internal: the schema of {@linkcode EndpointListenOptions}. */

@@ -30,6 +30,7 @@ export { connect, type ConnectOptions } from "./connect.ts";
 export { Endpoint, openEndpoint } from "./endpoint.ts";
 export type {
   ConnectionStats,
+  DatagramSocketDecorator,
   EndpointConnectOptions,
   EndpointListenOptions,
   EndpointOptions,
@@ -49,6 +50,7 @@ export {
 export { listen, type ListenOptions } from "./listen.ts";
 export { TouListener } from "./listener.ts";
 export {
+  type OptionLayer,
   type OptionSpec,
   type OptionUnit,
   type ResolvedTouOptions,

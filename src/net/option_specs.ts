@@ -1,7 +1,28 @@
 /**
- * The table of every tou tunable (unit, range, default, description) and
- * the option types built on it. The zod schema in `options.ts` is built
- * from this table; so is the options table in docs/api.md.
+ * The table of every tou tunable, and the one source of everything about
+ * one: the option types ({@linkcode TouOptions}, {@linkcode ResolvedTouOptions})
+ * are mapped from it here, the zod schema and the stack mapping
+ * (`touOptionsShape`, `toStackOptions`) in `options.ts`, the JSON Schema
+ * (docs/tou.schema.json, `cli/gen_schema.ts`) from that schema, and the
+ * options table of docs/api.md (`cli/gen_docs.ts`).
+ *
+ * ## Adding a tunable
+ * 1. If the TCP core reads it: add the field to `TcpConfig` and its default
+ *    to `DEFAULT_TCP_CONFIG` (src/tcp/config.ts).
+ * 2. Add one entry to {@linkcode TOU_OPTION_SPECS}: unit, range (or
+ *    choices), default (`C.<field>` for a TCP one), one-line description,
+ *    and `layer`: `"tcp"` (copied into `TcpConfig` under the same name),
+ *    `"stack"` (a `StackOptions` field, named by `stackKey` when it differs)
+ *    or `"endpoint"` (read by src/net/endpoint.ts itself).
+ * 3. Run `deno run -A cli/gen_docs.ts && deno run -A cli/gen_schema.ts`
+ *    to regenerate docs/api.md's table and docs/tou.schema.json (tests
+ *    fail while they are out of date).
+ *
+ * The compiler checks the rest (src/net/options.ts): every `TcpConfig`
+ * field must have a `"tcp"` entry of a matching type (a field that is not a
+ * user tunable goes in `InternalTcpField` there instead), and every
+ * `"stack"` entry must name a `StackOptions` field (src/stack/stack_options.ts)
+ * of a matching type.
  *
  * @module
  */
@@ -24,8 +45,22 @@ import { SELECTABLE_CONGESTION } from "../tcp/congestion/defaults.ts";
 export type OptionUnit = "ms" | "bytes" | "segments" | "count" | "boolean" | "name" | "ports";
 
 /**
+ * Where a resolved option goes: into every connection's `TcpConfig`, into
+ * the stack's `StackOptions`, or to the endpoint itself.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type OptionLayer, TOU_OPTION_SPECS } from "./option_specs.ts";
+ * const layer: OptionLayer = TOU_OPTION_SPECS.backlog.layer;
+ * assert.equal(layer, "endpoint");
+ * ```
+ */
+export type OptionLayer = "tcp" | "stack" | "endpoint";
+
+/**
  * Describes one option: its unit, range and default (the source of the
- * schema and the docs table).
+ * types, the schema, the stack mapping and the docs table).
  *
  * @example
  * ```ts
@@ -48,6 +83,15 @@ export interface OptionSpec {
   readonly default: number | boolean | string | readonly [number, number];
   /** One line for docs and JSON Schema. */
   readonly description: string;
+  /** Where the value goes (see {@linkcode OptionLayer}). */
+  readonly layer: OptionLayer;
+  /**
+   * The `StackOptions` field of a `"stack"` option, when not named like the
+   * option (checked against `StackOptions` at compile time in options.ts).
+   */
+  readonly stackKey?: string;
+  /** Text after the default in docs/api.md (a footnote mark). */
+  readonly docNote?: string;
 }
 
 const C = DEFAULT_TCP_CONFIG;
@@ -69,8 +113,10 @@ export const TOU_OPTION_SPECS = {
     min: 64,
     max: 65_503,
     default: C.segmentBudget,
+    docNote: "¹",
     description: "Largest TCP segment (header + options + payload) put in one UDP datagram, " +
       "after the 4-byte tou envelope; the MSS is this minus the TCP header and options.",
+    layer: "tcp",
   },
   sendBufferSize: {
     unit: "bytes",
@@ -78,6 +124,7 @@ export const TOU_OPTION_SPECS = {
     max: 1 << 30,
     default: C.sendBufferSize,
     description: "Send buffer per connection (SO_SNDBUF).",
+    layer: "tcp",
   },
   recvBufferSize: {
     unit: "bytes",
@@ -85,6 +132,7 @@ export const TOU_OPTION_SPECS = {
     max: 1 << 30,
     default: C.recvBufferSize,
     description: "Receive buffer per connection (SO_RCVBUF); bounds the advertised window.",
+    layer: "tcp",
   },
   msl: {
     unit: "ms",
@@ -92,6 +140,7 @@ export const TOU_OPTION_SPECS = {
     max: 600_000,
     default: C.msl,
     description: "Maximum segment lifetime; TIME_WAIT lasts 2·MSL.",
+    layer: "tcp",
   },
   finWait2Timeout: {
     unit: "ms",
@@ -99,6 +148,7 @@ export const TOU_OPTION_SPECS = {
     max: 3_600_000,
     default: C.finWait2Timeout,
     description: "How long an orphaned connection waits in FIN_WAIT_2 (tcp_fin_timeout).",
+    layer: "tcp",
   },
   rtoInitial: {
     unit: "ms",
@@ -106,13 +156,15 @@ export const TOU_OPTION_SPECS = {
     max: 600_000,
     default: C.rtoInitial,
     description: "Retransmission timeout before the first RTT sample (RFC 6298 §2.1).",
+    layer: "tcp",
   },
   rtoMin: {
     unit: "ms",
     min: 1,
     max: 600_000,
     default: C.rtoMin,
-    description: "Lower bound of the retransmission timeout (Linux 200 ms).",
+    description: "Lower bound of the retransmission timeout (Linux 200 ms); at most `rtoMax`.",
+    layer: "tcp",
   },
   rtoMax: {
     unit: "ms",
@@ -120,6 +172,7 @@ export const TOU_OPTION_SPECS = {
     max: 600_000,
     default: C.rtoMax,
     description: "Upper bound of the retransmission timeout, also after backoff.",
+    layer: "tcp",
   },
   synRetries: {
     unit: "count",
@@ -127,6 +180,7 @@ export const TOU_OPTION_SPECS = {
     max: 127,
     default: C.synRetries,
     description: "SYN retransmissions before connect gives up (tcp_syn_retries).",
+    layer: "tcp",
   },
   synAckRetries: {
     unit: "count",
@@ -134,6 +188,7 @@ export const TOU_OPTION_SPECS = {
     max: 255,
     default: C.synAckRetries,
     description: "SYN-ACK retransmissions for a passive open (tcp_synack_retries).",
+    layer: "tcp",
   },
   retries: {
     unit: "count",
@@ -141,6 +196,7 @@ export const TOU_OPTION_SPECS = {
     max: 255,
     default: C.retries,
     description: "Data retransmissions before the connection is aborted (tcp_retries2).",
+    layer: "tcp",
   },
   delayedAck: {
     unit: "ms",
@@ -148,16 +204,19 @@ export const TOU_OPTION_SPECS = {
     max: 200,
     default: C.delayedAck,
     description: "Delayed-ACK timeout; 0 acknowledges every segment at once.",
+    layer: "tcp",
   },
   noDelay: {
     unit: "boolean",
     default: C.noDelay,
     description: "Disable Nagle's algorithm on new connections (TCP_NODELAY).",
+    layer: "tcp",
   },
   keepAlive: {
     unit: "boolean",
     default: C.keepAlive,
     description: "Send keepalive probes on idle connections (SO_KEEPALIVE).",
+    layer: "tcp",
   },
   keepAliveIdle: {
     unit: "ms",
@@ -165,6 +224,7 @@ export const TOU_OPTION_SPECS = {
     max: 32_767_000,
     default: C.keepAliveIdle,
     description: "Idle time before the first keepalive probe (tcp_keepalive_time).",
+    layer: "tcp",
   },
   keepAliveInterval: {
     unit: "ms",
@@ -172,6 +232,7 @@ export const TOU_OPTION_SPECS = {
     max: 32_767_000,
     default: C.keepAliveInterval,
     description: "Time between keepalive probes (tcp_keepalive_intvl).",
+    layer: "tcp",
   },
   keepAliveCount: {
     unit: "count",
@@ -179,21 +240,25 @@ export const TOU_OPTION_SPECS = {
     max: 127,
     default: C.keepAliveCount,
     description: "Unanswered probes before the peer is declared dead (tcp_keepalive_probes).",
+    layer: "tcp",
   },
   windowScaling: {
     unit: "boolean",
     default: C.windowScaling,
     description: "Offer and accept window scaling (RFC 7323).",
+    layer: "tcp",
   },
   timestamps: {
     unit: "boolean",
     default: C.timestamps,
     description: "Offer and accept timestamps (RFC 7323).",
+    layer: "tcp",
   },
   sack: {
     unit: "boolean",
     default: C.sack,
     description: "Offer and accept selective acknowledgements (RFC 2018).",
+    layer: "tcp",
   },
   congestionControl: {
     unit: "name",
@@ -201,12 +266,14 @@ export const TOU_OPTION_SPECS = {
     default: C.congestionControl,
     description: "Congestion control algorithm: cubic (RFC 9438, the library default), bbr " +
       "(the tunnel's default), newreno, none.",
+    layer: "tcp",
   },
   pacing: {
     unit: "boolean",
     default: C.pacing,
     description: "Pace data at gain·cwnd/SRTT (2 in slow start, 1.2 after, as Linux) " +
       "instead of sending a window back to back.",
+    layer: "tcp",
   },
   pacingBurst: {
     unit: "segments",
@@ -215,6 +282,7 @@ export const TOU_OPTION_SPECS = {
     default: C.pacingBurst,
     description: "Most data segments sent back to back when pacing (fits the peer's UDP " +
       "receive buffer, about 90 full datagrams).",
+    layer: "tcp",
   },
   initialCwnd: {
     unit: "segments",
@@ -222,6 +290,7 @@ export const TOU_OPTION_SPECS = {
     max: 1000,
     default: C.initialCwnd,
     description: "Initial congestion window (RFC 6928).",
+    layer: "tcp",
   },
   challengeAckLimit: {
     unit: "count",
@@ -229,6 +298,7 @@ export const TOU_OPTION_SPECS = {
     max: 1_000_000,
     default: C.challengeAckLimit,
     description: "Challenge ACKs sent per second at most (RFC 5961 §7).",
+    layer: "tcp",
   },
   maxOutOfOrderRanges: {
     unit: "count",
@@ -236,6 +306,7 @@ export const TOU_OPTION_SPECS = {
     max: 4096,
     default: C.maxOutOfOrderRanges,
     description: "Out-of-order ranges held for reassembly at most.",
+    layer: "tcp",
   },
   backlog: {
     unit: "count",
@@ -243,6 +314,7 @@ export const TOU_OPTION_SPECS = {
     max: 65_535,
     default: 128,
     description: "Default accept-queue bound of a listener (listen(2) backlog).",
+    layer: "endpoint",
   },
   synQueueLimit: {
     unit: "count",
@@ -250,18 +322,21 @@ export const TOU_OPTION_SPECS = {
     max: 65_535,
     default: 256,
     description: "Embryonic (SYN_RCVD) connections per listener at most (tcp_max_syn_backlog).",
+    layer: "stack",
   },
   coalesceAcks: {
     unit: "boolean",
     default: true,
     description: "Answer all in-order segments of one UDP receive batch with one cumulative " +
       "ACK (like Linux's GRO stretch ACKs); out-of-order data, FINs and PSH are ACKed at once.",
+    layer: "stack",
   },
   abortOnOverflow: {
     unit: "boolean",
     default: false,
     description: "Reset a handshake that completes while the accept queue is full " +
       "(tcp_abort_on_overflow) instead of dropping its ACK.",
+    layer: "stack",
   },
   portRange: {
     unit: "ports",
@@ -269,6 +344,8 @@ export const TOU_OPTION_SPECS = {
     max: 65_535,
     default: DEFAULT_EPHEMERAL_RANGE,
     description: "Ephemeral TCP port range [low, high] for connections (ip_local_port_range).",
+    layer: "stack",
+    stackKey: "ephemeralPortRange",
   },
 } as const satisfies Record<string, OptionSpec>;
 
@@ -286,8 +363,9 @@ export const TOU_OPTION_SPECS = {
 export type TouOptionName = keyof typeof TOU_OPTION_SPECS;
 
 /**
- * Every tunable after validation, defaults filled in. Ranges and defaults
- * are in {@linkcode TOU_OPTION_SPECS} and docs/api.md.
+ * Every tunable after validation, defaults filled in. Mapped from
+ * {@linkcode TOU_OPTION_SPECS}, where each option's unit, range, default
+ * and meaning are (also in docs/api.md, "Options").
  *
  * @example
  * ```ts
@@ -298,79 +376,21 @@ export type TouOptionName = keyof typeof TOU_OPTION_SPECS;
  * assert.deepEqual([o.rtoMin, o.rtoMax], [100, 120_000]);
  * ```
  */
-export interface ResolvedTouOptions {
-  /**
-   * Largest TCP segment (header + options + payload) in one UDP datagram, after the 4-byte envelope.
-   * Bytes, 64–65503, default 1448 (a 1500-byte MTU path); when not given, 16384 for an endpoint
-   * bound to a loopback address and for `connect()` to a loopback peer.
-   */
-  segmentBudget: number;
-  /** Send buffer per connection (SO_SNDBUF). Bytes, 1024–2^30, default 4 MiB. */
-  sendBufferSize: number;
-  /** Receive buffer per connection (SO_RCVBUF); bounds the advertised window. Bytes, 1024–2^30, default 4 MiB. */
-  recvBufferSize: number;
-  /** Maximum segment lifetime; TIME_WAIT lasts 2·MSL. ms, 1–600000, default 30000. */
-  msl: number;
-  /** FIN_WAIT_2 timeout of an orphaned connection (tcp_fin_timeout). ms, 1–3600000, default 60000. */
-  finWait2Timeout: number;
-  /** RTO before the first RTT sample (RFC 6298 §2.1). ms, 1–600000, default 1000. */
-  rtoInitial: number;
-  /** Lower bound of the RTO. ms, 1–600000, default 200; at most `rtoMax`. */
-  rtoMin: number;
-  /** Upper bound of the RTO, also after backoff. ms, 1–600000, default 120000. */
-  rtoMax: number;
-  /** SYN retransmissions before connect gives up (tcp_syn_retries). 0–127, default 6. */
-  synRetries: number;
-  /** SYN-ACK retransmissions of a passive open (tcp_synack_retries). 0–255, default 5. */
-  synAckRetries: number;
-  /** Data retransmissions before the connection is aborted (tcp_retries2). 0–255, default 15. */
-  retries: number;
-  /** Delayed-ACK timeout; 0 acknowledges every segment at once. ms, 0–200, default 40. */
-  delayedAck: number;
-  /** Disable Nagle's algorithm on new connections (TCP_NODELAY). Default false. */
-  noDelay: boolean;
-  /** Keepalive probes on idle connections (SO_KEEPALIVE). Default false. */
-  keepAlive: boolean;
-  /** Idle time before the first keepalive probe. ms, 1–32767000, default 7200000. */
-  keepAliveIdle: number;
-  /** Time between keepalive probes. ms, 1–32767000, default 75000. */
-  keepAliveInterval: number;
-  /** Unanswered probes before the peer is declared dead. 1–127, default 9. */
-  keepAliveCount: number;
-  /** Offer and accept window scaling (RFC 7323). Default true. */
-  windowScaling: boolean;
-  /** Offer and accept timestamps (RFC 7323). Default true. */
-  timestamps: boolean;
-  /** Offer and accept SACK (RFC 2018). Default true. */
-  sack: boolean;
-  /** Congestion control algorithm ("bbr", "cubic", "newreno", "none"). Default: see `LIBRARY_DEFAULT_CONGESTION`. */
-  congestionControl: "bbr" | "cubic" | "newreno" | "none";
-  /** Pace data at gain·cwnd/SRTT instead of sending a window back to back. Default true. */
-  pacing: boolean;
-  /** Most data segments sent back to back when pacing. 1–1024, default 32. */
-  pacingBurst: number;
-  /** Initial congestion window in segments (RFC 6928). 1–1000, default 10. */
-  initialCwnd: number;
-  /** Challenge ACKs per second at most (RFC 5961 §7). 0–1000000, default 1000. */
-  challengeAckLimit: number;
-  /** Out-of-order ranges held for reassembly at most. 1–4096, default 64. */
-  maxOutOfOrderRanges: number;
-  /** Default accept-queue bound of a listener. 0–65535, default 128. */
-  backlog: number;
-  /** Embryonic connections per listener at most (tcp_max_syn_backlog). 1–65535, default 256. */
-  synQueueLimit: number;
-  /** One cumulative ACK per UDP receive batch (stretch ACKs). Default true. */
-  coalesceAcks: boolean;
-  /** Reset a handshake completing while the accept queue is full (tcp_abort_on_overflow). Default false. */
-  abortOnOverflow: boolean;
-  /** Ephemeral TCP port range [low, high] (ip_local_port_range). 1–65535, default [32768, 60999]. */
-  portRange: [number, number];
-}
+export type ResolvedTouOptions = {
+  -readonly [K in TouOptionName]: (typeof TOU_OPTION_SPECS)[K] extends { unit: "boolean" } ? boolean
+    : (typeof TOU_OPTION_SPECS)[K] extends { choices: readonly string[] }
+      ? Extract<(typeof TOU_OPTION_SPECS)[K], { choices: readonly string[] }>["choices"][number]
+    : (typeof TOU_OPTION_SPECS)[K] extends { unit: "ports" } ? [number, number]
+    : number;
+};
 
 /**
  * Tunables as the user passes them: every field optional (see
  * {@linkcode ResolvedTouOptions}). `openEndpoint`, `listen` and `connect`
  * take them in the same object as their address fields.
+ *
+ * Note on `segmentBudget`: when not given, an endpoint bound to a loopback
+ * address, and `connect()` to a loopback peer, use 16384 (docs/api.md ¹).
  *
  * @example A low-latency profile
  * ```ts
@@ -381,71 +401,22 @@ export interface ResolvedTouOptions {
  * assert.equal(resolveTouOptions(lowLatency).delayedAck, 0);
  * ```
  */
-export interface TouOptions {
-  /**
-   * Largest TCP segment (header + options + payload) in one UDP datagram, after the 4-byte envelope.
-   * Bytes, 64–65503, default 1448 (a 1500-byte MTU path); when not given, 16384 for an endpoint
-   * bound to a loopback address and for `connect()` to a loopback peer.
-   */
-  readonly segmentBudget?: number;
-  /** Send buffer per connection (SO_SNDBUF). Bytes, 1024–2^30, default 4 MiB. */
-  readonly sendBufferSize?: number;
-  /** Receive buffer per connection (SO_RCVBUF); bounds the advertised window. Bytes, 1024–2^30, default 4 MiB. */
-  readonly recvBufferSize?: number;
-  /** Maximum segment lifetime; TIME_WAIT lasts 2·MSL. ms, 1–600000, default 30000. */
-  readonly msl?: number;
-  /** FIN_WAIT_2 timeout of an orphaned connection (tcp_fin_timeout). ms, 1–3600000, default 60000. */
-  readonly finWait2Timeout?: number;
-  /** RTO before the first RTT sample (RFC 6298 §2.1). ms, 1–600000, default 1000. */
-  readonly rtoInitial?: number;
-  /** Lower bound of the RTO. ms, 1–600000, default 200; at most `rtoMax`. */
-  readonly rtoMin?: number;
-  /** Upper bound of the RTO, also after backoff. ms, 1–600000, default 120000. */
-  readonly rtoMax?: number;
-  /** SYN retransmissions before connect gives up (tcp_syn_retries). 0–127, default 6. */
-  readonly synRetries?: number;
-  /** SYN-ACK retransmissions of a passive open (tcp_synack_retries). 0–255, default 5. */
-  readonly synAckRetries?: number;
-  /** Data retransmissions before the connection is aborted (tcp_retries2). 0–255, default 15. */
-  readonly retries?: number;
-  /** Delayed-ACK timeout; 0 acknowledges every segment at once. ms, 0–200, default 40. */
-  readonly delayedAck?: number;
-  /** Disable Nagle's algorithm on new connections (TCP_NODELAY). Default false. */
-  readonly noDelay?: boolean;
-  /** Keepalive probes on idle connections (SO_KEEPALIVE). Default false. */
-  readonly keepAlive?: boolean;
-  /** Idle time before the first keepalive probe. ms, 1–32767000, default 7200000. */
-  readonly keepAliveIdle?: number;
-  /** Time between keepalive probes. ms, 1–32767000, default 75000. */
-  readonly keepAliveInterval?: number;
-  /** Unanswered probes before the peer is declared dead. 1–127, default 9. */
-  readonly keepAliveCount?: number;
-  /** Offer and accept window scaling (RFC 7323). Default true. */
-  readonly windowScaling?: boolean;
-  /** Offer and accept timestamps (RFC 7323). Default true. */
-  readonly timestamps?: boolean;
-  /** Offer and accept SACK (RFC 2018). Default true. */
-  readonly sack?: boolean;
-  /** Congestion control algorithm ("bbr", "cubic", "newreno", "none"). Default: see `LIBRARY_DEFAULT_CONGESTION`. */
-  readonly congestionControl?: "bbr" | "cubic" | "newreno" | "none";
-  /** Pace data at gain·cwnd/SRTT instead of sending a window back to back. Default true. */
-  readonly pacing?: boolean;
-  /** Most data segments sent back to back when pacing. 1–1024, default 32. */
-  readonly pacingBurst?: number;
-  /** Initial congestion window in segments (RFC 6928). 1–1000, default 10. */
-  readonly initialCwnd?: number;
-  /** Challenge ACKs per second at most (RFC 5961 §7). 0–1000000, default 1000. */
-  readonly challengeAckLimit?: number;
-  /** Out-of-order ranges held for reassembly at most. 1–4096, default 64. */
-  readonly maxOutOfOrderRanges?: number;
-  /** Default accept-queue bound of a listener. 0–65535, default 128. */
-  readonly backlog?: number;
-  /** Embryonic connections per listener at most (tcp_max_syn_backlog). 1–65535, default 256. */
-  readonly synQueueLimit?: number;
-  /** One cumulative ACK per UDP receive batch (stretch ACKs). Default true. */
-  readonly coalesceAcks?: boolean;
-  /** Reset a handshake completing while the accept queue is full (tcp_abort_on_overflow). Default false. */
-  readonly abortOnOverflow?: boolean;
-  /** Ephemeral TCP port range [low, high] (ip_local_port_range). 1–65535, default [32768, 60999]. */
-  readonly portRange?: readonly [number, number];
-}
+export type TouOptions = {
+  readonly [K in TouOptionName]?: (typeof TOU_OPTION_SPECS)[K] extends { unit: "ports" }
+    ? readonly [number, number]
+    : ResolvedTouOptions[K];
+};
+
+/**
+ * The names of the options of one layer.
+ *
+ * @example
+ * ```ts
+ * import type { OptionsOfLayer } from "./option_specs.ts";
+ * const name: OptionsOfLayer<"stack"> = "synQueueLimit";
+ * void name;
+ * ```
+ */
+export type OptionsOfLayer<L extends OptionLayer> = {
+  [K in TouOptionName]: (typeof TOU_OPTION_SPECS)[K]["layer"] extends L ? K : never;
+}[TouOptionName];

@@ -13,14 +13,18 @@
 
 import { z } from "zod";
 import type { TcpConfig } from "../tcp/config.ts";
-import type { StackOptions } from "../stack/stack.ts";
+import type { StackOptions } from "../stack/stack_options.ts";
 import { InvalidOptionError } from "./errors.ts";
 import {
+  type OptionsOfLayer,
   type OptionSpec,
   type ResolvedTouOptions,
   TOU_OPTION_SPECS,
+  type TouOptionName,
   type TouOptions,
 } from "./option_specs.ts";
+
+type NumberBounds = Pick<OptionSpec, "unit" | "min" | "max">;
 
 function show(v: unknown): string {
   if (typeof v === "number" || typeof v === "bigint" || v === undefined) return String(v);
@@ -31,14 +35,14 @@ function show(v: unknown): string {
   }
 }
 
-function rangeText(spec: OptionSpec, integer: boolean): string {
+function rangeText(spec: NumberBounds, integer: boolean): string {
   const unit = spec.unit === "ms" || spec.unit === "bytes" || spec.unit === "segments"
     ? ` ${spec.unit}`
     : "";
   return `must be ${integer ? "an integer " : ""}between ${spec.min} and ${spec.max}${unit}`;
 }
 
-function numberField(spec: OptionSpec) {
+function numberField(spec: NumberBounds) {
   const error = (iss: { input?: unknown }) => {
     const v = iss.input;
     const fractional = typeof v === "number" && Number.isFinite(v) && !Number.isInteger(v);
@@ -72,12 +76,40 @@ function ports(spec: OptionSpec) {
   return z.tuple([port, port], { error }).default([def[0], def[1]]).describe(spec.description);
 }
 
-const S = TOU_OPTION_SPECS;
+function field(spec: OptionSpec): z.ZodType {
+  switch (spec.unit) {
+    case "boolean":
+      return flag(spec);
+    case "name":
+      return choice(spec, spec.choices as readonly [string, ...string[]]);
+    case "ports":
+      return ports(spec);
+    default:
+      return num(spec);
+  }
+}
+
+/**
+ * The zod field of each option, typed from {@linkcode ResolvedTouOptions}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type TouOptionsShape, touOptionsShape } from "./options.ts";
+ * const shape: TouOptionsShape = touOptionsShape;
+ * assert.equal(shape.msl.parse(undefined), 30_000);
+ * ```
+ */
+export type TouOptionsShape = {
+  readonly [K in TouOptionName]: z.ZodDefault<
+    z.ZodType<ResolvedTouOptions[K], ResolvedTouOptions[K]>
+  >;
+};
 
 /**
  * The fields of {@linkcode touOptionsSchema} without its cross-field checks,
  * for composing other schemas (zod v4 refuses `.extend`/`.partial` on a
- * refined object).
+ * refined object). Built from {@linkcode TOU_OPTION_SPECS}, in its order.
  *
  * @example Compose a config-file schema
  * ```ts
@@ -88,39 +120,9 @@ const S = TOU_OPTION_SPECS;
  * assert.equal(file.parse({ msl: 5 }).msl, 5);
  * ```
  */
-export const touOptionsShape = {
-  segmentBudget: num(S.segmentBudget),
-  sendBufferSize: num(S.sendBufferSize),
-  recvBufferSize: num(S.recvBufferSize),
-  msl: num(S.msl),
-  finWait2Timeout: num(S.finWait2Timeout),
-  rtoInitial: num(S.rtoInitial),
-  rtoMin: num(S.rtoMin),
-  rtoMax: num(S.rtoMax),
-  synRetries: num(S.synRetries),
-  synAckRetries: num(S.synAckRetries),
-  retries: num(S.retries),
-  delayedAck: num(S.delayedAck),
-  noDelay: flag(S.noDelay),
-  keepAlive: flag(S.keepAlive),
-  keepAliveIdle: num(S.keepAliveIdle),
-  keepAliveInterval: num(S.keepAliveInterval),
-  keepAliveCount: num(S.keepAliveCount),
-  windowScaling: flag(S.windowScaling),
-  timestamps: flag(S.timestamps),
-  sack: flag(S.sack),
-  congestionControl: choice(S.congestionControl, S.congestionControl.choices),
-  pacing: flag(S.pacing),
-  pacingBurst: num(S.pacingBurst),
-  initialCwnd: num(S.initialCwnd),
-  challengeAckLimit: num(S.challengeAckLimit),
-  maxOutOfOrderRanges: num(S.maxOutOfOrderRanges),
-  backlog: num(S.backlog),
-  synQueueLimit: num(S.synQueueLimit),
-  coalesceAcks: flag(S.coalesceAcks),
-  abortOnOverflow: flag(S.abortOnOverflow),
-  portRange: ports(S.portRange),
-} as const;
+export const touOptionsShape: TouOptionsShape = Object.fromEntries(
+  Object.entries(TOU_OPTION_SPECS).map(([name, spec]) => [name, field(spec)]),
+) as unknown as TouOptionsShape;
 
 /** Cross-field rules shared by every schema built on {@linkcode touOptionsShape}. */
 export function checkTouOptions(
@@ -261,8 +263,37 @@ export function pickTouOptions(input: Record<string, unknown>): TouOptions {
   return out as TouOptions;
 }
 
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true
+  : false;
+type Specs = typeof TOU_OPTION_SPECS;
+type TcpOptionName = OptionsOfLayer<"tcp">;
+type StackOptionName = OptionsOfLayer<"stack">;
+type StackKeyOf<K extends StackOptionName> = Specs[K] extends { readonly stackKey: infer S } ? S
+  : K;
+
 /**
- * The stack configuration of resolved options.
+ * `TcpConfig` fields that are not user tunables (set by the stack or the
+ * testbed only), so they need no table entry: `recvAutoTune` (receive-window
+ * auto-tuning, on unless `recvBufferSize` is set below its default).
+ */
+type InternalTcpField = "recvAutoTune";
+
+// Compile-time checks that the table and the layers below it agree.
+// Every TcpConfig field but the internal ones is a "tcp" option, and every "tcp" option a field:
+const _tcpNames: Equal<TcpOptionName, Exclude<keyof TcpConfig, InternalTcpField>> = true;
+// ... whose value the field accepts:
+const _tcpTypes: Pick<ResolvedTouOptions, TcpOptionName> extends TcpConfig ? true : never = true;
+// Every "stack" option names a StackOptions field that accepts its value (else its name shows):
+const _stackTypes: {
+  [K in StackOptionName]: StackKeyOf<K> extends keyof StackOptions
+    ? ResolvedTouOptions[K] extends NonNullable<StackOptions[StackKeyOf<K>]> ? true : K
+    : K;
+}[StackOptionName] = true;
+
+/**
+ * The stack configuration of resolved options: each `"tcp"` option goes to
+ * `tcp` under its own name, each `"stack"` option to its `StackOptions`
+ * field (`stackKey`); `"endpoint"` options stay with the endpoint.
  *
  * @example
  * ```ts
@@ -271,44 +302,19 @@ export function pickTouOptions(input: Record<string, unknown>): TouOptions {
  * const s = toStackOptions(resolveTouOptions({ synRetries: 2 }));
  * assert.equal(s.tcp?.synRetries, 2);
  * assert.equal(s.synQueueLimit, 256);
+ * assert.deepEqual(s.ephemeralPortRange, [32768, 60999]);
  * ```
  */
 export function toStackOptions(o: ResolvedTouOptions): StackOptions {
-  const tcp: TcpConfig = {
-    segmentBudget: o.segmentBudget,
-    sendBufferSize: o.sendBufferSize,
-    recvBufferSize: o.recvBufferSize,
-    msl: o.msl,
-    finWait2Timeout: o.finWait2Timeout,
-    rtoInitial: o.rtoInitial,
-    rtoMin: o.rtoMin,
-    rtoMax: o.rtoMax,
-    synRetries: o.synRetries,
-    synAckRetries: o.synAckRetries,
-    retries: o.retries,
-    delayedAck: o.delayedAck,
-    noDelay: o.noDelay,
-    keepAlive: o.keepAlive,
-    keepAliveIdle: o.keepAliveIdle,
-    keepAliveInterval: o.keepAliveInterval,
-    keepAliveCount: o.keepAliveCount,
-    windowScaling: o.windowScaling,
-    timestamps: o.timestamps,
-    sack: o.sack,
-    congestionControl: o.congestionControl,
-    pacing: o.pacing,
-    pacingBurst: o.pacingBurst,
-    initialCwnd: o.initialCwnd,
-    challengeAckLimit: o.challengeAckLimit,
-    maxOutOfOrderRanges: o.maxOutOfOrderRanges,
-  };
-  return {
-    tcp,
-    ephemeralPortRange: [o.portRange[0], o.portRange[1]],
-    synQueueLimit: o.synQueueLimit,
-    abortOnOverflow: o.abortOnOverflow,
-    coalesceAcks: o.coalesceAcks,
-  };
+  const tcp: Record<string, unknown> = {};
+  const stack: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(TOU_OPTION_SPECS) as [TouOptionName, OptionSpec][]) {
+    const v = o[name];
+    const value = Array.isArray(v) ? [...v] : v;
+    if (spec.layer === "tcp") tcp[name] = value;
+    else if (spec.layer === "stack") stack[spec.stackKey ?? name] = value;
+  }
+  return { ...stack, tcp: tcp as unknown as TcpConfig };
 }
 
 /**
@@ -324,7 +330,7 @@ export function toStackOptions(o: ResolvedTouOptions): StackOptions {
  * ```
  */
 export function portOption(min: 0 | 1): z.ZodNumber {
-  return numberField({ unit: "count", min, max: 65_535, default: 0, description: "" });
+  return numberField({ unit: "count", min, max: 65_535 });
 }
 
 /**
@@ -371,4 +377,25 @@ export function signalOption(): z.ZodType<AbortSignal> {
 export function booleanOption(): z.ZodBoolean {
   const error = (iss: { input?: unknown }) => `must be true or false, got ${show(iss.input)}`;
   return z.boolean({ error });
+}
+
+/**
+ * A function field whose error reads "must be a function <shape>, got …".
+ *
+ * @param shape How the function looks, for the message, e.g. "(udp) => DatagramSocket".
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { functionOption } from "./options.ts";
+ * const f = functionOption<() => void>("() => void");
+ * assert.equal(f.safeParse(() => {}).success, true);
+ * assert.equal(f.safeParse(5).success, false);
+ * ```
+ */
+export function functionOption<F extends (...args: never[]) => unknown>(
+  shape: string,
+): z.ZodType<F> {
+  const error = (iss: { input?: unknown }) => `must be a function ${shape}, got ${show(iss.input)}`;
+  return z.custom<F>((v) => typeof v === "function", { error });
 }

@@ -9,8 +9,7 @@
 import type { TcpEvent } from "../tcp/events.ts";
 import type { TcpSegment } from "../wire/tcp_segment.ts";
 import { formatFlags } from "../wire/tcp_flags.ts";
-import { EnvelopeType, parseEnvelope } from "../wire/envelope.ts";
-import { parseSegment } from "../wire/tcp_codec.ts";
+import { decodeDatagram } from "../wire/datagram.ts";
 import type { DatagramAddr } from "../udp/datagram_socket.ts";
 import type { StackConnection } from "./stack_connection.ts";
 import type { StackListener } from "./stack_listener.ts";
@@ -80,12 +79,8 @@ export function formatSegment(seg: TcpSegment): string {
  * ```
  */
 export function describeDatagram(data: Uint8Array): string {
-  const env = parseEnvelope(data);
-  if (!env.ok) return `malformed envelope (${env.error.reason})`;
-  if (env.value.type !== EnvelopeType.TCP_SEGMENT) {
-    return `envelope type 0x${env.value.type.toString(16)}`;
-  }
-  const seg = parseSegment(env.value.body, { verifyChecksum: false });
-  if (!seg.ok) return `malformed segment (${seg.error.reason})`;
-  return formatSegment(seg.value);
+  const d = decodeDatagram(data, { verifyChecksum: false });
+  if (!d.ok) return `malformed ${d.layer} (${d.error.reason})`;
+  if (d.value.kind !== "segment") return `envelope type 0x${d.value.envelope.type.toString(16)}`;
+  return formatSegment(d.value.segment);
 }

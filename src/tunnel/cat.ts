@@ -8,7 +8,7 @@
  * @module
  */
 
-import { defaultAead } from "../udp/aead.ts";
+import { defaultAead } from "../seal/aead.ts";
 import type { TouOptions } from "../net/mod.ts";
 import { formatHostPort, type HostPort } from "./address.ts";
 import { Logger } from "./log.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { defaultAead } from "../udp/aead.ts";
+import { defaultAead } from "../seal/aead.ts";
 import { formatHostPort } from "./address.ts";
 import { TunnelClient } from "./client.ts";
 import { Logger } from "./log.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { generatePsk, parsePsk, PskError } from "../udp/psk.ts";
+import { generatePsk, parsePsk, PskError } from "../seal/psk.ts";
 import { ConfigError, KEY_ENV } from "./config.ts";
 import { describeFileError } from "./errors.ts";
 

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { defaultAead } from "../udp/aead.ts";
+import { defaultAead } from "../seal/aead.ts";
 import type { TouOptions } from "../net/mod.ts";
 import { formatHostPort, type ForwardSpec, type HostPort } from "./address.ts";
 import { describeError } from "./errors.ts";

@@ -2,7 +2,8 @@
  * The real transport of the tunnel: a tou {@linkcode Endpoint} on a UDP
  * socket, sealed with the pre-shared key when there is one.
  *
- * With a key, the UDP socket is wrapped in a {@linkcode SealedSocket}
+ * It opens through the public `openEndpoint`, handing it a socket
+ * decorator. With a key, the UDP socket is wrapped in a {@linkcode SealedSocket}
  * (server side "responder", client side "initiator", so a datagram
  * reflected back to its sender never authenticates), and the TCP segment
  * budget is reduced by the seal's overhead unless the user set it, so
@@ -11,14 +12,12 @@
  * @module
  */
 
-import { createEndpoint, type Endpoint } from "../net/endpoint.ts";
+import { type Endpoint, openEndpoint } from "../net/endpoint.ts";
 import { resolveHostname } from "../net/addr.ts";
-import { TOU_OPTION_SPECS, type TouOptions } from "../net/mod.ts";
-import { RealRuntime } from "../stack/real_runtime.ts";
+import { InvalidOptionError, TOU_OPTION_SPECS } from "../net/mod.ts";
 import { TUNNEL_DEFAULT_CONGESTION } from "../tcp/congestion/defaults.ts";
 import type { DatagramSocket } from "../udp/datagram_socket.ts";
-import { openUdpSocket } from "../udp/deno_udp_socket.ts";
-import { SEALED_OVERHEAD, SealedSocket, type SealedSocketStats } from "../udp/sealed_socket.ts";
+import { SEALED_OVERHEAD, SealedSocket, type SealedSocketStats } from "../seal/sealed_socket.ts";
 import { formatHostPort } from "./address.ts";
 import { withContext } from "./errors.ts";
 import type { Logger } from "./log.ts";
@@ -88,53 +87,55 @@ export interface ObservableEndpoint extends TunnelEndpoint {
  */
 export async function openTouEndpoint(opts: TouEndpointOptions): Promise<ObservableEndpoint> {
   const where = `cannot listen on udp ${formatHostPort(opts)}`;
-  let udp: Awaited<ReturnType<typeof openUdpSocket>>;
-  try {
-    const hostname = await resolveHostname(opts.hostname, opts.hostname.includes(":") ? 6 : 4);
-    udp = await openUdpSocket({ hostname, port: opts.port });
-  } catch (e) {
-    throw withContext(e, where);
-  }
-  let socket: DatagramSocket = udp;
+  const tcp = opts.tcp ?? {};
+  const log = opts.logger;
+  const key = opts.key;
   let sealed: SealedSocket | undefined;
-  const tcp: { -readonly [K in keyof TouOptions]: TouOptions[K] } = { ...(opts.tcp ?? {}) };
-  // issue 9: the tunnel's paths have random loss, which BBR's model does not read as congestion
-  tcp.congestionControl ??= TUNNEL_DEFAULT_CONGESTION;
-  try {
-    if (opts.key !== undefined) {
-      const log = opts.logger;
+  let bound = false;
+  const decorate = (udp: DatagramSocket): DatagramSocket => {
+    bound = true; // called once the UDP socket is bound
+    let socket = udp;
+    if (key !== undefined) {
       sealed = new SealedSocket(udp, {
-        psk: opts.key,
+        psk: key,
         role: opts.role ?? "peer",
         onStale: log && ((from, offset) => reportStale(log, from, offset)),
       });
       socket = sealed;
-      if (tcp.segmentBudget === undefined) {
-        tcp.segmentBudget = TOU_OPTION_SPECS.segmentBudget.default - SEALED_OVERHEAD;
-      }
     }
-    if (opts.observe) socket = new TracingSocket(socket, opts.observe);
-    const ep = createEndpoint(socket, new RealRuntime(), tcp);
-    return new TouTunnelEndpoint(ep, sealed, udp);
+    return opts.observe ? new TracingSocket(socket, opts.observe) : socket;
+  };
+  // The plaintext default (not openEndpoint's loopback size), less the seal's overhead when
+  // sealed, so that sealed datagrams stay as large as plaintext ones would be.
+  const segmentBudget = tcp.segmentBudget ??
+    TOU_OPTION_SPECS.segmentBudget.default - (key === undefined ? 0 : SEALED_OVERHEAD);
+  let ep: Endpoint;
+  try {
+    const hostname = await resolveHostname(opts.hostname, opts.hostname.includes(":") ? 6 : 4);
+    // issue 9: the tunnel's paths have random loss, which BBR's model does not read as congestion
+    const congestionControl = tcp.congestionControl ?? TUNNEL_DEFAULT_CONGESTION;
+    ep = await openEndpoint({
+      ...tcp,
+      congestionControl,
+      segmentBudget,
+      hostname,
+      port: opts.port,
+      decorate,
+    });
   } catch (e) {
-    socket.close();
-    throw e;
+    // Only a failure to resolve or bind the address gets the "cannot listen on udp …" context.
+    throw bound || e instanceof InvalidOptionError ? e : withContext(e, where);
   }
+  return new TouTunnelEndpoint(ep, sealed);
 }
 
 class TouTunnelEndpoint implements ObservableEndpoint {
   readonly #ep: Endpoint;
   readonly #sealed: SealedSocket | undefined;
-  readonly #udp: { stats(): Readonly<Record<string, number>>; closed: Promise<void> };
 
-  constructor(
-    ep: Endpoint,
-    sealed: SealedSocket | undefined,
-    udp: { stats(): object; closed: Promise<void> },
-  ) {
+  constructor(ep: Endpoint, sealed: SealedSocket | undefined) {
     this.#ep = ep;
     this.#sealed = sealed;
-    this.#udp = udp as { stats(): Readonly<Record<string, number>>; closed: Promise<void> };
   }
 
   get addr(): { hostname: string; port: number } {
@@ -153,10 +154,9 @@ class TouTunnelEndpoint implements ObservableEndpoint {
     return this.#ep.connect(opts);
   }
 
-  /** Lets closing connections finish their FIN exchange (up to 2 s), then closes. */
+  /** Lets closing connections finish their FIN exchange (up to 2 s), then closes (UDP socket released). */
   async close(): Promise<void> {
     await this.#ep.closeGracefully({ timeout: 2_000 });
-    await this.#udp.closed.catch(() => {});
   }
 
   connections(): EndpointConnection[] {
@@ -168,7 +168,7 @@ class TouTunnelEndpoint implements ObservableEndpoint {
     for (const [k, v] of Object.entries(this.#ep.counters)) {
       if (typeof v === "number") out[`stack_${snake(k)}`] = v;
     }
-    for (const [k, v] of Object.entries(this.#udp.stats())) {
+    for (const [k, v] of Object.entries(this.#ep.udpStats() ?? {})) {
       if (typeof v === "number") out[`udp_${snake(k)}`] = v;
     }
     if (this.#sealed) {

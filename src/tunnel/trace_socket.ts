@@ -14,8 +14,7 @@ import type {
   DatagramSocket,
 } from "../udp/datagram_socket.ts";
 import { ForwardingSocket } from "../udp/forwarding_socket.ts";
-import { EnvelopeType, parseEnvelope } from "../wire/envelope.ts";
-import { parseSegment } from "../wire/tcp_codec.ts";
+import { decodeDatagram } from "../wire/datagram.ts";
 import type { TcpSegment } from "../wire/tcp_segment.ts";
 import { formatSegment } from "../stack/trace.ts";
 
@@ -78,9 +77,7 @@ export class TracingSocket extends ForwardingSocket {
   }
 
   #report(dir: "in" | "out", peer: DatagramAddr, data: Uint8Array): void {
-    const env = parseEnvelope(data);
-    if (!env.ok || env.value.type !== EnvelopeType.TCP_SEGMENT) return;
-    const seg = parseSegment(env.value.body, { verifyChecksum: false });
-    if (seg.ok) this.#observe(dir, peer, seg.value);
+    const d = decodeDatagram(data, { verifyChecksum: false });
+    if (d.ok && d.value.kind === "segment") this.#observe(dir, peer, d.value.segment);
   }
 }

@@ -5,7 +5,16 @@
  * @module
  */
 
-/** A UDP address. `hostname` is a numeric IP literal ("127.0.0.1", "::1"). */
+/**
+ * A UDP address. `hostname` is a numeric IP literal ("127.0.0.1", "::1").
+ *
+ * @example
+ * ```ts
+ * import type { DatagramAddr } from "./datagram_socket.ts";
+ * const to: DatagramAddr = { hostname: "127.0.0.1", port: 9000 };
+ * void to;
+ * ```
+ */
 export interface DatagramAddr {
   /** IP address literal. */
   readonly hostname: string;
@@ -13,13 +22,31 @@ export interface DatagramAddr {
   readonly port: number;
 }
 
-/** The AF_UNSPEC address: `connect({ family: "unspec" })` dissolves the association. */
+/**
+ * The AF_UNSPEC address: `connect({ family: "unspec" })` dissolves the association.
+ *
+ * @example
+ * ```ts
+ * import type { UnspecAddr } from "./datagram_socket.ts";
+ * const none: UnspecAddr = { family: "unspec" };
+ * void none;
+ * ```
+ */
 export interface UnspecAddr {
   /** Always "unspec". */
   readonly family: "unspec";
 }
 
-/** A received datagram with its sender. */
+/**
+ * A received datagram with its sender.
+ *
+ * @example
+ * ```ts
+ * import type { Datagram } from "./datagram_socket.ts";
+ * const d: Datagram = { data: new Uint8Array([1]), from: { hostname: "::1", port: 7 } };
+ * void d;
+ * ```
+ */
 export interface Datagram {
   /** Payload bytes. */
   readonly data: Uint8Array;
@@ -30,10 +57,27 @@ export interface Datagram {
 /**
  * Push-mode receiver. `data` is only valid during the call (the socket may
  * reuse the buffer); copy what must be kept.
+ *
+ * @example
+ * ```ts
+ * import type { DatagramHandler } from "./datagram_socket.ts";
+ * const kept: Uint8Array[] = [];
+ * const onDatagram: DatagramHandler = (data) => kept.push(data.slice());
+ * void onDatagram;
+ * ```
  */
 export type DatagramHandler = (data: Uint8Array, from: DatagramAddr) => void;
 
-/** Push-mode error receiver (e.g. connection refused on a connected socket). */
+/**
+ * Push-mode error receiver (e.g. connection refused on a connected socket).
+ *
+ * @example
+ * ```ts
+ * import type { DatagramErrorHandler } from "./datagram_socket.ts";
+ * const onError: DatagramErrorHandler = (err) => console.error(err.message);
+ * void onError;
+ * ```
+ */
 export type DatagramErrorHandler = (error: Error) => void;
 
 /**
@@ -46,6 +90,16 @@ export type DatagramErrorHandler = (error: Error) => void;
  * re-targets; `connect({ family: "unspec" })` / `disconnect()` dissolves the
  * association, after which `send(data)` without an address throws a
  * destination-address-required error.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { DatagramSocket } from "./datagram_socket.ts";
+ * import { openUdpSocket } from "./deno_udp_socket.ts";
+ * const s: DatagramSocket = await openUdpSocket({ hostname: "127.0.0.1" });
+ * assert.equal(s.remoteAddr, undefined);
+ * s.close();
+ * ```
  */
 export interface DatagramSocket {
   /** The bound local address. */

@@ -55,11 +55,3 @@ export {
   validateAddr,
   type ValidateAddrOptions,
 } from "./addr.ts";
-export {
-  SEALED_OVERHEAD,
-  SealedSocket,
-  type SealedSocketOptions,
-  type SealedSocketStats,
-} from "./sealed_socket.ts";
-export { formatPsk, generatePsk, type GeneratePskOptions, parsePsk, PskError } from "./psk.ts";
-export type { SealRole } from "./key_schedule.ts";

@@ -40,3 +40,4 @@ export {
   segmentEncodedLength,
 } from "./tcp_codec.ts";
 export * from "./envelope.ts";
+export { type DatagramResult, decodeDatagram, type DecodedDatagram } from "./datagram.ts";

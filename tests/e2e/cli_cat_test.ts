@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { runTou } from "../cli/_process.ts";
 import { readAll, tcpService, within, writeAll } from "../tunnel/_harness.ts";
-import { parsePsk } from "../../src/udp/psk.ts";
+import { parsePsk } from "../../src/seal/psk.ts";
 import { TunnelServer } from "../../src/tunnel/server.ts";
 import { Logger } from "../../src/tunnel/log.ts";
 

@@ -18,8 +18,8 @@ import type {
   DatagramHandler,
   DatagramSocket,
 } from "../../src/udp/datagram_socket.ts";
-import { parsePsk } from "../../src/udp/psk.ts";
-import { SealedSocket } from "../../src/udp/sealed_socket.ts";
+import { parsePsk } from "../../src/seal/psk.ts";
+import { SealedSocket } from "../../src/seal/sealed_socket.ts";
 import { emitEnvelope, EnvelopeType, parseEnvelope } from "../../src/wire/envelope.ts";
 import { emitSegment, parseSegment } from "../../src/wire/tcp_codec.ts";
 import { ACK, RST, SYN } from "../../src/wire/tcp_flags.ts";

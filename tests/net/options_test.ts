@@ -11,7 +11,7 @@ import {
   touOptionsJsonSchema,
 } from "../../mod.ts";
 import { toStackOptions, touOptionsSchema, touOptionsShape } from "../../src/net/options.ts";
-import type { ResolvedTouOptions, TouOptions } from "../../src/net/option_specs.ts";
+import type { OptionSpec, ResolvedTouOptions, TouOptions } from "../../src/net/option_specs.ts";
 
 function message(fn: () => unknown): string {
   try {
@@ -282,5 +282,32 @@ Deno.test("docs/api.md lists every tunable of TOU_OPTION_SPECS with its default"
       const shown = typeof spec.default === "string" ? `"${spec.default}"` : String(spec.default);
       assert.ok(row.includes(` ${shown} `) || /\d+ (MiB|KiB)/.test(row), `${name}: ${row}`);
     }
+  }
+});
+
+Deno.test("toStackOptions puts each option where its table entry's layer says", () => {
+  const o = resolveTouOptions({
+    msl: 1234,
+    synQueueLimit: 7,
+    coalesceAcks: false,
+    abortOnOverflow: true,
+    portRange: [2000, 3000],
+    backlog: 9,
+  });
+  const s = toStackOptions(o);
+  assert.equal(s.tcp?.msl, 1234);
+  assert.equal(s.synQueueLimit, 7);
+  assert.equal(s.coalesceAcks, false);
+  assert.equal(s.abortOnOverflow, true);
+  assert.deepEqual(s.ephemeralPortRange, [2000, 3000]);
+  assert.notEqual(s.ephemeralPortRange, o.portRange, "a copy, not the caller's array");
+  for (const [name, spec] of Object.entries(TOU_OPTION_SPECS) as [string, OptionSpec][]) {
+    const where: unknown = spec.layer === "tcp"
+      ? (s.tcp as Record<string, unknown>)[name]
+      : spec.layer === "stack"
+      ? (s as Record<string, unknown>)[spec.stackKey ?? name]
+      : undefined;
+    if (spec.layer === "endpoint") assert.equal(name in s, false, name);
+    else assert.deepEqual(where, (o as unknown as Record<string, unknown>)[name], name);
   }
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { openTouEndpoint } from "../../src/tunnel/tou_endpoint.ts";
 import { openUdpSocket } from "../../src/udp/deno_udp_socket.ts";
-import { SealedSocket } from "../../src/udp/sealed_socket.ts";
+import { SealedSocket } from "../../src/seal/sealed_socket.ts";
 import { captureLog, within } from "./_harness.ts";
 
 Deno.test("openTouEndpoint logs once when a peer's clock is too far off", async () => {
@@ -53,5 +53,47 @@ Deno.test("openTouEndpoint names the address when the UDP port is taken", async 
     });
   } finally {
     taken.close();
+  }
+});
+
+Deno.test("openTouEndpoint reports a key the seal refuses without the address context", async () => {
+  await assert.rejects(
+    openTouEndpoint({ hostname: "127.0.0.1", port: 0, key: new Uint8Array(8) }),
+    (e: Error) => {
+      assert.doesNotMatch(e.message, /cannot listen on udp/);
+      return true;
+    },
+  );
+});
+
+Deno.test("openTouEndpoint sees plaintext segments through its observer when sealed", async () => {
+  const key = crypto.getRandomValues(new Uint8Array(32));
+  const seen: string[] = [];
+  const server = await openTouEndpoint({
+    hostname: "127.0.0.1",
+    port: 0,
+    key,
+    role: "responder",
+    observe: (dir, _peer, seg) => seen.push(`${dir} ${seg.flags}`),
+  });
+  const client = await openTouEndpoint({ hostname: "127.0.0.1", port: 0, key, role: "initiator" });
+  try {
+    assert.equal(server.encrypted, true);
+    const l = server.listen({ tcpPort: 80 });
+    const conn = await client.connect({ ...server.addr, tcpPort: 80 });
+    const it = l[Symbol.asyncIterator]();
+    const peer = (await it.next()).value!;
+    assert.equal(seen[0], "in 2", "the SYN, decrypted"); // SYN = 0x02
+    assert.ok(seen.includes("out 18"), "the SYN-ACK"); // SYN|ACK = 0x12
+    const m = server.metrics();
+    assert.ok(m.seal_opened >= 2 && m.udp_received >= 2 && m.stack_passive_opens === 1);
+    // Sealed: the segment budget is 1448 - 48 bytes (not the loopback size), so the MSS is below it.
+    assert.equal(server.connections()[0].info.mss <= 1400 - 20, true);
+    conn.close();
+    peer.close();
+    l.close();
+  } finally {
+    await client.close();
+    await server.close();
   }
 });

@@ -8,7 +8,7 @@ import {
   PSK_MIN_BYTES,
   PskError,
   type PskErrorReason,
-} from "../../src/udp/psk.ts";
+} from "../../src/seal/psk.ts";
 
 const KEY = Uint8Array.from({ length: 32 }, (_, i) => i);
 const KEY_HEX = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";

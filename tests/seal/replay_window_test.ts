@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type ReplayVerdict, ReplayWindow } from "../../src/udp/replay_window.ts";
+import { type ReplayVerdict, ReplayWindow } from "../../src/seal/replay_window.ts";
 
 /** The obvious model: a set of everything accepted plus the highest. */
 class ModelWindow {

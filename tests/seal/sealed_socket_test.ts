@@ -8,13 +8,13 @@ import type {
 } from "../../src/udp/datagram_socket.ts";
 import { ForwardingSocket } from "../../src/udp/forwarding_socket.ts";
 import { ConnectionRefusedError, SocketClosedError } from "../../src/udp/errors.ts";
-import { chacha20Poly1305Noble } from "../../src/udp/aead.ts";
-import type { SealRole } from "../../src/udp/key_schedule.ts";
+import { chacha20Poly1305Noble } from "../../src/seal/aead.ts";
+import type { SealRole } from "../../src/seal/key_schedule.ts";
 import {
   SEALED_OVERHEAD,
   SealedSocket,
   type SealedSocketOptions,
-} from "../../src/udp/sealed_socket.ts";
+} from "../../src/seal/sealed_socket.ts";
 import { openUdpSocket } from "../../src/udp/deno_udp_socket.ts";
 import { SimNetwork } from "../../src/sim/sim_network.ts";
 import { VirtualClock } from "../../src/sim/virtual_clock.ts";

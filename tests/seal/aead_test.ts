@@ -5,7 +5,7 @@ import {
   chacha20Poly1305Native,
   chacha20Poly1305Noble,
   chacha20Poly1305Sodium,
-} from "../../src/udp/aead.ts";
+} from "../../src/seal/aead.ts";
 
 const IMPLS: Aead[] = [chacha20Poly1305Native, chacha20Poly1305Noble];
 // Cross-implementation agreement and the addon's presence: aead_cross_test.ts.

@@ -3,7 +3,7 @@
 // alternating lengths, a sender that reuses `data`, pull-mode results kept
 // across datagrams, and envelopes that take the slow (parsed) header path.
 import assert from "node:assert/strict";
-import { SealedSocket } from "../../src/udp/sealed_socket.ts";
+import { SealedSocket } from "../../src/seal/sealed_socket.ts";
 import { SimNetwork } from "../../src/sim/sim_network.ts";
 import { VirtualClock } from "../../src/sim/virtual_clock.ts";
 import type { DatagramAddr, DatagramSocket } from "../../src/udp/datagram_socket.ts";

@@ -5,7 +5,7 @@ import {
   hkdfSha256,
   peerRole,
   type SealRole,
-} from "../../src/udp/key_schedule.ts";
+} from "../../src/seal/key_schedule.ts";
 
 function hex(s: string): Uint8Array {
   const clean = s.replace(/\s+/g, "");

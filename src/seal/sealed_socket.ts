@@ -29,11 +29,11 @@ import type {
   DatagramHandler,
   DatagramSocket,
   UnspecAddr,
-} from "./datagram_socket.ts";
+} from "../udp/datagram_socket.ts";
 import { type Aead, defaultAead } from "./aead.ts";
 import { deriveSessionKey, peerRole, type SealRole } from "./key_schedule.ts";
-import { formatAddr } from "./addr.ts";
-import { SocketClosedError } from "./errors.ts";
+import { formatAddr } from "../udp/addr.ts";
+import { SocketClosedError } from "../udp/errors.ts";
 import { PSK_MIN_BYTES } from "./psk.ts";
 import { ReplayWindow } from "./replay_window.ts";
 // The envelope codec is pure (wire -> time only), so this edge adds no cycle.

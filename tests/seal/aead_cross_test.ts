@@ -10,8 +10,8 @@ import {
   chacha20Poly1305Sodium,
   defaultAead,
   sodiumUnavailableReason,
-} from "../../src/udp/aead.ts";
-import { SealedSocket } from "../../src/udp/sealed_socket.ts";
+} from "../../src/seal/aead.ts";
+import { SealedSocket } from "../../src/seal/sealed_socket.ts";
 import { SimNetwork } from "../../src/sim/sim_network.ts";
 import { VirtualClock } from "../../src/sim/virtual_clock.ts";
 import type { DatagramAddr } from "../../src/udp/datagram_socket.ts";
@@ -215,7 +215,7 @@ Deno.test("SealedSocket puts identical bytes on the wire when only the AEAD impl
 });
 
 Deno.test("defaultAead falls back to node:crypto when the addon may not load (no --allow-ffi)", async () => {
-  const aead = new URL("../../src/udp/aead.ts", import.meta.url).href;
+  const aead = new URL("../../src/seal/aead.ts", import.meta.url).href;
   const code = `import { defaultAead, sodiumUnavailableReason } from ${JSON.stringify(aead)};
 console.log(JSON.stringify({ name: defaultAead.name, why: sodiumUnavailableReason ?? null }));`;
   const root = new URL("../../", import.meta.url);
