@@ -1,7 +1,8 @@
 /**
  * House rules checked on every run (STYLE.md): imports only point down the
- * layers, and the protocol core (src/wire, src/tcp) takes time, timers and
- * randomness from outside.
+ * layers, src has no import cycle (type-only imports count), and the
+ * protocol core (src/wire, src/tcp) takes time, timers and randomness from
+ * outside.
  */
 import assert from "node:assert/strict";
 
@@ -14,7 +15,8 @@ const ALLOWED: Record<string, string[]> = {
   sim: ["time.ts", "wire", "udp", "stack/runtime.ts"],
   stack: ["time.ts", "wire", "tcp", "udp"],
   net: ["time.ts", "wire", "tcp", "udp", "stack"],
-  testing: ["time.ts", "wire", "tcp", "udp", "stack", "sim"],
+  // the seam's connections throw the public API's typed errors (net/errors.ts, net/addr.ts)
+  testing: ["time.ts", "wire", "tcp", "udp", "stack", "sim", "net/errors.ts", "net/addr.ts"],
   lab: ["time.ts", "wire", "tcp", "udp", "stack", "sim"],
   tunnel: ["time.ts", "wire", "tcp", "udp", "seal", "stack", "net", "sim"],
 };
@@ -43,17 +45,33 @@ function resolve(from: string, spec: string): string {
   return parts.join("/");
 }
 
-Deno.test("src imports only point down the layers of STYLE.md", () => {
-  const bad: string[] = [];
+/** Relative import specifiers of a module: import, import type, export ... from, bare imports. */
+function relativeImports(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(/^\s*(?:import|export)[^"';]*?from\s+["']([^"']+)["']/gm)) {
+    out.push(m[1]);
+  }
+  for (const m of text.matchAll(/^\s*import\s+["']([^"']+)["']/gm)) out.push(m[1]);
+  return out.filter((spec) => spec.startsWith("."));
+}
+
+/** The import graph of src: file → files it imports (paths relative to src). */
+function importGraph(): Map<string, string[]> {
+  const graph = new Map<string, string[]>();
   for (const rel of srcFiles) {
     const text = Deno.readTextFileSync(`${root}src/${rel}`);
+    graph.set(rel, relativeImports(text).map((spec) => resolve(rel, spec)));
+  }
+  return graph;
+}
+
+Deno.test("src imports only point down the layers of STYLE.md", () => {
+  const bad: string[] = [];
+  for (const [rel, targets] of importGraph()) {
     const from = area(rel);
-    for (const m of text.matchAll(/^\s*(?:import|export)[^"']*?from\s+["']([^"']+)["']/gm)) {
-      const spec = m[1];
-      if (!spec.startsWith(".")) continue;
-      const target = resolve(rel, spec);
+    for (const target of targets) {
       if (target.startsWith("..")) {
-        bad.push(`${rel} → ${spec} (outside src)`);
+        bad.push(`${rel} → ${target} (outside src)`);
         continue;
       }
       const to = area(target);
@@ -67,6 +85,107 @@ Deno.test("src imports only point down the layers of STYLE.md", () => {
     }
   }
   assert.deepEqual(bad, []);
+});
+
+/**
+ * The import cycles of a graph: each strongly connected component with more
+ * than one file, or a file importing itself (Tarjan), as one path around it.
+ */
+function findCycles(graph: ReadonlyMap<string, readonly string[]>): string[][] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const onStack = new Set<string>();
+  const stack: string[] = [];
+  const cycles: string[][] = [];
+  let next = 0;
+  const visit = (v: string): void => {
+    index.set(v, next);
+    low.set(v, next++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) {
+        low.set(v, Math.min(low.get(v)!, index.get(w)!));
+      }
+    }
+    if (low.get(v) !== index.get(v)) return;
+    const scc: string[] = [];
+    for (;;) {
+      const w = stack.pop()!;
+      onStack.delete(w);
+      scc.push(w);
+      if (w === v) break;
+    }
+    if (scc.length > 1 || (graph.get(v) ?? []).includes(v)) cycles.push(cyclePath(graph, scc));
+  };
+  for (const v of [...graph.keys()].sort()) if (!index.has(v)) visit(v);
+  return cycles;
+}
+
+/** One cycle through the first (sorted) file of a strongly connected component, for messages. */
+function cyclePath(graph: ReadonlyMap<string, readonly string[]>, scc: string[]): string[] {
+  const members = new Set(scc);
+  const start = [...scc].sort()[0];
+  const prev = new Map<string, string>();
+  const queue = [start];
+  while (queue.length > 0) {
+    const v = queue.shift()!;
+    for (const w of graph.get(v) ?? []) {
+      if (!members.has(w)) continue;
+      if (w === start) {
+        const path = [start];
+        for (let x = v; x !== start; x = prev.get(x)!) path.splice(1, 0, x);
+        return [...path, start];
+      }
+      if (!prev.has(w)) {
+        prev.set(w, v);
+        queue.push(w);
+      }
+    }
+  }
+  return [...scc, scc[0]];
+}
+
+/**
+ * Import edges allowed to close a cycle, each with its reason. Only the
+ * congestion-control registry: controller.ts creates its implementations,
+ * which import its types. Being removed on another branch (the registry
+ * moves to congestion/registry.ts); delete these then.
+ */
+const CYCLE_ALLOWLIST: ReadonlySet<string> = new Set([
+  "tcp/congestion/controller.ts → tcp/congestion/new_reno.ts",
+  "tcp/congestion/controller.ts → tcp/congestion/none.ts",
+]);
+
+Deno.test("src has no import cycle, type-only imports included", () => {
+  const graph = new Map<string, string[]>();
+  for (const [from, targets] of importGraph()) {
+    graph.set(from, targets.filter((to) => !CYCLE_ALLOWLIST.has(`${from} → ${to}`)));
+  }
+  assert.deepEqual(findCycles(graph).map((c) => c.join(" → ")), []);
+});
+
+Deno.test("findCycles reports every cycle, self-imports and type-only ones included, when the graph has them", () => {
+  const graph = new Map<string, string[]>([
+    ["a.ts", ["b.ts"]],
+    ["b.ts", ["c.ts", "d.ts"]],
+    ["c.ts", ["a.ts"]],
+    ["d.ts", []],
+    ["e.ts", ["e.ts"]],
+    ["f.ts", ["d.ts"]],
+  ]);
+  assert.deepEqual(findCycles(graph), [["a.ts", "b.ts", "c.ts", "a.ts"], ["e.ts", "e.ts"]]);
+  assert.deepEqual(findCycles(new Map([["x.ts", ["y.ts"]], ["y.ts", []]])), []);
+  assert.deepEqual(
+    relativeImports(
+      'import type { A } from "./a.ts";\nexport { b } from "../b.ts";\nimport "./c.ts";\n' +
+        'import {\n  d,\n  type E,\n} from "./d.ts";\nimport z from "zod";\n * import x from "./doc.ts";\n',
+    ),
+    ["./a.ts", "../b.ts", "./d.ts", "./c.ts"],
+  );
 });
 
 Deno.test("src/wire and src/tcp never reach for clocks, timers, randomness or Deno APIs", () => {

@@ -158,6 +158,15 @@ export const TOU_OPTION_SPECS = {
     description: "Retransmission timeout before the first RTT sample (RFC 6298 §2.1).",
     layer: "tcp",
   },
+  rtoFallback: {
+    unit: "ms",
+    min: 1,
+    max: 600_000,
+    default: C.rtoFallback,
+    description:
+      "Retransmission timeout once data flows after a retransmitted SYN or SYN-ACK with no RTT sample (RFC 6298 §5.7).",
+    layer: "tcp",
+  },
   rtoMin: {
     unit: "ms",
     min: 1,

@@ -273,16 +273,21 @@ type StackKeyOf<K extends StackOptionName> = Specs[K] extends { readonly stackKe
 
 /**
  * `TcpConfig` fields that are not user tunables (set by the stack or the
- * testbed only), so they need no table entry: `recvAutoTune` (receive-window
- * auto-tuning, on unless `recvBufferSize` is set below its default).
+ * testbed only), so they need no table entry: the stack fills their
+ * defaults. RFC 1337 on/off, the user timeout and the initial window in
+ * bytes are reachable from the test seam (`createTestbed({ tcp })`);
+ * `recvAutoTune` (receive-window auto-tuning) is on unless `recvBufferSize`
+ * is set below its default.
  */
-type InternalTcpField = "recvAutoTune";
+type InternalTcpField = "rfc1337" | "userTimeout" | "initialWindowBytes" | "recvAutoTune";
 
 // Compile-time checks that the table and the layers below it agree.
 // Every TcpConfig field but the internal ones is a "tcp" option, and every "tcp" option a field:
 const _tcpNames: Equal<TcpOptionName, Exclude<keyof TcpConfig, InternalTcpField>> = true;
 // ... whose value the field accepts:
-const _tcpTypes: Pick<ResolvedTouOptions, TcpOptionName> extends TcpConfig ? true : never = true;
+const _tcpTypes: Pick<ResolvedTouOptions, TcpOptionName> extends Omit<TcpConfig, InternalTcpField>
+  ? true
+  : never = true;
 // Every "stack" option names a StackOptions field that accepts its value (else its name shows):
 const _stackTypes: {
   [K in StackOptionName]: StackKeyOf<K> extends keyof StackOptions

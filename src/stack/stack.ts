@@ -24,7 +24,7 @@ import { TcpConnection } from "../tcp/connection.ts";
 import type { TcpEvent } from "../tcp/events.ts";
 import { generateIsn } from "../tcp/isn.ts";
 import { ACK, PSH, RST, SYN } from "../wire/tcp_flags.ts";
-import { type Seq, seq, seqAdd, seqGt } from "../wire/seq.ts";
+import { type Seq, seq, seqAdd } from "../wire/seq.ts";
 import { segmentSeqLen, type TcpSegment } from "../wire/tcp_segment.ts";
 import { emitSegment, parseSegment } from "../wire/tcp_codec.ts";
 import {
@@ -47,19 +47,23 @@ import {
 } from "./stack_connection.ts";
 import { StackListener } from "./stack_listener.ts";
 import {
+  type IsnTuple,
   type StackConnectOptions,
   type StackCounters,
   type StackListenOptions,
   type StackOptions,
+  type StackReconfigure,
   zeroCounters,
 } from "./stack_options.ts";
 import type { StackTracer } from "./trace.ts";
 
 export type {
+  IsnTuple,
   StackConnectOptions,
   StackCounters,
   StackListenOptions,
   StackOptions,
+  StackReconfigure,
 } from "./stack_options.ts";
 
 const TX_BUFFER_SIZE = 65_536 + ENVELOPE_HEADER_LEN;
@@ -92,8 +96,7 @@ export class Stack implements ConnectionDriver {
   readonly socket: DatagramSocket;
   /** Clock, timers, randomness. */
   readonly runtime: Runtime;
-  /** TCP configuration shared by every connection. */
-  readonly config: TcpConfig;
+  #config: TcpConfig;
   /** Counters. */
   readonly counters: StackCounters = zeroCounters();
   /** Optional tracer: sees every segment in/out and every connection event. */
@@ -107,7 +110,10 @@ export class Stack implements ConnectionDriver {
   #armedId: TimerId | undefined;
   #tx = new Uint8Array(TX_BUFFER_SIZE);
   #isnSecret: Uint8Array;
-  #nextIsn: Seq | undefined;
+  /** ISNs for the next connections, in order (test seam). */
+  #isnQueue: Seq[] = [];
+  /** ISNs bound to a 4-tuple (test seam), by tuple key. */
+  #isnByTuple = new Map<string, Seq>();
   #range: readonly [number, number];
   #synQueueLimit: number;
   #abortOnOverflow: boolean;
@@ -115,7 +121,7 @@ export class Stack implements ConnectionDriver {
   #processing: StackConnection | undefined;
   /** Connections whose drain waits for the end of the receive batch. */
   #deferred: StackConnection[] = [];
-  readonly #deferBound: (() => void) | undefined;
+  #deferBound: (() => void) | undefined;
   #again = false;
   #closed = false;
   #localAddrText: string;
@@ -124,7 +130,7 @@ export class Stack implements ConnectionDriver {
   constructor(socket: DatagramSocket, runtime: Runtime, options: StackOptions = {}) {
     this.socket = socket;
     this.runtime = runtime;
-    this.config = { ...DEFAULT_TCP_CONFIG, ...options.tcp };
+    this.#config = { ...DEFAULT_TCP_CONFIG, ...options.tcp };
     this.#range = options.ephemeralPortRange ?? DEFAULT_EPHEMERAL_RANGE;
     this.#synQueueLimit = options.synQueueLimit ?? 256;
     this.#abortOnOverflow = options.abortOnOverflow ?? false;
@@ -167,13 +173,48 @@ export class Stack implements ConnectionDriver {
     return this.#conns.get(tupleKey(remote, localPort, remotePort));
   }
 
+  /** TCP configuration of the connections opened from now on. */
+  get config(): TcpConfig {
+    return this.#config;
+  }
+
   /**
-   * Test seam: the next connection this stack creates, by `connect()` (its
-   * SYN) or by a listener (its SYN-ACK), gets `iss` instead of the RFC 6528
-   * ISN. One-shot: later connections get generated ISNs again.
+   * Changes tunables of a live stack: TCP tunables apply to connections
+   * opened afterwards (a connection keeps the configuration it was opened
+   * with), `synQueueLimit` to listeners opened afterwards, the rest at once.
+   *
+   * @param options What to change; absent fields stay.
    */
-  setNextIsn(iss: number): void {
-    this.#nextIsn = seq(iss);
+  reconfigure(options: StackReconfigure): void {
+    if (options.tcp !== undefined) this.#config = { ...this.#config, ...options.tcp };
+    if (options.ephemeralPortRange !== undefined) this.#range = options.ephemeralPortRange;
+    if (options.synQueueLimit !== undefined) this.#synQueueLimit = options.synQueueLimit;
+    if (options.abortOnOverflow !== undefined) this.#abortOnOverflow = options.abortOnOverflow;
+    if (options.coalesceAcks !== undefined) {
+      this.#deferBound = this.runtime.defer !== undefined && options.coalesceAcks
+        ? () => this.#flushDeferred()
+        : undefined;
+    }
+  }
+
+  /**
+   * Test seam: fixes ISNs instead of the RFC 6528 ones. With a `tuple`, the
+   * next connection on that 4-tuple gets `iss` (one-shot per tuple; it wins
+   * over the queue). Without one, `iss` (or each of a list, in order) goes to
+   * the next connections this stack creates, by `connect()` (their SYN) or by
+   * a listener (their SYN-ACK); later ones get generated ISNs again. A call
+   * without a tuple replaces the queue.
+   *
+   * @param iss One ISN or a queue of them.
+   * @param tuple The 4-tuple the ISN is for.
+   */
+  setNextIsn(iss: number | readonly number[], tuple?: IsnTuple): void {
+    if (tuple !== undefined) {
+      if (typeof iss !== "number") throw new TypeError("setNextIsn: one ISN per 4-tuple");
+      this.#isnByTuple.set(tupleKey(tuple.remote, tuple.localPort, tuple.remotePort), seq(iss));
+      return;
+    }
+    this.#isnQueue = (typeof iss === "number" ? [iss] : [...iss]).map((n) => seq(n));
   }
 
   /**
@@ -270,7 +311,7 @@ export class Stack implements ConnectionDriver {
       localPort,
       remotePort,
       iss: this.#takeIsn(remote, localPort, remotePort, now),
-      config: this.config,
+      config: this.#config,
       tsOffset: this.#random32(),
     });
     const c = new StackConnection(this, tcp, remote, undefined);
@@ -278,6 +319,11 @@ export class Stack implements ConnectionDriver {
     this.counters.activeOpens++;
     this.process(c);
     return c;
+  }
+
+  /** The runtime's current time (for app calls on connections). */
+  now(): number {
+    return this.runtime.now();
   }
 
   /** Drains a connection's output and events and re-arms its timer. */
@@ -311,6 +357,9 @@ export class Stack implements ConnectionDriver {
     for (const l of [...this.#listeners.values()]) l.close();
     for (const c of [...this.#conns.values()]) {
       if (c.state !== "CLOSED" && c.state !== "TIME_WAIT") c.abort();
+      // a connection that closed within the current receive batch still has its
+      // events ("error", "closed") queued for the end-of-batch drain: deliver them
+      else if (c.deferred) this.process(c);
       this.#release(c);
     }
     this.#closed = true;
@@ -334,11 +383,14 @@ export class Stack implements ConnectionDriver {
   }
 
   #takeIsn(remote: DatagramAddr, localPort: number, remotePort: number, now: number): Seq {
-    if (this.#nextIsn !== undefined) {
-      const s = this.#nextIsn;
-      this.#nextIsn = undefined;
-      return s;
+    const key = tupleKey(remote, localPort, remotePort);
+    const bound = this.#isnByTuple.get(key);
+    if (bound !== undefined) {
+      this.#isnByTuple.delete(key);
+      return bound;
     }
+    const queued = this.#isnQueue.shift();
+    if (queued !== undefined) return queued;
     // RFC 6528 §3
     return generateIsn(this.#isnSecret, {
       localAddr: this.#localAddrText,
@@ -378,8 +430,15 @@ export class Stack implements ConnectionDriver {
       to: "CLOSED",
       cause: "close()",
     });
-    // Connections never accepted are reset, as Linux does on close(listen_fd).
-    for (const c of [...l.synQueue, ...l.acceptQueue]) c.abort();
+    // As Linux (inet_csk_listen_stop) and gVisor on close(listen_fd): embryonic
+    // connections (SYN_RCVD) are dropped silently, so a later ACK of the peer
+    // draws a RST as for any unknown connection (RFC 9293 §3.10.7.1);
+    // established ones never accepted are reset.
+    for (const c of [...l.synQueue]) {
+      c.tcp.discard(this.runtime.now(), "listener closed: embryonic connection dropped");
+      this.process(c);
+    }
+    for (const c of [...l.acceptQueue]) c.abort();
     l.synQueue.clear();
     l.acceptQueue.length = 0;
   }
@@ -520,18 +579,8 @@ export class Stack implements ConnectionDriver {
     const seg = parsed.value;
     this.counters.segmentsIn++;
     const key = tupleKey(from, seg.dstPort, seg.srcPort);
-    let c = this.#conns.get(key);
+    const c = this.#conns.get(key);
     this.tracer?.onSegment?.(this.runtime.now(), "in", from, seg, c);
-    if (c !== undefined && c.state === "TIME_WAIT" && (seg.flags & (SYN | ACK | RST)) === SYN) {
-      // A new SYN for a 4-tuple in TIME_WAIT with a higher sequence number
-      // may reopen it (RFC 9293 §3.6.1 note, RFC 6191; Linux tcp_timewait_state_process).
-      const l = this.#listeners.get(seg.dstPort);
-      if (l !== undefined && seqGt(seg.seq, c.tcp.rcvNxt)) {
-        this.counters.timeWaitRecycled++;
-        this.#release(c);
-        c = undefined;
-      }
-    }
     if (c !== undefined) {
       if (c.embryonic && (seg.flags & ACK) !== 0 && (seg.flags & (SYN | RST)) === 0) {
         const l = this.#listeners.get(c.listenerPort!);
@@ -541,7 +590,16 @@ export class Stack implements ConnectionDriver {
           return; // drop the ACK: the SYN-ACK will be retransmitted (Linux)
         }
       }
-      c.tcp.handleSegment(this.runtime.now(), seg);
+      const verdict = c.tcp.handleSegment(this.runtime.now(), seg);
+      if (verdict === "reopen" && this.#listeners.has(seg.dstPort)) {
+        // TIME_WAIT's verdict: a new SYN may start a new incarnation (RFC 9293
+        // §3.6.1 note, RFC 6191; Linux TCP_TW_SYN): the listener takes it, and
+        // the old connection's answer is never sent.
+        this.counters.timeWaitRecycled++;
+        this.#release(c);
+        this.#onListenerSegment(from, seg);
+        return;
+      }
       // Segments of one receive batch share one drain, so one cumulative
       // (stretch) ACK answers them. Urgent output goes at once, and so does
       // the answer to a PSH segment: its sender had nothing more queued, so
@@ -553,6 +611,16 @@ export class Stack implements ConnectionDriver {
       }
       return;
     }
+    if (this.#listeners.has(seg.dstPort)) {
+      this.#onListenerSegment(from, seg);
+      return;
+    }
+    this.counters.noSocket++;
+    this.#sendRstFor(from, seg);
+  }
+
+  /** RFC 9293 §3.10.7.2: a segment for a listener's port and no connection. */
+  #onListenerSegment(from: DatagramAddr, seg: TcpSegment): void {
     const l = this.#listeners.get(seg.dstPort);
     if (l !== undefined) {
       // RFC 9293 §3.10.7.2: LISTEN
@@ -575,7 +643,7 @@ export class Stack implements ConnectionDriver {
           localPort: seg.dstPort,
           remotePort: seg.srcPort,
           iss: this.#takeIsn(from, seg.dstPort, seg.srcPort, now),
-          config: this.config,
+          config: this.#config,
           tsOffset: this.#random32(),
         }, seg);
         const nc = new StackConnection(
@@ -589,10 +657,7 @@ export class Stack implements ConnectionDriver {
         this.counters.passiveOpens++;
         this.process(nc);
       }
-      return;
     }
-    this.counters.noSocket++;
-    this.#sendRstFor(from, seg);
   }
 
   /** RFC 9293 §3.10.7.1: answer a segment for no connection (never a RST). */

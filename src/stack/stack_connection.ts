@@ -15,6 +15,8 @@ import type { DatagramAddr } from "../udp/datagram_socket.ts";
 export interface ConnectionDriver {
   /** Drains transmit/events and re-arms timers for `conn`. */
   process(conn: StackConnection): void;
+  /** The runtime's current time, passed to app calls that can arm timers. */
+  now(): number;
 }
 
 /** Identifies a connection: remote datagram address and both TCP ports. */
@@ -122,7 +124,7 @@ export class StackConnection implements FourTuple {
 
   /** Half-close (SHUT_WR): FIN after the queued data. */
   closeWrite(): void {
-    this.tcp.closeWrite();
+    this.tcp.closeWrite(this.#driver.now());
     this.#driver.process(this);
   }
 
@@ -134,13 +136,13 @@ export class StackConnection implements FourTuple {
 
   /** Full close; the stack finishes the close (FIN_WAIT, TIME_WAIT) on its own. */
   close(): void {
-    this.tcp.close();
+    this.tcp.close(this.#driver.now());
     this.#driver.process(this);
   }
 
   /** Abortive close: RST now, no TIME_WAIT. */
   abort(): void {
-    this.tcp.abort();
+    this.tcp.abort(this.#driver.now());
     this.#driver.process(this);
   }
 
@@ -155,7 +157,7 @@ export class StackConnection implements FourTuple {
     on: boolean,
     opts?: { idle?: number; interval?: number; count?: number },
   ): void {
-    this.tcp.setKeepAlive(on, opts);
+    this.tcp.setKeepAlive(this.#driver.now(), on, opts);
     this.#driver.process(this);
   }
 

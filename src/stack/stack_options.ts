@@ -31,6 +31,34 @@ export interface StackOptions {
 }
 
 /**
+ * Tunables a live stack can change (`Stack.reconfigure`): TCP
+ * tunables apply to connections opened afterwards, `synQueueLimit` to
+ * listeners opened afterwards, the rest at once.
+ */
+export interface StackReconfigure {
+  /** TCP tunables merged into the stack's configuration. */
+  readonly tcp?: Partial<TcpConfig>;
+  /** Ephemeral port range for active opens. */
+  readonly ephemeralPortRange?: readonly [number, number];
+  /** Bound of each new listener's SYN queue. */
+  readonly synQueueLimit?: number;
+  /** Answer a handshake-completing ACK with RST when the accept queue is full. */
+  readonly abortOnOverflow?: boolean;
+  /** Drain once per receive batch when the runtime can `defer`. */
+  readonly coalesceAcks?: boolean;
+}
+
+/** Which connection an ISN set with `Stack.setNextIsn` is for: its 4-tuple. */
+export interface IsnTuple {
+  /** The peer's datagram address. */
+  readonly remote: { readonly hostname: string; readonly port: number };
+  /** Our TCP port. */
+  readonly localPort: number;
+  /** The peer's TCP port. */
+  readonly remotePort: number;
+}
+
+/**
  * Stack-wide counters (like `netstat -s`).
  *
  * @example Counting the RST answered to a SYN for a closed port

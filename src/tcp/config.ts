@@ -23,6 +23,12 @@ export interface TcpConfig {
   readonly finWait2Timeout: Duration;
   /** Initial RTO (RFC 6298 §2.1). Default 1000. */
   readonly rtoInitial: Duration;
+  /**
+   * RTO once data transmission begins after a retransmitted SYN or SYN-ACK
+   * when no RTT sample exists (RFC 6298 §5.7; Linux TCP_TIMEOUT_FALLBACK).
+   * Only raises the RTO: a larger `rtoInitial` stays. Default 3000.
+   */
+  readonly rtoFallback: Duration;
   /** Lower bound of RTO. Default 200 (Linux; RFC 6298 says 1 s). */
   readonly rtoMin: Duration;
   /** Upper bound of RTO. Default 120 000. */
@@ -62,6 +68,25 @@ export interface TcpConfig {
   readonly pacingBurst: number;
   /** Initial congestion window in segments (RFC 6928). Default 10. */
   readonly initialCwnd: number;
+  /**
+   * Initial congestion window in bytes instead of segments, rounded down to
+   * whole segments of the connection's MSS, at least one (RFC 3390 / RFC
+   * 6928 give it in bytes). 0: use `initialCwnd`. Default 0.
+   */
+  readonly initialWindowBytes: number;
+  /**
+   * User timeout (RFC 9293 §3.8.3 "USER TIMEOUT", RFC 5482; Linux
+   * TCP_USER_TIMEOUT): how long sent data may stay unacknowledged before
+   * the connection is aborted as timed out, whatever `retries` allows. The
+   * retransmission timer is clamped to it. 0: off. Default 0.
+   */
+  readonly userTimeout: Duration;
+  /**
+   * Ignore a RST in TIME_WAIT (RFC 1337: the TIME-WAIT assassination
+   * hazard). Off: an exact RST closes TIME_WAIT at once (RFC 9293
+   * §3.10.7.4; Linux `tcp_rfc1337=0`). Default true.
+   */
+  readonly rfc1337: boolean;
   /** Challenge ACKs allowed per second (RFC 5961 §7, tcp_challenge_ack_limit). Default 1000. */
   readonly challengeAckLimit: number;
   /** Largest out-of-order segments held for reassembly, as a count of ranges. Default 64. */
@@ -86,6 +111,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = Object.freeze({
   msl: 30_000,
   finWait2Timeout: 60_000,
   rtoInitial: 1_000,
+  rtoFallback: 3_000,
   rtoMin: 200,
   rtoMax: 120_000,
   synRetries: 6,
@@ -104,6 +130,9 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = Object.freeze({
   pacing: true,
   pacingBurst: 32,
   initialCwnd: 10,
+  initialWindowBytes: 0,
+  userTimeout: 0,
+  rfc1337: true,
   challengeAckLimit: 1000,
   maxOutOfOrderRanges: 64,
 });
@@ -121,4 +150,23 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = Object.freeze({
  */
 export function tcpConfig(overrides: Partial<TcpConfig> = {}): TcpConfig {
   return { ...DEFAULT_TCP_CONFIG, ...overrides };
+}
+
+/**
+ * The initial window in segments for an MSS: `initialWindowBytes` rounded
+ * down to whole segments (at least one) when set, else `initialCwnd`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { initialWindowSegments, tcpConfig } from "./config.ts";
+ * assert.equal(initialWindowSegments(tcpConfig(), 1400), 10);
+ * assert.equal(initialWindowSegments(tcpConfig({ initialWindowBytes: 14600 }), 1400), 10);
+ * assert.equal(initialWindowSegments(tcpConfig({ initialWindowBytes: 4000 }), 1400), 2);
+ * assert.equal(initialWindowSegments(tcpConfig({ initialWindowBytes: 100 }), 1400), 1);
+ * ```
+ */
+export function initialWindowSegments(config: TcpConfig, mss: number): number {
+  if (config.initialWindowBytes <= 0) return config.initialCwnd;
+  return Math.max(1, Math.floor(config.initialWindowBytes / Math.max(1, mss)));
 }

@@ -1,24 +1,26 @@
 /**
  * One TCP connection as a sans-I/O state machine (RFC 9293).
  *
- * Structure (one concern per file, joined by the internal
- * {@linkcode ConnectionCore} this class hands to its parts):
- * - `connection.ts` (this file): the public API, the state machine of RFC
- *   9293 §3.3.2 with the arrival procedure of §3.10.7.4 (sequence check, RST,
- *   SYN, ACK), timers dispatch, events and the output loop.
- * - `handshake.ts`: SYN options and their negotiation, arrival in SYN_SENT
- *   (§3.10.7.3) and segment assembly (options, sizes).
+ * Structure (one concern per file; the parts get the internal
+ * `ConnectionCore` of `_core.ts`, never this class, so src/tcp has no
+ * import cycle):
+ * - `connection.ts` (this file): the public API, the state variable and its
+ *   side effects (RFC 9293 §3.3.2: timers started and stopped on entering a
+ *   state, events), timer dispatch, the app calls and the event queue.
+ * - `arrival.ts`: segment arrival (§3.10.7) in the RFC's order: SYN_SENT,
+ *   then sequence check with PAWS, RST, SYN, ACK, text and FIN; every
+ *   TIME_WAIT rule in one function whose verdict the stack acts on.
+ * - `handshake.ts`: SYN options and their negotiation (MSS, window scale,
+ *   timestamps, SACK-permitted).
+ * - `output.ts`: building our segments (ACK, window, options) and RSTs;
+ *   what `pollTransmit` sends next.
  * - `sender.ts`: send sequence space, what to send next (Nagle, SWS, cwnd,
  *   pacing, zero-window probes), ACK processing, RTT, RTO; loss recovery
  *   (RFC 6675 SACK, NewReno without SACK) is in `recovery.ts`.
- * - `receiver.ts`: receive sequence space, acceptability, reassembly, the
- *   advertised window, delayed ACKs, PAWS, SACK blocks, and the text and FIN
- *   steps (§3.10.7.4 seventh and eighth).
+ * - `receiver.ts`: the receive half: sequence space, acceptability,
+ *   reassembly, the advertised window, the ACK policy, PAWS, SACK blocks.
  * - `timers.ts`: the deadline table (retransmit, persist, delayedAck,
  *   keepalive, timeWait, finWait2, pacing) and keepalive.
- *
- * Just over 600 lines: the arrival procedure of §3.10.7.4 stays in one file
- * so that its steps read in the RFC's order.
  *
  * Event/poll flow: inputs are `handleSegment(now, seg)`, `handleTimeout(now)`
  * and the app calls (`write`, `read`, `closeWrite`, `close`, `abort`, ...).
@@ -26,8 +28,9 @@
  * `pollTransmit(now)` until it returns undefined (each segment must be
  * encoded before the next call: its payload is a view of the send buffer),
  * then `pollEvent()` until undefined, then arms one timer at
- * `pollTimeout()`. App calls have no `now`; they use the time of the latest
- * input or poll, which the driver's next `pollTransmit(now)` follows at once.
+ * `pollTimeout()`. Every app call that can arm a timer or change state
+ * (`close`, `closeWrite`, `abort`, `setKeepAlive`) takes `now`: there is no
+ * cached clock inside a connection.
  *
  * Choices where the RFCs leave room (Linux-like):
  * - Data after our `shutdownRead()` is ACKed and discarded; data arriving
@@ -37,40 +40,34 @@
  * - Segments without timestamps are accepted even when timestamps are in use
  *   (Linux; RFC 7323 §3.2 says SHOULD drop); a duplicate reaching
  *   Last.ACK.sent updates TS.Recent (Linux), so lost ACKs do not inflate RTTs.
- * - A RST in TIME_WAIT is ignored (RFC 1337), with no challenge ACK; a
- *   passive open reset in SYN_RCVD goes back to LISTEN without an error, then
- *   to CLOSED (the stack's listener is the LISTEN TCB that goes on). See docs/stack.md.
+ * - A RST in TIME_WAIT is ignored (RFC 1337, `rfc1337` on by default), with
+ *   no challenge ACK; a passive open reset in SYN_RCVD goes back to LISTEN
+ *   without an error, then to CLOSED (the stack's listener is the LISTEN TCB
+ *   that goes on). See docs/stack.md.
  * - Keepalive timeout and abort() send a RST; retransmission timeouts do not.
  *
  * @module
  */
 
 import { type Instant, NEVER } from "../time.ts";
-import { type Seq, seqAdd } from "../wire/seq.ts";
-import { ACK, FIN, PSH, RST, SYN } from "../wire/tcp_flags.ts";
+import type { Seq } from "../wire/seq.ts";
+import { ACK, RST, SYN } from "../wire/tcp_flags.ts";
 import type { TcpSegment } from "../wire/tcp_segment.ts";
+import type { ConnectionCore } from "./_core.ts";
+import { applyPeerSyn, type ArrivalVerdict, arrive } from "./arrival.ts";
 import type { TcpConfig } from "./config.ts";
 import { TcpUsageError } from "./errors.ts";
 import type { TcpErrorKind, TcpEvent } from "./events.ts";
-import {
-  advertisedMss,
-  applyPeerSyn,
-  arriveSynSent,
-  buildSegment,
-  maxSackBlocks,
-  type Negotiated,
-  resetSegment,
-  sackOptionLength,
-  TCP_HEADER_LEN,
-  TIMESTAMPS_OPTION_LEN,
-} from "./handshake.ts";
+import { advertisedMss } from "./handshake.ts";
 import { buildTcpInfo, type TcpInfo } from "./info.ts";
-import { arriveSynchronized, Receiver } from "./receiver.ts";
+import { nextSegment, resetSegment } from "./output.ts";
+import { Receiver } from "./receiver.ts";
 import { Sender } from "./sender.ts";
 import type { TcpState } from "./state.ts";
 import { Keepalive, type KeepAliveOptions, TimerTable } from "./timers.ts";
 
 export type { KeepAliveOptions } from "./timers.ts";
+export type { ArrivalVerdict } from "./arrival.ts";
 
 /** What the stack supplies to open a connection. */
 export interface ConnectionParams {
@@ -86,48 +83,6 @@ export interface ConnectionParams {
   readonly tsOffset?: number;
 }
 
-/**
- * What a connection lends its parts (`handshake.ts`, `receiver.ts`): its two
- * halves and the state-machine actions. Internal: not exported by `mod.ts`.
- */
-export interface ConnectionCore {
-  /** Tunables. */
-  readonly config: TcpConfig;
-  /** Our port. */
-  readonly localPort: number;
-  /** The peer's port. */
-  readonly remotePort: number;
-  /** The sending half. */
-  readonly snd: Sender;
-  /** The receiving half. */
-  readonly rcv: Receiver;
-  /** The timer table. */
-  readonly timers: TimerTable;
-  /** Opened by accept() (a reset in SYN_RCVD is then no "refused"). */
-  readonly passive: boolean;
-  /** What both SYNs allow, once the peer's SYN was applied. */
-  negotiated: Negotiated | undefined;
-  /** Current state. */
-  state(): TcpState;
-  /** Whether close() was called. */
-  orphaned(): boolean;
-  /** Moves along an RFC 9293 edge and emits the state event. */
-  setState(now: Instant, to: TcpState, cause: string): void;
-  /** Emits an error and goes to CLOSED. */
-  fail(now: Instant, kind: TcpErrorKind, detail: string): void;
-  /** Queues a RST (`ack` undefined: no ACK bit). */
-  queueRst(seqNo: Seq, ack: Seq | undefined): void;
-  /** Emits an event (readable events are coalesced until polled). */
-  emit(ev: TcpEvent): void;
-  /** Peer activity (restarts keepalive). */
-  touch(now: Instant): void;
-  /** TSval for `now` (RFC 7323 §5.4). */
-  tsClock(now: Instant): number;
-  /** RTT from the echoed timestamp of an ACK, or -1 (RFC 7323 §4.1). */
-  tsRtt(now: Instant, seg: TcpSegment): number;
-}
-
-const EMPTY: Uint8Array = new Uint8Array(0);
 /** At most this many RSTs wait to be sent (they are answers to floods of junk). */
 const MAX_CONTROL_QUEUE = 16;
 /** Timers handled per handleTimeout call before yielding (guards degenerate configs). */
@@ -171,7 +126,6 @@ export class TcpConnection {
   readonly #rcv: Receiver;
   readonly #core: ConnectionCore;
   #orphaned = false;
-  #now: Instant;
 
   #events: TcpEvent[] = [];
   #eventHead = 0;
@@ -186,7 +140,6 @@ export class TcpConnection {
     this.#remotePort = p.remotePort;
     this.#tsOffset = p.tsOffset ?? 0;
     this.#passive = passive;
-    this.#now = now;
     this.#snd = new Sender({ iss: p.iss, config: p.config, timers: this.#timers, passive });
     this.#rcv = new Receiver(p.config, this.#timers, advertisedMss(p.config));
     this.#keepalive = new Keepalive(p.config, this.#timers, now);
@@ -323,36 +276,10 @@ export class TcpConnection {
    * segment before the next call (its payload may view the send buffer).
    */
   pollTransmit(now: Instant): TcpSegment | undefined {
-    this.#now = now;
     if (this.#control.length > 0) return this.#control.shift();
     const st = this.#state;
     if (st === "CLOSED" || st === "LISTEN") return undefined;
-    const rcv = this.#rcv;
-    const ts = rcv.timestamps;
-    const blocks = rcv.synced ? rcv.sackBlocks(maxSackBlocks(ts)) : undefined;
-    const optLen = (ts ? TIMESTAMPS_OPTION_LEN : 0) + sackOptionLength(blocks?.length ?? 0);
-    const snd = this.#snd;
-    if (snd.next(now, this.#config.segmentBudget - TCP_HEADER_LEN - optLen)) {
-      const p = snd.plan;
-      let flags = (p.syn ? SYN : 0) | (p.fin ? FIN : 0);
-      let payload: Uint8Array = EMPTY;
-      if (p.len > 0) {
-        payload = snd.peek(p.offset, p.len);
-        if (p.offset + p.len === snd.queued) flags |= PSH;
-      }
-      return buildSegment(this.#core, now, flags, p.seq, payload, blocks);
-    }
-    // A pure ACK carries SND.MAX: after a go-back-N rewind of SND.NXT the peer
-    // may hold bytes past SND.NXT and would find an older SEG.SEQ unacceptable.
-    if (rcv.synced && rcv.ackNow) {
-      return buildSegment(this.#core, now, 0, snd.sndMax, EMPTY, blocks);
-    }
-    if (this.#keepalive.takeProbe()) {
-      // RFC 1122 4.2.3.6: a probe with SEG.SEQ = SND.NXT - 1 and no data
-      return buildSegment(this.#core, now, 0, seqAdd(snd.sndMax, -1), EMPTY, undefined);
-    }
-    snd.armPersistIfStalled(now);
-    return undefined;
+    return nextSegment(this.#core, now, this.#keepalive);
   }
 
   /** The earliest timer deadline, or NEVER. */
@@ -376,29 +303,20 @@ export class TcpConnection {
 
   // ---- inputs -------------------------------------------------------------------------
 
-  /** Processes a segment from the peer (RFC 9293 §3.10.7). */
-  handleSegment(now: Instant, seg: TcpSegment): void {
-    this.#now = now;
-    switch (this.#state) {
-      case "CLOSED":
-      case "LISTEN":
-        return;
-      case "SYN_SENT":
-        arriveSynSent(this.#core, now, seg);
-        break;
-      default:
-        arriveSynchronized(this.#core, now, seg);
-    }
-    // FIN_WAIT_1 → FIN_WAIT_2 waits for the end of the segment, so that a
-    // FIN+ACK goes straight to TIME_WAIT.
-    if (this.#state === "FIN_WAIT_1" && this.#snd.finAcked) {
-      this.#setState(now, "FIN_WAIT_2", "ACK of FIN received");
-    }
+  /**
+   * Processes a segment from the peer (RFC 9293 §3.10.7, `arrival.ts`).
+   *
+   * @param now Current time.
+   * @param seg The segment.
+   * @returns `"reopen"` when a new SYN reached TIME_WAIT and a listener may
+   *   take it (RFC 9293 §3.6.1, RFC 6191), else `"done"`.
+   */
+  handleSegment(now: Instant, seg: TcpSegment): ArrivalVerdict {
+    return arrive(this.#core, now, seg);
   }
 
   /** Runs expired timers; an early or repeated call does nothing. */
   handleTimeout(now: Instant): void {
-    this.#now = now;
     for (let round = 0; round < MAX_TIMER_ROUNDS; round++) {
       if (this.#state === "CLOSED") return;
       const kind = this.#timers.expired(now);
@@ -464,26 +382,30 @@ export class TcpConnection {
   read(into: Uint8Array): number {
     const rcv = this.#rcv;
     if (rcv.readShut) return -1;
-    const n = rcv.read(into, this.#now, this.#snd.rtt.srtt); // now/SRTT: receive auto-tuning
+    const n = rcv.read(into, this.#snd.rtt.srtt); // SRTT: receive auto-tuning
     if (n > 0) return n;
     if (rcv.finReceived || this.#state === "CLOSED") return -1;
     return 0;
   }
 
-  /** Half-close: send a FIN after all queued data; reading goes on. */
-  closeWrite(): void {
-    this.#shutWrite("closeWrite()");
+  /**
+   * Half-close: send a FIN after all queued data; reading goes on.
+   *
+   * @param now Current time (the state change may arm timers).
+   */
+  closeWrite(now: Instant): void {
+    this.#shutWrite(now, "closeWrite()");
   }
 
   /** Queues the FIN (RFC 9293 §3.10.4 CLOSE); `cause` names the app call for the state event. */
-  #shutWrite(cause: string): void {
+  #shutWrite(now: Instant, cause: string): void {
     const snd = this.#snd;
     if (snd.finQueued) return;
     const st = this.#state;
     if (st === "SYN_SENT") snd.queueFin(); // sent once established (queued until then)
     if (st !== "SYN_RCVD" && st !== "ESTABLISHED" && st !== "CLOSE_WAIT") return;
     snd.queueFin();
-    this.#setState(this.#now, st === "CLOSE_WAIT" ? "LAST_ACK" : "FIN_WAIT_1", cause);
+    this.#setState(now, st === "CLOSE_WAIT" ? "LAST_ACK" : "FIN_WAIT_1", cause);
   }
 
   /** Stops reading: buffered and later data is discarded (and still ACKed); read() returns -1. */
@@ -494,11 +416,12 @@ export class TcpConnection {
   /**
    * Closes both directions; the connection becomes orphaned and finishes on
    * its own. With unread received data it is reset instead (RFC 1122 4.2.2.13).
+   *
+   * @param now Current time: the FIN_WAIT_2 deadline counts from it.
    */
-  close(): void {
+  close(now: Instant): void {
     const st = this.#state;
     if (st === "CLOSED" || this.#orphaned) return;
-    const now = this.#now;
     if (this.#rcv.readable > 0 && !this.#rcv.readShut && this.#canReset()) {
       this.#queueRst(this.#snd.sndMax, this.#rcv.rcvNxt);
       this.#fail(now, "aborted", "close() with unread data: connection reset (RFC 1122 4.2.2.13)");
@@ -510,17 +433,34 @@ export class TcpConnection {
       this.#setState(now, "CLOSED", "close()"); // RFC 9293 §3.10.4: delete the TCB
       return;
     }
-    this.#shutWrite("close()");
+    this.#shutWrite(now, "close()");
     if (this.#state === "FIN_WAIT_2") {
       this.#timers.set("finWait2", now + this.#config.finWait2Timeout);
     }
   }
 
-  /** Resets the connection (SO_LINGER 0): RST, no TIME_WAIT, CLOSED. */
-  abort(): void {
+  /**
+   * Resets the connection (SO_LINGER 0): RST, no TIME_WAIT, CLOSED.
+   *
+   * @param now Current time.
+   */
+  abort(now: Instant): void {
     if (this.#state === "CLOSED") return;
     if (this.#canReset()) this.#queueRst(this.#snd.sndMax, this.#rcv.rcvNxt);
-    this.#fail(this.#now, "aborted", "connection aborted by the application");
+    this.#fail(now, "aborted", "connection aborted by the application");
+  }
+
+  /**
+   * Deletes the TCB without a word: no RST, no error event, straight to
+   * CLOSED. For an embryonic (SYN_RCVD) connection whose listener closes,
+   * as Linux and gVisor drop their request sockets; a later segment of the
+   * peer then finds no connection and draws a RST (RFC 9293 §3.10.7.1).
+   *
+   * @param now Current time.
+   * @param cause Why, for the state event.
+   */
+  discard(now: Instant, cause: string): void {
+    this.#setState(now, "CLOSED", cause);
   }
 
   /** TCP_NODELAY: turn Nagle's algorithm off (true) or on. */
@@ -528,9 +468,15 @@ export class TcpConnection {
     this.#snd.setNoDelay(on);
   }
 
-  /** SO_KEEPALIVE with optional idle/interval/count (RFC 1122 4.2.3.6). */
-  setKeepAlive(on: boolean, opts: KeepAliveOptions = {}): void {
-    this.#keepalive.configure(on, opts, this.#now, this.#keepaliveState());
+  /**
+   * SO_KEEPALIVE with optional idle/interval/count (RFC 1122 4.2.3.6).
+   *
+   * @param now Current time: the first probe is due an idle time after it.
+   * @param on Whether keepalive is on.
+   * @param opts Idle time, probe interval and count (defaults from the config).
+   */
+  setKeepAlive(now: Instant, on: boolean, opts: KeepAliveOptions = {}): void {
+    this.#keepalive.configure(on, opts, now, this.#keepaliveState());
   }
 
   // ---- helpers ----------------------------------------------------------------------------

@@ -1,19 +1,16 @@
 /**
- * Opening a connection and shaping its segments (RFC 9293 §3.5, §3.7.1,
- * §3.10.7.3; RFC 7323; RFC 2018): which options our SYN carries, what the
- * peer's SYN lets us use, segment arrival in SYN_SENT, and the assembly of
- * every outgoing segment (ACK, window, options) within the segment budget.
+ * What the SYNs carry and allow (RFC 9293 §3.7.1; RFC 7323 §2, §3; RFC
+ * 2018 §2; RFC 6691): the options our SYN offers, what the peer's SYN lets
+ * us use, the sizes that follow (MSS, window shift, payload per segment),
+ * and the handshake's timeout message. Pure functions of the configuration
+ * and the peer's options: arrival in SYN_SENT is in `arrival.ts`, segment
+ * building in `output.ts`.
  *
  * @module
  */
 
-import type { Instant } from "../time.ts";
-import { type Seq, seq, seqAdd, seqGt, seqLe } from "../wire/seq.ts";
-import { ACK, RST, SYN } from "../wire/tcp_flags.ts";
-import type { SackBlock, TcpOptions, TcpSegment } from "../wire/tcp_segment.ts";
+import type { TcpOptions } from "../wire/tcp_segment.ts";
 import type { TcpConfig } from "./config.ts";
-import type { ConnectionCore } from "./connection.ts";
-import { arriveText } from "./receiver.ts";
 
 /** MSS assumed when the peer's SYN carries none (RFC 9293 §3.7.1, RFC 1122 4.2.2.6). */
 export const DEFAULT_PEER_MSS = 536;
@@ -155,16 +152,6 @@ export function effectiveSendMss(config: TcpConfig, peerMss: number, timestamps:
   return Math.max(1, Math.min(fromPeer, ceiling));
 }
 
-/** Bytes the SACK option takes for `blocks` blocks (NOP, NOP, kind, len, 8 per block). */
-export function sackOptionLength(blocks: number): number {
-  return blocks === 0 ? 0 : 4 + 8 * blocks;
-}
-
-/** Most SACK blocks that fit next to the Timestamps option, or alone (RFC 2018 §3). */
-export function maxSackBlocks(timestamps: boolean): number {
-  return timestamps ? 3 : 4;
-}
-
 /**
  * The error detail when a handshake gives up, e.g. "timed out after 6 SYN
  * retransmissions".
@@ -181,124 +168,4 @@ export function handshakeTimeoutDetail(passive: boolean, retransmissions: number
   return `timed out after ${retransmissions} ${passive ? "SYN-ACK" : "SYN"} retransmission${
     retransmissions === 1 ? "" : "s"
   }`;
-}
-
-/**
- * Applies the options of the peer's SYN to both halves (RFC 9293 §3.7.1,
- * RFC 7323, RFC 2018) and takes SND.WND from it, unscaled.
- */
-export function applyPeerSyn(core: ConnectionCore, now: Instant, syn: TcpSegment): void {
-  const n = negotiate(core.config, syn.options);
-  core.negotiated = n;
-  core.rcv.onSyn(syn, now, n);
-  core.snd.configure(effectiveSendMss(core.config, n.peerMss, n.timestamps), n);
-  core.snd.windowFromSyn(syn);
-}
-
-/** Segment arrival in SYN_SENT (RFC 9293 §3.10.7.3). */
-export function arriveSynSent(core: ConnectionCore, now: Instant, seg: TcpSegment): void {
-  const f = seg.flags;
-  const snd = core.snd;
-  // first: SEG.ACK =< ISS or SEG.ACK > SND.NXT is not acceptable
-  if ((f & ACK) && (seqLe(seg.ack, snd.iss) || seqGt(seg.ack, snd.sndMax))) {
-    if (!(f & RST)) core.queueRst(seg.ack, undefined); // a "historical" SYN-ACK
-    return;
-  }
-  if (f & RST) {
-    // second: RFC 5961 §3.2, only with an acceptable ACK
-    if (f & ACK) core.fail(now, "refused", "connection refused");
-    return;
-  }
-  if (!(f & SYN)) return;
-  applyPeerSyn(core, now, seg);
-  core.touch(now);
-  if (f & ACK) {
-    snd.processAck(now, seg, core.tsRtt(now, seg));
-    snd.established();
-    core.setState(now, "ESTABLISHED", "SYN-ACK received");
-    core.rcv.requestAck();
-    // "continue processing at the sixth step": data or FIN riding on the SYN-ACK
-    arriveText(core, now, seg, seqAdd(seg.seq, 1));
-    if (snd.finQueued && core.state() === "ESTABLISHED") {
-      core.setState(now, "FIN_WAIT_1", "closeWrite() before connected");
-    }
-  } else {
-    // simultaneous open (RFC 9293 §3.5 figure 8): answer the SYN with a SYN-ACK
-    snd.resendSyn();
-    core.setState(now, "SYN_RCVD", "SYN received (simultaneous open)");
-  }
-}
-
-const EMPTY: Uint8Array = new Uint8Array(0);
-const NO_OPTIONS: TcpOptions = Object.freeze({});
-
-/**
- * A RST segment: `<SEQ=seqNo><CTL=RST>`, or `<SEQ=seqNo><ACK=ack><CTL=RST,ACK>`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { resetSegment } from "./handshake.ts";
- * import { seq } from "../wire/seq.ts";
- * assert.equal(resetSegment(1, 2, seq(5), undefined).flags, 0x04);
- * ```
- */
-export function resetSegment(
-  localPort: number,
-  remotePort: number,
-  seqNo: Seq,
-  ack: Seq | undefined,
-): TcpSegment {
-  return {
-    srcPort: localPort,
-    dstPort: remotePort,
-    seq: seqNo,
-    ack: ack ?? seq(0),
-    flags: ack === undefined ? RST : RST | ACK,
-    window: 0,
-    urgentPointer: 0,
-    options: NO_OPTIONS,
-    payload: EMPTY,
-  };
-}
-
-/**
- * Builds one of our segments: ACK = RCV.NXT once synchronized, the window
- * field, and the options (SYN options, or timestamps and SACK blocks). The
- * caller sized `payload` so the whole segment fits the segment budget.
- */
-export function buildSegment(
-  core: ConnectionCore,
-  now: Instant,
-  flags: number,
-  seqNo: Seq,
-  payload: Uint8Array,
-  blocks: SackBlock[] | undefined,
-): TcpSegment {
-  const rcv = core.rcv;
-  const synced = rcv.synced;
-  const syn = (flags & SYN) !== 0;
-  let options: TcpOptions;
-  if (syn) {
-    const n = synced ? core.negotiated : undefined;
-    options = synOptions(core.config, n, core.tsClock(now), synced ? rcv.tsRecent : 0);
-  } else if (rcv.timestamps) {
-    const timestamps = { tsVal: core.tsClock(now), tsEcr: rcv.tsRecent };
-    options = blocks === undefined ? { timestamps } : { timestamps, sackBlocks: blocks };
-  } else {
-    options = blocks === undefined ? NO_OPTIONS : { sackBlocks: blocks };
-  }
-  const seg: TcpSegment = {
-    srcPort: core.localPort,
-    dstPort: core.remotePort,
-    seq: seqNo,
-    ack: synced ? rcv.rcvNxt : seq(0),
-    flags: synced ? flags | ACK : flags,
-    window: rcv.windowField(syn),
-    urgentPointer: 0,
-    options,
-    payload,
-  };
-  if (synced) rcv.onAckSent();
-  return seg;
 }

@@ -21,7 +21,12 @@
  * @module
  */
 
-export { type ConnectionParams, type KeepAliveOptions, TcpConnection } from "./connection.ts";
+export {
+  type ArrivalVerdict,
+  type ConnectionParams,
+  type KeepAliveOptions,
+  TcpConnection,
+} from "./connection.ts";
 export { TcpUsageError } from "./errors.ts";
 export type { TcpInfo } from "./info.ts";
 export { DEFAULT_TCP_CONFIG, ENVELOPE_HEADER_LEN, type TcpConfig, tcpConfig } from "./config.ts";

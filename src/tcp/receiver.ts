@@ -2,9 +2,10 @@
  * The receiving half of a connection (RFC 9293 §3.8.6.2, §3.10.7.4; RFC 1122
  * 4.2.3.2–4.2.3.3; RFC 7323; RFC 2018): receive sequence variables, the
  * segment acceptability test, reassembly through {@linkcode RecvBuffer}, the
- * advertised window (scaling, receiver SWS avoidance, never shrinking),
- * delayed ACKs, the peer's FIN, TS.Recent / PAWS and SACK blocks; and the
- * segment arrival procedure of the synchronized states, step by step.
+ * advertised window (scaling, receiver SWS avoidance, never shrinking), the
+ * ACK policy (delayed, immediate, challenge ACKs), the peer's FIN, TS.Recent
+ * / PAWS and SACK blocks. What an arriving segment means for the connection
+ * is decided in `arrival.ts`; this half only keeps the receive state.
  *
  * @module
  */
@@ -21,12 +22,9 @@ import {
   seqLt,
   seqSub,
 } from "../wire/seq.ts";
-import { ACK, FIN, RST, SYN } from "../wire/tcp_flags.ts";
-import { ACK_FIN_ACKED, ACK_SYN_ACKED, ACK_UNACCEPTABLE, ACK_WRITABLE } from "./sender.ts";
+import { FIN, SYN } from "../wire/tcp_flags.ts";
 import type { SackBlock, TcpSegment } from "../wire/tcp_segment.ts";
 import { DEFAULT_TCP_CONFIG, type TcpConfig } from "./config.ts";
-import type { ConnectionCore } from "./connection.ts";
-import type { TcpEvent } from "./events.ts";
 import { RecvBuffer } from "./recv_buffer.ts";
 import { RcvAutotune } from "./rcv_autotune.ts";
 import type { TimerTable } from "./timers.ts";
@@ -47,6 +45,8 @@ export class Receiver {
   readonly #buf: RecvBuffer;
   /** Receive-buffer auto-tuning: caps buffered + offered bytes (rcv_autotune.ts). */
   readonly #autotune: RcvAutotune | undefined;
+  /** When data last arrived: the auto-tuning clock (app reads carry no time). */
+  #lastTextAt: Instant = 0;
   #synced = false;
   #irs: Seq = seq(0);
   #rcvNxt: Seq = seq(0);
@@ -295,6 +295,7 @@ export class Receiver {
    * @returns How far RCV.NXT advanced.
    */
   onText(now: Instant, dataSeq: Seq, data: Uint8Array): number {
+    this.#lastTextAt = now;
     let off = seqSub(dataSeq, this.#rcvNxt);
     let payload = data;
     if (off < 0) {
@@ -357,12 +358,12 @@ export class Receiver {
 
   /**
    * Copies readable bytes into `into`; asks for a window update when the
-   * window opened enough (RFC 1122 4.2.3.3). `now` and `rtt` (SRTT, 0 when
-   * unknown) drive receive-buffer auto-tuning.
+   * window opened enough (RFC 1122 4.2.3.3). `rtt` (SRTT, 0 when unknown)
+   * and the time of the latest data arrival drive receive-buffer auto-tuning.
    */
-  read(into: Uint8Array, now: Instant = 0, rtt = 0): number {
+  read(into: Uint8Array, rtt = 0): number {
     const n = this.#buf.read(into);
-    if (n > 0) this.#autotune?.onConsumed(now, n, rtt);
+    if (n > 0) this.#autotune?.onConsumed(this.#lastTextAt, n, rtt);
     if (n > 0 && this.#synced) this.#maybeWindowUpdate();
     return n;
   }
@@ -465,149 +466,4 @@ export class Receiver {
   onDelayedAckTimeout(): void {
     this.#ackNow = this.#ackUrgent = true;
   }
-}
-
-/**
- * Segment arrival in SYN_RCVD and the synchronized states (RFC 9293
- * §3.10.7.4): PAWS, sequence check, RST, SYN, ACK, then text and FIN.
- *
- * @param core The connection.
- * @param now Current time.
- * @param seg The segment.
- */
-export function arriveSynchronized(core: ConnectionCore, now: Instant, seg: TcpSegment): void {
-  const rcv = core.rcv;
-  let s = seg;
-  // RFC 7323 §5.3 R1: PAWS
-  if (!(s.flags & RST) && rcv.pawsRejects(s, now)) {
-    rcv.requestAck();
-    return;
-  }
-  if (core.state() === "SYN_RCVD" && (s.flags & (SYN | RST)) === SYN && s.seq === rcv.irs) {
-    if (!(s.flags & ACK)) {
-      core.snd.resendSyn(); // the peer's SYN again: our SYN-ACK was lost
-      return;
-    }
-    // simultaneous open: the peer's SYN-ACK repeats a SYN we have; keep the ACK
-    s = { ...s, seq: seqAdd(s.seq, 1), flags: s.flags & ~SYN };
-  }
-  // first: sequence number acceptability
-  if (!rcv.acceptable(s)) {
-    if (s.flags & RST) return;
-    rcv.updateTsRecentFromDuplicate(s, now);
-    if (core.state() === "TIME_WAIT" && rcv.isDuplicateFin(s)) {
-      core.timers.set("timeWait", now + 2 * core.config.msl); // ACK it, restart 2MSL
-    }
-    rcv.requestAck();
-    return;
-  }
-  core.touch(now);
-  // second: RST (RFC 5961 §3.2: only an exact match resets; RFC 1337: none in TIME_WAIT)
-  if (s.flags & RST) {
-    if (core.state() === "TIME_WAIT") return; // not even a challenge ACK
-    if (s.seq === rcv.rcvNxt) onReset(core, now);
-    else rcv.challengeAck(now, core.config.challengeAckLimit);
-    return;
-  }
-  // RFC 7323 §4.3: TS.Recent
-  rcv.updateTsRecent(s, now);
-  // fourth: SYN in a synchronized state (RFC 5961 §4.2)
-  if (s.flags & SYN) {
-    rcv.challengeAck(now, core.config.challengeAckLimit);
-    return;
-  }
-  // fifth: ACK
-  if (!(s.flags & ACK)) return;
-  if (!arriveAck(core, now, s)) return;
-  // seventh and eighth: text and FIN
-  arriveText(core, now, s, s.seq);
-}
-
-/** The ACK step; returns whether to go on with the segment. */
-function arriveAck(core: ConnectionCore, now: Instant, s: TcpSegment): boolean {
-  const snd = core.snd;
-  const r = snd.processAck(now, s, core.tsRtt(now, s));
-  const limit = core.config.challengeAckLimit;
-  if (core.state() === "SYN_RCVD") {
-    if ((r & ACK_UNACCEPTABLE) || !(r & ACK_SYN_ACKED)) {
-      core.queueRst(s.ack, undefined); // RFC 9293 §3.10.7.4: <SEQ=SEG.ACK><CTL=RST>
-      return false;
-    }
-    snd.established();
-    core.setState(now, "ESTABLISHED", "ACK of SYN-ACK received");
-  } else if (r & ACK_UNACCEPTABLE) {
-    core.rcv.challengeAck(now, limit); // RFC 5961 §5.2
-    return false;
-  } else if (r & ACK_SYN_ACKED) {
-    snd.established(); // closeWrite() in SYN_RCVD moved us on already
-    core.emit({ type: "connected" });
-  }
-  if (r & ACK_WRITABLE) core.emit({ type: "writable" });
-  if (r & ACK_FIN_ACKED) {
-    if (core.state() === "CLOSING") {
-      core.setState(now, "TIME_WAIT", "ACK of FIN received");
-    } else if (core.state() === "LAST_ACK") {
-      core.setState(now, "CLOSED", "ACK of FIN received");
-      return false;
-    }
-  }
-  return true;
-}
-
-/** An acceptable RST with SEG.SEQ = RCV.NXT (RFC 9293 §3.10.7.4 second step). */
-function onReset(core: ConnectionCore, now: Instant): void {
-  switch (core.state()) {
-    case "SYN_RCVD":
-      if (core.passive) {
-        // RFC 9293 §3.10.7.4: a passive open returns to LISTEN; the user need not be
-        // informed. The stack's listener goes on listening, so this TCB is deleted.
-        core.setState(now, "LISTEN", "RST received (passive open)");
-        core.setState(now, "CLOSED", "embryonic connection deleted; the listener goes on");
-      } else {
-        core.fail(now, "refused", "connection refused");
-      }
-      break;
-    case "CLOSING":
-    case "LAST_ACK":
-      core.setState(now, "CLOSED", "RST received");
-      break;
-    default:
-      core.fail(now, "reset", "connection reset by peer");
-  }
-}
-
-const READABLE: TcpEvent = Object.freeze({ type: "readable" });
-const EOF: TcpEvent = Object.freeze({ type: "eof" });
-
-/**
- * The text and FIN steps of segment arrival (RFC 9293 §3.10.7.4 seventh and
- * eighth), after the ACK step accepted the segment.
- *
- * @param core The connection.
- * @param now Current time.
- * @param s The segment.
- * @param dataSeq Sequence number of its first data byte (after a SYN).
- */
-export function arriveText(core: ConnectionCore, now: Instant, s: TcpSegment, dataSeq: Seq): void {
-  const rcv = core.rcv;
-  const st = core.state();
-  if (s.flags & FIN) rcv.noteFin(dataSeq, s);
-  // CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT: the peer's FIN came; ignore text
-  if (st !== "ESTABLISHED" && st !== "FIN_WAIT_1" && st !== "FIN_WAIT_2") return;
-  if (s.payload.length > 0) {
-    if (core.orphaned() && rcv.hasNewData(dataSeq, s)) {
-      // RFC 1122 4.2.2.13 / Linux: nobody will read this data
-      core.queueRst(core.snd.sndMax, rcv.rcvNxt);
-      core.fail(now, "aborted", "data received after close(): connection reset");
-      return;
-    }
-    const advanced = rcv.onText(now, dataSeq, s.payload);
-    if (advanced > 0 && !rcv.readShut) core.emit(READABLE);
-  }
-  if (!rcv.reachFin()) return;
-  core.emit(EOF);
-  if (st === "ESTABLISHED") core.setState(now, "CLOSE_WAIT", "FIN received");
-  else if (st === "FIN_WAIT_2") core.setState(now, "TIME_WAIT", "FIN received");
-  else if (core.snd.finAcked) core.setState(now, "TIME_WAIT", "FIN+ACK received");
-  else core.setState(now, "CLOSING", "FIN received (simultaneous close)");
 }

@@ -28,7 +28,7 @@ const MAX_BACKOFF_EXPONENT = 30;
  * Karn's algorithm (RFC 6298 §3) is the caller's job: do not feed samples
  * measured on retransmitted segments unless timestamps disambiguate them
  * (RFC 7323 §4). {@linkcode RttEstimator.sample} does not clear the backoff;
- * call {@linkcode RttEstimator.resetBackoff} when an ACK acknowledges new data.
+ * call {@linkcode RttEstimator.resetBackoff} after a valid sample (RFC 6298 §5).
  *
  * @example Two samples, then a timeout
  * ```ts
@@ -46,7 +46,7 @@ const MAX_BACKOFF_EXPONENT = 30;
  * ```
  */
 export class RttEstimator {
-  readonly #initial: Duration;
+  #initial: Duration;
   readonly #min: Duration;
   readonly #max: Duration;
   #srtt = 0;
@@ -131,8 +131,25 @@ export class RttEstimator {
     if (this.#backoffs < MAX_BACKOFF_EXPONENT) this.#backoffs++;
   }
 
-  /** Drops the backoff, e.g. when an ACK acknowledges new data. */
+  /**
+   * Drops the backoff. Only after a valid RTT sample (RFC 6298 §5 note, Karn's
+   * algorithm, RFC 9293 MUST-18): an ACK that gives no sample keeps it.
+   */
   resetBackoff(): void {
+    this.#backoffs = 0;
+  }
+
+  /**
+   * RFC 6298 §5.7: after a retransmitted SYN (or SYN-ACK) and with no sample,
+   * the RTO is re-initialised to `fallback` (3 s) when data transmission
+   * begins; a larger initial RTO stays. Drops the backoff. No-op once a
+   * sample exists.
+   *
+   * @param fallback The RTO to start data transmission with, in ms.
+   */
+  reinitialize(fallback: Duration): void {
+    if (this.#hasSample) return;
+    this.#initial = Math.max(this.#initial, fallback);
     this.#backoffs = 0;
   }
 }

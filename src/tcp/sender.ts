@@ -23,7 +23,7 @@ import type { Instant } from "../time.ts";
 import { type Seq, seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from "../wire/seq.ts";
 import { FIN, SYN } from "../wire/tcp_flags.ts";
 import type { TcpSegment } from "../wire/tcp_segment.ts";
-import type { TcpConfig } from "./config.ts";
+import { initialWindowSegments, type TcpConfig } from "./config.ts";
 import { type CongestionController, createController } from "./congestion/controller.ts";
 import { handshakeTimeoutDetail } from "./handshake.ts";
 import { Pacer, pacingBurst, pacingRate } from "./pacer.ts";
@@ -100,6 +100,8 @@ export class Sender {
 
   #synRetransmits = 0;
   #rtoCount = 0;
+  /** Since when sent data has waited for an acknowledgment (the user timeout's clock). */
+  #unackedSince: Instant = 0;
   #timeouts = 0;
   #retransmits = 0;
   #lost = 0;
@@ -130,7 +132,7 @@ export class Sender {
     this.#mss = 536;
     this.#cc = createController(config.congestionControl, {
       mss: this.#mss,
-      initialCwnd: config.initialCwnd,
+      initialCwnd: initialWindowSegments(config, this.#mss),
     });
     this.#noDelay = config.noDelay;
     this.#pacer = config.pacing ? new Pacer(pacingBurst(config, this.#mss)) : undefined;
@@ -262,14 +264,19 @@ export class Sender {
     this.#pacer?.setBurst(pacingBurst(this.#config, mss));
     this.#cc = createController(this.#config.congestionControl, {
       mss,
-      initialCwnd: this.#config.initialCwnd,
+      initialCwnd: initialWindowSegments(this.#config, mss),
     });
   }
 
-  /** The handshake completed: drop the SYN backoff, shrink IW if the SYN was lost. */
+  /**
+   * The handshake completed. After a lost SYN or SYN-ACK: the RTO starts
+   * again from the fallback when no RTT sample exists (the sample of the
+   * handshake, if any, already dropped the SYN backoff), and IW shrinks.
+   */
   established(): void {
-    this.#rtt.resetBackoff();
     if (this.#synRetransmits > 0) {
+      // RFC 6298 §5.7: SYN or SYN-ACK retransmitted and no RTT sample: RTO = 3 s
+      this.#rtt.reinitialize(this.#config.rtoFallback);
       // RFC 5681 §3.1: after a lost SYN or SYN-ACK the initial window is one segment
       this.#cc = createController(this.#config.congestionControl, {
         mss: this.#mss,
@@ -417,6 +424,7 @@ export class Sender {
     p.offset = len > 0 ? seqSub(seq, this.#dataSeq()) : 0;
     const end = seqAdd(seq, len + (fin ? 1 : 0) + (syn ? 1 : 0));
     const rexmit = seqLt(seq, this.#sndMax);
+    if (this.#sndMax === this.#sndUna) this.#unackedSince = now; // nothing was outstanding
     if (rexmit) {
       if (!probe) this.#retransmits++; // a repeated zero-window probe is no retransmission
       this.#rttTiming = false; // Karn: no sample from a retransmitted range
@@ -548,13 +556,16 @@ export class Sender {
     // RTT: from timestamps (valid for retransmissions, RFC 7323 §4.1) or Karn's timing
     if (tsRtt >= 0) {
       this.#rtt.sample(tsRtt);
+      this.#rtt.resetBackoff();
       if (this.#rttTiming && seqGe(ack, this.#rttSeq)) this.#rttTiming = false;
     } else if (this.#rttTiming && seqGe(ack, this.#rttSeq)) {
       this.#rttTiming = false;
       this.#rtt.sample(Math.max(0, now - this.#rttStart));
+      this.#rtt.resetBackoff();
     }
-    this.#rtt.resetBackoff();
+    // RFC 6298 §5 / RFC 9293 MUST-18 (Karn): no valid sample, the backoff stays
     this.#rtoCount = 0;
+    this.#unackedSince = now; // progress: the user timeout counts again
 
     const phase = this.#rec.onNewAck(now, this, acked);
     if (phase === NOT_IN_RECOVERY && !(result & ACK_SYN_ACKED)) {
@@ -595,6 +606,11 @@ export class Sender {
     if (this.#rtoCount >= this.#config.retries) {
       return `timed out after ${this.#rtoCount} retransmission${this.#rtoCount === 1 ? "" : "s"}`;
     }
+    const userTimeout = this.#config.userTimeout;
+    if (userTimeout > 0 && now - this.#unackedSince >= userTimeout) {
+      // RFC 9293 §3.8.3 USER TIMEOUT (RFC 5482, Linux TCP_USER_TIMEOUT)
+      return `timed out after ${userTimeout} ms without acknowledgment (user timeout)`;
+    }
     this.#rtoCount++;
     this.#timeouts++;
     this.#lost++;
@@ -602,7 +618,9 @@ export class Sender {
     this.#rec.onRto(this); // recover = SND.MAX; the scoreboard is kept
     this.#sndNxt = this.#sndUna; // go back N: resend from SND.UNA as the window allows
     this.#rtt.backoff(); // RFC 6298 §5.5
-    this.#timers.set("retransmit", now + this.#rtt.rto); // RFC 6298 §5.6
+    let at = now + this.#rtt.rto; // RFC 6298 §5.6
+    if (userTimeout > 0) at = Math.min(at, this.#unackedSince + userTimeout); // Linux clamps too
+    this.#timers.set("retransmit", at);
     return undefined;
   }
 

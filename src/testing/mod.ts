@@ -55,10 +55,12 @@
 export { createTestbed, Testbed } from "./testbed.ts";
 export type { AppView, TestbedOptions } from "./testbed.ts";
 export { RawPeer } from "./raw_peer.ts";
-export type { ReceivedSegment } from "./raw_peer.ts";
+export type { ReceivedSegment, UndecodableDatagram } from "./raw_peer.ts";
+export { TestConn } from "./test_conn.ts";
+export { batchRuntime } from "./batch_runtime.ts";
 export { buildSegment, parseFlags } from "./segment_spec.ts";
 export type { SegmentSpec } from "./segment_spec.ts";
 export { formatSegment } from "../stack/trace.ts";
 export type { StackTracer, StateEvent } from "../stack/trace.ts";
-export type { StackCounters } from "../stack/stack.ts";
+export type { IsnTuple, StackCounters, StackReconfigure } from "../stack/stack.ts";
 export type { ListenerCounters } from "../stack/stack_listener.ts";

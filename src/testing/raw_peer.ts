@@ -5,8 +5,9 @@
  * @module
  */
 
-import { emitSegment, parseSegment } from "../wire/tcp_codec.ts";
-import { emitEnvelope, EnvelopeType, parseEnvelope } from "../wire/envelope.ts";
+import { emitSegment } from "../wire/tcp_codec.ts";
+import { emitEnvelope, EnvelopeType } from "../wire/envelope.ts";
+import { decodeDatagram } from "../wire/datagram.ts";
 import type { TcpSegment } from "../wire/tcp_segment.ts";
 import type { DatagramAddr } from "../udp/datagram_socket.ts";
 import type { SimUdpSocket } from "../sim/sim_udp_socket.ts";
@@ -30,6 +31,18 @@ export interface ReceivedSegment {
   readonly text: string;
 }
 
+/** A datagram a raw peer received and could not decode as a tou TCP segment. */
+export interface UndecodableDatagram {
+  /** Virtual time of arrival. */
+  readonly time: number;
+  /** Virtual time at which the stack sent it (as {@linkcode ReceivedSegment.sentAt}). */
+  readonly sentAt: number;
+  /** The datagram's bytes (a copy). */
+  readonly bytes: Uint8Array;
+  /** Why it did not decode: the envelope or segment parser's error, or the envelope type. */
+  readonly reason: string;
+}
+
 /** A raw peer bound on the simulated network. */
 export class RawPeer {
   /** The peer's UDP address. */
@@ -38,8 +51,10 @@ export class RawPeer {
   tcpPort: number;
   /** The TCP port segments go to by default. */
   targetPort: number;
-  /** Undecodable datagrams received. */
+  /** Undecodable datagrams received (a count; {@linkcode RawPeer.undecodable} has them). */
   malformed = 0;
+  /** Every undecodable datagram received, with its time and bytes, in order. */
+  readonly undecodable: UndecodableDatagram[] = [];
   #socket: SimUdpSocket;
   #clock: VirtualClock;
   #target: DatagramAddr;
@@ -130,17 +145,22 @@ export class RawPeer {
   #onDatagram(data: Uint8Array): void {
     const time = this.#clock.now();
     const sentAt = this.#sentAt?.(data) ?? time;
-    const env = parseEnvelope(data);
-    if (!env.ok || env.value.type !== EnvelopeType.TCP_SEGMENT) {
-      this.malformed++;
+    const d = decodeDatagram(data);
+    if (!d.ok) {
+      this.#undecodable(time, sentAt, data, `${d.layer}: ${d.error.message}`);
       return;
     }
-    const p = parseSegment(env.value.body);
-    if (!p.ok) {
-      this.malformed++;
+    if (d.value.kind !== "segment") {
+      const type = d.value.envelope.type;
+      this.#undecodable(time, sentAt, data, `envelope type ${type}, not a TCP segment`);
       return;
     }
-    const segment = { ...p.value, payload: p.value.payload.slice() };
+    const segment = { ...d.value.segment, payload: d.value.segment.payload.slice() };
     this.#received.push({ time, sentAt, segment, text: formatSegment(segment) });
+  }
+
+  #undecodable(time: number, sentAt: number, data: Uint8Array, reason: string): void {
+    this.malformed++;
+    this.undecodable.push({ time, sentAt, bytes: data.slice(), reason });
   }
 }

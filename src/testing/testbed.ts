@@ -8,7 +8,12 @@
 import { VirtualClock } from "../sim/virtual_clock.ts";
 import { SimNetwork } from "../sim/sim_network.ts";
 import type { LinkConfig } from "../sim/link.ts";
-import { Stack, type StackCounters, type StackOptions } from "../stack/stack.ts";
+import {
+  Stack,
+  type StackCounters,
+  type StackOptions,
+  type StackReconfigure,
+} from "../stack/stack.ts";
 import type { StackConnection } from "../stack/stack_connection.ts";
 import type { StackListener } from "../stack/stack_listener.ts";
 import { describeDatagram, type StackTracer, type StateEvent } from "../stack/trace.ts";
@@ -17,6 +22,8 @@ import type { TcpState } from "../tcp/state.ts";
 import type { DatagramAddr } from "../udp/datagram_socket.ts";
 import { RawPeer } from "./raw_peer.ts";
 import { LoggingSocket, SendLog } from "./_send_log.ts";
+import { batchRuntime } from "./batch_runtime.ts";
+import { TestConn } from "./test_conn.ts";
 
 /** Options of {@linkcode createTestbed}. */
 export interface TestbedOptions {
@@ -30,6 +37,13 @@ export interface TestbedOptions {
   readonly stackAddr?: DatagramAddr;
   /** Link impairments applied in both directions between all hosts. Default: none, zero delay. */
   readonly link?: LinkConfig;
+  /**
+   * Receive batches as the real runtime has them: datagrams that arrive at
+   * the same virtual instant are handled as one batch, connections drained
+   * once at its end (one cumulative ACK for in-order data; `coalesceAcks`).
+   * Default false: every datagram is drained on its own.
+   */
+  readonly batch?: boolean;
 }
 
 /** What the application saw on a connection (non-blocking). */
@@ -93,7 +107,8 @@ export class Testbed {
       this.network.bind(addr),
       (to, data) => this.#sendLog.record(to, data, this.clock.now()),
     );
-    this.stack = new Stack(socket, this.clock, { ...opts.stack, tcp: opts.tcp });
+    const runtime = opts.batch ? batchRuntime(this.clock) : this.clock;
+    this.stack = new Stack(socket, runtime, { ...opts.stack, tcp: opts.tcp });
     this.stack.tracer = this.#recorder();
     this.#stacks.push(this.stack);
   }
@@ -137,28 +152,69 @@ export class Testbed {
     });
   }
 
-  /** Another full stack on its own host, on the same network and clock. */
+  /** Another full stack on its own host, on the same network and clock (`batch`: as in {@linkcode TestbedOptions}). */
   addStack(
     opts:
-      & { hostname?: string; port?: number; tcp?: Partial<TcpConfig> }
+      & { hostname?: string; port?: number; tcp?: Partial<TcpConfig>; batch?: boolean }
       & Omit<
         StackOptions,
         "tcp"
       > = {},
   ): Stack {
     const hostname = opts.hostname ?? `127.0.0.${this.#nextHost++}`;
-    const { hostname: _h, port, ...rest } = opts;
-    const s = new Stack(this.network.bind({ hostname, port: port ?? 7000 }), this.clock, rest);
+    const { hostname: _h, port, batch, ...rest } = opts;
+    const runtime = batch ? batchRuntime(this.clock) : this.clock;
+    const s = new Stack(this.network.bind({ hostname, port: port ?? 7000 }), runtime, rest);
     this.#stacks.push(s);
     return s;
   }
 
   /**
-   * Fixes the ISN of the next connection the stack under test creates: the
-   * SYN of its next `connect()` or the SYN-ACK of its next passive open.
+   * Fixes ISNs of the stack under test: of the next connection it creates
+   * (the SYN of its next `connect()` or the SYN-ACK of its next passive
+   * open), of the next ones in order when given a list, or of the next
+   * connection with `peer` on `localPort`/`remotePort` when `on` is given
+   * (that binding wins over the queue). See `Stack.setNextIsn`.
+   *
+   * @param iss One ISN or a queue of them.
+   * @param on The 4-tuple the ISN is for.
    */
-  setNextIsn(iss: number): void {
-    this.stack.setNextIsn(iss);
+  setNextIsn(
+    iss: number | readonly number[],
+    on?: { peer: RawPeer | DatagramAddr; localPort: number; remotePort: number },
+  ): void {
+    if (on === undefined) {
+      this.stack.setNextIsn(iss);
+      return;
+    }
+    const remote = on.peer instanceof RawPeer ? on.peer.addr : on.peer;
+    this.stack.setNextIsn(iss, { remote, localPort: on.localPort, remotePort: on.remotePort });
+  }
+
+  /**
+   * Changes tunables of the live stack under test (see `Stack.reconfigure`):
+   * TCP tunables apply to connections opened afterwards.
+   *
+   * @param options TCP tunables and stack options to change.
+   */
+  reconfigure(options: StackReconfigure): void {
+    this.stack.reconfigure(options);
+  }
+
+  /**
+   * The application calls of `TouConn` on a connection of the stack under
+   * test, with its typed errors (one wrapper per connection).
+   *
+   * @param sc The connection (from `connect()`, `accept()` or {@linkcode Testbed.connection}).
+   * @returns Its {@linkcode TestConn}.
+   */
+  conn(sc: StackConnection): TestConn {
+    let c = conns.get(sc);
+    if (c === undefined) {
+      c = new TestConn(sc);
+      conns.set(sc, c);
+    }
+    return c;
   }
 
   /** The stack under test's counters (live object). */
@@ -258,6 +314,7 @@ export class Testbed {
 }
 
 const views = new WeakMap<StackConnection, { chunks: Uint8Array[]; eof: boolean }>();
+const conns = new WeakMap<StackConnection, TestConn>();
 
 /** Creates a {@linkcode Testbed}. */
 export function createTestbed(opts: TestbedOptions = {}): Testbed {

@@ -263,9 +263,9 @@ export class TcpScript {
     return this.now;
   }
 
-  /** Runs an app call, then drains. */
-  app<T>(fn: (c: TcpConnection) => T): T {
-    const v = fn(this.conn);
+  /** Runs an app call (given the connection and the current time), then drains. */
+  app<T>(fn: (c: TcpConnection, now: Instant) => T): T {
+    const v = fn(this.conn, this.now);
     this.drain();
     return v;
   }

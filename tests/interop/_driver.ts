@@ -39,8 +39,8 @@ export interface DriverHooks {
   incoming?(seg: TcpSegment): boolean;
   /** Passive open: the connection for a SYN arriving while there is none. */
   accept?(now: number, syn: TcpSegment): TcpConnection;
-  /** The application: called after every input, before the output is drained. */
-  app(conn: TcpConnection): void;
+  /** The application: called after every input, before the output is drained; `now` for app calls. */
+  app(conn: TcpConnection, now: number): void;
   /** When the application wants to run again without any input (a performance.now() time). */
   wakeAt?(): number;
 }
@@ -154,7 +154,7 @@ export class Driver {
     const bridge = this.#bridge;
     if (conn !== undefined) {
       for (let round = 0; round < 64; round++) {
-        this.#hooks.app(conn);
+        this.#hooks.app(conn, now);
         let busy = false;
         for (let seg = conn.pollTransmit(now); seg !== undefined; seg = conn.pollTransmit(now)) {
           busy = true;

@@ -139,13 +139,13 @@ Deno.test({
         }
         return true;
       },
-      app(conn) {
+      app(conn, now) {
         if (conn.state === "ESTABLISHED") {
           while (written < data.length && conn.writable > 0) {
             written += conn.write(data.subarray(written));
           }
           if (written === data.length && !closed) {
-            conn.closeWrite(); // half-close: FIN after the data, reading goes on
+            conn.closeWrite(now); // half-close: FIN after the data, reading goes on
             closed = true;
           }
         }
@@ -408,7 +408,7 @@ Deno.test({
         return true;
       },
       wakeAt: () => paused() ? pauseStart! + (probed ? PAUSE_MS : PAUSE_MAX_MS) : Infinity,
-      app(conn) {
+      app(conn, tcpNow) {
         // Echo as it comes; after the kernel's FIN, finish the echo and close our side.
         const now = performance.now();
         if (pauseStart === undefined && readBytes >= config.recvBufferSize) pauseStart = now;
@@ -428,7 +428,7 @@ Deno.test({
           else pending[0] = pending[0].subarray(n);
         }
         if (eof && pending.length === 0 && !closed) {
-          conn.closeWrite();
+          conn.closeWrite(tcpNow);
           closed = true;
         }
       },

@@ -209,13 +209,13 @@ function runAction(s: TcpScript, a: Action): void {
       break;
     }
     case "closeWrite":
-      usage(() => c.closeWrite());
+      usage(() => c.closeWrite(s.now));
       break;
     case "close":
-      usage(() => c.close());
+      usage(() => c.close(s.now));
       break;
     case "abort":
-      usage(() => c.abort());
+      usage(() => c.abort(s.now));
       break;
     case "shutdownRead":
       usage(() => c.shutdownRead());
@@ -224,7 +224,7 @@ function runAction(s: TcpScript, a: Action): void {
       usage(() => c.setNoDelay(a.on));
       break;
     case "keepAlive":
-      usage(() => c.setKeepAlive(a.on));
+      usage(() => c.setKeepAlive(s.now, a.on));
       break;
     case "advance":
       s.advance(a.ms);
@@ -379,7 +379,7 @@ Deno.test("TcpPair transfers and closes cleanly when random configs and losses a
             written += c.write(data.subarray(written, Math.min(total, written + chunk)));
           }
           if (written === total && !closed && c.state === "ESTABLISHED") {
-            c.closeWrite();
+            c.closeWrite(pair.now);
             closed = true;
           }
           const srv = pair.server;
@@ -387,7 +387,7 @@ Deno.test("TcpPair transfers and closes cleanly when random configs and losses a
             for (let n = srv.read(buf); n !== 0; n = srv.read(buf)) {
               if (n < 0) {
                 eof = true;
-                srv.closeWrite();
+                srv.closeWrite(pair.now);
                 break;
               }
               got.set(buf.subarray(0, n), read);

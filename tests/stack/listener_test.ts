@@ -82,6 +82,33 @@ Deno.test("StackListener resets with abortOnOverflow when the accept queue is fu
   tb.close();
 });
 
+Deno.test("StackListener close drops SYN_RCVD connections silently and resets established unaccepted ones (RFC 9293 §3.10.7.1, as Linux)", () => {
+  const tb = createTestbed({ tcp: { timestamps: false } });
+  const l = tb.stack.listen(80);
+  const embryo = tb.rawPeer({ tcpPort: 40000, targetPort: 80 });
+  const done = tb.rawPeer({ tcpPort: 40001, targetPort: 80 });
+  assert.equal(synFrom(tb, embryo, 1000), SYN | ACK);
+  assert.equal(synFrom(tb, done, 5000), SYN | ACK);
+  done.send({ flags: ".", seq: 1, ack: 5001 });
+  const c = tb.connection(embryo, 80, 40000)!;
+  assert.equal(c.state, "SYN_RCVD");
+  l.close();
+  assert.equal(embryo.pending, 0); // no RST for the half-open connection
+  const rst = done.next()!;
+  assert.deepEqual([rst.segment.flags & RST, rst.segment.seq], [RST, 5001], rst.text);
+  assert.equal(tb.state(embryo, 80, 40000), undefined);
+  assert.equal(c.state, "CLOSED");
+  assert.equal(c.error, undefined);
+  assert.deepEqual(tb.stateEvents(c).map((e) => e.to), ["SYN_RCVD", "CLOSED"]);
+  tb.advance(10_000); // no SYN-ACK retransmission either
+  assert.equal(embryo.pending, 0);
+  // the peer's handshake ACK now reaches no connection: <SEQ=SEG.ACK><CTL=RST>
+  embryo.send({ flags: ".", seq: 1, ack: 1001 });
+  const r = embryo.next()!;
+  assert.deepEqual([r.segment.flags, r.segment.seq], [RST, 1001], r.text);
+  tb.close();
+});
+
 Deno.test("StackListener close resets connections never accepted", () => {
   const tb = createTestbed();
   const l = tb.stack.listen(80);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { ACK, FIN, PSH, RST } from "../../src/wire/tcp_flags.ts";
-import { bytes, TcpPair, TcpScript } from "../_harness/tcp_script.ts";
+import { ACK, FIN, PSH, RST, SYN } from "../../src/wire/tcp_flags.ts";
+import { bytes, makeSegment, TcpPair, TcpScript } from "../_harness/tcp_script.ts";
 
 const PLAIN = { windowScaling: false, timestamps: false, sack: false, msl: 1000 };
 
@@ -11,9 +11,9 @@ function established(config: Record<string, unknown> = {}): TcpScript {
 
 Deno.test("TcpConnection half-closes with closeWrite and reaches TIME_WAIT then CLOSED when closing actively", () => {
   const s = established();
-  s.app((c) => {
+  s.app((c, now) => {
     c.write(bytes("bye"));
-    c.closeWrite();
+    c.closeWrite(now);
   });
   s.expectSent({ flags: ACK | PSH | FIN, seq: s.l(), payload: "bye" });
   assert.equal(s.conn.state, "FIN_WAIT_1");
@@ -46,7 +46,7 @@ Deno.test("TcpConnection half-closes with closeWrite and reaches TIME_WAIT then 
 
 Deno.test("TcpConnection goes from FIN_WAIT_1 straight to TIME_WAIT when a FIN acknowledges our FIN", () => {
   const s = established();
-  s.app((c) => c.closeWrite());
+  s.app((c, now) => c.closeWrite(now));
   s.expectSent({ flags: ACK | FIN, seq: s.l() });
   s.send({ ack: s.l(1), flags: ACK | FIN });
   s.expectSent({ flags: ACK, seq: s.l(1), ack: s.r(1) });
@@ -55,7 +55,7 @@ Deno.test("TcpConnection goes from FIN_WAIT_1 straight to TIME_WAIT when a FIN a
 
 Deno.test("TcpConnection passes through CLOSING when both ends close at once", () => {
   const s = established();
-  s.app((c) => c.closeWrite());
+  s.app((c, now) => c.closeWrite(now));
   s.expectSent({ flags: ACK | FIN, seq: s.l() });
   s.send({ ack: s.l(0), flags: ACK | FIN }); // the peer's FIN crosses ours
   s.expectSent({ flags: ACK, seq: s.l(1), ack: s.r(1) });
@@ -74,7 +74,7 @@ Deno.test("TcpConnection goes CLOSE_WAIT → LAST_ACK → CLOSED when the peer c
   assert.equal(s.conn.read(new Uint8Array(4)), -1);
   s.app((c) => c.write(bytes("reply")));
   s.expectSent({ payload: "reply", ack: s.r(11) });
-  s.app((c) => c.closeWrite());
+  s.app((c, now) => c.closeWrite(now));
   s.expectSent({ flags: ACK | FIN, seq: s.l(5) });
   assert.equal(s.conn.state, "LAST_ACK");
   s.send({ seq: s.r(11), ack: s.l(6) });
@@ -85,7 +85,7 @@ Deno.test("TcpConnection goes CLOSE_WAIT → LAST_ACK → CLOSED when the peer c
 
 Deno.test("TcpConnection retransmits the FIN like data when its ACK is lost", () => {
   const s = established();
-  s.app((c) => c.closeWrite());
+  s.app((c, now) => c.closeWrite(now));
   s.expectSent({ flags: ACK | FIN, seq: s.l() });
   assert.equal(s.fireNext(), 200);
   s.expectSent({ flags: ACK | FIN, seq: s.l() });
@@ -98,7 +98,7 @@ Deno.test("TcpConnection retransmits the FIN like data when its ACK is lost", ()
 
 Deno.test("TcpConnection re-ACKs a retransmitted FIN and restarts 2MSL when in TIME_WAIT", () => {
   const s = established();
-  s.app((c) => c.closeWrite());
+  s.app((c, now) => c.closeWrite(now));
   s.send({ ack: s.l(1), flags: ACK | FIN });
   s.sent.length = 0;
   s.advance(1500);
@@ -114,7 +114,7 @@ Deno.test("TcpConnection re-ACKs a retransmitted FIN and restarts 2MSL when in T
 
 Deno.test("TcpConnection times out an orphaned FIN_WAIT_2 after finWait2Timeout", () => {
   const s = established({ finWait2Timeout: 5000 });
-  s.app((c) => c.close());
+  s.app((c, now) => c.close(now));
   assert.equal(s.conn.orphaned, true);
   s.expectSent({ flags: ACK | FIN });
   s.advance(10);
@@ -130,20 +130,20 @@ Deno.test("TcpConnection times out an orphaned FIN_WAIT_2 after finWait2Timeout"
 Deno.test("TcpConnection sends RST and skips TIME_WAIT when aborted", () => {
   const s = established();
   s.send({ seq: s.r(0), payload: "abc" });
-  s.app((c) => c.abort());
+  s.app((c, now) => c.abort(now));
   s.expectSent({ flags: RST | ACK, seq: s.l(), ack: s.r(3) });
   s.expectNothing();
   assert.equal(s.conn.state, "CLOSED");
   assert.equal(s.eventsOf("error")[0].kind, "aborted");
   assert.equal(s.conn.pollTimeout(), Infinity);
-  s.app((c) => c.abort()); // idempotent
+  s.app((c, now) => c.abort(now)); // idempotent
   s.expectNothing();
 });
 
 Deno.test("TcpConnection resets instead of closing when close() leaves unread data", () => {
   const s = established();
   s.send({ seq: s.r(0), payload: "unread" });
-  s.app((c) => c.close());
+  s.app((c, now) => c.close(now));
   s.expectSent({ flags: RST | ACK, seq: s.l(), ack: s.r(6) });
   assert.equal(s.conn.state, "CLOSED");
   assert.deepEqual(s.states(), ["CLOSED"]);
@@ -174,7 +174,7 @@ Deno.test("TcpConnection ACKs and discards data when the read side was shut down
 
 Deno.test("TcpConnection resets when data arrives after close()", () => {
   const s = established();
-  s.app((c) => c.close());
+  s.app((c, now) => c.close(now));
   s.expectSent({ flags: ACK | FIN, seq: s.l() });
   s.send({ ack: s.l(1) });
   assert.equal(s.conn.state, "FIN_WAIT_2");
@@ -195,10 +195,25 @@ Deno.test("TcpConnection processes an out-of-order FIN once the gap is filled", 
   assert.equal(s.conn.read(new Uint8Array(1)), -1);
 });
 
+Deno.test("TcpConnection answers a bare out-of-order FIN with an immediate duplicate ACK (RFC 5681 §4.2, RFC 9293 §3.10.7.4)", () => {
+  const s = established();
+  s.send({ seq: s.r(3), flags: ACK | FIN }); // bytes 0..2 missing
+  s.expectSent({ flags: ACK, seq: s.l(), ack: s.r(0) });
+  s.expectNothing();
+  assert.equal(s.conn.state, "ESTABLISHED");
+  assert.equal(s.conn.pollTimeout(), Infinity); // answered now, not on a timer
+  s.send({ seq: s.r(3), flags: ACK | FIN }); // its retransmission: another duplicate ACK
+  s.expectSent({ flags: ACK, ack: s.r(0) });
+  s.send({ seq: s.r(0), payload: "abc" });
+  s.expectSent({ flags: ACK, ack: s.r(4) });
+  assert.equal(s.conn.state, "CLOSE_WAIT");
+  assert.equal(s.readText(), "abc");
+});
+
 Deno.test("TcpConnection goes SYN_RCVD → FIN_WAIT_1 and sends the FIN after the handshake when closeWrite is called early", () => {
   const s = TcpScript.server({ config: PLAIN });
   s.expectSent({ flags: ACK | 0x02 });
-  s.app((c) => c.closeWrite());
+  s.app((c, now) => c.closeWrite(now));
   assert.equal(s.conn.state, "FIN_WAIT_1");
   s.expectNothing();
   s.send({ ack: s.l() });
@@ -213,13 +228,13 @@ Deno.test("TcpPair half-closes each direction independently when both ends close
   pair.run({ until: () => pair.server?.state === "ESTABLISHED" });
   const server = pair.server!;
   pair.client.write(bytes("request"));
-  pair.client.closeWrite();
+  pair.client.closeWrite(pair.now);
   pair.run({ until: () => server.state === "CLOSE_WAIT" });
   const buf = new Uint8Array(100);
   assert.equal(server.read(buf), 7);
   assert.equal(server.read(buf), -1);
   server.write(bytes("response"));
-  server.closeWrite();
+  server.closeWrite(pair.now);
   pair.run({ until: () => pair.client.state === "TIME_WAIT" && server.state === "CLOSED" });
   assert.equal(pair.client.read(buf), 8);
   assert.equal(new TextDecoder().decode(buf.subarray(0, 8)), "response");
@@ -247,7 +262,7 @@ const DEFAULT_TIMERS = { windowScaling: false, timestamps: false, sack: false };
 
 Deno.test("TcpConnection stays in TIME_WAIT for 2·MSL = 60 s when MSL has its 30 s default", () => {
   const s = TcpScript.established({ config: DEFAULT_TIMERS });
-  s.app((c) => c.closeWrite());
+  s.app((c, now) => c.closeWrite(now));
   s.advance(5);
   s.send({ ack: s.l(1), flags: ACK | FIN });
   assert.equal(s.conn.state, "TIME_WAIT");
@@ -260,7 +275,7 @@ Deno.test("TcpConnection stays in TIME_WAIT for 2·MSL = 60 s when MSL has its 3
 
 Deno.test("TcpConnection times out an orphaned FIN_WAIT_2 after the 60 s default", () => {
   const s = TcpScript.established({ config: DEFAULT_TIMERS });
-  s.app((c) => c.close());
+  s.app((c, now) => c.close(now));
   s.send({ ack: s.l(1) });
   assert.equal(s.conn.state, "FIN_WAIT_2");
   assert.equal(s.conn.pollTimeout(), 60_000);
@@ -278,13 +293,13 @@ Deno.test("TcpConnection times out an orphaned FIN_WAIT_2 after the 60 s default
 
 Deno.test("TcpConnection arms the FIN_WAIT_2 timeout when close() follows closeWrite() in FIN_WAIT_2", () => {
   const s = established({ finWait2Timeout: 3000 });
-  s.app((c) => c.closeWrite());
+  s.app((c, now) => c.closeWrite(now));
   s.expectSent({ flags: ACK | FIN, seq: s.l() });
   s.send({ ack: s.l(1) });
   assert.equal(s.conn.state, "FIN_WAIT_2");
   assert.equal(s.conn.pollTimeout(), Infinity); // half-closed, still owned: waits for the peer
   s.advance(100);
-  s.app((c) => c.close());
+  s.app((c, now) => c.close(now));
   assert.equal(s.conn.orphaned, true);
   s.expectNothing();
   assert.equal(s.conn.pollTimeout(), 3100);
@@ -294,7 +309,7 @@ Deno.test("TcpConnection arms the FIN_WAIT_2 timeout when close() follows closeW
 
 Deno.test("TcpConnection ignores a RST in TIME_WAIT whatever its sequence number (RFC 1337)", () => {
   const s = established();
-  s.app((c) => c.closeWrite());
+  s.app((c, now) => c.closeWrite(now));
   s.expectSent({ flags: ACK | FIN, seq: s.l() });
   s.send({ ack: s.l(1), flags: ACK | FIN });
   s.expectSent({ flags: ACK, ack: s.r(1) });
@@ -338,10 +353,51 @@ Deno.test("TcpPair passes both ends through CLOSING when both close at the same 
   const pair = new TcpPair({ config: { msl: 500 } });
   pair.run({ until: () => pair.server?.state === "ESTABLISHED" });
   const server = pair.server!;
-  pair.client.closeWrite();
-  server.closeWrite();
+  pair.client.closeWrite(pair.now);
+  server.closeWrite(pair.now);
   pair.run();
   for (const end of ["client", "server"] as const) {
     assert.deepEqual(pair.states(end).slice(-4), ["FIN_WAIT_1", "CLOSING", "TIME_WAIT", "CLOSED"]);
   }
+});
+
+/** A connection in TIME_WAIT: we closed first, the peer ACKed our FIN and sent its own. */
+function timeWait(config: Record<string, unknown> = {}): TcpScript {
+  const s = established(config);
+  s.app((c, now) => c.closeWrite(now));
+  s.expectSent({ flags: ACK | FIN, seq: s.l() });
+  s.send({ ack: s.l(1), flags: ACK | FIN });
+  s.expectSent({ flags: ACK, ack: s.r(1) });
+  assert.equal(s.conn.state, "TIME_WAIT");
+  return s;
+}
+
+Deno.test("TcpConnection closes TIME_WAIT on an exact RST when rfc1337 is off (RFC 9293 §3.10.7.4 second step)", () => {
+  const s = timeWait({ rfc1337: false });
+  s.send({ seq: s.r(5), ack: s.l(1), flags: RST }); // not at RCV.NXT: a challenge ACK
+  s.expectSent({ flags: ACK, ack: s.r(1) });
+  assert.equal(s.conn.state, "TIME_WAIT");
+  s.send({ seq: s.r(1), ack: s.l(1), flags: RST });
+  s.expectNothing();
+  assert.equal(s.conn.state, "CLOSED");
+  assert.deepEqual(s.eventsOf("error"), []);
+});
+
+Deno.test("TcpConnection ignores an exact RST in TIME_WAIT when rfc1337 is on (RFC 1337)", () => {
+  const s = timeWait();
+  s.send({ seq: s.r(1), ack: s.l(1), flags: RST });
+  s.expectNothing();
+  assert.equal(s.conn.state, "TIME_WAIT");
+});
+
+Deno.test("TcpConnection.handleSegment returns the reopen verdict for a new SYN above RCV.NXT in TIME_WAIT (RFC 9293 §3.6.1, RFC 6191)", () => {
+  const s = timeWait();
+  const verdict = (seqNo: number, flags = SYN) =>
+    s.conn.handleSegment(s.now, makeSegment({ seq: seqNo, ack: 0, flags }));
+  assert.equal(verdict(s.r(1)), "done"); // not above RCV.NXT
+  assert.equal(verdict(s.r(100_000)), "reopen");
+  assert.equal(verdict(s.r(100_000), SYN | ACK), "done");
+  s.drain();
+  assert.equal(s.conn.state, "TIME_WAIT"); // the stack decides whether a listener takes it
+  assert.equal(s.conn.handleSegment(s.now, makeSegment({ seq: s.r(0), ack: s.l(1) })), "done");
 });

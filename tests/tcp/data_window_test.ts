@@ -223,7 +223,7 @@ Deno.test("TcpConnection probes a zero window with its FIN when only the FIN is 
   s.app((c) => c.write(new Uint8Array(100)));
   s.expectSent({ len: 100 });
   s.send({ ack: s.l(100), window: 0 });
-  s.app((c) => c.closeWrite());
+  s.app((c, now) => c.closeWrite(now));
   s.expectNothing();
   s.fireNext();
   s.expectSent({ flags: ACK | 0x01, seq: s.l(100), len: 0 });
@@ -349,7 +349,7 @@ Deno.test("TcpConnection repeats a one-octet or FIN zero-window probe when the e
     const s = TcpScript.established();
     s.app((c) => c.write(new Uint8Array(10)));
     s.send({ ack: s.l(10), window: 0 });
-    s.app((c) => finOnly ? c.closeWrite() : c.write(bytes("x")));
+    s.app((c, now) => finOnly ? c.closeWrite(now) : c.write(bytes("x")));
     s.sent.length = 0;
     for (let i = 0; i < 3; i++) {
       s.fireNext();

@@ -14,7 +14,7 @@ Deno.test("TcpConnection arms no keepalive timer when keepalive is off (the defa
 
 Deno.test("TcpConnection probes with SND.NXT - 1 and declares the peer dead after count probes", () => {
   const s = TcpScript.established({ config: PLAIN });
-  s.app((c) => c.setKeepAlive(true, { idle: 1000, interval: 100, count: 3 }));
+  s.app((c, now) => c.setKeepAlive(now, true, { idle: 1000, interval: 100, count: 3 }));
   assert.equal(s.conn.pollTimeout(), 1000);
   assert.equal(s.fireNext(), 1000);
   s.expectSent({ flags: ACK, seq: s.l(-1), ack: s.r(), len: 0 });
@@ -34,7 +34,7 @@ Deno.test("TcpConnection probes with SND.NXT - 1 and declares the peer dead afte
 
 Deno.test("TcpConnection restarts the keepalive idle time when the peer answers a probe", () => {
   const s = TcpScript.established({ config: PLAIN });
-  s.app((c) => c.setKeepAlive(true, { idle: 1000, interval: 100, count: 2 }));
+  s.app((c, now) => c.setKeepAlive(now, true, { idle: 1000, interval: 100, count: 2 }));
   s.fireNext();
   s.expectSent({ seq: s.l(-1) });
   s.advance(30);
@@ -106,7 +106,7 @@ Deno.test("TcpConnection sends no keepalive probe while data is outstanding", ()
 Deno.test("TcpConnection waits a full idle time after setKeepAlive when the connection was already idle", () => {
   const s = TcpScript.established({ config: PLAIN });
   s.advance(5000); // idle longer than the keepalive idle time below
-  s.app((c) => c.setKeepAlive(true, { idle: 1000, interval: 100, count: 3 }));
+  s.app((c, now) => c.setKeepAlive(now, true, { idle: 1000, interval: 100, count: 3 }));
   s.expectNothing();
   assert.equal(s.conn.pollTimeout(), 6000); // as Linux: a full idle time from setsockopt
   assert.equal(s.fireNext(), 6000);

@@ -212,6 +212,18 @@ function shuttle(from: TcpConnection, to: TcpConnection, now: number): TcpSegmen
   return out;
 }
 
+Deno.test("TcpConnection answers a SYN-ACK in SYN_RCVD after a simultaneous open with an ACK (RFC 9293 §3.10.7.4, RFC 5961 §4.2)", () => {
+  const s = TcpScript.client({ config: TS_OFF });
+  s.expectSent({ flags: SYN, seq: s.localIss });
+  s.send({ seq: s.remoteIss, ack: 0, flags: SYN, options: { mss: 1460 } }); // the peer's SYN crosses ours
+  assert.equal(s.conn.state, "SYN_RCVD");
+  s.expectSent({ flags: SYN | ACK, seq: s.localIss, ack: s.r() });
+  s.send({ seq: s.remoteIss, ack: s.l(), flags: SYN | ACK, options: { mss: 1460 } });
+  assert.equal(s.conn.state, "ESTABLISHED");
+  s.expectSent({ flags: ACK, seq: s.l(), ack: s.r() });
+  s.expectNothing();
+});
+
 Deno.test("TcpConnection goes SYN_SENT → SYN_RCVD → ESTABLISHED on both sides when opening simultaneously", () => {
   const config = tcpConfig();
   const a = TcpConnection.connect(0, { localPort: 1, remotePort: 2, iss: seq(100), config });
@@ -238,8 +250,15 @@ Deno.test("TcpConnection goes SYN_SENT → SYN_RCVD → ESTABLISHED on both side
   for (const seg of fromB) a.handleSegment(3, seg);
   assert.equal(a.state, "ESTABLISHED");
   assert.equal(b.state, "ESTABLISHED");
-  assert.equal(a.pollTransmit(4), undefined);
-  assert.equal(b.pollTransmit(4), undefined);
+  // each SYN-ACK (SEG.SEQ = IRS < RCV.NXT) draws an ACK (RFC 9293 §3.10.7.4, as Linux)
+  const ackA = a.pollTransmit(4)!;
+  const ackB = b.pollTransmit(4)!;
+  assert.deepEqual([ackA.flags, ackA.seq, ackA.ack], [ACK, 101, 901]);
+  assert.deepEqual([ackB.flags, ackB.seq, ackB.ack], [ACK, 901, 101]);
+  a.handleSegment(5, ackB);
+  b.handleSegment(5, ackA);
+  assert.equal(a.pollTransmit(5), undefined); // a pure ACK draws nothing
+  assert.equal(b.pollTransmit(5), undefined);
   const statesOf = (c: TcpConnection) => {
     const out: string[] = [];
     for (let ev = c.pollEvent(); ev; ev = c.pollEvent()) if (ev.type === "state") out.push(ev.to);
@@ -309,9 +328,9 @@ Deno.test("TcpConnection scales windows only when both SYNs carry window scale",
 Deno.test("TcpConnection sends the FIN once established when closeWrite is called in SYN_SENT", () => {
   const s = TcpScript.client({ config: TS_OFF });
   s.expectSent({ flags: SYN });
-  s.app((c) => {
+  s.app((c, now) => {
     c.write(new TextEncoder().encode("req"));
-    c.closeWrite();
+    c.closeWrite(now);
   });
   s.expectNothing();
   s.send({ seq: s.remoteIss, ack: s.l(), flags: SYN | ACK });

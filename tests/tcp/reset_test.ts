@@ -95,7 +95,7 @@ Deno.test("TcpConnection never answers a RST with a RST", () => {
 Deno.test("TcpConnection closes without an error when reset in LAST_ACK", () => {
   const s = established();
   s.send({ seq: s.r(0), flags: ACK | FIN });
-  s.app((c) => c.closeWrite());
+  s.app((c, now) => c.closeWrite(now));
   s.sent.length = 0;
   assert.equal(s.conn.state, "LAST_ACK");
   s.send({ seq: s.r(1), flags: RST });

@@ -30,9 +30,9 @@ Deno.test("TcpConnection retransmits from SND.UNA with a backed-off RTO when no 
   s.expectSent({ seq: s.l(MSS), len: MSS });
   s.expectSent({ seq: s.l(2 * MSS), len: 144 });
   s.expectNothing();
-  // Karn: the ACK of a retransmitted segment gives no RTT sample
+  // Karn: the ACK of a retransmitted segment gives no RTT sample, so the backoff stays
   assert.equal(s.conn.info().rtt, 0);
-  assert.equal(s.conn.info().rto, 200);
+  assert.equal(s.conn.info().rto, 800);
   s.send({ ack: s.l(3000) });
   assert.equal(s.conn.pollTimeout(), Infinity);
 });
@@ -153,7 +153,66 @@ Deno.test("TcpConnection starts with a one-segment window when the SYN had to be
   s.send({ seq: s.remoteIss, ack: s.l(), flags: 0x12, options: { mss: 1460 } });
   s.expectSent({ flags: ACK });
   assert.equal(s.conn.info().cwnd, MSS); // RFC 5681 §3.1
-  assert.equal(s.conn.info().rto, 1000); // backoff dropped, no RTT sample (Karn)
+  assert.equal(s.conn.info().rto, 3000); // RFC 6298 §5.7: no RTT sample, RTO re-initialised
+});
+
+Deno.test("TcpConnection re-initialises the RTO to 3 s when data transmission begins after a retransmitted SYN (RFC 6298 §5.7)", () => {
+  const s = TcpScript.client({ config: PLAIN });
+  s.expectSent({ flags: 0x02 });
+  assert.equal(s.fireNext(), 1000);
+  s.expectSent({ flags: 0x02 });
+  s.advance(100);
+  s.send({ seq: s.remoteIss, ack: s.l(), flags: 0x12, options: { mss: 1460 } });
+  s.expectSent({ flags: ACK });
+  assert.equal(s.conn.info().rto, 3000);
+  s.app((c) => c.write(new Uint8Array(10)));
+  s.expectSent({ len: 10 });
+  assert.equal(s.fireNext(), 1100 + 3000);
+  s.expectSent({ seq: s.l(), len: 10 });
+});
+
+Deno.test("TcpConnection re-initialises the RTO to 3 s when data transmission begins after a retransmitted SYN-ACK (RFC 6298 §5.7)", () => {
+  const s = TcpScript.server({ config: PLAIN }, { options: { mss: 1460 } });
+  s.expectSent({ flags: 0x12 });
+  assert.equal(s.fireNext(), 1000);
+  s.expectSent({ flags: 0x12 });
+  s.advance(50);
+  s.send({ ack: s.l() });
+  assert.equal(s.conn.state, "ESTABLISHED");
+  assert.equal(s.conn.info().rto, 3000);
+  s.app((c) => c.write(new Uint8Array(10)));
+  s.expectSent({ len: 10 });
+  assert.equal(s.fireNext(), 1050 + 3000);
+});
+
+Deno.test("TcpConnection takes the §5.7 RTO from rtoFallback and keeps a larger rtoInitial (RFC 6298 §5.7)", () => {
+  for (
+    const [config, rto] of [[{ rtoFallback: 1500 }, 1500], [{ rtoInitial: 5000 }, 5000]] as const
+  ) {
+    const s = TcpScript.client({ config: { ...PLAIN, ...config } });
+    s.expectSent({ flags: 0x02 });
+    s.fireNext();
+    s.expectSent({ flags: 0x02 });
+    s.send({ seq: s.remoteIss, ack: s.l(), flags: 0x12, options: { mss: 1460 } });
+    assert.equal(s.conn.info().rto, rto);
+  }
+});
+
+Deno.test("TcpConnection keeps the measured RTO after a retransmitted SYN when timestamps give a sample (RFC 6298 §5.7, RFC 7323 §4.1)", () => {
+  const s = TcpScript.client({ config: { windowScaling: false, sack: false } });
+  s.expectSent({ flags: 0x02 });
+  s.fireNext();
+  const syn = s.expectSent({ flags: 0x02 });
+  s.advance(100);
+  const tsEcr = syn.options.timestamps!.tsVal;
+  s.send({
+    seq: s.remoteIss,
+    ack: s.l(),
+    flags: 0x12,
+    options: { mss: 1460, timestamps: { tsVal: 7, tsEcr } },
+  });
+  const info = s.conn.info();
+  assert.deepEqual([info.rtt, info.rto], [100, 300]);
 });
 
 Deno.test("TcpConnection sets RTO = SRTT + 4·RTTVAR from the handshake RTT when timestamps are off", () => {
@@ -210,13 +269,49 @@ Deno.test("TcpConnection takes no RTT sample from a retransmitted segment's ACK 
   s.advance(10);
   s.send({ ack: s.l(10) }); // ambiguous: original or retransmission?
   let info = s.conn.info();
-  assert.deepEqual([info.rtt, info.rttvar, info.rto], [100, 50, 300]); // no sample; backoff dropped
+  assert.deepEqual([info.rtt, info.rttvar, info.rto], [100, 50, 600]); // no sample: backoff stays
   s.app((c) => c.write(new Uint8Array(10)));
   s.expectSent({ seq: s.l(10), len: 10 });
   s.advance(20);
   s.send({ ack: s.l(20) });
   info = s.conn.info();
   assert.deepEqual([info.rtt, info.rttvar], [90, 57.5]); // RFC 6298 §2.3 with R = 20
+  assert.equal(info.rto, 320); // the valid sample drops the backoff
+});
+
+Deno.test("TcpConnection keeps the RTO backoff when an ACK of new data gives no valid RTT sample (RFC 6298 §5, RFC 9293 MUST-18)", () => {
+  const s = TcpScript.client({ config: PLAIN });
+  s.expectSent({ flags: 0x02 });
+  s.advance(100);
+  s.send({ seq: s.remoteIss, ack: s.l(), flags: 0x12, options: { mss: 1460 } });
+  s.expectSent({ flags: ACK });
+  assert.equal(s.conn.info().rto, 300);
+  s.app((c) => c.write(new Uint8Array(10)));
+  s.expectSent({ len: 10 });
+  assert.equal(s.fireNext(), 400);
+  s.expectSent({ seq: s.l(), len: 10 }); // backed off: RTO 600
+  s.advance(10);
+  s.send({ ack: s.l(10) }); // covers a retransmitted segment, no timestamps: no sample
+  s.app((c) => c.write(new Uint8Array(10)));
+  s.expectSent({ seq: s.l(10), len: 10 });
+  // the next segment is retransmitted after the backed-off RTO, not the base 300 ms
+  assert.equal(s.fireNext(), 410 + 600);
+  s.expectSent({ seq: s.l(10), len: 10 });
+});
+
+Deno.test("TcpConnection keeps the RTO backoff when an ACK of a retransmission echoes no usable timestamp (RFC 6298 §5, RFC 7323 §4.1)", () => {
+  const s = TcpScript.established({ config: { windowScaling: false, sack: false } }, {
+    options: { mss: 1460, timestamps: { tsVal: 1, tsEcr: 0 } },
+  });
+  const base = s.conn.info().rto;
+  s.app((c) => c.write(new Uint8Array(10)));
+  s.expectSent({ len: 10 });
+  s.fireNext();
+  s.expectSent({ seq: s.l(), len: 10 });
+  assert.equal(s.conn.info().rto, 2 * base);
+  // the ACK carries timestamps, but its TSecr (0) echoes nothing of ours within rtoMax
+  s.send({ ack: s.l(10), options: { timestamps: { tsVal: 2, tsEcr: 0x8000_0000 } } });
+  assert.equal(s.conn.info().rto, 2 * base);
 });
 
 Deno.test("TcpConnection uses the congestion controller named in its config when one is registered", () => {
@@ -244,5 +339,47 @@ Deno.test("TcpConnection uses the congestion controller named in its config when
   s.expectNothing();
   s.fireNext();
   assert.deepEqual(calls, ["onAck", "onRto"]);
+  assert.equal(s.conn.info().cwnd, 2 * MSS);
+});
+
+Deno.test("TcpConnection times out after userTimeout without acknowledgment, the RTO clamped to it (RFC 9293 §3.8.3, RFC 5482)", () => {
+  const s = TcpScript.established({ config: { ...PLAIN, userTimeout: 1000 } });
+  s.app((c) => c.write(new Uint8Array(10)));
+  s.expectSent({ len: 10 });
+  assert.equal(s.fireNext(), 200);
+  s.expectSent({ len: 10 });
+  assert.equal(s.fireNext(), 600);
+  s.expectSent({ len: 10 });
+  assert.equal(s.fireNext(), 1000); // not 1400: clamped to the user timeout
+  s.expectNothing();
+  assert.equal(s.conn.state, "CLOSED");
+  assert.deepEqual(s.eventsOf("error").map((e) => [e.kind, e.detail]), [[
+    "timed_out",
+    "timed out after 1000 ms without acknowledgment (user timeout)",
+  ]]);
+});
+
+Deno.test("TcpConnection restarts the user timeout when an ACK makes progress (RFC 5482)", () => {
+  const s = TcpScript.established({ config: { ...PLAIN, userTimeout: 1000, noDelay: true } });
+  s.app((c) => c.write(new Uint8Array(10)));
+  s.expectSent({ len: 10 });
+  s.advance(900);
+  s.expectSent({ len: 10 }); // retransmitted at 200 and 600
+  s.expectSent({ len: 10 });
+  s.send({ ack: s.l(5) }); // partial progress at 900
+  s.advance(999);
+  assert.equal(s.conn.state, "ESTABLISHED");
+  s.advance(1);
+  assert.equal(s.conn.state, "CLOSED"); // 1000 ms after the last progress
+});
+
+Deno.test("TcpConnection sends initialWindowBytes rounded down to whole segments as its initial window (RFC 6928)", () => {
+  const s = TcpScript.established({
+    config: { ...PLAIN, initialWindowBytes: 4000, pacing: false },
+  });
+  s.app((c) => c.write(new Uint8Array(10 * MSS)));
+  s.expectSent({ seq: s.l(0), len: MSS });
+  s.expectSent({ seq: s.l(MSS), len: MSS });
+  s.expectNothing(); // 4000 bytes: two segments of 1428
   assert.equal(s.conn.info().cwnd, 2 * MSS);
 });

@@ -35,14 +35,14 @@ const est = (config = {}) => TcpScript.established({ config: { ...PLAIN, ...conf
 /** ESTABLISHED, then our FIN sent: FIN_WAIT_1. */
 const finWait1 = (config = {}) => {
   const s = est(config);
-  s.app((c) => c.closeWrite());
+  s.app((c, now) => c.closeWrite(now));
   s.expectSent({ flags: ACK | FIN, seq: s.l() });
   return s;
 };
 /** FIN_WAIT_1, then the peer's ACK of our FIN: FIN_WAIT_2. */
 const finWait2 = (config = {}, close = false) => {
   const s = est(config);
-  s.app((c) => close ? c.close() : c.closeWrite());
+  s.app((c, now) => close ? c.close(now) : c.closeWrite(now));
   s.send({ ack: s.l(1) });
   assert.equal(s.conn.state, "FIN_WAIT_2");
   return s;
@@ -64,7 +64,7 @@ const closing = (config = {}) => {
 /** CLOSE_WAIT, then our FIN: LAST_ACK. */
 const lastAck = (config = {}) => {
   const s = closeWait(config);
-  s.app((c) => c.closeWrite());
+  s.app((c, now) => c.closeWrite(now));
   assert.equal(s.conn.state, "LAST_ACK");
   return s;
 };
@@ -115,7 +115,7 @@ const SCENARIOS: readonly Scenario[] = [
     when: "close() is called before the SYN-ACK",
     run: () => {
       const s = client();
-      s.app((c) => c.close());
+      s.app((c, now) => c.close(now));
       s.expectNothing();
       return s;
     },
@@ -156,7 +156,7 @@ const SCENARIOS: readonly Scenario[] = [
     when: "closeWrite() is called before the third ACK",
     run: () => {
       const s = server();
-      s.app((c) => c.closeWrite());
+      s.app((c, now) => c.closeWrite(now));
       return s;
     },
   },
@@ -216,7 +216,7 @@ const SCENARIOS: readonly Scenario[] = [
     when: "close() is called with nothing unread",
     run: () => {
       const s = est();
-      s.app((c) => c.close());
+      s.app((c, now) => c.close(now));
       s.expectSent({ flags: ACK | FIN });
       return s;
     },
@@ -246,7 +246,7 @@ const SCENARIOS: readonly Scenario[] = [
     when: "abort() is called",
     run: () => {
       const s = est();
-      s.app((c) => c.abort());
+      s.app((c, now) => c.abort(now));
       s.expectSent({ flags: RST | ACK });
       return s;
     },
@@ -259,7 +259,7 @@ const SCENARIOS: readonly Scenario[] = [
     run: () => {
       const s = est();
       s.send({ payload: "unread" });
-      s.app((c) => c.close());
+      s.app((c, now) => c.close(now));
       s.expectSent({ flags: RST | ACK });
       return s;
     },
@@ -282,7 +282,7 @@ const SCENARIOS: readonly Scenario[] = [
     when: "keepalive probes go unanswered",
     run: () => {
       const s = est();
-      s.app((c) => c.setKeepAlive(true, { idle: 10, interval: 10, count: 1 }));
+      s.app((c, now) => c.setKeepAlive(now, true, { idle: 10, interval: 10, count: 1 }));
       return expire(s);
     },
   },
@@ -386,7 +386,7 @@ const SCENARIOS: readonly Scenario[] = [
     when: "close() is called",
     run: () => {
       const s = closeWait();
-      s.app((c) => c.close());
+      s.app((c, now) => c.close(now));
       return s;
     },
   },
