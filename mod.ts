@@ -6,8 +6,11 @@
  * Addressing: a tou address is a UDP address (hostname, UDP port) plus a
  * TCP port inside the tunnel; the TCP port defaults to the UDP port number.
  * One {@linkcode Endpoint} (one UDP socket) holds many listeners and
- * connections. {@linkcode TouConn} satisfies `Deno.Conn`, and
- * {@linkcode TouListener} satisfies `Deno.Listener`.
+ * connections. {@linkcode TouConn} satisfies `Deno.Conn` and behaves as a
+ * `Deno.TcpConn` (its streams too), and {@linkcode TouListener} satisfies
+ * `Deno.Listener`. For Node libraries (`node:http`, `ws`, …),
+ * {@linkcode toNodeSocket} makes a connection a `net.Socket`-like `Duplex`
+ * and {@linkcode serveNodeServer} feeds a listener to a Node server.
  *
  * @example Echo server and client over loopback
  * ```ts

@@ -65,9 +65,10 @@ Deno.test("README.md documents no flag that a subcommand does not have", () => {
   }
 });
 
-Deno.test("README.md library example runs and prints the echoed text", async () => {
-  const block = /## Example: the library\n\n```ts\n([\s\S]*?)```/.exec(readme);
-  assert.ok(block, "README.md has no library example");
+/** Runs the README's ts block under `heading` (its port 9000 made free) and returns its stdout. */
+async function runExample(heading: string): Promise<string> {
+  const block = new RegExp(`## ${heading}\\n[\\s\\S]*?\`\`\`ts\\n([\\s\\S]*?)\`\`\``).exec(readme);
+  assert.ok(block, `README.md has no "${heading}" example`);
   const probe = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
   const port = (probe.addr as Deno.NetAddr).port;
   probe.close();
@@ -83,11 +84,20 @@ Deno.test("README.md library example runs and prints the echoed text", async () 
       stderr: "piped",
       signal: AbortSignal.timeout(30_000),
     }).output();
-    const stdout = new TextDecoder().decode(out.stdout);
     assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-    assert.equal(stdout.split("\n")[0], "hello");
-    assert.match(stdout, /rtt/);
+    return new TextDecoder().decode(out.stdout);
   } finally {
     await Deno.remove(file);
   }
+}
+
+Deno.test("README.md library example runs and prints the echoed text", async () => {
+  const stdout = await runExample("Example: the library");
+  assert.equal(stdout.split("\n")[0], "hello");
+  assert.match(stdout, /rtt/);
+});
+
+Deno.test("README.md node:http example serves and fetches two requests over tou", async () => {
+  const stdout = await runExample("Example: node:http over tou");
+  assert.deepEqual(stdout.trim().split("\n"), ["hello /a over tou", "hello /b over tou"]);
 });

@@ -5,29 +5,45 @@
  * readable is pull-driven (highWaterMark 0, nothing is read ahead) and the
  * writable's `write` resolves once the send buffer took the whole chunk.
  *
+ * They behave as a `Deno.TcpConn`'s streams do (recorded on Deno 2.9 by
+ * tests/compat/probe_deno_tcp.ts): each stream owns the whole connection,
+ * so the readable reaching its end, failing or being cancelled, and the
+ * writable being closed, aborted or failing, all close the connection
+ * (gracefully: queued bytes, then FIN; a RST only when received bytes were
+ * never read, RFC 1122 §4.2.2.13). A reset from the peer ends the readable
+ * (as EOF) and fails the writable with `BrokenPipe`.
+ *
  * @module
  */
 
 /** What the readable needs from its connection. */
 export interface ByteSource {
-  /** One non-blocking read into `p`: bytes copied, 0 (nothing yet) or -1 (EOF). Throws the typed error. */
-  tryRead(p: Uint8Array): number;
-  /** Bytes that a read would return now (0 once the read side is shut). */
+  /**
+   * One non-blocking read into `p`: bytes copied, 0 (nothing yet) or -1
+   * (EOF, or the peer's reset). `waited` says whether this read already
+   * waited, so that a close since then reports it as interrupted. Throws
+   * the typed error.
+   */
+  tryRead(p: Uint8Array, waited: boolean): number;
+  /** Bytes that a read would return now. */
   available(): number;
-  /** Resolves at the next "readable", EOF or error. */
+  /** Resolves at the next "readable", EOF, error or close. */
   waitReadable(): Promise<void>;
-  /** The reader gave up: shut the read side (later input is discarded). */
-  cancel(): void;
+  /** Closes the whole connection (idempotent). */
+  close(): void;
 }
 
 /** What the writable needs from its connection. */
 export interface ByteSink {
-  /** Waits for room, then takes at least one byte of `p`; resolves to the count. */
-  write(p: Uint8Array): Promise<number>;
-  /** Half-close (FIN). */
-  closeWrite(): Promise<void>;
-  /** Reset (RST). */
-  abort(): void;
+  /**
+   * Waits for room, then takes at least one byte of `p`; resolves to the
+   * count. `inFlight` says whether part of the chunk was already taken, so
+   * that a close since then reports it as interrupted. Rejects with the
+   * stream's error (a reset becomes `BrokenPipe`).
+   */
+  write(p: Uint8Array, inFlight: boolean): Promise<number>;
+  /** Closes the whole connection (idempotent). */
+  close(): void;
 }
 
 /** Largest chunk the default (non-BYOB) reader gets at once. */
@@ -46,13 +62,14 @@ export function makeReadable(src: ByteSource): ReadableStream<Uint8Array<ArrayBu
   return new ReadableStream({
     type: "bytes",
     pull: async (controller) => {
+      let waited = false;
       for (;;) {
         const req = controller.byobRequest;
         let n: number;
         try {
           if (req !== null && req.view !== null) {
             const v = req.view;
-            n = src.tryRead(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+            n = src.tryRead(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), waited);
             if (n > 0) {
               req.respond(n);
               return;
@@ -60,7 +77,7 @@ export function makeReadable(src: ByteSource): ReadableStream<Uint8Array<ArrayBu
           } else {
             const avail = src.available();
             const chunk = avail > 0 ? new Uint8Array(Math.min(avail, MAX_CHUNK)) : probe;
-            n = src.tryRead(chunk);
+            n = src.tryRead(chunk, waited);
             if (n > 0) {
               controller.enqueue(
                 chunk === probe
@@ -74,30 +91,39 @@ export function makeReadable(src: ByteSource): ReadableStream<Uint8Array<ArrayBu
           }
         } catch (err) {
           controller.error(err);
+          src.close();
           return;
         }
         if (n < 0) {
           controller.close();
           req?.respond(0);
+          src.close();
           return;
         }
         await src.waitReadable();
+        waited = true;
       }
     },
-    cancel: () => src.cancel(),
+    cancel: () => src.close(),
   }, { highWaterMark: 0 });
 }
 
-/** The send side as a sink: `close` half-closes, `abort` resets. */
+/** The send side as a sink: `close` and `abort` close the connection gracefully. */
 export function makeWritable(sink: ByteSink): WritableStream<Uint8Array<ArrayBufferLike>> {
   return new WritableStream<Uint8Array<ArrayBufferLike>>({
-    write: async (chunk) => {
+    write: async (chunk, controller) => {
       let off = 0;
-      while (off < chunk.byteLength) {
-        off += await sink.write(off === 0 ? chunk : chunk.subarray(off));
+      try {
+        while (off < chunk.byteLength) {
+          off += await sink.write(off === 0 ? chunk : chunk.subarray(off), off > 0);
+        }
+      } catch (err) {
+        controller.error(err);
+        sink.close();
+        throw err;
       }
     },
-    close: () => sink.closeWrite(),
-    abort: () => sink.abort(),
+    close: () => sink.close(),
+    abort: () => sink.close(),
   });
 }

@@ -22,6 +22,8 @@ import {
   ClosedError,
   ConnectionAbortedError,
   connectionError,
+  ConnectionResetError,
+  InterruptedError,
   NotConnectedError,
 } from "./errors.ts";
 
@@ -203,13 +205,16 @@ export class TouConn implements Deno.TcpConn {
    * of stream (the peer's FIN, or after `shutdownRead()`).
    *
    * @throws {ClosedError} After `close()`.
+   * @throws {InterruptedError} When the connection is closed while the read waits.
    * @throws {ConnectionResetError} When the peer reset the connection (after buffered bytes).
    */
   async read(p: Uint8Array): Promise<number | null> {
+    let waited = false;
     for (;;) {
-      const n = this.#tryRead(p, "read from");
+      const n = this.#tryRead(p, waited, false);
       if (n !== 0 || p.byteLength === 0) return n < 0 ? null : n;
       await this.#waitReadable();
+      waited = true;
     }
   }
 
@@ -218,12 +223,19 @@ export class TouConn implements Deno.TcpConn {
    * how many bytes it took (at least one; possibly fewer than `p.length`).
    *
    * @throws {ClosedError} After `close()`.
+   * @throws {InterruptedError} When the connection is closed while the write waits.
    * @throws {BrokenPipeError} After `closeWrite()`.
    * @throws {ConnectionResetError} When the peer reset the connection.
    */
-  async write(p: Uint8Array): Promise<number> {
+  write(p: Uint8Array): Promise<number> {
+    return this.#write(p, false, false);
+  }
+
+  /** `write`, for the writable too: `inFlight` (part of the chunk went) and the stream's errors. */
+  async #write(p: Uint8Array, inFlight: boolean, forStream: boolean): Promise<number> {
+    let waited = inFlight;
     for (;;) {
-      this.#checkWrite();
+      this.#checkWrite(waited, forStream);
       if (p.byteLength === 0) return 0;
       let n: number;
       try {
@@ -239,15 +251,17 @@ export class TouConn implements Deno.TcpConn {
       }
       if (n > 0) return n;
       await this.#waitWritable();
+      waited = true;
     }
   }
 
   /**
    * Half-close (`shutdown(SHUT_WR)`): a FIN follows the queued bytes; the
-   * connection can still read. Idempotent.
+   * connection can still read. Idempotent, and a no-op on a connection that
+   * already failed (as on a `Deno.TcpConn` the peer reset).
    *
    * @throws {ClosedError} After `close()`.
-   * @throws {NotConnectedError} When the connection already failed.
+   * @throws {NotConnectedError} When the connection already ended normally.
    */
   closeWrite(): Promise<void> {
     try {
@@ -265,16 +279,17 @@ export class TouConn implements Deno.TcpConn {
   shutdownRead(): void {
     if (this.#appClosed || this.#readShut) return;
     this.#readShut = true;
-    if (this.#sc.released) this.#sc.tcp.shutdownRead();
-    else if (this.#sc.state !== "CLOSED") this.#sc.shutdownRead();
+    if (this.#sc.released || this.#sc.state !== "CLOSED") this.#sc.shutdownRead();
     this.#wake(this.#readWaiters);
   }
 
   /**
    * Closes the connection (FIN after queued bytes; RST instead if received
    * bytes were never read, RFC 1122 §4.2.2.13). The endpoint finishes the
-   * close on its own. Pending reads and writes reject with
-   * {@linkcode ClosedError}. Idempotent.
+   * close on its own. Pending reads and writes (the streams' too) reject
+   * with {@linkcode InterruptedError}, later calls with
+   * {@linkcode ClosedError}, as on a `Deno.TcpConn`. Idempotent (a
+   * `Deno.TcpConn` throws `BadResource` the second time).
    */
   close(): void {
     if (this.#appClosed) return;
@@ -284,7 +299,12 @@ export class TouConn implements Deno.TcpConn {
     this.#hooks.onChange(this);
   }
 
-  /** Abortive close: sends RST at once, discards both buffers, no TIME_WAIT. */
+  /**
+   * Abortive close (SO_LINGER 0): sends RST at once, discards both buffers,
+   * no TIME_WAIT. Pending reads and writes reject with
+   * {@linkcode InterruptedError}. The streams never do this: closing,
+   * aborting or cancelling them closes gracefully, as Deno's do.
+   */
   abort(): void {
     if (!this.#sc.released && this.#sc.state !== "CLOSED") {
       this.#error ??= new ConnectionAbortedError(`Connection to ${this.#text} aborted`);
@@ -323,28 +343,38 @@ export class TouConn implements Deno.TcpConn {
    * The received bytes as a byte stream, built on first use. Pull-driven: a
    * chunk is taken from the TCP receive buffer only when the reader asks,
    * so an idle reader closes the peer's window. BYOB readers get the bytes
-   * copied straight into their buffer. Cancelling it discards further input
-   * (`shutdownRead`).
+   * copied straight into their buffer.
+   *
+   * As a `Deno.TcpConn`'s readable, it owns the connection: reaching the
+   * end, failing or `cancel()` closes the whole connection
+   * ({@linkcode TouConn.close}), and a reset from the peer ends it like EOF
+   * (the reset is in {@linkcode TouConn.closed}).
    */
   get readable(): ReadableStream<Uint8Array<ArrayBuffer>> {
     this.#readable ??= makeReadable({
-      tryRead: (p) => this.#tryRead(p, "read from"),
+      tryRead: (p, waited) => this.#tryRead(p, waited, true),
       available: () => this.#readShut ? 0 : this.#sc.readable,
       waitReadable: () => this.#waitReadable(),
-      cancel: () => this.shutdownRead(),
+      close: () => this.close(),
     });
     return this.#readable;
   }
 
   /**
    * A byte sink, built on first use. `write` resolves once the send buffer
-   * has taken the whole chunk; `close` half-closes (FIN); `abort` resets.
+   * has taken the whole chunk.
+   *
+   * As a `Deno.TcpConn`'s writable, it owns the connection: `close()`,
+   * `abort()` and a failed write all close the whole connection gracefully
+   * (queued bytes, then FIN; `abort()` waits for a write in flight, as the
+   * Streams standard has it). A write after the peer's reset fails with
+   * {@linkcode BrokenPipeError}. For a half-close use
+   * {@linkcode TouConn.closeWrite}; for a RST, {@linkcode TouConn.abort}.
    */
   get writable(): WritableStream<Uint8Array<ArrayBufferLike>> {
     this.#writable ??= makeWritable({
-      write: (p) => this.write(p),
-      closeWrite: () => this.closeWrite(),
-      abort: () => this.abort(),
+      write: (p, inFlight) => this.#write(p, inFlight, true),
+      close: () => this.close(),
     });
     return this.#writable;
   }
@@ -478,32 +508,49 @@ export class TouConn implements Deno.TcpConn {
     this.#settle();
   }
 
-  /** One non-blocking read: bytes, 0 (nothing yet) or -1 (EOF). Throws the typed error. */
-  #tryRead(p: Uint8Array, what: string): number {
+  /**
+   * One non-blocking read: bytes, 0 (nothing yet) or -1 (EOF). Throws the
+   * typed error; `waited`: the read already waited (a close since then
+   * interrupted it); `forStream`: the readable's view, where a reset is EOF.
+   */
+  #tryRead(p: Uint8Array, waited: boolean, forStream: boolean): number {
     if (this.#appClosed) {
-      throw new ClosedError(`Cannot ${what} ${this.#text}: connection closed`);
+      throw waited
+        ? new InterruptedError(`Read from ${this.#text} interrupted: connection closed`)
+        : new ClosedError(`Cannot read from ${this.#text}: connection closed`);
     }
     if (this.#readShut) return -1;
     if (p.byteLength === 0) return 0;
-    // A released connection (finished, or its endpoint closed) has nobody
-    // to send a window update to: read what it still holds straight from
-    // the TCP core, without driving the stack.
-    const n = this.#sc.released ? this.#sc.tcp.read(p) : this.#sc.read(p);
+    const n = this.#sc.read(p);
     if (n > 0) return n;
     // After a RST the core reports EOF; the error wins unless the peer's
     // FIN came first (as Linux: a FIN'd stream reads EOF even if reset later).
-    if (this.#error !== undefined && !this.#eofSeen) throw this.#error;
+    // A Deno.TcpConn's readable ends at a reset (Deno 2.9 on Linux), and so does ours.
+    if (this.#error !== undefined && !this.#eofSeen) {
+      if (forStream && this.#error instanceof ConnectionResetError) return -1;
+      throw this.#error;
+    }
     if (n < 0) return n;
     const st = this.#sc.state;
     if (this.#sc.released || st === "CLOSED" || st === "TIME_WAIT") return -1;
     return 0;
   }
 
-  #checkWrite(): void {
+  #checkWrite(waited: boolean, forStream: boolean): void {
     if (this.#appClosed) {
-      throw new ClosedError(`Cannot write to ${this.#text}: connection closed`);
+      throw waited
+        ? new InterruptedError(`Write to ${this.#text} interrupted: connection closed`)
+        : new ClosedError(`Cannot write to ${this.#text}: connection closed`);
     }
-    if (this.#error !== undefined) throw this.#error;
+    if (this.#error !== undefined) {
+      // A Deno.TcpConn's writable fails with BrokenPipe after the peer's reset.
+      if (forStream && this.#error instanceof ConnectionResetError) {
+        throw new BrokenPipeError(`Cannot write to ${this.#text}: connection reset by peer`, {
+          cause: this.#error,
+        });
+      }
+      throw this.#error;
+    }
     if (this.#writeShut) {
       throw new BrokenPipeError(`Cannot write to ${this.#text}: the write side is shut down`);
     }
@@ -520,7 +567,8 @@ export class TouConn implements Deno.TcpConn {
     if (this.#writeShut) return;
     const st = this.#sc.state;
     if (this.#sc.released || st === "CLOSED") {
-      throw this.#error ?? new NotConnectedError(`Cannot shut down ${this.#text}: not connected`);
+      if (this.#error !== undefined) return; // as shutdown() on a reset Deno.TcpConn
+      throw new NotConnectedError(`Cannot shut down ${this.#text}: not connected`);
     }
     this.#writeShut = true;
     this.#sc.closeWrite();

@@ -170,6 +170,33 @@ export class ClosedError extends Deno.errors.BadResource {
 }
 
 /**
+ * A pending read or write was cut short because the connection was closed
+ * under it (`close()`, or one of its streams ending or being cancelled),
+ * as Deno's own connections report it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { InterruptedError } from "./errors.ts";
+ * const e = new InterruptedError("Read from 127.0.0.1:9000 tcp 22 interrupted: connection closed");
+ * assert.ok(e instanceof Deno.errors.Interrupted);
+ * assert.equal(e.name, "Interrupted");
+ * ```
+ */
+export class InterruptedError extends Deno.errors.Interrupted {
+  /**
+   * Creates the error.
+   *
+   * @param message Text naming the connection and the operation.
+   * @param options `cause`, when another error led to this one.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "Interrupted";
+  }
+}
+
+/**
  * An option failed validation. `option` names the field; the message reads
  * like "Invalid option msl: must be between 1 and 600000 ms, got -5".
  *

@@ -42,12 +42,20 @@ export {
   ConnectionAbortedError,
   ConnectionRefusedError,
   ConnectionResetError,
+  InterruptedError,
   InvalidAddrError,
   InvalidOptionError,
   NotConnectedError,
   TimedOutError,
 } from "./errors.ts";
 export { listen, type ListenOptions } from "./listen.ts";
+export {
+  type NodeConnectionSink,
+  NodeSocket,
+  type NodeSocketOptions,
+  serveNodeServer,
+  toNodeSocket,
+} from "./node_socket.ts";
 export { TouListener } from "./listener.ts";
 export {
   type OptionLayer,

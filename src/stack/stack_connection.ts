@@ -115,10 +115,14 @@ export class StackConnection implements FourTuple {
     return n;
   }
 
-  /** Copies received bytes into `into`: count, 0 when nothing yet, -1 at EOF. */
+  /**
+   * Copies received bytes into `into`: count, 0 when nothing yet, -1 at EOF.
+   * Works after release too (bytes a finished connection still holds stay
+   * readable); only a live connection is driven (a window update may be due).
+   */
   read(into: Uint8Array): number {
     const n = this.tcp.read(into);
-    if (n > 0) this.#driver.process(this); // a window update may be due
+    if (n > 0 && !this.released) this.#driver.process(this);
     return n;
   }
 
@@ -128,10 +132,10 @@ export class StackConnection implements FourTuple {
     this.#driver.process(this);
   }
 
-  /** SHUT_RD: stop reading; further data is discarded. */
+  /** SHUT_RD: stop reading; further data is discarded. Works after release too. */
   shutdownRead(): void {
     this.tcp.shutdownRead();
-    this.#driver.process(this);
+    if (!this.released) this.#driver.process(this);
   }
 
   /** Full close; the stack finishes the close (FIN_WAIT, TIME_WAIT) on its own. */

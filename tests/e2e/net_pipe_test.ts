@@ -86,7 +86,7 @@ Deno.test("TouConn.readable supports BYOB readers when the reader brings its buf
   b.close();
 });
 
-Deno.test("TouConn.readable cancel discards further input when the reader gives up", async () => {
+Deno.test("TouConn.readable cancel closes the connection when the reader gives up", async () => {
   await using ep = await openEndpoint({ hostname: "127.0.0.1" });
   const l = ep.listen();
   const a = await ep.connect({ hostname: "127.0.0.1", port: ep.addr.port });
@@ -96,7 +96,8 @@ Deno.test("TouConn.readable cancel discards further input when the reader gives 
   const first = await reader.read();
   assert.equal(first.value?.length, 10);
   await reader.cancel();
-  assert.equal(await b.read(new Uint8Array(1)), null);
+  await assert.rejects(b.read(new Uint8Array(1)), Deno.errors.BadResource);
+  assert.equal(await a.read(new Uint8Array(1)), null);
   a.close();
   b.close();
 });

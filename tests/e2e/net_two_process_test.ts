@@ -116,7 +116,12 @@ Deno.test("tou works between two Deno processes over loopback UDP", async (t) =>
             total += chunk.length;
           },
         });
-        await Promise.all([source.pipeTo(conn.writable), conn.readable.pipeTo(sink)]);
+        // The writable's close would close the whole connection (as on a Deno.TcpConn):
+        // half-close instead, and let the readable's end close it.
+        await Promise.all([
+          source.pipeTo(conn.writable, { preventClose: true }).then(() => conn.closeWrite()),
+          conn.readable.pipeTo(sink),
+        ]);
         const back = new Uint8Array(total);
         let off = 0;
         for (const c of chunks) {

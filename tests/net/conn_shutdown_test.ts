@@ -1,6 +1,6 @@
 // How a TouConn ends: closeWrite (SHUT_WR), shutdownRead (SHUT_RD), close,
-// abort (RST), and the stream equivalents, checked segment by segment on
-// the simulator.
+// abort (RST), and the streams (which close the whole connection, as a
+// Deno.TcpConn's do), checked segment by segment on the simulator.
 
 import assert from "node:assert/strict";
 import {
@@ -8,6 +8,7 @@ import {
   ClosedError,
   ConnectionAbortedError,
   ConnectionResetError,
+  InterruptedError,
   type TouConn,
 } from "../../mod.ts";
 import { SERVER_HOST, SERVER_PORT, type SimWorld, simWorld } from "./_sim.ts";
@@ -58,14 +59,17 @@ Deno.test("TouConn.closeWrite sends a FIN after queued bytes and keeps reading w
   await w.close();
 });
 
-Deno.test("TouConn.writable close half-closes like closeWrite when the stream ends", async () => {
+Deno.test("TouConn.writable close closes the whole connection (FIN after the queued bytes) as a Deno.TcpConn's does", async () => {
   const w = simWorld();
   const { a, b } = await pair(w);
   const writer = a.writable.getWriter();
   await w.until(writer.write(enc("abc")), "write");
   await w.until(writer.close(), "close");
+  await assert.rejects(a.read(new Uint8Array(1)), ClosedError);
   assert.equal(dec(await w.until(new Response(b.readable).bytes(), "read all")), "abc");
-  await w.drive(() => a.state === "FIN_WAIT_2", "FIN_WAIT_2");
+  const info = await w.until(a.closed, "a closed");
+  assert.equal(info.reason, "closed");
+  assert.equal(w.segments().filter((s) => /Flags \[R/.test(s)).length, 0);
   await w.close();
 });
 
@@ -94,17 +98,30 @@ Deno.test("TouConn.shutdownRead returns EOF and discards later bytes while still
   await w.close();
 });
 
-Deno.test("TouConn.readable cancel shuts the read side when the reader gives up", async () => {
+Deno.test("TouConn.readable cancel closes the whole connection with a FIN when everything was read", async () => {
   const w = simWorld();
   const { a, b } = await pair(w);
   await w.until(a.write(enc("x")), "write");
   const reader = b.readable.getReader();
   await w.until(reader.read(), "read");
+  const mark = w.segments().length;
   await w.until(reader.cancel(), "cancel");
-  assert.equal(await b.read(new Uint8Array(1)), null);
-  await w.until(a.write(enc("discarded")), "write more");
-  await w.drive(() => a.info().unacked === 0, "acknowledged");
-  assert.equal(b.info().recvQueue, 0);
+  await assert.rejects(b.read(new Uint8Array(1)), ClosedError);
+  await assert.rejects(b.write(enc("y")), ClosedError);
+  assert.equal(await w.until(a.read(new Uint8Array(1)), "a reads EOF"), null);
+  assert.match(since(w, mark).join("\n"), /s> 80 > \d+: Flags \[F/);
+  await w.close();
+});
+
+Deno.test("TouConn.readable cancel resets when received bytes were never read (RFC 1122 §4.2.2.13)", async () => {
+  const w = simWorld();
+  const { a, b } = await pair(w);
+  await w.until(a.write(enc("unread")), "write");
+  await w.drive(() => b.info().recvQueue === 6, "bytes arrive");
+  const mark = w.segments().length;
+  await w.until(b.readable.cancel(), "cancel");
+  assert.match(since(w, mark).join("\n"), /s> 80 > \d+: Flags \[R/);
+  assert.equal((await w.until(a.closed, "a closed")).reason, "reset");
   await w.close();
 });
 
@@ -120,7 +137,8 @@ Deno.test("TouConn.abort sends a RST and the peer reads ConnectionResetError nam
   assert.equal(rst.length, 1, rst.join("\n"));
   assert.match(rst[0], /Flags \[R/);
   assert.equal(a.state, "CLOSED");
-  await assert.rejects(pendingRead, ClosedError);
+  await assert.rejects(pendingRead, InterruptedError);
+  await assert.rejects(a.read(new Uint8Array(1)), ClosedError);
   const info = await w.until(a.closed, "a closed");
   assert.equal(info.reason, "aborted");
   assert.equal(info.state, "CLOSED"); // no TIME_WAIT
@@ -150,13 +168,16 @@ Deno.test("TouConn.abort sends a RST and the peer reads ConnectionResetError nam
   await w.close();
 });
 
-Deno.test("TouConn.writable abort resets the connection when the stream is aborted", async () => {
+Deno.test("TouConn.writable abort closes gracefully: the peer gets the queued bytes and a FIN, as on a Deno.TcpConn", async () => {
   const w = simWorld();
   const { a, b } = await pair(w);
-  const mark = w.segments().length;
-  await w.until(a.writable.abort(new Error("give up")), "abort");
-  assert.match(since(w, mark).join("\n"), /c> \d+ > 80: Flags \[R/);
-  assert.equal((await w.until(b.closed, "b closed")).reason, "reset");
+  const writer = a.writable.getWriter();
+  await w.until(writer.write(new Uint8Array(200_000)), "queue");
+  await w.until(writer.abort(new Error("give up")), "abort");
+  const got = await w.until(new Response(b.readable).bytes(), "b reads all");
+  assert.equal(got.length, 200_000);
+  assert.equal(w.segments().filter((s) => /Flags \[R/.test(s)).length, 0);
+  assert.equal((await w.until(b.closed, "b closed")).reason, "closed");
   await w.close();
 });
 
