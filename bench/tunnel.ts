@@ -139,10 +139,11 @@ async function runRow(name: string): Promise<Row> {
     ];
   } else {
     const udpPort = freeUdpPort();
-    let key: string[] = [];
+    let key: string[] = ["--plaintext"];
     if (name === "sealed") {
       keyFile = await Deno.makeTempFile();
-      await Deno.writeTextFile(keyFile, KEY);
+      await Deno.writeTextFile(keyFile, KEY, { mode: 0o600 });
+      await Deno.chmod(keyFile, 0o600);
       key = ["--key-file", keyFile];
     }
     const common = ["--log-level", "error", ...key];

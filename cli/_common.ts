@@ -18,6 +18,11 @@ import {
   validateConfig,
 } from "../src/tunnel/config.ts";
 import { type LoadedKey, loadKey } from "../src/tunnel/key_file.ts";
+import {
+  DEFAULT_CONNECT_TIMEOUT_S,
+  DEFAULT_KEEPALIVE_S,
+  DEFAULT_USER_TIMEOUT_S,
+} from "../src/tunnel/dead_peer.ts";
 import { type LogFormat, Logger, type LogLevel } from "../src/tunnel/log.ts";
 
 /** Exit status: success. */
@@ -77,7 +82,16 @@ export function denoIo(): CliIo {
 /** Help text of shared options, so every subcommand says the same. */
 export const OPTION_HELP = {
   config: "read settings from a JSON file (schema: docs/tou.schema.json); flags override it",
-  keyFile: `read the pre-shared key from this file (hex or base64, >= 32 bytes; also ${KEY_ENV})`,
+  keyFile:
+    `read the pre-shared key from this file (hex or base64, >= 32 bytes, mode 600; also ${KEY_ENV})`,
+  allowReadableKeyFile: "accept a key file that other users can read (refused by default)",
+  plaintext: "run without a key: traffic is neither encrypted nor authenticated",
+  keepalive:
+    `probe a silent peer after this many seconds, then every half of it; 3 unanswered probes reset the connection; 0 off (default: ${DEFAULT_KEEPALIVE_S})`,
+  userTimeout:
+    `reset a connection whose sent data stays unacknowledged this many seconds; 0 off (default: ${DEFAULT_USER_TIMEOUT_S})`,
+  connectTimeout:
+    `give up opening a tunnel connection after this many seconds (default: ${DEFAULT_CONNECT_TIMEOUT_S})`,
   control: "serve live figures for `tou stat` on this loopback address (host:port or port)",
   drainTimeout: "on SIGINT/SIGTERM, let open streams finish for this long, then reset them",
   congestion: `congestion control: ${
@@ -91,6 +105,10 @@ export const OPTION_HELP = {
 export const FOOTER = `
 Environment:
   ${KEY_ENV}  the pre-shared key (hex or base64), when --key-file is not given
+
+Without a key (--key-file or ${KEY_ENV}) tou refuses to start unless --plaintext is given.
+A silent peer is noticed within 2.5 x --keepalive when idle, within --user-timeout when data is
+unacknowledged; its connections are then reset (the local TCP application sees a reset).
 
 Exit status: 0 success, 1 runtime failure, 2 usage error.`;
 
@@ -150,12 +168,36 @@ export async function configFromFlags(flags: ConfigFlags): Promise<TouConfig> {
 }
 
 /**
- * Loads the key named by the config, or from `TOU_KEY`.
+ * Loads the key named by the config, or from `TOU_KEY`, and fails closed:
+ * without a key, only an explicit `--plaintext` lets the command run.
  *
- * @throws {ConfigError} When the key file is missing or the key malformed or short.
+ * @throws {ConfigError} When the key file is missing, unsafe or the key
+ *   malformed or short; when there is no key and no `--plaintext`, or both.
  */
-export function keyFromConfig(cfg: { keyFile?: string }, io: CliIo): Promise<LoadedKey> {
-  return loadKey({ keyFile: cfg.keyFile, env: io.env(KEY_ENV) });
+export async function keyFromConfig(
+  cfg: { keyFile?: string; allowReadableKeyFile?: boolean; plaintext?: boolean },
+  io: CliIo,
+): Promise<LoadedKey> {
+  const key = await loadKey({
+    keyFile: cfg.keyFile,
+    env: io.env(KEY_ENV),
+    allowReadable: cfg.allowReadableKeyFile ?? false,
+  });
+  if (key.key === undefined && !cfg.plaintext) {
+    throw new ConfigError(
+      `no key: give --key-file or set ${KEY_ENV} (create a key with \`tou keygen\`), ` +
+        "or pass --plaintext to run without encryption",
+    );
+  }
+  if (key.key !== undefined && cfg.plaintext) {
+    key.key.fill(0);
+    throw new ConfigError(
+      `--plaintext conflicts with the key from ${
+        key.source === "env" ? KEY_ENV : "--key-file"
+      }: give one or the other`,
+    );
+  }
+  return key;
 }
 
 /** A logger writing to the CLI's stderr. */
@@ -178,24 +220,38 @@ export function warnIfPlaintext(log: Logger, key: LoadedKey): void {
   log.once(
     "plaintext",
     log.enabled("warn") ? "warn" : "error",
-    "NO KEY: tunnel traffic is PLAINTEXT, neither encrypted nor authenticated; anyone on the " +
-      `path can read and inject data. Use --key-file or ${KEY_ENV} (create a key with \`tou keygen\`).`,
+    "NO KEY: tunnel traffic is PLAINTEXT (--plaintext), neither encrypted nor authenticated; " +
+      `anyone on the path can read and inject data. Use --key-file or ${KEY_ENV} (create a key ` +
+      "with `tou keygen`).",
   );
 }
 
 /**
  * Warns, once per process, when the key file can be read by other users
- * (like ssh, but without refusing: the key still works).
+ * (only reached with --allow-readable-key-file: otherwise it is refused).
  */
 export function warnIfKeyFileOpen(log: Logger, key: LoadedKey, path: string | undefined): void {
   if (key.fileMode === undefined || (key.fileMode & 0o077) === 0) return;
   log.once(
     "key-file-mode",
     "warn",
-    `key file ${path} is readable by other users (mode ${
+    `key file ${path} is accessible by other users (mode ${
       key.fileMode.toString(8).padStart(3, "0")
     }); restrict it with: chmod 600 ${path}`,
   );
+}
+
+/** A command stopped by SIGINT/SIGTERM before it started (exit 1, one line). */
+export class Interrupted extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message One line saying what was interrupted.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "Interrupted";
+  }
 }
 
 /** Whether an error is a usage error (exit 2). */

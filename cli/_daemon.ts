@@ -17,11 +17,13 @@ import { TunnelClient } from "../src/tunnel/client.ts";
 import { TunnelServer } from "../src/tunnel/server.ts";
 import { type ControlServer, startControlServer } from "../src/tunnel/stat.ts";
 import { serveUntilSignal, ShutdownSignals } from "../src/tunnel/shutdown.ts";
+import type { LoadedKey } from "../src/tunnel/key_file.ts";
 import {
   type CliContext,
   type ConfigFlags,
   configFromFlags,
   EXIT_OK,
+  Interrupted,
   keyFromConfig,
   makeLogger,
   warnIfKeyFileOpen,
@@ -49,17 +51,39 @@ export async function runDaemon(
   }
 }
 
+interface Loaded {
+  readonly settings: ServerSettings | ClientSettings;
+  readonly key: LoadedKey;
+}
+
+async function load(
+  ctx: CliContext,
+  role: "server" | "client",
+  flags: ConfigFlags,
+): Promise<Loaded> {
+  const cfg = await configFromFlags(flags);
+  const settings: ServerSettings | ClientSettings = role === "server"
+    ? resolveServerSettings(cfg)
+    : resolveClientSettings(cfg);
+  const key = await keyFromConfig(settings, ctx.io);
+  return { settings, key };
+}
+
 async function run(
   ctx: CliContext,
   role: "server" | "client",
   flags: ConfigFlags,
   signals: ShutdownSignals,
 ): Promise<void> {
-  const cfg = await configFromFlags(flags);
-  const settings: ServerSettings | ClientSettings = role === "server"
-    ? resolveServerSettings(cfg)
-    : resolveClientSettings(cfg);
-  const key = await keyFromConfig(settings, ctx.io);
+  const trigger = ctx.shutdownTrigger ?? signals.requested;
+  // Config and key files are read under the signals: SIGINT/SIGTERM stop a slow or stuck read.
+  const loading = load(ctx, role, flags);
+  const first = await Promise.race([loading, trigger.then((sig) => ({ sig }))]);
+  if ("sig" in first) {
+    loading.then((l) => l.key.key?.fill(0), () => {});
+    throw new Interrupted(`${first.sig} while reading the configuration and key: not started`);
+  }
+  const { settings, key } = first;
   const log = makeLogger(ctx, { level: settings.logLevel, format: settings.logFormat, role });
   warnIfPlaintext(log, key);
   warnIfKeyFileOpen(log, key, settings.keyFile);
@@ -69,12 +93,14 @@ async function run(
       key: key.key,
       tcp: settings.tcp,
       logger: log,
+      announce: false,
     })
     : await TunnelClient.start({
       ...(settings as ClientSettings),
       key: key.key,
       tcp: settings.tcp,
       logger: log,
+      announce: false,
     });
   let control: ControlServer | undefined;
   try {
@@ -83,10 +109,12 @@ async function run(
     await service.close({ drainTimeoutMs: 0 });
     throw e;
   }
+  // Only now: a failing --control must not be preceded by "listening".
+  service.announce();
   await serveUntilSignal(service, {
     drainTimeoutMs: settings.drainTimeoutMs,
     logger: log,
-    trigger: ctx.shutdownTrigger ?? signals.requested,
+    trigger,
     signals,
     onClosed: () => control?.close(),
   });

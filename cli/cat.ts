@@ -8,7 +8,7 @@ import { Command } from "@commander-js/extra-typings";
 import { AddressError, type HostPort, parseHostPort, parsePort } from "../src/tunnel/address.ts";
 import { ConfigError, tcpOptionsOf } from "../src/tunnel/config.ts";
 import { runCat } from "../src/tunnel/cat.ts";
-import { describeError } from "../src/tunnel/errors.ts";
+import { describeConnectError, describeError } from "../src/tunnel/errors.ts";
 import {
   type CliContext,
   configFromFlags,
@@ -17,6 +17,7 @@ import {
   EXIT_OK,
   keyFromConfig,
   makeLogger,
+  numberOrText,
   OPTION_HELP,
   warnIfKeyFileOpen,
   warnIfPlaintext,
@@ -43,8 +44,13 @@ export function catCommand(ctx: CliContext): Command<[], Record<string, unknown>
     .argument("[port]", "the tunnel (TCP) port to connect to or listen on")
     .option("--listen <addr>", "listen on this UDP address instead and accept one connection")
     .option("--key-file <path>", OPTION_HELP.keyFile)
+    .option("--allow-readable-key-file", OPTION_HELP.allowReadableKeyFile)
+    .option("--plaintext", OPTION_HELP.plaintext)
     .option("--config <file>", OPTION_HELP.config)
     .option("--congestion <name>", OPTION_HELP.congestion)
+    .option("--keepalive <seconds>", OPTION_HELP.keepalive, numberOrText)
+    .option("--user-timeout <seconds>", OPTION_HELP.userTimeout, numberOrText)
+    .option("--connect-timeout <seconds>", OPTION_HELP.connectTimeout, numberOrText)
     .option(
       "--log-level <level>",
       "least severe log level: debug, info, warn, error (default: warn)",
@@ -64,6 +70,11 @@ Exit status: 0 success, 1 runtime failure (refused, reset), 2 usage error.`,
       const cfg = await configFromFlags({
         config: opts.config,
         keyFile: opts.keyFile,
+        allowReadableKeyFile: opts.allowReadableKeyFile,
+        plaintext: opts.plaintext,
+        keepalive: opts.keepalive,
+        userTimeout: opts.userTimeout,
+        connectTimeout: opts.connectTimeout,
         logLevel: opts.logLevel,
         logFormat: opts.logFormat,
         listen: opts.listen,
@@ -104,13 +115,17 @@ Exit status: 0 success, 1 runtime failure (refused, reset), 2 usage error.`,
           output: ctx.io.stdoutBytes,
           key: key.key,
           tcp: tcpOptionsOf(cfg),
+          keepAliveMs: seconds(cfg.keepalive),
+          userTimeoutMs: seconds(cfg.userTimeout),
+          connectTimeoutMs: seconds(cfg.connectTimeout),
           logger: log,
         });
       } catch (e) {
         const where = connect
           ? `cannot connect to ${target} port ${connect.tunnelPort}`
           : `cannot listen on ${opts.listen}`;
-        ctx.io.stderr(`tou: ${where}: ${describeError(e)}\n`);
+        const why = connect ? describeConnectError(e, connect.tunnelPort) : describeError(e);
+        ctx.io.stderr(`tou: ${where}: ${why}\n`);
         ctx.exitCode = EXIT_FAILURE;
         return;
       }
@@ -142,4 +157,8 @@ function hostPortArg(text: string): HostPort {
     if (e instanceof AddressError) throw new ConfigError(`HOST:PORT: ${e.message}`);
     throw e;
   }
+}
+
+function seconds(s: number | undefined): number | undefined {
+  return s === undefined ? undefined : Math.round(s * 1000);
 }

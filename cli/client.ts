@@ -36,6 +36,8 @@ export function clientCommand(ctx: CliContext): Command<[], Record<string, unkno
       collect,
     )
     .option("--key-file <path>", OPTION_HELP.keyFile)
+    .option("--allow-readable-key-file", OPTION_HELP.allowReadableKeyFile)
+    .option("--plaintext", OPTION_HELP.plaintext)
     .option("--config <file>", OPTION_HELP.config)
     .option("--control <addr>", OPTION_HELP.control)
     .option(
@@ -43,6 +45,9 @@ export function clientCommand(ctx: CliContext): Command<[], Record<string, unkno
       `${OPTION_HELP.drainTimeout} (default: ${DEFAULT_DRAIN_TIMEOUT_S})`,
       numberOrText,
     )
+    .option("--keepalive <seconds>", OPTION_HELP.keepalive, numberOrText)
+    .option("--user-timeout <seconds>", OPTION_HELP.userTimeout, numberOrText)
+    .option("--connect-timeout <seconds>", OPTION_HELP.connectTimeout, numberOrText)
     .option("--congestion <name>", OPTION_HELP.congestion)
     .option("--log-level <level>", OPTION_HELP.logLevel)
     .option("--log-format <format>", OPTION_HELP.logFormat)

@@ -26,12 +26,18 @@ export function labCommand(ctx: CliContext): Command<[], Record<string, unknown>
     .description(
       "Run a scripted scenario with tou's own TCP stack on a simulated network in virtual time " +
         "and print every segment (tcpdump style) and every state change, then what the run " +
-        "measured. Without a scenario, list them.",
+        "measured. Without a scenario, list them (with --json, as a JSON array of {name, title}).",
     )
     .argument("[scenario]", 'a scenario name, or "all"')
     .option("--json", "print the reports as JSON")
     .addHelpText("after", `\nScenarios:\n${listing()}\n\nExample:\n  tou lab time-wait`)
     .action((name, opts) => {
+      if (name === undefined && opts.json) {
+        const list = SCENARIOS.map((s) => ({ name: s.name, title: s.title }));
+        ctx.io.stdout(JSON.stringify(list, null, 2) + "\n");
+        ctx.exitCode = EXIT_OK;
+        return;
+      }
       if (name === undefined) {
         ctx.io.stdout(
           `Scenarios (run one with: tou lab <scenario>, or tou lab all):\n${listing()}\n`,

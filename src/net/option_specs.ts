@@ -207,6 +207,24 @@ export const TOU_OPTION_SPECS = {
     description: "Data retransmissions before the connection is aborted (tcp_retries2).",
     layer: "tcp",
   },
+  userTimeout: {
+    unit: "ms",
+    min: 0,
+    max: 32_767_000,
+    default: C.userTimeout,
+    description:
+      "Abort when sent data stays unacknowledged (or zero-window probes unanswered) this long; 0 off (TCP_USER_TIMEOUT).",
+    layer: "tcp",
+  },
+  amplificationLimit: {
+    unit: "count",
+    min: 0,
+    max: 100,
+    default: C.amplificationLimit,
+    description:
+      "Before the peer acknowledges our SYN, send it at most this many times the bytes received from it (SYN-ACK retransmissions held back); 0 off.",
+    layer: "tcp",
+  },
   delayedAck: {
     unit: "ms",
     min: 0,

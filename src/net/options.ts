@@ -274,12 +274,12 @@ type StackKeyOf<K extends StackOptionName> = Specs[K] extends { readonly stackKe
 /**
  * `TcpConfig` fields that are not user tunables (set by the stack or the
  * testbed only), so they need no table entry: the stack fills their
- * defaults. RFC 1337 on/off, the user timeout and the initial window in
- * bytes are reachable from the test seam (`createTestbed({ tcp })`);
- * `recvAutoTune` (receive-window auto-tuning) is on unless `recvBufferSize`
- * is set below its default.
+ * defaults. RFC 1337 on/off and the initial window in bytes are reachable
+ * from the test seam (`createTestbed({ tcp })`). (The user timeout is a
+ * user tunable: the tunnel sets it.) `recvAutoTune` (receive-window
+ * auto-tuning) is on unless `recvBufferSize` is set below its default.
  */
-type InternalTcpField = "rfc1337" | "userTimeout" | "initialWindowBytes" | "recvAutoTune";
+type InternalTcpField = "rfc1337" | "initialWindowBytes" | "recvAutoTune";
 
 // Compile-time checks that the table and the layers below it agree.
 // Every TcpConfig field but the internal ones is a "tcp" option, and every "tcp" option a field:

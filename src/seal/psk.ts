@@ -5,7 +5,10 @@
  * A key is at least {@linkcode PSK_MIN_BYTES} random bytes written as hex or
  * base64 (standard or URL-safe, padding optional). Whitespace anywhere in the
  * text is ignored, so a key file may end with a newline and base64 may be
- * wrapped. Text made only of hex digits is read as hex.
+ * wrapped. Text made only of hex digits is read as hex; text made mostly of
+ * them (a mistyped hex key) is refused rather than read as base64, which
+ * would silently give another key. Errors say which format failed and where
+ * (line and column), never which character: the text is a secret.
  *
  * @module
  */
@@ -87,7 +90,11 @@ export function parsePsk(text: string): Uint8Array {
       `key is empty: expected hex or base64 of at least ${PSK_MIN_BYTES} bytes`,
     );
   }
-  const key = HEX_RE.test(compact) ? decodeHex(compact) : decodeBase64(compact);
+  const key = HEX_RE.test(compact)
+    ? decodeHex(compact)
+    : looksLikeHex(compact)
+    ? notHex(compact, text)
+    : decodeBase64(compact, text);
   if (key.length < PSK_MIN_BYTES) {
     throw new PskError(
       "too-short",
@@ -103,8 +110,7 @@ export function parsePsk(text: string): Uint8Array {
   if (key.every((b) => b === key[0])) {
     throw new PskError(
       "degenerate",
-      `key is degenerate: all ${key.length} bytes are 0x${hexByte(key[0])}; ` +
-        "generate one with `tou keygen`",
+      `key is degenerate: all ${key.length} bytes are the same; generate one with \`tou keygen\``,
     );
   }
   return key;
@@ -181,21 +187,70 @@ function decodeHex(s: string): Uint8Array {
   return out;
 }
 
+/** Share of hex digits above which a text is taken for (mistyped) hex; random base64 has ≈ 34%. */
+const HEX_LIKE_SHARE = 0.75;
+
+function isHexDigit(c: string): boolean {
+  return (c >= "0" && c <= "9") || (c >= "a" && c <= "f") || (c >= "A" && c <= "F");
+}
+
+function looksLikeHex(compact: string): boolean {
+  let hex = 0;
+  for (const c of compact) if (isHexDigit(c)) hex++;
+  return hex >= HEX_LIKE_SHARE * compact.length;
+}
+
+/** "line L, column C" in `text` of the character at `index` of its whitespace-free form. */
+function positionOf(text: string, index: number): string {
+  let line = 1;
+  let col = 0;
+  let k = 0;
+  for (const c of text) {
+    if (c === "\n") {
+      line++;
+      col = 0;
+      continue;
+    }
+    col++;
+    if (/\s/.test(c)) continue;
+    if (k++ === index) break;
+  }
+  return `line ${line}, column ${col}`;
+}
+
+function notHex(compact: string, text: string): never {
+  let i = 0;
+  while (i < compact.length && isHexDigit(compact[i])) i++;
+  throw new PskError(
+    "bad-encoding",
+    `key is not valid hex: the character at ${positionOf(text, i)} is not a hex digit (0-9, a-f)`,
+  );
+}
+
 const BASE64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
-function decodeBase64(s: string): Uint8Array {
+function isBase64Char(c: string): boolean {
+  return BASE64_ALPHABET.includes(c) || c === "+" || c === "/" || c === "-" || c === "_";
+}
+
+function decodeBase64(s: string, text: string): Uint8Array {
   const body = s.replace(/=+$/, "");
   const padding = s.length - body.length;
   for (let i = 0; i < body.length; i++) {
-    const c = body[i];
-    if (!BASE64_ALPHABET.includes(c) && c !== "+" && c !== "/" && c !== "-" && c !== "_") {
+    if (!isBase64Char(body[i])) {
       throw new PskError(
         "bad-encoding",
-        `key is neither hex nor base64: unexpected character ${JSON.stringify(c)} at position ${
-          i + 1
-        }`,
+        `key is neither hex nor valid base64: the character at ${
+          positionOf(text, i)
+        } is not a base64 digit`,
       );
     }
+  }
+  if (/[+/]/.test(body) && /[-_]/.test(body)) {
+    throw new PskError(
+      "bad-encoding",
+      "key is not valid base64: it mixes the standard (+/) and URL-safe (-_) alphabets",
+    );
   }
   if (body.length % 4 === 1 || padding > 2 || (padding > 0 && s.length % 4 !== 0)) {
     throw new PskError(
@@ -216,5 +271,17 @@ function decodeBase64(s: string): Uint8Array {
   }
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  // Canonical only: the unused low bits of the last digit must be zero (a typo there changes nothing else).
+  const rem = std.length % 4;
+  if (rem !== 0) {
+    const last = (BASE64_ALPHABET + "+/").indexOf(std[std.length - 1]);
+    if ((last & (rem === 2 ? 0x0f : 0x03)) !== 0) {
+      out.fill(0);
+      throw new PskError(
+        "bad-encoding",
+        `key is not valid base64: its last digit has non-zero unused bits (a typo?)`,
+      );
+    }
+  }
   return out;
 }

@@ -53,6 +53,21 @@ import {
   writeU32,
 } from "./_sealed_layout.ts";
 
+/** Buckets the per-source new-session budget is hashed into. */
+const SOURCE_BUCKETS = 256;
+
+/** One source's share of the new-session rate (and burst): a tenth, at least 1. */
+function sourceRate(rate: number): number {
+  return Math.max(1, rate / 10);
+}
+
+/** FNV-1a of the source IP, into a bucket index. */
+function sourceBucket(hostname: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < hostname.length; i++) h = Math.imul(h ^ hostname.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % SOURCE_BUCKETS;
+}
+
 /** How many of its own past salts a socket remembers to refuse reflections. */
 const OWN_SALT_HISTORY = 4;
 
@@ -85,7 +100,10 @@ export interface SealedSocketOptions {
   readonly replayWindow?: number;
   /** Most peer sessions whose keys and windows are kept. Default 1024. */
   readonly maxPeers?: number;
-  /** Most new peer sessions (unknown salts) tried per second, burst included. Default 1000. */
+  /**
+   * Most new peer sessions (unknown salts) tried per second, burst included;
+   * each source IP address gets at most a tenth of it. Default 1000.
+   */
   readonly newPeersPerSecond?: number;
   /** Datagrams sent under one salt before picking a new one. Default 2^32, at most 2^48. */
   readonly rekeyAfter?: number;
@@ -219,6 +237,9 @@ export class SealedSocket implements DatagramSocket {
   #lastPeer: PeerSession | undefined = undefined;
   #tokens: number;
   #tokensAt = Number.NEGATIVE_INFINITY;
+  // Per-source shares of the budget, in hashed buckets (no per-address state).
+  readonly #srcTokens = new Float64Array(SOURCE_BUCKETS);
+  readonly #srcAt = new Float64Array(SOURCE_BUCKETS).fill(Number.NEGATIVE_INFINITY);
   // Receive-path plaintext buffer and the last exact-length view of it.
   #plain = new Uint8Array(2048);
   #plainView = this.#plain.subarray(0, 0);
@@ -274,6 +295,7 @@ export class SealedSocket implements DatagramSocket {
     this.#aead = opts.aead ?? defaultAead;
     this.#onStale = opts.onStale;
     this.#tokens = this.#newPeerRate;
+    this.#srcTokens.fill(sourceRate(this.#newPeerRate));
     new ReplayWindow(this.#windowSize); // validates the size early
     this.#sendKey = this.#newSession();
   }
@@ -464,7 +486,7 @@ export class SealedSocket implements DatagramSocket {
         stats.peerLimit++;
         return undefined;
       }
-      if (!this.#takeToken(now)) {
+      if (!this.#takeToken(now, from)) {
         stats.rateLimited++;
         return undefined;
       }
@@ -541,14 +563,27 @@ export class SealedSocket implements DatagramSocket {
     this.#stats.evictions++;
   }
 
-  /** Token bucket over new-salt derivations: `newPeersPerSecond` per second, same burst. */
-  #takeToken(now: number): boolean {
+  /**
+   * Token buckets over new-salt derivations: `newPeersPerSecond` per second in
+   * all (same burst), and a tenth of that per source address (hashed into
+   * {@linkcode SOURCE_BUCKETS} buckets), so that a flood from a few
+   * addresses cannot use up the budget of everyone else.
+   */
+  #takeToken(now: number, from: DatagramAddr): boolean {
     const rate = this.#newPeerRate;
     const elapsed = now - this.#tokensAt;
     if (elapsed > 0) this.#tokens = Math.min(rate, this.#tokens + (elapsed / 1000) * rate);
     this.#tokensAt = now;
-    if (this.#tokens < 1) return false;
+    const b = sourceBucket(from.hostname);
+    const srcRate = sourceRate(rate);
+    const srcElapsed = now - this.#srcAt[b];
+    if (srcElapsed > 0) {
+      this.#srcTokens[b] = Math.min(srcRate, this.#srcTokens[b] + (srcElapsed / 1000) * srcRate);
+    }
+    this.#srcAt[b] = now;
+    if (this.#tokens < 1 || this.#srcTokens[b] < 1) return false;
     this.#tokens--;
+    this.#srcTokens[b]--;
     return true;
   }
 }

@@ -39,6 +39,24 @@ export interface TcpConfig {
   readonly synAckRetries: number;
   /** Data retransmissions before the connection is aborted (tcp_retries2). Default 15. */
   readonly retries: number;
+  /**
+   * User timeout (RFC 9293 §3.8.3 "USER TIMEOUT", RFC 5482; Linux
+   * TCP_USER_TIMEOUT): the connection is
+   * aborted when data, a SYN or a FIN stays unacknowledged, or zero-window
+   * probes stay unanswered, this long without progress; the retransmission
+   * timer is clamped so that this happens on time. 0 turns it off (the
+   * retry counts alone decide). Default 0.
+   */
+  readonly userTimeout: Duration;
+  /**
+   * Anti-amplification (RFC 9000 §8.1 in spirit): until the peer has
+   * acknowledged our SYN, a passive open sends at most this many times the
+   * bytes it received from the peer; a SYN-ACK retransmission that would
+   * exceed it is skipped (a retransmitted SYN from the peer raises the
+   * allowance). Bounds what a replayed or spoofed SYN draws. 0 turns it off.
+   * Default 0.
+   */
+  readonly amplificationLimit: number;
   /** Delayed-ACK timeout; 0 disables delayed ACKs. Default 40 (Linux ATO min), at most 200. */
   readonly delayedAck: Duration;
   /** Disable Nagle's algorithm (TCP_NODELAY). Default false. */
@@ -75,13 +93,6 @@ export interface TcpConfig {
    */
   readonly initialWindowBytes: number;
   /**
-   * User timeout (RFC 9293 §3.8.3 "USER TIMEOUT", RFC 5482; Linux
-   * TCP_USER_TIMEOUT): how long sent data may stay unacknowledged before
-   * the connection is aborted as timed out, whatever `retries` allows. The
-   * retransmission timer is clamped to it. 0: off. Default 0.
-   */
-  readonly userTimeout: Duration;
-  /**
    * Ignore a RST in TIME_WAIT (RFC 1337: the TIME-WAIT assassination
    * hazard). Off: an exact RST closes TIME_WAIT at once (RFC 9293
    * §3.10.7.4; Linux `tcp_rfc1337=0`). Default true.
@@ -117,6 +128,8 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = Object.freeze({
   synRetries: 6,
   synAckRetries: 5,
   retries: 15,
+  userTimeout: 0,
+  amplificationLimit: 0,
   delayedAck: 40,
   noDelay: false,
   keepAlive: false,
@@ -131,7 +144,6 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = Object.freeze({
   pacingBurst: 32,
   initialCwnd: 10,
   initialWindowBytes: 0,
-  userTimeout: 0,
   rfc1337: true,
   challengeAckLimit: 1000,
   maxOutOfOrderRanges: 64,

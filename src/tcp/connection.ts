@@ -53,6 +53,7 @@ import { type Instant, NEVER } from "../time.ts";
 import type { Seq } from "../wire/seq.ts";
 import { ACK, RST, SYN } from "../wire/tcp_flags.ts";
 import type { TcpSegment } from "../wire/tcp_segment.ts";
+import { segmentEncodedLength } from "../wire/tcp_codec.ts";
 import type { ConnectionCore } from "./_core.ts";
 import { applyPeerSyn, type ArrivalVerdict, arrive } from "./arrival.ts";
 import type { TcpConfig } from "./config.ts";
@@ -192,6 +193,7 @@ export class TcpConnection {
       throw new TcpUsageError("Cannot accept: the segment is not a SYN");
     }
     const c = new TcpConnection(now, p, true);
+    if (c.#snd.unvalidated) c.#snd.noteUnvalidated(segmentEncodedLength(syn), 0);
     c.#state = "LISTEN";
     applyPeerSyn(c.#core, now, syn);
     c.#setState(now, "SYN_RCVD", "SYN received");
@@ -276,6 +278,14 @@ export class TcpConnection {
    * segment before the next call (its payload may view the send buffer).
    */
   pollTransmit(now: Instant): TcpSegment | undefined {
+    const seg = this.#nextSegment(now);
+    if (seg !== undefined && this.#snd.unvalidated) {
+      this.#snd.noteUnvalidated(0, segmentEncodedLength(seg));
+    }
+    return seg;
+  }
+
+  #nextSegment(now: Instant): TcpSegment | undefined {
     if (this.#control.length > 0) return this.#control.shift();
     const st = this.#state;
     if (st === "CLOSED" || st === "LISTEN") return undefined;
@@ -312,6 +322,8 @@ export class TcpConnection {
    *   take it (RFC 9293 §3.6.1, RFC 6191), else `"done"`.
    */
   handleSegment(now: Instant, seg: TcpSegment): ArrivalVerdict {
+    // Anti-amplification: count what the peer of a passive open sent before it acknowledged our SYN.
+    if (this.#snd.unvalidated) this.#snd.noteUnvalidated(segmentEncodedLength(seg), 0);
     return arrive(this.#core, now, seg);
   }
 

@@ -19,7 +19,7 @@
  * @module
  */
 
-import type { Instant } from "../time.ts";
+import { type Instant, NEVER } from "../time.ts";
 import { type Seq, seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from "../wire/seq.ts";
 import { FIN, SYN } from "../wire/tcp_flags.ts";
 import type { TcpSegment } from "../wire/tcp_segment.ts";
@@ -98,10 +98,20 @@ export class Sender {
   #forceSend = false;
   #probesUnanswered = 0;
 
+  // User timeout (RFC 9293 §3.8.3 USER TIMEOUT, Linux TCP_USER_TIMEOUT)
+  /** Since when data (or a SYN/FIN) is outstanding without an ACK advancing SND.UNA; NEVER when none is. */
+  #stallSince: Instant = NEVER;
+  /** When the first still-unanswered zero-window probe was sent; NEVER when none is. */
+  #persistSince: Instant = NEVER;
+
+  // Anti-amplification of a passive open (config.amplificationLimit)
+  #ampReceived = 0;
+  #ampSent = 0;
+  #ampLast = 0;
+  #ampHeld = 0;
+
   #synRetransmits = 0;
   #rtoCount = 0;
-  /** Since when sent data has waited for an acknowledgment (the user timeout's clock). */
-  #unackedSince: Instant = 0;
   #timeouts = 0;
   #retransmits = 0;
   #lost = 0;
@@ -424,7 +434,6 @@ export class Sender {
     p.offset = len > 0 ? seqSub(seq, this.#dataSeq()) : 0;
     const end = seqAdd(seq, len + (fin ? 1 : 0) + (syn ? 1 : 0));
     const rexmit = seqLt(seq, this.#sndMax);
-    if (this.#sndMax === this.#sndUna) this.#unackedSince = now; // nothing was outstanding
     if (rexmit) {
       if (!probe) this.#retransmits++; // a repeated zero-window probe is no retransmission
       this.#rttTiming = false; // Karn: no sample from a retransmitted range
@@ -438,10 +447,9 @@ export class Sender {
     if (len > 0) this.#pacer?.consume(len);
     if (seqGt(end, this.#sndNxt)) this.#sndNxt = end;
     if (seqGt(end, this.#sndMax)) this.#sndMax = end;
+    if (this.#stallSince === NEVER && this.#sndMax !== this.#sndUna) this.#stallSince = now;
     // RFC 6298 §5.1: start the timer when sending and it is not running
-    if (!probe && !this.#timers.isArmed("retransmit")) {
-      this.#timers.set("retransmit", now + this.#rtt.rto);
-    }
+    if (!probe && !this.#timers.isArmed("retransmit")) this.#armRto(now);
     if (!probe) this.#timers.clear("persist");
     return true;
   }
@@ -482,6 +490,7 @@ export class Sender {
     if (seqGt(ack, this.#sndMax)) return ACK_UNACCEPTABLE;
     if (seqLt(ack, seqAdd(this.#sndUna, -this.#maxSndWnd))) return ACK_UNACCEPTABLE;
     this.#probesUnanswered = 0;
+    this.#persistSince = NEVER;
     const acked = seqSub(ack, this.#sndUna);
     let result = 0;
     const oldWnd = this.#sndWnd;
@@ -528,7 +537,7 @@ export class Sender {
         this.#forceSend = false;
       }
       if (seqGt(this.#sndNxt, this.#sndUna) && !this.#timers.isArmed("retransmit")) {
-        this.#timers.set("retransmit", now + this.#rtt.rto);
+        this.#armRto(now);
       }
     }
     return result;
@@ -552,6 +561,7 @@ export class Sender {
     const flightBefore = seqSub(this.#sndMax, this.#sndUna);
     this.#sndUna = ack;
     if (seqLt(this.#sndNxt, ack)) this.#sndNxt = ack;
+    this.#stallSince = ack === this.#sndMax ? NEVER : now; // progress restarts the user timeout
 
     // RTT: from timestamps (valid for retransmissions, RFC 7323 §4.1) or Karn's timing
     if (tsRtt >= 0) {
@@ -565,7 +575,6 @@ export class Sender {
     }
     // RFC 6298 §5 / RFC 9293 MUST-18 (Karn): no valid sample, the backoff stays
     this.#rtoCount = 0;
-    this.#unackedSince = now; // progress: the user timeout counts again
 
     const phase = this.#rec.onNewAck(now, this, acked);
     if (phase === NOT_IN_RECOVERY && !(result & ACK_SYN_ACKED)) {
@@ -574,7 +583,7 @@ export class Sender {
 
     // RFC 6298 §5.2 / §5.3
     if (ack === this.#sndMax) this.#timers.clear("retransmit");
-    else if (phase !== KEEP_RTO) this.#timers.set("retransmit", now + this.#rtt.rto);
+    else if (phase !== KEEP_RTO) this.#armRto(now);
 
     if (this.#writeBlocked && this.#buf.free > 0) {
       this.#writeBlocked = false;
@@ -591,25 +600,27 @@ export class Sender {
    * @returns An error detail when the retries are exhausted, else undefined.
    */
   onRetransmitTimeout(now: Instant): string | undefined {
+    const userTimedOut = this.#userTimedOut(now, this.#stallSince);
     if (!this.synAcked) {
       const max = this.#passive ? this.#config.synAckRetries : this.#config.synRetries;
-      if (this.#synRetransmits >= max) {
-        return handshakeTimeoutDetail(this.#passive, this.#synRetransmits);
+      if (this.#synRetransmits >= max || userTimedOut) {
+        const detail = handshakeTimeoutDetail(this.#passive, this.#synRetransmits);
+        return userTimedOut ? `${detail} (${this.#userTimeoutText()})` : detail;
       }
       this.#synRetransmits++;
       this.#rtt.backoff();
-      this.#sndNxt = this.#iss;
-      this.#timers.set("retransmit", now + this.#rtt.rto);
+      if (this.#amplificationBlocked()) this.#ampHeld++;
+      else this.#sndNxt = this.#iss;
+      this.#armRto(now);
       return undefined;
     }
     if (this.#sndMax === this.#sndUna) return undefined;
+    if (userTimedOut) {
+      // RFC 9293 §3.8.3 USER TIMEOUT (RFC 5482, Linux TCP_USER_TIMEOUT)
+      return `timed out after ${this.#config.userTimeout} ms without acknowledgment (user timeout)`;
+    }
     if (this.#rtoCount >= this.#config.retries) {
       return `timed out after ${this.#rtoCount} retransmission${this.#rtoCount === 1 ? "" : "s"}`;
-    }
-    const userTimeout = this.#config.userTimeout;
-    if (userTimeout > 0 && now - this.#unackedSince >= userTimeout) {
-      // RFC 9293 §3.8.3 USER TIMEOUT (RFC 5482, Linux TCP_USER_TIMEOUT)
-      return `timed out after ${userTimeout} ms without acknowledgment (user timeout)`;
     }
     this.#rtoCount++;
     this.#timeouts++;
@@ -618,9 +629,7 @@ export class Sender {
     this.#rec.onRto(this); // recover = SND.MAX; the scoreboard is kept
     this.#sndNxt = this.#sndUna; // go back N: resend from SND.UNA as the window allows
     this.#rtt.backoff(); // RFC 6298 §5.5
-    let at = now + this.#rtt.rto; // RFC 6298 §5.6
-    if (userTimeout > 0) at = Math.min(at, this.#unackedSince + userTimeout); // Linux clamps too
-    this.#timers.set("retransmit", at);
+    this.#armRto(now); // RFC 6298 §5.6
     return undefined;
   }
 
@@ -636,11 +645,69 @@ export class Sender {
       if (this.#probesUnanswered >= this.#config.retries) {
         return `timed out after ${this.#probesUnanswered} unanswered zero-window probes`;
       }
+      if (this.#userTimedOut(now, this.#persistSince)) {
+        return `timed out after ${this.#probesUnanswered} unanswered zero-window probes (${this.#userTimeoutText()})`;
+      }
+      if (this.#probesUnanswered === 0) this.#persistSince = now;
       this.#probesUnanswered++;
     }
     this.#forceSend = true;
     if (this.#persistShift < PERSIST_MAX_SHIFT) this.#persistShift++;
-    this.#timers.set("persist", now + this.#persistInterval());
+    this.#timers.set(
+      "persist",
+      this.#clampToUserTimeout(now + this.#persistInterval(), this.#persistSince),
+    );
     return undefined;
+  }
+
+  /**
+   * Counts bytes received from and sent to the peer of a passive open before
+   * it acknowledged our SYN (for `amplificationLimit`).
+   *
+   * @param received Encoded bytes of a segment from the peer, or 0.
+   * @param sent Encoded bytes of a segment to the peer, or 0.
+   */
+  noteUnvalidated(received: number, sent: number): void {
+    this.#ampReceived += received;
+    this.#ampSent += sent;
+    if (sent > 0) this.#ampLast = sent;
+  }
+
+  /** Whether the anti-amplification limit applies: a passive open whose SYN is not yet acknowledged. */
+  get unvalidated(): boolean {
+    return this.#passive && this.#config.amplificationLimit > 0 && !this.synAcked;
+  }
+
+  /** SYN-ACK retransmissions skipped by the anti-amplification limit. */
+  get amplificationHeld(): number {
+    return this.#ampHeld;
+  }
+
+  /** Whether sending the SYN-ACK again would exceed amplificationLimit × bytes received. */
+  #amplificationBlocked(): boolean {
+    const f = this.#config.amplificationLimit;
+    return f > 0 && this.#passive && this.#ampSent + this.#ampLast > f * this.#ampReceived;
+  }
+
+  /** Arms the retransmission timer one RTO from `now`, but not past the user timeout. */
+  #armRto(now: Instant): void {
+    this.#timers.set("retransmit", this.#clampToUserTimeout(now + this.#rtt.rto, this.#stallSince));
+  }
+
+  /** `at`, or the user-timeout deadline of a stall that began at `since` when that comes first (Linux tcp_clamp_rto_to_user_timeout). */
+  #clampToUserTimeout(at: Instant, since: Instant): Instant {
+    const ut = this.#config.userTimeout;
+    if (ut <= 0 || since === NEVER) return at;
+    return Math.min(at, since + ut);
+  }
+
+  /** Whether a stall that began at `since` has lasted the user timeout. */
+  #userTimedOut(now: Instant, since: Instant): boolean {
+    const ut = this.#config.userTimeout;
+    return ut > 0 && since !== NEVER && now - since >= ut;
+  }
+
+  #userTimeoutText(): string {
+    return `user timeout ${this.#config.userTimeout} ms`;
   }
 }

@@ -15,6 +15,7 @@ import { Logger } from "./log.ts";
 import { type CopyResult, copyStream } from "./pipe.ts";
 import type { EndpointFactory, TunnelConn } from "./transport.ts";
 import { openTouEndpoint } from "./tou_endpoint.ts";
+import { connectTimeoutSignal, DEFAULT_CONNECT_TIMEOUT_S, tunnelTcp } from "./dead_peer.ts";
 
 /** Options of {@linkcode runCat}: exactly one of `connect` and `listen`. */
 export interface CatOptions {
@@ -31,8 +32,14 @@ export interface CatOptions {
   readonly output: { write(p: Uint8Array): Promise<number> };
   /** Pre-shared key; omitted means plaintext. */
   readonly key?: Uint8Array;
-  /** TCP tunables. */
+  /** TCP tunables (they override the dead-peer defaults). */
   readonly tcp?: TouOptions;
+  /** Keepalive idle time in ms, 0 off; see `dead_peer.ts`. Default 10 s. */
+  readonly keepAliveMs?: number;
+  /** User timeout in ms, 0 off; see `dead_peer.ts`. Default 20 s. */
+  readonly userTimeoutMs?: number;
+  /** How long connecting may take. Default 8 s. */
+  readonly connectTimeoutMs?: number;
   /** Logger. */
   readonly logger?: Logger;
   /** Opens the endpoint; default the real tou endpoint. */
@@ -74,7 +81,7 @@ export async function runCat(opts: CatOptions): Promise<CatResult> {
     hostname: bind.hostname,
     port: bind.port,
     key: opts.key,
-    tcp: opts.tcp,
+    tcp: tunnelTcp(opts.tcp, opts),
     logger: log,
     role: opts.listen ? "responder" : "initiator",
   });
@@ -108,6 +115,10 @@ export async function runCat(opts: CatOptions): Promise<CatResult> {
         hostname: opts.connect!.server.hostname,
         port: opts.connect!.server.port,
         tcpPort: opts.connect!.tunnelPort,
+        signal: anySignal(
+          connectTimeoutSignal(opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_S * 1000),
+          opts.signal,
+        ),
       });
       log.debug("cat connected", { server: formatHostPort(opts.connect!.server) });
     }
@@ -159,4 +170,8 @@ async function session(conn: TunnelConn, opts: CatOptions, log: Logger): Promise
   const error = "error" in failure ? failure.error : opts.signal?.reason;
   log.debug("cat reset", { sent, received });
   return { outcome: "reset", sent, received, error };
+}
+
+function anySignal(a: AbortSignal, b: AbortSignal | undefined): AbortSignal {
+  return b === undefined ? a : AbortSignal.any([a, b]);
 }

@@ -13,10 +13,16 @@ import type { TouOptions } from "../net/mod.ts";
 import { formatHostPort, type HostPort, isIpv6, type LocalSpec } from "./address.ts";
 import { Logger } from "./log.ts";
 import { type DrainResult, Relay } from "./relay.ts";
-import { describeError, withContext } from "./errors.ts";
+import { describeConnectError, describeError, withContext } from "./errors.ts";
 import { resetTcpConn } from "./kernel_reset.ts";
 import type { EndpointFactory, TunnelAddr, TunnelEndpoint } from "./transport.ts";
 import { openTouEndpoint } from "./tou_endpoint.ts";
+import { connectTimeoutSignal, DEFAULT_CONNECT_TIMEOUT_S, tunnelTcp } from "./dead_peer.ts";
+
+/** Longest wait for the last FIN exchanges when closing (ms). */
+const GRACE_MAX_MS = 2_000;
+/** Shortest wait for them, even when the drain used up its time (ms). */
+const GRACE_MIN_MS = 200;
 
 /** Options of {@linkcode TunnelClient.start}. */
 export interface TunnelClientOptions {
@@ -26,14 +32,25 @@ export interface TunnelClientOptions {
   readonly locals: readonly LocalSpec[];
   /** Pre-shared key; omitted means plaintext. */
   readonly key?: Uint8Array;
-  /** TCP tunables for the endpoint. */
+  /** TCP tunables for the endpoint (they override the dead-peer defaults). */
   readonly tcp?: TouOptions;
+  /** Keepalive idle time in ms, 0 off; see `dead_peer.ts`. Default 10 s. */
+  readonly keepAliveMs?: number;
+  /** User timeout in ms, 0 off; see `dead_peer.ts`. Default 20 s. */
+  readonly userTimeoutMs?: number;
+  /** How long opening a tunnel connection may take before the local connection is reset. Default 8 s. */
+  readonly connectTimeoutMs?: number;
   /** Logger; default: text at info level on stderr. */
   readonly logger?: Logger;
   /** Opens the endpoint; default the real tou endpoint. */
   readonly openEndpoint?: EndpointFactory;
   /** Local UDP address to bind. Default 0.0.0.0:0 (or [::]:0 for an IPv6 server). */
   readonly bind?: HostPort;
+  /**
+   * Log "client listening" at once (default true). False: the caller calls
+   * {@linkcode TunnelClient.announce} once everything else it needs is up.
+   */
+  readonly announce?: boolean;
 }
 
 /** One local listener of a running client. */
@@ -68,11 +85,19 @@ export class TunnelClient {
   #loops: Promise<void>[] = [];
   #pending = new Set<Deno.TcpConn>();
   #closing = false;
+  #encrypted = false;
+  #connectTimeoutMs: number;
 
-  private constructor(endpoint: TunnelEndpoint, server: HostPort, log: Logger) {
+  private constructor(
+    endpoint: TunnelEndpoint,
+    server: HostPort,
+    log: Logger,
+    connectTimeoutMs: number,
+  ) {
     this.endpoint = endpoint;
     this.server = server;
     this.#log = log;
+    this.#connectTimeoutMs = connectTimeoutMs;
     this.relay = new Relay("client", log);
   }
 
@@ -92,11 +117,16 @@ export class TunnelClient {
       hostname: bind.hostname,
       port: bind.port,
       key: opts.key,
-      tcp: opts.tcp,
+      tcp: tunnelTcp(opts.tcp, opts),
       logger: log,
       role: "initiator",
     });
-    const client = new TunnelClient(endpoint, opts.server, log);
+    const client = new TunnelClient(
+      endpoint,
+      opts.server,
+      log,
+      opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_S * 1000,
+    );
     try {
       for (const spec of opts.locals) {
         let ln: Deno.TcpListener;
@@ -117,16 +147,22 @@ export class TunnelClient {
       throw e;
     }
     for (const l of client.#listeners) client.#loops.push(client.#acceptLoop(l.ln, l.local));
-    for (const { local } of client.#listeners) {
-      log.info("client listening", {
+    client.#encrypted = opts.key !== undefined;
+    if (opts.announce ?? true) client.announce();
+    return client;
+  }
+
+  /** Logs "client listening" for each local listener. */
+  announce(): void {
+    for (const { local } of this.#listeners) {
+      this.#log.info("client listening", {
         tcp: formatHostPort(local.addr),
         port: local.spec.tunnelPort,
-        server: formatHostPort(opts.server),
-        encrypted: opts.key !== undefined,
-        cipher: opts.key !== undefined ? defaultAead.name : "none",
+        server: formatHostPort(this.server),
+        encrypted: this.#encrypted,
+        cipher: this.#encrypted ? defaultAead.name : "none",
       });
     }
-    return client;
   }
 
   /** The bound local listeners. */
@@ -160,8 +196,12 @@ export class TunnelClient {
     // Connections still waiting for their tunnel never started a session: reset them.
     for (const c of this.#pending) resetTcpConn(c);
     this.#pending.clear();
+    // The drain timeout bounds the whole shutdown: the FIN exchanges of the
+    // last sessions get what is left of it (at most 2 s), not 2 s more.
+    const deadline = performance.now() + (opts.drainTimeoutMs ?? 0);
     const result = await this.relay.drain(opts.drainTimeoutMs ?? 0);
-    await this.endpoint.close();
+    const left = Math.max(0, Math.min(GRACE_MAX_MS, deadline - performance.now()));
+    await this.endpoint.close({ graceMs: Math.max(GRACE_MIN_MS, left) });
     return result;
   }
 
@@ -195,12 +235,15 @@ export class TunnelClient {
         hostname: this.server.hostname,
         port: this.server.port,
         tcpPort: port,
+        signal: connectTimeoutSignal(this.#connectTimeoutMs),
       });
     } catch (e) {
       if (!this.#pending.delete(tcp)) return; // close() has reset it already
       this.relay.countConnectFailure();
       this.#log.warn(
-        `cannot open tunnel to ${formatHostPort(this.server)} port ${port}: ${explain(e, port)}`,
+        `cannot open tunnel to ${formatHostPort(this.server)} port ${port}: ${
+          describeConnectError(e, port)
+        }`,
         { tcp: app },
       );
       resetTcpConn(tcp);
@@ -212,14 +255,4 @@ export class TunnelClient {
     }
     this.relay.start(tcp, tunnel, { tunnelPort: port, tcpPeer: app });
   }
-}
-
-function explain(e: unknown, port: number): string {
-  if (e instanceof Deno.errors.ConnectionRefused) {
-    return `connection refused (the server forwards no service on port ${port})`;
-  }
-  if (e instanceof Deno.errors.TimedOut) {
-    return "timed out (server down, UDP blocked, or a different key)";
-  }
-  return describeError(e);
 }

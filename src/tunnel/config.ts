@@ -22,45 +22,31 @@ import {
   type ParseHostPortOptions,
   parseLocalSpec,
 } from "./address.ts";
-import { describeFileError } from "./errors.ts";
+import { readSmallFile } from "./small_file.ts";
+import { ConfigError } from "./config_error.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 import {
   type CongestionName,
   SELECTABLE_CONGESTION,
   TUNNEL_DEFAULT_CONGESTION,
 } from "../tcp/congestion/defaults.ts";
+import {
+  DEFAULT_CONNECT_TIMEOUT_S,
+  DEFAULT_KEEPALIVE_S,
+  DEFAULT_USER_TIMEOUT_S,
+} from "./dead_peer.ts";
 
+export { ConfigError } from "./config_error.ts";
 export { SELECTABLE_CONGESTION, TUNNEL_DEFAULT_CONGESTION };
-
-/**
- * A usage problem in flags, the config file or the key: the message is one
- * line naming the problem (the CLI prints it and exits with status 2).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { ConfigError } from "./config.ts";
- * const e = new ConfigError("--forward: invalid forward \"22\"");
- * assert.equal(e.name, "ConfigError");
- * ```
- */
-export class ConfigError extends Error {
-  /**
-   * Creates the error.
-   *
-   * @param message One line naming the problem.
-   */
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
-  }
-}
 
 /** Where a server listens when neither `--listen` nor the file says. */
 export const DEFAULT_LISTEN = "0.0.0.0:7000";
 
 /** Seconds open streams may drain after SIGINT/SIGTERM before they are reset. */
 export const DEFAULT_DRAIN_TIMEOUT_S = 10;
+
+/** Largest config file accepted, in bytes. */
+export const CONFIG_FILE_MAX_BYTES = 64 * 1024;
 
 /** The environment variable holding the pre-shared key. */
 export const KEY_ENV = "TOU_KEY";
@@ -92,11 +78,20 @@ function hostPortField(what: string, opts: ParseHostPortOptions) {
   return stringField(what).superRefine(parsed((t) => parseHostPort(t, opts)));
 }
 
-const listenField = hostPortField("host:port", { defaultHost: "0.0.0.0", allowZeroPort: true })
-  .describe(
-    "server and `cat --listen`: UDP address to listen on, host:port or a bare port " +
-      `(host 0.0.0.0). Default ${DEFAULT_LISTEN}.`,
-  );
+/** A bare port number in a config file, e.g. `"listen": 17200`, as the text "17200". */
+function portOrHostPort(field: z.ZodType<string>) {
+  const port = z.number().int().min(0).max(65535).transform((n) => String(n));
+  return z.union([port, field], {
+    error: (iss) => `must be a host:port string or a port number, got ${show(iss.input)}`,
+  });
+}
+
+const listenField = portOrHostPort(
+  hostPortField("host:port", { defaultHost: "0.0.0.0", allowZeroPort: true }),
+).describe(
+  "server and `cat --listen`: UDP address to listen on, host:port or a bare port " +
+    `(host 0.0.0.0). Default ${DEFAULT_LISTEN}.`,
+);
 
 const forwardField = z.array(
   stringField("TUNNELPORT=HOST:PORT").superRefine(parsed(parseForwardSpec)),
@@ -118,22 +113,24 @@ const localField = z.array(
     "defaults to 127.0.0.1).",
 );
 
-const controlField = stringField("host:port")
-  .superRefine((text, ctx) => {
-    try {
-      const a = parseHostPort(text, { defaultHost: "127.0.0.1", allowZeroPort: true });
-      if (!isLoopback(a.hostname)) {
-        ctx.addIssue({
-          code: "custom",
-          input: text,
-          message: `control address ${show(text)} must be on loopback (127.0.0.1, ::1)`,
-        });
+const controlField = portOrHostPort(
+  stringField("host:port")
+    .superRefine((text, ctx) => {
+      try {
+        const a = parseHostPort(text, { defaultHost: "127.0.0.1", allowZeroPort: true });
+        if (!isLoopback(a.hostname)) {
+          ctx.addIssue({
+            code: "custom",
+            input: text,
+            message: `control address ${show(text)} must be on loopback (127.0.0.1, ::1)`,
+          });
+        }
+      } catch (e) {
+        if (!(e instanceof AddressError)) throw e;
+        ctx.addIssue({ code: "custom", input: text, message: e.message });
       }
-    } catch (e) {
-      if (!(e instanceof AddressError)) throw e;
-      ctx.addIssue({ code: "custom", input: text, message: e.message });
-    }
-  })
+    }),
+)
   .describe(
     "server and client: serve live figures for `tou stat` (HTTP /connections and /metrics) on " +
       "this loopback address, host:port or a bare port (host 127.0.0.1).",
@@ -148,13 +145,11 @@ const drainField = z.number({
       `Default ${DEFAULT_DRAIN_TIMEOUT_S}.`,
   );
 
-const levelField = z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]], {
-  error: (iss) => `must be one of ${LOG_LEVELS.join(", ")}, got ${show(iss.input)}`,
-}).describe("Least severe log level written. Default info.");
-
-const formatField = z.enum(LOG_FORMATS as [LogFormat, ...LogFormat[]], {
-  error: (iss) => `must be one of ${LOG_FORMATS.join(", ")}, got ${show(iss.input)}`,
-}).describe("Log format: text (readable) or json (one object per line). Default text.");
+function secondsField(min: number, max: number, description: string) {
+  const error = (iss: { input?: unknown }) =>
+    `must be a number of seconds between ${min} and ${max}, got ${show(iss.input)}`;
+  return z.number({ error }).min(min, { error }).max(max, { error }).describe(description);
+}
 
 const congestionField = z.enum(SELECTABLE_CONGESTION, {
   error: (iss) => `must be one of ${SELECTABLE_CONGESTION.join(", ")}, got ${show(iss.input)}`,
@@ -163,9 +158,53 @@ const congestionField = z.enum(SELECTABLE_CONGESTION, {
     `overrides). Default ${TUNNEL_DEFAULT_CONGESTION}: BBR does not read random loss as congestion.`,
 );
 
+const keepaliveField = secondsField(
+  0,
+  3600,
+  "Seconds without a segment from the peer before a keepalive probe; probes follow every half " +
+    "of that and 3 unanswered ones reset the connection (a silent peer is noticed after 2.5× " +
+    `this). 0 turns keepalive off. Default ${DEFAULT_KEEPALIVE_S}.`,
+);
+
+const userTimeoutField = secondsField(
+  0,
+  3600,
+  "Seconds sent data may stay unacknowledged before the connection is reset (TCP_USER_TIMEOUT). " +
+    `0 turns it off. Default ${DEFAULT_USER_TIMEOUT_S}.`,
+);
+
+const connectTimeoutField = secondsField(
+  0.1,
+  600,
+  "client and cat: seconds a new tunnel connection may take to open before it fails. " +
+    `Default ${DEFAULT_CONNECT_TIMEOUT_S}.`,
+);
+
+const levelField = z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]], {
+  error: (iss) => `must be one of ${LOG_LEVELS.join(", ")}, got ${show(iss.input)}`,
+}).describe("Least severe log level written. Default info.");
+
+const formatField = z.enum(LOG_FORMATS as [LogFormat, ...LogFormat[]], {
+  error: (iss) => `must be one of ${LOG_FORMATS.join(", ")}, got ${show(iss.input)}`,
+}).describe("Log format: text (readable) or json (one object per line). Default text.");
+
 const keyFileField = stringField("path").min(1, { error: "must not be empty" }).describe(
-  `File holding the pre-shared key (hex or base64, at least 32 bytes; \`tou keygen\` makes one). ` +
-    `Without it and without ${KEY_ENV}, traffic is plaintext.`,
+  `File holding the pre-shared key (hex or base64, at least 32 bytes; \`tou keygen\` makes one; ` +
+    `only its owner may read it). Without it and without ${KEY_ENV}, tou refuses to start ` +
+    `unless plaintext is true.`,
+);
+
+const plaintextField = z.boolean({
+  error: (iss) => `must be true or false, got ${show(iss.input)}`,
+}).describe(
+  `Run without a key: traffic is neither encrypted nor authenticated. Without a key ` +
+    `(keyFile or ${KEY_ENV}) tou refuses to start unless this is true.`,
+);
+
+const allowReadableField = z.boolean({
+  error: (iss) => `must be true or false, got ${show(iss.input)}`,
+}).describe(
+  "Accept a key file that users other than its owner can read or write (refused by default, like ssh).",
 );
 
 /**
@@ -179,8 +218,13 @@ export const touConfigShape = {
   server: serverField.optional(),
   local: localField.optional(),
   keyFile: keyFileField.optional(),
+  allowReadableKeyFile: allowReadableField.optional(),
+  plaintext: plaintextField.optional(),
   control: controlField.optional(),
   drainTimeout: drainField.optional(),
+  keepalive: keepaliveField.optional(),
+  userTimeout: userTimeoutField.optional(),
+  connectTimeout: connectTimeoutField.optional(),
   logLevel: levelField.optional(),
   logFormat: formatField.optional(),
   congestion: congestionField.optional(),
@@ -272,10 +316,20 @@ export interface TouConfig {
   readonly local?: readonly string[];
   /** Key file path. */
   readonly keyFile?: string;
+  /** Accept a key file others can read. */
+  readonly allowReadableKeyFile?: boolean;
+  /** Run without a key on purpose. */
+  readonly plaintext?: boolean;
   /** Loopback `host:port` of the control endpoint. */
   readonly control?: string;
   /** Drain timeout in seconds. */
   readonly drainTimeout?: number;
+  /** Keepalive idle time in seconds (0 off). */
+  readonly keepalive?: number;
+  /** User timeout in seconds (0 off). */
+  readonly userTimeout?: number;
+  /** Connect timeout in seconds (client, cat). */
+  readonly connectTimeout?: number;
   /** Log level. */
   readonly logLevel?: LogLevel;
   /** Log format. */
@@ -293,10 +347,18 @@ export type ParsedTouConfig = Omit<TouConfig, "tcp"> & { readonly tcp?: Resolved
 export interface CommonSettings {
   /** Path of the key file, if any. */
   readonly keyFile?: string;
+  /** Accept a key file others can read. */
+  readonly allowReadableKeyFile: boolean;
+  /** Run without a key on purpose. */
+  readonly plaintext: boolean;
   /** Control endpoint address, if any. */
   readonly control?: HostPort;
   /** Drain timeout in ms. */
   readonly drainTimeoutMs: number;
+  /** Keepalive idle time in ms (0 off). */
+  readonly keepAliveMs: number;
+  /** User timeout in ms (0 off). */
+  readonly userTimeoutMs: number;
   /** Log level. */
   readonly logLevel: LogLevel;
   /** Log format. */
@@ -319,6 +381,8 @@ export interface ClientSettings extends CommonSettings {
   readonly server: HostPort;
   /** The local listeners. */
   readonly locals: readonly LocalSpec[];
+  /** Connect timeout in ms. */
+  readonly connectTimeoutMs: number;
 }
 
 /** How an issue path is named in messages: config-file keys or flag names. */
@@ -332,8 +396,13 @@ const FLAG_NAMES: Readonly<Record<string, string>> = {
   server: "--server",
   local: "--local",
   keyFile: "--key-file",
+  allowReadableKeyFile: "--allow-readable-key-file",
+  plaintext: "--plaintext",
   control: "--control",
   drainTimeout: "--drain-timeout",
+  keepalive: "--keepalive",
+  userTimeout: "--user-timeout",
+  connectTimeout: "--connect-timeout",
   logLevel: "--log-level",
   logFormat: "--log-format",
   congestion: "--congestion",
@@ -412,17 +481,20 @@ export function validateConfig(input: unknown, source: ConfigSource): TouConfig 
  * @throws {ConfigError} When it cannot be read, is not JSON, or is invalid.
  */
 export async function readConfigFile(path: string): Promise<TouConfig> {
+  const file = await readSmallFile(path, { what: "config file", maxBytes: CONFIG_FILE_MAX_BYTES });
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    throw new ConfigError(`cannot read config file ${path}: ${describeFileError(e)}`);
+    text = new TextDecoder("utf-8", { fatal: true }).decode(file.bytes);
+  } catch {
+    throw new ConfigError(`config file ${path} is not UTF-8 text`);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new ConfigError(`config file ${path} is not valid JSON: ${describeFileError(e)}`);
+    // Never quote the text: a key file given as --config by mistake would leak into the message.
+    const at = e instanceof Error ? e.message.match(/line \d+ column \d+/) : null;
+    throw new ConfigError(`config file ${path} is not valid JSON${at ? ` (${at[0]})` : ""}`);
   }
   return validateConfig(json, { kind: "file", path });
 }
@@ -450,10 +522,14 @@ export function mergeConfig(file: TouConfig, flags: TouConfig): TouConfig {
 function common(cfg: TouConfig): CommonSettings {
   return {
     keyFile: cfg.keyFile,
+    allowReadableKeyFile: cfg.allowReadableKeyFile ?? false,
+    plaintext: cfg.plaintext ?? false,
     control: cfg.control === undefined
       ? undefined
       : parseHostPort(cfg.control, { defaultHost: "127.0.0.1", allowZeroPort: true }),
     drainTimeoutMs: Math.round((cfg.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT_S) * 1000),
+    keepAliveMs: Math.round((cfg.keepalive ?? DEFAULT_KEEPALIVE_S) * 1000),
+    userTimeoutMs: Math.round((cfg.userTimeout ?? DEFAULT_USER_TIMEOUT_S) * 1000),
     logLevel: cfg.logLevel ?? "info",
     logFormat: cfg.logFormat ?? "text",
     tcp: tcpOptionsOf(cfg),
@@ -537,5 +613,6 @@ export function resolveClientSettings(cfg: TouConfig): ClientSettings {
     ...common(cfg),
     server: parseHostPort(cfg.server),
     locals: cfg.local.map(parseLocalSpec),
+    connectTimeoutMs: Math.round((cfg.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_S) * 1000),
   };
 }

@@ -98,3 +98,30 @@ export function describeFileError(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
   return msg.split("\n")[0];
 }
+
+/**
+ * Why a tunnel connection could not be opened, with the likely causes.
+ *
+ * @param e The error of the connect.
+ * @param port The tunnel (service) port asked for.
+ * @returns One line.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { describeConnectError } from "./errors.ts";
+ * assert.equal(
+ *   describeConnectError(new Deno.errors.TimedOut("x"), 22),
+ *   "timed out (server down, UDP blocked, or a different key)",
+ * );
+ * ```
+ */
+export function describeConnectError(e: unknown, port: number): string {
+  if (e instanceof Deno.errors.ConnectionRefused) {
+    return `connection refused (the server forwards no service on port ${port})`;
+  }
+  if (e instanceof Deno.errors.TimedOut) {
+    return "timed out (server down, UDP blocked, or a different key)";
+  }
+  return describeError(e);
+}

@@ -109,18 +109,70 @@ export function findTcpFd(conn: Deno.Conn): number | undefined {
   if (!lb || !rb) return undefined;
   const local = { bytes: lb, port: l.port };
   const remote = { bytes: rb, port: r.port };
+  const key = `${l.hostname}|${l.port}|${r.hostname}|${r.port}`;
+  // The index of the last scan, checked before use (a descriptor may have been reused):
+  // resetting n connections at once costs one scan, not n (2000 sessions took 10 s).
+  const cached = fdIndex.get(key);
+  if (
+    cached !== undefined && matches(c, "getsockname", cached, local) &&
+    matches(c, "getpeername", cached, remote)
+  ) {
+    return cached;
+  }
   let entries: Iterable<Deno.DirEntry>;
   try {
     entries = Deno.readDirSync("/proc/self/fd");
   } catch {
     return undefined;
   }
+  const fds: number[] = [];
   for (const e of entries) {
     const fd = Number(e.name);
-    if (!Number.isInteger(fd) || fd < 3) continue;
-    if (matches(c, "getsockname", fd, local) && matches(c, "getpeername", fd, remote)) return fd;
+    if (Number.isInteger(fd) && fd >= 3) fds.push(fd);
   }
-  return undefined;
+  fdIndex.clear();
+  let found: number | undefined;
+  for (const fd of fds) {
+    const k = socketKey(c, fd);
+    if (k !== undefined) fdIndex.set(k, fd);
+    if (found === undefined && k === key) found = fd;
+  }
+  // A hostname spelled differently from what getsockname gives: check each descriptor.
+  if (found === undefined) {
+    for (const fd of fds) {
+      if (matches(c, "getsockname", fd, local) && matches(c, "getpeername", fd, remote)) {
+        return fd;
+      }
+    }
+  }
+  return found;
+}
+
+/** Socket descriptors by "local|lport|remote|rport", from the last scan of /proc/self/fd. */
+const fdIndex = new Map<string, number>();
+
+/** The key of a connected TCP socket's addresses as `findTcpFd` spells them, or undefined. */
+function socketKey(c: Libc, fd: number): string | undefined {
+  const local = sockText(c, "getsockname", fd);
+  if (local === undefined) return undefined;
+  const remote = sockText(c, "getpeername", fd);
+  return remote === undefined ? undefined : `${local}|${remote}`;
+}
+
+/** "host|port" of a socket address (IPv4, or IPv6 as Deno prints it); undefined otherwise. */
+function sockText(
+  c: Libc,
+  which: "getsockname" | "getpeername",
+  fd: number,
+): string | undefined {
+  sockaddrLen[0] = sockaddr.length;
+  if (c[which](fd, sockaddr, sockaddrLenBytes) !== 0) return undefined;
+  const family = sockaddr[0] | (sockaddr[1] << 8);
+  const port = (sockaddr[2] << 8) | sockaddr[3];
+  if (family === AF_INET) {
+    return `${sockaddr[4]}.${sockaddr[5]}.${sockaddr[6]}.${sockaddr[7]}|${port}`;
+  }
+  return undefined; // IPv6: found by the comparing pass instead
 }
 
 /**

@@ -9,7 +9,10 @@
 
 import { generatePsk, parsePsk, PskError } from "../seal/psk.ts";
 import { ConfigError, KEY_ENV } from "./config.ts";
-import { describeFileError } from "./errors.ts";
+import { readSmallFile } from "./small_file.ts";
+
+/** Largest key file accepted, in bytes (a 1024-byte key in base64 with line breaks fits). */
+export const KEY_FILE_MAX_BYTES = 4096;
 
 /** Where the key came from. */
 export type KeySource = "key-file" | "env" | "none";
@@ -24,13 +27,26 @@ export interface LoadedKey {
   readonly fileMode?: number;
 }
 
+/** Options of {@linkcode loadKey}. */
+export interface LoadKeyOptions {
+  /** The key file's path. */
+  readonly keyFile?: string;
+  /** The `TOU_KEY` value. */
+  readonly env?: string;
+  /** Accept a key file that other users can read (like ssh, refused by default). */
+  readonly allowReadable?: boolean;
+}
+
 /**
  * Loads the pre-shared key: from `keyFile` when given, otherwise from the
- * `TOU_KEY` value, otherwise none (plaintext).
+ * `TOU_KEY` value, otherwise none. The key file must be a regular file of
+ * at most {@linkcode KEY_FILE_MAX_BYTES} bytes (read with a deadline, see
+ * `small_file.ts`) that only its owner can read, unless `allowReadable`.
  *
- * @param opts The key file path and the environment value.
+ * @param opts The key file path, the environment value, the permission override.
  * @returns The key and its source.
- * @throws {ConfigError} When the file cannot be read or the key is malformed or short.
+ * @throws {ConfigError} When the file cannot be read, is not a regular
+ *   file, is too large or open to other users, or the key is malformed or short.
  *
  * @example
  * ```ts
@@ -44,26 +60,31 @@ export interface LoadedKey {
  * });
  * ```
  */
-export async function loadKey(
-  opts: { readonly keyFile?: string; readonly env?: string },
-): Promise<LoadedKey> {
+export async function loadKey(opts: LoadKeyOptions): Promise<LoadedKey> {
   if (opts.keyFile !== undefined) {
+    const path = opts.keyFile;
+    const file = await readSmallFile(path, { what: "key file", maxBytes: KEY_FILE_MAX_BYTES });
+    const mode = file.mode;
+    if (mode !== undefined && (mode & 0o077) !== 0 && !opts.allowReadable) {
+      file.bytes.fill(0);
+      throw new ConfigError(
+        `key file ${path} is accessible by other users (mode ${
+          mode.toString(8).padStart(3, "0")
+        }): restrict it with \`chmod 600 ${path}\`, or pass --allow-readable-key-file`,
+      );
+    }
     let text: string;
     try {
-      text = await Deno.readTextFile(opts.keyFile);
-    } catch (e) {
-      throw new ConfigError(`cannot read key file ${opts.keyFile}: ${describeFileError(e)}`);
-    }
-    const key = pskOrThrow(text, `key file ${opts.keyFile}`);
-    let mode: number | null = null;
-    try {
-      mode = (await Deno.stat(opts.keyFile)).mode;
+      text = new TextDecoder("utf-8", { fatal: true }).decode(file.bytes);
     } catch {
-      // Read a moment ago; a failing stat only loses the permission check.
+      throw new ConfigError(`key file ${path}: not text (expected hex or base64)`);
+    } finally {
+      file.bytes.fill(0);
     }
-    return mode === null
+    const key = pskOrThrow(text, `key file ${path}`);
+    return mode === undefined
       ? { key, source: "key-file" }
-      : { key, source: "key-file", fileMode: mode & 0o777 };
+      : { key, source: "key-file", fileMode: mode };
   }
   if (opts.env !== undefined) {
     return { key: pskOrThrow(opts.env, KEY_ENV), source: "env" };

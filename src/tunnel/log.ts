@@ -37,6 +37,9 @@ export interface LoggerOptions {
   readonly fields?: LogFields;
 }
 
+/** Most distinct keys {@linkcode Logger.once} remembers (bounded memory). */
+export const MAX_ONCE_KEYS = 64;
+
 const RANK: Readonly<Record<LogLevel, number>> = { debug: 0, info: 1, warn: 2, error: 3 };
 const encoder = new TextEncoder();
 
@@ -133,12 +136,14 @@ export class Logger {
 
   /**
    * Writes a record only the first time `key` is seen by this logger (and
-   * its children); later calls with the same key are ignored.
+   * its children); later calls with the same key are ignored. For a fixed
+   * set of keys only (never one per peer: use `drop_reports.ts`); at most
+   * {@linkcode MAX_ONCE_KEYS} are remembered, later new keys are ignored.
    *
    * @returns Whether the record was written (or would have been, if filtered).
    */
   once(key: string, level: LogLevel, msg: string, fields?: LogFields): boolean {
-    if (this.#once.has(key)) return false;
+    if (this.#once.has(key) || this.#once.size >= MAX_ONCE_KEYS) return false;
     this.#once.add(key);
     this.log(level, msg, fields);
     return true;

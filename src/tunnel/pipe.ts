@@ -298,6 +298,19 @@ export class Pipe {
     this.#abortAll("local", reason);
   }
 
+  /**
+   * Ends the pipe because side `by` failed outside a read or write (e.g. the
+   * tunnel connection timed out while both copies waited on the other side):
+   * the other side is reset at once. No effect once the pipe has ended.
+   *
+   * @param by The side that failed.
+   * @param error Recorded as the result's `error`.
+   */
+  fail(by: "a" | "b", error: unknown): void {
+    if (this.#ended) return;
+    this.#abortAll(by, error);
+  }
+
   #onDirection(r: CopyResult, from: "a" | "b", to: "a" | "b"): void {
     if (this.#ended || r.kind === "eof" || r.kind === "stopped") return;
     // The side that failed is dead already; the other one learns by a reset.

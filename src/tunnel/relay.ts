@@ -128,8 +128,14 @@ export class Relay {
     };
     this.#sessions.set(id, session);
     this.counters.sessionsOpened++;
-    this.#log.debug("session opened", { id, port: meta.tunnelPort, tcp: meta.tcpPeer });
+    this.#log.info("session opened", { id, port: meta.tunnelPort, tcp: meta.tcpPeer });
     pipe.done.then((r) => this.#ended(session, r));
+    // A tunnel connection that dies (dead peer, reset) resets the kernel side at once, even
+    // when neither copy is reading from the tunnel (e.g. the application stopped reading).
+    const closed = (tunnel as { closed?: Promise<{ reason: string; error?: unknown }> }).closed;
+    closed?.then((info) => {
+      if (info.reason !== "closed") pipe.fail("b", info.error ?? new Error(info.reason));
+    }, () => {});
     return session;
   }
 
@@ -184,7 +190,7 @@ export class Relay {
     };
     if (r.outcome === "closed") {
       this.counters.sessionsClosed++;
-      this.#log.debug("session closed", fields);
+      this.#log.info("session closed", fields);
       return;
     }
     this.counters.sessionsReset++;

@@ -22,8 +22,14 @@ import type {
   TunnelListener,
 } from "./transport.ts";
 import { openTouEndpoint } from "./tou_endpoint.ts";
+import { tunnelTcp } from "./dead_peer.ts";
 
 export { describeError } from "./errors.ts";
+
+/** Longest wait for the last FIN exchanges when closing (ms). */
+const GRACE_MAX_MS = 2_000;
+/** Shortest wait for them, even when the drain used up its time (ms). */
+const GRACE_MIN_MS = 200;
 
 /** Options of {@linkcode TunnelServer.start}. */
 export interface TunnelServerOptions {
@@ -33,14 +39,23 @@ export interface TunnelServerOptions {
   readonly forwards: readonly ForwardSpec[];
   /** Pre-shared key; omitted means plaintext. */
   readonly key?: Uint8Array;
-  /** TCP tunables for the endpoint. */
+  /** TCP tunables for the endpoint (they override the dead-peer defaults). */
   readonly tcp?: TouOptions;
+  /** Keepalive idle time in ms, 0 off; see `dead_peer.ts`. Default 10 s. */
+  readonly keepAliveMs?: number;
+  /** User timeout in ms, 0 off; see `dead_peer.ts`. Default 20 s. */
+  readonly userTimeoutMs?: number;
   /** Logger; default: text at info level on stderr. */
   readonly logger?: Logger;
   /** Opens the endpoint; default the real tou endpoint. */
   readonly openEndpoint?: EndpointFactory;
   /** How long connecting to a target may take before the tunnel connection is reset. Default 10 s. */
   readonly connectTimeoutMs?: number;
+  /**
+   * Log "server listening" at once (default true). False: the caller calls
+   * {@linkcode TunnelServer.announce} once everything else it needs is up.
+   */
+  readonly announce?: boolean;
 }
 
 /** Connects to a TCP target, rejecting after `timeoutMs`. */
@@ -92,6 +107,7 @@ export class TunnelServer {
   #pendingConnects = new Set<TunnelConn>();
   #connectTimeoutMs: number;
   #closing = false;
+  #encrypted = false;
 
   private constructor(
     endpoint: TunnelEndpoint,
@@ -119,7 +135,7 @@ export class TunnelServer {
       hostname: opts.listen.hostname,
       port: opts.listen.port,
       key: opts.key,
-      tcp: opts.tcp,
+      tcp: tunnelTcp(opts.tcp, opts),
       logger: log,
       role: "responder",
     });
@@ -135,13 +151,19 @@ export class TunnelServer {
       await endpoint.close();
       throw e;
     }
-    log.info("server listening", {
-      udp: formatHostPort(endpoint.addr),
-      forward: opts.forwards.map((f) => `${f.tunnelPort}=${formatHostPort(f.target)}`).join(","),
-      encrypted: opts.key !== undefined,
-      cipher: opts.key !== undefined ? defaultAead.name : "none",
-    });
+    server.#encrypted = opts.key !== undefined;
+    if (opts.announce ?? true) server.announce();
     return server;
+  }
+
+  /** Logs "server listening" with the address, the services and the cipher. */
+  announce(): void {
+    this.#log.info("server listening", {
+      udp: formatHostPort(this.endpoint.addr),
+      forward: this.forwards.map((f) => `${f.tunnelPort}=${formatHostPort(f.target)}`).join(","),
+      encrypted: this.#encrypted,
+      cipher: this.#encrypted ? defaultAead.name : "none",
+    });
   }
 
   /** The bound UDP address. */
@@ -162,8 +184,12 @@ export class TunnelServer {
     for (const l of this.#listeners) l.close();
     for (const c of this.#pendingConnects) c.abort();
     await Promise.all(this.#loops);
+    // The drain timeout bounds the whole shutdown: the FIN exchanges of the
+    // last sessions get what is left of it (at most 2 s), not 2 s more.
+    const deadline = performance.now() + (opts.drainTimeoutMs ?? 0);
     const result = await this.relay.drain(opts.drainTimeoutMs ?? 0);
-    await this.endpoint.close();
+    const left = Math.max(0, Math.min(GRACE_MAX_MS, deadline - performance.now()));
+    await this.endpoint.close({ graceMs: Math.max(GRACE_MIN_MS, left) });
     return result;
   }
 

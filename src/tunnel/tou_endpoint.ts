@@ -20,9 +20,9 @@ import type { DatagramSocket } from "../udp/datagram_socket.ts";
 import { SEALED_OVERHEAD, SealedSocket, type SealedSocketStats } from "../seal/sealed_socket.ts";
 import { formatHostPort } from "./address.ts";
 import { withContext } from "./errors.ts";
-import type { Logger } from "./log.ts";
 import type { OpenEndpointOptions, TunnelEndpoint } from "./transport.ts";
 import { type SegmentObserver, TracingSocket } from "./trace_socket.ts";
+import { SealDropWatch } from "./drop_reports.ts";
 
 /** Options of {@linkcode openTouEndpoint}. */
 export interface TouEndpointOptions extends OpenEndpointOptions {
@@ -91,17 +91,19 @@ export async function openTouEndpoint(opts: TouEndpointOptions): Promise<Observa
   const log = opts.logger;
   const key = opts.key;
   let sealed: SealedSocket | undefined;
+  let watch: SealDropWatch | undefined;
   let bound = false;
   const decorate = (udp: DatagramSocket): DatagramSocket => {
     bound = true; // called once the UDP socket is bound
     let socket = udp;
     if (key !== undefined) {
-      sealed = new SealedSocket(udp, {
+      // Drops (wrong key, replays, stale) are reported rate-limited, with bounded state.
+      watch = log && new SealDropWatch(log);
+      sealed = new SealedSocket(watch ? watch.below(udp) : udp, {
         psk: key,
         role: opts.role ?? "peer",
-        onStale: log && ((from, offset) => reportStale(log, from, offset)),
       });
-      socket = sealed;
+      socket = watch ? watch.above(sealed) : sealed;
     }
     return opts.observe ? new TracingSocket(socket, opts.observe) : socket;
   };
@@ -123,19 +125,22 @@ export async function openTouEndpoint(opts: TouEndpointOptions): Promise<Observa
       decorate,
     });
   } catch (e) {
+    watch?.close();
     // Only a failure to resolve or bind the address gets the "cannot listen on udp …" context.
     throw bound || e instanceof InvalidOptionError ? e : withContext(e, where);
   }
-  return new TouTunnelEndpoint(ep, sealed);
+  return new TouTunnelEndpoint(ep, sealed, watch);
 }
 
 class TouTunnelEndpoint implements ObservableEndpoint {
   readonly #ep: Endpoint;
   readonly #sealed: SealedSocket | undefined;
+  readonly #watch: SealDropWatch | undefined;
 
-  constructor(ep: Endpoint, sealed: SealedSocket | undefined) {
+  constructor(ep: Endpoint, sealed: SealedSocket | undefined, watch: SealDropWatch | undefined) {
     this.#ep = ep;
     this.#sealed = sealed;
+    this.#watch = watch;
   }
 
   get addr(): { hostname: string; port: number } {
@@ -150,13 +155,24 @@ class TouTunnelEndpoint implements ObservableEndpoint {
     return this.#ep.listen(opts);
   }
 
-  connect(opts: { readonly hostname: string; readonly port: number; readonly tcpPort: number }) {
+  connect(
+    opts: {
+      readonly hostname: string;
+      readonly port: number;
+      readonly tcpPort: number;
+      readonly signal?: AbortSignal;
+    },
+  ) {
     return this.#ep.connect(opts);
   }
 
-  /** Lets closing connections finish their FIN exchange (up to 2 s), then closes (UDP socket released). */
-  async close(): Promise<void> {
-    await this.#ep.closeGracefully({ timeout: 2_000 });
+  /**
+   * Lets closing connections finish their FIN exchange (up to `graceMs`,
+   * default 2 s), then closes (UDP socket released).
+   */
+  async close(opts: { readonly graceMs?: number } = {}): Promise<void> {
+    await this.#ep.closeGracefully({ timeout: opts.graceMs ?? 2_000 });
+    this.#watch?.close();
   }
 
   connections(): EndpointConnection[] {
@@ -183,18 +199,4 @@ class TouTunnelEndpoint implements ObservableEndpoint {
 
 function snake(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-}
-
-/** Logs, once per peer address, that a peer's datagrams authenticate but its clock is off. */
-function reportStale(log: Logger, from: { hostname: string; port: number }, offset: number): void {
-  const peer = formatHostPort(from);
-  log.once(
-    `stale ${peer}`,
-    "warn",
-    `dropping datagrams from ${peer}: they carry the right key but the peer's clock is ` +
-      `${Math.abs(offset)} s ${
-        offset > 0 ? "ahead of" : "behind"
-      } ours; synchronize the clocks (NTP)`,
-    { peer },
-  );
 }

@@ -38,10 +38,19 @@ export interface TunnelEndpoint {
   listen(opts: { readonly tcpPort: number; readonly backlog?: number }): TunnelListener;
   /** Opens a tunnel connection to `tcpPort` of the endpoint at `hostname:port`. */
   connect(
-    opts: { readonly hostname: string; readonly port: number; readonly tcpPort: number },
+    opts: {
+      readonly hostname: string;
+      readonly port: number;
+      readonly tcpPort: number;
+      /** Aborts the handshake; the promise rejects with the signal's reason. */
+      readonly signal?: AbortSignal;
+    },
   ): Promise<TunnelConn>;
-  /** Closes the endpoint (every connection with it). */
-  close(): void | Promise<void>;
+  /**
+   * Closes the endpoint (every connection with it), letting closing
+   * connections finish their FIN exchange for up to `graceMs` when given.
+   */
+  close(opts?: { readonly graceMs?: number }): void | Promise<void>;
 }
 
 /** Options the tunnel passes when opening an endpoint. */

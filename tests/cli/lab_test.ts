@@ -44,3 +44,10 @@ Deno.test("tou lab exits 2 with one line naming the scenarios when the name is u
   assert.equal(r.err.trim().split("\n").length, 1);
   assert.match(r.err, /unknown lab scenario "nope"; one of: handshake/);
 });
+
+Deno.test("tou lab --json lists the scenarios as JSON when given none", async () => {
+  const r = await tou("lab", "--json");
+  assert.equal(r.code, 0, r.err);
+  const list = JSON.parse(r.out) as { name: string; title: string }[];
+  assert.deepEqual(list.map((s) => s.name), SCENARIOS.map((s) => s.name));
+});

@@ -19,7 +19,16 @@ async function serverStderr(args: string[], env: Record<string, string> = {}): P
     stdoutBytes: { write: (p) => Promise.resolve(p.length) },
   };
   const { promise: trigger, resolve: stop } = Promise.withResolvers<string>();
-  const run = main(["server", "--listen", "127.0.0.1:0", "--forward", "1=127.0.0.1:1", ...args], {
+  const plain = env.TOU_KEY === undefined ? ["--plaintext"] : [];
+  const run = main([
+    "server",
+    "--listen",
+    "127.0.0.1:0",
+    "--forward",
+    "1=127.0.0.1:1",
+    ...plain,
+    ...args,
+  ], {
     io,
     shutdownTrigger: trigger,
   });
@@ -101,6 +110,6 @@ Deno.test("warnIfKeyFileOpen warns once when group or others may read the key fi
   assert.equal(lines.length, 1);
   assert.equal(
     JSON.parse(lines[0]).msg,
-    "key file a.key is readable by other users (mode 640); restrict it with: chmod 600 a.key",
+    "key file a.key is accessible by other users (mode 640); restrict it with: chmod 600 a.key",
   );
 });

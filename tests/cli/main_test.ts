@@ -111,7 +111,9 @@ Deno.test("main exits 2 with one line when the key is missing or short", async (
       await usage(["server", "--forward", "22=127.0.0.1:22", "--key-file", `${dir}/nope.key`]),
       `tou: cannot read key file ${dir}/nope.key: no such file`,
     );
-    await Deno.writeTextFile(`${dir}/short.key`, "00112233445566778899aabbccddeeff\n");
+    await Deno.writeTextFile(`${dir}/short.key`, "00112233445566778899aabbccddeeff\n", {
+      mode: 0o600,
+    });
     assert.equal(
       await usage([
         "client",
@@ -152,7 +154,9 @@ Deno.test("main exits 2 with one line when the config file is invalid", async ()
     await Deno.writeTextFile(`${dir}/j.json`, "{ forward: [] }");
     assert.match(
       await usage(["server", "--config", `${dir}/j.json`]),
-      new RegExp(`^tou: config file ${dir}/j\\.json is not valid JSON: `),
+      new RegExp(
+        `^tou: config file ${dir}/j\\.json is not valid JSON( \\(line \\d+ column \\d+\\))?$`,
+      ),
     );
     assert.equal(
       await usage(["client", "--config", `${dir}/missing.json`]),
@@ -218,6 +222,7 @@ Deno.test("main server takes the config file and lets flags override it", async 
         listen: "127.0.0.1:1",
         forward: ["22=127.0.0.1:22"],
         logFormat: "text",
+        plaintext: true,
         drainTimeout: 1,
         tcp: { msl: 1000 },
       }),
@@ -325,4 +330,20 @@ Deno.test("main exits with one line naming the problem when demo or keygen get b
   assert.equal(await main(["keygen", "--out", "/nonexistent/dir/tou.key"], { io: c.io }), 1);
   assert.equal(c.err(), "tou: cannot write /nonexistent/dir/tou.key: no such directory\n");
   assert.equal(c.out(), "");
+});
+
+Deno.test("main stops with one line when SIGTERM comes while the config and key are read", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/tou.json`, JSON.stringify({ forward: ["22=127.0.0.1:22"] }));
+    const c = capture({ TOU_KEY: "0123456789abcdef".repeat(4) });
+    const code = await main(["server", "--config", `${dir}/tou.json`, "--listen", "127.0.0.1:0"], {
+      io: c.io,
+      shutdownTrigger: Promise.resolve("SIGTERM"),
+    });
+    assert.equal(code, 1);
+    assert.equal(c.err(), "tou: SIGTERM while reading the configuration and key: not started\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -123,21 +123,32 @@ Deno.test("tou cat exits 1 naming the address when the connection is refused", a
   });
   try {
     const target = `127.0.0.1:${server.addr.port}`;
-    const r = await runTou(["cat", target, "8"], { timeoutMs: 20_000 });
+    const r = await runTou(["cat", target, "8", "--plaintext"], { timeoutMs: 20_000 });
     assert.equal(r.code, 1, r.stderr);
     const lines = r.stderr.trim().split("\n");
     assert.match(lines[0], /WARN +NO KEY: tunnel traffic is PLAINTEXT/);
-    assert.equal(lines[1], `tou: cannot connect to ${target} port 8: connection refused`);
+    assert.equal(
+      lines[1],
+      `tou: cannot connect to ${target} port 8: connection refused (the server forwards no service on port 8)`,
+    );
     assert.equal(lines.length, 2);
   } finally {
     await server.close();
   }
 });
 
-Deno.test("tou cat exits 2 when the key file is empty", async () => {
+Deno.test("tou cat exits 2 when the key file is empty or not a regular file", async () => {
   const r = await runTou(["cat", "127.0.0.1:9", "--key-file", "/dev/null"], { timeoutMs: 20_000 });
   assert.equal(r.code, 2, r.stderr);
-  assert.match(r.stderr, /^tou: key file \/dev\/null: key is empty/);
+  assert.equal(r.stderr, "tou: key file /dev/null is a character device, not a regular file\n");
+  const path = await Deno.makeTempFile();
+  try {
+    const e = await runTou(["cat", "127.0.0.1:9", "--key-file", path], { timeoutMs: 20_000 });
+    assert.equal(e.code, 2, e.stderr);
+    assert.match(e.stderr, /^tou: key file .*: key is empty/);
+  } finally {
+    await Deno.remove(path);
+  }
 });
 
 Deno.test("deno task demo pushes data through server and client and reports it", async () => {

@@ -217,7 +217,13 @@ Deno.test("tou server drops a client with the wrong key and counts it in tou sta
 
 Deno.test("tou server and client warn once that traffic is plaintext when run without a key", async () => {
   const echo = echoService();
-  const t = await startTunnel({ targetPort: echo.port, serverEnv: {}, clientEnv: {} });
+  const t = await startTunnel({
+    targetPort: echo.port,
+    serverEnv: {},
+    clientEnv: {},
+    serverArgs: ["--plaintext"],
+    clientArgs: ["--plaintext"],
+  });
   try {
     for (let i = 0; i < 3; i++) {
       const app = await connectLocal(t.localPort());
@@ -229,7 +235,10 @@ Deno.test("tou server and client warn once that traffic is plaintext when run wi
       const warnings = p.records.filter((r) => /PLAINTEXT/.test(r.msg));
       assert.equal(warnings.length, 1, p.stderrLines.join("\n"));
       assert.equal(warnings[0].level, "warn");
-      assert.equal(p.records.find((r) => /listening$/.test(r.msg))?.encrypted, false);
+      assert.equal(
+        p.records.find((r) => /^(server|client) listening$/.test(r.msg))?.encrypted,
+        false,
+      );
     }
   } finally {
     await t.stop();
@@ -237,11 +246,11 @@ Deno.test("tou server and client warn once that traffic is plaintext when run wi
   }
 });
 
-Deno.test("tou server warns once when the key file is readable by other users", async () => {
+Deno.test("tou server refuses a key file other users can read, and warns once when allowed to use it", async () => {
   const dir = await Deno.makeTempDir();
   await Deno.writeTextFile(`${dir}/tou.key`, KEY_A + "\n");
   await Deno.chmod(`${dir}/tou.key`, 0o644);
-  const server = new TouProcess([
+  const args = [
     "server",
     "--listen",
     "127.0.0.1:0",
@@ -249,17 +258,25 @@ Deno.test("tou server warns once when the key file is readable by other users", 
     "22=127.0.0.1:22",
     "--key-file",
     `${dir}/tou.key`,
-  ]);
+  ];
+  const refused = await runTou(args, { timeoutMs: 20_000 });
+  assert.equal(refused.code, 2);
+  assert.equal(
+    refused.stderr,
+    `tou: key file ${dir}/tou.key is accessible by other users (mode 644): restrict it with ` +
+      `\`chmod 600 ${dir}/tou.key\`, or pass --allow-readable-key-file\n`,
+  );
+  const server = new TouProcess([...args, "--allow-readable-key-file"]);
   try {
-    const rec = await server.waitFor((r) => /readable by other users/.test(r.msg), "warning");
+    const rec = await server.waitFor((r) => /accessible by other users/.test(r.msg), "warning");
     assert.equal(
       rec.msg,
-      `key file ${dir}/tou.key is readable by other users (mode 644); restrict it with: ` +
+      `key file ${dir}/tou.key is accessible by other users (mode 644); restrict it with: ` +
         `chmod 600 ${dir}/tou.key`,
     );
     assert.equal(rec.level, "warn");
     await server.waitFor((r) => r.msg === "server listening", "listening");
-    assert.equal(server.records.filter((r) => /readable by other users/.test(r.msg)).length, 1);
+    assert.equal(server.records.filter((r) => /accessible by other users/.test(r.msg)).length, 1);
     assert.equal(server.records.filter((r) => /PLAINTEXT/.test(r.msg)).length, 0);
   } finally {
     server.signal("SIGKILL");

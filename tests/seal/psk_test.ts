@@ -64,13 +64,42 @@ Deno.test("parsePsk refuses when the text is empty or only whitespace", () => {
   refused(" \n\t", "empty", /key is empty/);
 });
 
-Deno.test("parsePsk names the character and position when the text is neither hex nor base64", () => {
+Deno.test("parsePsk names the format and position, never the character, when the text is neither hex nor base64", () => {
   refused(
     KEY_HEX.slice(0, 10) + "!" + KEY_HEX.slice(11),
     "bad-encoding",
-    `key is neither hex nor base64: unexpected character "!" at position 11`,
+    "key is not valid hex: the character at line 1, column 11 is not a hex digit (0-9, a-f)",
   );
-  refused("tou-key: " + KEY_HEX, "bad-encoding", /unexpected character ":" at position 8/);
+  refused(
+    "tou-key: " + KEY_HEX,
+    "bad-encoding",
+    /not valid hex: the character at line 1, column 1 /,
+  );
+  refused(
+    "AAECAwQFBgcICQoL\nDA0ODxAREh!TFBUWFxgZGhscHR4f",
+    "bad-encoding",
+    "key is neither hex nor valid base64: the character at line 2, column 11 is not a base64 digit",
+  );
+});
+
+Deno.test("parsePsk refuses a hex key with one mistyped letter instead of reading it as base64", () => {
+  for (const typo of ["g", "z", "G", "o", "+"]) {
+    const text = KEY_HEX.slice(0, 40) + typo + KEY_HEX.slice(41) + "\n";
+    assert.throws(() => parsePsk(text), (e: unknown) => {
+      assert.ok(e instanceof PskError);
+      assert.equal(
+        e.message,
+        "key is not valid hex: the character at line 1, column 41 is not a hex digit (0-9, a-f)",
+      );
+      return true;
+    });
+  }
+});
+
+Deno.test("parsePsk refuses base64 whose last digit has non-zero unused bits or that mixes alphabets", () => {
+  const last = KEY_B64.replace(/=+$/, "");
+  refused(last.slice(0, -1) + "9", "bad-encoding", /non-zero unused bits/);
+  refused("+" + last.slice(1, -2) + "_w", "bad-encoding", /mixes the standard/);
 });
 
 Deno.test("parsePsk refuses when hex has an odd number of digits", () => {
@@ -80,7 +109,11 @@ Deno.test("parsePsk refuses when hex has an odd number of digits", () => {
 Deno.test("parsePsk refuses when base64 has an impossible length or padding", () => {
   refused(KEY_B64.replace(/=+$/, "") + "AB", "bad-encoding", /not valid base64: 45 characters/);
   refused(KEY_B64 + "==", "bad-encoding", /not valid base64/);
-  refused("QUJD=" + "x".repeat(40), "bad-encoding", /unexpected character "="/);
+  refused(
+    "QUJD=" + "x".repeat(40),
+    "bad-encoding",
+    /character at line 1, column 5 is not a base64/,
+  );
 });
 
 Deno.test("parsePsk refuses when the key is longer than the maximum", () => {
@@ -88,8 +121,8 @@ Deno.test("parsePsk refuses when the key is longer than the maximum", () => {
 });
 
 Deno.test("parsePsk refuses when every byte is the same", () => {
-  refused("00".repeat(32), "degenerate", /all 32 bytes are 0x00/);
-  refused("ff".repeat(40), "degenerate", /all 40 bytes are 0xff/);
+  refused("00".repeat(32), "degenerate", /all 32 bytes are the same/);
+  refused("ff".repeat(40), "degenerate", /all 40 bytes are the same/);
 });
 
 Deno.test("parsePsk throws only PskError when given arbitrary text", () => {

@@ -386,6 +386,23 @@ Deno.test("SealedSocket limits new peer sessions when unknown salts exceed the r
   assert.equal(w.b.sock.stats.peers, 3);
 });
 
+Deno.test("SealedSocket keeps new-session budget for other sources when one address floods unknown salts", () => {
+  const w = world({ b: { newPeersPerSecond: 100 } });
+  // 150 new salts from one address: with one global bucket they would take all 100 tokens.
+  const flood = Array.from(
+    { length: 150 },
+    (_, i) => side(w.net, w.clock, { hostname: "10.0.9.9", port: 20_000 + i }, "initiator"),
+  );
+  for (const f of flood) f.sock.send(bytes(9), B_ADDR);
+  w.clock.runUntilIdle();
+  assert.equal(w.b.got.length, 10); // a tenth of the budget per source address
+  assert.equal(w.b.sock.stats.rateLimited, 140);
+  const other = side(w.net, w.clock, { hostname: "10.0.1.1", port: 7000 }, "initiator");
+  other.sock.send(bytes(1), B_ADDR);
+  w.clock.runUntilIdle();
+  assert.deepEqual(w.b.got.at(-1), [1]);
+});
+
 Deno.test("SealedSocket refuses a new peer while all sessions are recent when at maxPeers", () => {
   const w = world({ b: { maxPeers: 1 } });
   const c = side(w.net, w.clock, { hostname: "10.0.1.9", port: 7000 }, "initiator");
