@@ -62,6 +62,8 @@ export class StackListener {
     listenOverflows: 0,
     accepted: 0,
   };
+  /** SO_REUSEPORT: may share its port with other such listeners. */
+  readonly reusePort: boolean;
   /** Called when a connection joins the accept queue. */
   onAcceptable: (() => void) | undefined;
   /** True after close(). */
@@ -79,8 +81,10 @@ export class StackListener {
     backlog: number,
     synQueueLimit: number,
     onClose: (l: StackListener) => void,
+    reusePort = false,
   ) {
     this.port = port;
+    this.reusePort = reusePort;
     this.backlog = backlog;
     this.synQueueLimit = synQueueLimit;
     this.#onClose = onClose;
