@@ -99,6 +99,7 @@ export const OPTION_HELP = {
   } (default: ${TUNNEL_DEFAULT_CONGESTION}; see docs/stack.md)`,
   logLevel: "least severe log level: debug, info, warn, error (default: info)",
   logFormat: "log format: text or json (default: text)",
+  pcap: "write every TCP segment (plaintext) to this pcap file, for Wireshark/tshark",
 } as const;
 
 /** Text appended to the help of the long-running commands. */

@@ -53,6 +53,7 @@ export function serverCommand(ctx: CliContext): Command<[], Record<string, unkno
     .option("--congestion <name>", OPTION_HELP.congestion)
     .option("--log-level <level>", OPTION_HELP.logLevel)
     .option("--log-format <format>", OPTION_HELP.logFormat)
+    .option("--pcap <file>", OPTION_HELP.pcap)
     .addHelpText(
       "after",
       `

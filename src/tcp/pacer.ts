@@ -19,7 +19,7 @@
 
 import type { Instant } from "../time.ts";
 import type { TcpConfig } from "./config.ts";
-import type { CongestionController } from "./congestion/controller.ts";
+import type { CongestionController } from "./congestion/congestion_controller.ts";
 import type { RttEstimator } from "./rtt.ts";
 
 /** Pacing gain in slow start (Linux `tcp_pacing_ss_ratio` = 200). */
@@ -128,15 +128,16 @@ export function pacingBurst(config: TcpConfig, mss: number): number {
 }
 
 /**
- * Pacing rate in bytes per ms: gain·cwnd/SRTT (Linux `tcp_update_pacing_rate`),
- * Infinity before the first RTT sample.
+ * Pacing rate in bytes per ms: the controller's own (`cc.pacingRate(srtt)`,
+ * e.g. BBR's) when it gives one (>= 0), else gain·cwnd/SRTT (Linux
+ * `tcp_update_pacing_rate`); Infinity before the first RTT sample.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { pacingRate } from "./pacer.ts";
  * import { RttEstimator } from "./rtt.ts";
- * import { createController } from "./congestion/controller.ts";
+ * import { createController } from "./congestion/registry.ts";
  * const cc = createController("newreno", { mss: 1000, initialCwnd: 10 });
  * const rtt = new RttEstimator({ initial: 1000, min: 200, max: 60_000 });
  * assert.equal(pacingRate(cc, rtt), Infinity);
@@ -146,6 +147,8 @@ export function pacingBurst(config: TcpConfig, mss: number): number {
  */
 export function pacingRate(cc: CongestionController, rtt: RttEstimator): number {
   if (!rtt.hasSample || !(rtt.srtt > 0)) return Infinity;
+  const own = cc.pacingRate(rtt.srtt);
+  if (own >= 0) return own > 0 ? own : Infinity;
   const gain = cc.cwnd < cc.ssthresh ? PACING_GAIN_SLOW_START : PACING_GAIN_AVOIDANCE;
   return gain * cc.cwnd / rtt.srtt;
 }
