@@ -95,8 +95,8 @@ Deno.test("resolveTouOptions rejects wrong types with the value shown", () => {
     'Invalid option noDelay: must be true or false, got "yes"',
   );
   assert.equal(
-    message(() => resolveTouOptions({ congestionControl: "cubic" as "none" })),
-    'Invalid option congestionControl: must be one of "newreno", "none", got "cubic"',
+    message(() => resolveTouOptions({ congestionControl: "vegas" as "none" })),
+    'Invalid option congestionControl: must be one of "bbr", "cubic", "newreno", "none", got "vegas"',
   );
 });
 
@@ -181,10 +181,10 @@ function badValues(name: string): [unknown, string][] {
       return [["yes", `Invalid option ${name}: must be true or false, got "yes"`]];
     case "name":
       return [[
-        "bbr",
+        "vegas",
         `Invalid option ${name}: must be one of ${
           (spec as { choices: readonly string[] }).choices.map((c) => `"${c}"`).join(", ")
-        }, got "bbr"`,
+        }, got "vegas"`,
       ]];
     case "ports": {
       const { min, max } = spec as { min: number; max: number };

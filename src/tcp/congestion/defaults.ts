@@ -14,7 +14,7 @@
  * regenerate docs/api.md and docs/tou.schema.json (`deno run -A cli/gen_docs.ts`,
  * `cli/gen_schema.ts`).
  */
-export const MODEL_CONTROLLERS_REGISTERED: boolean = false;
+export const MODEL_CONTROLLERS_REGISTERED: boolean = true;
 
 /** Every congestion-control name tou knows. */
 export const CONGESTION_NAMES = ["bbr", "cubic", "newreno", "none"] as const;
