@@ -279,7 +279,7 @@ type StackKeyOf<K extends StackOptionName> = Specs[K] extends { readonly stackKe
  * user tunable: the tunnel sets it.) `recvAutoTune` (receive-window
  * auto-tuning) is on unless `recvBufferSize` is set below its default.
  */
-type InternalTcpField = "rfc1337" | "initialWindowBytes" | "recvAutoTune";
+type InternalTcpField = "rfc1337" | "initialWindowBytes" | "pacingHorizon" | "recvAutoTune";
 
 // Compile-time checks that the table and the layers below it agree.
 // Every TcpConfig field but the internal ones is a "tcp" option, and every "tcp" option a field:

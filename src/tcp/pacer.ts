@@ -7,9 +7,13 @@
  * (`tcp_pacing_ss_ratio` 200 %) and 1.2 in congestion avoidance
  * (`tcp_pacing_ca_ratio` 120 %). Tokens (bytes) refill by the time elapsed
  * since the last refill, so a timer that fires late only lets a burst out
- * that is as large as the time it lost, never more than `burst` bytes. That
+ * that is as large as the time it lost, never more than `burst` bytes or
+ * `horizon` ms of data at the rate, whichever is more (`TcpConfig.pacingHorizon`:
+ * timers of a real runtime fire 1–2 ms late, and a bucket smaller than that would
+ * cap the rate at one burst per wake-up — 32 × 1448 bytes per 1–2 ms is
+ * 23–46 MB/s; Linux's `tcp_tso_autosize` likewise sends ≈ 1 ms per burst). That
  * bound is what matters on a path whose bottleneck is a receiver's socket
- * buffer: no more than `burst` segments ever leave back to back.
+ * buffer: no more than that ever leaves back to back.
  *
  * Pure: time comes in as `now`; the sender arms its "pacing" timer at
  * {@linkcode Pacer.sendTime}.
@@ -56,12 +60,17 @@ export const PACING_MIN_STEP = 0.01;
  */
 export class Pacer {
   #burst: number;
+  #horizon: number;
   #tokens: number;
   #last: Instant = -Infinity;
 
-  /** @param burst Bucket size in bytes: the most that may leave back to back. */
-  constructor(burst: number) {
+  /**
+   * @param burst Bucket size in bytes: the most that may leave back to back.
+   * @param horizon The bucket also holds this many ms of data at the rate when that is more.
+   */
+  constructor(burst: number, horizon = 0) {
     this.#burst = burst;
+    this.#horizon = horizon;
     this.#tokens = burst;
   }
 
@@ -93,8 +102,10 @@ export class Pacer {
       return;
     }
     if (elapsed <= 0) return;
+    const horizon = rate * this.#horizon;
+    const cap = horizon > this.#burst ? horizon : this.#burst;
     const t = this.#tokens + elapsed * rate;
-    this.#tokens = t < this.#burst ? t : this.#burst;
+    this.#tokens = t < cap ? t : cap;
   }
 
   /** Whether `len` bytes may leave now. */

@@ -157,7 +157,9 @@ export class Sender {
       initialCwnd: initialWindowSegments(config, this.#mss),
     });
     this.#noDelay = config.noDelay;
-    this.#pacer = config.pacing ? new Pacer(pacingBurst(config, this.#mss)) : undefined;
+    this.#pacer = config.pacing
+      ? new Pacer(pacingBurst(config, this.#mss), config.pacingHorizon)
+      : undefined;
     this.#sndUna = iss;
     this.#sndNxt = iss;
     this.#sndMax = iss;
