@@ -18,6 +18,11 @@ export interface StackOptions {
   readonly synQueueLimit?: number;
   /** Answer a handshake-completing ACK with RST when the accept queue is full (tcp_abort_on_overflow). */
   readonly abortOnOverflow?: boolean;
+  /**
+   * SYN cookies (Linux tcp_syncookies): 0 off, 1 when a listener's SYN queue
+   * is full (default), 2 for every SYN.
+   */
+  readonly synCookies?: number;
   /** 16-byte secret for RFC 6528 ISNs. Default: random from the runtime. */
   readonly isnSecret?: Uint8Array;
   /** Close the datagram socket when the stack closes. Default true. */
@@ -44,6 +49,8 @@ export interface StackReconfigure {
   readonly synQueueLimit?: number;
   /** Answer a handshake-completing ACK with RST when the accept queue is full. */
   readonly abortOnOverflow?: boolean;
+  /** SYN cookies: 0 off, 1 when the SYN queue is full, 2 always. */
+  readonly synCookies?: number;
   /** Drain once per receive batch when the runtime can `defer`. */
   readonly coalesceAcks?: boolean;
 }
