@@ -185,7 +185,10 @@ function checkSequence(
   if (!rcv.acceptable(s)) {
     if (!(s.flags & RST)) {
       rcv.updateTsRecentFromDuplicate(s, now);
-      rcv.requestAck(); // RFC 9293 §3.10.7.4: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
+      // RFC 5961 §4.2: a SYN draws a challenge ACK whatever its sequence number, so
+      // out-of-window SYN guesses share the challenge ACK rate limit (as Linux)
+      if (s.flags & SYN) rcv.challengeAck(now, core.config.challengeAckLimit);
+      else rcv.requestAck(); // RFC 9293 §3.10.7.4: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
     }
     return undefined;
   }

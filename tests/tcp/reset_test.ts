@@ -46,8 +46,33 @@ Deno.test("TcpConnection answers a SYN in a synchronized state with a challenge 
   s.send({ seq: s.r(10), flags: SYN });
   s.expectSent({ flags: ACK, seq: s.l(), ack: s.r() });
   assert.equal(s.conn.state, "ESTABLISHED");
-  s.send({ seq: 12345, flags: SYN }); // out of the window: a plain duplicate ACK
+  s.send({ seq: 12345, flags: SYN }); // out of the window: a challenge ACK too (RFC 5961 §4.2)
   s.expectSent({ flags: ACK, ack: s.r() });
+  assert.equal(s.conn.state, "ESTABLISHED");
+});
+
+Deno.test("RFC 5961 §4.2: SYNs out of the window share the challenge ACK rate limit", () => {
+  const s = established({ challengeAckLimit: 3 });
+  for (let i = 0; i < 10; i++) s.send({ seq: s.r(1_000_000 + i * 70_000), flags: SYN });
+  for (let i = 0; i < 10; i++) s.send({ seq: s.r(10 + i), flags: SYN }); // in the window
+  for (let i = 0; i < 3; i++) s.expectSent({ flags: ACK, seq: s.l(), ack: s.r() });
+  s.expectNothing();
+  assert.equal(s.conn.state, "ESTABLISHED");
+  s.advance(1000);
+  s.send({ seq: s.r(-5000), flags: SYN });
+  s.expectSent({ flags: ACK, ack: s.r() });
+});
+
+Deno.test("RFC 5961 §3.2, §4.2, §5.2: RST, SYN and too-old or too-new ACK guesses together stay under the limit", () => {
+  const s = established({ challengeAckLimit: 4 });
+  s.send({ seq: s.r(100), flags: RST }); // §3.2 in window, not exact
+  s.send({ seq: s.r(5), flags: SYN }); // §4.2
+  s.send({ seq: s.r(0), ack: s.l(-70_000), payload: "x" }); // §5.2 too old
+  s.send({ seq: s.r(0), ack: s.l(999), payload: "y" }); // §5.2 not yet sent
+  s.send({ seq: s.r(200), flags: RST }); // the fifth: over the limit
+  for (let i = 0; i < 4; i++) s.expectSent({ flags: ACK, ack: s.r() });
+  s.expectNothing();
+  assert.equal(s.conn.readable, 0); // neither guess's data was taken
   assert.equal(s.conn.state, "ESTABLISHED");
 });
 
