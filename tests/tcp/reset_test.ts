@@ -146,3 +146,19 @@ Deno.test("TcpConnection reports refused when reset in SYN_RCVD after a simultan
   assert.equal(s.conn.state, "CLOSED");
   assert.equal(s.eventsOf("error")[0].kind, "refused");
 });
+
+Deno.test("Unacceptable segments without data draw at most one ACK per 500 ms (Linux tcp_invalid_ratelimit: no ACK loop between desynchronized ends)", () => {
+  const s = established();
+  for (let i = 0; i < 5; i++) s.send({ seq: s.r(200_000 + i), ack: s.l() }); // pure ACKs, out of window
+  s.expectSent({ flags: ACK, ack: s.r() });
+  s.expectNothing();
+  // data out of the window is still answered each time (RFC 9293 §3.10.7.4)
+  s.send({ seq: s.r(-10), ack: s.l(), payload: "old" });
+  s.expectSent({ flags: ACK, ack: s.r() });
+  s.send({ seq: s.r(-10), ack: s.l(), payload: "old" });
+  s.expectSent({ flags: ACK, ack: s.r() });
+  s.advance(500);
+  s.send({ seq: s.r(200_000), ack: s.l() });
+  s.expectSent({ flags: ACK, ack: s.r() });
+  assert.equal(s.conn.state, "ESTABLISHED");
+});
