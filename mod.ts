@@ -36,6 +36,34 @@
  * await conn.closed;
  * ```
  *
+ * Connected UDP: the datagram socket tou runs on is exported too
+ * ({@linkcode openUdpSocket}, {@linkcode DatagramSocket}), with Linux's
+ * connected-UDP rules: `connect()` sends nothing but fixes the peer and
+ * filters out every other sender, `connect()` again re-targets, and
+ * `disconnect()` (`connect({ family: "unspec" })`, AF_UNSPEC) dissolves the
+ * association; errors such as port unreachable reach connected sockets
+ * only (docs/udp.md).
+ *
+ * @example Connected UDP: connect, re-connect, disconnect
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DestinationAddressRequiredError, openUdpSocket } from "./mod.ts";
+ *
+ * const client = await openUdpSocket({ hostname: "127.0.0.1" });
+ * const one = await openUdpSocket({ hostname: "127.0.0.1" });
+ * const two = await openUdpSocket({ hostname: "127.0.0.1" });
+ * client.connect(one.localAddr); // no packet: it records the peer
+ * client.send(new TextEncoder().encode("to one"));
+ * assert.equal(new TextDecoder().decode((await one.receive()).data), "to one");
+ * client.connect(two.localAddr); // re-connect: a new peer
+ * client.send(new TextEncoder().encode("to two"));
+ * assert.equal(new TextDecoder().decode((await two.receive()).data), "to two");
+ * client.disconnect(); // AF_UNSPEC: no peer any more
+ * assert.throws(() => client.send(new Uint8Array(1)), DestinationAddressRequiredError);
+ * for (const s of [client, one, two]) s.close();
+ * await Promise.all([client.closed, one.closed, two.closed]);
+ * ```
+ *
  * @module
  */
 
@@ -45,7 +73,13 @@ export type { Duration } from "./src/time.ts";
 export type { TcpState } from "./src/tcp/state.ts";
 export type { StackCounters } from "./src/stack/stack.ts";
 export type { ListenerCounters } from "./src/stack/stack_listener.ts";
-export type { DenoUdpSocketStats } from "./src/udp/deno_udp_socket.ts";
+export {
+  DenoUdpSocket,
+  type DenoUdpSocketStats,
+  openUdpSocket,
+  type OpenUdpSocketOptions,
+} from "./src/udp/deno_udp_socket.ts";
+export { DestinationAddressRequiredError, SocketClosedError } from "./src/udp/errors.ts";
 export type {
   Datagram,
   DatagramAddr,

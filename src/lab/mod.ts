@@ -21,6 +21,7 @@ import { close, halfClose, reuseAddr, simultaneousClose, timeWait } from "./scen
 import { backlog, synFlood } from "./scenarios_queues.ts";
 import { keepalive, resets, retransmission, zeroWindow } from "./scenarios_flow.ts";
 import { udpConnect } from "./scenarios_udp.ts";
+import { orphanRetries, twReuse } from "./scenarios_knobs.ts";
 
 export { formatReport, runScenario } from "./scenario.ts";
 export type { LabReport, LabScenario } from "./scenario.ts";
@@ -38,6 +39,8 @@ export const SCENARIOS: readonly LabScenario[] = [
   halfClose,
   timeWait,
   reuseAddr,
+  twReuse,
+  orphanRetries,
   backlog,
   synFlood,
   retransmission,

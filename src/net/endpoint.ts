@@ -148,7 +148,8 @@ const FIN_WAIT_2_GRACE_MS = 2_000;
  * {@linkcode openEndpoint}.
  *
  * Closing: {@linkcode Endpoint.close} is immediate, like a process exit:
- * listeners stop and live connections are reset. `await using` (or
+ * listeners stop and live connections get a FIN (a RST when data they
+ * received was never read); {@linkcode Endpoint.abort} resets them. `await using` (or
  * {@linkcode Endpoint.closeGracefully}) first closes every connection
  * normally and waits (bounded) for the FIN exchanges to finish.
  *
@@ -280,10 +281,11 @@ export class Endpoint implements AsyncDisposable {
   /**
    * Listens on a TCP port of this endpoint.
    *
-   * @param options TCP port (default: the UDP port number), backlog, reuseAddress.
+   * @param options TCP port (default: the UDP port number), backlog, reuseAddress, reusePort.
    * @returns The listener.
-   * @throws {AddrInUseError} When a listener has the port, or connections
-   *   (TIME_WAIT included) use it and `reuseAddress` is not set.
+   * @throws {AddrInUseError} When a listener has the port (unless both set
+   *   `reusePort`), or connections (TIME_WAIT included) use it and
+   *   `reuseAddress` is not set.
    * @throws {InvalidOptionError} On a bad option.
    * @throws {ClosedError} When the endpoint is closed.
    */
@@ -296,6 +298,7 @@ export class Endpoint implements AsyncDisposable {
       sl = this.#stack.listen(tcpPort, {
         backlog: o.backlog ?? this.#options.backlog,
         reuseAddress: o.reuseAddress ?? false,
+        reusePort: o.reusePort ?? false,
       });
     } catch (err) {
       throw this.#qualify(err);
@@ -353,11 +356,34 @@ export class Endpoint implements AsyncDisposable {
   }
 
   /**
-   * Closes at once, as a process exit would: listeners stop, live
-   * connections are reset, TIME_WAIT state is dropped and the UDP port is
-   * released. Idempotent.
+   * Closes at once, as a process exit closes its sockets on Linux:
+   * listeners stop, every live connection is closed with a FIN when nothing
+   * unread is pending and reset when received data was never read (RFC 2525
+   * §2.17), sent once; TIME_WAIT state is dropped and the UDP port is
+   * released. {@linkcode Endpoint.abort} resets every connection instead.
+   * Idempotent.
    */
   close(): void {
+    this.#close(false);
+  }
+
+  /**
+   * Closes at once abortively: as {@linkcode Endpoint.close}, but every live
+   * connection is reset (SO_LINGER with a zero timeout). Idempotent.
+   *
+   * @example
+   * ```ts
+   * import { openEndpoint } from "./endpoint.ts";
+   * const ep = await openEndpoint({ hostname: "127.0.0.1" });
+   * ep.abort();
+   * await ep.closed;
+   * ```
+   */
+  abort(): void {
+    this.#close(true);
+  }
+
+  #close(abortive: boolean): void {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#graceTimer !== undefined) this.#runtime.cancel(this.#graceTimer);
@@ -368,7 +394,8 @@ export class Endpoint implements AsyncDisposable {
     this.#handles.clear();
     this.#stackConnOf.clear();
     for (const c of handles) connEndpointClosed(c, "before");
-    this.#stack.close();
+    if (abortive) this.#stack.abort();
+    else this.#stack.close();
     for (const c of handles) connEndpointClosed(c, "after");
     // Released once the socket the stack used and the UDP socket below it have closed.
     const closedOf = (s: DatagramSocket) => {

@@ -103,6 +103,11 @@ export interface EndpointListenOptions {
   readonly backlog?: number;
   /** Listen even while TIME_WAIT connections use the port (SO_REUSEADDR). */
   readonly reuseAddress?: boolean;
+  /**
+   * Share the port with other listeners that set it too (SO_REUSEPORT):
+   * each new connection goes to one of them, chosen by a hash of its 4-tuple.
+   */
+  readonly reusePort?: boolean;
 }
 
 /**
@@ -190,6 +195,7 @@ export const endpointListenSchema = z.strictObject({
   tcpPort: portOption(1).optional(),
   backlog: touOptionsShape.backlog.optional(),
   reuseAddress: booleanOption().optional(),
+  reusePort: booleanOption().optional(),
 });
 
 /** Internal: the schema of {@linkcode EndpointConnectOptions}. */

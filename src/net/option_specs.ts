@@ -89,6 +89,11 @@ export interface OptionSpec {
    * option (checked against `StackOptions` at compile time in options.ts).
    */
   readonly stackKey?: string;
+  /**
+   * The Linux sysctls and socket options this option stands for (as
+   * docs/linux-knobs.md lists them; checked by tests/net/linux_knobs_test.ts).
+   */
+  readonly linux?: readonly string[];
   /** Text after the default in docs/api.md (a footnote mark). */
   readonly docNote?: string;
 }
@@ -124,6 +129,7 @@ export const TOU_OPTION_SPECS = {
     default: C.sendBufferSize,
     description: "Send buffer per connection (SO_SNDBUF).",
     layer: "tcp",
+    linux: ["SO_SNDBUF"],
   },
   recvBufferSize: {
     unit: "bytes",
@@ -132,6 +138,7 @@ export const TOU_OPTION_SPECS = {
     default: C.recvBufferSize,
     description: "Receive buffer per connection (SO_RCVBUF); bounds the advertised window.",
     layer: "tcp",
+    linux: ["SO_RCVBUF"],
   },
   msl: {
     unit: "ms",
@@ -148,6 +155,7 @@ export const TOU_OPTION_SPECS = {
     default: C.finWait2Timeout,
     description: "How long an orphaned connection waits in FIN_WAIT_2 (tcp_fin_timeout).",
     layer: "tcp",
+    linux: ["tcp_fin_timeout", "TCP_LINGER2"],
   },
   rtoInitial: {
     unit: "ms",
@@ -173,6 +181,7 @@ export const TOU_OPTION_SPECS = {
     default: C.rtoMin,
     description: "Lower bound of the retransmission timeout (Linux 200 ms); at most `rtoMax`.",
     layer: "tcp",
+    linux: ["rto_min (ip route)"],
   },
   rtoMax: {
     unit: "ms",
@@ -189,6 +198,7 @@ export const TOU_OPTION_SPECS = {
     default: C.synRetries,
     description: "SYN retransmissions before connect gives up (tcp_syn_retries).",
     layer: "tcp",
+    linux: ["tcp_syn_retries", "TCP_SYNCNT"],
   },
   synAckRetries: {
     unit: "count",
@@ -197,6 +207,7 @@ export const TOU_OPTION_SPECS = {
     default: C.synAckRetries,
     description: "SYN-ACK retransmissions for a passive open (tcp_synack_retries).",
     layer: "tcp",
+    linux: ["tcp_synack_retries"],
   },
   retries: {
     unit: "count",
@@ -205,6 +216,17 @@ export const TOU_OPTION_SPECS = {
     default: C.retries,
     description: "Data retransmissions before the connection is aborted (tcp_retries2).",
     layer: "tcp",
+    linux: ["tcp_retries2"],
+  },
+  orphanRetries: {
+    unit: "count",
+    min: 0,
+    max: 255,
+    default: C.orphanRetries,
+    description: "Retransmissions of an orphaned (closed) connection, its FIN included, " +
+      "before it is aborted; 0 means 8, as Linux (tcp_orphan_retries).",
+    layer: "tcp",
+    linux: ["tcp_orphan_retries"],
   },
   userTimeout: {
     unit: "ms",
@@ -214,6 +236,7 @@ export const TOU_OPTION_SPECS = {
     description:
       "Abort when sent data stays unacknowledged (or zero-window probes unanswered) this long; 0 off (TCP_USER_TIMEOUT).",
     layer: "tcp",
+    linux: ["TCP_USER_TIMEOUT"],
   },
   amplificationLimit: {
     unit: "count",
@@ -237,12 +260,14 @@ export const TOU_OPTION_SPECS = {
     default: C.noDelay,
     description: "Disable Nagle's algorithm on new connections (TCP_NODELAY).",
     layer: "tcp",
+    linux: ["TCP_NODELAY"],
   },
   keepAlive: {
     unit: "boolean",
     default: C.keepAlive,
     description: "Send keepalive probes on idle connections (SO_KEEPALIVE).",
     layer: "tcp",
+    linux: ["SO_KEEPALIVE"],
   },
   keepAliveIdle: {
     unit: "ms",
@@ -251,6 +276,7 @@ export const TOU_OPTION_SPECS = {
     default: C.keepAliveIdle,
     description: "Idle time before the first keepalive probe (tcp_keepalive_time).",
     layer: "tcp",
+    linux: ["tcp_keepalive_time", "TCP_KEEPIDLE"],
   },
   keepAliveInterval: {
     unit: "ms",
@@ -259,6 +285,7 @@ export const TOU_OPTION_SPECS = {
     default: C.keepAliveInterval,
     description: "Time between keepalive probes (tcp_keepalive_intvl).",
     layer: "tcp",
+    linux: ["tcp_keepalive_intvl", "TCP_KEEPINTVL"],
   },
   keepAliveCount: {
     unit: "count",
@@ -267,24 +294,28 @@ export const TOU_OPTION_SPECS = {
     default: C.keepAliveCount,
     description: "Unanswered probes before the peer is declared dead (tcp_keepalive_probes).",
     layer: "tcp",
+    linux: ["tcp_keepalive_probes", "TCP_KEEPCNT"],
   },
   windowScaling: {
     unit: "boolean",
     default: C.windowScaling,
     description: "Offer and accept window scaling (RFC 7323).",
     layer: "tcp",
+    linux: ["tcp_window_scaling"],
   },
   timestamps: {
     unit: "boolean",
     default: C.timestamps,
     description: "Offer and accept timestamps (RFC 7323).",
     layer: "tcp",
+    linux: ["tcp_timestamps"],
   },
   sack: {
     unit: "boolean",
     default: C.sack,
     description: "Offer and accept selective acknowledgements (RFC 2018).",
     layer: "tcp",
+    linux: ["tcp_sack"],
   },
   congestionControl: {
     unit: "name",
@@ -292,6 +323,7 @@ export const TOU_OPTION_SPECS = {
     default: C.congestionControl,
     description: "Congestion control algorithm.",
     layer: "tcp",
+    linux: ["tcp_congestion_control", "TCP_CONGESTION"],
   },
   pacing: {
     unit: "boolean",
@@ -316,6 +348,7 @@ export const TOU_OPTION_SPECS = {
     default: C.initialCwnd,
     description: "Initial congestion window (RFC 6928).",
     layer: "tcp",
+    linux: ["initcwnd (ip route)"],
   },
   challengeAckLimit: {
     unit: "count",
@@ -324,6 +357,7 @@ export const TOU_OPTION_SPECS = {
     default: C.challengeAckLimit,
     description: "Challenge ACKs sent per second at most (RFC 5961 §7).",
     layer: "tcp",
+    linux: ["tcp_challenge_ack_limit"],
   },
   maxOutOfOrderRanges: {
     unit: "count",
@@ -340,6 +374,7 @@ export const TOU_OPTION_SPECS = {
     default: 128,
     description: "Default accept-queue bound of a listener (listen(2) backlog).",
     layer: "endpoint",
+    linux: ["listen() backlog"],
   },
   synQueueLimit: {
     unit: "count",
@@ -348,6 +383,7 @@ export const TOU_OPTION_SPECS = {
     default: 256,
     description: "Embryonic (SYN_RCVD) connections per listener at most (tcp_max_syn_backlog).",
     layer: "stack",
+    linux: ["tcp_max_syn_backlog"],
   },
   coalesceAcks: {
     unit: "boolean",
@@ -362,6 +398,36 @@ export const TOU_OPTION_SPECS = {
     description: "Reset a handshake that completes while the accept queue is full " +
       "(tcp_abort_on_overflow) instead of dropping its ACK.",
     layer: "stack",
+    linux: ["tcp_abort_on_overflow"],
+  },
+  twReuse: {
+    unit: "count",
+    min: 0,
+    max: 2,
+    default: 2,
+    description: "connect() may take a 4-tuple still in TIME_WAIT when timestamps make it safe " +
+      "(its last timestamp at least 1 s old): 0 never, 1 always, 2 loopback peers only (tcp_tw_reuse).",
+    layer: "stack",
+    linux: ["tcp_tw_reuse"],
+  },
+  maxTwBuckets: {
+    unit: "count",
+    min: 0,
+    max: 1 << 24,
+    default: 131_072,
+    description: "TIME_WAIT connections at most; past it a closing connection skips TIME_WAIT " +
+      "and is counted (tcp_max_tw_buckets; Linux sizes it from memory).",
+    layer: "stack",
+    linux: ["tcp_max_tw_buckets"],
+  },
+  somaxconn: {
+    unit: "count",
+    min: 0,
+    max: 65_535,
+    default: 4096,
+    description: "Cap on every listener's backlog (net.core.somaxconn, Linux ≥ 5.4 default).",
+    layer: "stack",
+    linux: ["somaxconn"],
   },
   synCookies: {
     unit: "count",
@@ -380,6 +446,7 @@ export const TOU_OPTION_SPECS = {
     description: "Ephemeral TCP port range [low, high] for connections (ip_local_port_range).",
     layer: "stack",
     stackKey: "ephemeralPortRange",
+    linux: ["ip_local_port_range"],
   },
 } as const satisfies Record<string, OptionSpec>;
 

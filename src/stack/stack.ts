@@ -30,6 +30,7 @@ import {
   SYN_COOKIE_PERIOD_MS,
   SynCookieJar,
 } from "../tcp/syn_cookie.ts";
+import { siphash24Low32 } from "../tcp/siphash.ts";
 import { ACK, PSH, RST, SYN } from "../wire/tcp_flags.ts";
 import { type Seq, seq, seqAdd } from "../wire/seq.ts";
 import { segmentSeqLen, type TcpSegment } from "../wire/tcp_segment.ts";
@@ -110,7 +111,14 @@ export class Stack implements ConnectionDriver {
   tracer: StackTracer | undefined;
 
   #conns = new Map<string, StackConnection>();
-  #listeners = new Map<number, StackListener>();
+  /** Listeners by port: one, or several SO_REUSEPORT ones. */
+  #listeners = new Map<number, StackListener[]>();
+  /** The listener of each passive connection still in its queues. */
+  #listenerOf = new Map<StackConnection, StackListener>();
+  /** Connections in TIME_WAIT (tcp_max_tw_buckets counts them). */
+  #timeWait = new Set<StackConnection>();
+  /** Key of the SO_REUSEPORT hash; drawn when first needed. */
+  #reusePortKey: Uint8Array | undefined;
   #portUse = new Map<number, number>(); // local port → connections using it
   #timers = new TimerQueue<StackConnection>();
   #armedAt = Number.POSITIVE_INFINITY;
@@ -126,6 +134,9 @@ export class Stack implements ConnectionDriver {
   #abortOnOverflow: boolean;
   #synCookies: number;
   #cookieJar: SynCookieJar | undefined;
+  #twReuse: number;
+  #maxTwBuckets: number;
+  #somaxconn: number;
   #ownsSocket: boolean;
   #processing: StackConnection | undefined;
   /** Connections whose drain waits for the end of the receive batch. */
@@ -144,6 +155,9 @@ export class Stack implements ConnectionDriver {
     this.#synQueueLimit = options.synQueueLimit ?? 256;
     this.#abortOnOverflow = options.abortOnOverflow ?? false;
     this.#synCookies = options.synCookies ?? 1;
+    this.#twReuse = options.twReuse ?? DEFAULT_TW_REUSE;
+    this.#maxTwBuckets = options.maxTwBuckets ?? DEFAULT_MAX_TW_BUCKETS;
+    this.#somaxconn = options.somaxconn ?? DEFAULT_SOMAXCONN;
     this.#ownsSocket = options.ownsSocket ?? true;
     if (options.isnSecret) {
       this.#isnSecret = options.isnSecret;
@@ -175,7 +189,7 @@ export class Stack implements ConnectionDriver {
 
   /** Every listener. */
   listeners(): StackListener[] {
-    return [...this.#listeners.values()];
+    return [...this.#listeners.values()].flat();
   }
 
   /** Finds a connection by its 4-tuple. */
@@ -201,6 +215,9 @@ export class Stack implements ConnectionDriver {
     if (options.synQueueLimit !== undefined) this.#synQueueLimit = options.synQueueLimit;
     if (options.abortOnOverflow !== undefined) this.#abortOnOverflow = options.abortOnOverflow;
     if (options.synCookies !== undefined) this.#synCookies = options.synCookies;
+    if (options.twReuse !== undefined) this.#twReuse = options.twReuse;
+    if (options.maxTwBuckets !== undefined) this.#maxTwBuckets = options.maxTwBuckets;
+    if (options.somaxconn !== undefined) this.#somaxconn = options.somaxconn;
     if (options.coalesceAcks !== undefined) {
       this.#deferBound = this.runtime.defer !== undefined && options.coalesceAcks
         ? () => this.#flushDeferred()
@@ -243,17 +260,26 @@ export class Stack implements ConnectionDriver {
    *
    * Binding rules (Linux): without `reuseAddress`, a port used by any
    * connection, even one in TIME_WAIT, is refused with an address-in-use
-   * error; with it, only another listener conflicts.
+   * error; with it, only another listener conflicts, unless both set
+   * `reusePort` (SO_REUSEPORT): then new connections are spread among the
+   * listeners of the port by a hash of their 4-tuple. The backlog is capped
+   * at `somaxconn` (Linux `__sys_listen`).
    */
   listen(port: number, options: StackListenOptions = {}): StackListener {
     this.#assertOpen();
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
       throw new RangeError(`Cannot listen on tcp port ${port}: must be 1–65535`);
     }
-    if (this.#listeners.has(port)) {
-      throw new AddrInUseError(`Cannot listen on tcp port ${port}: a listener already uses it`);
+    const group = this.#listeners.get(port);
+    const sharing = group !== undefined && options.reusePort === true &&
+      group.every((x) => x.reusePort);
+    if (group !== undefined && !sharing) {
+      throw new AddrInUseError(
+        `Cannot listen on tcp port ${port}: a listener already uses it` +
+          (options.reusePort ? " without reusePort" : ""),
+      );
     }
-    if (!options.reuseAddress) {
+    if (!options.reuseAddress && !sharing) {
       const inUse = this.#portUse.get(port) ?? 0;
       if (inUse > 0) {
         const tw = this.connections().some((c) => c.localPort === port && c.state === "TIME_WAIT");
@@ -265,11 +291,13 @@ export class Stack implements ConnectionDriver {
     }
     const l = new StackListener(
       port,
-      options.backlog ?? 128,
+      Math.min(options.backlog ?? 128, this.#somaxconn), // Linux: min(backlog, somaxconn)
       this.#synQueueLimit,
       (x) => this.#closeListener(x),
+      options.reusePort ?? false,
     );
-    this.#listeners.set(port, l);
+    if (group !== undefined) group.push(l);
+    else this.#listeners.set(port, [l]);
     this.tracer?.onListenerEvent?.(this.runtime.now(), l, {
       type: "state",
       from: "CLOSED",
@@ -287,14 +315,19 @@ export class Stack implements ConnectionDriver {
   ): StackConnection {
     this.#assertOpen();
     let localPort = options.localPort;
+    const now = this.runtime.now();
+    let reused: StackConnection | undefined;
     if (localPort !== undefined && localPort !== 0) {
       const existing = this.find(remote, localPort, remotePort);
-      if (existing) {
+      if (existing && this.#twReusable(existing, now)) {
+        reused = existing;
+      } else if (existing) {
         throw new AddrInUseError(
           `Cannot connect ${formatTuple(existing)}: the 4-tuple is in use (${existing.state})`,
         );
       }
-      if (!options.reuseAddress && (this.#portUse.get(localPort) ?? 0) > 0) {
+      const users = (this.#portUse.get(localPort) ?? 0) - (reused ? 1 : 0);
+      if (!options.reuseAddress && users > 0) {
         throw new AddrInUseError(
           `Cannot bind tcp port ${localPort}: address in use (set reuseAddress to share it)`,
         );
@@ -308,7 +341,13 @@ export class Stack implements ConnectionDriver {
       localPort = pickEphemeralPort(
         this.#range,
         r[0],
-        (p) => !this.#listeners.has(p) && !this.#conns.has(tupleKey(remote, p, remotePort)),
+        (p) => {
+          if (this.#listeners.has(p)) return false;
+          const c = this.#conns.get(tupleKey(remote, p, remotePort));
+          // Linux __inet_check_established: a TIME_WAIT 4-tuple may be taken over
+          if (c !== undefined && this.#twReusable(c, now)) reused = c;
+          return c === undefined || reused === c;
+        },
       );
       if (localPort === undefined) {
         throw new AddrInUseError(
@@ -317,13 +356,26 @@ export class Stack implements ConnectionDriver {
         );
       }
     }
-    const now = this.runtime.now();
+    let iss: Seq;
+    let tsOffset: number;
+    if (reused !== undefined) {
+      // tcp_tw_reuse (Linux tcp_twsk_unique): the new incarnation starts above
+      // the old one's sequence space and keeps its timestamp clock, so its
+      // TSvals are newer than anything the old one sent (PAWS, RFC 7323 §5)
+      iss = reused.tcp.timeWaitReuseIss(now)!;
+      tsOffset = reused.tcp.tsOffset;
+      this.counters.timeWaitReused++;
+      this.#release(reused);
+    } else {
+      iss = this.#takeIsn(remote, localPort, remotePort, now);
+      tsOffset = this.#random32();
+    }
     const tcp = TcpConnection.connect(now, {
       localPort,
       remotePort,
-      iss: this.#takeIsn(remote, localPort, remotePort, now),
+      iss,
       config: this.#config,
-      tsOffset: this.#random32(),
+      tsOffset,
     });
     const c = new StackConnection(this, tcp, remote, undefined);
     this.#add(c);
@@ -359,16 +411,34 @@ export class Stack implements ConnectionDriver {
   }
 
   /**
-   * Closes the stack: listeners stop, every live connection is reset (as a
-   * process exit does), timers are cancelled, and the socket is closed when
-   * the stack owns it. Idempotent.
+   * Closes the stack as a process exit closes its sockets on Linux:
+   * listeners stop (their queued connections are reset), and every live
+   * connection is closed: a FIN when nothing unread is pending, a RST when
+   * received data was never read (RFC 2525 §2.17, RFC 1122 4.2.2.13). Then
+   * timers are cancelled and the socket is closed when the stack owns it, so
+   * the FIN is sent once and never retransmitted. {@linkcode Stack.abort}
+   * resets every connection instead (SO_LINGER 0). Idempotent.
    */
   close(): void {
+    this.#shutdown(false);
+  }
+
+  /**
+   * Closes the stack abortively: as {@linkcode Stack.close}, but every live
+   * connection is reset (as `SO_LINGER` with a zero timeout). Idempotent.
+   */
+  abort(): void {
+    this.#shutdown(true);
+  }
+
+  #shutdown(abortive: boolean): void {
     if (this.#closed) return;
-    for (const l of [...this.#listeners.values()]) l.close();
+    for (const l of this.listeners()) l.close();
     for (const c of [...this.#conns.values()]) {
-      if (c.state !== "CLOSED" && c.state !== "TIME_WAIT") c.abort();
-      // a connection that closed within the current receive batch still has its
+      if (c.state !== "CLOSED" && c.state !== "TIME_WAIT") {
+        if (abortive) c.abort();
+        else c.close();
+      } // a connection that closed within the current receive batch still has its
       // events ("error", "closed") queued for the end-of-batch drain: deliver them
       else if (c.deferred) this.process(c);
       this.#release(c);
@@ -423,18 +493,23 @@ export class Stack implements ConnectionDriver {
     const n = (this.#portUse.get(c.localPort) ?? 1) - 1;
     if (n <= 0) this.#portUse.delete(c.localPort);
     else this.#portUse.set(c.localPort, n);
-    if (c.listenerPort !== undefined) {
-      const l = this.#listeners.get(c.listenerPort);
-      if (l) {
-        l.synQueue.delete(c);
-        const i = l.acceptQueue.indexOf(c);
-        if (i >= 0) l.acceptQueue.splice(i, 1);
-      }
+    this.#timeWait.delete(c);
+    const l = this.#listenerOf.get(c);
+    if (l !== undefined) {
+      this.#listenerOf.delete(c);
+      l.synQueue.delete(c);
+      const i = l.acceptQueue.indexOf(c);
+      if (i >= 0) l.acceptQueue.splice(i, 1);
     }
   }
 
   #closeListener(l: StackListener): void {
-    if (this.#listeners.get(l.port) === l) this.#listeners.delete(l.port);
+    const group = this.#listeners.get(l.port);
+    const at = group?.indexOf(l) ?? -1;
+    if (group !== undefined && at >= 0) {
+      group.splice(at, 1);
+      if (group.length === 0) this.#listeners.delete(l.port);
+    }
     this.tracer?.onListenerEvent?.(this.runtime.now(), l, {
       type: "state",
       from: "LISTEN",
@@ -478,8 +553,8 @@ export class Stack implements ConnectionDriver {
       case "connected":
         if (c.embryonic) {
           c.embryonic = false;
-          const l = c.listenerPort !== undefined ? this.#listeners.get(c.listenerPort) : undefined;
-          if (l) {
+          const l = this.#listenerOf.get(c);
+          if (l !== undefined && !l.closed) {
             l.synQueue.delete(c);
             l.acceptQueue.push(c);
             c.onEvent?.(ev);
@@ -490,6 +565,20 @@ export class Stack implements ConnectionDriver {
         break;
       case "error":
         c.error = { kind: ev.kind, detail: ev.detail };
+        break;
+      case "state":
+        if (ev.to === "TIME_WAIT") {
+          if (this.#timeWait.size >= this.#maxTwBuckets) {
+            // tcp_max_tw_buckets (Linux inet_twsk_alloc fails, tcp_time_wait
+            // then tcp_done): the connection closes at once, silently; the
+            // TIME_WAIT connections already there stay
+            this.counters.timeWaitOverflow++;
+            c.onEvent?.(ev);
+            c.tcp.discard(this.runtime.now(), "TIME_WAIT table full (maxTwBuckets)");
+            return;
+          }
+          this.#timeWait.add(c);
+        }
         break;
       case "closed":
         c.onEvent?.(ev);
@@ -594,7 +683,7 @@ export class Stack implements ConnectionDriver {
     this.tracer?.onSegment?.(this.runtime.now(), "in", from, seg, c);
     if (c !== undefined) {
       if (c.embryonic && (seg.flags & ACK) !== 0 && (seg.flags & (SYN | RST)) === 0) {
-        const l = this.#listeners.get(c.listenerPort!);
+        const l = this.#listenerOf.get(c);
         if (l !== undefined && l.acceptQueueFull) {
           l.counters.listenOverflows++;
           if (this.#abortOnOverflow) c.abort();
@@ -632,7 +721,7 @@ export class Stack implements ConnectionDriver {
 
   /** RFC 9293 §3.10.7.2: a segment for a listener's port and no connection. */
   #onListenerSegment(from: DatagramAddr, seg: TcpSegment): void {
-    const l = this.#listeners.get(seg.dstPort);
+    const l = this.#pickListener(from, seg);
     if (l !== undefined) {
       // RFC 9293 §3.10.7.2: LISTEN
       if (seg.flags & RST) return;
@@ -671,6 +760,7 @@ export class Stack implements ConnectionDriver {
           l.port,
         );
         this.#add(nc);
+        this.#listenerOf.set(nc, l);
         l.synQueue.add(nc);
         this.counters.passiveOpens++;
         this.process(nc);
@@ -727,10 +817,41 @@ export class Stack implements ConnectionDriver {
     }
     const nc = new StackConnection(this, tcp, { hostname: from.hostname, port: from.port }, l.port);
     this.#add(nc);
+    this.#listenerOf.set(nc, l);
     l.synQueue.add(nc); // leaves it at once for the accept queue ("connected")
     this.counters.passiveOpens++;
     this.process(nc);
     return true;
+  }
+
+  /**
+   * The listener of a segment's port; among SO_REUSEPORT listeners, the one
+   * a hash of the 4-tuple picks (Linux `reuseport_select_sock`: hash scaled
+   * to the group size), so every segment of one peer reaches the same one.
+   */
+  #pickListener(from: DatagramAddr, seg: TcpSegment): StackListener | undefined {
+    const group = this.#listeners.get(seg.dstPort);
+    if (group === undefined || group.length <= 1) return group?.[0];
+    if (this.#reusePortKey === undefined) {
+      this.#reusePortKey = new Uint8Array(16);
+      this.runtime.randomBytes(this.#reusePortKey);
+    }
+    const key = TEXT.encode(tupleKey(from, seg.dstPort, seg.srcPort));
+    const h = siphash24Low32(this.#reusePortKey, key);
+    return group[Math.floor((h / 0x1_0000_0000) * group.length)];
+  }
+
+  /** tcp_tw_reuse: whether `connect()` may take over `c`'s 4-tuple now. */
+  #twReusable(c: StackConnection, now: number): boolean {
+    if (this.#twReuse === 0 || c.state !== "TIME_WAIT") return false;
+    if (this.#twReuse !== 1 && !isLoopback(c.remote.hostname) && !this.#localLoopback) {
+      return false;
+    }
+    return c.tcp.timeWaitReuseIss(now) !== undefined;
+  }
+
+  get #localLoopback(): boolean {
+    return isLoopback(this.socket.localAddr.hostname);
   }
 
   /** RFC 9293 §3.10.7.1: answer a segment for no connection (never a RST). */
@@ -753,3 +874,17 @@ export class Stack implements ConnectionDriver {
 }
 
 const EMPTY = new Uint8Array(0);
+const TEXT = new TextEncoder();
+
+/** tcp_tw_reuse default: 2, loopback only (Linux's default). */
+const DEFAULT_TW_REUSE = 2;
+/** tcp_max_tw_buckets default (Linux: half the established hash; 131072 on this project's test machine). */
+const DEFAULT_MAX_TW_BUCKETS = 131_072;
+/** net.core.somaxconn default (Linux ≥ 5.4). */
+const DEFAULT_SOMAXCONN = 4096;
+
+/** Whether a hostname is a loopback address (127.0.0.0/8, ::1, localhost). */
+function isLoopback(hostname: string): boolean {
+  return hostname.startsWith("127.") || hostname === "::1" || hostname === "localhost" ||
+    hostname.startsWith("::ffff:127.");
+}

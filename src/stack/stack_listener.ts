@@ -76,6 +76,8 @@ export class StackListener {
   };
   /** When this listener last sent a SYN cookie (cookie ACKs are checked only soon after). */
   lastCookieAt = Number.NEGATIVE_INFINITY;
+  /** SO_REUSEPORT: may share its port with other such listeners. */
+  readonly reusePort: boolean;
   /** Called when a connection joins the accept queue. */
   onAcceptable: (() => void) | undefined;
   /** True after close(). */
@@ -93,8 +95,10 @@ export class StackListener {
     backlog: number,
     synQueueLimit: number,
     onClose: (l: StackListener) => void,
+    reusePort = false,
   ) {
     this.port = port;
+    this.reusePort = reusePort;
     this.backlog = backlog;
     this.synQueueLimit = synQueueLimit;
     this.#onClose = onClose;

@@ -23,6 +23,21 @@ export interface StackOptions {
    * is full (default), 2 for every SYN.
    */
   readonly synCookies?: number;
+  /**
+   * tcp_tw_reuse: 0 never, 1 always, 2 only when the peer (or we) is a
+   * loopback address: `connect()` may take a 4-tuple still in TIME_WAIT when
+   * that connection used timestamps and its last one is at least 1 s old.
+   * Default 2, as Linux.
+   */
+  readonly twReuse?: number;
+  /**
+   * tcp_max_tw_buckets: TIME_WAIT connections at most; past it a connection
+   * that would enter TIME_WAIT is closed at once (`timeWaitOverflow`).
+   * Default 131072 (Linux sizes it from memory: half its connection hash).
+   */
+  readonly maxTwBuckets?: number;
+  /** net.core.somaxconn: `listen()`'s backlog is capped at it. Default 4096, as Linux ≥ 5.4. */
+  readonly somaxconn?: number;
   /** 16-byte secret for RFC 6528 ISNs. Default: random from the runtime. */
   readonly isnSecret?: Uint8Array;
   /** Close the datagram socket when the stack closes. Default true. */
@@ -51,6 +66,12 @@ export interface StackReconfigure {
   readonly abortOnOverflow?: boolean;
   /** SYN cookies: 0 off, 1 when the SYN queue is full, 2 always. */
   readonly synCookies?: number;
+  /** tcp_tw_reuse (0, 1 or 2) for connects from now on. */
+  readonly twReuse?: number;
+  /** tcp_max_tw_buckets for connections entering TIME_WAIT from now on. */
+  readonly maxTwBuckets?: number;
+  /** somaxconn for listeners opened afterwards. */
+  readonly somaxconn?: number;
   /** Drain once per receive batch when the runtime can `defer`. */
   readonly coalesceAcks?: boolean;
 }
@@ -100,6 +121,10 @@ export interface StackCounters {
   passiveOpens: number;
   /** TIME_WAIT connections replaced by a new SYN (RFC 6191-like). */
   timeWaitRecycled: number;
+  /** TIME_WAIT 4-tuples taken over by `connect()` (tcp_tw_reuse; Linux TWRecycled). */
+  timeWaitReused: number;
+  /** Connections closed instead of entering TIME_WAIT (tcp_max_tw_buckets; Linux TCPTimeWaitOverflow). */
+  timeWaitOverflow: number;
   /** Control datagrams (non-TCP envelopes) received. */
   controlIn: number;
 }
@@ -126,6 +151,8 @@ export function zeroCounters(): StackCounters {
     activeOpens: 0,
     passiveOpens: 0,
     timeWaitRecycled: 0,
+    timeWaitReused: 0,
+    timeWaitOverflow: 0,
     controlIn: 0,
   };
 }
@@ -140,8 +167,14 @@ export interface StackConnectOptions {
 
 /** Options of `Stack.listen`. */
 export interface StackListenOptions {
-  /** Accept-queue bound. Default 128 (SOMAXCONN 4096 on new Linux; 128 is the classic). */
+  /** Accept-queue bound, capped at the stack's `somaxconn`. Default 128. */
   readonly backlog?: number;
   /** Allow listening while TIME_WAIT connections use the port (SO_REUSEADDR). */
   readonly reuseAddress?: boolean;
+  /**
+   * SO_REUSEPORT: several listeners may share the port when each sets it;
+   * new connections are spread among them by a hash of the 4-tuple (Linux
+   * `reuseport_select_sock`).
+   */
+  readonly reusePort?: boolean;
 }

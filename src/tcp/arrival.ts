@@ -360,3 +360,27 @@ export function arriveTimeWait(
   if (f & FIN) rcv.noteFin(seg.seq, seg);
   return verdict;
 }
+
+/** How old TS.Recent of a TIME_WAIT connection must be before its 4-tuple is reused (Linux: 1 s). */
+export const TIME_WAIT_REUSE_DELAY = 1_000;
+
+/**
+ * tcp_tw_reuse (Linux `tcp_twsk_unique`): whether a new outgoing connection
+ * may take the 4-tuple of this TIME_WAIT connection now, and with which ISS.
+ * Only when timestamps are in use (RFC 7323 §5: PAWS then tells the new
+ * incarnation's segments from old duplicates, so the 2·MSL wait is not
+ * needed) and TS.Recent is at least {@linkcode TIME_WAIT_REUSE_DELAY} old;
+ * the new ISS is SND.NXT + 65535 + 2, above anything the old incarnation
+ * sent (as Linux; the caller keeps the old timestamp offset so that the new
+ * TSvals are newer than the old ones).
+ *
+ * @param core The connection (anything but TIME_WAIT gives undefined).
+ * @param now Current time.
+ * @returns The ISS for the new connection, or undefined when the 4-tuple may not be reused yet.
+ */
+export function timeWaitReuseIss(core: ConnectionCore, now: Instant): Seq | undefined {
+  if (core.state() !== "TIME_WAIT" || !core.rcv.timestamps) return undefined;
+  if (now - core.rcv.tsRecentAt < TIME_WAIT_REUSE_DELAY) return undefined;
+  const iss = seqAdd(core.snd.sndNxt, 65_535 + 2);
+  return iss === 0 ? seqAdd(iss, 1) : iss;
+}

@@ -39,6 +39,12 @@ export interface TcpConfig {
   /** Data retransmissions before the connection is aborted (tcp_retries2). Default 15. */
   readonly retries: number;
   /**
+   * Retransmissions of an orphaned connection (after `close()`: its FIN and
+   * any data still unacknowledged) before it is aborted (tcp_orphan_retries).
+   * Default 0, which means 8, as Linux (`tcp_orphan_retries()`).
+   */
+  readonly orphanRetries: number;
+  /**
    * User timeout (RFC 9293 §3.8.3 "USER TIMEOUT", RFC 5482; Linux
    * TCP_USER_TIMEOUT): the connection is
    * aborted when data, a SYN or a FIN stays unacknowledged, or zero-window
@@ -120,6 +126,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = Object.freeze({
   synRetries: 6,
   synAckRetries: 5,
   retries: 15,
+  orphanRetries: 0,
   userTimeout: 0,
   amplificationLimit: 0,
   delayedAck: 40,
@@ -173,4 +180,21 @@ export function tcpConfig(overrides: Partial<TcpConfig> = {}): TcpConfig {
 export function initialWindowSegments(config: TcpConfig, mss: number): number {
   if (config.initialWindowBytes <= 0) return config.initialCwnd;
   return Math.max(1, Math.floor(config.initialWindowBytes / Math.max(1, mss)));
+}
+
+/**
+ * Retransmissions an orphaned connection makes before it is aborted: the
+ * configured `orphanRetries`, or 8 when it is 0 (Linux `tcp_orphan_retries()`
+ * for a connection whose RTO has not yet reached its maximum).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { orphanRetryLimit, tcpConfig } from "./config.ts";
+ * assert.equal(orphanRetryLimit(tcpConfig()), 8);
+ * assert.equal(orphanRetryLimit(tcpConfig({ orphanRetries: 2 })), 2);
+ * ```
+ */
+export function orphanRetryLimit(config: TcpConfig): number {
+  return config.orphanRetries === 0 ? 8 : config.orphanRetries;
 }

@@ -55,8 +55,8 @@ import { ACK, RST, SYN } from "../wire/tcp_flags.ts";
 import type { TcpSegment } from "../wire/tcp_segment.ts";
 import { segmentEncodedLength } from "../wire/tcp_codec.ts";
 import type { ConnectionCore } from "./_core.ts";
-import { applyPeerSyn, type ArrivalVerdict, arrive } from "./arrival.ts";
-import type { TcpConfig } from "./config.ts";
+import { applyPeerSyn, type ArrivalVerdict, arrive, timeWaitReuseIss } from "./arrival.ts";
+import { orphanRetryLimit, type TcpConfig } from "./config.ts";
 import { TcpUsageError } from "./errors.ts";
 import type { TcpErrorKind, TcpEvent } from "./events.ts";
 import { advertisedMss } from "./handshake.ts";
@@ -242,6 +242,10 @@ export class TcpConnection {
   get rcvWnd(): number {
     return this.#rcv.rcvWnd;
   }
+  /** Added to the ms clock to form TSval (RFC 7323 §5.4). */
+  get tsOffset(): number {
+    return this.#tsOffset;
+  }
   /** Whether close() was called (no application owns the connection any more). */
   get orphaned(): boolean {
     return this.#orphaned;
@@ -325,6 +329,17 @@ export class TcpConnection {
     // Anti-amplification: count what the peer of a passive open sent before it acknowledged our SYN.
     if (this.#snd.unvalidated) this.#snd.noteUnvalidated(segmentEncodedLength(seg), 0);
     return arrive(this.#core, now, seg);
+  }
+
+  /**
+   * tcp_tw_reuse: the ISS a new outgoing connection on this 4-tuple may use
+   * now, or undefined when this connection is not a reusable TIME_WAIT one
+   * (see `timeWaitReuseIss` in arrival.ts).
+   *
+   * @param now Current time.
+   */
+  timeWaitReuseIss(now: Instant): Seq | undefined {
+    return timeWaitReuseIss(this.#core, now);
   }
 
   /** Runs expired timers; an early or repeated call does nothing. */
@@ -440,6 +455,7 @@ export class TcpConnection {
       return;
     }
     this.#orphaned = true;
+    this.#snd.retryLimit = orphanRetryLimit(this.#config); // Linux tcp_orphan_retries
     this.#rcv.shutdownRead();
     if (st === "SYN_SENT") {
       this.#setState(now, "CLOSED", "close()"); // RFC 9293 §3.10.4: delete the TCB

@@ -152,6 +152,10 @@ export class Receiver {
   get tsRecent(): number {
     return this.#tsRecent;
   }
+  /** When TS.Recent was last set (RFC 7323 §5.5; Linux `ts_recent_stamp`). */
+  get tsRecentAt(): Instant {
+    return this.#tsRecentAt;
+  }
   /** Whether SACK is in use. */
   get sack(): boolean {
     return this.#sack;

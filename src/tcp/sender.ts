@@ -67,6 +67,12 @@ export class Sender {
   #cc: CongestionController;
   /** Token bucket of paced sending, or undefined when `config.pacing` is off. */
   readonly #pacer: Pacer | undefined;
+  /**
+   * Retransmissions (and unanswered zero-window probes) before the
+   * connection is aborted: `retries` (tcp_retries2), lowered to the orphan
+   * count (tcp_orphan_retries) by `TcpConnection.close()`.
+   */
+  retryLimit: number;
 
   #sndUna: Seq;
   #sndNxt: Seq;
@@ -131,6 +137,7 @@ export class Sender {
     const { iss, config, timers } = options;
     this.#iss = iss;
     this.#config = config;
+    this.retryLimit = config.retries;
     this.#timers = timers;
     this.#passive = options.passive;
     this.#buf = new SendBuffer(config.sendBufferSize);
@@ -619,7 +626,7 @@ export class Sender {
       // RFC 9293 §3.8.3 USER TIMEOUT (RFC 5482, Linux TCP_USER_TIMEOUT)
       return `timed out after ${this.#config.userTimeout} ms without acknowledgment (user timeout)`;
     }
-    if (this.#rtoCount >= this.#config.retries) {
+    if (this.#rtoCount >= this.retryLimit) {
       return `timed out after ${this.#rtoCount} retransmission${this.#rtoCount === 1 ? "" : "s"}`;
     }
     this.#rtoCount++;
@@ -642,7 +649,7 @@ export class Sender {
   onPersistTimeout(now: Instant): string | undefined {
     if (!this.synAcked || this.#sndNxt !== this.#sndUna && this.#sndWnd > 0) return undefined;
     if (this.#sndWnd === 0) {
-      if (this.#probesUnanswered >= this.#config.retries) {
+      if (this.#probesUnanswered >= this.retryLimit) {
         return `timed out after ${this.#probesUnanswered} unanswered zero-window probes`;
       }
       if (this.#userTimedOut(now, this.#persistSince)) {

@@ -155,6 +155,25 @@ interface Waiter {
  * buffer (Deno may read it only after `send` returns), hands it to Deno
  * without awaiting, and tracks completion; datagrams leave in `send` order
  * (src/udp/_ordered_sender.ts, docs/udp.md §3).
+ *
+ * @example Push mode, connected
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openUdpSocket } from "./deno_udp_socket.ts";
+ *
+ * const a = await openUdpSocket({ hostname: "127.0.0.1" });
+ * const b = await openUdpSocket({ hostname: "127.0.0.1" });
+ * const got = new Promise<string>((resolve) =>
+ *   b.setHandler((data) => resolve(new TextDecoder().decode(data)))
+ * );
+ * a.connect(b.localAddr);
+ * a.send(new TextEncoder().encode("ping"));
+ * assert.equal(await got, "ping");
+ * assert.equal(a.stats().sent, 1);
+ * a.close();
+ * b.close();
+ * await Promise.all([a.closed, b.closed]);
+ * ```
  */
 export class DenoUdpSocket implements DatagramSocket {
   readonly #conn: Deno.DatagramConn;

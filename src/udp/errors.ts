@@ -54,6 +54,8 @@ export class ConnectionRefusedError extends Deno.errors.ConnectionRefused {
  */
 export class DestinationAddressRequiredError extends Error {
   /**
+   * Creates the error.
+   *
    * @param message Human-readable text naming the local address.
    */
   constructor(message: string) {
@@ -104,6 +106,8 @@ export class AddrInUseError extends Deno.errors.AddrInUse {
  */
 export class SocketClosedError extends Deno.errors.BadResource {
   /**
+   * Creates the error.
+   *
    * @param message Human-readable text naming the local address.
    */
   constructor(message: string) {

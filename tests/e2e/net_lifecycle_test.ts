@@ -25,7 +25,7 @@ Deno.test("listen and connect release their UDP ports when listener and connecti
   }
 });
 
-Deno.test("Endpoint.close resets live connections when the endpoint goes away", async () => {
+Deno.test("Endpoint.close closes live connections as a process exit does: the peer reads EOF", async () => {
   await using server = await openEndpoint({ hostname: "127.0.0.1" });
   const client = await openEndpoint({ hostname: "127.0.0.1" });
   const listener = server.listen();
@@ -42,9 +42,23 @@ Deno.test("Endpoint.close resets live connections when the endpoint goes away", 
   const info = await conn.closed;
   assert.equal(info.reason, "aborted");
   assert.ok(info.error instanceof Deno.errors.ConnectionAborted);
+  // nothing was left unread: a FIN (RFC 2525 §2.17), so the peer reads EOF
+  assert.equal(await peer.read(new Uint8Array(10)), null);
+  peer.abort(); // nobody is left at the client to acknowledge a FIN
+  await assert.rejects(client.connect({ hostname: "127.0.0.1", port: 1 }), Deno.errors.BadResource);
+});
+
+Deno.test("Endpoint.abort resets live connections when the endpoint goes away", async () => {
+  await using server = await openEndpoint({ hostname: "127.0.0.1" });
+  const client = await openEndpoint({ hostname: "127.0.0.1" });
+  const listener = server.listen();
+  const conn = await client.connect({ hostname: "127.0.0.1", port: server.addr.port });
+  const peer = await listener.accept();
+  client.abort();
+  await client.closed;
+  assert.equal((await conn.closed).reason, "aborted");
   await assert.rejects(peer.read(new Uint8Array(10)), ConnectionResetError);
   assert.equal((await peer.closed).reason, "reset");
-  await assert.rejects(client.connect({ hostname: "127.0.0.1", port: 1 }), Deno.errors.BadResource);
 });
 
 Deno.test("Endpoint.closeGracefully delivers queued bytes before closing when data is in flight", async () => {

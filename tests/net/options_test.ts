@@ -33,6 +33,13 @@ Deno.test("resolveTouOptions fills Linux defaults when given nothing", () => {
   assert.equal(o.synQueueLimit, 256);
   assert.equal(o.abortOnOverflow, false);
   assert.deepEqual(o.portRange, [32768, 60999]);
+  // issue 13 knobs, Linux defaults
+  assert.deepEqual([o.twReuse, o.maxTwBuckets, o.somaxconn, o.orphanRetries], [
+    2,
+    131_072,
+    4096,
+    0,
+  ]);
 });
 
 Deno.test("resolveTouOptions keeps given values when they are in range", () => {
@@ -207,7 +214,7 @@ function badValues(name: string): [unknown, string][] {
 
 Deno.test("resolveTouOptions names the field and its allowed range when any tunable is out of range", () => {
   const names = Object.keys(TOU_OPTION_SPECS);
-  assert.equal(names.length, 35);
+  assert.equal(names.length, 39);
   for (const name of names) {
     for (const [value, expected] of badValues(name)) {
       const input = { ...companions(name), [name]: value } as TouOptions;

@@ -98,14 +98,14 @@ Deno.test("Stack completes a simultaneous open between two stacks with fixed por
   tb.close();
 });
 
-Deno.test("Stack.close resets live connections and stops all timers", () => {
+Deno.test("Stack.abort resets live connections and stops all timers", () => {
   const tb = createTestbed();
   const b = tb.addStack();
   const l = b.listen(80);
   const c = tb.stack.connect(b.localAddr, 80);
   tb.advance(0);
   const s = l.accept()!;
-  tb.stack.close();
+  tb.stack.abort();
   tb.advance(0);
   assert.ok(s.error?.kind === "reset", JSON.stringify(s.error));
   assert.equal(tb.stack.connections().length, 0);

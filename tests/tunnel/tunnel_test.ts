@@ -223,12 +223,25 @@ Deno.test("TunnelClient.close drains an active transfer when the timeout allows"
   try {
     const data = pattern(4 * 1024 * 1024, 3);
     const app = await connectLocal(pair.localPort());
+    // The session must be up before the close starts (a 50 ms sleep was not enough on a loaded
+    // machine): one byte goes through and comes back first.
+    await writeAll(app, data.subarray(0, 1));
+    const first = new Uint8Array(1);
+    assert.equal(await within(10_000, "first echo", app.read(first)), 1);
     const sent = (async () => {
-      await writeAll(app, data);
+      await writeAll(app, data.subarray(1));
       await app.closeWrite();
     })();
-    const received = readAll(app);
-    await new Promise((r) => setTimeout(r, 50));
+    const rest = readAll(app);
+    // Observed at once so that a failure is reported by the asserts below, not as uncaught.
+    sent.catch(() => {});
+    rest.catch(() => {});
+    const received = rest.then((r) => {
+      const all = new Uint8Array(r.length + 1);
+      all.set(first);
+      all.set(r, 1);
+      return all;
+    });
     // Shut down while bytes are in flight: both sides stop accepting and drain.
     const [c, s] = await Promise.all([
       pair.client.close({ drainTimeoutMs: 20_000 }),
