@@ -808,7 +808,10 @@ export class Stack implements ConnectionDriver {
     const tcp = cookieConnection(jar, this.#config, now, this.#cookieTuple(from, seg), seg);
     if (tcp === undefined) {
       l.counters.synCookiesFailed++;
-      return false;
+      // A segment with data may be a later one of a cookie connection whose first
+      // segment is late (SEG.SEQ - 1 is then not the ISN the cookie covers): drop it
+      // rather than reset the connection (Linux resets); the peer retransmits.
+      return seg.payload.length > 0;
     }
     l.counters.synCookiesRecv++;
     if (l.acceptQueueFull) {

@@ -71,6 +71,8 @@ export interface FuzzReport {
   failedRounds: number;
   /** What went wrong in the first failed round. */
   failure: string | undefined;
+  /** The injected datagrams for the failed round's ports just before it failed (tcpdump-like). */
+  failureContext: string[];
   /** Exceptions thrown by a stack while handling injected input; must be 0. */
   crashes: number;
   /** The first exception's text. */
@@ -131,6 +133,7 @@ export function runFuzz(options: FuzzOptions): FuzzReport {
     rounds: 0,
     failedRounds: 0,
     failure: undefined,
+    failureContext: [],
     crashes: 0,
     crash: undefined,
     maxConnections: 0,
@@ -152,6 +155,13 @@ export function runFuzz(options: FuzzOptions): FuzzReport {
     seg: TcpSegment,
   ) => {
     if (dir !== "out") return;
+    if (recent.length >= 2048) recent.shift();
+    recent.push(
+      `${clock.now()} sent by ${
+        toServer ? "client" : "server"
+      } to ${peer.hostname} ${seg.srcPort} > ${seg.dstPort} ` +
+        `flags ${seg.flags} seq ${seg.seq} ack ${seg.ack} len ${seg.payload.length}`,
+    );
     if (peer.hostname !== (toServer ? SERVER : CLIENT).hostname) return;
     const entry = { seg: { ...seg, payload: seg.payload.slice() }, toServer };
     if (captured.length < CAPTURE) captured.push(entry);
@@ -164,6 +174,7 @@ export function runFuzz(options: FuzzOptions): FuzzReport {
   const listener = server.listen(PORT);
   let round: Round | undefined;
   const live = new Set<string>();
+  const recent: string[] = [];
   const liveKey = (a: number, b: number) => `${a}:${b}`;
   listener.onAcceptable = () => {
     for (let c = listener.accept(); c !== undefined; c = listener.accept()) {
@@ -180,7 +191,11 @@ export function runFuzz(options: FuzzOptions): FuzzReport {
       if (ok) report.rounds++;
       else {
         report.failedRounds++;
-        report.failure ??= why;
+        if (report.failure === undefined) {
+          report.failure = why;
+          const port = String(cc.localPort);
+          report.failureContext = recent.filter((l) => l.includes(` ${port} `)).slice(-40);
+        }
       }
       round = undefined;
     });
@@ -309,6 +324,19 @@ export function runFuzz(options: FuzzOptions): FuzzReport {
     }
     if (kind !== "random" && forges(data, original, toServer)) retarget(data, toServer);
     report.byKind[kind]++;
+    if (data.length > ENVELOPE_HEADER_LEN) {
+      const p = parseSegment(data.subarray(ENVELOPE_HEADER_LEN));
+      if (p.ok) {
+        const g = p.value;
+        if (recent.length >= 2048) recent.shift();
+        recent.push(
+          `${clock.now()} ${kind} ${
+            toServer ? "to server" : "to client"
+          } ${g.srcPort} > ${g.dstPort} ` +
+            `flags ${g.flags} seq ${g.seq} ack ${g.ack} len ${g.payload.length}`,
+        );
+      }
+    }
     report.injected++;
     const fromPeer = prng.chance(0.8);
     if (toServer) guarded(ss, data, fromPeer ? CLIENT : stranger());

@@ -218,3 +218,17 @@ Deno.test("SYN cookies under a 20,000 SYN/s spoofed flood: ≥ 99% of legitimate
   // without cookies the same flood locks legitimate clients out
   assert.ok(off.legitWithin1s < 0.1 * off.legitTried, JSON.stringify(off));
 });
+
+Deno.test("SYN cookies: a later data segment arriving before the first one is dropped, not reset; the first one then creates the connection", () => {
+  const tb = createTestbed({ stack: { synCookies: 2 }, tcp: { timestamps: false } });
+  const l = tb.stack.listen(80);
+  const p = tb.rawPeer({ tcpPort: 40000, targetPort: 80 });
+  p.send({ flags: "S", seq: 0 });
+  const synAck = p.next()!.segment;
+  p.send({ flags: ".", seq: 101, ack: synAck.seq + 1, payload: "B".repeat(100) }); // the second
+  assert.equal(p.pending, 0); // no RST
+  assert.equal(l.counters.synCookiesFailed, 1);
+  p.send({ flags: ".", seq: 1, ack: synAck.seq + 1, payload: "A".repeat(100) }); // the first
+  assert.equal(tb.state(p, 80, 40000), "ESTABLISHED");
+  tb.close();
+});
