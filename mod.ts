@@ -80,9 +80,19 @@ export {
   type OpenUdpSocketOptions,
 } from "./src/udp/deno_udp_socket.ts";
 export { DestinationAddressRequiredError, SocketClosedError } from "./src/udp/errors.ts";
+export { ForwardingSocket } from "./src/udp/forwarding_socket.ts";
+export {
+  capturePcap,
+  openPcapFile,
+  type PcapSink,
+  PcapSocket,
+  type PcapSocketOptions,
+  PcapWriter,
+} from "./src/udp/pcap_socket.ts";
 export type {
   Datagram,
   DatagramAddr,
+  DatagramBatchOutput,
   DatagramErrorHandler,
   DatagramHandler,
   DatagramSocket,

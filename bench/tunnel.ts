@@ -3,7 +3,8 @@
  * kernel TCP baseline through the same kind of relay. Prints a table; no
  * assertions.
  *
- *   deno run -A bench/tunnel.ts [--mb 100] [--timeout 60] [--only sealed,plaintext,kernel]
+ *   deno run -A bench/tunnel.ts [--mb 100] [--timeout 60] [--only kernel,plaintext,sealed,...]
+ *   deno run -A bench/tunnel.ts --setup     # installs kcptun and iperf3 with apt-get (not CI)
  *
  * Each row pushes `--mb` MiB from this process over kernel TCP into an entry
  * relay, through a middle hop, out of an exit relay into a kernel TCP sink
@@ -14,11 +15,27 @@
  * - **kernel**: two relay processes of this file (`--relay`), kernel TCP
  *   between them, copying with the tunnel's own `copyStream` (64 KiB chunks):
  *   what the tunnel would cost if the UDP leg were kernel TCP.
+ * - **plaintext-deno** / **sealed-deno**: the tou rows with the
+ *   `Deno.listenDatagram` backend (`TOU_UDP_BACKEND=deno`); the plain rows
+ *   use the default ("auto": the kernel backend with `-A`).
+ * - **kcptun-none** / **kcptun-aes**: kcptun client → server in its best
+ *   tuning measured here (`--mode fast3 --nocomp --ds 0 --ps 0 --sndwnd 1024
+ *   --rcvwnd 1024 --mtu 1452 --sockbuf 16777216`), `--crypt none` and
+ *   `--crypt aes` (skipped when kcptun is not installed: `--setup`).
+ * - **lib-kernel** / **lib-deno**: no relay: a tou connection between this
+ *   process and a child process (`--lib-sink`) at 1452-byte datagrams
+ *   (`segmentBudget` 1448) on each UDP backend; the child counts bytes.
+ *   `--lib-pacing off` turns the sender's pacing off for these rows.
+ * - **udp-kernel** / **udp-deno**: raw UDP ceilings: 1452-byte datagrams from
+ *   this process to a counting child (`--udp-sink`) on each backend, the
+ *   sender keeping a window of unacknowledged datagrams (4096 kernel, 64
+ *   Deno); MiB/s counts delivered payload.
  *
  * Besides MiB/s and the ratio to the kernel row it shows the CPU seconds of
- * each relay process and, where `/proc/net/snmp` is readable, the UDP
- * datagrams received per MiB and the receive-buffer drops (system-wide
- * counters: run it on an otherwise quiet machine). A run that exceeds
+ * each process it started and their sum per GB moved and, where
+ * `/proc/net/snmp` is readable, the UDP datagrams received per second and
+ * the receive-buffer drops (system-wide counters: run it on an otherwise
+ * quiet machine). A run that exceeds
  * `--timeout` seconds is reported as such. All processes it starts are
  * killed by PID at the end of each row.
  *
@@ -35,7 +52,41 @@ function arg(name: string, fallback: string): string {
 const MIB = 1024 * 1024;
 const MB = Number(arg("mb", "100"));
 const TIMEOUT_S = Number(arg("timeout", "60"));
-const ONLY = arg("only", "sealed,plaintext,kernel").split(",");
+const ROWS = [
+  "kernel",
+  "plaintext",
+  "sealed",
+  "plaintext-deno",
+  "sealed-deno",
+  "kcptun-none",
+  "kcptun-aes",
+  "lib-kernel",
+  "lib-deno",
+  "udp-kernel",
+  "udp-deno",
+];
+const ONLY = arg("only", ROWS.join(",")).split(",");
+/** `--lib-pacing off`: the lib-* rows without sender pacing (sender side; the sink only ACKs). */
+const LIB_PACING = arg("lib-pacing", "on") !== "off";
+/** kcptun's best tuning on this machine (issue 10): fast3, no FEC, no compression. */
+const KCPTUN_TUNING = [
+  "--mode",
+  "fast3",
+  "--nocomp",
+  "--ds",
+  "0",
+  "--ps",
+  "0",
+  "--sndwnd",
+  "1024",
+  "--rcvwnd",
+  "1024",
+  "--mtu",
+  "1452",
+  "--sockbuf",
+  "16777216",
+  "--quiet",
+];
 const KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 const CLI = new URL("../cli/main.ts", import.meta.url).pathname;
 const SELF = new URL(import.meta.url).pathname;
@@ -106,13 +157,24 @@ interface Row {
   mibps: number;
   seconds: number;
   cpu: number[];
-  datagramsPerMib?: number;
+  bytes: number;
+  datagramsPerS?: number;
   drops?: number;
   note?: string;
 }
 
-function spawn(args: string[]): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "inherit" }).spawn();
+function spawn(args: string[], env: Record<string, string> = {}): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "inherit", env })
+    .spawn();
+}
+
+function which(cmd: string): boolean {
+  try {
+    return new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
 }
 
 async function runRow(name: string): Promise<Row> {
@@ -137,10 +199,39 @@ async function runRow(name: string): Promise<Row> {
       spawn(["run", "-A", SELF, "--relay", String(mid), String(sink.addr.port)]),
       spawn(["run", "-A", SELF, "--relay", String(entryPort), String(mid)]),
     ];
+  } else if (name.startsWith("kcptun")) {
+    const udpPort = freeUdpPort();
+    const crypt = ["--crypt", name === "kcptun-aes" ? "aes" : "none", "--key", "bench"];
+    const opt = { stdout: "null", stderr: "null" } as const;
+    procs = [
+      new Deno.Command("kcptun-server", {
+        args: [
+          "--listen",
+          `127.0.0.1:${udpPort}`,
+          "--target",
+          `127.0.0.1:${sink.addr.port}`,
+          ...crypt,
+          ...KCPTUN_TUNING,
+        ],
+        ...opt,
+      }).spawn(),
+      new Deno.Command("kcptun-client", {
+        args: [
+          "--localaddr",
+          `127.0.0.1:${entryPort}`,
+          "--remoteaddr",
+          `127.0.0.1:${udpPort}`,
+          ...crypt,
+          ...KCPTUN_TUNING,
+        ],
+        ...opt,
+      }).spawn(),
+    ];
   } else {
+    const env: Record<string, string> = name.endsWith("-deno") ? { TOU_UDP_BACKEND: "deno" } : {};
     const udpPort = freeUdpPort();
     let key: string[] = ["--plaintext"];
-    if (name === "sealed") {
+    if (name.startsWith("sealed")) {
       keyFile = await Deno.makeTempFile();
       await Deno.writeTextFile(keyFile, KEY, { mode: 0o600 });
       await Deno.chmod(keyFile, 0o600);
@@ -158,7 +249,7 @@ async function runRow(name: string): Promise<Row> {
         "--forward",
         `7=127.0.0.1:${sink.addr.port}`,
         ...common,
-      ]),
+      ], env),
       spawn([
         "run",
         "-A",
@@ -171,11 +262,19 @@ async function runRow(name: string): Promise<Row> {
         "--control",
         `127.0.0.1:${freePort()}`,
         ...common,
-      ]),
+      ], env),
     ];
   }
   await new Promise((r) => setTimeout(r, 1500)); // processes start and bind
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port: entryPort });
+  let conn: Deno.TcpConn | undefined;
+  for (let i = 0; conn === undefined; i++) {
+    try {
+      conn = await Deno.connect({ hostname: "127.0.0.1", port: entryPort });
+    } catch (e) {
+      if (i >= 100) throw e; // a loaded machine may need several seconds to start them
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
   const chunk = new Uint8Array(64 * 1024).fill(7);
   const u0 = udpCounters();
   const t0 = performance.now();
@@ -211,44 +310,279 @@ async function runRow(name: string): Promise<Row> {
   }
   sink.close();
   if (keyFile) await Deno.remove(keyFile);
-  const row: Row = { name, mibps: received / MIB / seconds, seconds, cpu };
+  const row: Row = { name, mibps: received / MIB / seconds, seconds, cpu, bytes: received };
   if (name !== "kernel" && u0 && u1) {
-    row.datagramsPerMib = (u1.InDatagrams - u0.InDatagrams) / (received / MIB);
+    row.datagramsPerS = (u1.InDatagrams - u0.InDatagrams) / seconds;
     row.drops = u1.RcvbufErrors - u0.RcvbufErrors;
   }
   if (timedOut || received < MB * MIB) row.note = `incomplete: ${received} bytes`;
   return row;
 }
 
+/** Reads lines from a child's stdout. */
+function lines(child: Deno.ChildProcess): () => Promise<string> {
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  return async () => {
+    for (;;) {
+      const nl = buf.indexOf("\n");
+      if (nl >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        return line;
+      }
+      const { value, done } = await reader.read();
+      if (done) return "";
+      buf += value;
+    }
+  };
+}
+
+function selfCpu(): number {
+  return cpuSeconds(Deno.pid);
+}
+
+/** `--lib-sink <backend>`: a tou endpoint that accepts one connection and counts bytes. */
+async function libSinkMain(backend: "kernel" | "deno"): Promise<void> {
+  const { openEndpoint } = await import("../mod.ts");
+  const ep = await openEndpoint({
+    hostname: "127.0.0.1",
+    udpBackend: backend,
+    segmentBudget: 1448,
+    pacing: LIB_PACING,
+  });
+  const l = ep.listen({ tcpPort: 9 });
+  console.log(String(ep.addr.port));
+  const c = await l.accept();
+  const buf = new Uint8Array(256 * 1024);
+  let n = 0;
+  for (;;) {
+    const got = await c.read(buf);
+    if (got === null) break;
+    n += got;
+  }
+  const st = ep.udpStats() as { receiveDrops?: number } | undefined;
+  console.log(`bytes ${n} drops ${st?.receiveDrops ?? "?"}`);
+  c.close();
+  await ep.closeGracefully({ timeout: 1000 });
+}
+
+async function libRow(name: string): Promise<Row> {
+  const backend = name === "lib-deno" ? "deno" : "kernel";
+  const { openEndpoint } = await import("../mod.ts");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", SELF, "--lib-sink", backend],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const next = lines(child);
+  const port = Number(await next());
+  const ep = await openEndpoint({
+    hostname: "127.0.0.1",
+    udpBackend: backend,
+    segmentBudget: 1448,
+    pacing: LIB_PACING,
+  });
+  const conn = await ep.connect({ hostname: "127.0.0.1", port, tcpPort: 9 });
+  const chunk = new Uint8Array(256 * 1024).fill(7);
+  const u0 = udpCounters();
+  const c0 = selfCpu();
+  const t0 = performance.now();
+  let received = 0;
+  let note: string | undefined;
+  let socketDrops = "";
+  const timer = setTimeout(() => {
+    note = "timed out";
+    conn.abort?.();
+  }, TIMEOUT_S * 1000);
+  try {
+    for (let sent = 0; sent < MB * MIB;) sent += await conn.write(chunk);
+    await conn.closeWrite();
+    const line = await next();
+    received = Number(line.split(" ")[1] ?? 0);
+    const own = (ep.udpStats() as { receiveDrops?: number } | undefined)?.receiveDrops;
+    socketDrops = `${line.split(" ")[3] ?? "?"}+${own ?? "?"}`;
+  } catch (e) {
+    note = `failed: ${e instanceof Error ? e.message : e}`;
+  }
+  clearTimeout(timer);
+  const seconds = (performance.now() - t0) / 1000;
+  const u1 = udpCounters();
+  const cpu = [cpuSeconds(child.pid), selfCpu() - c0];
+  conn.close();
+  await ep.closeGracefully({ timeout: 1000 });
+  try {
+    child.kill("SIGKILL");
+  } catch { /* exited */ }
+  await child.status;
+  const row: Row = { name, mibps: received / MIB / seconds, seconds, cpu, bytes: received };
+  if (u0 && u1) {
+    row.datagramsPerS = (u1.InDatagrams - u0.InDatagrams) / seconds;
+    row.drops = u1.RcvbufErrors - u0.RcvbufErrors;
+  }
+  if (note || received < MB * MIB) row.note = note ?? `incomplete: ${received} bytes`;
+  else row.note = `socket drops (sink+source) ${socketDrops}`;
+  return row;
+}
+
+/** `--udp-sink <backend>`: counts datagrams; every 64th is answered with the count so far. */
+async function udpSinkMain(backend: "kernel" | "deno"): Promise<void> {
+  const { openDatagramSocket } = await import("../src/udp/open_datagram_socket.ts");
+  const s = await openDatagramSocket({ hostname: "127.0.0.1", backend });
+  console.log(String(s.localAddr.port));
+  let n = 0;
+  const ack = new Uint8Array(8);
+  const dv = new DataView(ack.buffer);
+  s.setHandler((d, from) => {
+    if (d.length === 1) {
+      dv.setFloat64(0, n);
+      s.send(ack, from);
+      return;
+    }
+    if (++n % 64 === 0) {
+      dv.setFloat64(0, n);
+      s.send(ack, from);
+    }
+  });
+  await new Promise(() => {}); // killed by the parent
+}
+
+async function udpRow(name: string): Promise<Row> {
+  const backend = name === "udp-deno" ? "deno" : "kernel";
+  const window = backend === "kernel" ? 4096 : 64;
+  const { openDatagramSocket } = await import("../src/udp/open_datagram_socket.ts");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", SELF, "--udp-sink", backend],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const port = Number(await lines(child)());
+  const s = await openDatagramSocket({ hostname: "127.0.0.1", backend });
+  s.connect({ hostname: "127.0.0.1", port });
+  let acked = 0;
+  let wake: (() => void) | undefined;
+  s.setHandler((d) => {
+    acked = Math.max(acked, new DataView(d.buffer, d.byteOffset, 8).getFloat64(0));
+    const w = wake;
+    wake = undefined;
+    w?.();
+  });
+  const payload = new Uint8Array(1452);
+  const total = Math.ceil(MB * MIB / 1452);
+  const u0 = udpCounters();
+  const c0 = selfCpu();
+  const t0 = performance.now();
+  let sent = 0;
+  while (acked < total - 64 && performance.now() - t0 < TIMEOUT_S * 1000) {
+    while (sent < total && sent - acked < window) {
+      s.send(payload);
+      sent++;
+    }
+    const before = acked;
+    await new Promise<void>((r) => {
+      wake = r;
+      setTimeout(r, 20);
+    });
+    // No progress in 20 ms: the rest of the window was lost; ask for the count.
+    if (acked === before) {
+      s.send(new Uint8Array(1));
+      await new Promise((r) => setTimeout(r, 5));
+      if (acked === before) sent = acked;
+    }
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const u1 = udpCounters();
+  const cpu = [cpuSeconds(child.pid), selfCpu() - c0];
+  s.close();
+  try {
+    child.kill("SIGKILL");
+  } catch { /* exited */ }
+  await child.status;
+  const bytes = acked * 1452;
+  const row: Row = { name, mibps: bytes / MIB / seconds, seconds, cpu, bytes };
+  if (u0 && u1) {
+    row.datagramsPerS = acked / seconds;
+    row.drops = u1.RcvbufErrors - u0.RcvbufErrors;
+  }
+  return row;
+}
+
 async function main(): Promise<void> {
   const rows: Row[] = [];
-  for (const name of ["kernel", "plaintext", "sealed"]) {
-    if (ONLY.includes(name)) rows.push(await runRow(name));
+  const hasKcptun = which("kcptun-server") && which("kcptun-client");
+  for (const name of ROWS) {
+    if (!ONLY.includes(name)) continue;
+    if (name.startsWith("kcptun") && !hasKcptun) {
+      console.log(`${name}: skipped (kcptun not installed; run with --setup)`);
+      continue;
+    }
+    if (name.startsWith("lib-")) rows.push(await libRow(name));
+    else if (name.startsWith("udp-")) rows.push(await udpRow(name));
+    else rows.push(await runRow(name));
   }
   const kernel = rows.find((r) => r.name === "kernel");
-  console.log(`one way, ${MB} MiB, kernel TCP -> relay -> relay -> kernel TCP sink`);
   console.log(
-    "row        MiB/s   seconds  vs kernel  relay CPU s (exit, entry)  datagrams/MiB  rcvbuf drops",
+    `one way, ${MB} MiB; tunnel rows: kernel TCP -> relay -> relay -> kernel TCP sink; ` +
+      `lib-*/udp-*: this process -> child process`,
+  );
+  console.log(
+    "row              MiB/s   seconds  vs kernel  CPU s (each process)  CPU s/GB  datagrams/s" +
+      "  rcvbuf drops",
   );
   for (const r of rows) {
     const ratio = kernel && r !== kernel ? `${(r.mibps / kernel.mibps * 100).toFixed(1)} %` : "";
+    const cpuSum = r.cpu.reduce((a, b) => a + b, 0);
     console.log(
       [
-        r.name.padEnd(9),
+        r.name.padEnd(15),
         r.mibps.toFixed(1).padStart(7),
         r.seconds.toFixed(2).padStart(9),
         ratio.padStart(10),
-        r.cpu.map((c) => c.toFixed(2)).join(", ").padStart(27),
-        (r.datagramsPerMib?.toFixed(0) ?? "").padStart(14),
+        r.cpu.map((c) => c.toFixed(2)).join(", ").padStart(21),
+        (r.bytes > 0 ? cpuSum / (r.bytes / 1e9) : NaN).toFixed(1).padStart(9),
+        (r.datagramsPerS?.toFixed(0) ?? "").padStart(12),
         String(r.drops ?? "").padStart(13),
         r.note ?? "",
       ].join(" "),
     );
   }
+  const by = (n: string) => rows.find((r) => r.name === n);
+  const goal = (what: string, a?: Row, b?: Row, want = 2) => {
+    if (a && b) {
+      const x = a.mibps / b.mibps;
+      console.log(`${what}: ${x.toFixed(2)}x (goal >= ${want}x) ${x >= want ? "met" : "not met"}`);
+    }
+  };
+  goal("plaintext / kcptun-none", by("plaintext"), by("kcptun-none"));
+  goal("sealed / kcptun-aes", by("sealed"), by("kcptun-aes"));
+  goal("plaintext (kernel backend) / plaintext-deno", by("plaintext"), by("plaintext-deno"), 1);
+  const lib = by("lib-kernel");
+  if (lib) {
+    const mbps = lib.mibps * MIB / 1e6;
+    console.log(
+      `lib-kernel: ${mbps.toFixed(0)} MB/s (goal >= 400 MB/s) ${mbps >= 400 ? "met" : "not met"}`,
+    );
+  }
+}
+
+/** `--setup`: installs kcptun and iperf3 (a benchmark step; never run by CI). */
+async function setup(): Promise<void> {
+  for (const args of [["update"], ["install", "-y", "kcptun", "iperf3"]]) {
+    const st = await new Deno.Command("apt-get", { args, stdout: "inherit", stderr: "inherit" })
+      .spawn().status;
+    if (!st.success) throw new Error(`apt-get ${args.join(" ")} failed`);
+  }
 }
 
 if (Deno.args[0] === "--relay") {
   await relayMain(Number(Deno.args[1]), Number(Deno.args[2]));
+} else if (Deno.args[0] === "--lib-sink") {
+  await libSinkMain(Deno.args[1] as "kernel" | "deno");
+  Deno.exit(0);
+} else if (Deno.args[0] === "--udp-sink") {
+  await udpSinkMain(Deno.args[1] as "kernel" | "deno");
+} else if (Deno.args[0] === "--setup") {
+  await setup();
 } else {
   await main();
   Deno.exit(0);

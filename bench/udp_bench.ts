@@ -1,13 +1,20 @@
 /**
  * Loopback UDP throughput: node:dgram vs raw `Deno.listenDatagram` vs our
- * {@linkcode DenoUdpSocket} wrapper, 1452-byte datagrams, measured in one
- * run (about 10 s in all: 4 cases x 2 alternating rounds x ~1.2 s). No
+ * {@linkcode DenoUdpSocket} wrapper vs the kernel backend
+ * ({@linkcode KernelUdpSocket}: sendmmsg/recvmmsg, GSO/GRO on and off, and
+ * crossed with DenoUdpSocket on either side), 1452-byte datagrams,
+ * measured in one run (2 alternating rounds x ~1.2 s per case). No
  * assertions; prints a table (best round per case) and ratios.
  *
- * The socket receive buffer holds only about 90 datagrams of this size, so
- * the sender keeps at most `WINDOW` datagrams unacknowledged (sent minus
- * received, counted in-process) and reports *delivered* datagrams/s. Sender
- * and receiver share one thread, as a tou endpoint does.
+ * Deno's socket receive buffer holds only about 90 datagrams of this size,
+ * so the sender keeps at most a window of datagrams unacknowledged (sent
+ * minus received, counted in-process: 64 for Deno receivers, 4096 for the
+ * kernel backend's 16 MiB buffer) and reports *delivered* datagrams/s.
+ * Sender and receiver share one thread, as a tou endpoint does. Each row
+ * also shows this process's CPU seconds per GB delivered and the
+ * system-wide UDP receive-buffer drops (`/proc/net/snmp` RcvbufErrors)
+ * during the row, and for a kernel-backend receiver its own socket's drops
+ * (`SO_MEMINFO`), warm-up included.
  *
  * Run: `deno run -A bench/udp_bench.ts [secondsPerCase]`
  *
@@ -17,9 +24,14 @@
 import dgram from "node:dgram";
 import { Buffer } from "node:buffer";
 import { openUdpSocket } from "../src/udp/deno_udp_socket.ts";
+import {
+  kernelUdpAvailable,
+  type KernelUdpSocketOptions,
+  openKernelUdpSocket,
+} from "../src/udp/kernel_udp_socket.ts";
 
 const SIZE = 1452;
-const WINDOW = 64;
+let WINDOW = 64;
 const SECONDS = Number(Deno.args[0] ?? 1);
 /** Cases alternate for this many rounds; each reports its best round (the CPU may be shared). */
 const ROUNDS = 2;
@@ -31,12 +43,36 @@ interface Result {
   delivered: number;
   sent: number;
   ms: number;
+  cpu: number;
+  drops: number;
+  socketDrops: number | undefined;
+}
+
+/** This process's user+system CPU seconds. */
+function cpuSeconds(): number {
+  const f = Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** System-wide UDP receive-buffer drops. */
+function rcvbufErrors(): number {
+  try {
+    const lines = Deno.readTextFileSync("/proc/net/snmp").split("\n").filter((x) =>
+      x.startsWith("Udp:")
+    );
+    const i = lines[0].split(" ").indexOf("RcvbufErrors");
+    return Number(lines[1].split(" ")[i]);
+  } catch {
+    return NaN;
+  }
 }
 
 /** A sender/receiver pair under test. */
 interface Pair {
   /** Sends up to `budget` datagrams; returns how many it sent. */
   pump(budget: number): number | Promise<number>;
+  /** The receiving socket's own drop count, when it can tell (kernel backend). */
+  socketDrops?(): number;
   close(): Promise<void>;
 }
 
@@ -102,12 +138,18 @@ async function drive(
   return { delivered: counter.received, sent: counter.sent, ms: el };
 }
 
-async function measure(name: string, make: () => Promise<Pair>): Promise<Result> {
+async function measure(name: string, make: () => Promise<Pair>, window: number): Promise<Result> {
+  WINDOW = window;
   const pair = await make();
   await drive(pair, WARMUP_MS);
+  const c0 = cpuSeconds();
+  const d0 = rcvbufErrors();
   const r = await drive(pair, SECONDS * 1000);
+  const cpu = cpuSeconds() - c0;
+  const drops = rcvbufErrors() - d0;
+  const socketDrops = pair.socketDrops?.();
   await pair.close();
-  return { name, ...r };
+  return { name, ...r, cpu, drops, socketDrops };
 }
 
 // ---- node:dgram ----
@@ -197,35 +239,93 @@ async function wrapperPair(): Promise<Pair> {
   };
 }
 
-const cases: [string, () => Promise<Pair>][] = [
-  ["node:dgram", nodePair],
-  ["Deno.listenDatagram (await each send)", rawPair("await")],
-  ["Deno.listenDatagram (fire, bounded)", rawPair("fire")],
-  ["DenoUdpSocket (push mode)", wrapperPair],
+// ---- the kernel backend (libc over FFI), either side or both ----
+function kernelPair(
+  tx: "kernel" | "deno",
+  rx: "kernel" | "deno",
+  opts: KernelUdpSocketOptions = {},
+): () => Promise<Pair> {
+  return async () => {
+    const open = (kind: "kernel" | "deno") =>
+      kind === "kernel"
+        ? openKernelUdpSocket({ hostname: "127.0.0.1", ...opts })
+        : openUdpSocket({ hostname: "127.0.0.1" });
+    const r = await open(rx);
+    const t = await open(tx);
+    r.setHandler(onDelivered);
+    t.connect(r.localAddr);
+    const payload = new Uint8Array(SIZE);
+    return {
+      pump(budget) {
+        for (let i = 0; i < budget; i++) t.send(payload);
+        return budget;
+      },
+      socketDrops: () =>
+        "receiveDrops" in r.stats() ? (r.stats() as { receiveDrops: number }).receiveDrops : NaN,
+      close: async () => {
+        t.close();
+        r.close();
+        await Promise.all([t.closed, r.closed]);
+      },
+    };
+  };
+}
+
+const K = 4096; // kernel-backend receivers: window within their 16 MiB buffer
+const cases: [string, () => Promise<Pair>, number][] = [
+  ["node:dgram", nodePair, 64],
+  ["Deno.listenDatagram (await each send)", rawPair("await"), 64],
+  ["Deno.listenDatagram (fire, bounded)", rawPair("fire"), 64],
+  ["DenoUdpSocket (push mode)", wrapperPair, 64],
 ];
+if (kernelUdpAvailable().ok) {
+  cases.push(
+    ["Kernel -> Kernel, GSO+GRO", kernelPair("kernel", "kernel"), K],
+    ["Kernel -> Kernel, no GSO/GRO", kernelPair("kernel", "kernel", { gso: false, gro: false }), K],
+    ["Deno -> Kernel (recvmmsg)", kernelPair("deno", "kernel"), 512],
+    ["Kernel -> Deno (sendmmsg+GSO)", kernelPair("kernel", "deno"), 64],
+  );
+} else {
+  console.log(`kernel backend skipped: ${(kernelUdpAvailable() as { reason: string }).reason}`);
+}
 
 const results: Result[] = [];
 for (let round = 0; round < ROUNDS; round++) {
   for (let i = 0; i < cases.length; i++) {
-    const [name, make] = cases[i];
-    const r = await measure(name, make);
+    const [name, make, window] = cases[i];
+    const r = await measure(name, make, window);
     const prev = results[i];
     if (prev === undefined || r.delivered / r.ms > prev.delivered / prev.ms) results[i] = r;
   }
 }
 
 console.log(
-  `UDP loopback, ${SIZE}-byte datagrams, window ${WINDOW}, best of ${ROUNDS} x ${SECONDS}s per case`,
+  `UDP loopback, ${SIZE}-byte datagrams, best of ${ROUNDS} x ${SECONDS}s per case ` +
+    `(one process, sender and receiver on one thread)`,
 );
-console.log("case".padEnd(40), "delivered/s".padStart(12), "MB/s".padStart(8), "loss".padStart(7));
+console.log(
+  "case".padEnd(40),
+  "window".padStart(6),
+  "delivered/s".padStart(12),
+  "MB/s".padStart(8),
+  "loss".padStart(7),
+  "CPU s/GB".padStart(9),
+  "rcvbuf drops".padStart(13),
+  "socket drops".padStart(13),
+);
 for (const r of results) {
   const rate = r.delivered / r.ms * 1000;
   const loss = r.sent > 0 ? (1 - r.delivered / r.sent) * 100 : 0;
+  const gb = r.delivered * SIZE / 1e9;
   console.log(
     r.name.padEnd(40),
+    String(cases[results.indexOf(r)][2]).padStart(6),
     rate.toFixed(0).padStart(12),
     (rate * SIZE / 1e6).toFixed(1).padStart(8),
     `${Math.max(0, loss).toFixed(1)}%`.padStart(7),
+    (gb > 0 ? r.cpu / gb : NaN).toFixed(2).padStart(9),
+    String(r.drops).padStart(13),
+    String(r.socketDrops ?? "").padStart(13),
   );
 }
 const rateOf = (i: number) => results[i].delivered / results[i].ms;
@@ -233,3 +333,7 @@ console.log(`ratio Deno.listenDatagram(fire) / node:dgram: ${(rateOf(2) / rateOf
 console.log(
   `ratio DenoUdpSocket / Deno.listenDatagram(fire): ${(rateOf(3) / rateOf(2)).toFixed(2)}`,
 );
+if (results.length > 4) {
+  console.log(`ratio Kernel(GSO+GRO) / DenoUdpSocket: ${(rateOf(4) / rateOf(3)).toFixed(2)}`);
+  console.log(`ratio Kernel(no GSO/GRO) / DenoUdpSocket: ${(rateOf(5) / rateOf(3)).toFixed(2)}`);
+}

@@ -94,6 +94,7 @@ export const OPTION_HELP = {
   drainTimeout: "on SIGINT/SIGTERM, let open streams finish for this long, then reset them",
   logLevel: "least severe log level: debug, info, warn, error (default: info)",
   logFormat: "log format: text or json (default: text)",
+  pcap: "write every TCP segment (plaintext) to this pcap file, for Wireshark/tshark",
 } as const;
 
 /** Text appended to the help of the long-running commands. */

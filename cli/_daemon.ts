@@ -16,6 +16,8 @@ import {
 import { TunnelClient } from "../src/tunnel/client.ts";
 import { TunnelServer } from "../src/tunnel/server.ts";
 import { type ControlServer, startControlServer } from "../src/tunnel/stat.ts";
+import { openTouEndpoint } from "../src/tunnel/tou_endpoint.ts";
+import type { EndpointFactory } from "../src/tunnel/transport.ts";
 import { serveUntilSignal, ShutdownSignals } from "../src/tunnel/shutdown.ts";
 import type { LoadedKey } from "../src/tunnel/key_file.ts";
 import {
@@ -75,9 +77,10 @@ async function run(
   flags: ConfigFlags,
   signals: ShutdownSignals,
 ): Promise<void> {
+  const { pcap, ...configFlags } = flags;
   const trigger = ctx.shutdownTrigger ?? signals.requested;
   // Config and key files are read under the signals: SIGINT/SIGTERM stop a slow or stuck read.
-  const loading = load(ctx, role, flags);
+  const loading = load(ctx, role, configFlags);
   const first = await Promise.race([loading, trigger.then((sig) => ({ sig }))]);
   if ("sig" in first) {
     loading.then((l) => l.key.key?.fill(0), () => {});
@@ -93,6 +96,7 @@ async function run(
       key: key.key,
       tcp: settings.tcp,
       logger: log,
+      openEndpoint: pcapEndpoint(pcap),
       announce: false,
     })
     : await TunnelClient.start({
@@ -100,6 +104,7 @@ async function run(
       key: key.key,
       tcp: settings.tcp,
       logger: log,
+      openEndpoint: pcapEndpoint(pcap),
       announce: false,
     });
   let control: ControlServer | undefined;
@@ -134,4 +139,10 @@ function startControls(
     relay: service.relay,
     endpoint: service.endpoint,
   }, log);
+}
+
+/** With `--pcap FILE`: an endpoint factory that captures every segment to FILE. */
+function pcapEndpoint(pcap: unknown): EndpointFactory | undefined {
+  if (pcap === undefined) return undefined;
+  return (o) => openTouEndpoint({ ...o, pcap: String(pcap) });
 }

@@ -8,6 +8,7 @@ import { Command } from "@commander-js/extra-typings";
 import { AddressError, type HostPort, parseHostPort, parsePort } from "../src/tunnel/address.ts";
 import { ConfigError } from "../src/tunnel/config.ts";
 import { runCat } from "../src/tunnel/cat.ts";
+import { openTouEndpoint } from "../src/tunnel/tou_endpoint.ts";
 import { describeConnectError, describeError } from "../src/tunnel/errors.ts";
 import {
   type CliContext,
@@ -55,6 +56,7 @@ export function catCommand(ctx: CliContext): Command<[], Record<string, unknown>
       "least severe log level: debug, info, warn, error (default: warn)",
     )
     .option("--log-format <format>", OPTION_HELP.logFormat)
+    .option("--pcap <file>", OPTION_HELP.pcap)
     .addHelpText(
       "after",
       `
@@ -117,6 +119,9 @@ Exit status: 0 success, 1 runtime failure (refused, reset), 2 usage error.`,
           userTimeoutMs: seconds(cfg.userTimeout),
           connectTimeoutMs: seconds(cfg.connectTimeout),
           logger: log,
+          openEndpoint: opts.pcap === undefined
+            ? undefined
+            : (o) => openTouEndpoint({ ...o, pcap: opts.pcap }),
         });
       } catch (e) {
         const where = connect

@@ -50,6 +50,7 @@ export function clientCommand(ctx: CliContext): Command<[], Record<string, unkno
     .option("--connect-timeout <seconds>", OPTION_HELP.connectTimeout, numberOrText)
     .option("--log-level <level>", OPTION_HELP.logLevel)
     .option("--log-format <format>", OPTION_HELP.logFormat)
+    .option("--pcap <file>", OPTION_HELP.pcap)
     .addHelpText(
       "after",
       `

@@ -25,6 +25,7 @@ export function demoCommand(ctx: CliContext): Command<[], Record<string, unknown
     )
     .option("--mib <n>", "MiB to push through the tunnel and back (default: 20)")
     .option("--plaintext", "do not seal datagrams with a (random) key")
+    .option("--pcap <file>", "write the client's TCP segments (plaintext) to this pcap file")
     .addHelpText(
       "after",
       "\nExit status: 0 the echo came back intact, 1 it did not, 2 usage error.",
@@ -41,6 +42,7 @@ export function demoCommand(ctx: CliContext): Command<[], Record<string, unknown
       const r = await runDemo({
         bytes: Math.round(mib * 1024 * 1024),
         encrypt: !opts.plaintext,
+        pcap: opts.pcap,
         print: (l) => ctx.io.stdout(l + "\n"),
       });
       ctx.exitCode = r.sha256Equal ? EXIT_OK : EXIT_FAILURE;

@@ -25,6 +25,7 @@ export const DOCUMENTED_COMMANDS: readonly (readonly string[])[] = [
   ["demo"],
   ["keygen"],
   ["lab"],
+  ["diagram"],
   ["tunnel"],
 ];
 

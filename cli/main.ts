@@ -32,6 +32,7 @@ import { KEY_ENV } from "../src/tunnel/config.ts";
 import { demoCommand } from "./demo.ts";
 import { keygenCommand } from "./keygen.ts";
 import { labCommand } from "./lab.ts";
+import { diagramCommand } from "./diagram.ts";
 import { serverCommand } from "./server.ts";
 import { statCommand } from "./stat.ts";
 import { tunnelCommand } from "./tunnel.ts";
@@ -58,6 +59,7 @@ export function buildProgram(ctx: CliContext): Command<[], Record<string, unknow
     .addCommand(demoCommand(ctx))
     .addCommand(keygenCommand(ctx))
     .addCommand(labCommand(ctx))
+    .addCommand(diagramCommand(ctx))
     .addCommand(tunnelCommand(ctx))
     .addHelpText(
       "after",

@@ -52,6 +52,7 @@ export function serverCommand(ctx: CliContext): Command<[], Record<string, unkno
     .option("--user-timeout <seconds>", OPTION_HELP.userTimeout, numberOrText)
     .option("--log-level <level>", OPTION_HELP.logLevel)
     .option("--log-format <format>", OPTION_HELP.logFormat)
+    .option("--pcap <file>", OPTION_HELP.pcap)
     .addHelpText(
       "after",
       `

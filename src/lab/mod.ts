@@ -21,23 +21,28 @@ import { close, halfClose, reuseAddr, simultaneousClose, timeWait } from "./scen
 import { backlog, synFlood } from "./scenarios_queues.ts";
 import { keepalive, resets, retransmission, zeroWindow } from "./scenarios_flow.ts";
 import { udpConnect } from "./scenarios_udp.ts";
+import { isn, oldDuplicate, selfConnect, shortTimeWait } from "./scenarios_why.ts";
 import { orphanRetries, twReuse } from "./scenarios_knobs.ts";
 
 export { formatReport, runScenario } from "./scenario.ts";
 export type { LabReport, LabScenario } from "./scenario.ts";
 export { LabWorld } from "./world.ts";
-export type { LabLine, LabLineKind, LabWorldOptions } from "./world.ts";
+export type { LabLine, LabLineKind, LabSegment, LabStateChange, LabWorldOptions } from "./world.ts";
 
 /** Every scenario, in the order a course on TCP would take them. */
 export const SCENARIOS: readonly LabScenario[] = [
   handshake,
+  isn,
   simultaneousOpen,
+  selfConnect,
   synRetries,
   refused,
   close,
   simultaneousClose,
   halfClose,
   timeWait,
+  shortTimeWait,
+  oldDuplicate,
   reuseAddr,
   twReuse,
   orphanRetries,

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { LabWorld } from "./world.ts";
+import { type LabSegment, type LabStateChange, LabWorld, type LabWorldOptions } from "./world.ts";
 
 /** One scenario of `tou lab`. */
 export interface LabScenario {
@@ -35,6 +35,10 @@ export interface LabReport {
   readonly timeline: readonly string[];
   /** Findings measured by the run. */
   readonly findings: readonly string[];
+  /** Every segment sent (with when it arrived, or why it was lost), for diagrams. */
+  readonly segments: readonly LabSegment[];
+  /** Every state change, for diagrams. */
+  readonly states: readonly LabStateChange[];
 }
 
 /**
@@ -52,8 +56,8 @@ export interface LabReport {
  * assert.equal(r.timeline.length, 1);
  * ```
  */
-export function runScenario(scenario: LabScenario, opts: { seed?: number } = {}): LabReport {
-  const world = new LabWorld({ seed: opts.seed ?? 1 });
+export function runScenario(scenario: LabScenario, opts: LabWorldOptions = {}): LabReport {
+  const world = new LabWorld({ ...opts, seed: opts.seed ?? 1 });
   try {
     const findings = scenario.run(world);
     return {
@@ -62,6 +66,9 @@ export function runScenario(scenario: LabScenario, opts: { seed?: number } = {})
       watch: scenario.watch,
       timeline: world.render(),
       findings,
+      // Copies: closing the world below may still add segments (resets).
+      segments: world.segments.map((x) => ({ ...x })),
+      states: [...world.states],
     };
   } finally {
     world.close();
@@ -75,7 +82,9 @@ export function runScenario(scenario: LabScenario, opts: { seed?: number } = {})
  * ```ts
  * import assert from "node:assert/strict";
  * import { formatReport } from "./scenario.ts";
- * const text = formatReport({ name: "x", title: "X", watch: ["w"], timeline: ["t"], findings: ["f"] });
+ * const text = formatReport({
+ *   name: "x", title: "X", watch: ["w"], timeline: ["t"], findings: ["f"], segments: [], states: [],
+ * });
  * assert.ok(text.includes("What happened"));
  * ```
  */

@@ -47,8 +47,13 @@ export function established(w: LabWorld, tcp: Partial<TcpConfig> = {}): Establis
   w.app("client", "connect(server, 80)");
   const c = client.connect(server.localAddr, 80, { localPort: 40000 });
   w.run(50);
-  const s = l.accept();
-  if (!s) throw new Error("lab: the handshake did not complete");
+  let s = l.accept();
+  // With --loss the handshake may need retransmissions: wait (bounded) for it.
+  for (let t = 0; s === undefined && t < 120_000; t += 50) {
+    w.run(50);
+    s = l.accept();
+  }
+  if (!s) throw new Error("lab: the handshake did not complete within 120 s");
   l.close();
   return { server, client, c, s };
 }

@@ -106,7 +106,7 @@ export const keepalive: LabScenario = {
     const answered = w.countSent("server", /Flags \[\.\]/);
     w.note("the network between client and server goes down: every datagram is lost from now on");
     w.network.setPath("127.0.0.1", "127.0.0.2", {
-      delay: w.delay,
+      ...w.link,
       partitions: [{ from: w.now, to: Number.POSITIVE_INFINITY }],
     });
     w.run(30_000);

@@ -16,6 +16,8 @@ import type { TcpConfig } from "../tcp/config.ts";
 import type { TcpEvent } from "../tcp/events.ts";
 import type { DatagramAddr } from "../udp/datagram_socket.ts";
 import { ForwardingSocket } from "../udp/forwarding_socket.ts";
+import { PcapSocket, type PcapWriter } from "../udp/pcap_socket.ts";
+import type { LinkConfig } from "../sim/link.ts";
 import { decodeDatagram } from "../wire/datagram.ts";
 import type { TcpSegment } from "../wire/tcp_segment.ts";
 
@@ -34,12 +36,65 @@ export interface LabLine {
   readonly text: string;
 }
 
+/** One segment a host sent, for diagrams (times in ms since the start). */
+export interface LabSegment {
+  /** When it was sent. */
+  readonly time: number;
+  /** Sending host's name. */
+  readonly from: string;
+  /** Receiving host's name (or its address). */
+  readonly to: string;
+  /** TCP header fields. */
+  readonly srcPort: number;
+  readonly dstPort: number;
+  readonly seq: number;
+  readonly ack: number;
+  /** TCP flag bits. */
+  readonly flags: number;
+  readonly window: number;
+  /** Payload bytes. */
+  readonly len: number;
+  /** tcpdump-style text. */
+  readonly text: string;
+  /** Why it was lost, when it was (a scripted drop or the network's loss). */
+  lost?: string;
+  /** When it arrived (first copy), if it did. */
+  arrived?: number;
+}
+
+/** One state change of a connection (or listener), for diagrams. */
+export interface LabStateChange {
+  /** When. */
+  readonly time: number;
+  /** Host name. */
+  readonly who: string;
+  /** The connection, e.g. ":40000↔server:80". */
+  readonly conn: string;
+  /** Old state. */
+  readonly from: string;
+  /** New state. */
+  readonly to: string;
+  /** Why (RFC 9293 event). */
+  readonly cause: string;
+}
+
 /** Options of {@linkcode LabWorld}. */
 export interface LabWorldOptions {
   /** Seed of the clock and network. Default 1. */
   readonly seed?: number;
   /** One-way delay of every link in ms. Default 10 (RTT 20 ms). */
   readonly delay?: number;
+  /** Probability that the network loses a datagram, 0..1. Default 0. */
+  readonly loss?: number;
+  /** Probability that the network holds a datagram back (by 2·delay) so later ones overtake it. Default 0. */
+  readonly reorder?: number;
+  /**
+   * Captures segments in virtual time as tcpdump on one host would see
+   * them: sent (lost ones too) and received, at host `pcapAt`.
+   */
+  readonly pcap?: PcapWriter;
+  /** The host the capture is taken on. Default "client", or the first host when there is none. */
+  readonly pcapAt?: string;
 }
 
 /** Options of {@linkcode LabWorld.host}. */
@@ -56,6 +111,8 @@ interface PendingDrop {
   readonly match: (seg: TcpSegment) => boolean;
   readonly why: string;
   count: number;
+  /** Hold the datagram back this long instead of dropping it (a delayed duplicate in the making). */
+  readonly holdMs?: number;
 }
 
 /** A datagram socket that drops chosen outgoing segments and says so on the timeline. */
@@ -75,10 +132,22 @@ class DroppingSocket extends ForwardingSocket {
     if (i >= 0) {
       const d = this.drops[i];
       if (--d.count === 0) this.drops.splice(i, 1);
-      this.#world.line(this.#who, "lost", `✗ lost on the way (${d.why})`);
+      if (d.holdMs === undefined) {
+        this.#world.lost(this.#who, d.why);
+        return;
+      }
+      const copy = data.slice(), to = addr ?? this.inner.remoteAddr;
+      const release = this.#world.held(this.#who, d.why, d.holdMs);
+      this.#world.clock.schedule(this.#world.now + d.holdMs, () => {
+        release();
+        if (to) this.inner.send(copy, to);
+      });
       return;
     }
+    if (!this.#world.lossy) return this.inner.send(data, addr);
+    const before = this.#world.network.stats().dropped;
     this.inner.send(data, addr);
+    if (this.#world.network.stats().dropped > before) this.#world.lost(this.#who, "network loss");
   }
 
   #dropIndex(data: Uint8Array): number {
@@ -115,6 +184,20 @@ export class LabWorld {
   readonly network: SimNetwork;
   /** One-way link delay in ms. */
   readonly delay: number;
+  /** The link every pair of hosts has: delay, loss, reordering. */
+  readonly link: LinkConfig;
+  /** Whether the network may lose datagrams on its own. */
+  readonly lossy: boolean;
+  /** Every segment sent, in order. */
+  readonly segments: LabSegment[] = [];
+  /** Every state change, in order. */
+  readonly states: LabStateChange[] = [];
+  readonly #pcap: PcapWriter | undefined;
+  readonly #pcapAt: string | undefined;
+  /** Segments sent and not yet arrived, by content key. */
+  readonly #inFlight = new Map<string, LabSegment[]>();
+  /** The last segment each host sent (what a drop right after refers to). */
+  readonly #lastSent = new Map<string, LabSegment>();
   readonly #lines: LabLine[] = [];
   readonly #names = new Map<string, string>(); // "host|port" -> name
   readonly #sockets = new Map<string, DroppingSocket>();
@@ -128,7 +211,16 @@ export class LabWorld {
     this.delay = opts.delay ?? 10;
     this.clock = new VirtualClock({ seed });
     this.network = new SimNetwork(this.clock, { seed });
-    this.network.setLink("*", "*", { delay: this.delay });
+    const loss = opts.loss ?? 0, reorder = opts.reorder ?? 0;
+    this.link = {
+      delay: this.delay,
+      ...(loss > 0 ? { loss } : {}),
+      ...(reorder > 0 ? { reorder, reorderDelay: Math.max(1, 2 * this.delay) } : {}),
+    };
+    this.lossy = loss > 0;
+    this.#pcap = opts.pcap;
+    this.#pcapAt = opts.pcapAt;
+    this.network.setLink("*", "*", this.link);
   }
 
   /** Virtual time now, in ms. */
@@ -141,20 +233,27 @@ export class LabWorld {
     const { tcp, isn, port, ...rest } = opts;
     const inner = this.network.bind({ hostname, port: port ?? 7000 });
     const socket = new DroppingSocket(inner, this, name);
-    const stack = new Stack(socket, this.clock, {
+    const captured = this.#pcap === undefined ? socket : new PcapSocket(socket, this.#pcap, {
+      now: () => this.clock.now(),
+      ownsWriter: false,
+      when: () => this.#captureHost() === name,
+    });
+    const stack = new Stack(captured, this.clock, {
       ...rest,
       tcp: { timestamps: false, ...tcp },
     });
     if (isn !== undefined) stack.setNextIsn(isn);
     stack.tracer = {
       onSegment: (_now, dir, peer, seg) => {
-        if (dir !== "out") return;
-        const to = this.nameOf(peer);
-        if (this.#muted.has(name) || this.#muted.has(to)) {
-          this.#mutedSegments++;
+        const other = this.nameOf(peer);
+        if (this.#muted.has(name) || this.#muted.has(other)) {
+          if (dir === "out") this.#mutedSegments++;
           return;
         }
-        this.line(name, "segment", `──► ${to}  ${formatSegment(seg)}`);
+        if (dir === "in") return this.#arrived(other, name, seg);
+        const text = formatSegment(seg);
+        this.line(name, "segment", `──► ${other}  ${text}`);
+        this.#sent(name, other, seg, text);
       },
       onEvent: (_now, conn, ev) => this.#onEvent(name, conn, ev),
     };
@@ -194,6 +293,45 @@ export class LabWorld {
     s.drops.push({ match, why, count });
   }
 
+  /** Marks the segment `who` sent last as lost, on the timeline too. */
+  lost(who: string, why: string): void {
+    this.line(who, "lost", `✗ lost on the way (${why})`);
+    const s = this.#lastSent.get(who);
+    if (s === undefined || s.lost !== undefined) return;
+    s.lost = why;
+    const q = this.#inFlight.get(segmentKey(s.from, s.to, s));
+    const i = q?.lastIndexOf(s) ?? -1;
+    if (i >= 0) q!.splice(i, 1);
+  }
+
+  /**
+   * Holds the next segment `who` sends that `match` accepts in the network
+   * for `ms` before it travels on: its sender will retransmit it, so this
+   * copy becomes a delayed duplicate.
+   */
+  holdNext(who: string, match: (seg: TcpSegment) => boolean, why: string, ms: number): void {
+    const s = this.#sockets.get(who);
+    if (!s) throw new RangeError(`no host named ${who}`);
+    s.drops.push({ match, why, count: 1, holdMs: ms });
+  }
+
+  /** Marks the segment `who` sent last as held back; the returned function releases it. */
+  held(who: string, why: string, ms: number): () => void {
+    this.line(who, "lost", `⏸ held back in the network for ${ms} ms (${why})`);
+    const s = this.#lastSent.get(who);
+    if (s === undefined) return () => {};
+    const key = segmentKey(s.from, s.to, s);
+    const q = this.#inFlight.get(key);
+    const i = q?.lastIndexOf(s) ?? -1;
+    if (i >= 0) q!.splice(i, 1);
+    return () => {
+      this.line(who, "lost", `▶ the held-back copy travels on: ${s.text}`);
+      const q2 = this.#inFlight.get(key);
+      if (q2) q2.push(s);
+      else this.#inFlight.set(key, [s]);
+    };
+  }
+
   /** Writes what an application on `who` does. */
   app(who: string, text: string): void {
     this.line(who, "app", `app: ${text}`);
@@ -214,9 +352,13 @@ export class LabWorld {
     this.#lines.push({ time, who, kind, text });
   }
 
-  /** Runs everything due in the next `ms` of virtual time. */
+  /**
+   * Runs everything due in the next `ms` of virtual time. Scenarios are
+   * scripted for the default 10 ms delay: with a longer `delay` every wait
+   * stretches in proportion, so that the same steps still fit in.
+   */
   run(ms: number): void {
-    this.clock.advance(ms);
+    this.clock.advance(ms * Math.max(1, this.delay / 10));
   }
 
   /** Runs until nothing is scheduled (bounded: throws rather than spin). */
@@ -291,12 +433,61 @@ export class LabWorld {
     for (const s of this.#stacks) if (!s.closed) s.close();
   }
 
+  #captureHost(): string | undefined {
+    if (this.#pcapAt !== undefined) return this.#pcapAt;
+    return this.#sockets.has("client") ? "client" : this.#sockets.keys().next().value;
+  }
+
+  #sent(from: string, to: string, seg: TcpSegment, text: string): void {
+    const s: LabSegment = {
+      time: this.clock.now(),
+      from,
+      to,
+      srcPort: seg.srcPort,
+      dstPort: seg.dstPort,
+      seq: seg.seq,
+      ack: seg.ack,
+      flags: seg.flags,
+      window: seg.window,
+      len: seg.payload.length,
+      text,
+    };
+    this.segments.push(s);
+    this.#lastSent.set(from, s);
+    const key = segmentKey(from, to, s);
+    const q = this.#inFlight.get(key);
+    if (q) q.push(s);
+    else this.#inFlight.set(key, [s]);
+  }
+
+  #arrived(from: string, to: string, seg: TcpSegment): void {
+    const key = segmentKey(from, to, {
+      srcPort: seg.srcPort,
+      seq: seg.seq,
+      ack: seg.ack,
+      flags: seg.flags,
+      len: seg.payload.length,
+    });
+    const q = this.#inFlight.get(key);
+    const s = q?.shift();
+    if (s !== undefined) s.arrived = this.clock.now();
+    if (q?.length === 0) this.#inFlight.delete(key);
+  }
+
   #onEvent(who: string, conn: StackConnection, ev: TcpEvent): void {
     if (this.#muted.has(this.nameOf(conn.remote))) return;
     const port = `:${conn.localPort}↔${this.nameOf(conn.remote)}:${conn.remotePort}`;
     switch (ev.type) {
       case "state":
         this.line(who, "state", `${port} ${ev.from} → ${ev.to}  (${ev.cause})`);
+        this.states.push({
+          time: this.clock.now(),
+          who,
+          conn: port,
+          from: ev.from,
+          to: ev.to,
+          cause: ev.cause,
+        });
         break;
       case "eof":
         this.line(who, "event", `${port} reads EOF: the peer's FIN, after all its data`);
@@ -311,4 +502,12 @@ export class LabWorld {
         break;
     }
   }
+}
+
+function segmentKey(
+  from: string,
+  to: string,
+  s: Pick<LabSegment, "srcPort" | "seq" | "ack" | "flags" | "len">,
+): string {
+  return `${from}>${to}|${s.srcPort}|${s.seq}|${s.ack}|${s.flags}|${s.len}`;
 }

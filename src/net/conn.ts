@@ -530,7 +530,12 @@ export class TouConn implements Deno.TcpConn {
       if (forStream && this.#error instanceof ConnectionResetError) return -1;
       throw this.#error;
     }
-    if (n < 0) return n;
+    if (n < 0) {
+      // A RST closed the core but its events ("error", "closed") still wait
+      // for the end-of-batch drain: wait for them, so it reads as the reset, not EOF.
+      if (!this.#eofSeen && this.#sc.deferred && this.#sc.state === "CLOSED") return 0;
+      return n;
+    }
     const st = this.#sc.state;
     if (this.#sc.released || st === "CLOSED" || st === "TIME_WAIT") return -1;
     return 0;

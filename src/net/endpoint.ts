@@ -12,7 +12,8 @@ import type { StackListener } from "../stack/stack_listener.ts";
 import type { Runtime, TimerId } from "../stack/runtime.ts";
 import { RealRuntime } from "../stack/real_runtime.ts";
 import type { DatagramSocket } from "../udp/datagram_socket.ts";
-import { type DenoUdpSocketStats, openUdpSocket } from "../udp/deno_udp_socket.ts";
+import type { DenoUdpSocketStats } from "../udp/deno_udp_socket.ts";
+import { openDatagramSocket, type UdpBackend } from "../udp/open_datagram_socket.ts";
 import { familyOf, formatTouAddr, isLoopbackIp, resolveHostname } from "./addr.ts";
 import {
   connAppClosed,
@@ -70,25 +71,53 @@ let create: (
  */
 export async function openEndpoint(options: EndpointOptions = {}): Promise<Endpoint> {
   const o = parseOptions(endpointSchema, options);
-  const { hostname, port, decorate, ...tunables } = o;
+  const { hostname, port, decorate, udpBackend, ...tunables } = o;
   if (options?.segmentBudget === undefined && isLoopbackIp(hostname ?? "0.0.0.0")) {
     tunables.segmentBudget = LOOPBACK_SEGMENT_BUDGET;
   }
-  const udp = await openSocket(hostname ?? "0.0.0.0", port ?? 0);
+  const udp = await openSocket(hostname ?? "0.0.0.0", port ?? 0, udpBackend, tunables);
   return start(udp, decorate, new RealRuntime(), tunables, false);
 }
 
 /**
  * Opens the UDP socket of an endpoint: the one place that chooses the
- * socket implementation (today Deno's `listenDatagram`).
+ * socket implementation ({@linkcode openDatagramSocket}: the kernel
+ * backend where FFI is allowed on Linux, else Deno's `listenDatagram`).
  */
-function openSocket(hostname: string, port: number): Promise<DatagramSocket> {
-  return openUdpSocket({ hostname, port });
+function openSocket(
+  hostname: string,
+  port: number,
+  backend: UdpBackend | undefined,
+  tunables: ResolvedTouOptions,
+): Promise<DatagramSocket> {
+  return openDatagramSocket({
+    hostname,
+    port,
+    backend: backend ?? "auto",
+    // The kernel doubles the request; asking twice the window leaves room for several connections.
+    receiveBufferBytes: 2 * tunables.recvBufferSize,
+  });
+}
+
+/**
+ * Keeps the advertised receive window within what the UDP socket's receive
+ * buffer absorbs (when the socket says: the kernel backend reads its real
+ * SO_RCVBUF back), so a clean path never drops datagrams in the receiver's
+ * kernel buffer while the window invites more.
+ */
+export function fitWindowToSocket(
+  socket: DatagramSocket,
+  tunables: ResolvedTouOptions,
+): ResolvedTouOptions {
+  const cap = socket.receiveCapacity;
+  if (cap === undefined || tunables.recvBufferSize <= cap) return tunables;
+  return { ...tunables, recvBufferSize: Math.max(1024, cap) };
 }
 
 /**
  * Wraps `udp` with the decorator, if any, and starts an endpoint on the
- * result; closes the socket when either step throws.
+ * result (its window fitted to `udp`'s receive buffer); closes the socket
+ * when either step throws.
  */
 function start(
   udp: DatagramSocket,
@@ -100,7 +129,7 @@ function start(
   let socket = udp;
   try {
     if (decorate !== undefined) socket = decorate(udp);
-    return create(socket, udp, runtime, options, autoClose);
+    return create(socket, udp, runtime, fitWindowToSocket(udp, options), autoClose);
   } catch (err) {
     socket.close();
     if (socket !== udp) udp.close();
@@ -120,7 +149,7 @@ export function createEndpoint(
   autoClose = false,
 ): Endpoint {
   const o = parseOptions(endpointSchema, options);
-  const { hostname: _h, port: _p, decorate, ...tunables } = o;
+  const { hostname: _h, port: _p, udpBackend: _b, decorate, ...tunables } = o;
   return start(socket, decorate, runtime, tunables, autoClose);
 }
 

@@ -20,6 +20,7 @@ import {
   touOptionsShape,
 } from "./options.ts";
 import type { TouOptions } from "./option_specs.ts";
+import { UDP_BACKENDS, type UdpBackend } from "../udp/open_datagram_socket.ts";
 
 /**
  * Options of {@linkcode openEndpoint}: the local UDP address plus every
@@ -40,6 +41,12 @@ export interface EndpointOptions extends TouOptions {
   readonly hostname?: string;
   /** Local UDP port; 0 (the default) picks an ephemeral one. */
   readonly port?: number;
+  /**
+   * UDP backend: "kernel" (libc over FFI: batched sendmmsg/recvmmsg, GSO/GRO,
+   * large socket buffers; needs `--allow-ffi` on Linux), "deno"
+   * (`Deno.listenDatagram`) or "auto" (the default: kernel when available).
+   */
+  readonly udpBackend?: UdpBackend;
   /**
    * Wraps the UDP socket before the stack sees it (sealing, tracing, fault
    * injection). See {@linkcode DatagramSocketDecorator}.
@@ -187,6 +194,7 @@ export const endpointSchema = z.strictObject({
   ...touOptionsShape,
   hostname: hostnameOption().optional(),
   port: portOption(0).optional(),
+  udpBackend: z.enum(UDP_BACKENDS).optional(),
   decorate: functionOption<DatagramSocketDecorator>("(udp) => DatagramSocket").optional(),
 }).superRefine(checkTouOptions);
 

@@ -28,6 +28,7 @@ export { formatTouAddr, type TouAddr, type TouTuple } from "./addr.ts";
 export { type ConnCloseInfo, type ConnCloseReason, TouConn } from "./conn.ts";
 export { connect, type ConnectOptions } from "./connect.ts";
 export { Endpoint, openEndpoint } from "./endpoint.ts";
+export type { UdpBackend } from "../udp/open_datagram_socket.ts";
 export type {
   ConnectionStats,
   DatagramSocketDecorator,

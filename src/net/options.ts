@@ -278,7 +278,7 @@ type StackKeyOf<K extends StackOptionName> = Specs[K] extends { readonly stackKe
  * from the test seam (`createTestbed({ tcp })`). (The user timeout is a
  * user tunable: the tunnel sets it.)
  */
-type InternalTcpField = "rfc1337" | "initialWindowBytes";
+type InternalTcpField = "rfc1337" | "initialWindowBytes" | "pacingHorizon";
 
 // Compile-time checks that the table and the layers below it agree.
 // Every TcpConfig field but the internal ones is a "tcp" option, and every "tcp" option a field:

@@ -9,7 +9,8 @@
  * 1. partition (dropped when sent inside an interval, reason "partition");
  * 2. MTU (larger payloads dropped, reason "mtu");
  * 3. bottleneck: serialization at `bandwidth` behind the datagrams already
- *    queued; dropped when the queue would exceed `queueLimit` (reason "queue");
+ *    queued; dropped when the queue would exceed `queueLimit` bytes or
+ *    `queuePackets` datagrams (reason "queue");
  * 4. loss: the Gilbert–Elliott chain steps once per datagram (reason
  *    "burst"), then uniform loss (reason "loss");
  * 5. duplication: an extra, clean copy is made with probability `duplicate`;
@@ -88,6 +89,12 @@ export interface LinkConfig {
   readonly bandwidth?: number;
   /** Bottleneck queue size in bytes, including the datagram being serialized (drop-tail). Default unlimited. */
   readonly queueLimit?: number;
+  /**
+   * Bottleneck queue size in datagrams, including the one being serialized
+   * (drop-tail, like a router's or netem's packet limit). Applies with
+   * `bandwidth`, together with `queueLimit` if both are set. Default unlimited.
+   */
+  readonly queuePackets?: number;
   /** Intervals during which everything sent is dropped ("partition"). */
   readonly partitions?: readonly Partition[];
 }
@@ -178,6 +185,7 @@ export function validateLinkConfig(cfg: LinkConfig): void {
   checkNonNegative("reorderDelay", cfg.reorderDelay);
   checkNonNegative("mtu", cfg.mtu, true);
   checkNonNegative("queueLimit", cfg.queueLimit, true);
+  checkNonNegative("queuePackets", cfg.queuePackets, true);
   if (cfg.bandwidth !== undefined && !(cfg.bandwidth > 0)) {
     throw new RangeError(`LinkConfig.bandwidth must be > 0 bytes/s, got ${cfg.bandwidth}`);
   }
@@ -220,6 +228,9 @@ export class Link {
   #bad = false;
   #busyUntil = Number.NEGATIVE_INFINITY;
   #lastInOrder = Number.NEGATIVE_INFINITY;
+  /** Departure times of the datagrams in the bottleneck (FIFO from #depHead); kept only with queuePackets. */
+  #departures: number[] = [];
+  #depHead = 0;
 
   /**
    * Creates a link in the good state with an empty queue.
@@ -256,6 +267,22 @@ export class Link {
     return ((this.#busyUntil - now) * bw) / 1000;
   }
 
+  /**
+   * Datagrams waiting in (or being serialized by) the bottleneck at time
+   * `now`; counted only when `queuePackets` is set (0 otherwise).
+   */
+  queuedPackets(now: Instant): number {
+    const deps = this.#departures;
+    let head = this.#depHead;
+    while (head < deps.length && deps[head] <= now) head++;
+    if (head > 1024 && head * 2 > deps.length) {
+      deps.splice(0, head);
+      head = 0;
+    }
+    this.#depHead = head;
+    return deps.length - head;
+  }
+
   /** Whether `t` falls inside a partition interval. */
   isPartitioned(t: Instant): boolean {
     const parts = this.#cfg.partitions;
@@ -280,9 +307,14 @@ export class Link {
       const backlog = this.backlog(now);
       const limit = cfg.queueLimit ?? Infinity;
       if (backlog > 0 && backlog + data.length > limit) return sink.drop("queue");
+      const packets = cfg.queuePackets;
+      if (packets !== undefined && this.queuedPackets(now) + 1 > packets) {
+        return sink.drop("queue");
+      }
       const start = this.#busyUntil > now ? this.#busyUntil : now;
       this.#busyUntil = start + (data.length * 1000) / bw;
       departure = this.#busyUntil;
+      if (packets !== undefined) this.#departures.push(departure);
     }
 
     const ge = cfg.burstLoss;

@@ -34,14 +34,14 @@ import { siphash24Low32 } from "../tcp/siphash.ts";
 import { ACK, PSH, RST, SYN } from "../wire/tcp_flags.ts";
 import { type Seq, seq, seqAdd } from "../wire/seq.ts";
 import { segmentSeqLen, type TcpSegment } from "../wire/tcp_segment.ts";
-import { emitSegment, parseSegment } from "../wire/tcp_codec.ts";
+import { emitSegment, parseSegment, segmentEncodedLength } from "../wire/tcp_codec.ts";
 import {
   emitEnvelope,
   ENVELOPE_HEADER_LEN,
   EnvelopeType,
   parseEnvelope,
 } from "../wire/envelope.ts";
-import type { DatagramAddr, DatagramSocket } from "../udp/datagram_socket.ts";
+import type { DatagramAddr, DatagramBatchOutput, DatagramSocket } from "../udp/datagram_socket.ts";
 import { AddrInUseError } from "../udp/errors.ts";
 import type { Runtime, TimerId } from "./runtime.ts";
 import { TimerQueue } from "./timer_queue.ts";
@@ -589,6 +589,13 @@ export class Stack implements ConnectionDriver {
   }
 
   #send(to: DatagramAddr, seg: TcpSegment, c: StackConnection | undefined): void {
+    const batch = this.socket.batch;
+    if (batch !== undefined) {
+      this.counters.segmentsOut++;
+      this.tracer?.onSegment?.(this.runtime.now(), "out", to, seg, c);
+      if (!this.#closed) this.#sendBatched(batch, to, seg);
+      return;
+    }
     const buf = this.#tx;
     const n = emitEnvelope(EnvelopeType.TCP_SEGMENT, 0, buf, 0);
     const len = n + emitSegment(seg, buf, n);
@@ -603,6 +610,21 @@ export class Stack implements ConnectionDriver {
     } else {
       this.socket.send(buf.subarray(0, len), to);
     }
+  }
+
+  /**
+   * Batched output: the segment is encoded straight into the socket's send
+   * buffer, and the socket hands everything this timer tick or receive
+   * batch produced to the kernel in one call at the end of the task.
+   */
+  #sendBatched(batch: DatagramBatchOutput, to: DatagramAddr, seg: TcpSegment): void {
+    const len = ENVELOPE_HEADER_LEN + segmentEncodedLength(seg);
+    const buf = batch.reserve(len);
+    emitSegment(seg, buf, emitEnvelope(EnvelopeType.TCP_SEGMENT, 0, buf, 0));
+    const connected = this.socket.remoteAddr;
+    const toPeer = connected !== undefined && connected.port === to.port &&
+      connected.hostname === to.hostname;
+    batch.commit(len, toPeer ? undefined : to);
   }
 
   #arm(): void {

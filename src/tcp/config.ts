@@ -89,6 +89,14 @@ export interface TcpConfig {
   readonly pacing: boolean;
   /** Most segments paced data may send back to back (the token bucket). Default 32. */
   readonly pacingBurst: number;
+  /**
+   * The pacing bucket also holds this many ms of data at the pacing rate when
+   * that exceeds `pacingBurst` segments (Linux sizes a burst to ≈ 1 ms at the
+   * rate): a real runtime's timers fire 1–2 ms late, and a smaller bucket
+   * would cap the rate at one burst per wake-up. 0: `pacingBurst` only.
+   * Default 2.
+   */
+  readonly pacingHorizon: number;
   /** Initial congestion window in segments (RFC 6928). Default 10. */
   readonly initialCwnd: number;
   /**
@@ -141,6 +149,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = Object.freeze({
   congestionControl: "newreno",
   pacing: true,
   pacingBurst: 32,
+  pacingHorizon: 2,
   initialCwnd: 10,
   initialWindowBytes: 0,
   rfc1337: true,

@@ -20,7 +20,7 @@
  * - `receiver.ts`: the receive half: sequence space, acceptability,
  *   reassembly, the advertised window, the ACK policy, PAWS, SACK blocks.
  * - `timers.ts`: the deadline table (retransmit, persist, delayedAck,
- *   keepalive, timeWait, finWait2, pacing) and keepalive.
+ *   keepalive, timeWait, finWait2, pacing, lossProbe, reorder) and keepalive.
  *
  * Event/poll flow: inputs are `handleSegment(now, seg)`, `handleTimeout(now)`
  * and the app calls (`write`, `read`, `closeWrite`, `close`, `abort`, ...).
@@ -379,6 +379,12 @@ export class TcpConnection {
           break;
         case "pacing":
           break; // tokens are refilled by the next pollTransmit
+        case "lossProbe":
+          this.#snd.onProbeTimeout(now);
+          break;
+        case "reorder":
+          this.#snd.onReorderTimeout(now);
+          break;
       }
     }
   }

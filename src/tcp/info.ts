@@ -22,6 +22,7 @@ import type { TcpState } from "./state.ts";
  *   mss: 1416, rcvMss: 1416, bytesSent: 0, bytesAcked: 0, bytesReceived: 0,
  *   retransmits: 0, lost: 0, timeouts: 0, sacked: 0, unacked: 0, sendQueue: 0, recvQueue: 0,
  *   sndWnd: 65535, rcvWnd: 65535, sndWscale: 7, rcvWscale: 7, timestamps: true, sack: true,
+ *   iss: 1000, irs: 5000,
  * };
  * assert.equal(info.unacked, 0);
  * ```
@@ -75,6 +76,10 @@ export interface TcpInfo {
   readonly timestamps: boolean;
   /** Whether SACK (RFC 2018) was negotiated. */
   readonly sack: boolean;
+  /** Our initial send sequence number (RFC 9293 ISS; RFC 6528: clock + hash of the 4-tuple). */
+  readonly iss: number;
+  /** The peer's initial sequence number (RFC 9293 IRS; 0 before its SYN arrived). */
+  readonly irs: number;
 }
 
 /** Assembles a {@linkcode TcpInfo} from the two halves of a connection. */
@@ -109,5 +114,7 @@ export function buildTcpInfo(
     rcvWscale: rcv.rcvWscale,
     timestamps,
     sack: rcv.sack,
+    iss: snd.iss,
+    irs: rcv.irs,
   };
 }

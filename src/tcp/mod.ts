@@ -39,9 +39,11 @@ export {
   type TcpState,
 } from "./state.ts";
 export { TIMER_KINDS, type TimerKind } from "./timers.ts";
-export {
-  type CongestionController,
-  type ControllerOptions,
-  knownControllers,
-  registerController,
-} from "./congestion/controller.ts";
+export type {
+  AckSample,
+  CongestionController,
+  CongestionEvent,
+  CongestionFactory,
+  CongestionOptions,
+} from "./congestion/congestion_controller.ts";
+export { createController, knownControllers, registerController } from "./congestion/registry.ts";

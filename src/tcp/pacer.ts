@@ -7,9 +7,13 @@
  * (`tcp_pacing_ss_ratio` 200 %) and 1.2 in congestion avoidance
  * (`tcp_pacing_ca_ratio` 120 %). Tokens (bytes) refill by the time elapsed
  * since the last refill, so a timer that fires late only lets a burst out
- * that is as large as the time it lost, never more than `burst` bytes. That
+ * that is as large as the time it lost, never more than `burst` bytes or
+ * `horizon` ms of data at the rate, whichever is more (`TcpConfig.pacingHorizon`:
+ * timers of a real runtime fire 1–2 ms late, and a bucket smaller than that would
+ * cap the rate at one burst per wake-up — 32 × 1448 bytes per 1–2 ms is
+ * 23–46 MB/s; Linux's `tcp_tso_autosize` likewise sends ≈ 1 ms per burst). That
  * bound is what matters on a path whose bottleneck is a receiver's socket
- * buffer: no more than `burst` segments ever leave back to back.
+ * buffer: no more than that ever leaves back to back.
  *
  * Pure: time comes in as `now`; the sender arms its "pacing" timer at
  * {@linkcode Pacer.sendTime}.
@@ -19,7 +23,7 @@
 
 import type { Instant } from "../time.ts";
 import type { TcpConfig } from "./config.ts";
-import type { CongestionController } from "./congestion/controller.ts";
+import type { CongestionController } from "./congestion/congestion_controller.ts";
 import type { RttEstimator } from "./rtt.ts";
 
 /** Pacing gain in slow start (Linux `tcp_pacing_ss_ratio` = 200). */
@@ -56,12 +60,17 @@ export const PACING_MIN_STEP = 0.01;
  */
 export class Pacer {
   #burst: number;
+  #horizon: number;
   #tokens: number;
   #last: Instant = -Infinity;
 
-  /** @param burst Bucket size in bytes: the most that may leave back to back. */
-  constructor(burst: number) {
+  /**
+   * @param burst Bucket size in bytes: the most that may leave back to back.
+   * @param horizon The bucket also holds this many ms of data at the rate when that is more.
+   */
+  constructor(burst: number, horizon = 0) {
     this.#burst = burst;
+    this.#horizon = horizon;
     this.#tokens = burst;
   }
 
@@ -93,8 +102,10 @@ export class Pacer {
       return;
     }
     if (elapsed <= 0) return;
+    const horizon = rate * this.#horizon;
+    const cap = horizon > this.#burst ? horizon : this.#burst;
     const t = this.#tokens + elapsed * rate;
-    this.#tokens = t < this.#burst ? t : this.#burst;
+    this.#tokens = t < cap ? t : cap;
   }
 
   /** Whether `len` bytes may leave now. */
@@ -128,15 +139,16 @@ export function pacingBurst(config: TcpConfig, mss: number): number {
 }
 
 /**
- * Pacing rate in bytes per ms: gain·cwnd/SRTT (Linux `tcp_update_pacing_rate`),
- * Infinity before the first RTT sample.
+ * Pacing rate in bytes per ms: the controller's own (`cc.pacingRate(srtt)`,
+ * e.g. BBR's) when it gives one (>= 0), else gain·cwnd/SRTT (Linux
+ * `tcp_update_pacing_rate`); Infinity before the first RTT sample.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { pacingRate } from "./pacer.ts";
  * import { RttEstimator } from "./rtt.ts";
- * import { createController } from "./congestion/controller.ts";
+ * import { createController } from "./congestion/registry.ts";
  * const cc = createController("newreno", { mss: 1000, initialCwnd: 10 });
  * const rtt = new RttEstimator({ initial: 1000, min: 200, max: 60_000 });
  * assert.equal(pacingRate(cc, rtt), Infinity);
@@ -146,6 +158,8 @@ export function pacingBurst(config: TcpConfig, mss: number): number {
  */
 export function pacingRate(cc: CongestionController, rtt: RttEstimator): number {
   if (!rtt.hasSample || !(rtt.srtt > 0)) return Infinity;
+  const own = cc.pacingRate(rtt.srtt);
+  if (own >= 0) return own > 0 ? own : Infinity;
   const gain = cc.cwnd < cc.ssthresh ? PACING_GAIN_SLOW_START : PACING_GAIN_AVOIDANCE;
   return gain * cc.cwnd / rtt.srtt;
 }

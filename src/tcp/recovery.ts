@@ -1,469 +1,660 @@
 /**
- * Loss recovery of the sender: when a phase begins and ends and what to
- * retransmit. With SACK (RFC 6675): the scoreboard, RecoveryPoint, HighRxt,
- * pipe and NextSeg() rule 1, several holes per RTT; without it NewReno
- * (RFC 5681 §3.2, RFC 6582), one hole per partial ACK. The congestion
- * controller only does the window arithmetic; `sender.ts` asks
- * {@linkcode LossRecovery} and sends.
+ * Loss recovery of the sender, on the per-segment send records
+ * (`send_records.ts`):
  *
- * Everything is computed from the scoreboard's ranges (at most
- * `SACK_SCOREBOARD_RANGES`), never per segment, and nothing is allocated
- * per ACK.
+ * - with SACK, RACK-TLP (RFC 8985): time-based loss marking with an adaptive
+ *   reordering window (`rack.ts`), the reordering timer, and tail loss probes
+ *   (`tlp.ts`); DupThresh is subsumed (RACK's window is 0 once DupThresh
+ *   segments are SACKed and no reordering was seen);
+ * - without SACK, NewReno (RFC 5681 §3.2, RFC 6582): the third duplicate ACK
+ *   marks SND.UNA's segment lost, each partial ACK the next one;
+ * - either way PRR (RFC 6937, `prr.ts`) sizes what is sent during a
+ *   recovery episode for controllers with `usesPrr`, and the controller only
+ *   gets signals (`onCongestionEvent` once per episode, `onRecoveryExit`,
+ *   `onRto`, `onSpuriousCongestion`, `onAck` with a rate sample from
+ *   `delivery_rate.ts`);
+ * - after a timeout every unSACKed segment is lost (RFC 8985 §6.3) and is
+ *   resent in order as the window allows; an RTO or a fast recovery found
+ *   spurious by timestamps (Eifel detection, RFC 3522, with the RFC 4015
+ *   response) is undone.
+ *
+ * Nothing is allocated per ACK or per segment.
  *
  * @module
  */
 
 import type { Instant } from "../time.ts";
-import { type Seq, seqAdd, seqGe, seqGt, seqLt, seqSub } from "../wire/seq.ts";
+import { type Seq, seqGe, seqLe, seqLt, seqSub } from "../wire/seq.ts";
 import type { TcpSegment } from "../wire/tcp_segment.ts";
-import type { CongestionController } from "./congestion/controller.ts";
+import type { AckSample, CongestionController } from "./congestion/congestion_controller.ts";
+import { DeliveryRate } from "./delivery_rate.ts";
+import { Prr } from "./prr.ts";
+import { Rack } from "./rack.ts";
+import type { RttEstimator } from "./rtt.ts";
 import { SackScoreboard } from "./sack_scoreboard.ts";
+import { REC_LOST, REC_RETRANS, REC_SACKED, SendRecords } from "./send_records.ts";
+import { TailLossProbe } from "./tlp.ts";
 
-/** RFC 6675 §2 DupThresh. */
+/** RFC 5681 §3.2 / RFC 6675 §2 DupThresh. */
 export const DUP_THRESH = 3;
 
-/** Retransmissions of one phase watched for being lost again (more are not watched). */
-export const WATCHED_RETRANSMISSIONS = 16;
-
-const FREE = 0, IN_FLIGHT = 1, LOST_AGAIN = 2;
-
-/**
- * The state of one SACK recovery phase (RFC 6675 §3 and §5).
- *
- * @example A hole, three SACKed segments above it, and what to resend
- * ```ts
- * import assert from "node:assert/strict";
- * import { SackRecovery } from "./recovery.ts";
- * import { seq } from "../wire/seq.ts";
- *
- * const rec = new SackRecovery();
- * const una = seq(0), max = seq(5000), mss = 1000;
- * rec.board.update(una, max, [{ left: seq(1000), right: seq(4000) }]);
- * assert.equal(rec.isLost(una, mss), true); // 3000 > (DupThresh - 1) · SMSS bytes above
- * rec.enter(una, max);
- * rec.setPipe(una, max, mss);
- * assert.equal(rec.pipe, 1000); // [4000, 5000) is in flight, [0, 1000) is lost
- * assert.equal(rec.nextLost(una), 0);
- * assert.equal(rec.holeLimit, 1000);
- * rec.onSent(seq(0), 1000, max);
- * assert.equal(rec.pipe, 2000);
- * assert.equal(rec.nextLost(una), -1); // nothing else lost
- * ```
- */
-export class SackRecovery {
-  /** What the peer SACKed above SND.UNA. */
-  readonly board: SackScoreboard = new SackScoreboard();
-  #active = false;
-  #recoveryPoint = 0 as Seq;
-  #highRxt = 0 as Seq;
-  #lostEnd = 0 as Seq;
-  #pipe = 0;
-  #firstPending = false;
-  /** End of the hole {@linkcode SackRecovery.nextLost} returned. */
-  holeLimit: Seq = 0 as Seq;
-  // Retransmissions in flight: [start, end) and SND.MAX when sent (a fixed table)
-  readonly #rxStart = new Uint32Array(WATCHED_RETRANSMISSIONS);
-  readonly #rxEnd = new Uint32Array(WATCHED_RETRANSMISSIONS);
-  readonly #rxMark = new Uint32Array(WATCHED_RETRANSMISSIONS);
-  readonly #rxState = new Uint8Array(WATCHED_RETRANSMISSIONS);
-  /** The watched slot whose lost retransmission nextLost() chose, or -1. */
-  #resendSlot = -1;
-
-  /** Whether a recovery phase is in progress. */
-  get active(): boolean {
-    return this.#active;
-  }
-  /** RFC 6675 RecoveryPoint: HighData when the phase began. */
-  get recoveryPoint(): Seq {
-    return this.#recoveryPoint;
-  }
-  /** RFC 6675 pipe: bytes estimated in flight. */
-  get pipe(): number {
-    return this.#pipe;
-  }
-  /** Whether the phase's first retransmission (of SND.UNA) is still to go. */
-  get firstPending(): boolean {
-    return this.#firstPending;
-  }
-
-  /** RFC 6675 §4 IsLost(SND.UNA): whether the first unacknowledged byte is deemed lost. */
-  isLost(una: Seq, mss: number): boolean {
-    return seqGt(this.board.lostBoundary(una, mss, DUP_THRESH), una);
-  }
-
-  /** RFC 6675 §5 step 4: a phase begins; RecoveryPoint = HighData, SND.UNA is resent first. */
-  enter(una: Seq, sndMax: Seq): void {
-    this.#active = true;
-    this.#recoveryPoint = sndMax;
-    this.#highRxt = una;
-    this.#firstPending = true;
-  }
-
-  /** The phase ends (RecoveryPoint acknowledged, or a timeout, RFC 6675 §5.1). */
-  exit(): void {
-    this.#active = false;
-    this.#firstPending = false;
-    this.#pipe = 0;
-    this.#rxState.fill(FREE);
-    this.#resendSlot = -1;
-  }
-
-  /**
-   * RFC 6675 §4 SetPipe(): unSACKed bytes not deemed lost count once, bytes
-   * retransmitted in this phase (below HighRxt) once more, except
-   * retransmissions found lost again.
-   */
-  setPipe(una: Seq, sndMax: Seq, mss: number): void {
-    const lostAgain = this.#watchRetransmissions(una, sndMax, mss);
-    const board = this.board;
-    const lostEnd = board.lostBoundary(una, mss, DUP_THRESH);
-    this.#lostEnd = lostEnd;
-    if (seqLt(this.#highRxt, una)) this.#highRxt = una;
-    const rxt = this.#highRxt;
-    let pipe = 0;
-    let a = una;
-    for (let i = 0; i <= board.count; i++) {
-      const b = i < board.count ? board.left(i) : sndMax;
-      if (seqLt(a, b)) {
-        if (!seqLt(a, lostEnd)) pipe += seqSub(b, a); // not lost: still in flight
-        if (seqLt(a, rxt)) pipe += seqSub(seqLt(rxt, b) ? rxt : b, a); // retransmitted
-      }
-      if (i < board.count) a = board.right(i);
-    }
-    this.#pipe = Math.max(0, pipe - lostAgain);
-  }
-
-  /**
-   * Beyond RFC 6675, which leaves a lost retransmission to the RTO: as
-   * Linux's lost-retransmit detection, a retransmission is lost again when
-   * more than (DupThresh - 1) · SMSS bytes sent after it were SACKed while it
-   * was not (IsLost() applied to it). Frees the slots of retransmissions that
-   * arrived.
-   *
-   * @returns The unSACKed bytes of retransmissions lost again (not in pipe).
-   */
-  #watchRetransmissions(una: Seq, sndMax: Seq, mss: number): number {
-    const board = this.board;
-    const st = this.#rxState;
-    let lost = 0;
-    for (let k = 0; k < WATCHED_RETRANSMISSIONS; k++) {
-      if (st[k] === FREE) continue;
-      const end = this.#rxEnd[k] as Seq;
-      const start = seqLt(this.#rxStart[k] as Seq, una) ? una : this.#rxStart[k] as Seq;
-      const missing = seqLt(start, end) ? seqSub(end, start) - board.sackedBetween(start, end) : 0;
-      if (missing <= 0) {
-        st[k] = FREE;
-        continue;
-      }
-      if (
-        st[k] === IN_FLIGHT &&
-        board.sackedBetween(this.#rxMark[k] as Seq, sndMax) > (DUP_THRESH - 1) * mss
-      ) {
-        st[k] = LOST_AGAIN;
-      }
-      if (st[k] === LOST_AGAIN) lost += missing;
-    }
-    return lost;
-  }
-
-  /**
-   * RFC 6675 §4 NextSeg() rule 1: the first unSACKed byte above HighRxt that
-   * IsLost() marks, or -1. {@linkcode SackRecovery.holeLimit} is set to the
-   * end of its hole.
-   */
-  nextLost(una: Seq): number {
-    const board = this.board;
-    for (let k = 0; k < WATCHED_RETRANSMISSIONS; k++) {
-      if (this.#rxState[k] !== LOST_AGAIN) continue;
-      // a retransmission lost again goes first, as a hole deemed lost
-      let r = seqLt(this.#rxStart[k] as Seq, una) ? una : this.#rxStart[k] as Seq;
-      const end = this.#rxEnd[k] as Seq;
-      const j = board.find(r);
-      if (j >= 0) r = board.right(j);
-      if (!seqLt(r, end)) continue;
-      this.holeLimit = board.holeEnd(r, end);
-      this.#resendSlot = k;
-      return r;
-    }
-    this.#resendSlot = -1;
-    let s = seqLt(this.#highRxt, una) ? una : this.#highRxt;
-    const i = this.board.find(s);
-    if (i >= 0) s = this.board.right(i);
-    if (!seqLt(s, this.#lostEnd)) return -1;
-    this.holeLimit = this.board.holeEnd(s, this.#lostEnd);
-    return s;
-  }
-
-  /**
-   * Accounts a segment sent during the phase (RFC 6675 §5 step C.2/C.4):
-   * a retransmission moves HighRxt; either adds to pipe.
-   */
-  onSent(seq: Seq, len: number, sndMax: Seq): void {
-    if (!this.#active) return;
-    this.#firstPending = false;
-    if (seqLt(seq, sndMax)) {
-      const end = seqAdd(seq, len);
-      if (seqGt(end, this.#highRxt)) this.#highRxt = end;
-      this.#watch(seq, end, sndMax);
-    }
-    this.#pipe += len;
-  }
-
-  /** Records a retransmission in the slot nextLost() chose or a free one. */
-  #watch(start: Seq, end: Seq, sndMax: Seq): void {
-    let k = this.#resendSlot;
-    this.#resendSlot = -1;
-    if (k < 0) k = this.#rxState.indexOf(FREE);
-    if (k < 0) return; // all watched: this one is left to the RTO
-    this.#rxStart[k] = start;
-    this.#rxEnd[k] = end;
-    this.#rxMark[k] = sndMax;
-    this.#rxState[k] = IN_FLIGHT;
-  }
-}
+/** {@linkcode LossRecovery.phase}: no recovery episode. */
+export const PHASE_NONE = 0;
+/** {@linkcode LossRecovery.phase}: fast recovery (RACK or DupThresh marked a loss). */
+export const PHASE_FAST = 1;
+/** {@linkcode LossRecovery.phase}: recovery after a retransmission timeout. */
+export const PHASE_RTO = 2;
 
 /** What loss recovery reads of the sender (its public getters). */
 export interface SendView {
-  /** SND.UNA (RFC 6675 HighACK). */
+  /** SND.UNA. */
   readonly sndUna: Seq;
   /** SND.NXT. */
   readonly sndNxt: Seq;
-  /** Highest sequence number sent plus one (RFC 6675 HighData). */
+  /** Highest sequence number sent plus one. */
   readonly sndMax: Seq;
   /** SMSS. */
   readonly mss: number;
   /** The congestion controller. */
   readonly cc: CongestionController;
+  /** The RTT estimator (SRTT, min RTT). */
+  readonly rtt: RttEstimator;
 }
 
-/** {@linkcode LossRecovery.onNewAck}: no phase is in progress; grow cwnd as usual. */
-export const NOT_IN_RECOVERY = -1;
-/** {@linkcode LossRecovery.onNewAck}: in a phase, leave the retransmission timer running. */
+/** {@linkcode LossRecovery.onNewAck}: leave the retransmission timer running. */
 export const KEEP_RTO = 0;
 /** {@linkcode LossRecovery.onNewAck}: restart the retransmission timer (RFC 6298 §5.3). */
 export const RESTART_RTO = 1;
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 /**
- * The sender's loss-recovery state: RFC 6675 with SACK, RFC 6582 without.
- * The sender calls the `on*` hooks from ACK processing and the timer, and
- * asks {@linkcode LossRecovery.nextSackRetransmit} /
- * {@linkcode LossRecovery.takeRetransmit} what to resend.
+ * The sender's loss-recovery state. The sender calls, per ACK:
+ * {@linkcode LossRecovery.beginAck}, {@linkcode LossRecovery.onAckBlocks},
+ * {@linkcode LossRecovery.onCumAck} (before SND.UNA moves),
+ * {@linkcode LossRecovery.onNewAck} (after), {@linkcode LossRecovery.onDupAck},
+ * {@linkcode LossRecovery.afterAck}; per segment sent
+ * {@linkcode LossRecovery.onTransmit}; and asks
+ * {@linkcode LossRecovery.nextRetransmit} and {@linkcode LossRecovery.ccRoom}.
  *
- * @example Three SACK-carrying duplicate ACKs start a phase even as the window grows
+ * @example RACK marks a hole lost once DupThresh segments above it are SACKed
  * ```ts
  * import assert from "node:assert/strict";
- * import { LossRecovery } from "./recovery.ts";
- * import { createController } from "./congestion/controller.ts";
+ * import { LossRecovery, PHASE_FAST } from "./recovery.ts";
+ * import { createController } from "./congestion/registry.ts";
+ * import { RttEstimator } from "./rtt.ts";
  * import { seq } from "../wire/seq.ts";
  *
  * const cc = createController("newreno", { mss: 1000, initialCwnd: 10 });
- * const snd = { sndUna: seq(0), sndNxt: seq(10_000), sndMax: seq(10_000), mss: 1000, cc };
+ * const rtt = new RttEstimator({ initial: 1000, min: 200, max: 60_000 });
+ * rtt.sample(100);
+ * const snd = { sndUna: seq(0), sndNxt: seq(0), sndMax: seq(0), mss: 1000, cc, rtt };
  * const rec = new LossRecovery(seq(0));
  * rec.sack = true;
- * const dupAck = (right: number) => ({
- *   srcPort: 1, dstPort: 2, seq: seq(0), ack: seq(0), flags: 16, window: 60000 + right,
+ * for (let i = 0; i < 5; i++) {
+ *   rec.onTransmit(i, snd, seq(i * 1000), seq(i * 1000 + 1000));
+ *   snd.sndNxt = snd.sndMax = seq(i * 1000 + 1000);
+ * }
+ * const ack = (right: number) => ({
+ *   srcPort: 1, dstPort: 2, seq: seq(0), ack: seq(0), flags: 16, window: 60000,
  *   urgentPointer: 0, payload: new Uint8Array(0),
  *   options: { sackBlocks: [{ left: seq(1000), right: seq(right) }] },
  * });
  * for (const right of [2000, 3000, 4000]) {
- *   assert.equal(rec.onAckBlocks(snd, 0, dupAck(right)), true); // new SACK information
- *   rec.onDupAck(0, snd);
+ *   rec.beginAck(100, snd, -1);
+ *   rec.onAckBlocks(100, snd, 0, ack(right));
+ *   rec.afterAck(100, snd, -1);
  * }
- * assert.equal(rec.afterAck(0, snd), true); // a loss event: the phase began
- * assert.equal(rec.nextSackRetransmit(snd), true);
- * assert.deepEqual([rec.rxSeq, rec.rxLimit], [0, 1000]); // resend [0, 1000) first
+ * assert.equal(rec.phase, PHASE_FAST); // [0, 1000) is lost: fast recovery
+ * assert.equal(rec.nextRetransmit(snd), true);
+ * assert.deepEqual([rec.rxSeq, rec.rxLimit], [0, 1000]);
  * ```
  */
 export class LossRecovery {
-  readonly #rec: SackRecovery = new SackRecovery();
-  /** Whether SACK was negotiated (RFC 2018). */
+  /** Whether SACK was negotiated (RFC 2018): RACK-TLP on, else NewReno. */
   sack = false;
-  #dupAcks = 0;
-  #newReno = false;
-  #partialAcked = false;
-  /** RFC 6582 `recover` (also RFC 6675 §5.1 RecoveryPoint after a timeout). */
+  /** What the peer SACKed above SND.UNA. */
+  readonly board: SackScoreboard = new SackScoreboard();
+  /** One record per segment in flight. */
+  readonly records: SendRecords = new SendRecords();
+  /** Delivery-rate estimation. */
+  readonly rate: DeliveryRate = new DeliveryRate();
+  /** RACK state. */
+  readonly rack: Rack = new Rack();
+  /** Tail loss probe state. */
+  readonly tlp: TailLossProbe = new TailLossProbe();
+  /** PRR state of the current episode. */
+  readonly prr: Prr = new Prr();
+  #phase = PHASE_NONE;
+  /** RFC 6582 `recover` / RFC 6675 RecoveryPoint. */
   #recover: Seq;
-  #rexmitPending = false;
-  /** Start of the retransmission {@linkcode LossRecovery.nextSackRetransmit} chose. */
+  #dupAcks = 0;
+  /** Without SACK: bytes the duplicate ACKs of the episode say have left the network. */
+  #dupBytes = 0;
+  /** Bytes of records marked lost and not resent since (not SACKed). */
+  #lostBytes = 0;
+  /** Where the search for lost records starts. */
+  #lostFrom: Seq;
+  // the current ACK
+  #delivered = 0;
+  #newlyLost = 0;
+  #dsack = false;
+  #priorInFlight = 0;
+  #exitPending = false;
+  /**
+   * After an RTO (as F-RTO, RFC 5682 §2.1 step 1): 1 while only SND.UNA's
+   * segment may go, 2 once it went, until an ACK shows whether the timeout
+   * was spurious; 0 otherwise.
+   */
+  #rtoGuard = 0;
+  /** The send time (ms, floored) the current ACK echoes, or -1 without timestamps. */
+  #ackEcho = -1;
+  // undo (Eifel detection with timestamps, RFC 3522)
+  /** Time of the episode's first retransmission, or -1 (no undo possible). */
+  #undoRetransAt = -1;
+  /** End of the highest retransmission of the episode. */
+  #undoHigh: Seq = 0 as Seq;
+  /** The episode has not retransmitted yet: its first retransmission starts undo tracking. */
+  #undoArmed = false;
+  /** Bytes retransmitted in the last episode and not yet reported as duplicates (D-SACK). */
+  #dsackUndoBytes = 0;
+  /** Whether D-SACKs may still undo the last episode (until the next one begins). */
+  #dsackUndoValid = false;
+  /** SND.UNA when the last episode began (Linux's undo_marker). */
+  #undoMarker: Seq = 0 as Seq;
+  #undone = 0;
+  readonly #sample: Mutable<AckSample> = {
+    ackedBytes: 0,
+    priorInFlight: 0,
+    inFlight: 0,
+    rtt: -1,
+    minRtt: Infinity,
+    srtt: 0,
+    deliveryRate: -1,
+    delivered: 0,
+    priorDelivered: 0,
+    isAppLimited: false,
+    inRecovery: false,
+    lostBytes: 0,
+  };
+  /** Start of the retransmission {@linkcode LossRecovery.nextRetransmit} chose. */
   rxSeq: Seq = 0 as Seq;
-  /** It may extend up to here (the end of its hole). */
+  /** Its end (the end of its record). */
   rxLimit: Seq = 0 as Seq;
 
   /** @param iss The initial send sequence number. */
   constructor(iss: Seq) {
     this.#recover = iss;
+    this.#lostFrom = iss;
   }
 
-  /** The SACK scoreboard. */
-  get board(): SackScoreboard {
-    return this.#rec.board;
+  /** {@linkcode PHASE_NONE}, {@linkcode PHASE_FAST} or {@linkcode PHASE_RTO}. */
+  get phase(): number {
+    return this.#phase;
   }
-  /** Whether a SACK or NewReno phase is in progress. */
+  /** Whether a fast-recovery or RTO episode is in progress. */
   get inRecovery(): boolean {
-    return this.#newReno || this.#rec.active;
+    return this.#phase !== PHASE_NONE;
   }
-  /** Whether an RFC 6675 phase is in progress. */
-  get sackActive(): boolean {
-    return this.#rec.active;
+  /** Bytes deemed lost and not yet resent. */
+  get lostBytes(): number {
+    return this.#lostBytes;
   }
-  /** RFC 6675 pipe in a SACK phase, else the sequence space in flight minus SACKed bytes. */
-  pipe(snd: SendView): number {
-    if (this.#rec.active) return this.#rec.pipe;
-    return seqSub(snd.sndNxt, snd.sndUna) - this.board.sackedBetween(snd.sndUna, snd.sndNxt);
+  /** Episodes undone as spurious. */
+  get undone(): number {
+    return this.#undone;
+  }
+  /** The rate sample and signals of the last ACK. */
+  get sample(): AckSample {
+    return this.#sample;
   }
 
   /**
-   * RFC 6675 §5: every ACK with SACK information updates the scoreboard
-   * (Update()), after its cumulative part (`acked` bytes) is dropped.
+   * Bytes in flight: outstanding, minus SACKed, minus deemed lost (RFC 6675
+   * pipe with RACK's marks; without SACK, minus what duplicate ACKs reported).
+   */
+  pipe(snd: SendView): number {
+    const una = snd.sndUna;
+    let p = seqSub(snd.sndMax, una) - this.#lostBytes - this.#dupBytes;
+    if (this.board.count > 0) p -= this.board.sackedBetween(una, snd.sndMax);
+    return p > 0 ? p : 0;
+  }
+
+  /**
+   * Starts processing an ACK.
    *
+   * @param tsRtt RTT from the ACK's echoed timestamp, or -1 (RACK's check of
+   *   retransmissions, RFC 8985 §6.2 step 2).
+   */
+  beginAck(now: Instant, snd: SendView, tsRtt: number): void {
+    this.#ackEcho = tsRtt >= 0 ? Math.floor(now) - tsRtt : -1;
+    this.#rtoGuard = 0;
+    this.rate.beginAck();
+    this.#delivered = 0;
+    this.#newlyLost = 0;
+    this.#dsack = false;
+    this.#priorInFlight = this.pipe(snd);
+  }
+
+  /**
+   * The ACK's SACK blocks (RFC 6675 §4 Update(), RFC 2883 D-SACK): marks
+   * newly SACKed records delivered, then updates the scoreboard.
+   *
+   * @param acked Bytes the ACK advances SND.UNA by (negative: old ACK).
    * @returns Whether it carried SACK information not known before.
    */
-  onAckBlocks(snd: SendView, acked: number, seg: TcpSegment): boolean {
+  onAckBlocks(now: Instant, snd: SendView, acked: number, seg: TcpSegment): boolean {
     if (!this.sack || acked < 0) return false;
-    const board = this.#rec.board;
-    if (acked > 0) board.trim(seg.ack); // clears it when the peer reneged (RFC 2018 §8)
+    const board = this.board;
+    const una = acked > 0 ? seg.ack : snd.sndUna;
+    if (acked > 0) board.trim(una); // clears it when the peer reneged (RFC 2018 §8)
     const blocks = seg.options.sackBlocks;
-    return blocks !== undefined && blocks.length > 0 && board.update(seg.ack, snd.sndMax, blocks);
+    if (blocks === undefined || blocks.length === 0) return false;
+    // RFC 2883 §4: a first block below the ACK or inside the second reports a duplicate
+    const b0 = blocks[0];
+    if (
+      seqLe(b0.right, seg.ack) ||
+      (blocks.length > 1 && seqGe(b0.left, blocks[1].left) && seqLe(b0.right, blocks[1].right))
+    ) {
+      this.#dsack = true;
+      this.rack.onDsack(snd.sndUna, snd.sndMax);
+      // as Linux (tcp_check_dsack): a duplicate above the episode's start counts
+      if (seqLt(this.#undoMarker, b0.right)) this.#onDsackUndo(now, snd, seqSub(b0.right, b0.left));
+    }
+    for (let b = this.#dsack ? 1 : 0; b < blocks.length; b++) {
+      const l = seqLt(blocks[b].left, una) ? una : blocks[b].left;
+      const r = blocks[b].right;
+      if (seqLt(l, r) && seqLe(r, snd.sndMax)) this.#markSacked(now, snd, l, r);
+    }
+    return board.update(una, snd.sndMax, blocks);
+  }
+
+  /** Marks the records inside `[l, r)` not SACKed before as SACKed and delivered. */
+  #markSacked(now: Instant, snd: SendView, l: Seq, r: Seq): void {
+    const board = this.board, recs = this.records;
+    let s = l;
+    while (seqLt(s, r)) {
+      const j = board.find(s);
+      if (j >= 0) {
+        s = board.right(j);
+        continue;
+      }
+      const e = board.holeEnd(s, r);
+      let i = recs.find(s);
+      for (; i >= 0 && i < recs.count && seqLt(recs.start(i), e); i++) {
+        const k = recs.slot(i);
+        const f = recs.flags[k];
+        const a = recs.startSeq[k] as Seq, z = recs.endSeq[k] as Seq;
+        if ((f & REC_SACKED) || seqLt(a, l) || seqLt(r, z)) continue;
+        recs.flags[k] = (f | REC_SACKED) & ~REC_LOST;
+        const len = seqSub(z, a);
+        if (f & REC_LOST) this.#lostBytes -= len;
+        this.#deliver(now, snd, i, len);
+      }
+      s = e;
+    }
+  }
+
+  #deliver(now: Instant, snd: SendView, i: number, len: number): void {
+    const recs = this.records;
+    const k = recs.slot(i);
+    this.rate.onDelivered(recs, i, len, now);
+    const retrans = (recs.flags[k] & REC_RETRANS) !== 0;
+    // RFC 8985 §6.2 step 2: an ACK echoing a time before the retransmission was for
+    // the original, so it says nothing about when the retransmission was delivered
+    if (retrans && this.#ackEcho >= 0 && this.#ackEcho < Math.floor(recs.xmit[k])) {
+      this.#delivered += len;
+      return;
+    }
+    this.rack.onDelivered(recs.xmit[k], recs.endSeq[k] as Seq, retrans, now, snd.rtt.minRtt);
+    this.#delivered += len;
   }
 
   /**
-   * An ACK that advanced SND.UNA (already applied to `snd`) by `acked` bytes.
-   *
-   * @returns {@linkcode NOT_IN_RECOVERY}, {@linkcode KEEP_RTO} or {@linkcode RESTART_RTO}.
+   * The cumulative part of an ACK, before SND.UNA moves to `ack`: the
+   * records below it are delivered (unless SACKed before) and dropped.
    */
-  onNewAck(now: Instant, snd: SendView, acked: number): number {
+  onCumAck(now: Instant, snd: SendView, ack: Seq): void {
+    const recs = this.records;
+    while (recs.count > 0) {
+      const k = recs.slot(0);
+      const s = recs.startSeq[k] as Seq, e = recs.endSeq[k] as Seq;
+      if (seqLe(ack, s)) break;
+      const f = recs.flags[k];
+      const whole = seqLe(e, ack);
+      const len = seqSub(whole ? e : ack, s);
+      if (!(f & REC_SACKED)) {
+        if (f & REC_LOST) this.#lostBytes -= len;
+        this.#deliver(now, snd, 0, len);
+      }
+      if (!whole) {
+        recs.trimHead(ack);
+        break;
+      }
+      recs.shift();
+    }
+    if (this.#dupBytes > 0) {
+      this.#dupBytes = Math.max(0, this.#dupBytes - seqSub(ack, snd.sndUna));
+    }
+  }
+
+  /**
+   * An ACK advanced SND.UNA (already applied to `snd`): ends an episode at
+   * its recovery point, or (NewReno) marks the next hole after a partial ACK.
+   *
+   * @param tsRtt RTT from the ACK's echoed timestamp, or -1 (for undo).
+   * @returns {@linkcode KEEP_RTO} or {@linkcode RESTART_RTO}.
+   */
+  onNewAck(now: Instant, snd: SendView, tsRtt: number): number {
     this.#dupAcks = 0;
     const ack = snd.sndUna;
-    if (this.#rec.active) {
-      if (seqGe(ack, this.#rec.recoveryPoint)) {
-        // RFC 6675 §5 step A: RecoveryPoint acknowledged, the phase ends
-        this.#rec.exit();
-        snd.cc.onRecoveryExit(now, seqSub(snd.sndMax, ack));
-      }
+    if (this.#phase !== PHASE_NONE && this.#undoRetransAt >= 0) {
+      // Eifel detection (RFC 3522 §3.2): every ACK that filled a retransmitted hole
+      // echoes a timestamp older than the first retransmission: the originals
+      // arrived and the episode was needless (RFC 4015 §3: undo it)
+      const original = tsRtt >= 0 && Math.floor(now) - tsRtt < Math.floor(this.#undoRetransAt);
+      if (!original) this.#undoRetransAt = -1;
+      else if (seqGe(ack, this.#undoHigh)) return this.#undo(now, snd);
+    }
+    if (this.#phase === PHASE_FAST && seqGe(ack, this.#recover)) {
+      // RFC 6675 §5 step A / RFC 6582 §3.2 step 6: the recovery point is acknowledged
+      this.#phase = PHASE_NONE;
+      this.#dupBytes = 0;
+      this.rack.onRecoveryExit();
+      this.#exitPending = true; // after this ACK's onAck (afterAck)
       return RESTART_RTO;
     }
-    if (!this.#newReno) return NOT_IN_RECOVERY;
-    if (seqGe(ack, this.#recover)) {
-      // RFC 6582 §3.2 step 6: full acknowledgment ends fast recovery
-      this.#newReno = false;
-      snd.cc.onRecoveryExit(now, seqSub(snd.sndMax, ack));
+    if (this.#phase === PHASE_RTO && seqGe(ack, this.#recover)) {
+      this.#phase = PHASE_NONE;
+      this.rack.onRecoveryExit();
       return RESTART_RTO;
     }
-    // RFC 6582 §3.2 step 5: partial ACK, retransmit the next hole
-    snd.cc.onPartialAck(now, acked);
-    this.#rexmitPending = true;
-    const first = !this.#partialAcked; // "Impatient" variant: reset only on the first
-    this.#partialAcked = true;
-    return first ? RESTART_RTO : KEEP_RTO;
+    if (this.#phase === PHASE_FAST && !this.sack) {
+      // RFC 6582 §3.2 step 5: a partial ACK; resend the next hole ("impatient" RTO reset)
+      this.#markHeadLost();
+      return KEEP_RTO;
+    }
+    return RESTART_RTO;
+  }
+
+  /**
+   * D-SACK undo (RFC 2883 §5, as Linux's undo_retrans): once every byte
+   * retransmitted in the episode was reported received twice, no
+   * retransmission was needed and the episode is undone.
+   */
+  #onDsackUndo(now: Instant, snd: SendView, len: number): void {
+    if (!this.#dsackUndoValid || this.#dsackUndoBytes <= 0) return;
+    this.#dsackUndoBytes -= len;
+    if (this.#dsackUndoBytes > 0) return;
+    this.#dsackUndoValid = false;
+    if (this.#phase !== PHASE_NONE) {
+      this.#undo(now, snd);
+    } else {
+      this.#undone++;
+      snd.cc.onSpuriousCongestion(now); // the episode already ended
+    }
+  }
+
+  /** The episode was spurious: restore the controller and forget the loss marks. */
+  #undo(now: Instant, snd: SendView): number {
+    this.#undone++;
+    if (this.#phase === PHASE_FAST) snd.cc.onRecoveryExit(now, this.pipe(snd)); // the episode ends
+    this.#phase = PHASE_NONE;
+    this.#undoRetransAt = -1;
+    this.#dsackUndoValid = false;
+    this.#dupBytes = 0;
+    this.#unmarkLost();
+    snd.cc.onSpuriousCongestion(now);
+    return RESTART_RTO;
+  }
+
+  #unmarkLost(): void {
+    const recs = this.records;
+    for (let i = 0; i < recs.count; i++) recs.flags[recs.slot(i)] &= ~REC_LOST;
+    this.#lostBytes = 0;
   }
 
   /**
    * A duplicate ACK (RFC 5681 §2; with SACK, RFC 6675 §2 DupAck).
    *
-   * @returns Whether it began a NewReno phase (a loss event).
+   * @returns Whether it began a NewReno episode (a loss event).
    */
   onDupAck(now: Instant, snd: SendView): boolean {
     this.#dupAcks++;
-    if (this.sack) return false; // afterAck decides
-    if (this.#newReno) {
-      snd.cc.onRecoveryDupAck(now); // RFC 5681 §3.2 step 4
+    if (this.sack) return false; // RACK decides
+    if (this.#phase === PHASE_FAST) {
+      // RFC 6937 §3: without SACK a duplicate ACK delivered one segment
+      this.#dupBytes += snd.mss;
+      this.#delivered += snd.mss;
       return false;
     }
-    if (this.#dupAcks !== 3 || !seqGe(snd.sndUna, this.#recover)) return false;
-    // RFC 6582 §3.2 step 2: enter fast retransmit only past the last recovery point
-    this.#newReno = true;
-    this.#partialAcked = false;
+    if (this.#dupAcks !== DUP_THRESH || !seqGe(snd.sndUna, this.#recover)) return false;
+    if (this.#phase === PHASE_RTO) return false;
+    // RFC 6582 §3.2 step 2: fast retransmit only past the last recovery point
+    this.#dupBytes = DUP_THRESH * snd.mss;
+    this.#markHeadLost();
+    this.#enterFast(now, snd);
+    return true;
+  }
+
+  #markHeadLost(): void {
+    const recs = this.records;
+    if (recs.count === 0) return;
+    const k = recs.slot(0);
+    const f = recs.flags[k];
+    if (f & (REC_LOST | REC_SACKED)) return;
+    recs.flags[k] = f | REC_LOST;
+    const len = seqSub(recs.endSeq[k] as Seq, recs.startSeq[k] as Seq);
+    this.#lostBytes += len;
+    this.#newlyLost += len;
+    this.#lostFrom = recs.startSeq[k] as Seq;
+  }
+
+  #enterFast(now: Instant, snd: SendView): void {
+    this.#phase = PHASE_FAST;
     this.#recover = snd.sndMax;
-    snd.cc.onFastRetransmit(now, seqSub(snd.sndMax, snd.sndUna));
-    this.#rexmitPending = true;
+    this.#undoRetransAt = -1;
+    this.#undoArmed = true;
+    this.#dsackUndoBytes = 0;
+    this.#dsackUndoValid = true;
+    this.#undoMarker = snd.sndUna;
+    this.tlp.reset();
+    const flight = seqSub(snd.sndMax, snd.sndUna);
+    // RFC 5681 §3.2 eq. 4 takes FlightSize; RFC 6937 §3.1 RecoverFS likewise
+    snd.cc.onCongestionEvent(now, { inFlight: flight, lostBytes: this.#lostBytes });
+    this.prr.enter(flight);
+  }
+
+  /** RACK's loss detection (RFC 8985 §6.2 step 5) with the current reordering window. */
+  #detect(now: Instant, snd: SendView): void {
+    if (this.records.count === 0) return;
+    const rtt = snd.rtt;
+    const sacked = this.board.count > 0
+      ? this.board.sackedBetween(snd.sndUna, snd.sndMax) / snd.mss
+      : 0;
+    const minRtt = rtt.minRtt === Infinity ? rtt.srtt : rtt.minRtt;
+    const reoWnd = this.rack.reoWnd(this.#phase !== PHASE_NONE, sacked, minRtt, rtt.srtt);
+    const lost = this.rack.detectLoss(this.records, now, reoWnd);
+    if (lost > 0) {
+      this.#lostBytes += lost;
+      this.#newlyLost += lost;
+      this.#lostFrom = snd.sndUna;
+    }
+  }
+
+  /**
+   * After every ACK: RACK loss detection, the start of an episode, PRR's
+   * sndcnt, the controller's `onAck`, and the tail-loss-probe outcome
+   * (RFC 8985 §7.4).
+   *
+   * @param ackRtt The RTT sample this ACK gave, or -1.
+   * @returns Whether an episode (a loss event) began.
+   */
+  afterAck(now: Instant, snd: SendView, ackRtt: number): boolean {
+    const cc = snd.cc;
+    const una = snd.sndUna;
+    let began = false;
+    this.rack.endAck();
+    if (this.sack && this.rack.xmitTs >= 0) this.#detect(now, snd);
+    if (this.#lostBytes > 0 && this.#phase === PHASE_NONE && seqGe(una, this.#recover)) {
+      this.#enterFast(now, snd);
+      began = true;
+    }
+    // RFC 8985 §7.4.2: the probe's outcome
+    const tlp = this.tlp;
+    if (tlp.active && seqGe(una, tlp.endSeq)) {
+      tlp.reset();
+      if (tlp.isRetrans && !this.#dsack && this.#phase === PHASE_NONE && !began) {
+        // the probe repaired a tail loss: one congestion response, as for a fast recovery
+        const flight = seqSub(snd.sndMax, una);
+        cc.onCongestionEvent(now, { inFlight: flight + this.#delivered, lostBytes: 0 });
+        cc.onRecoveryExit(now, this.pipe(snd));
+        began = true;
+      }
+    }
+    const rtt = snd.rtt;
+    const hasRate = this.rate.endAck(rtt.minRtt);
+    const pipe = this.pipe(snd);
+    if (this.#phase === PHASE_FAST && cc.usesPrr) {
+      this.prr.onAck(this.#delivered, pipe, cc.ssthresh, snd.mss);
+      // RFC 6937 §3.1 (as Linux): the episode's first retransmission goes out at once
+      if (this.prr.out === 0 && this.prr.allowance < snd.mss) this.prr.allowance = snd.mss;
+    }
+    if (this.#delivered > 0) {
+      const s = this.#sample;
+      s.ackedBytes = this.#delivered;
+      s.priorInFlight = this.#priorInFlight;
+      s.inFlight = pipe;
+      s.rtt = ackRtt;
+      s.minRtt = rtt.minRtt;
+      s.srtt = rtt.srtt;
+      s.deliveryRate = hasRate ? this.rate.sampleRate : -1;
+      s.delivered = this.rate.delivered;
+      s.priorDelivered = this.rate.priorDelivered;
+      s.isAppLimited = this.rate.sampleAppLimited;
+      s.inRecovery = this.#phase !== PHASE_NONE || this.#exitPending;
+      s.lostBytes = this.#newlyLost;
+      cc.onAck(now, s);
+    }
+    if (this.#exitPending) {
+      this.#exitPending = false;
+      cc.onRecoveryExit(now, pipe);
+    }
+    return began;
+  }
+
+  /**
+   * The RACK reordering timer expired (RFC 8985 §6.2 step 6): detect again.
+   *
+   * @returns Whether an episode began.
+   */
+  onReorderTimeout(now: Instant, snd: SendView): boolean {
+    if (!this.sack) return false;
+    this.#newlyLost = 0;
+    this.#detect(now, snd);
+    if (this.#lostBytes <= 0 || this.#phase !== PHASE_NONE) return false;
+    if (!seqGe(snd.sndUna, this.#recover)) return false;
+    this.#enterFast(now, snd);
+    if (snd.cc.usesPrr) {
+      this.prr.onAck(0, this.pipe(snd), snd.cc.ssthresh, snd.mss);
+      if (this.prr.allowance < snd.mss) this.prr.allowance = snd.mss;
+    }
     return true;
   }
 
   /**
-   * With SACK, after every ACK: in a phase SetPipe(); else RFC 6675 §5 entry
-   * on DupThresh duplicate ACKs or IsLost(SND.UNA), only past the last
-   * RecoveryPoint (§5.1) and not while a timeout's go-back-N is under way.
-   *
-   * @returns Whether a phase began (a loss event).
+   * The retransmission timer expired (RFC 8985 §6.3): SND.UNA's segment and
+   * every unSACKed one whose RACK deadline has passed are lost, and an RTO
+   * episode runs to SND.MAX (RFC 6675 §5.1).
    */
-  afterAck(now: Instant, snd: SendView): boolean {
-    const rec = this.#rec;
-    const una = snd.sndUna;
-    if (!this.sack || una === snd.sndMax) return false;
-    if (rec.active) {
-      rec.setPipe(una, snd.sndMax, snd.mss);
-      return false;
-    }
-    if (snd.sndNxt !== snd.sndMax || !seqGe(una, this.#recover)) return false;
-    if (this.#dupAcks < DUP_THRESH && !rec.isLost(una, snd.mss)) return false;
-    // RFC 6675 §5 step 4: RecoveryPoint = HighData; ssthresh = FlightSize / 2
-    this.#recover = snd.sndMax;
-    snd.cc.onFastRetransmit(now, seqSub(snd.sndMax, una));
-    rec.enter(una, snd.sndMax);
-    rec.setPipe(una, snd.sndMax, snd.mss);
-    return true;
-  }
-
-  /** The retransmission timer expired: every phase ends (RFC 6582 §3.2 step 4, RFC 6675 §5.1). */
-  onRto(snd: SendView): void {
-    this.#newReno = false;
-    this.#rec.exit(); // the scoreboard is kept: go-back-N skips SACKed data
+  onRto(now: Instant, snd: SendView): void {
+    this.#phase = PHASE_RTO;
     this.#recover = snd.sndMax;
     this.#dupAcks = 0;
-    this.#rexmitPending = false;
-  }
-
-  /** NewReno: whether SND.UNA is to be resent now (RFC 5681 §3.2 step 2, RFC 6582 §3.2 step 5). */
-  takeRetransmit(): boolean {
-    const p = this.#rexmitPending;
-    this.#rexmitPending = false;
-    return p;
+    this.#dupBytes = 0;
+    this.tlp.reset();
+    const recs = this.records;
+    const rtt = snd.rtt;
+    const minRtt = rtt.minRtt === Infinity ? rtt.srtt : rtt.minRtt;
+    const wait = this.rack.rtt + this.rack.reoWnd(true, 0, minRtt, rtt.srtt);
+    let lost = 0;
+    for (let i = 0; i < recs.count; i++) {
+      const k = recs.slot(i);
+      const f = recs.flags[k];
+      if (f & REC_SACKED) continue;
+      if ((f & REC_LOST) || i === 0 || recs.xmit[k] + wait <= now) {
+        recs.flags[k] = f | REC_LOST;
+        lost += seqSub(recs.endSeq[k] as Seq, recs.startSeq[k] as Seq);
+      }
+    }
+    this.#lostBytes = lost;
+    this.#lostFrom = snd.sndUna;
+    this.#undoRetransAt = -1;
+    this.#undoArmed = true;
+    this.#dsackUndoBytes = 0;
+    this.#dsackUndoValid = true;
+    this.#undoMarker = snd.sndUna;
+    this.#rtoGuard = 1;
   }
 
   /**
-   * RFC 6675 §5 steps 4.3 and C: in a SACK phase, the first retransmission
-   * (SND.UNA, regardless of pipe), then NextSeg() rule 1 while cwnd - pipe
-   * is at least one SMSS. Rule 2 (new data) is the sender's ordinary path
-   * with {@linkcode LossRecovery.ccRoom}.
-   *
-   * @returns Whether to retransmit from {@linkcode LossRecovery.rxSeq}.
+   * Congestion-window room: PRR's sndcnt during a fast recovery (at least a
+   * segment once it is positive), else cwnd - pipe.
    */
-  nextSackRetransmit(snd: SendView): boolean {
-    const rec = this.#rec;
-    if (!rec.active || snd.sndNxt !== snd.sndMax) return false;
-    if (rec.firstPending) {
-      this.rxSeq = snd.sndUna;
-      this.rxLimit = rec.board.holeEnd(snd.sndUna, snd.sndMax);
+  ccRoom(snd: SendView): number {
+    if (this.#rtoGuard === 2) return 0; // wait for the first ACK after the timeout
+    const cc = snd.cc;
+    if (this.#phase === PHASE_FAST && cc.usesPrr) {
+      const a = this.prr.allowance;
+      return a > 0 ? Math.max(a, snd.mss) : 0;
+    }
+    return cc.cwnd - this.pipe(snd);
+  }
+
+  /**
+   * The first record deemed lost, if the window has room for it (RFC 6675
+   * §4 NextSeg() rule 1 with RACK's marks).
+   *
+   * @returns Whether to retransmit `[rxSeq, rxLimit)`.
+   */
+  nextRetransmit(snd: SendView): boolean {
+    if (this.#lostBytes <= 0 || snd.sndNxt !== snd.sndMax) return false;
+    const room = this.ccRoom(snd);
+    if (room <= 0) return false;
+    const recs = this.records;
+    let i = seqLt(this.#lostFrom, snd.sndUna) ? 0 : recs.find(this.#lostFrom);
+    if (i < 0) i = 0;
+    for (; i < recs.count; i++) {
+      const f = recs.flagsAt(i);
+      if ((f & REC_LOST) === 0 || (f & REC_SACKED) !== 0) continue;
+      const s = recs.start(i), e = recs.end(i);
+      if (this.#rtoGuard === 1 && i > 0) return false;
+      this.#lostFrom = s;
+      const usesPrr = this.#phase === PHASE_FAST && snd.cc.usesPrr;
+      if (!usesPrr && room < Math.min(seqSub(e, s), snd.mss)) return false;
+      this.rxSeq = s;
+      this.rxLimit = e;
       return true;
     }
-    if (this.ccRoom(snd, 0) < snd.mss) return false;
-    const lost = rec.nextLost(snd.sndUna);
-    if (lost < 0) return false;
-    this.rxSeq = lost as Seq;
-    this.rxLimit = rec.holeLimit;
-    return true;
+    this.#lostBytes = 0; // nothing lost is left (defensive: keeps the counter exact)
+    return false;
   }
 
-  /**
-   * Congestion-window room with `flight` bytes of sequence space
-   * outstanding: in a SACK phase min(cwnd, ssthresh) - pipe when at least
-   * one SMSS (RFC 6675 §5 step C; no NewReno inflation), else cwnd minus
-   * what is outstanding and not SACKed (RFC 6675 §5 step 3: Limited
-   * Transmit governed by pipe, RFC 3042).
-   */
-  ccRoom(snd: SendView, flight: number): number {
-    const cc = snd.cc;
-    if (this.#rec.active) {
-      const room = Math.min(cc.cwnd, cc.ssthresh) - this.#rec.pipe;
-      return room >= snd.mss ? room : 0;
+  /** The last unSACKed record, for a retransmitted tail loss probe; false when none. */
+  lastUnsacked(): boolean {
+    const recs = this.records;
+    for (let i = recs.count - 1; i >= 0; i--) {
+      if (recs.flagsAt(i) & REC_SACKED) continue;
+      this.rxSeq = recs.start(i);
+      this.rxLimit = recs.end(i);
+      return true;
     }
-    if (this.board.count === 0) return cc.cwnd - flight;
-    return cc.cwnd - flight + this.board.sackedBetween(snd.sndUna, snd.sndNxt);
+    return false;
   }
 
   /**
-   * Where go-back-N (after a timeout) sends next: SND.NXT moved past a SACKed
-   * range it points into (RFC 6675 §5.1: SACK information is used after an RTO).
+   * Where go-back-N (after a zero window) sends next: SND.NXT moved past a
+   * SACKed range it points into (RFC 6675 §5.1: SACK information is kept).
    */
   skipSacked(snd: SendView): Seq {
     const nxt = snd.sndNxt;
@@ -472,8 +663,45 @@ export class LossRecovery {
     return i >= 0 ? this.board.right(i) : nxt;
   }
 
-  /** Accounts a segment sent (pipe and HighRxt in a SACK phase). */
-  onSent(seq: Seq, len: number, sndMax: Seq): void {
-    this.#rec.onSent(seq, len, sndMax);
+  /**
+   * Accounts a data or FIN segment `[seq, end)` about to be sent (SND.MAX not
+   * yet moved): a record for new data, the records' retransmission state for
+   * old data, PRR's prr_out.
+   */
+  onTransmit(now: Instant, snd: SendView, seq: Seq, end: Seq): void {
+    const max = snd.sndMax;
+    const nothingInFlight = max === snd.sndUna;
+    if (seqLt(seq, max)) this.#onRetransmit(now, seq, seqLt(end, max) ? end : max);
+    if (seqLt(max, end)) {
+      this.rate.onSend(this.records, seqLt(seq, max) ? max : seq, end, now, nothingInFlight);
+    }
+    if (this.#phase === PHASE_FAST) this.prr.onSent(seqSub(end, seq));
+    if (this.#rtoGuard === 1) this.#rtoGuard = 2;
+  }
+
+  #onRetransmit(now: Instant, s: Seq, e: Seq): void {
+    const recs = this.records;
+    let i = recs.find(s);
+    if (i < 0) return;
+    if (seqLt(recs.start(i), s)) {
+      recs.split(i, s);
+      i++;
+    }
+    for (; i < recs.count && seqLt(recs.start(i), e); i++) {
+      if (seqLt(e, recs.end(i))) recs.split(i, e);
+      const k = recs.slot(i);
+      const f = recs.flags[k];
+      if ((f & REC_LOST) && !(f & REC_SACKED)) {
+        this.#lostBytes -= seqSub(recs.endSeq[k] as Seq, recs.startSeq[k] as Seq);
+      }
+      recs.flags[k] = (f & ~REC_LOST) | REC_RETRANS;
+      this.rate.onResend(recs, k, now, false);
+    }
+    if (this.#phase !== PHASE_NONE && this.#dsackUndoValid) this.#dsackUndoBytes += seqSub(e, s);
+    if (this.#phase !== PHASE_NONE && this.#undoArmed) {
+      this.#undoArmed = false;
+      this.#undoRetransAt = now;
+      this.#undoHigh = e;
+    } else if (this.#undoRetransAt >= 0 && seqLt(this.#undoHigh, e)) this.#undoHigh = e;
   }
 }

@@ -53,6 +53,7 @@ export class RttEstimator {
   #rttvar = 0;
   #hasSample = false;
   #backoffs = 0;
+  #minRtt = Infinity;
 
   /**
    * @param options Initial RTO and its bounds, in ms.
@@ -78,6 +79,11 @@ export class RttEstimator {
   /** RTT variation in ms (0 before the first sample). */
   get rttvar(): Duration {
     return this.#rttvar;
+  }
+
+  /** Smallest RTT sample in ms (Infinity before the first); RACK's and BBR's min_RTT. */
+  get minRtt(): Duration {
+    return this.#minRtt;
   }
 
   /** Whether any sample was taken. */
@@ -114,6 +120,7 @@ export class RttEstimator {
     if (!(rtt >= 0 && rtt < Infinity)) {
       throw new RangeError(`RTT sample must be a finite non-negative number, got ${rtt}`);
     }
+    if (rtt < this.#minRtt) this.#minRtt = rtt;
     if (!this.#hasSample) {
       // RFC 6298 §2.2
       this.#srtt = rtt;

@@ -170,21 +170,4 @@ export class SackScoreboard {
     }
     return limit;
   }
-
-  /**
-   * The RFC 6675 §4 IsLost() boundary: every unSACKed byte below the returned
-   * sequence number has more than `(dupThresh - 1) · mss` SACKed bytes, or
-   * `dupThresh` SACKed ranges, above it and is deemed lost; none above it is.
-   * It is the left edge of a range, or `una` when nothing is lost.
-   */
-  lostBoundary(una: Seq, mss: number, dupThresh: number): Seq {
-    let bytes = 0;
-    for (let i = this.#n - 1; i >= 0; i--) {
-      bytes += seqSub(this.#right[i] as Seq, this.#left[i] as Seq);
-      if (bytes > (dupThresh - 1) * mss || this.#n - i >= dupThresh) {
-        return this.#left[i] as Seq;
-      }
-    }
-    return una;
-  }
 }

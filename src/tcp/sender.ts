@@ -11,10 +11,11 @@
  * window, so `sndUna <= sndNxt <= sndMax`.
  *
  * Split out: the plan and result bits (`sender_plan.ts`), the pacing token
- * bucket (`pacer.ts`), loss recovery (`recovery.ts`: RFC 6675 SACK recovery
- * on the `sack_scoreboard.ts` ranges, NewReno without SACK). About 600 lines
- * remain because sending, ACK processing and the timers share the send
- * sequence variables.
+ * bucket (`pacer.ts`), loss recovery (`recovery.ts`: RACK-TLP with SACK,
+ * NewReno without, PRR, undo; on the per-segment `send_records.ts`, with
+ * `delivery_rate.ts` feeding the controller's rate samples). About 600
+ * lines remain because sending, ACK processing and the timers share the
+ * send sequence variables.
  *
  * @module
  */
@@ -24,12 +25,14 @@ import { type Seq, seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from "../wire/se
 import { FIN, SYN } from "../wire/tcp_flags.ts";
 import type { TcpSegment } from "../wire/tcp_segment.ts";
 import { initialWindowSegments, type TcpConfig } from "./config.ts";
-import { type CongestionController, createController } from "./congestion/controller.ts";
+import type { CongestionController } from "./congestion/congestion_controller.ts";
+import { createController } from "./congestion/registry.ts";
 import { handshakeTimeoutDetail } from "./handshake.ts";
 import { Pacer, pacingBurst, pacingRate } from "./pacer.ts";
-import { KEEP_RTO, LossRecovery, NOT_IN_RECOVERY } from "./recovery.ts";
+import { KEEP_RTO, LossRecovery, PHASE_NONE } from "./recovery.ts";
 import { RttEstimator } from "./rtt.ts";
 import { SendBuffer } from "./send_buffer.ts";
+import { probeTimeout } from "./tlp.ts";
 import {
   ACK_ADVANCED,
   ACK_FIN_ACKED,
@@ -91,13 +94,15 @@ export class Sender {
   /** End of the last sub-MSS segment sent (Minshall's Nagle variant). */
   #smallEnd: Seq;
 
-  /** Loss recovery: RFC 6675 with SACK, else RFC 6582 (`recovery.ts`). */
+  /** Loss recovery: RACK-TLP with SACK, else RFC 6582; PRR (`recovery.ts`). */
   readonly #rec: LossRecovery;
 
   // RTT timing without timestamps (Karn's algorithm, RFC 6298 §3)
   #rttTiming = false;
   #rttSeq: Seq;
   #rttStart: Instant = 0;
+  /** RTT sample taken from the ACK being processed, or -1. */
+  #ackRtt = -1;
 
   // Persist (RFC 9293 §3.8.6.1, RFC 1122 4.2.2.17 / 4.2.3.4)
   #persistShift = 0;
@@ -152,7 +157,9 @@ export class Sender {
       initialCwnd: initialWindowSegments(config, this.#mss),
     });
     this.#noDelay = config.noDelay;
-    this.#pacer = config.pacing ? new Pacer(pacingBurst(config, this.#mss)) : undefined;
+    this.#pacer = config.pacing
+      ? new Pacer(pacingBurst(config, this.#mss), config.pacingHorizon)
+      : undefined;
     this.#sndUna = iss;
     this.#sndNxt = iss;
     this.#sndMax = iss;
@@ -239,13 +246,17 @@ export class Sender {
   get sacked(): number {
     return this.#rec.board.sackedBetween(this.#sndUna, this.#sndMax);
   }
-  /** Whether a SACK (RFC 6675) or NewReno (RFC 6582) recovery phase is in progress. */
+  /** Whether a fast-recovery or RTO recovery episode is in progress. */
   get inRecovery(): boolean {
     return this.#rec.inRecovery;
   }
-  /** RFC 6675 pipe in a SACK phase, else the sequence space in flight minus SACKed bytes. */
+  /** Bytes in flight: outstanding minus SACKed minus deemed lost. */
   get pipe(): number {
     return this.#rec.pipe(this);
+  }
+  /** Loss recovery state (RACK, TLP, PRR, rate samples), for tests and info. */
+  get recovery(): LossRecovery {
+    return this.#rec;
   }
   /** Payload bytes sent, retransmissions included. */
   get bytesSent(): number {
@@ -355,19 +366,41 @@ export class Sender {
     const una = this.#sndUna;
     const segMax = Math.min(this.#mss, maxPayload);
 
-    if (this.#rec.takeRetransmit()) {
-      // RFC 5681 §3.2 step 2 / RFC 6582 §3.2 step 5: resend the first unacked segment
-      const sent = seqSub(this.#sndMax, una);
-      const dataLeft = seqSub(this.#dataEnd(), una);
-      const len = Math.max(0, Math.min(segMax, dataLeft, sent));
-      const fin = this.#finQueued && seqLt(this.#finSeq, this.#sndMax) &&
-        seqAdd(una, len) === this.#finSeq;
-      if (len > 0 || fin) return this.#emit(now, una, len, fin, false);
+    const rec = this.#rec;
+    if (rec.tlp.pending && this.#sndNxt === this.#sndMax && this.#sndWnd > 0) {
+      // RFC 8985 §7.3: the probe is a new segment if one fits the peer's window ...
+      rec.tlp.pending = false;
+      const nxt = this.#sndMax;
+      const avail = seqSub(this.#dataEnd(), nxt);
+      const room = this.#sndWnd - seqSub(nxt, una);
+      if (avail > 0 && room > 0) {
+        const len = Math.min(avail, room, segMax);
+        const fin = this.#finQueued && len === avail && seqAdd(nxt, len) === this.#finSeq;
+        this.#emit(now, nxt, len, fin, false);
+        rec.tlp.sent(this.#sndMax, false);
+        this.#timers.clear("lossProbe");
+        return true;
+      }
+      // ... else the last segment sent, again
+      if (rec.lastUnsacked()) {
+        const re = rec.rxLimit;
+        const dataEnd = seqLt(this.#dataEnd(), re) ? this.#dataEnd() : re;
+        let st = seqAdd(dataEnd, -segMax);
+        if (seqLt(st, rec.rxSeq)) st = rec.rxSeq;
+        const dlen = Math.max(0, seqSub(dataEnd, st));
+        const fin = this.#finQueued && seqLt(this.#finSeq, re) &&
+          seqAdd(st, dlen) === this.#finSeq;
+        if (dlen > 0 || fin) {
+          this.#emit(now, st, dlen, fin, false);
+          rec.tlp.sent(this.#sndMax, true);
+          this.#timers.clear("lossProbe");
+          return true;
+        }
+      }
     }
 
-    const rec = this.#rec;
-    if (rec.nextSackRetransmit(this)) {
-      // RFC 6675 §4 NextSeg() rule 1 (or the phase's first retransmission), within its hole
+    if (rec.nextRetransmit(this)) {
+      // a segment deemed lost (RACK, DupThresh, a partial ACK or a timeout), within its record
       const s = rec.rxSeq, limit = rec.rxLimit;
       const len = Math.max(0, Math.min(segMax, seqSub(limit, s), seqSub(this.#dataEnd(), s)));
       const fin = this.#finQueued && seqLt(this.#finSeq, limit) && seqAdd(s, len) === this.#finSeq;
@@ -387,9 +420,16 @@ export class Sender {
     const nxt = this.#sndNxt = rec.skipSacked(this);
     const avail = Math.max(0, seqSub(this.#dataEnd(), nxt));
     const finPending = this.#finQueued && !this.#finAcked && seqLe(nxt, this.#finSeq);
-    if (avail === 0 && !finPending) return false;
+    if (avail === 0 && !finPending) {
+      // draft-cheng-iccrg-delivery-rate-estimation §3.4: application-limited
+      if (rec.lostBytes === 0 && nxt === this.#sndMax) {
+        const pipe = rec.pipe(this);
+        if (pipe < this.#cc.cwnd) rec.rate.markAppLimited(pipe);
+      }
+      return false;
+    }
     const flight = seqSub(nxt, una);
-    const usable = Math.max(0, Math.min(this.#sndWnd - flight, rec.ccRoom(this, flight)));
+    const usable = Math.max(0, Math.min(this.#sndWnd - flight, rec.ccRoom(this)));
     let len = Math.min(avail, usable, segMax);
     if (seqLt(nxt, this.#sndMax) && rec.board.count > 0) {
       // after a timeout, go-back-N resends only the holes (RFC 6675 §5.1)
@@ -450,15 +490,49 @@ export class Sender {
       this.#rttStart = now;
     }
     this.#bytesSent += len;
-    this.#rec.onSent(seq, seqSub(end, seq), this.#sndMax); // a FIN takes one sequence number
+    if (!syn) this.#rec.onTransmit(now, this, seq, end); // a FIN takes one sequence number
     if (len > 0) this.#pacer?.consume(len);
     if (seqGt(end, this.#sndNxt)) this.#sndNxt = end;
-    if (seqGt(end, this.#sndMax)) this.#sndMax = end;
+    const fresh = seqGt(end, this.#sndMax);
+    if (fresh) this.#sndMax = end;
     if (this.#stallSince === NEVER && this.#sndMax !== this.#sndUna) this.#stallSince = now;
-    // RFC 6298 §5.1: start the timer when sending and it is not running
-    if (!probe && !this.#timers.isArmed("retransmit")) this.#armRto(now);
+    // RFC 6298 §5.1: start the timer when sending and it is not running; as Linux
+    // (tcp_xmit_retransmit_queue), resending SND.UNA's segment restarts it, so a
+    // retransmission lost again is found by RACK rather than by an early RTO
+    if (!probe && (!this.#timers.isArmed("retransmit") || (rexmit && seq === this.#sndUna))) {
+      this.#armRto(now);
+    }
     if (!probe) this.#timers.clear("persist");
+    if (fresh && !syn && !probe) this.#armProbe(now); // RFC 8985 §7.2: after new data
     return true;
+  }
+
+  /**
+   * RFC 8985 §7.2: (re)arms the probe timeout when SACK is on, data is
+   * outstanding, no episode runs and no probe is outstanding; else disarms it.
+   */
+  #armProbe(now: Instant): void {
+    const rec = this.#rec;
+    if (
+      !rec.sack || !this.synAcked || this.#sndMax === this.#sndUna || this.#sndWnd === 0 ||
+      rec.phase !== PHASE_NONE || rec.tlp.active || rec.tlp.pending
+    ) {
+      this.#timers.clear("lossProbe");
+      return;
+    }
+    const rtoAt = this.#timers.get("retransmit");
+    const untilRto = rtoAt === NEVER ? this.#rtt.rto : rtoAt - now;
+    const flight = seqSub(this.#sndMax, this.#sndUna);
+    const pto = probeTimeout(this.#rtt.srtt, flight <= this.#mss, untilRto);
+    this.#timers.set("lossProbe", now + pto);
+  }
+
+  /** Arms the RACK reordering timer at what loss detection left pending (RFC 8985 §6.2 step 6). */
+  #armReorder(now: Instant): void {
+    const t = this.#rec.rack.timeout;
+    if (this.#rec.sack && t > 0 && this.#sndMax !== this.#sndUna) {
+      this.#timers.set("reorder", now + t);
+    } else this.#timers.clear("reorder");
   }
 
   /**
@@ -516,7 +590,9 @@ export class Sender {
     }
 
     const rec = this.#rec;
-    const fresh = rec.onAckBlocks(this, acked, seg);
+    this.#ackRtt = -1;
+    rec.beginAck(now, this, tsRtt);
+    const fresh = rec.onAckBlocks(now, this, acked, seg);
     if (acked > 0) {
       result |= ACK_ADVANCED | this.#onNewAck(now, ack, acked, tsRtt);
     } else if (
@@ -530,7 +606,11 @@ export class Sender {
     ) {
       this.#lost++;
     }
-    if (this.synAcked && rec.afterAck(now, this)) this.#lost++;
+    if (this.synAcked) {
+      if (rec.afterAck(now, this, this.#ackRtt)) this.#lost++;
+      this.#armReorder(now);
+      if (acked > 0 || rec.phase !== PHASE_NONE) this.#armProbe(now);
+    }
 
     if (!this.synAcked) return result;
     if (this.#sndWnd === 0) {
@@ -565,7 +645,7 @@ export class Sender {
     }
     this.#buf.consume(dataAcked);
     this.#bytesAcked += dataAcked;
-    const flightBefore = seqSub(this.#sndMax, this.#sndUna);
+    if (this.synAcked) this.#rec.onCumAck(now, this, ack);
     this.#sndUna = ack;
     if (seqLt(this.#sndNxt, ack)) this.#sndNxt = ack;
     this.#stallSince = ack === this.#sndMax ? NEVER : now; // progress restarts the user timeout
@@ -573,20 +653,19 @@ export class Sender {
     // RTT: from timestamps (valid for retransmissions, RFC 7323 §4.1) or Karn's timing
     if (tsRtt >= 0) {
       this.#rtt.sample(tsRtt);
+      this.#ackRtt = tsRtt;
       this.#rtt.resetBackoff();
       if (this.#rttTiming && seqGe(ack, this.#rttSeq)) this.#rttTiming = false;
     } else if (this.#rttTiming && seqGe(ack, this.#rttSeq)) {
       this.#rttTiming = false;
-      this.#rtt.sample(Math.max(0, now - this.#rttStart));
+      this.#ackRtt = Math.max(0, now - this.#rttStart);
+      this.#rtt.sample(this.#ackRtt);
       this.#rtt.resetBackoff();
     }
     // RFC 6298 §5 / RFC 9293 MUST-18 (Karn): no valid sample, the backoff stays
     this.#rtoCount = 0;
 
-    const phase = this.#rec.onNewAck(now, this, acked);
-    if (phase === NOT_IN_RECOVERY && !(result & ACK_SYN_ACKED)) {
-      this.#cc.onAck(now, acked, flightBefore);
-    }
+    const phase = this.#rec.onNewAck(now, this, tsRtt);
 
     // RFC 6298 §5.2 / §5.3
     if (ack === this.#sndMax) this.#timers.clear("retransmit");
@@ -633,11 +712,37 @@ export class Sender {
     this.#timeouts++;
     this.#lost++;
     this.#cc.onRto(now, seqSub(this.#sndMax, this.#sndUna));
-    this.#rec.onRto(this); // recover = SND.MAX; the scoreboard is kept
-    this.#sndNxt = this.#sndUna; // go back N: resend from SND.UNA as the window allows
+    // RFC 8985 §6.3: SND.UNA's segment and those past their RACK deadline are lost and
+    // resent in order as cwnd allows (the scoreboard is kept, RFC 6675 §5.1)
+    this.#rec.onRto(now, this);
+    this.#timers.clear("lossProbe");
+    this.#timers.clear("reorder");
+    if (this.#sndWnd === 0) this.#sndNxt = this.#sndUna;
     this.#rtt.backoff(); // RFC 6298 §5.5
     this.#armRto(now); // RFC 6298 §5.6
     return undefined;
+  }
+
+  /**
+   * The probe timeout expired (RFC 8985 §7.3): the next transmit opportunity
+   * sends a loss probe, and the RTO is re-armed behind it.
+   */
+  onProbeTimeout(now: Instant): void {
+    const rec = this.#rec;
+    if (!this.synAcked || this.#sndMax === this.#sndUna || this.#sndWnd === 0) return;
+    if (rec.phase !== PHASE_NONE || rec.tlp.active) return;
+    rec.tlp.pending = true;
+    this.#armRto(now); // RFC 8985 §7.3: the RTO is re-armed behind the probe
+  }
+
+  /** The RACK reordering timer expired (RFC 8985 §6.2 step 6): detect losses again. */
+  onReorderTimeout(now: Instant): void {
+    if (!this.synAcked) return;
+    if (this.#rec.onReorderTimeout(now, this)) {
+      this.#lost++;
+      this.#timers.clear("lossProbe");
+    }
+    this.#armReorder(now);
   }
 
   /**

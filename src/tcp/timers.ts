@@ -23,7 +23,11 @@ export type TimerKind =
   /** FIN_WAIT_2 timeout of an orphaned connection (Linux tcp_fin_timeout). */
   | "finWait2"
   /** Pacing: the token bucket holds enough for the next segment (`pacer.ts`). */
-  | "pacing";
+  | "pacing"
+  /** Tail loss probe timeout, PTO (RFC 8985 §7.2). */
+  | "lossProbe"
+  /** RACK reordering timer (RFC 8985 §6.2 step 6). */
+  | "reorder";
 
 /** Every timer kind, in the order {@linkcode TimerTable} checks them. */
 export const TIMER_KINDS: readonly TimerKind[] = [
@@ -34,6 +38,8 @@ export const TIMER_KINDS: readonly TimerKind[] = [
   "timeWait",
   "finWait2",
   "pacing",
+  "lossProbe",
+  "reorder",
 ];
 
 const INDEX: Readonly<Record<TimerKind, number>> = {
@@ -44,6 +50,8 @@ const INDEX: Readonly<Record<TimerKind, number>> = {
   timeWait: 4,
   finWait2: 5,
   pacing: 6,
+  lossProbe: 7,
+  reorder: 8,
 };
 
 /**

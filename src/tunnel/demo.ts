@@ -28,6 +28,8 @@ export interface DemoOptions {
   readonly print?: (line: string) => void;
   /** Log level of the tunnel's own logs (to stderr). Default "warn". */
   readonly logLevel?: "debug" | "info" | "warn" | "error";
+  /** Write the client's TCP segments (plaintext) to this pcap file. */
+  readonly pcap?: string;
 }
 
 /** What the demo measured. */
@@ -139,6 +141,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     openEndpoint: (o) =>
       openTouEndpoint({
         ...o,
+        pcap: opts.pcap,
         observe: (dir, _peer, seg) => {
           const now = performance.now();
           if (t0 < 0) t0 = now;

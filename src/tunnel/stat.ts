@@ -73,8 +73,43 @@ export interface StatRow {
   readonly bytesAcked: number;
   /** Payload bytes received. */
   readonly bytesReceived: number;
+  /** Sequence space in flight (SND.MAX - SND.UNA). */
+  readonly unacked?: number;
+  /** The peer's receive window (scaled). */
+  readonly sndWnd?: number;
+  /** The receive window we advertise (`ss`'s rcv_space). */
+  readonly rcvWnd?: number;
   /** The session it carries, if any. */
   readonly session?: StatSession;
+}
+
+/** What limits a sender now, as `ss -i` and Linux's `tcp_info` chrono stats name it. */
+export type SendLimit = "cwnd" | "rwnd" | "sender" | "none";
+
+/**
+ * Which limit applies to a connection's sending: the congestion window
+ * (in flight ≥ cwnd), the peer's receive window (in flight ≥ its window),
+ * the sender itself (less than a segment waiting to be sent), or none.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sendLimit } from "./stat.ts";
+ * const base = { mss: 1000, cwnd: 10_000, sndWnd: 65_535 };
+ * assert.equal(sendLimit({ ...base, unacked: 10_000, sendQ: 50_000 }), "cwnd");
+ * assert.equal(sendLimit({ ...base, sndWnd: 4000, unacked: 4000, sendQ: 50_000 }), "rwnd");
+ * assert.equal(sendLimit({ ...base, unacked: 0, sendQ: 0 }), "sender");
+ * assert.equal(sendLimit({ ...base, unacked: 2000, sendQ: 9000 }), "none");
+ * ```
+ */
+export function sendLimit(
+  r: Pick<StatRow, "mss" | "cwnd" | "sendQ" | "unacked" | "sndWnd">,
+): SendLimit {
+  const inFlight = r.unacked ?? 0, mss = Math.max(1, r.mss);
+  if (r.sendQ - inFlight < mss) return "sender";
+  if (inFlight + mss > r.cwnd) return "cwnd";
+  if (r.sndWnd !== undefined && inFlight + mss > r.sndWnd) return "rwnd";
+  return "none";
 }
 
 /** Everything `/connections` returns. */
@@ -161,6 +196,9 @@ function row(
     bytesSent: info.bytesSent,
     bytesAcked: info.bytesAcked,
     bytesReceived: info.bytesReceived,
+    unacked: info.unacked,
+    sndWnd: info.sndWnd,
+    rcvWnd: info.rcvWnd,
     ...(session ? { session } : {}),
   };
 }
@@ -310,6 +348,14 @@ export function formatPrometheus(snap: StatSnapshot): string {
   return lines.join("\n") + "\n";
 }
 
+/** Bits per second as `ss` prints them: 1.2Mbps, 880Kbps, 96bps. */
+function fmtRate(bps: number): string {
+  if (bps >= 1e9) return `${+(bps / 1e9).toFixed(1)}Gbps`;
+  if (bps >= 1e6) return `${+(bps / 1e6).toFixed(1)}Mbps`;
+  if (bps >= 1e3) return `${+(bps / 1e3).toFixed(1)}Kbps`;
+  return `${Math.round(bps)}bps`;
+}
+
 function fmtMs(ms: number): string {
   return Number.isInteger(ms) ? String(ms) : ms.toFixed(3).replace(/\.?0+$/, "");
 }
@@ -359,9 +405,15 @@ export function formatStatTable(snap: StatSnapshot): string {
     const ssthresh = r.ssthresh === null
       ? ""
       : ` ssthresh:${r.mss > 0 ? Math.round(r.ssthresh / r.mss) : r.ssthresh}`;
-    let detail = `\t rtt:${fmtMs(r.rtt)}/${fmtMs(r.rttvar)} rto:${fmtMs(r.rto)} mss:${r.mss} ` +
-      `cwnd:${cwndSegs}${ssthresh} retrans:${r.retransmits} lost:${r.lost} ` +
-      `bytes_sent:${r.bytesSent} bytes_acked:${r.bytesAcked} bytes_received:${r.bytesReceived}`;
+    // The `ss -tani` figures; the retransmission timer runs while data is in flight (RFC 6298 §5.1).
+    const timer = (r.unacked ?? 0) > 0 ? ` timer:(on,${fmtMs(r.rto)}ms)` : "";
+    const send = r.rtt > 0 ? ` send:${fmtRate((r.cwnd * 8 * 1000) / r.rtt)}` : "";
+    const windows = r.rcvWnd === undefined ? "" : ` rcv_space:${r.rcvWnd} snd_wnd:${r.sndWnd}`;
+    const limit = r.unacked === undefined ? "" : ` limit:${sendLimit(r)}`;
+    let detail = `\t rtt:${fmtMs(r.rtt)}/${fmtMs(r.rttvar)} rto:${fmtMs(r.rto)} ` +
+      `mss:${r.mss} cwnd:${cwndSegs}${ssthresh} retrans:${r.retransmits} lost:${r.lost} ` +
+      `bytes_sent:${r.bytesSent} bytes_acked:${r.bytesAcked} bytes_received:${r.bytesReceived}` +
+      `${send}${windows}${limit}${timer}`;
     if (r.session) {
       detail += ` session_in:${r.session.bytesIn} session_out:${r.session.bytesOut} ` +
         `age:${(r.session.ageMs / 1000).toFixed(1)}s`;

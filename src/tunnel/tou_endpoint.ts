@@ -21,12 +21,15 @@ import { formatHostPort } from "./address.ts";
 import { withContext } from "./errors.ts";
 import type { OpenEndpointOptions, TunnelEndpoint } from "./transport.ts";
 import { type SegmentObserver, TracingSocket } from "./trace_socket.ts";
+import { openPcapFile, PcapSocket } from "../udp/pcap_socket.ts";
 import { SealDropWatch } from "./drop_reports.ts";
 
 /** Options of {@linkcode openTouEndpoint}. */
 export interface TouEndpointOptions extends OpenEndpointOptions {
   /** Sees every TCP segment (plaintext, before sealing); for `tou demo` and debugging. */
   readonly observe?: SegmentObserver;
+  /** Writes every TCP segment (plaintext, inside the seal) to this pcap file for Wireshark. */
+  readonly pcap?: string;
 }
 
 /** Counters of one tunnel endpoint, flattened for metrics. */
@@ -104,6 +107,7 @@ export async function openTouEndpoint(opts: TouEndpointOptions): Promise<Observa
       });
       socket = watch ? watch.above(sealed) : sealed;
     }
+    if (opts.pcap !== undefined) socket = new PcapSocket(socket, openPcapFile(opts.pcap));
     return opts.observe ? new TracingSocket(socket, opts.observe) : socket;
   };
   // The plaintext default (not openEndpoint's loopback size), less the seal's overhead when

@@ -81,6 +81,42 @@ export type DatagramHandler = (data: Uint8Array, from: DatagramAddr) => void;
 export type DatagramErrorHandler = (error: Error) => void;
 
 /**
+ * Optional zero-copy batched output of a {@linkcode DatagramSocket}: the
+ * caller encodes each datagram straight into the socket's send buffer and
+ * the socket hands the whole batch to the kernel at once (at the end of
+ * the current task, or on `flush()`). Calls pair up: `reserve`, write,
+ * `commit`; nothing else may run between them.
+ *
+ * @example Encoding in place
+ * ```ts
+ * import type { DatagramBatchOutput, DatagramSocket } from "./datagram_socket.ts";
+ * function sendHello(s: DatagramSocket, to: { hostname: string; port: number }): void {
+ *   const b: DatagramBatchOutput | undefined = s.batch;
+ *   const bytes = new TextEncoder().encode("hello");
+ *   if (b === undefined) return s.send(bytes, to);
+ *   b.reserve(bytes.length).set(bytes);
+ *   b.commit(bytes.length, to);
+ * }
+ * void sendHello;
+ * ```
+ */
+export interface DatagramBatchOutput {
+  /**
+   * A writable view of `maxLen` bytes in the socket's send buffer, valid
+   * until the matching `commit`.
+   */
+  reserve(maxLen: number): Uint8Array;
+  /**
+   * Queues the first `len` bytes of the last reservation as one datagram
+   * to `addr` (or to the connected peer when omitted). Same errors as
+   * `send`.
+   */
+  commit(len: number, addr?: DatagramAddr): void;
+  /** Hands everything queued to the kernel now. */
+  flush(): void;
+}
+
+/**
  * A datagram socket.
  *
  * Connected-UDP rules (Linux): `connect(addr)` sends nothing, records the
@@ -127,4 +163,11 @@ export interface DatagramSocket {
   disconnect(): void;
   /** Releases the port. Idempotent. */
   close(): void;
+  /** Optional zero-copy batched output (see {@linkcode DatagramBatchOutput}). */
+  readonly batch?: DatagramBatchOutput;
+  /**
+   * Optional: payload bytes the socket's receive buffer can hold before the
+   * kernel drops datagrams. A stack keeps its advertised window within it.
+   */
+  readonly receiveCapacity?: number;
 }

@@ -1,7 +1,8 @@
 /**
  * UDP transport for tou: the {@linkcode DatagramSocket} interface shared
- * with the simulator, the real socket over `Deno.listenDatagram`, its typed
- * errors and address helpers. Semantics and measurements: docs/udp.md.
+ * with the simulator, the real sockets (libc over FFI with batched calls
+ * and GSO/GRO, and `Deno.listenDatagram`), backend selection, typed errors
+ * and address helpers. Semantics and measurements: docs/udp.md.
  *
  * @example Two sockets on loopback
  * ```ts
@@ -25,6 +26,7 @@
 export type {
   Datagram,
   DatagramAddr,
+  DatagramBatchOutput,
   DatagramErrorHandler,
   DatagramHandler,
   DatagramSocket,
@@ -36,6 +38,24 @@ export {
   openUdpSocket,
   type OpenUdpSocketOptions,
 } from "./deno_udp_socket.ts";
+export {
+  DEFAULT_RECEIVE_BUFFER_BYTES,
+  DEFAULT_SEND_BUFFER_BYTES,
+  DEFAULT_SPIN_TURNS,
+  kernelUdpAvailable,
+  KernelUdpSocket,
+  type KernelUdpSocketOptions,
+  type KernelUdpSocketStats,
+  openKernelUdpSocket,
+} from "./kernel_udp_socket.ts";
+export {
+  openDatagramSocket,
+  type OpenDatagramSocketOptions,
+  type OpenedDatagramSocket,
+  pickUdpBackend,
+  UDP_BACKENDS,
+  type UdpBackend,
+} from "./open_datagram_socket.ts";
 export {
   AddrInUseError,
   ConnectionRefusedError,

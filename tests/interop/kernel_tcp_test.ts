@@ -277,8 +277,10 @@ Deno.test({
         e.t < resentAt && e.len === 0 && e.seg.ack === hole && !(e.seg.flags & (SYN | FIN)) &&
         e.seg.options.sackBlocks?.some((b) => b.left === holeEnd)
       );
+      // RACK (RFC 8985): one SACK of a later segment marks the hole lost once the
+      // reordering window (min_RTT / 4, tiny on loopback) has passed
       assert.ok(
-        dupAcks.length >= 3,
+        dupAcks.length >= 1,
         `${dupAcks.length} SACKing dup ACKs before the retransmission`,
       );
       assert.ok(stats.TcpExt.TCPOFOQueue >= 1, "kernel queued our out-of-order data");

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { findScenario, type LabReport, runScenario, SCENARIOS } from "../../src/lab/mod.ts";
+import { formatFlags } from "../../src/wire/tcp_flags.ts";
 
 function run(name: string): LabReport & { text: string } {
   const s = findScenario(name);
@@ -173,4 +174,155 @@ Deno.test("lab scenarios are deterministic and each prints findings", () => {
     assert.ok(a.findings.length > 0, s.name);
     assert.ok(!a.findings.some((f) => f.includes("undefined")), `${s.name}: ${a.findings}`);
   }
+});
+
+/** Every segment of a report, compactly: "time from>to [flags] seq ack len", lost/arrival marked. */
+function segmentLog(r: LabReport): string[] {
+  return r.segments.map((s) =>
+    `${s.time} ${s.from}>${s.to} [${formatFlags(s.flags)}] ${s.seq} ${s.ack} ${s.len}` +
+    (s.lost ? " lost" : "") + (s.arrived === undefined ? "" : ` @${s.arrived}`)
+  );
+}
+
+/** Every state change of a report: "time who from>to". */
+function stateLog(r: LabReport): string[] {
+  return r.states.map((s) => `${s.time} ${s.who} ${s.from}>${s.to}`);
+}
+
+Deno.test("lab self-connect: a port connecting to itself completes as a simultaneous open", () => {
+  const r = run("self-connect");
+  assert.deepEqual(segmentLog(r), [
+    "0 host>host [S] 1000 0 0 @10",
+    "10 host>host [S.] 1000 1001 0 @20",
+    "20 host>host [.] 1001 1001 0 @30",
+    "100 host>host [P.] 1001 1001 9 @110",
+    "150 host>host [.] 1010 1010 0 @160",
+    "200 host>host [F.] 1010 1010 0 @210",
+    "210 host>host [.] 1011 1011 0 @220",
+  ]);
+  assert.deepEqual(stateLog(r), [
+    "0 host CLOSED>SYN_SENT",
+    "10 host SYN_SENT>SYN_RCVD",
+    "20 host SYN_RCVD>ESTABLISHED",
+    "200 host ESTABLISHED>FIN_WAIT_1",
+    "210 host FIN_WAIT_1>CLOSING",
+    "220 host CLOSING>TIME_WAIT",
+  ]);
+  assert.match(r.text, /SYN_SENT → SYN_RCVD {2}\(SYN received \(simultaneous open\)\)/);
+  assert.match(r.text, /it read back "hello, me"/);
+});
+
+Deno.test("lab short-time-wait: with TIME_WAIT cut to 20 ms the retransmitted FIN meets a RST", () => {
+  const r = run("short-time-wait");
+  assert.deepEqual(segmentLog(r), [
+    "0 client>server [S] 1000 0 0 @10",
+    "10 server>client [S.] 5000 1001 0 @20",
+    "20 client>server [.] 1001 5001 0 @30",
+    "30 client>server [F.] 1001 5001 0 @40",
+    "40 server>client [.] 5001 1002 0 @50",
+    "130 server>client [F.] 5001 1002 0 @140",
+    "140 client>server [.] 1002 5002 0 lost",
+    "330 server>client [F.] 5001 1002 0 @340",
+    "340 client>server [R] 1002 0 0 @350",
+  ]);
+  assert.deepEqual(stateLog(r), [
+    "0 client CLOSED>SYN_SENT",
+    "10 server LISTEN>SYN_RCVD",
+    "20 client SYN_SENT>ESTABLISHED",
+    "30 server SYN_RCVD>ESTABLISHED",
+    "30 client ESTABLISHED>FIN_WAIT_1",
+    "40 server ESTABLISHED>CLOSE_WAIT",
+    "50 client FIN_WAIT_1>FIN_WAIT_2",
+    "130 server CLOSE_WAIT>LAST_ACK",
+    "140 client FIN_WAIT_2>TIME_WAIT",
+    "160 client TIME_WAIT>CLOSED",
+    "350 server LAST_ACK>CLOSED",
+  ]);
+  assert.equal(r.states.at(-1)?.cause, "RST received");
+});
+
+Deno.test("lab isn: RFC 6528 ISNs differ per 4-tuple and advance 250 per ms on the same one", () => {
+  const r = run("isn");
+  const syns = r.segments.filter((s) => s.flags === 0x02);
+  assert.deepEqual(syns.map((s) => `${s.time} ${s.srcPort} ${s.seq}`), [
+    "0 40000 2585279775",
+    "0 40001 3585302708",
+    "1000 40000 2585529775",
+  ]);
+  assert.equal((syns[2].seq - syns[0].seq) >>> 0, 250_000);
+  const synAcks = r.segments.filter((s) => s.flags === 0x12).map((s) => s.seq);
+  assert.deepEqual(synAcks, [2330904324, 2603233681, 2331154324]);
+  assert.deepEqual(
+    stateLog(r).filter((l) => l.includes(" client ")).map((l) => l.split(" ").slice(2).join(" ")),
+    [
+      "CLOSED>SYN_SENT",
+      "CLOSED>SYN_SENT",
+      "SYN_SENT>ESTABLISHED",
+      "SYN_SENT>ESTABLISHED",
+      "ESTABLISHED>FIN_WAIT_1",
+      "ESTABLISHED>FIN_WAIT_1",
+      "FIN_WAIT_1>FIN_WAIT_2",
+      "FIN_WAIT_1>FIN_WAIT_2",
+      "FIN_WAIT_2>TIME_WAIT",
+      "FIN_WAIT_2>TIME_WAIT",
+      "TIME_WAIT>CLOSED",
+      "TIME_WAIT>CLOSED",
+      "CLOSED>SYN_SENT",
+      "SYN_SENT>ESTABLISHED",
+      "ESTABLISHED>FIN_WAIT_1",
+      "FIN_WAIT_1>FIN_WAIT_2",
+      "FIN_WAIT_2>TIME_WAIT",
+      "TIME_WAIT>CLOSED",
+    ],
+  );
+  assert.match(r.text, /250000 = 250 × 1000 ms later/);
+});
+
+Deno.test("lab old-duplicate: a held-back segment of the old connection corrupts the new one", () => {
+  const r = run("old-duplicate");
+  // The control segments and the held-back one, exactly; the data in between by count.
+  const control = segmentLog(r).filter((l) => /\[(S|S\.|F\.|R)\]/.test(l));
+  assert.deepEqual(control, [
+    "0 client>server [S] 2585279775 0 0 @10",
+    "10 server>client [S.] 2330904324 2585279776 0 @20",
+    "110 client>server [F.] 2585348320 2330904325 0 @120",
+    "140 server>client [F.] 2330904325 2585348321 0 @150",
+    "170 client>server [S] 2585322275 0 0 @180",
+    "180 server>client [S.] 2330946824 2585322276 0 @190",
+    "570 client>server [F.] 2585390820 2330946825 0 @580",
+    "670 server>client [F.] 2330946825 2585390821 0 @680",
+  ]);
+  const held = r.segments.filter((s) => s.seq === 2585335468 && s.len === 1428);
+  assert.deepEqual(held.map((s) => `${s.time}@${s.arrived}`), ["70@430", "90@100"]);
+  assert.equal(r.segments.filter((s) => s.from === "client" && s.len > 0).length, 48 + 1 + 48);
+  assert.deepEqual(
+    stateLog(r).filter((l) => l.includes(" client ")).map((l) => l.split(" ").slice(2).join(" ")),
+    [
+      "CLOSED>SYN_SENT",
+      "SYN_SENT>ESTABLISHED",
+      "ESTABLISHED>FIN_WAIT_1",
+      "FIN_WAIT_1>FIN_WAIT_2",
+      "FIN_WAIT_2>TIME_WAIT",
+      "TIME_WAIT>CLOSED",
+      "CLOSED>SYN_SENT",
+      "SYN_SENT>ESTABLISHED",
+      "ESTABLISHED>FIN_WAIT_1",
+      "FIN_WAIT_1>FIN_WAIT_2",
+      "FIN_WAIT_2>TIME_WAIT",
+      "TIME_WAIT>CLOSED",
+    ],
+  );
+  assert.match(r.text, /the old seq 2585335468 is inside the new receive window/);
+  assert.match(r.text, /read 68544 bytes of the new connection, 340 of them "O" from the old one/);
+});
+
+Deno.test("every lab scenario runs under --loss/--delay/--reorder/--seed and reports the change", () => {
+  for (const s of SCENARIOS) {
+    const r = runScenario(s, { loss: 0.05, delay: 25, reorder: 0.1, seed: 3 });
+    assert.ok(r.findings.length > 0, s.name);
+  }
+  const slow = runScenario(findScenario("handshake")!, { delay: 50 });
+  assert.match(slow.findings.join("\n"), /client ESTABLISHED at 100 ms \(RTT 100 ms\)/);
+  const lossy = runScenario(findScenario("close")!, { loss: 0.2, seed: 3 });
+  assert.ok(lossy.timeline.some((l) => l.includes("✗ lost on the way (network loss)")));
 });

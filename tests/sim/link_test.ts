@@ -277,3 +277,49 @@ Deno.test("gilbertElliottLossRate returns the stationary loss when given p, r an
   assertNear(gilbertElliottLossRate({ p: 0.02, r: 0.2 }), 1 / 11, 1e-12, "rate");
   assert.equal(gilbertElliottLossRate({ p: 0, r: 0, goodLoss: 0.2 }), 0.2);
 });
+
+Deno.test("Link drops at the packet limit when queuePackets is set and the bottleneck is overloaded", () => {
+  // 1 MB/s, 1000-byte datagrams: 1 ms each. 10 sent at once: 4 fit (the one
+  // being serialized and three waiting), 6 are dropped.
+  const link = new Link({ bandwidth: 1_000_000, queuePackets: 4 }, new Prng(1));
+  const reasons: LinkDropReason[] = [];
+  const arrivals: number[] = [];
+  const sink = {
+    drop: (r: LinkDropReason) => reasons.push(r),
+    deliver: (at: number) => arrivals.push(at),
+  };
+  for (let i = 0; i < 10; i++) link.transmit(0, new Uint8Array(1000), sink);
+  assert.deepEqual(arrivals, [1, 2, 3, 4]);
+  assert.equal(reasons.length, 6);
+  assert.ok(reasons.every((r) => r === "queue"));
+  assert.equal(link.queuedPackets(0), 4);
+  // After 1.5 ms one has left and one is half serialized: three in the queue, room for one.
+  assert.equal(link.queuedPackets(1.5), 3);
+  link.transmit(1.5, new Uint8Array(1000), sink);
+  link.transmit(1.5, new Uint8Array(1000), sink);
+  assert.deepEqual(arrivals, [1, 2, 3, 4, 5]);
+  assert.equal(reasons.length, 7);
+  assert.equal(link.queuedPackets(100), 0);
+});
+
+Deno.test("Link applies both limits when queueLimit and queuePackets are set", () => {
+  const link = new Link({ bandwidth: 1000, queueLimit: 250, queuePackets: 100 }, new Prng(1));
+  let delivered = 0;
+  const sink = { drop: () => {}, deliver: () => delivered++ };
+  for (let i = 0; i < 10; i++) link.transmit(0, new Uint8Array(100), sink);
+  assert.equal(delivered, 2); // bytes bind first: 100 + 100, a third would make 300 > 250
+  const l2 = new Link({ bandwidth: 1000, queueLimit: 10_000, queuePackets: 3 }, new Prng(1));
+  delivered = 0;
+  for (let i = 0; i < 10; i++) l2.transmit(0, new Uint8Array(100), sink);
+  assert.equal(delivered, 3);
+});
+
+Deno.test("Link keeps the packet queue bounded in memory over a long overloaded run", () => {
+  const link = new Link({ bandwidth: 100_000, queuePackets: 50 }, new Prng(1));
+  let delivered = 0;
+  const sink = { drop: () => {}, deliver: () => delivered++ };
+  for (let i = 0; i < 200_000; i++) link.transmit(i * 5, new Uint8Array(1000), sink);
+  // 1000 s at 100 datagrams/s: ~100k delivered (plus the 50 still queued at the end).
+  assertNear(delivered, 100_000, 60, "delivered");
+  assert.ok(link.queuedPackets(1_000_000) <= 50);
+});

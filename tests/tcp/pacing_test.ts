@@ -5,7 +5,7 @@ import { firstDiff, patternBytes, pump } from "../_harness/sim_pair.ts";
 
 /** Sends 3 MB over a 10 ms link; returns the virtual send times of the sender's data segments. */
 function dataSendTimes(pacing: boolean): { times: number[]; ok: boolean } {
-  const tcp = { pacing, pacingBurst: 16, recvBufferSize: 16 * 1024 * 1024 };
+  const tcp = { pacing, pacingBurst: 16, pacingHorizon: 0, recvBufferSize: 16 * 1024 * 1024 };
   const tb = createTestbed({ link: { delay: 10 }, tcp });
   const sender = tb.addStack({ tcp });
   const l = tb.stack.listen(80);
@@ -62,4 +62,13 @@ Deno.test("Pacer refills by elapsed time, so a late wake-up sends what it lost b
   assert.equal(p.tokens, 4000);
   p.refill(100_000, Infinity);
   assert.equal(p.tokens, 4000);
+});
+
+Deno.test("Pacer's bucket holds pacingHorizon ms of data at the rate when that exceeds the burst", () => {
+  const p = new Pacer(4000, 2);
+  p.refill(0, 10); // 10 bytes/ms: 2 ms is 20 bytes, the 4000-byte burst rules
+  p.refill(100_000, 10);
+  assert.equal(p.tokens, 4000);
+  p.refill(200_000, 10_000); // 10 000 bytes/ms: a late wake-up may send 2 ms of data
+  assert.equal(p.tokens, 20_000);
 });

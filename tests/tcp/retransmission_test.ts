@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { registerController } from "../../src/tcp/congestion/controller.ts";
+import { registerController } from "../../src/tcp/congestion/registry.ts";
 import { NoCongestionControl } from "../../src/tcp/congestion/none.ts";
 import { ACK, PSH } from "../../src/wire/tcp_flags.ts";
 import { TcpPair, TcpScript } from "../_harness/tcp_script.ts";
@@ -69,7 +69,7 @@ Deno.test("TcpConnection takes an RTT sample from TSecr when the ACK covers a re
   assert.equal(info.rttvar, 12.5);
 });
 
-Deno.test("TcpConnection fast-retransmits on the third duplicate ACK and recovers with NewReno when holes remain", () => {
+Deno.test("TcpConnection fast-retransmits on the third duplicate ACK and recovers with NewReno and PRR when holes remain", () => {
   const s = TcpScript.established({ config: PLAIN });
   s.app((c) => c.write(new Uint8Array(30 * MSS)));
   for (let i = 0; i < 10; i++) s.expectSent({ seq: s.l(i * MSS), len: MSS });
@@ -85,19 +85,20 @@ Deno.test("TcpConnection fast-retransmits on the third duplicate ACK and recover
   s.expectSent({ seq: s.l(MSS), len: MSS });
   s.expectNothing();
   let info = s.conn.info();
-  assert.equal(info.ssthresh, Math.floor(11 * MSS / 2));
-  assert.equal(info.cwnd, Math.floor(11 * MSS / 2) + 3 * MSS);
+  const ssthresh = Math.floor(11 * MSS / 2);
+  assert.equal(info.ssthresh, ssthresh);
+  assert.equal(info.cwnd, ssthresh); // no inflation: PRR sizes the sending
   assert.equal(info.lost, 1);
-  // a partial ACK (segment 5 lost too) retransmits the next hole at once
+  // a partial ACK (segment 5 lost too) of 4 segments: PRR's sndcnt is
+  // ceil(4·MSS · ssthresh / RecoverFS) - prr_out = 2·MSS - 1·MSS: the next hole
   s.send({ ack: s.l(5 * MSS) });
   s.expectSent({ seq: s.l(5 * MSS), len: MSS });
   s.expectNothing();
-  // the full ACK ends recovery: cwnd = min(ssthresh, FlightSize + MSS) with nothing in flight
+  // the full ACK ends recovery: cwnd = ssthresh (RFC 6937), nothing in flight
   s.send({ ack: s.l(12 * MSS) });
   info = s.conn.info();
-  assert.equal(info.cwnd, 2 * MSS);
-  s.expectSent({ seq: s.l(12 * MSS), len: MSS });
-  s.expectSent({ seq: s.l(13 * MSS), len: MSS });
+  assert.equal(info.cwnd, ssthresh);
+  for (let i = 12; i < 17; i++) s.expectSent({ seq: s.l(i * MSS), len: MSS });
   s.expectNothing();
   assert.equal(s.conn.info().retransmits, 2);
 });

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
-import { DUP_THRESH, SackRecovery } from "../../src/tcp/recovery.ts";
+import { createController } from "../../src/tcp/congestion/registry.ts";
+import { LossRecovery } from "../../src/tcp/recovery.ts";
+import { RttEstimator } from "../../src/tcp/rtt.ts";
 import { SACK_SCOREBOARD_RANGES, SackScoreboard } from "../../src/tcp/sack_scoreboard.ts";
-import { type Seq, seq } from "../../src/wire/seq.ts";
+import { seq } from "../../src/wire/seq.ts";
 
 const b = (left: number, right: number) => ({ left: seq(left), right: seq(right) });
 const ranges = (sb: SackScoreboard) =>
@@ -41,7 +43,6 @@ Deno.test("SackScoreboard works across the 2^32 wrap when sequence numbers wrap"
   sb.update(una, max, [b(2 ** 32 - 1000, 1000), b(2000, 3000)]);
   assert.equal(sb.count, 2);
   assert.equal(sb.sackedBetween(una, max), 3000);
-  assert.equal(sb.lostBoundary(una, 1000, DUP_THRESH), 2 ** 32 - 1000);
   assert.equal(sb.trim(seq(1500)), true);
   assert.deepEqual(ranges(sb), [[2000, 3000]]);
 });
@@ -55,39 +56,39 @@ Deno.test("SackScoreboard clears itself when a cumulative ACK stops at SACKed da
   assert.equal(sb.count, 0);
 });
 
-Deno.test("SackScoreboard.lostBoundary follows IsLost when DupThresh segments or bytes lie above", () => {
-  const sb = new SackScoreboard();
-  const una = seq(0), max = seq(20_000), mss = 1000;
-  sb.update(una, max, [b(1000, 3000)]);
-  assert.equal(sb.lostBoundary(una, mss, DUP_THRESH), 0); // 2 · SMSS is not more than 2 · SMSS
-  sb.update(una, max, [b(3000, 3500)]); // 2500 bytes above [0, 1000)
-  assert.equal(sb.lostBoundary(una, mss, DUP_THRESH), 1000);
-  sb.update(una, max, [b(5000, 5100), b(6000, 6100), b(7000, 7100)]); // three small ranges
-  assert.equal(sb.lostBoundary(una, mss, DUP_THRESH), 5000);
-});
-
-Deno.test("SackRecovery.setPipe counts unSACKed not-lost bytes once and retransmitted bytes once more", () => {
-  const rec = new SackRecovery();
-  const una = seq(0), max = seq(12_000), mss = 1000;
-  const s = (n: number) => seq(n) as Seq;
+Deno.test("LossRecovery.pipe counts outstanding bytes minus SACKed minus lost when RACK marks holes", () => {
+  const cc = createController("newreno", { mss: 1000, initialCwnd: 100 });
+  const rtt = new RttEstimator({ initial: 1000, min: 200, max: 60_000 });
+  rtt.sample(100);
+  const snd = { sndUna: seq(0), sndNxt: seq(0), sndMax: seq(0), mss: 1000, cc, rtt };
+  const rec = new LossRecovery(seq(0));
+  rec.sack = true;
+  for (let i = 0; i < 12; i++) {
+    rec.onTransmit(i * 0.1, snd, seq(i * 1000), seq(i * 1000 + 1000));
+    snd.sndNxt = snd.sndMax = seq(i * 1000 + 1000);
+  }
+  assert.equal(rec.pipe(snd), 12_000);
   // holes [0, 1000), [3000, 4000), [6000, 7000); SACKed [1000, 3000), [4000, 6000), [7000, 8000)
-  rec.board.update(una, max, [b(1000, 3000), b(4000, 6000), b(7000, 8000)]);
-  rec.enter(una, max);
-  rec.setPipe(una, max, mss);
-  // lost: [0, 1000) and [3000, 4000); in flight: [6000, 7000) and [8000, 12000)
-  assert.equal(rec.pipe, 5000);
-  assert.equal(rec.nextLost(una), 0);
-  rec.onSent(s(0), 1000, max);
-  assert.equal(rec.pipe, 6000);
-  assert.equal(rec.nextLost(una), 3000);
-  assert.equal(rec.holeLimit, 4000);
-  rec.onSent(s(3000), 1000, max);
-  assert.equal(rec.nextLost(una), -1);
-  rec.setPipe(una, max, mss); // recomputed from the scoreboard: the same
-  assert.equal(rec.pipe, 7000);
-  rec.onSent(s(12_000), 1000, seq(12_000)); // new data: pipe only
-  assert.equal(rec.pipe, 8000);
-  rec.exit();
-  assert.equal(rec.active, false);
-  assert.equal(rec.pipe, 0);
+  rec.beginAck(100, snd, -1);
+  rec.onAckBlocks(100, snd, 0, {
+    srcPort: 1,
+    dstPort: 2,
+    seq: seq(0),
+    ack: seq(0),
+    flags: 16,
+    window: 60000,
+    urgentPointer: 0,
+    payload: new Uint8Array(0),
+    options: { sackBlocks: [b(7000, 8000), b(4000, 6000), b(1000, 3000)] },
+  });
+  assert.equal(rec.afterAck(100, snd, -1), true); // 5 segments SACKed: RACK's window is 0
+  // lost: the three holes below the newest SACKed segment; in flight: [8000, 12000)
+  assert.equal(rec.lostBytes, 3000);
+  assert.equal(rec.pipe(snd), 4000);
+  assert.equal(rec.nextRetransmit(snd), true);
+  assert.deepEqual([rec.rxSeq, rec.rxLimit], [0, 1000]);
+  rec.onTransmit(100, snd, seq(0), seq(1000));
+  assert.equal(rec.pipe(snd), 5000);
+  assert.equal(rec.nextRetransmit(snd), true);
+  assert.deepEqual([rec.rxSeq, rec.rxLimit], [3000, 4000]);
 });

@@ -46,6 +46,8 @@ Deno.test("TimerTable.expired returns due kinds in TIMER_KINDS order, at the dea
     "timeWait",
     "finWait2",
     "pacing",
+    "lossProbe",
+    "reorder",
   ]);
 });
 

@@ -1,6 +1,7 @@
 // The connected-UDP contract of DatagramSocket (issue 4, part 1), run on
-// both backends: the simulator (SimUdpSocket) and real loopback UDP
-// (DenoUdpSocket over Deno.listenDatagram). One test body per rule; where a
+// every backend: the simulator (SimUdpSocket), real loopback UDP over
+// Deno.listenDatagram (DenoUdpSocket) and over libc (KernelUdpSocket, issue
+// 10; also with GSO and GRO off). One test body per rule; where a
 // backend cannot show a rule (real UDP never sees ICMP port unreachable,
 // docs/udp.md §1) the test asserts what that backend does instead.
 
@@ -9,6 +10,12 @@ import { SimNetwork } from "../../src/sim/sim_network.ts";
 import { VirtualClock } from "../../src/sim/virtual_clock.ts";
 import type { DatagramAddr, DatagramSocket } from "../../src/udp/datagram_socket.ts";
 import { DenoUdpSocket, openUdpSocket } from "../../src/udp/deno_udp_socket.ts";
+import {
+  kernelUdpAvailable,
+  KernelUdpSocket,
+  type KernelUdpSocketOptions,
+  openKernelUdpSocket,
+} from "../../src/udp/kernel_udp_socket.ts";
 import {
   AddrInUseError,
   ConnectionRefusedError,
@@ -81,17 +88,28 @@ function simBackend(): Backend {
 }
 
 function realBackend(): Backend {
-  const socks: DenoUdpSocket[] = [];
+  return socketBackend((addr) => openUdpSocket(addr), false);
+}
+
+function kernelBackend(opts: KernelUdpSocketOptions): () => Backend {
+  return () => socketBackend((addr) => openKernelUdpSocket({ ...opts, ...addr }), true);
+}
+
+function socketBackend(
+  openAt: (addr: { hostname: string; port?: number }) => Promise<DenoUdpSocket | KernelUdpSocket>,
+  seesUnreachable: boolean,
+): Backend {
+  const socks: (DenoUdpSocket | KernelUdpSocket)[] = [];
   const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
   return {
     async open() {
-      const s = await openUdpSocket({ hostname: "127.0.0.1" });
+      const s = await openAt({ hostname: "127.0.0.1" });
       socks.push(s);
       return s;
     },
     async bindAgain(addr) {
       try {
-        const s = await openUdpSocket(addr);
+        const s = await openAt(addr);
         s.close();
         await s.closed;
         return undefined;
@@ -100,14 +118,14 @@ function realBackend(): Backend {
       }
     },
     async deadAddr() {
-      const s = await openUdpSocket({ hostname: "127.0.0.1" });
+      const s = await openAt({ hostname: "127.0.0.1" });
       const addr = s.localAddr;
       s.close();
       await s.closed;
       return addr;
     },
     async sent(sock) {
-      const s = sock as DenoUdpSocket;
+      const s = sock as DenoUdpSocket | KernelUdpSocket;
       for (let i = 0; s.stats().inFlight > 0; i++) {
         if (i > 1000) throw new Error("real: sends did not complete");
         await sleep(1);
@@ -119,8 +137,8 @@ function realBackend(): Backend {
         await sleep(2);
       }
     },
-    quiet: () => sleep(50), // loopback delivers (and would bounce ICMP) within microseconds
-    seesUnreachable: false,
+    quiet: () => sleep(50), // loopback delivers (and bounces ICMP) within microseconds
+    seesUnreachable,
     async close() {
       for (const s of socks) s.close();
       await Promise.all(socks.map((s) => s.closed));
@@ -129,6 +147,12 @@ function realBackend(): Backend {
 }
 
 const BACKENDS: [string, () => Backend][] = [["sim", simBackend], ["real", realBackend]];
+if (kernelUdpAvailable().ok) {
+  BACKENDS.push(
+    ["kernel", kernelBackend({})],
+    ["kernel, GSO and GRO off", kernelBackend({ gso: false, gro: false })],
+  );
+}
 const enc = (s: string) => new TextEncoder().encode(s);
 
 function inbox(sock: DatagramSocket): Inbox {
@@ -233,7 +257,7 @@ contract("reports port unreachable as connection refused only when connected", a
     assert.ok(e instanceof Deno.errors.ConnectionRefused);
     assert.match(e.message, new RegExp(`${dead.hostname}:${dead.port}`));
   } else {
-    // Real UDP over Deno: the kernel socket is never connect(2)ed, so Linux
+    // Deno.listenDatagram: the kernel socket is never connect(2)ed, so Linux
     // drops the ICMP error (docs/udp.md §1).
     assert.deepEqual(got.errors, []);
   }

@@ -16,7 +16,13 @@
  *   {@linkcode CongestionController.onRecoveryExit};
  * - a retransmission timeout → {@linkcode CongestionController.onRto};
  * - an episode found spurious (F-RTO, D-SACK / Eifel undo) →
- *   {@linkcode CongestionController.onSpuriousCongestion}.
+ *   {@linkcode CongestionController.onSpuriousCongestion} (after `onRecoveryExit`
+ *   when it was a fast recovery).
+ *
+ * An RTO episode has no `onRecoveryExit`: after `onRto` the controller is back
+ * in slow start and simply gets `onAck`s. A tail loss probe that repaired a
+ * loss gives `onCongestionEvent` immediately followed by `onRecoveryExit`.
+ * `AckSample.inRecovery` is true in both kinds of episode.
  *
  * During recovery a controller with `usesPrr` lets PRR (RFC 6937) size what
  * is sent, aiming at its `ssthresh`; one without (BBR) keeps governing `cwnd`

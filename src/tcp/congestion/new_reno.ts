@@ -1,14 +1,22 @@
 /**
  * NewReno window arithmetic: slow start and congestion avoidance (RFC 5681
- * §3.1, with appropriate byte counting, RFC 3465) and the fast-recovery window
- * (RFC 5681 §3.2, RFC 6582 §3.2). The connection decides when each event
- * happens; this file only computes cwnd and ssthresh.
+ * §3.1, with appropriate byte counting, RFC 3465), the halving on a
+ * congestion event (RFC 5681 §3.2 eq. 4) and the loss window after a
+ * timeout. What is sent *during* recovery is sized by PRR (RFC 6937,
+ * `prr.ts`) toward this controller's `ssthresh`; the fast-recovery state
+ * machine (RFC 6582) lives in `recovery.ts`. This file only answers cwnd and
+ * ssthresh.
  *
  * @module
  */
 
 import type { Instant } from "../../time.ts";
-import type { CongestionController, ControllerOptions } from "./controller.ts";
+import type {
+  AckSample,
+  CongestionController,
+  CongestionEvent,
+  CongestionOptions,
+} from "./congestion_controller.ts";
 
 /**
  * The NewReno congestion controller (registry name "newreno").
@@ -19,28 +27,35 @@ import type { CongestionController, ControllerOptions } from "./controller.ts";
  *   §2.2, L = 2·SMSS, allowed by RFC 5681 §3.1).
  * - Congestion avoidance: byte counting, `cwnd += mss` each time a full cwnd of
  *   bytes has been acknowledged (RFC 5681 §3.1, RFC 3465 §2.1).
+ * - Congestion event: `ssthresh = max(inFlight / 2, 2·mss)`; cwnd drops to
+ *   ssthresh, and PRR paces the sending of the recovery toward it (RFC 6937:
+ *   cwnd = ssthresh when recovery ends).
  * - A repeated RTO before new data is acknowledged keeps ssthresh (RFC 5681
- *   §3.1, note after eq. 4), so the caller need not track it.
+ *   §3.1, note after eq. 4).
+ * - A spurious event is undone: cwnd and ssthresh come back (RFC 4015 §3).
  *
- * `onAck` is for ACKs outside fast recovery; inside it the connection calls
- * `onRecoveryDupAck`, `onPartialAck` and `onRecoveryExit` instead.
- *
- * @example Slow start, then a fast retransmit
+ * @example Slow start, then a congestion event and the end of its recovery
  * ```ts
  * import assert from "node:assert/strict";
  * import { NewReno } from "./new_reno.ts";
  *
  * const cc = new NewReno({ mss: 1000, initialCwnd: 2 });
- * cc.onAck(0, 1000, 2000);
+ * const ack = { ackedBytes: 1000, priorInFlight: 2000, inFlight: 1000, rtt: 10, minRtt: 10,
+ *   srtt: 10, deliveryRate: -1, delivered: 1000, priorDelivered: 0, isAppLimited: false,
+ *   inRecovery: false, lostBytes: 0 };
+ * cc.onAck(0, ack);
  * assert.equal(cc.cwnd, 3000);
- * cc.onFastRetransmit(10, 3000);
+ * cc.onCongestionEvent(10, { inFlight: 3000, lostBytes: 1000 });
  * assert.equal(cc.ssthresh, 2000); // max(FlightSize / 2, 2·SMSS)
- * assert.equal(cc.cwnd, 5000); // ssthresh + 3·SMSS
+ * cc.onRecoveryExit(20, 1000);
+ * assert.equal(cc.cwnd, 2000); // RFC 6937: cwnd = ssthresh
  * ```
  */
 export class NewReno implements CongestionController {
   /** Registry name. */
   readonly name: string = "newreno";
+  /** PRR sizes what is sent during recovery. */
+  readonly usesPrr: boolean = true;
   #mss: number;
   readonly #initialCwnd: number;
   #cwnd: number;
@@ -51,12 +66,17 @@ export class NewReno implements CongestionController {
   #pristine = true;
   /** An RTO happened and no new data has been acknowledged since. */
   #afterRto = false;
+  /** Between onCongestionEvent and onRecoveryExit: PRR sizes the sending, cwnd holds. */
+  #inFastRecovery = false;
+  // The state before the last congestion event or RTO (for onSpuriousCongestion)
+  #priorCwnd = 0;
+  #priorSsthresh = Infinity;
 
   /**
    * @param options Sender MSS and initial window in segments.
    * @throws {RangeError} When `mss` or `initialCwnd` is not positive.
    */
-  constructor(options: ControllerOptions) {
+  constructor(options: CongestionOptions) {
     if (!(options.mss > 0 && options.initialCwnd > 0)) {
       throw new RangeError(
         `NewReno needs mss > 0 and initialCwnd > 0, got ${JSON.stringify(options)}`,
@@ -82,64 +102,73 @@ export class NewReno implements CongestionController {
     return this.#mss;
   }
 
-  /** Grows cwnd for `ackedBytes` newly acknowledged outside recovery. */
-  onAck(_now: Instant, ackedBytes: number, _flightSize: number): void {
-    if (ackedBytes <= 0) return;
+  /** -1: the sender derives the pacing rate from cwnd/SRTT. */
+  pacingRate(_srtt: number): number {
+    return -1;
+  }
+
+  /** Grows cwnd for the bytes an ACK delivered outside recovery (PRR sizes it inside). */
+  onAck(_now: Instant, sample: AckSample): void {
+    const acked = sample.ackedBytes;
+    if (acked <= 0) return;
     this.#pristine = false;
     this.#afterRto = false;
+    if (this.#inFastRecovery) return; // (after an RTO, slow start goes on in recovery)
     const mss = this.#mss;
     if (this.#cwnd < this.#ssthresh) {
       // RFC 5681 §3.1 slow start with RFC 3465 §2.2 limit L = 2·SMSS
-      this.#cwnd += Math.min(ackedBytes, 2 * mss);
+      this.#cwnd += Math.min(acked, 2 * mss);
       this.#bytesAcked = 0;
       return;
     }
     // RFC 5681 §3.1 congestion avoidance, byte counting (RFC 3465 §2.1)
-    this.#bytesAcked += ackedBytes;
+    this.#bytesAcked += acked;
     if (this.#bytesAcked >= this.#cwnd) {
       this.#bytesAcked -= this.#cwnd;
       this.#cwnd += mss;
     }
   }
 
-  /** Enters fast recovery on the third duplicate ACK. */
-  onFastRetransmit(_now: Instant, flightSize: number): void {
+  /** Halves: ssthresh = max(inFlight / 2, 2·SMSS) (RFC 5681 §3.2 eq. 4); cwnd follows. */
+  onCongestionEvent(_now: Instant, event: CongestionEvent): void {
     this.#pristine = false;
-    this.#ssthresh = this.#lossThreshold(flightSize); // RFC 5681 §3.2 step 2, eq. 4
-    this.#cwnd = this.#ssthresh + 3 * this.#mss; // RFC 5681 §3.2 step 3 / RFC 6582 §3.2 step 2
+    this.#saveUndo();
+    this.#ssthresh = this.#lossThreshold(event.inFlight);
+    this.#cwnd = this.#ssthresh;
     this.#bytesAcked = 0;
+    this.#inFastRecovery = true;
   }
 
-  /** Inflates cwnd by one segment for each further duplicate ACK. */
-  onRecoveryDupAck(_now: Instant): void {
-    this.#cwnd += this.#mss; // RFC 5681 §3.2 step 4 / RFC 6582 §3.2 step 3
-  }
-
-  /** Deflates cwnd by the bytes a partial ACK acknowledged. */
-  onPartialAck(_now: Instant, ackedBytes: number): void {
-    // RFC 6582 §3.2 step 5: deflate by the amount acked, add back SMSS if >= SMSS
-    let cwnd = this.#cwnd - ackedBytes;
-    if (ackedBytes >= this.#mss) cwnd += this.#mss;
-    this.#cwnd = Math.max(cwnd, this.#mss);
-    this.#afterRto = false;
-  }
-
-  /** Deflates cwnd when the recovery point is acknowledged. */
-  onRecoveryExit(_now: Instant, flightSize: number): void {
-    // RFC 6582 §3.2 step 6, option 1
-    this.#cwnd = Math.min(this.#ssthresh, Math.max(flightSize, this.#mss) + this.#mss);
+  /** RFC 6937 §3.1: at the end of recovery cwnd = ssthresh. */
+  onRecoveryExit(_now: Instant, _inFlight: number): void {
+    this.#cwnd = this.#ssthresh;
     this.#bytesAcked = 0;
     this.#afterRto = false;
+    this.#inFastRecovery = false;
   }
 
   /** Collapses cwnd to the loss window after a retransmission timeout. */
-  onRto(_now: Instant, flightSize: number): void {
+  onRto(_now: Instant, inFlight: number): void {
     this.#pristine = false;
     // RFC 5681 §3.1: ssthresh held constant when the timer fires again for the same data
-    if (!this.#afterRto) this.#ssthresh = this.#lossThreshold(flightSize);
+    if (!this.#afterRto) {
+      this.#saveUndo();
+      this.#ssthresh = this.#lossThreshold(inFlight);
+    }
     this.#afterRto = true;
+    this.#inFastRecovery = false;
     this.#cwnd = this.#mss; // RFC 5681 §3.1: LW = 1 SMSS
     this.#bytesAcked = 0;
+  }
+
+  /** The last event was spurious: restore cwnd and ssthresh (RFC 4015 §3.2, as Linux's undo). */
+  onSpuriousCongestion(_now: Instant): void {
+    if (this.#priorCwnd === 0) return;
+    this.#cwnd = Math.max(this.#cwnd, this.#priorCwnd);
+    this.#ssthresh = this.#priorSsthresh;
+    this.#priorCwnd = 0;
+    this.#afterRto = false;
+    this.#inFastRecovery = false;
   }
 
   /** Changes the MSS; before any event the initial window is recomputed with it. */
@@ -152,6 +181,11 @@ export class NewReno implements CongestionController {
     }
     this.#cwnd = Math.max(this.#cwnd, mss);
     if (this.#ssthresh !== Infinity) this.#ssthresh = Math.max(this.#ssthresh, 2 * mss);
+  }
+
+  #saveUndo(): void {
+    this.#priorCwnd = this.#cwnd;
+    this.#priorSsthresh = this.#ssthresh;
   }
 
   /** RFC 5681 eq. 4: ssthresh = max(FlightSize / 2, 2·SMSS). */

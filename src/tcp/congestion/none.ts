@@ -6,7 +6,12 @@
  */
 
 import type { Instant } from "../../time.ts";
-import type { CongestionController, ControllerOptions } from "./controller.ts";
+import type {
+  AckSample,
+  CongestionController,
+  CongestionEvent,
+  CongestionOptions,
+} from "./congestion_controller.ts";
 
 /**
  * A controller whose window is always `Infinity` and which ignores every event.
@@ -28,22 +33,26 @@ export class NoCongestionControl implements CongestionController {
   readonly cwnd: number = Infinity;
   /** Always `Infinity`. */
   readonly ssthresh: number = Infinity;
+  /** No PRR: the window stays unbounded during recovery. */
+  readonly usesPrr: boolean = false;
 
   /** @param _options Ignored. */
-  constructor(_options?: ControllerOptions) {}
+  constructor(_options?: CongestionOptions) {}
 
+  /** -1: the sender's default (Infinity with an infinite window). */
+  pacingRate(_srtt: number): number {
+    return -1;
+  }
   /** Ignored. */
-  onAck(_now: Instant, _ackedBytes: number, _flightSize: number): void {}
+  onAck(_now: Instant, _sample: AckSample): void {}
   /** Ignored. */
-  onFastRetransmit(_now: Instant, _flightSize: number): void {}
+  onCongestionEvent(_now: Instant, _event: CongestionEvent): void {}
   /** Ignored. */
-  onRecoveryDupAck(_now: Instant): void {}
+  onRecoveryExit(_now: Instant, _inFlight: number): void {}
   /** Ignored. */
-  onPartialAck(_now: Instant, _ackedBytes: number): void {}
+  onRto(_now: Instant, _inFlight: number): void {}
   /** Ignored. */
-  onRecoveryExit(_now: Instant, _flightSize: number): void {}
-  /** Ignored. */
-  onRto(_now: Instant, _flightSize: number): void {}
+  onSpuriousCongestion(_now: Instant): void {}
   /** Ignored. */
   setMss(_mss: number): void {}
 }
