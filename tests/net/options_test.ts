@@ -27,7 +27,8 @@ Deno.test("resolveTouOptions fills Linux defaults when given nothing", () => {
   const o = resolveTouOptions();
   const tcp = toStackOptions(o).tcp!;
   // the internal (testbed-only) TcpConfig fields are not options: the stack fills their defaults
-  const { rfc1337: _r, initialWindowBytes: _i, ...publicDefaults } = DEFAULT_TCP_CONFIG;
+  const { rfc1337: _r, initialWindowBytes: _i, pacingHorizon: _p, ...publicDefaults } =
+    DEFAULT_TCP_CONFIG;
   assert.deepEqual({ ...tcp }, publicDefaults);
   assert.equal(o.backlog, 128);
   assert.equal(o.synQueueLimit, 256);
