@@ -431,6 +431,15 @@ export const TOU_OPTION_SPECS = {
     layer: "stack",
     linux: ["somaxconn"],
   },
+  synCookies: {
+    unit: "count",
+    min: 0,
+    max: 2,
+    default: 1,
+    description: "SYN cookies (tcp_syncookies): 0 off, 1 when a listener's SYN queue is full, " +
+      "2 for every SYN; a cookie SYN-ACK keeps no state and the final ACK creates the connection.",
+    layer: "stack",
+  },
   portRange: {
     unit: "ports",
     min: 1,

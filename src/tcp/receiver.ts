@@ -30,6 +30,8 @@ import { RcvAutotune } from "./rcv_autotune.ts";
 import type { TimerTable } from "./timers.ts";
 
 /** RFC 7323 §5.5: TS.Recent is invalid after 24 days of idleness. */
+/** Least time between ACKs to unacceptable segments without data (Linux tcp_invalid_ratelimit). */
+export const INVALID_ACK_INTERVAL_MS = 500;
 const PAWS_IDLE_LIMIT = 24 * 24 * 3600 * 1000;
 /** Delayed ACKs wait at most this long (RFC 1122 4.2.3.2: less than 0.5 s; Linux 200 ms). */
 const MAX_DELAYED_ACK = 200;
@@ -75,6 +77,7 @@ export class Receiver {
   #bytesReceived = 0;
   #challengeStart: Instant = -Infinity;
   #challengeCount = 0;
+  #lastInvalidAck: Instant = -Infinity;
 
   /**
    * Makes the receive side with an empty buffer; it learns the IRS from the peer's SYN.
@@ -165,6 +168,31 @@ export class Receiver {
   get sack(): boolean {
     return this.#sack;
   }
+
+  /**
+   * The ACK RFC 9293 §3.10.7.4 sends for an unacceptable (or PAWS-rejected)
+   * segment. For one without data (a pure ACK, a SYN, a RST-less control
+   * segment) at most one per {@linkcode INVALID_ACK_INTERVAL_MS}, as Linux
+   * `tcp_oow_rate_limited` (`tcp_invalid_ratelimit`): two desynchronized ends
+   * would otherwise ACK each other's ACKs forever (an ACK loop).
+   *
+   * @param now Current time.
+   * @param seg The unacceptable segment.
+   */
+  invalidSegmentAck(now: Instant, seg: TcpSegment): void {
+    const data = seg.payload.length > 0 || (seg.flags & FIN) !== 0;
+    if (!data || (seg.flags & SYN) !== 0) {
+      if (now - this.#lastInvalidAck < INVALID_ACK_INTERVAL_MS) {
+        this.invalidAcksSkipped++;
+        return;
+      }
+      this.#lastInvalidAck = now;
+    }
+    this.requestAck();
+  }
+
+  /** ACKs to unacceptable data-less segments not sent (rate limit; Linux TCPACKSkipped*). */
+  invalidAcksSkipped = 0;
 
   /** Asks for an immediate ACK (duplicate, window update, FIN). */
   requestAck(): void {

@@ -188,6 +188,9 @@ class TouTunnelEndpoint implements ObservableEndpoint {
     for (const [k, v] of Object.entries(this.#ep.counters)) {
       if (typeof v === "number") out[`stack_${snake(k)}`] = v;
     }
+    for (const [k, v] of Object.entries(this.#ep.listenerCounters())) {
+      out[`listen_${snake(k)}`] = v;
+    }
     for (const [k, v] of Object.entries(this.#ep.udpStats() ?? {})) {
       if (typeof v === "number") out[`udp_${snake(k)}`] = v;
     }
