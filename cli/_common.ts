@@ -12,7 +12,9 @@ import {
   KEY_ENV,
   mergeConfig,
   readConfigFile,
+  SELECTABLE_CONGESTION,
   type TouConfig,
+  TUNNEL_DEFAULT_CONGESTION,
   validateConfig,
 } from "../src/tunnel/config.ts";
 import { type LoadedKey, loadKey } from "../src/tunnel/key_file.ts";
@@ -92,6 +94,9 @@ export const OPTION_HELP = {
     `give up opening a tunnel connection after this many seconds (default: ${DEFAULT_CONNECT_TIMEOUT_S})`,
   control: "serve live figures for `tou stat` on this loopback address (host:port or port)",
   drainTimeout: "on SIGINT/SIGTERM, let open streams finish for this long, then reset them",
+  congestion: `congestion control: ${
+    SELECTABLE_CONGESTION.join(", ")
+  } (default: ${TUNNEL_DEFAULT_CONGESTION}; see docs/stack.md)`,
   logLevel: "least severe log level: debug, info, warn, error (default: info)",
   logFormat: "log format: text or json (default: text)",
   pcap: "write every TCP segment (plaintext) to this pcap file, for Wireshark/tshark",

@@ -6,7 +6,7 @@
 
 import { Command } from "@commander-js/extra-typings";
 import { AddressError, type HostPort, parseHostPort, parsePort } from "../src/tunnel/address.ts";
-import { ConfigError } from "../src/tunnel/config.ts";
+import { ConfigError, tcpOptionsOf } from "../src/tunnel/config.ts";
 import { runCat } from "../src/tunnel/cat.ts";
 import { openTouEndpoint } from "../src/tunnel/tou_endpoint.ts";
 import { describeConnectError, describeError } from "../src/tunnel/errors.ts";
@@ -48,6 +48,7 @@ export function catCommand(ctx: CliContext): Command<[], Record<string, unknown>
     .option("--allow-readable-key-file", OPTION_HELP.allowReadableKeyFile)
     .option("--plaintext", OPTION_HELP.plaintext)
     .option("--config <file>", OPTION_HELP.config)
+    .option("--congestion <name>", OPTION_HELP.congestion)
     .option("--keepalive <seconds>", OPTION_HELP.keepalive, numberOrText)
     .option("--user-timeout <seconds>", OPTION_HELP.userTimeout, numberOrText)
     .option("--connect-timeout <seconds>", OPTION_HELP.connectTimeout, numberOrText)
@@ -79,6 +80,7 @@ Exit status: 0 success, 1 runtime failure (refused, reset), 2 usage error.`,
         logLevel: opts.logLevel,
         logFormat: opts.logFormat,
         listen: opts.listen,
+        congestion: opts.congestion,
       });
       let connect: { server: { hostname: string; port: number }; tunnelPort: number } | undefined;
       let listen: { addr: { hostname: string; port: number }; tunnelPort?: number } | undefined;
@@ -114,7 +116,7 @@ Exit status: 0 success, 1 runtime failure (refused, reset), 2 usage error.`,
           input: ctx.io.stdin,
           output: ctx.io.stdoutBytes,
           key: key.key,
-          tcp: cfg.tcp,
+          tcp: tcpOptionsOf(cfg),
           keepAliveMs: seconds(cfg.keepalive),
           userTimeoutMs: seconds(cfg.userTimeout),
           connectTimeoutMs: seconds(cfg.connectTimeout),

@@ -50,6 +50,7 @@ export function serverCommand(ctx: CliContext): Command<[], Record<string, unkno
     )
     .option("--keepalive <seconds>", OPTION_HELP.keepalive, numberOrText)
     .option("--user-timeout <seconds>", OPTION_HELP.userTimeout, numberOrText)
+    .option("--congestion <name>", OPTION_HELP.congestion)
     .option("--log-level <level>", OPTION_HELP.logLevel)
     .option("--log-format <format>", OPTION_HELP.logFormat)
     .option("--pcap <file>", OPTION_HELP.pcap)

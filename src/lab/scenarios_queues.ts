@@ -80,7 +80,8 @@ export const synFlood: LabScenario = {
     "The half-open connections give up after 5 SYN-ACK retransmissions (63 s), then the client gets in.",
   ],
   run(w) {
-    const server = w.host("server", "127.0.0.1", { isn: 5000, synQueueLimit: 256 });
+    // synCookies 0: shows the queue itself (tou's default, 1, answers a full queue with SYN cookies)
+    const server = w.host("server", "127.0.0.1", { isn: 5000, synQueueLimit: 256, synCookies: 0 });
     w.app("server", "listen(80)");
     const l = server.listen(80);
     const attacker = w.network.bind({ hostname: "127.0.0.66", port: 7000 });

@@ -54,7 +54,8 @@ export const shortTimeWait: LabScenario = {
     "The server never learns that its FIN arrived: its close ends in an error (compare: tou lab time-wait).",
   ],
   run(w) {
-    const tcp: Partial<TcpConfig> = { msl: 10 };
+    // the timeline the tests pin: NewReno and a fixed window
+    const tcp: Partial<TcpConfig> = { msl: 10, congestionControl: "newreno", recvAutoTune: false };
     const server = w.host("server", "127.0.0.1", { isn: 5000 });
     const client = w.host("client", "127.0.0.2", { isn: 1000, tcp });
     const l = server.listen(80);
@@ -101,7 +102,8 @@ export const oldDuplicate: LabScenario = {
     "The held-back copy finally arrives and is accepted as data of the new connection: the server reads 'O' bytes in the middle of the 'N' stream.",
   ],
   run(w) {
-    const tcp: Partial<TcpConfig> = { msl: 10 };
+    // the timeline the tests pin: NewReno and a fixed window
+    const tcp: Partial<TcpConfig> = { msl: 10, congestionControl: "newreno", recvAutoTune: false };
     const server = w.host("server", "127.0.0.1", { tcp, isnSecret: secret(1) });
     const client = w.host("client", "127.0.0.2", { tcp, isnSecret: secret(2) });
     const l = server.listen(80, { reuseAddress: true });

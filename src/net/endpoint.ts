@@ -293,6 +293,21 @@ export class Endpoint implements AsyncDisposable {
     return this.#stack.counters;
   }
 
+  /**
+   * The counters of every open listener, summed: SYN queue and accept queue
+   * drops (`synQueueDrops`, `listenDrops`, `listenOverflows`), SYN cookies
+   * (`synCookiesSent`, `synCookiesRecv`, `synCookiesFailed`) and `accepted`.
+   */
+  listenerCounters(): Readonly<Record<string, number>> {
+    const sum: Record<string, number> = {};
+    for (const l of this.#stack.listeners()) {
+      for (const [k, v] of Object.entries(l.counters)) {
+        if (typeof v === "number") sum[k] = (sum[k] ?? 0) + v;
+      }
+    }
+    return sum;
+  }
+
   /** UDP socket counters (sent, dropped, received, …), when the socket keeps them. */
   udpStats(): DenoUdpSocketStats | undefined {
     const s = this.#udp as Partial<{ stats(): DenoUdpSocketStats }>;

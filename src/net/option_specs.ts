@@ -29,6 +29,7 @@
 
 import { DEFAULT_TCP_CONFIG } from "../tcp/config.ts";
 import { DEFAULT_EPHEMERAL_RANGE } from "../stack/ports.ts";
+import { SELECTABLE_CONGESTION } from "../tcp/congestion/defaults.ts";
 
 /**
  * What an option measures; used in messages and docs.
@@ -319,9 +320,10 @@ export const TOU_OPTION_SPECS = {
   },
   congestionControl: {
     unit: "name",
-    choices: ["newreno", "none"],
+    choices: SELECTABLE_CONGESTION,
     default: C.congestionControl,
-    description: "Congestion control algorithm.",
+    description: "Congestion control algorithm: cubic (RFC 9438, the library default), bbr " +
+      "(the tunnel's default), newreno, none.",
     layer: "tcp",
     linux: ["tcp_congestion_control", "TCP_CONGESTION"],
   },
@@ -434,6 +436,15 @@ export const TOU_OPTION_SPECS = {
     default: false,
     description: "TCP Fast Open (RFC 7413) on this endpoint's listeners: give cookies and take " +
       "the data of SYNs with a valid one (a connection uses it with connect's fastOpen).",
+    layer: "stack",
+  },
+  synCookies: {
+    unit: "count",
+    min: 0,
+    max: 2,
+    default: 1,
+    description: "SYN cookies (tcp_syncookies): 0 off, 1 when a listener's SYN queue is full, " +
+      "2 for every SYN; a cookie SYN-ACK keeps no state and the final ACK creates the connection.",
     layer: "stack",
   },
   portRange: {

@@ -276,9 +276,10 @@ type StackKeyOf<K extends StackOptionName> = Specs[K] extends { readonly stackKe
  * testbed only), so they need no table entry: the stack fills their
  * defaults. RFC 1337 on/off and the initial window in bytes are reachable
  * from the test seam (`createTestbed({ tcp })`). (The user timeout is a
- * user tunable: the tunnel sets it.)
+ * user tunable: the tunnel sets it.) `recvAutoTune` (receive-window
+ * auto-tuning) is on unless `recvBufferSize` is set below its default.
  */
-type InternalTcpField = "rfc1337" | "initialWindowBytes" | "pacingHorizon";
+type InternalTcpField = "rfc1337" | "initialWindowBytes" | "pacingHorizon" | "recvAutoTune";
 
 // Compile-time checks that the table and the layers below it agree.
 // Every TcpConfig field but the internal ones is a "tcp" option, and every "tcp" option a field:

@@ -22,7 +22,14 @@
 import { DEFAULT_TCP_CONFIG, type TcpConfig } from "../tcp/config.ts";
 import { type FastOpenParams, TcpConnection } from "../tcp/connection.ts";
 import type { TcpEvent } from "../tcp/events.ts";
-import { generateIsn } from "../tcp/isn.ts";
+import { generateIsn, type IsnTuple as TcpTuple } from "../tcp/isn.ts";
+import {
+  cookieConnection,
+  cookieSynAck,
+  SYN_COOKIE_MAX_AGE,
+  SYN_COOKIE_PERIOD_MS,
+  SynCookieJar,
+} from "../tcp/syn_cookie.ts";
 import { siphash24Low32 } from "../tcp/siphash.ts";
 import { ACK, PSH, RST, SYN } from "../wire/tcp_flags.ts";
 import { type Seq, seq, seqAdd } from "../wire/seq.ts";
@@ -126,6 +133,8 @@ export class Stack implements ConnectionDriver {
   #range: readonly [number, number];
   #synQueueLimit: number;
   #abortOnOverflow: boolean;
+  #synCookies: number;
+  #cookieJar: SynCookieJar | undefined;
   #twReuse: number;
   #maxTwBuckets: number;
   #somaxconn: number;
@@ -149,6 +158,7 @@ export class Stack implements ConnectionDriver {
     this.#range = options.ephemeralPortRange ?? DEFAULT_EPHEMERAL_RANGE;
     this.#synQueueLimit = options.synQueueLimit ?? 256;
     this.#abortOnOverflow = options.abortOnOverflow ?? false;
+    this.#synCookies = options.synCookies ?? 1;
     this.#twReuse = options.twReuse ?? DEFAULT_TW_REUSE;
     this.#maxTwBuckets = options.maxTwBuckets ?? DEFAULT_MAX_TW_BUCKETS;
     this.#somaxconn = options.somaxconn ?? DEFAULT_SOMAXCONN;
@@ -210,6 +220,7 @@ export class Stack implements ConnectionDriver {
     if (options.ephemeralPortRange !== undefined) this.#range = options.ephemeralPortRange;
     if (options.synQueueLimit !== undefined) this.#synQueueLimit = options.synQueueLimit;
     if (options.abortOnOverflow !== undefined) this.#abortOnOverflow = options.abortOnOverflow;
+    if (options.synCookies !== undefined) this.#synCookies = options.synCookies;
     if (options.twReuse !== undefined) this.#twReuse = options.twReuse;
     if (options.maxTwBuckets !== undefined) this.#maxTwBuckets = options.maxTwBuckets;
     if (options.somaxconn !== undefined) this.#somaxconn = options.somaxconn;
@@ -766,16 +777,23 @@ export class Stack implements ConnectionDriver {
       // RFC 9293 §3.10.7.2: LISTEN
       if (seg.flags & RST) return;
       if (seg.flags & ACK) {
+        if (!(seg.flags & SYN) && this.#cookieAck(l, from, seg)) return;
         this.#sendRstFor(from, seg);
         return;
       }
       if (seg.flags & SYN) {
-        if (l.synQueue.size >= l.synQueueLimit) {
-          l.counters.synQueueDrops++;
-          return;
-        }
         if (l.acceptQueueFull) {
           l.counters.listenDrops++;
+          return;
+        }
+        if (
+          this.#synCookies === 2 || (this.#synCookies === 1 && l.synQueue.size >= l.synQueueLimit)
+        ) {
+          this.#cookieSyn(l, from, seg); // RFC 4987 §3.6: answer without state
+          return;
+        }
+        if (l.synQueue.size >= l.synQueueLimit) {
+          l.counters.synQueueDrops++;
           return;
         }
         const now = this.runtime.now();
@@ -811,6 +829,65 @@ export class Stack implements ConnectionDriver {
         this.process(nc);
       }
     }
+  }
+
+  #cookieTuple(from: DatagramAddr, seg: TcpSegment): TcpTuple {
+    return {
+      localAddr: this.#localAddrText,
+      localPort: seg.dstPort,
+      remoteAddr: addrKey(from),
+      remotePort: seg.srcPort,
+    };
+  }
+
+  /** Answers a SYN with a SYN cookie (src/tcp/syn_cookie.ts); nothing is kept. */
+  #cookieSyn(l: StackListener, from: DatagramAddr, syn: TcpSegment): void {
+    const now = this.runtime.now();
+    this.#cookieJar ??= new SynCookieJar({ random: (b) => this.runtime.randomBytes(b) });
+    l.counters.synCookiesSent++;
+    l.lastCookieAt = now;
+    const synAck = cookieSynAck(
+      this.#cookieJar,
+      this.#config,
+      now,
+      this.#cookieTuple(from, syn),
+      syn,
+    );
+    this.#send(from, synAck, undefined);
+  }
+
+  /**
+   * An ACK for a listener and no connection: when this listener sent cookies
+   * lately (Linux `tcp_synq_no_recent_overflow`), a valid cookie creates the
+   * connection. Returns whether the ACK was taken (or dropped for a full
+   * accept queue).
+   */
+  #cookieAck(l: StackListener, from: DatagramAddr, seg: TcpSegment): boolean {
+    const now = this.runtime.now();
+    const jar = this.#cookieJar;
+    if (jar === undefined || now - l.lastCookieAt >= SYN_COOKIE_MAX_AGE * SYN_COOKIE_PERIOD_MS) {
+      return false;
+    }
+    const tcp = cookieConnection(jar, this.#config, now, this.#cookieTuple(from, seg), seg);
+    if (tcp === undefined) {
+      l.counters.synCookiesFailed++;
+      // A segment with data may be a later one of a cookie connection whose first
+      // segment is late (SEG.SEQ - 1 is then not the ISN the cookie covers): drop it
+      // rather than reset the connection (Linux resets); the peer retransmits.
+      return seg.payload.length > 0;
+    }
+    l.counters.synCookiesRecv++;
+    if (l.acceptQueueFull) {
+      l.counters.listenOverflows++;
+      return true; // dropped: the peer's retransmission may get in later (Linux)
+    }
+    const nc = new StackConnection(this, tcp, { hostname: from.hostname, port: from.port }, l.port);
+    this.#add(nc);
+    this.#listenerOf.set(nc, l);
+    l.synQueue.add(nc); // leaves it at once for the accept queue ("connected")
+    this.counters.passiveOpens++;
+    this.process(nc);
+    return true;
   }
 
   /**

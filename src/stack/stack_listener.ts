@@ -4,9 +4,12 @@
  * "半连接队列" and "全连接队列").
  *
  * Overflow (documented in docs/stack.md, as Linux with
- * `tcp_abort_on_overflow = 0` and no SYN cookies):
- * - SYN queue full: the SYN is dropped silently (`synQueueDrops`); the
- *   client's SYN retransmission may succeed later.
+ * `tcp_abort_on_overflow = 0`):
+ * - SYN queue full: with SYN cookies (`synCookies` 1, the default) the SYN is
+ *   answered by a cookie SYN-ACK and leaves no state (`synCookiesSent`), the
+ *   final ACK creates the connection (src/tcp/syn_cookie.ts); without, the
+ *   SYN is dropped silently (`synQueueDrops`) and the client's SYN
+ *   retransmission may succeed later.
  * - accept queue full (backlog + 1 connections waiting, as Linux): a new SYN is dropped
  *   (`listenDrops`), and the final ACK of a handshake already in progress is
  *   dropped (`listenOverflows`), leaving that connection in SYN_RCVD so its
@@ -24,7 +27,7 @@ import type { StackConnection } from "./stack_connection.ts";
  * ```ts
  * import assert from "node:assert/strict";
  * import { createTestbed } from "../testing/mod.ts";
- * const tb = createTestbed({ stack: { synQueueLimit: 1 } });
+ * const tb = createTestbed({ stack: { synQueueLimit: 1, synCookies: 0 } });
  * const l = tb.stack.listen(80);
  * tb.rawPeer({ tcpPort: 40000 }).send({ flags: "S", seq: 1 });
  * tb.rawPeer({ tcpPort: 40001 }).send({ flags: "S", seq: 1 });
@@ -41,6 +44,12 @@ export interface ListenerCounters {
   listenOverflows: number;
   /** Connections handed to the application. */
   accepted: number;
+  /** SYN-ACKs sent as SYN cookies, without state (Linux SyncookiesSent). */
+  synCookiesSent: number;
+  /** Connections created from a valid cookie ACK (Linux SyncookiesRecv). */
+  synCookiesRecv: number;
+  /** ACKs whose cookie did not check while cookies were in use (Linux SyncookiesFailed). */
+  synCookiesFailed: number;
 }
 
 /** A listening port owned by a stack. */
@@ -61,7 +70,12 @@ export class StackListener {
     listenDrops: 0,
     listenOverflows: 0,
     accepted: 0,
+    synCookiesSent: 0,
+    synCookiesRecv: 0,
+    synCookiesFailed: 0,
   };
+  /** When this listener last sent a SYN cookie (cookie ACKs are checked only soon after). */
+  lastCookieAt = Number.NEGATIVE_INFINITY;
   /** SO_REUSEPORT: may share its port with other such listeners. */
   readonly reusePort: boolean;
   /** Called when a connection joins the accept queue. */

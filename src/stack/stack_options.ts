@@ -20,6 +20,11 @@ export interface StackOptions {
   /** Answer a handshake-completing ACK with RST when the accept queue is full (tcp_abort_on_overflow). */
   readonly abortOnOverflow?: boolean;
   /**
+   * SYN cookies (Linux tcp_syncookies): 0 off, 1 when a listener's SYN queue
+   * is full (default), 2 for every SYN.
+   */
+  readonly synCookies?: number;
+  /**
    * tcp_tw_reuse: 0 never, 1 always, 2 only when the peer (or we) is a
    * loopback address: `connect()` may take a 4-tuple still in TIME_WAIT when
    * that connection used timestamps and its last one is at least 1 s old.
@@ -67,6 +72,8 @@ export interface StackReconfigure {
   readonly synQueueLimit?: number;
   /** Answer a handshake-completing ACK with RST when the accept queue is full. */
   readonly abortOnOverflow?: boolean;
+  /** SYN cookies: 0 off, 1 when the SYN queue is full, 2 always. */
+  readonly synCookies?: number;
   /** tcp_tw_reuse (0, 1 or 2) for connects from now on. */
   readonly twReuse?: number;
   /** tcp_max_tw_buckets for connections entering TIME_WAIT from now on. */

@@ -170,7 +170,7 @@ function checkSequence(
   let s = seg;
   // RFC 7323 §5.3 R1: PAWS
   if (!(s.flags & RST) && rcv.pawsRejects(s, now)) {
-    rcv.requestAck();
+    rcv.invalidSegmentAck(now, s);
     return undefined;
   }
   if (core.state() === "SYN_RCVD" && (s.flags & (SYN | RST)) === SYN && s.seq === rcv.irs) {
@@ -187,7 +187,10 @@ function checkSequence(
   if (!rcv.acceptable(s)) {
     if (!(s.flags & RST)) {
       rcv.updateTsRecentFromDuplicate(s, now);
-      rcv.requestAck(); // RFC 9293 §3.10.7.4: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
+      // RFC 5961 §4.2: a SYN draws a challenge ACK whatever its sequence number, so
+      // out-of-window SYN guesses share the challenge ACK rate limit (as Linux)
+      if (s.flags & SYN) rcv.challengeAck(now, core.config.challengeAckLimit);
+      else rcv.invalidSegmentAck(now, s); // RFC 9293 §3.10.7.4: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
     }
     return undefined;
   }
@@ -329,7 +332,7 @@ export function arriveTimeWait(
     : "done";
   // first: PAWS and the sequence check
   if (!(f & RST) && rcv.pawsRejects(seg, now)) {
-    rcv.requestAck();
+    rcv.invalidSegmentAck(now, seg);
     return verdict;
   }
   if (!rcv.acceptable(seg)) {
@@ -338,7 +341,7 @@ export function arriveTimeWait(
     if (rcv.isDuplicateFin(seg)) {
       core.timers.set("timeWait", now + 2 * core.config.msl); // ACK it, restart 2MSL
     }
-    rcv.requestAck();
+    rcv.invalidSegmentAck(now, seg);
     return verdict;
   }
   core.touch(now);

@@ -7,6 +7,7 @@
  */
 
 import type { Duration } from "../time.ts";
+import { LIBRARY_DEFAULT_CONGESTION } from "./congestion/defaults.ts";
 
 /** Tunables of a TCP connection. All durations in ms, sizes in bytes. */
 export interface TcpConfig {
@@ -80,7 +81,7 @@ export interface TcpConfig {
   readonly timestamps: boolean;
   /** Offer/accept SACK (RFC 2018). Default true. */
   readonly sack: boolean;
-  /** Congestion control algorithm name. Default "newreno". */
+  /** Congestion control algorithm name. Default `LIBRARY_DEFAULT_CONGESTION` ("cubic" once registered, else "newreno"). */
   readonly congestionControl: string;
   /**
    * Pace data segments at gain·cwnd/SRTT (2 in slow start, 1.2 in congestion
@@ -115,6 +116,13 @@ export interface TcpConfig {
   readonly challengeAckLimit: number;
   /** Largest out-of-order segments held for reassembly, as a count of ranges. Default 64. */
   readonly maxOutOfOrderRanges: number;
+  /**
+   * Auto-tune the receive window (rcv_autotune.ts): offer what the reader
+   * consumes per RTT (×2 and more while it rises), growing up to
+   * `recvBufferSize`. Default: on when `recvBufferSize` is at least the
+   * default 4 MiB; a smaller buffer is a fixed window, as Linux's SO_RCVBUF.
+   */
+  readonly recvAutoTune?: boolean;
 }
 
 /** Bytes of the tou encapsulation header in front of every TCP segment. */
@@ -146,7 +154,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = Object.freeze({
   windowScaling: true,
   timestamps: true,
   sack: true,
-  congestionControl: "newreno",
+  congestionControl: LIBRARY_DEFAULT_CONGESTION,
   pacing: true,
   pacingBurst: 32,
   pacingHorizon: 2,

@@ -460,7 +460,7 @@ export class TcpConnection {
   read(into: Uint8Array): number {
     const rcv = this.#rcv;
     if (rcv.readShut) return -1;
-    const n = rcv.read(into);
+    const n = rcv.read(into, this.#snd.rtt.srtt); // SRTT: receive auto-tuning
     if (n > 0) return n;
     if (rcv.finReceived || this.#state === "CLOSED") return -1;
     return 0;

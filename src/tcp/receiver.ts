@@ -24,11 +24,14 @@ import {
 } from "../wire/seq.ts";
 import { FIN, SYN } from "../wire/tcp_flags.ts";
 import type { SackBlock, TcpSegment } from "../wire/tcp_segment.ts";
-import type { TcpConfig } from "./config.ts";
+import { DEFAULT_TCP_CONFIG, type TcpConfig } from "./config.ts";
 import { RecvBuffer } from "./recv_buffer.ts";
+import { RcvAutotune } from "./rcv_autotune.ts";
 import type { TimerTable } from "./timers.ts";
 
 /** RFC 7323 §5.5: TS.Recent is invalid after 24 days of idleness. */
+/** Least time between ACKs to unacceptable segments without data (Linux tcp_invalid_ratelimit). */
+export const INVALID_ACK_INTERVAL_MS = 500;
 const PAWS_IDLE_LIMIT = 24 * 24 * 3600 * 1000;
 /** Delayed ACKs wait at most this long (RFC 1122 4.2.3.2: less than 0.5 s; Linux 200 ms). */
 const MAX_DELAYED_ACK = 200;
@@ -44,6 +47,10 @@ export class Receiver {
   readonly #config: TcpConfig;
   readonly #timers: TimerTable;
   readonly #buf: RecvBuffer;
+  /** Receive-buffer auto-tuning: caps buffered + offered bytes (rcv_autotune.ts). */
+  readonly #autotune: RcvAutotune | undefined;
+  /** When data last arrived: the auto-tuning clock (app reads carry no time). */
+  #lastTextAt: Instant = 0;
   #synced = false;
   #irs: Seq = seq(0);
   #rcvNxt: Seq = seq(0);
@@ -71,6 +78,7 @@ export class Receiver {
   #bytesReceived = 0;
   #challengeStart: Instant = -Infinity;
   #challengeCount = 0;
+  #lastInvalidAck: Instant = -Infinity;
 
   /**
    * Makes the receive side with an empty buffer; it learns the IRS from the peer's SYN.
@@ -83,6 +91,9 @@ export class Receiver {
     this.#config = config;
     this.#timers = timers;
     this.#buf = new RecvBuffer(config.recvBufferSize, { maxRanges: config.maxOutOfOrderRanges });
+    const autoTune = config.recvAutoTune ??
+      config.recvBufferSize >= DEFAULT_TCP_CONFIG.recvBufferSize;
+    if (autoTune) this.#autotune = new RcvAutotune({ max: config.recvBufferSize, mss: advMss });
     this.#advMss = advMss;
     this.#rcvMss = Math.min(536, advMss);
   }
@@ -159,6 +170,31 @@ export class Receiver {
     return this.#sack;
   }
 
+  /**
+   * The ACK RFC 9293 §3.10.7.4 sends for an unacceptable (or PAWS-rejected)
+   * segment. For one without data (a pure ACK, a SYN, a RST-less control
+   * segment) at most one per {@linkcode INVALID_ACK_INTERVAL_MS}, as Linux
+   * `tcp_oow_rate_limited` (`tcp_invalid_ratelimit`): two desynchronized ends
+   * would otherwise ACK each other's ACKs forever (an ACK loop).
+   *
+   * @param now Current time.
+   * @param seg The unacceptable segment.
+   */
+  invalidSegmentAck(now: Instant, seg: TcpSegment): void {
+    const data = seg.payload.length > 0 || (seg.flags & FIN) !== 0;
+    if (!data || (seg.flags & SYN) !== 0) {
+      if (now - this.#lastInvalidAck < INVALID_ACK_INTERVAL_MS) {
+        this.invalidAcksSkipped++;
+        return;
+      }
+      this.#lastInvalidAck = now;
+    }
+    this.requestAck();
+  }
+
+  /** ACKs to unacceptable data-less segments not sent (rate limit; Linux TCPACKSkipped*). */
+  invalidAcksSkipped = 0;
+
   /** Asks for an immediate ACK (duplicate, window update, FIN). */
   requestAck(): void {
     this.#ackNow = this.#ackUrgent = true;
@@ -194,7 +230,7 @@ export class Receiver {
     this.#irs = syn.seq;
     this.#rcvNxt = seqAdd(syn.seq, 1);
     this.#lastAckSent = this.#rcvNxt;
-    this.#rcvAdv = seqAdd(this.#rcvNxt, Math.min(this.#buf.window, 0xffff));
+    this.#rcvAdv = seqAdd(this.#rcvNxt, Math.min(this.#offerable(), 0xffff));
     this.#rcvWscale = opts.rcvWscale;
     this.#timestamps = opts.timestamps;
     this.#sack = opts.sack;
@@ -292,6 +328,7 @@ export class Receiver {
    * @returns How far RCV.NXT advanced.
    */
   onText(now: Instant, dataSeq: Seq, data: Uint8Array): number {
+    this.#lastTextAt = now;
     let off = seqSub(dataSeq, this.#rcvNxt);
     let payload = data;
     if (off < 0) {
@@ -354,12 +391,20 @@ export class Receiver {
 
   /**
    * Copies readable bytes into `into`; asks for a window update when the
-   * window opened enough (RFC 1122 4.2.3.3).
+   * window opened enough (RFC 1122 4.2.3.3). `rtt` (SRTT, 0 when unknown)
+   * and the time of the latest data arrival drive receive-buffer auto-tuning.
    */
-  read(into: Uint8Array): number {
+  read(into: Uint8Array, rtt = 0): number {
     const n = this.#buf.read(into);
+    if (n > 0) this.#autotune?.onConsumed(this.#lastTextAt, n, rtt);
     if (n > 0 && this.#synced) this.#maybeWindowUpdate();
     return n;
+  }
+
+  /** Free buffer space, capped by the auto-tuned target: what the receive path can absorb. */
+  #offerable(): number {
+    const target = this.#autotune?.target ?? Infinity;
+    return Math.min(this.#buf.window, Math.max(0, target - this.#buf.readable));
   }
 
   /** Discards buffered and future data (shutdownRead). */
@@ -388,8 +433,9 @@ export class Receiver {
    */
   #maybeWindowUpdate(): void {
     const cur = this.rcvWnd;
-    const possible = Math.min(this.#buf.window, 0xffff * 2 ** this.#rcvWscale);
-    if (possible - cur >= this.#swsThreshold() && cur <= this.#buf.capacity / 2) {
+    const possible = Math.min(this.#offerable(), 0xffff * 2 ** this.#rcvWscale);
+    const space = Math.min(this.#buf.capacity, this.#autotune?.target ?? Infinity);
+    if (possible - cur >= this.#swsThreshold() && cur <= space / 2) {
       this.#ackNow = this.#ackUrgent = true;
     }
   }
@@ -403,7 +449,7 @@ export class Receiver {
    * never shrinks (RFC 9293 §3.8.6.2.2).
    */
   windowField(syn: boolean): number {
-    const free = this.#buf.window;
+    const free = this.#offerable();
     if (syn) {
       const w = Math.min(free, 0xffff);
       if (this.#synced) this.#rcvAdv = seqAdd(this.#rcvNxt, w);

@@ -26,12 +26,18 @@ import { readSmallFile } from "./small_file.ts";
 import { ConfigError } from "./config_error.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 import {
+  type CongestionName,
+  SELECTABLE_CONGESTION,
+  TUNNEL_DEFAULT_CONGESTION,
+} from "../tcp/congestion/defaults.ts";
+import {
   DEFAULT_CONNECT_TIMEOUT_S,
   DEFAULT_KEEPALIVE_S,
   DEFAULT_USER_TIMEOUT_S,
 } from "./dead_peer.ts";
 
 export { ConfigError } from "./config_error.ts";
+export { SELECTABLE_CONGESTION, TUNNEL_DEFAULT_CONGESTION };
 
 /** Where a server listens when neither `--listen` nor the file says. */
 export const DEFAULT_LISTEN = "0.0.0.0:7000";
@@ -145,6 +151,13 @@ function secondsField(min: number, max: number, description: string) {
   return z.number({ error }).min(min, { error }).max(max, { error }).describe(description);
 }
 
+const congestionField = z.enum(SELECTABLE_CONGESTION, {
+  error: (iss) => `must be one of ${SELECTABLE_CONGESTION.join(", ")}, got ${show(iss.input)}`,
+}).describe(
+  "Congestion control of every tunnel connection (same as tcp.congestionControl, which it " +
+    `overrides). Default ${TUNNEL_DEFAULT_CONGESTION}: BBR does not read random loss as congestion.`,
+);
+
 const keepaliveField = secondsField(
   0,
   3600,
@@ -214,6 +227,7 @@ export const touConfigShape = {
   connectTimeout: connectTimeoutField.optional(),
   logLevel: levelField.optional(),
   logFormat: formatField.optional(),
+  congestion: congestionField.optional(),
   tcp: touOptionsSchema.optional().describe(
     "TCP tunables of every tunnel connection, as in the API options (msl, rtoMin, synRetries, ...).",
   ),
@@ -320,6 +334,8 @@ export interface TouConfig {
   readonly logLevel?: LogLevel;
   /** Log format. */
   readonly logFormat?: LogFormat;
+  /** Congestion control (overrides `tcp.congestionControl`). */
+  readonly congestion?: CongestionName;
   /** TCP tunables as the user wrote them. */
   readonly tcp?: TouOptions;
 }
@@ -389,6 +405,7 @@ const FLAG_NAMES: Readonly<Record<string, string>> = {
   connectTimeout: "--connect-timeout",
   logLevel: "--log-level",
   logFormat: "--log-format",
+  congestion: "--congestion",
 };
 
 /** Config keys that look like someone tried to put the secret itself into the file. */
@@ -515,8 +532,28 @@ function common(cfg: TouConfig): CommonSettings {
     userTimeoutMs: Math.round((cfg.userTimeout ?? DEFAULT_USER_TIMEOUT_S) * 1000),
     logLevel: cfg.logLevel ?? "info",
     logFormat: cfg.logFormat ?? "text",
-    tcp: cfg.tcp ?? {},
+    tcp: tcpOptionsOf(cfg),
   };
+}
+
+/**
+ * The TCP tunables of a config: `tcp`, with `congestion` (the `--congestion`
+ * flag) as its congestion control when given.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tcpOptionsOf } from "./config.ts";
+ * assert.deepEqual(tcpOptionsOf({ congestion: "newreno", tcp: { msl: 1000 } }), {
+ *   msl: 1000,
+ *   congestionControl: "newreno",
+ * });
+ * assert.deepEqual(tcpOptionsOf({}), {});
+ * ```
+ */
+export function tcpOptionsOf(cfg: TouConfig): TouOptions {
+  const tcp = cfg.tcp ?? {};
+  return cfg.congestion === undefined ? tcp : { ...tcp, congestionControl: cfg.congestion };
 }
 
 /**

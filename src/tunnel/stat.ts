@@ -291,6 +291,14 @@ const HELP: Readonly<Record<string, string>> = {
     "Connections reset before a session started (target or tunnel unreachable).",
   bytes_into_tunnel_total: "Bytes carried from kernel TCP into the tunnel.",
   bytes_out_of_tunnel_total: "Bytes carried from the tunnel to kernel TCP.",
+  listen_syn_queue_drops_total:
+    "SYNs dropped because a listener's SYN queue was full (SYN cookies off).",
+  listen_listen_drops_total: "SYNs dropped because a listener's accept queue was full.",
+  listen_listen_overflows_total:
+    "Handshake-completing ACKs dropped because a listener's accept queue was full.",
+  listen_syn_cookies_sent_total: "SYN-ACKs sent as SYN cookies, without state.",
+  listen_syn_cookies_recv_total: "Connections created from a valid SYN cookie ACK.",
+  listen_syn_cookies_failed_total: "ACKs whose SYN cookie did not check while cookies were in use.",
   seal_auth_failures_total:
     "Datagrams dropped because they did not authenticate (wrong key, forged).",
 };

@@ -15,6 +15,7 @@
 import { type Endpoint, openEndpoint } from "../net/endpoint.ts";
 import { resolveHostname } from "../net/addr.ts";
 import { InvalidOptionError, TOU_OPTION_SPECS } from "../net/mod.ts";
+import { TUNNEL_DEFAULT_CONGESTION } from "../tcp/congestion/defaults.ts";
 import type { DatagramSocket } from "../udp/datagram_socket.ts";
 import { SEALED_OVERHEAD, SealedSocket, type SealedSocketStats } from "../seal/sealed_socket.ts";
 import { formatHostPort } from "./address.ts";
@@ -117,6 +118,8 @@ export async function openTouEndpoint(opts: TouEndpointOptions): Promise<Observa
   let ep: Endpoint;
   try {
     const hostname = await resolveHostname(opts.hostname, opts.hostname.includes(":") ? 6 : 4);
+    // issue 9: the tunnel's paths have random loss, which BBR's model does not read as congestion
+    const congestionControl = tcp.congestionControl ?? TUNNEL_DEFAULT_CONGESTION;
     // TCP Fast Open is on by default in the tunnel (docs/stack.md): both ends are tou, so no
     // middlebox drops SYN data, and a new stream's first bytes then reach the service half a
     // round trip after the local application sent them instead of one and a half.
@@ -126,6 +129,7 @@ export async function openTouEndpoint(opts: TouEndpointOptions): Promise<Observa
       fastOpen: true,
       noDelay: true,
       ...tcp,
+      congestionControl,
       segmentBudget,
       hostname,
       port: opts.port,
@@ -191,6 +195,9 @@ class TouTunnelEndpoint implements ObservableEndpoint {
     const out: Record<string, number> = {};
     for (const [k, v] of Object.entries(this.#ep.counters)) {
       if (typeof v === "number") out[`stack_${snake(k)}`] = v;
+    }
+    for (const [k, v] of Object.entries(this.#ep.listenerCounters())) {
+      out[`listen_${snake(k)}`] = v;
     }
     for (const [k, v] of Object.entries(this.#ep.udpStats() ?? {})) {
       if (typeof v === "number") out[`udp_${snake(k)}`] = v;

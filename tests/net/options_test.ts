@@ -96,8 +96,8 @@ Deno.test("resolveTouOptions rejects wrong types with the value shown", () => {
     'Invalid option noDelay: must be true or false, got "yes"',
   );
   assert.equal(
-    message(() => resolveTouOptions({ congestionControl: "cubic" as "none" })),
-    'Invalid option congestionControl: must be one of "newreno", "none", got "cubic"',
+    message(() => resolveTouOptions({ congestionControl: "vegas" as "none" })),
+    'Invalid option congestionControl: must be one of "bbr", "cubic", "newreno", "none", got "vegas"',
   );
 });
 
@@ -182,10 +182,10 @@ function badValues(name: string): [unknown, string][] {
       return [["yes", `Invalid option ${name}: must be true or false, got "yes"`]];
     case "name":
       return [[
-        "bbr",
+        "vegas",
         `Invalid option ${name}: must be one of ${
           (spec as { choices: readonly string[] }).choices.map((c) => `"${c}"`).join(", ")
-        }, got "bbr"`,
+        }, got "vegas"`,
       ]];
     case "ports": {
       const { min, max } = spec as { min: number; max: number };
@@ -215,7 +215,7 @@ function badValues(name: string): [unknown, string][] {
 
 Deno.test("resolveTouOptions names the field and its allowed range when any tunable is out of range", () => {
   const names = Object.keys(TOU_OPTION_SPECS);
-  assert.equal(names.length, 39);
+  assert.equal(names.length, 40);
   for (const name of names) {
     for (const [value, expected] of badValues(name)) {
       const input = { ...companions(name), [name]: value } as TouOptions;

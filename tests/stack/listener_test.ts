@@ -45,8 +45,8 @@ Deno.test("StackListener drops new SYNs silently when the accept queue is full",
   tb.close();
 });
 
-Deno.test("StackListener drops SYNs beyond the SYN-queue bound", () => {
-  const tb = createTestbed({ stack: { synQueueLimit: 2 } });
+Deno.test("StackListener drops SYNs beyond the SYN-queue bound (SYN cookies off)", () => {
+  const tb = createTestbed({ stack: { synQueueLimit: 2, synCookies: 0 } });
   const l = tb.stack.listen(80, { backlog: 100 });
   const peers = [0, 1, 2].map(() => tb.rawPeer({ tcpPort: 40000, targetPort: 80 }));
   for (const p of peers) p.send({ flags: "S", seq: 0 });

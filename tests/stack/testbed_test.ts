@@ -181,6 +181,9 @@ Deno.test("Testbed.counters counts datagrams, segments, opens and RSTs of the st
     listenDrops: 0,
     listenOverflows: 0,
     accepted: 1,
+    synCookiesSent: 0,
+    synCookiesRecv: 0,
+    synCookiesFailed: 0,
   });
   tb.close();
 });

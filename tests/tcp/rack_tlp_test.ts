@@ -12,6 +12,7 @@ import type { TcpScript } from "../_harness/tcp_script.ts";
 const MSS = 1000;
 const RTT = 100;
 const CONFIG: Partial<TcpConfig> = {
+  congestionControl: "newreno", // these scripts count NewReno's window through recovery
   segmentBudget: MSS + 20,
   timestamps: false,
   windowScaling: false,

@@ -46,8 +46,33 @@ Deno.test("TcpConnection answers a SYN in a synchronized state with a challenge 
   s.send({ seq: s.r(10), flags: SYN });
   s.expectSent({ flags: ACK, seq: s.l(), ack: s.r() });
   assert.equal(s.conn.state, "ESTABLISHED");
-  s.send({ seq: 12345, flags: SYN }); // out of the window: a plain duplicate ACK
+  s.send({ seq: 12345, flags: SYN }); // out of the window: a challenge ACK too (RFC 5961 §4.2)
   s.expectSent({ flags: ACK, ack: s.r() });
+  assert.equal(s.conn.state, "ESTABLISHED");
+});
+
+Deno.test("RFC 5961 §4.2: SYNs out of the window share the challenge ACK rate limit", () => {
+  const s = established({ challengeAckLimit: 3 });
+  for (let i = 0; i < 10; i++) s.send({ seq: s.r(1_000_000 + i * 70_000), flags: SYN });
+  for (let i = 0; i < 10; i++) s.send({ seq: s.r(10 + i), flags: SYN }); // in the window
+  for (let i = 0; i < 3; i++) s.expectSent({ flags: ACK, seq: s.l(), ack: s.r() });
+  s.expectNothing();
+  assert.equal(s.conn.state, "ESTABLISHED");
+  s.advance(1000);
+  s.send({ seq: s.r(-5000), flags: SYN });
+  s.expectSent({ flags: ACK, ack: s.r() });
+});
+
+Deno.test("RFC 5961 §3.2, §4.2, §5.2: RST, SYN and too-old or too-new ACK guesses together stay under the limit", () => {
+  const s = established({ challengeAckLimit: 4 });
+  s.send({ seq: s.r(100), flags: RST }); // §3.2 in window, not exact
+  s.send({ seq: s.r(5), flags: SYN }); // §4.2
+  s.send({ seq: s.r(0), ack: s.l(-70_000), payload: "x" }); // §5.2 too old
+  s.send({ seq: s.r(0), ack: s.l(999), payload: "y" }); // §5.2 not yet sent
+  s.send({ seq: s.r(200), flags: RST }); // the fifth: over the limit
+  for (let i = 0; i < 4; i++) s.expectSent({ flags: ACK, ack: s.r() });
+  s.expectNothing();
+  assert.equal(s.conn.readable, 0); // neither guess's data was taken
   assert.equal(s.conn.state, "ESTABLISHED");
 });
 
@@ -120,4 +145,20 @@ Deno.test("TcpConnection reports refused when reset in SYN_RCVD after a simultan
   s.send({ seq: s.r(), flags: RST });
   assert.equal(s.conn.state, "CLOSED");
   assert.equal(s.eventsOf("error")[0].kind, "refused");
+});
+
+Deno.test("Unacceptable segments without data draw at most one ACK per 500 ms (Linux tcp_invalid_ratelimit: no ACK loop between desynchronized ends)", () => {
+  const s = established();
+  for (let i = 0; i < 5; i++) s.send({ seq: s.r(200_000 + i), ack: s.l() }); // pure ACKs, out of window
+  s.expectSent({ flags: ACK, ack: s.r() });
+  s.expectNothing();
+  // data out of the window is still answered each time (RFC 9293 §3.10.7.4)
+  s.send({ seq: s.r(-10), ack: s.l(), payload: "old" });
+  s.expectSent({ flags: ACK, ack: s.r() });
+  s.send({ seq: s.r(-10), ack: s.l(), payload: "old" });
+  s.expectSent({ flags: ACK, ack: s.r() });
+  s.advance(500);
+  s.send({ seq: s.r(200_000), ack: s.l() });
+  s.expectSent({ flags: ACK, ack: s.r() });
+  assert.equal(s.conn.state, "ESTABLISHED");
 });

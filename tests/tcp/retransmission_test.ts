@@ -4,7 +4,12 @@ import { NoCongestionControl } from "../../src/tcp/congestion/none.ts";
 import { ACK, PSH } from "../../src/wire/tcp_flags.ts";
 import { TcpPair, TcpScript } from "../_harness/tcp_script.ts";
 
-const PLAIN = { windowScaling: false, timestamps: false, sack: false };
+const PLAIN = {
+  windowScaling: false,
+  timestamps: false,
+  sack: false,
+  congestionControl: "newreno",
+};
 const MSS = 1428;
 
 Deno.test("TcpConnection retransmits from SND.UNA with a backed-off RTO when no ACK comes", () => {

@@ -14,6 +14,7 @@ import { type SegmentTemplate, TcpScript } from "../_harness/tcp_script.ts";
 
 const MSS = 1000;
 const CONFIG: Partial<TcpConfig> = {
+  congestionControl: "newreno", // these scripts count NewReno's window through recovery
   segmentBudget: MSS + 20,
   timestamps: false,
   windowScaling: false,

@@ -87,6 +87,17 @@ Deno.test("openTouEndpoint sees plaintext segments through its observer when sea
     assert.ok(seen.includes("out 18"), "the SYN-ACK"); // SYN|ACK = 0x12
     const m = server.metrics();
     assert.ok(m.seal_opened >= 2 && m.udp_received >= 2 && m.stack_passive_opens === 1);
+    // every listener drop counter is exported (tou stat --metrics: tou_listen_*_total)
+    for (
+      const k of [
+        "listen_syn_queue_drops",
+        "listen_listen_drops",
+        "listen_listen_overflows",
+        "listen_syn_cookies_sent",
+        "listen_syn_cookies_recv",
+        "listen_syn_cookies_failed",
+      ]
+    ) assert.equal(m[k], 0, k);
     // Sealed: the segment budget is 1448 - 48 bytes (not the loopback size), so the MSS is below it.
     assert.equal(server.connections()[0].info.mss <= 1400 - 20, true);
     conn.close();

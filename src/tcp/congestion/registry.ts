@@ -12,10 +12,14 @@ import type {
   CongestionFactory,
   CongestionOptions,
 } from "./congestion_controller.ts";
+import { Bbr } from "./bbr.ts";
+import { Cubic } from "./cubic.ts";
 import { NewReno } from "./new_reno.ts";
 import { NoCongestionControl } from "./none.ts";
 
 const registry = new Map<string, CongestionFactory>([
+  ["bbr", (o) => new Bbr(o)],
+  ["cubic", (o) => new Cubic(o)],
   ["newreno", (o) => new NewReno(o)],
   ["none", (o) => new NoCongestionControl(o)],
 ]);
@@ -38,7 +42,7 @@ export function knownControllers(): string[] {
 /**
  * Creates the congestion controller registered under `name`.
  *
- * @param name Algorithm name: "newreno", "none", or one added by `registerController`.
+ * @param name Algorithm name: "bbr", "cubic", "newreno", "none", or one added by `registerController`.
  * @param options Sender MSS and initial window in segments.
  * @returns A fresh controller.
  * @throws {Error} When `name` is not registered; the message lists the known names.

@@ -1,0 +1,164 @@
+import assert from "node:assert/strict";
+import type { AckSample } from "../../src/tcp/congestion/congestion_controller.ts";
+import {
+  Bbr,
+  BBR_DRAIN_PACING_GAIN,
+  BBR_PROBE_RTT_DURATION,
+  BBR_STARTUP_PACING_GAIN,
+  type BbrState,
+} from "../../src/tcp/congestion/bbr.ts";
+import { SyntheticLink } from "./_cc_link.ts";
+
+const MSS = 1000;
+/** 100 Mbit/s in bytes per ms. */
+const RATE = 12_500;
+const RTT = 40;
+const BDP = RATE * RTT;
+
+/** Runs BBR on a 100 Mbit/s, 40 ms link; returns the link and the states it went through. */
+function onLink(options: { loss?: number; queue?: number } = {}) {
+  const bbr = new Bbr({ mss: MSS, initialCwnd: 10 });
+  const link = new SyntheticLink(bbr, {
+    rate: RATE,
+    rtt: RTT,
+    queue: options.queue ?? 1000,
+    mss: MSS,
+    loss: options.loss ?? 0,
+    seed: 7,
+  });
+  const visits: { state: BbrState; at: number }[] = [];
+  const watch = (now: number) => {
+    if (visits.at(-1)?.state !== bbr.state) visits.push({ state: bbr.state, at: now });
+  };
+  return { bbr, link, visits, watch };
+}
+
+function ack(over: Partial<AckSample> = {}): AckSample {
+  return {
+    ackedBytes: MSS,
+    priorInFlight: 20 * MSS,
+    inFlight: 19 * MSS,
+    rtt: RTT,
+    minRtt: RTT,
+    srtt: RTT,
+    deliveryRate: 100,
+    delivered: MSS,
+    priorDelivered: 0,
+    isAppLimited: false,
+    inRecovery: false,
+    lostBytes: 0,
+    ...over,
+  };
+}
+
+Deno.test("Bbr estimates a simulated 100 Mbit/s bottleneck within 10% and keeps the queue short", () => {
+  const { bbr, link, watch } = onLink();
+  link.run(2000, watch);
+  assert.ok(Math.abs(bbr.maxBw - RATE) / RATE < 0.1, `max_bw ${bbr.maxBw} vs ${RATE}`);
+  assert.ok(bbr.minRtt >= RTT && bbr.minRtt <= RTT + 0.2, `min_rtt ${bbr.minRtt}`); // base + serialization
+  const steady = link.run(3000, watch);
+  assert.ok(
+    steady.delivered / steady.elapsed > 0.95 * RATE,
+    `${steady.delivered / steady.elapsed}`,
+  );
+  assert.ok(steady.meanRtt < 1.5 * RTT, `mean RTT ${steady.meanRtt}`);
+});
+
+Deno.test("Bbr goes Startup → Drain → ProbeBW (DOWN, CRUISE, REFILL, UP) → ProbeRTT → ProbeBW", () => {
+  const { bbr, link, visits } = onLink();
+  let probeRttMaxCwnd = 0;
+  const gains = new Map<BbrState, number>();
+  link.run(12_000, (now) => {
+    if (visits.at(-1)?.state !== bbr.state) visits.push({ state: bbr.state, at: now });
+    if (!gains.has(bbr.state)) gains.set(bbr.state, bbr.pacingGain);
+    if (bbr.state === "ProbeRTT") probeRttMaxCwnd = Math.max(probeRttMaxCwnd, bbr.cwnd);
+  });
+  const order = visits.map((v) => v.state);
+  assert.equal(order[0], "Startup");
+  assert.equal(order[1], "Drain");
+  assert.ok(order[2].startsWith("ProbeBW_"), order.join(" "));
+  for (const s of ["ProbeBW_DOWN", "ProbeBW_CRUISE", "ProbeBW_REFILL", "ProbeBW_UP", "ProbeRTT"]) {
+    assert.ok(order.includes(s as BbrState), `${s} not reached: ${order.join(" ")}`);
+  }
+  // the ProbeBW cycle runs DOWN → CRUISE → REFILL → UP → DOWN
+  const i = order.indexOf("ProbeBW_REFILL");
+  assert.deepEqual(order.slice(i, i + 3), ["ProbeBW_REFILL", "ProbeBW_UP", "ProbeBW_DOWN"]);
+  assert.equal(order[order.indexOf("ProbeBW_DOWN") + 1], "ProbeBW_CRUISE");
+  assert.equal(gains.get("Startup"), BBR_STARTUP_PACING_GAIN);
+  assert.equal(gains.get("Drain"), BBR_DRAIN_PACING_GAIN);
+  assert.equal(gains.get("ProbeBW_UP"), 1.25);
+  assert.equal(gains.get("ProbeBW_DOWN"), 0.9);
+  // ProbeRTT: due 5 s after the min RTT was last seen, holds ≥ 200 ms at half a BDP, then leaves
+  const p = visits.findIndex((v) => v.state === "ProbeRTT");
+  const held = visits[p + 1].at - visits[p].at;
+  assert.ok(held >= BBR_PROBE_RTT_DURATION && held < BBR_PROBE_RTT_DURATION + 3 * RTT, `${held}`);
+  assert.ok(visits[p + 1].state.startsWith("ProbeBW_"));
+  assert.ok(probeRttMaxCwnd <= Math.max(0.5 * BDP * 1.05, 4 * MSS), `${probeRttMaxCwnd}`);
+  assert.ok(visits[p].at > 5000 && visits[p].at < 7000, `ProbeRTT at ${visits[p].at}`);
+});
+
+Deno.test("Bbr ignores random loss below BBRLossThresh: 1% loss leaves the model and rate intact", () => {
+  const { bbr, link, watch } = onLink({ loss: 0.01 });
+  link.run(2000, watch);
+  const steady = link.run(6000, watch);
+  assert.ok(steady.lost > 300, `lost ${steady.lost}`); // it was lossy
+  assert.ok(Math.abs(bbr.maxBw - RATE) / RATE < 0.1, `max_bw ${bbr.maxBw}`);
+  assert.equal(bbr.bwLo, Infinity);
+  assert.equal(bbr.inflightLo, Infinity);
+  assert.ok(steady.delivered / steady.elapsed > 0.9 * RATE, `${steady.delivered / steady.elapsed}`);
+});
+
+Deno.test("Bbr bounds the model when a round's loss exceeds BBRLossThresh (5% loss)", () => {
+  const { bbr, link, watch } = onLink({ loss: 0.05 });
+  link.run(4000, watch);
+  assert.ok(bbr.inflightHi < Infinity || bbr.bwLo < Infinity);
+  assert.ok(bbr.bw < RATE);
+});
+
+Deno.test("Bbr leaves Startup on heavy loss from a shallow queue and sets inflight_hi", () => {
+  const { bbr, link, visits } = onLink({ queue: 30 });
+  link.run(1000, (now) => {
+    if (visits.at(-1)?.state !== bbr.state) visits.push({ state: bbr.state, at: now });
+  });
+  assert.ok(bbr.fullBwReached);
+  assert.ok(bbr.inflightHi < 2 * BDP, `inflight_hi ${bbr.inflightHi}`);
+  assert.equal(visits[1].state, "Drain");
+  const steady = link.run(3000);
+  assert.ok(steady.delivered / steady.elapsed > 0.9 * RATE, `${steady.delivered / steady.elapsed}`);
+});
+
+Deno.test("Bbr keeps packet conservation in recovery and restores cwnd after it (draft §5.6.4.4)", () => {
+  const bbr = new Bbr({ mss: MSS, initialCwnd: 10 });
+  assert.equal(bbr.usesPrr, false);
+  assert.equal(bbr.ssthresh, Infinity);
+  bbr.onAck(40, ack({ delivered: MSS, priorDelivered: 0 }));
+  const before = bbr.cwnd;
+  bbr.onCongestionEvent(50, { inFlight: 6 * MSS, lostBytes: MSS });
+  assert.equal(bbr.cwnd, 7 * MSS); // in flight + 1 segment
+  // within the round: cwnd = max(cwnd − lost, in flight + acked)
+  bbr.onAck(
+    51,
+    ack({
+      inRecovery: true,
+      inFlight: 5 * MSS,
+      delivered: 2 * MSS,
+      priorDelivered: 0,
+      lostBytes: MSS,
+    }),
+  );
+  assert.equal(bbr.cwnd, 6 * MSS);
+  bbr.onRecoveryExit(90, 5 * MSS);
+  assert.equal(bbr.cwnd, before);
+  // RTO: cwnd = in flight + 1 segment; a spurious verdict restores it
+  bbr.onRto(200, 0);
+  assert.equal(bbr.cwnd, MSS);
+  bbr.onSpuriousCongestion(210);
+  assert.equal(bbr.cwnd, before);
+});
+
+Deno.test("Bbr paces its initial window at the Startup gain before any bandwidth sample", () => {
+  const bbr = new Bbr({ mss: MSS, initialCwnd: 10 });
+  assert.equal(bbr.pacingRate(40), BBR_STARTUP_PACING_GAIN * 10 * MSS / 40);
+  assert.equal(bbr.pacingRate(0), BBR_STARTUP_PACING_GAIN * 10 * MSS);
+  assert.throws(() => new Bbr({ mss: 0, initialCwnd: 10 }), RangeError);
+});
