@@ -42,7 +42,15 @@ import { SELECTABLE_CONGESTION } from "../tcp/congestion/defaults.ts";
  * assert.equal(unit, "ms");
  * ```
  */
-export type OptionUnit = "ms" | "bytes" | "segments" | "count" | "boolean" | "name" | "ports";
+export type OptionUnit =
+  | "ms"
+  | "bytes"
+  | "segments"
+  | "count"
+  | "percent"
+  | "boolean"
+  | "name"
+  | "ports";
 
 /**
  * Where a resolved option goes: into every connection's `TcpConfig`, into
@@ -326,6 +334,15 @@ export const TOU_OPTION_SPECS = {
       "(the tunnel's default), newreno, none.",
     layer: "tcp",
     linux: ["tcp_congestion_control", "TCP_CONGESTION"],
+  },
+  lossTolerance: {
+    unit: "percent",
+    min: 0,
+    max: 50,
+    default: C.lossTolerance,
+    description: "Loss rate of a round above which BBR reads loss as congestion; 0: BBR's own " +
+      "2 % (BBRLossThresh). The tunnel's default is 10 (its paths have random loss).",
+    layer: "tcp",
   },
   pacing: {
     unit: "boolean",

@@ -98,6 +98,12 @@ export interface TcpConfig {
    * Default 2.
    */
   readonly pacingHorizon: number;
+  /**
+   * Loss rate in percent above which a congestion controller that compares
+   * loss with a threshold (BBR) reads it as congestion; 0: the algorithm's
+   * own (BBR 2 %). The tunnel sets 10: its paths have random loss. Default 0.
+   */
+  readonly lossTolerance: number;
   /** Initial congestion window in segments (RFC 6928). Default 10. */
   readonly initialCwnd: number;
   /**
@@ -158,6 +164,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = Object.freeze({
   pacing: true,
   pacingBurst: 32,
   pacingHorizon: 2,
+  lossTolerance: 0,
   initialCwnd: 10,
   initialWindowBytes: 0,
   rfc1337: true,

@@ -56,6 +56,16 @@ export {
 
 const PERSIST_MAX_SHIFT = 30;
 
+/** The configured congestion controller for `mss` and an initial window of `initialCwnd` segments. */
+function newController(config: TcpConfig, mss: number, initialCwnd: number): CongestionController {
+  const tolerance = config.lossTolerance > 0 ? config.lossTolerance / 100 : undefined;
+  return createController(config.congestionControl, {
+    mss,
+    initialCwnd,
+    lossTolerance: tolerance,
+  });
+}
+
 /**
  * Send-side state machine. Not exported from the package: `TcpConnection`
  * owns one and is its only caller.
@@ -160,10 +170,7 @@ export class Sender {
       max: config.rtoMax,
     });
     this.#mss = 536;
-    this.#cc = createController(config.congestionControl, {
-      mss: this.#mss,
-      initialCwnd: initialWindowSegments(config, this.#mss),
-    });
+    this.#cc = newController(config, this.#mss, initialWindowSegments(config, this.#mss));
     this.#noDelay = config.noDelay;
     this.#pacer = config.pacing
       ? new Pacer(pacingBurst(config, this.#mss), config.pacingHorizon)
@@ -298,10 +305,7 @@ export class Sender {
     this.#sndWscale = opts.sndWscale;
     this.#rec.sack = opts.sack;
     this.#pacer?.setBurst(pacingBurst(this.#config, mss));
-    this.#cc = createController(this.#config.congestionControl, {
-      mss,
-      initialCwnd: initialWindowSegments(this.#config, mss),
-    });
+    this.#cc = newController(this.#config, mss, initialWindowSegments(this.#config, mss));
   }
 
   /**
@@ -314,10 +318,7 @@ export class Sender {
       // RFC 6298 §5.7: SYN or SYN-ACK retransmitted and no RTT sample: RTO = 3 s
       this.#rtt.reinitialize(this.#config.rtoFallback);
       // RFC 5681 §3.1: after a lost SYN or SYN-ACK the initial window is one segment
-      this.#cc = createController(this.#config.congestionControl, {
-        mss: this.#mss,
-        initialCwnd: 1,
-      });
+      this.#cc = newController(this.#config, this.#mss, 1);
     }
   }
 

@@ -15,7 +15,10 @@
 import { type Endpoint, openEndpoint } from "../net/endpoint.ts";
 import { resolveHostname } from "../net/addr.ts";
 import { InvalidOptionError, TOU_OPTION_SPECS } from "../net/mod.ts";
-import { TUNNEL_DEFAULT_CONGESTION } from "../tcp/congestion/defaults.ts";
+import {
+  TUNNEL_DEFAULT_CONGESTION,
+  TUNNEL_DEFAULT_LOSS_TOLERANCE,
+} from "../tcp/congestion/defaults.ts";
 import type { DatagramSocket } from "../udp/datagram_socket.ts";
 import { SEALED_OVERHEAD, SealedSocket, type SealedSocketStats } from "../seal/sealed_socket.ts";
 import { formatHostPort } from "./address.ts";
@@ -120,6 +123,7 @@ export async function openTouEndpoint(opts: TouEndpointOptions): Promise<Observa
     const hostname = await resolveHostname(opts.hostname, opts.hostname.includes(":") ? 6 : 4);
     // issue 9: the tunnel's paths have random loss, which BBR's model does not read as congestion
     const congestionControl = tcp.congestionControl ?? TUNNEL_DEFAULT_CONGESTION;
+    const lossTolerance = tcp.lossTolerance ?? TUNNEL_DEFAULT_LOSS_TOLERANCE;
     // TCP Fast Open is on by default in the tunnel (docs/stack.md): both ends are tou, so no
     // middlebox drops SYN data, and a new stream's first bytes then reach the service half a
     // round trip after the local application sent them instead of one and a half.
@@ -130,6 +134,7 @@ export async function openTouEndpoint(opts: TouEndpointOptions): Promise<Observa
       noDelay: true,
       ...tcp,
       congestionControl,
+      lossTolerance,
       segmentBudget,
       hostname,
       port: opts.port,

@@ -162,3 +162,26 @@ Deno.test("Bbr paces its initial window at the Startup gain before any bandwidth
   assert.equal(bbr.pacingRate(0), BBR_STARTUP_PACING_GAIN * 10 * MSS);
   assert.throws(() => new Bbr({ mss: 0, initialCwnd: 10 }), RangeError);
 });
+
+Deno.test("Bbr takes the loss tolerance from CongestionOptions: at 5% loss, 10% keeps the model unbounded", () => {
+  const rate = (lossTolerance?: number) => {
+    const bbr = new Bbr({ mss: MSS, initialCwnd: 10, lossTolerance });
+    const link = new SyntheticLink(bbr, {
+      rate: RATE,
+      rtt: RTT,
+      queue: 1000,
+      mss: MSS,
+      loss: 0.05,
+      seed: 7,
+    });
+    link.run(2000);
+    const steady = link.run(4000);
+    assert.ok(steady.lost > 100, `lost ${steady.lost}`);
+    return { rate: steady.delivered / steady.elapsed, bwLo: bbr.bwLo };
+  };
+  const own = rate(undefined); // BBRLossThresh 2%: every round reads as congested
+  const tolerant = rate(0.1);
+  assert.ok(own.bwLo < Infinity);
+  assert.equal(tolerant.bwLo, Infinity);
+  assert.ok(tolerant.rate > 5 * own.rate, `${tolerant.rate} vs ${own.rate}`);
+});

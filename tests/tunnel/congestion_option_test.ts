@@ -12,6 +12,7 @@ import {
   CONGESTION_NAMES,
   LIBRARY_DEFAULT_CONGESTION,
   MODEL_CONTROLLERS_REGISTERED,
+  TUNNEL_DEFAULT_LOSS_TOLERANCE,
 } from "../../src/tcp/congestion/defaults.ts";
 import { DEFAULT_TCP_CONFIG } from "../../src/tcp/config.ts";
 import { resolveTouOptions } from "../../src/net/options.ts";
@@ -50,6 +51,9 @@ Deno.test("the library defaults to cubic and the tunnel to bbr once both are reg
   if (MODEL_CONTROLLERS_REGISTERED) {
     assert.equal(LIBRARY_DEFAULT_CONGESTION, "cubic");
     assert.equal(TUNNEL_DEFAULT_CONGESTION, "bbr");
+    // BBR in the tunnel reads loss as congestion above 10 % a round, the library's at its own 2 %
+    assert.equal(TUNNEL_DEFAULT_LOSS_TOLERANCE, 10);
+    assert.equal(DEFAULT_TCP_CONFIG.lossTolerance, 0);
     assert.deepEqual([...SELECTABLE_CONGESTION], [...CONGESTION_NAMES]);
   } else {
     assert.equal(LIBRARY_DEFAULT_CONGESTION, "newreno");

@@ -201,7 +201,7 @@ export class Bbr implements CongestionController {
     this.#mss = options.mss;
     this.#initialCwnd = options.initialCwnd;
     this.#random = options.random ?? xorshift(0x9e3779b9);
-    this.#lossThresh = options.lossThresh ?? BBR_LOSS_THRESH;
+    this.#lossThresh = options.lossThresh ?? options.lossTolerance ?? BBR_LOSS_THRESH;
     this.#cwnd = options.initialCwnd * options.mss;
   }
 

@@ -80,6 +80,12 @@ export interface CongestionOptions {
   readonly mss: number;
   /** Initial window in segments (RFC 6928; `TcpConfig.initialCwnd`). */
   readonly initialCwnd: number;
+  /**
+   * For algorithms that compare a round's loss rate with a threshold (BBR's
+   * BBRLossThresh): the loss rate (0–1) above which loss reads as congestion.
+   * Undefined: the algorithm's own default. Loss-based algorithms ignore it.
+   */
+  readonly lossTolerance?: number;
 }
 
 /** A congestion-control algorithm. Sizes are bytes; every signal takes `now`. */
