@@ -17,6 +17,24 @@ const ACK = 0x10;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
+/**
+ * The client closes first, the server 100 ms later after reading EOF, and
+ * the client's last ACK (sent in TIME_WAIT) is lost; runs until idle.
+ */
+export function closeLosingLastAck(w: LabWorld, c: StackConnection, s: StackConnection): void {
+  w.dropNext(
+    "client",
+    (x) => x.flags === ACK && x.payload.length === 0 && c.state === "TIME_WAIT",
+    "the client's last ACK",
+  );
+  w.app("client", "close()");
+  c.close();
+  w.run(100);
+  w.app("server", "close() after reading EOF");
+  s.close();
+  w.runUntilIdle();
+}
+
 /** Reads what is available; returns the text and whether EOF was reached. */
 export function readAvailable(c: StackConnection): { text: string; eof: boolean } {
   const buf = new Uint8Array(65536);
@@ -173,17 +191,7 @@ export const timeWait: LabScenario = {
   ],
   run(w) {
     const { c, s } = established(w);
-    w.dropNext(
-      "client",
-      (x) => x.flags === ACK && x.payload.length === 0 && c.state === "TIME_WAIT",
-      "the client's last ACK",
-    );
-    w.app("client", "close()");
-    c.close();
-    w.run(100);
-    w.app("server", "close() after reading EOF");
-    s.close();
-    w.runUntilIdle();
+    closeLosingLastAck(w, c, s);
     const tw = w.stateTime("client", "TIME_WAIT") ?? 0;
     const closed = w.lines.findLast((l) => l.who === "client" && l.text.includes("→ CLOSED"))
       ?.time ?? 0;

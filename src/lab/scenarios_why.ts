@@ -9,9 +9,8 @@
 
 import type { StackConnection } from "../stack/stack_connection.ts";
 import type { TcpConfig } from "../tcp/config.ts";
-import { ACK } from "../wire/tcp_flags.ts";
 import type { LabScenario } from "./scenario.ts";
-import { readAvailable } from "./scenarios_close.ts";
+import { closeLosingLastAck, readAvailable } from "./scenarios_close.ts";
 import type { LabWorld } from "./world.ts";
 
 const sec = (t: number | undefined) => (t === undefined ? "never" : `${(t / 1000).toFixed(3)} s`);
@@ -62,17 +61,7 @@ export const shortTimeWait: LabScenario = {
     w.app("client", "connect(server, 80), with MSL 10 ms: TIME_WAIT = 2·MSL = 20 ms");
     const { c, s } = connectAndAccept(w, client, server, l);
     l.close();
-    w.dropNext(
-      "client",
-      (x) => x.flags === ACK && x.payload.length === 0 && c.state === "TIME_WAIT",
-      "the client's last ACK",
-    );
-    w.app("client", "close()");
-    c.close();
-    w.run(100);
-    w.app("server", "close() after reading EOF");
-    s.close();
-    w.runUntilIdle();
+    closeLosingLastAck(w, c, s);
     const rsts = w.countSent("client", /Flags \[R/);
     return [
       `the client left TIME_WAIT at ${
