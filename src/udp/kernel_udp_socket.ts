@@ -729,16 +729,12 @@ export class KernelUdpSocket implements DatagramSocket {
     let d = this.#dests.get(addr);
     if (d === undefined) {
       const v = validateAddr(addr);
-      if (ipFamily(v.hostname) === 4 && this.#family === 6) {
-        // A v6 socket reaches IPv4 peers through v4-mapped addresses.
-        const bytes = new Uint8Array(SOCKADDR_SLOT);
-        const len = encodeSockaddr({ hostname: `::ffff:${v.hostname}`, port: v.port }, bytes);
-        d = { addr, bytes, len };
-      } else {
-        const bytes = new Uint8Array(SOCKADDR_SLOT);
-        const len = encodeSockaddr(v, bytes);
-        d = { addr, bytes, len };
-      }
+      // A v6 socket reaches IPv4 peers through v4-mapped addresses.
+      const to = ipFamily(v.hostname) === 4 && this.#family === 6
+        ? { hostname: `::ffff:${v.hostname}`, port: v.port }
+        : v;
+      const bytes = new Uint8Array(SOCKADDR_SLOT);
+      d = { addr, bytes, len: encodeSockaddr(to, bytes) };
       this.#dests.set(addr, d);
     }
     return d;
