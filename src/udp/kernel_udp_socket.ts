@@ -32,11 +32,14 @@
  * dropped at run time and reported once through the `log` callback.
  *
  * Over 600 lines: the send queue, the receive loop and the connected-UDP
- * lifecycle share one descriptor, its arenas and its counters, and the
- * `DatagramSocket` contract (pull and push modes, errors, close) is spelled
- * out here as in deno_udp_socket.ts; struct layouts, libc, address codecs
- * and the readiness thread live in `_mmsg.ts`, `_libc.ts`, `_sockaddr.ts`
- * and `_poller.ts`.
+ * lifecycle share one descriptor, the close sequence (closed/released
+ * flags, the wake descriptor, the count of pending `poll`s that `closed`
+ * waits for), the peer, the error routing and the counters `stats()`
+ * reports; splitting the send queue out would pass most of that across as
+ * callbacks. What stands alone lives apart: the receive contract shared
+ * with deno_udp_socket.ts (push/pull, pending error, close) in
+ * `_delivery.ts`, struct layouts in `_mmsg.ts`, libc in `_libc.ts`,
+ * address codecs in `_sockaddr.ts`, the readiness thread in `_poller.ts`.
  *
  * @module
  */
