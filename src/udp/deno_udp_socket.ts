@@ -23,6 +23,7 @@ import type {
   DatagramSocket,
   UnspecAddr,
 } from "./datagram_socket.ts";
+import { DatagramDelivery } from "./_delivery.ts";
 import { OrderedSender } from "./_ordered_sender.ts";
 import { formatAddr, sameAddr, validateAddr } from "./addr.ts";
 import {
@@ -139,11 +140,6 @@ export function openUdpSocket(opts: OpenUdpSocketOptions = {}): Promise<DenoUdpS
   }
 }
 
-interface Waiter {
-  resolve(d: Datagram): void;
-  reject(e: Error): void;
-}
-
 /**
  * A UDP socket over `Deno.listenDatagram` with Linux connected-UDP rules
  * (see {@linkcode DatagramSocket}). Create it with {@linkcode openUdpSocket}.
@@ -181,15 +177,12 @@ export class DenoUdpSocket implements DatagramSocket {
   readonly #localText: string;
   readonly #recvBuf = new Uint8Array(RECEIVE_BUFFER_SIZE);
   readonly #sender: OrderedSender;
-  readonly #waiters: Waiter[] = [];
+  readonly #delivery: DatagramDelivery;
 
   #peer: DatagramAddr | undefined;
   #peerNet: Deno.NetAddr | undefined;
   #lastAddr: DatagramAddr | undefined;
   #lastNet: Deno.NetAddr | undefined;
-  #onDatagram: DatagramHandler | undefined;
-  #onError: DatagramErrorHandler | undefined;
-  #pendingError: Error | undefined;
   #closed = false;
   /** The Deno conn has been closed (after `close()` and a drained queue). */
   #released = false;
@@ -209,6 +202,7 @@ export class DenoUdpSocket implements DatagramSocket {
     const a = conn.addr as Deno.NetAddr;
     this.#local = { hostname: a.hostname, port: a.port };
     this.#localText = formatAddr(this.#local);
+    this.#delivery = new DatagramDelivery(this.#localText);
     this.#sender = new OrderedSender(conn, maxInFlight, concurrency, {
       onError: (err, dest) => this.#sendFailed(err, dest),
       onProgress: () => this.#sendProgress(),
@@ -325,26 +319,16 @@ export class DenoUdpSocket implements DatagramSocket {
    * @throws {Deno.errors.Busy} When a push handler is set.
    */
   receive(): Promise<Datagram> {
-    if (this.#closed) {
-      return Promise.reject(
-        new SocketClosedError(`Cannot receive on ${this.#localText}: socket closed`),
-      );
-    }
-    if (this.#onDatagram !== undefined) return Promise.reject(this.#busyError());
-    if (this.#pendingError !== undefined) {
-      const err = this.#pendingError;
-      this.#pendingError = undefined;
-      return Promise.reject(err);
-    }
+    const refused = this.#delivery.refusal(this.#closed);
+    if (refused !== undefined) return refused;
     if (this.#stash !== undefined) {
       const d = this.#stash;
       this.#stash = undefined;
       return Promise.resolve(d);
     }
-    return new Promise<Datagram>((resolve, reject) => {
-      this.#waiters.push({ resolve, reject });
-      this.#wake();
-    });
+    const p = this.#delivery.wait();
+    this.#wake();
+    return p;
   }
 
   /**
@@ -357,16 +341,8 @@ export class DenoUdpSocket implements DatagramSocket {
    * @param onError Called per asynchronous error (e.g. a failed send).
    */
   setHandler(onDatagram: DatagramHandler, onError?: DatagramErrorHandler): void {
-    this.#onDatagram = onDatagram;
-    this.#onError = onError;
     this.#stash = undefined; // pull-mode leftover; UDP may drop it
-    const waiters = this.#waiters.splice(0);
-    for (const w of waiters) w.reject(this.#busyError());
-    if (onError !== undefined && this.#pendingError !== undefined) {
-      const err = this.#pendingError;
-      this.#pendingError = undefined;
-      onError(err);
-    }
+    this.#delivery.setHandler(onDatagram, onError);
     this.#wake();
   }
 
@@ -410,10 +386,7 @@ export class DenoUdpSocket implements DatagramSocket {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const waiters = this.#waiters.splice(0);
-    for (const w of waiters) {
-      w.reject(new SocketClosedError(`Cannot receive on ${this.#localText}: socket closed`));
-    }
+    this.#delivery.rejectWaiters();
     this.#wake();
     this.#releaseIfDrained();
     this.#finishClose();
@@ -438,12 +411,6 @@ export class DenoUdpSocket implements DatagramSocket {
     this.#closedDone.resolve();
   }
 
-  #busyError(): Error {
-    return new Deno.errors.Busy(
-      `Cannot receive on ${this.#localText}: a push handler is set (use one mode per socket)`,
-    );
-  }
-
   /** A send completed: release the port after close once nothing waits; settle `closed`. */
   #sendProgress(): void {
     this.#releaseIfDrained();
@@ -459,23 +426,7 @@ export class DenoUdpSocket implements DatagramSocket {
     const cause = err instanceof Error ? err : new Error(String(err));
     const wrapped = new Error(`Cannot send to ${formatAddr(dest)}: ${cause.message}`, { cause });
     wrapped.name = cause.name;
-    this.#reportError(wrapped);
-  }
-
-  /** Routes an asynchronous error: the push error handler, else the next `receive()` (once). */
-  #reportError(err: Error): void {
-    const onError = this.#onError;
-    if (onError !== undefined) {
-      try {
-        onError(err);
-      } catch (bug) {
-        reportError(bug);
-      }
-      return;
-    }
-    const w = this.#waiters.shift();
-    if (w !== undefined) w.reject(err);
-    else this.#pendingError = err;
+    this.#delivery.report(wrapped);
   }
 
   #wake(): void {
@@ -496,7 +447,7 @@ export class DenoUdpSocket implements DatagramSocket {
     const buf = this.#recvBuf;
     let failures = 0;
     while (!this.#closed) {
-      if (this.#onDatagram === undefined && this.#waiters.length === 0) {
+      if (this.#delivery.idle) {
         // Pull mode with nobody waiting: leave datagrams queued in the kernel.
         await new Promise<void>((r) => this.#resume = r);
         continue;
@@ -509,7 +460,7 @@ export class DenoUdpSocket implements DatagramSocket {
         from = got[1] as Deno.NetAddr;
       } catch (err) {
         if (this.#closed) break;
-        this.#reportError(err instanceof Error ? err : new Error(String(err)));
+        this.#delivery.report(err instanceof Error ? err : new Error(String(err)));
         // Linux reports nothing on an unconnected UDP socket's receive, so
         // failures here mean the resource is gone: stop instead of spinning.
         if (err instanceof Deno.errors.BadResource || ++failures >= MAX_RECEIVE_FAILURES) {
@@ -527,23 +478,8 @@ export class DenoUdpSocket implements DatagramSocket {
         continue;
       }
       this.#received++;
-      const onDatagram = this.#onDatagram;
-      if (onDatagram !== undefined) {
-        try {
-          onDatagram(data, from);
-        } catch (err) {
-          // A throwing handler is a bug above us: surface it, keep receiving.
-          reportError(err);
-        }
-        continue;
-      }
-      const d: Datagram = {
-        data: data.slice(),
-        from: { hostname: from.hostname, port: from.port },
-      };
-      const w = this.#waiters.shift();
-      if (w !== undefined) w.resolve(d);
-      else this.#stash = d;
+      const left = this.#delivery.deliver(data, from);
+      if (left !== undefined) this.#stash = left;
     }
     this.#loopRunning = false;
   }

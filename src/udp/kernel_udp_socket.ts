@@ -32,11 +32,14 @@
  * dropped at run time and reported once through the `log` callback.
  *
  * Over 600 lines: the send queue, the receive loop and the connected-UDP
- * lifecycle share one descriptor, its arenas and its counters, and the
- * `DatagramSocket` contract (pull and push modes, errors, close) is spelled
- * out here as in deno_udp_socket.ts; struct layouts, libc, address codecs
- * and the readiness thread live in `_mmsg.ts`, `_libc.ts`, `_sockaddr.ts`
- * and `_poller.ts`.
+ * lifecycle share one descriptor, the close sequence (closed/released
+ * flags, the wake descriptor, the count of pending `poll`s that `closed`
+ * waits for), the peer, the error routing and the counters `stats()`
+ * reports; splitting the send queue out would pass most of that across as
+ * callbacks. What stands alone lives apart: the receive contract shared
+ * with deno_udp_socket.ts (push/pull, pending error, close) in
+ * `_delivery.ts`, struct layouts in `_mmsg.ts`, libc in `_libc.ts`,
+ * address codecs in `_sockaddr.ts`, the readiness thread in `_poller.ts`.
  *
  * @module
  */
@@ -69,6 +72,7 @@ import {
 } from "./_sockaddr.ts";
 import { CONTROL_SLOT, MmsgArray } from "./_mmsg.ts";
 import { type Poller, sharedPoller } from "./_poller.ts";
+import { DatagramDelivery } from "./_delivery.ts";
 
 /** Largest UDP payload (IPv4); every receive slot holds this much. */
 const MAX_DATAGRAM = 65_536;
@@ -239,11 +243,6 @@ export function openKernelUdpSocket(opts: KernelUdpSocketOptions = {}): Promise<
   }
 }
 
-interface Waiter {
-  resolve(d: Datagram): void;
-  reject(e: Error): void;
-}
-
 /** A destination's encoded sockaddr, cached per address object. */
 interface Dest {
   readonly addr: DatagramAddr;
@@ -295,11 +294,8 @@ export class KernelUdpSocket implements DatagramSocket {
   #recvMsgs: MmsgArray | undefined;
   readonly #names = new SockaddrCache();
   readonly #pollFds = new Uint8Array(16);
-  readonly #waiters: Waiter[] = [];
+  readonly #delivery: DatagramDelivery;
   readonly #pulled: Datagram[] = [];
-  #onDatagram: DatagramHandler | undefined;
-  #onError: DatagramErrorHandler | undefined;
-  #pendingError: Error | undefined;
   #loopRunning = false;
   #loopDone: Promise<void> = Promise.resolve();
   #resume: (() => void) | undefined;
@@ -344,6 +340,7 @@ export class KernelUdpSocket implements DatagramSocket {
     this.#family = family;
     this.#local = opts.local;
     this.#localText = formatAddr(opts.local);
+    this.#delivery = new DatagramDelivery(this.#localText);
     this.#gso = opts.gso;
     this.#gro = opts.gro;
     this.#recvBatch = opts.recvBatch;
@@ -522,23 +519,13 @@ export class KernelUdpSocket implements DatagramSocket {
    * @throws {ConnectionRefusedError} When the connected peer's port is unreachable.
    */
   receive(): Promise<Datagram> {
-    if (this.#closed) {
-      return Promise.reject(
-        new SocketClosedError(`Cannot receive on ${this.#localText}: socket closed`),
-      );
-    }
-    if (this.#onDatagram !== undefined) return Promise.reject(this.#busyError());
-    if (this.#pendingError !== undefined) {
-      const err = this.#pendingError;
-      this.#pendingError = undefined;
-      return Promise.reject(err);
-    }
+    const refused = this.#delivery.refusal(this.#closed);
+    if (refused !== undefined) return refused;
     const d = this.#pulled.shift();
     if (d !== undefined) return Promise.resolve(d);
-    return new Promise<Datagram>((resolve, reject) => {
-      this.#waiters.push({ resolve, reject });
-      this.#wake();
-    });
+    const p = this.#delivery.wait();
+    this.#wake();
+    return p;
   }
 
   /**
@@ -550,16 +537,8 @@ export class KernelUdpSocket implements DatagramSocket {
    * @param onError Called per asynchronous error.
    */
   setHandler(onDatagram: DatagramHandler, onError?: DatagramErrorHandler): void {
-    this.#onDatagram = onDatagram;
-    this.#onError = onError;
     this.#pulled.length = 0;
-    const waiters = this.#waiters.splice(0);
-    for (const w of waiters) w.reject(this.#busyError());
-    if (onError !== undefined && this.#pendingError !== undefined) {
-      const err = this.#pendingError;
-      this.#pendingError = undefined;
-      onError(err);
-    }
+    this.#delivery.setHandler(onDatagram, onError);
     this.#wake();
   }
 
@@ -621,10 +600,7 @@ export class KernelUdpSocket implements DatagramSocket {
     if (this.#closed) return;
     this.flush();
     this.#closed = true;
-    const waiters = this.#waiters.splice(0);
-    for (const w of waiters) {
-      w.reject(new SocketClosedError(`Cannot receive on ${this.#localText}: socket closed`));
-    }
+    this.#delivery.rejectWaiters();
     this.#wake();
     this.#wakePoll();
     void this.#finishClose();
@@ -756,16 +732,12 @@ export class KernelUdpSocket implements DatagramSocket {
     let d = this.#dests.get(addr);
     if (d === undefined) {
       const v = validateAddr(addr);
-      if (ipFamily(v.hostname) === 4 && this.#family === 6) {
-        // A v6 socket reaches IPv4 peers through v4-mapped addresses.
-        const bytes = new Uint8Array(SOCKADDR_SLOT);
-        const len = encodeSockaddr({ hostname: `::ffff:${v.hostname}`, port: v.port }, bytes);
-        d = { addr, bytes, len };
-      } else {
-        const bytes = new Uint8Array(SOCKADDR_SLOT);
-        const len = encodeSockaddr(v, bytes);
-        d = { addr, bytes, len };
-      }
+      // A v6 socket reaches IPv4 peers through v4-mapped addresses.
+      const to = ipFamily(v.hostname) === 4 && this.#family === 6
+        ? { hostname: `::ffff:${v.hostname}`, port: v.port }
+        : v;
+      const bytes = new Uint8Array(SOCKADDR_SLOT);
+      d = { addr, bytes, len: encodeSockaddr(to, bytes) };
       this.#dests.set(addr, d);
     }
     return d;
@@ -895,7 +867,7 @@ export class KernelUdpSocket implements DatagramSocket {
         `Cannot send to ${where}: connection refused (port unreachable)`,
       )
       : errnoError(`Cannot send to ${where}`, errno);
-    this.#reportError(err);
+    this.#delivery.report(err);
   }
 
   // ---- receive path ---------------------------------------------------
@@ -947,7 +919,7 @@ export class KernelUdpSocket implements DatagramSocket {
     let failures = 0;
     let spins = this.#spinTurns; // idle at start: go straight to poll
     while (!this.#closed) {
-      if (this.#onDatagram === undefined && this.#waiters.length === 0) {
+      if (this.#delivery.idle) {
         await new Promise<void>((r) => this.#resume = r);
         continue;
       }
@@ -999,8 +971,9 @@ export class KernelUdpSocket implements DatagramSocket {
   #receiveBatch(): number {
     const libc = this.#libc;
     const msgs = this.#recvMsgs!;
-    const push = this.#onDatagram !== undefined;
-    const n = push ? this.#recvBatch : Math.min(this.#recvBatch, this.#waiters.length);
+    const delivery = this.#delivery;
+    const push = delivery.onDatagram !== undefined;
+    const n = push ? this.#recvBatch : Math.min(this.#recvBatch, delivery.waiters.length);
     const gro = this.#gro;
     const control = gro ? CONTROL_SLOT : 0;
     for (let i = 0; i < n; i++) {
@@ -1013,7 +986,7 @@ export class KernelUdpSocket implements DatagramSocket {
       if (e === L.EAGAIN || e === L.EINTR) return 0;
       if (this.#closed) return -1;
       const where = this.#peer === undefined ? "the peer" : formatAddr(this.#peer);
-      this.#reportError(
+      this.#delivery.report(
         e === L.ECONNREFUSED
           ? new ConnectionRefusedError(
             `Cannot receive from ${where}: connection refused (port unreachable)`,
@@ -1049,41 +1022,8 @@ export class KernelUdpSocket implements DatagramSocket {
 
   #deliver(data: Uint8Array, from: DatagramAddr): void {
     this.#received++;
-    const onDatagram = this.#onDatagram;
-    if (onDatagram !== undefined) {
-      try {
-        onDatagram(data, from);
-      } catch (err) {
-        reportError(err); // a throwing handler is a bug above us: surface it, keep receiving
-      }
-      return;
-    }
-    const d: Datagram = { data: data.slice(), from: { hostname: from.hostname, port: from.port } };
-    const w = this.#waiters.shift();
-    if (w !== undefined) w.resolve(d);
-    else this.#pulled.push(d);
-  }
-
-  /** Routes an asynchronous error: the push error handler, else the next `receive()` (once). */
-  #reportError(err: Error): void {
-    const onError = this.#onError;
-    if (onError !== undefined) {
-      try {
-        onError(err);
-      } catch (bug) {
-        reportError(bug);
-      }
-      return;
-    }
-    const w = this.#waiters.shift();
-    if (w !== undefined) w.reject(err);
-    else this.#pendingError = err;
-  }
-
-  #busyError(): Error {
-    return new Deno.errors.Busy(
-      `Cannot receive on ${this.#localText}: a push handler is set (use one mode per socket)`,
-    );
+    const left = this.#delivery.deliver(data, from);
+    if (left !== undefined) this.#pulled.push(left);
   }
 
   async #finishClose(): Promise<void> {
