@@ -299,15 +299,12 @@ export class LossRecovery {
     const recs = this.records;
     const k = recs.slot(i);
     this.rate.onDelivered(recs, i, len, now);
+    this.#delivered += len;
     const retrans = (recs.flags[k] & REC_RETRANS) !== 0;
     // RFC 8985 §6.2 step 2: an ACK echoing a time before the retransmission was for
     // the original, so it says nothing about when the retransmission was delivered
-    if (retrans && this.#ackEcho >= 0 && this.#ackEcho < Math.floor(recs.xmit[k])) {
-      this.#delivered += len;
-      return;
-    }
+    if (retrans && this.#ackEcho >= 0 && this.#ackEcho < Math.floor(recs.xmit[k])) return;
     this.rack.onDelivered(recs.xmit[k], recs.endSeq[k] as Seq, retrans, now, snd.rtt.minRtt);
-    this.#delivered += len;
   }
 
   /**
