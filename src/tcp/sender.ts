@@ -624,13 +624,11 @@ export class Sender {
     ) {
       this.#lost++;
     }
-    if (this.synAcked) {
-      if (rec.afterAck(now, this, this.#ackRtt)) this.#lost++;
-      this.#armReorder(now);
-      if (acked > 0 || rec.phase !== PHASE_NONE) this.#armProbe(now);
-    }
-
     if (!this.synAcked) return result;
+    if (rec.afterAck(now, this, this.#ackRtt)) this.#lost++;
+    this.#armReorder(now);
+    if (acked > 0 || rec.phase !== PHASE_NONE) this.#armProbe(now);
+
     if (this.#sndWnd === 0) {
       // RFC 9293 §3.8.6.1: nothing fits a zero window; probe instead of retransmitting
       if (seqGt(this.#sndNxt, this.#sndUna)) this.#sndNxt = this.#sndUna;
