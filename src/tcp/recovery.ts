@@ -453,14 +453,19 @@ export class LossRecovery {
     this.#lostFrom = recs.startSeq[k] as Seq;
   }
 
-  #enterFast(now: Instant, snd: SendView): void {
-    this.#phase = PHASE_FAST;
-    this.#recover = snd.sndMax;
+  /** A new episode (fast or RTO) starts its undo bookkeeping afresh: Eifel and D-SACK. */
+  #armUndo(snd: SendView): void {
     this.#undoRetransAt = -1;
     this.#undoArmed = true;
     this.#dsackUndoBytes = 0;
     this.#dsackUndoValid = true;
     this.#undoMarker = snd.sndUna;
+  }
+
+  #enterFast(now: Instant, snd: SendView): void {
+    this.#phase = PHASE_FAST;
+    this.#recover = snd.sndMax;
+    this.#armUndo(snd);
     this.tlp.reset();
     const flight = seqSub(snd.sndMax, snd.sndUna);
     // RFC 5681 §3.2 eq. 4 takes FlightSize; RFC 6937 §3.1 RecoverFS likewise
@@ -592,11 +597,7 @@ export class LossRecovery {
     }
     this.#lostBytes = lost;
     this.#lostFrom = snd.sndUna;
-    this.#undoRetransAt = -1;
-    this.#undoArmed = true;
-    this.#dsackUndoBytes = 0;
-    this.#dsackUndoValid = true;
-    this.#undoMarker = snd.sndUna;
+    this.#armUndo(snd);
     this.#rtoGuard = 1;
   }
 
