@@ -84,9 +84,11 @@ export class DeliveryRate {
     );
   }
 
-  /** A retransmission of record slot `k`: it carries the current delivery state again. */
-  onResend(records: SendRecords, k: number, now: Instant, nothingInFlight: boolean): void {
-    if (nothingInFlight) this.firstSentTime = this.deliveredTime = now;
+  /**
+   * A retransmission of record slot `k`: it carries the current delivery
+   * state again (data is outstanding, so draft §3.2's idle restart never applies).
+   */
+  onResend(records: SendRecords, k: number, now: Instant): void {
     records.xmit[k] = now;
     records.delivered[k] = this.delivered;
     records.deliveredTime[k] = this.deliveredTime;
@@ -132,7 +134,6 @@ export class DeliveryRate {
    */
   endAck(minRtt: number): boolean {
     if (this.appLimited !== 0 && this.delivered > this.appLimited) this.appLimited = 0;
-    this.#lastXmit = -1;
     if (!this.#hasData) return false;
     const interval = Math.max(this.#sendElapsed, this.#ackElapsed);
     this.sampleDelivered = this.delivered - this.priorDelivered;

@@ -699,7 +699,7 @@ export class LossRecovery {
         this.#lostBytes -= seqSub(recs.endSeq[k] as Seq, recs.startSeq[k] as Seq);
       }
       recs.flags[k] = (f & ~REC_LOST) | REC_RETRANS;
-      this.rate.onResend(recs, k, now, false);
+      this.rate.onResend(recs, k, now);
     }
     if (this.#phase !== PHASE_NONE && this.#dsackUndoValid) this.#dsackUndoBytes += seqSub(e, s);
     if (this.#phase !== PHASE_NONE && this.#undoArmed) {
