@@ -450,7 +450,8 @@ export class Sender {
     const flight = seqSub(nxt, una);
     const usable = Math.max(0, Math.min(this.#sndWnd - flight, rec.ccRoom(this)));
     let len = Math.min(avail, usable, segMax);
-    if (seqLt(nxt, this.#sndMax) && rec.board.count > 0) {
+    const rexmit = seqLt(nxt, this.#sndMax);
+    if (rexmit && rec.board.count > 0) {
       // after a timeout, go-back-N resends only the holes (RFC 6675 §5.1)
       len = Math.min(len, seqSub(rec.board.holeEnd(nxt, this.#sndMax), nxt));
     }
@@ -458,7 +459,6 @@ export class Sender {
     const fin = finPending && len === avail && seqLt(this.#finSeq, seqAdd(una, this.#sndWnd));
 
     if (len === 0 && !fin) return false;
-    const rexmit = seqLt(nxt, this.#sndMax);
     if (len < segMax && !rexmit && !this.#forceSend) {
       // RFC 1122 4.2.3.4 sender SWS avoidance with Nagle (RFC 896, Minshall's variant):
       // a short segment goes out only if it empties the queue and no short segment is
