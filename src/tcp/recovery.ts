@@ -480,8 +480,7 @@ export class LossRecovery {
     const sacked = this.board.count > 0
       ? this.board.sackedBetween(snd.sndUna, snd.sndMax) / snd.mss
       : 0;
-    const minRtt = rtt.minRtt === Infinity ? rtt.srtt : rtt.minRtt;
-    const reoWnd = this.rack.reoWnd(this.#phase !== PHASE_NONE, sacked, minRtt, rtt.srtt);
+    const reoWnd = this.rack.reoWnd(this.#phase !== PHASE_NONE, sacked, rtt.minRtt, rtt.srtt);
     const lost = this.rack.detectLoss(this.records, now, reoWnd);
     if (lost > 0) {
       this.#lostBytes += lost;
@@ -583,8 +582,7 @@ export class LossRecovery {
     this.tlp.reset();
     const recs = this.records;
     const rtt = snd.rtt;
-    const minRtt = rtt.minRtt === Infinity ? rtt.srtt : rtt.minRtt;
-    const wait = this.rack.rtt + this.rack.reoWnd(true, 0, minRtt, rtt.srtt);
+    const wait = this.rack.rtt + this.rack.reoWnd(true, 0, rtt.minRtt, rtt.srtt);
     let lost = 0;
     for (let i = 0; i < recs.count; i++) {
       const k = recs.slot(i);
