@@ -9,6 +9,7 @@
  */
 
 import type { Instant } from "../time.ts";
+import type { Seq } from "../wire/seq.ts";
 import { REC_APP_LIMITED, type SendRecords } from "./send_records.ts";
 
 /**
@@ -67,15 +68,15 @@ export class DeliveryRate {
    */
   onSend(
     records: SendRecords,
-    start: number,
-    end: number,
+    start: Seq,
+    end: Seq,
     now: Instant,
     nothingInFlight: boolean,
   ): void {
     if (nothingInFlight) this.firstSentTime = this.deliveredTime = now; // draft §3.2
     records.append(
-      start as never,
-      end as never,
+      start,
+      end,
       now,
       this.delivered,
       this.deliveredTime,
