@@ -9,6 +9,7 @@
  */
 
 import type { Instant } from "../time.ts";
+import type { Seq } from "../wire/seq.ts";
 import { REC_APP_LIMITED, type SendRecords } from "./send_records.ts";
 
 /**
@@ -67,15 +68,15 @@ export class DeliveryRate {
    */
   onSend(
     records: SendRecords,
-    start: number,
-    end: number,
+    start: Seq,
+    end: Seq,
     now: Instant,
     nothingInFlight: boolean,
   ): void {
     if (nothingInFlight) this.firstSentTime = this.deliveredTime = now; // draft §3.2
     records.append(
-      start as never,
-      end as never,
+      start,
+      end,
       now,
       this.delivered,
       this.deliveredTime,
@@ -84,9 +85,11 @@ export class DeliveryRate {
     );
   }
 
-  /** A retransmission of record slot `k`: it carries the current delivery state again. */
-  onResend(records: SendRecords, k: number, now: Instant, nothingInFlight: boolean): void {
-    if (nothingInFlight) this.firstSentTime = this.deliveredTime = now;
+  /**
+   * A retransmission of record slot `k`: it carries the current delivery
+   * state again (data is outstanding, so draft §3.2's idle restart never applies).
+   */
+  onResend(records: SendRecords, k: number, now: Instant): void {
     records.xmit[k] = now;
     records.delivered[k] = this.delivered;
     records.deliveredTime[k] = this.deliveredTime;
@@ -132,7 +135,6 @@ export class DeliveryRate {
    */
   endAck(minRtt: number): boolean {
     if (this.appLimited !== 0 && this.delivered > this.appLimited) this.appLimited = 0;
-    this.#lastXmit = -1;
     if (!this.#hasData) return false;
     const interval = Math.max(this.#sendElapsed, this.#ackElapsed);
     this.sampleDelivered = this.delivered - this.priorDelivered;

@@ -23,25 +23,34 @@ export interface IsnTuple {
 
 /** Longest address text hashed; longer addresses are truncated (never happens for IPs). */
 const MAX_ADDR_BYTES = 255;
-const scratch = new Uint8Array(2 * (1 + MAX_ADDR_BYTES + 2));
+/** Most bytes {@linkcode encodeTupleInto} writes. */
+export const TUPLE_MAX_BYTES = 2 * (1 + MAX_ADDR_BYTES + 2);
+const scratch = new Uint8Array(TUPLE_MAX_BYTES);
 const encoder = new TextEncoder();
 
-/**
- * Encodes the tuple as: len(localAddr) u8, localAddr UTF-8, localPort u16 BE,
- * then the same for the remote side. Length prefixes keep it unambiguous.
- */
 function encodeTuple(tuple: IsnTuple): Uint8Array {
-  let p = encodeSide(tuple.localAddr, tuple.localPort, 0);
-  p = encodeSide(tuple.remoteAddr, tuple.remotePort, p);
-  return scratch.subarray(0, p);
+  return scratch.subarray(0, encodeTupleInto(tuple, scratch));
 }
 
-function encodeSide(addr: string, port: number, p: number): number {
-  const { written } = encoder.encodeInto(addr, scratch.subarray(p + 1, p + 1 + MAX_ADDR_BYTES));
-  scratch[p] = written;
+/**
+ * Encodes the tuple at the start of `buf` (at least {@linkcode TUPLE_MAX_BYTES}
+ * long) as: len(localAddr) u8, localAddr UTF-8, localPort u16 BE, then the
+ * same for the remote side. Length prefixes keep it unambiguous. Also the
+ * SYN-cookie hash input (`syn_cookie.ts`).
+ *
+ * @returns The number of bytes written.
+ */
+export function encodeTupleInto(tuple: IsnTuple, buf: Uint8Array): number {
+  const p = encodeSide(buf, tuple.localAddr, tuple.localPort, 0);
+  return encodeSide(buf, tuple.remoteAddr, tuple.remotePort, p);
+}
+
+function encodeSide(buf: Uint8Array, addr: string, port: number, p: number): number {
+  const { written } = encoder.encodeInto(addr, buf.subarray(p + 1, p + 1 + MAX_ADDR_BYTES));
+  buf[p] = written;
   p += 1 + written;
-  scratch[p] = (port >>> 8) & 0xff;
-  scratch[p + 1] = port & 0xff;
+  buf[p] = (port >>> 8) & 0xff;
+  buf[p + 1] = port & 0xff;
   return p + 2;
 }
 

@@ -129,12 +129,12 @@ export class Rack {
    *
    * @param inRecovery In fast or RTO recovery.
    * @param sackedSegments Segments SACKed (RACK.segs_sacked).
-   * @param minRtt Min RTT (ms).
+   * @param minRtt Min RTT (ms); Infinity (no sample yet): SRTT stands in.
    * @param srtt Smoothed RTT (ms).
    */
   reoWnd(inRecovery: boolean, sackedSegments: number, minRtt: number, srtt: number): number {
     if (!this.reorderingSeen && (inRecovery || sackedSegments >= RACK_DUP_THRESH)) return 0;
-    const w = this.reoWndMult * minRtt / 4;
+    const w = this.reoWndMult * (minRtt === Infinity ? srtt : minRtt) / 4;
     return w < srtt ? w : srtt;
   }
 

@@ -20,6 +20,12 @@
  *
  * Nothing is allocated per ACK or per segment.
  *
+ * The file stays over 600 lines (about 700, some 200 of them comments):
+ * the per-record mechanisms are already split out (`rack.ts`, `tlp.ts`,
+ * `prr.ts`, `delivery_rate.ts`, `send_records.ts`); what is left is one
+ * episode's state (phase, recovery point, lost bytes, the undo bookkeeping)
+ * that every per-ACK step reads and changes.
+ *
  * @module
  */
 
@@ -299,15 +305,12 @@ export class LossRecovery {
     const recs = this.records;
     const k = recs.slot(i);
     this.rate.onDelivered(recs, i, len, now);
+    this.#delivered += len;
     const retrans = (recs.flags[k] & REC_RETRANS) !== 0;
     // RFC 8985 §6.2 step 2: an ACK echoing a time before the retransmission was for
     // the original, so it says nothing about when the retransmission was delivered
-    if (retrans && this.#ackEcho >= 0 && this.#ackEcho < Math.floor(recs.xmit[k])) {
-      this.#delivered += len;
-      return;
-    }
+    if (retrans && this.#ackEcho >= 0 && this.#ackEcho < Math.floor(recs.xmit[k])) return;
     this.rack.onDelivered(recs.xmit[k], recs.endSeq[k] as Seq, retrans, now, snd.rtt.minRtt);
-    this.#delivered += len;
   }
 
   /**
@@ -450,14 +453,19 @@ export class LossRecovery {
     this.#lostFrom = recs.startSeq[k] as Seq;
   }
 
-  #enterFast(now: Instant, snd: SendView): void {
-    this.#phase = PHASE_FAST;
-    this.#recover = snd.sndMax;
+  /** A new episode (fast or RTO) starts its undo bookkeeping afresh: Eifel and D-SACK. */
+  #armUndo(snd: SendView): void {
     this.#undoRetransAt = -1;
     this.#undoArmed = true;
     this.#dsackUndoBytes = 0;
     this.#dsackUndoValid = true;
     this.#undoMarker = snd.sndUna;
+  }
+
+  #enterFast(now: Instant, snd: SendView): void {
+    this.#phase = PHASE_FAST;
+    this.#recover = snd.sndMax;
+    this.#armUndo(snd);
     this.tlp.reset();
     const flight = seqSub(snd.sndMax, snd.sndUna);
     // RFC 5681 §3.2 eq. 4 takes FlightSize; RFC 6937 §3.1 RecoverFS likewise
@@ -472,8 +480,7 @@ export class LossRecovery {
     const sacked = this.board.count > 0
       ? this.board.sackedBetween(snd.sndUna, snd.sndMax) / snd.mss
       : 0;
-    const minRtt = rtt.minRtt === Infinity ? rtt.srtt : rtt.minRtt;
-    const reoWnd = this.rack.reoWnd(this.#phase !== PHASE_NONE, sacked, minRtt, rtt.srtt);
+    const reoWnd = this.rack.reoWnd(this.#phase !== PHASE_NONE, sacked, rtt.minRtt, rtt.srtt);
     const lost = this.rack.detectLoss(this.records, now, reoWnd);
     if (lost > 0) {
       this.#lostBytes += lost;
@@ -575,8 +582,7 @@ export class LossRecovery {
     this.tlp.reset();
     const recs = this.records;
     const rtt = snd.rtt;
-    const minRtt = rtt.minRtt === Infinity ? rtt.srtt : rtt.minRtt;
-    const wait = this.rack.rtt + this.rack.reoWnd(true, 0, minRtt, rtt.srtt);
+    const wait = this.rack.rtt + this.rack.reoWnd(true, 0, rtt.minRtt, rtt.srtt);
     let lost = 0;
     for (let i = 0; i < recs.count; i++) {
       const k = recs.slot(i);
@@ -589,11 +595,7 @@ export class LossRecovery {
     }
     this.#lostBytes = lost;
     this.#lostFrom = snd.sndUna;
-    this.#undoRetransAt = -1;
-    this.#undoArmed = true;
-    this.#dsackUndoBytes = 0;
-    this.#dsackUndoValid = true;
-    this.#undoMarker = snd.sndUna;
+    this.#armUndo(snd);
     this.#rtoGuard = 1;
   }
 
@@ -695,7 +697,7 @@ export class LossRecovery {
         this.#lostBytes -= seqSub(recs.endSeq[k] as Seq, recs.startSeq[k] as Seq);
       }
       recs.flags[k] = (f & ~REC_LOST) | REC_RETRANS;
-      this.rate.onResend(recs, k, now, false);
+      this.rate.onResend(recs, k, now);
     }
     if (this.#phase !== PHASE_NONE && this.#dsackUndoValid) this.#dsackUndoBytes += seqSub(e, s);
     if (this.#phase !== PHASE_NONE && this.#undoArmed) {

@@ -13,9 +13,12 @@
  * Split out: the plan and result bits (`sender_plan.ts`), the pacing token
  * bucket (`pacer.ts`), loss recovery (`recovery.ts`: RACK-TLP with SACK,
  * NewReno without, PRR, undo; on the per-segment `send_records.ts`, with
- * `delivery_rate.ts` feeding the controller's rate samples). About 600
- * lines remain because sending, ACK processing and the timers share the
- * send sequence variables.
+ * `delivery_rate.ts` feeding the controller's rate samples). The file stays
+ * over 600 lines (about 840, some 180 of them comments) because sending, ACK
+ * processing and the timers all read and move the same private send
+ * sequence variables, RTT timing and timer state; split, each part would
+ * need them exposed. About 100 lines are the read-only getters that
+ * `recovery.ts`, `arrival.ts`, `output.ts` and `info.ts` read.
  *
  * @module
  */
@@ -447,7 +450,8 @@ export class Sender {
     const flight = seqSub(nxt, una);
     const usable = Math.max(0, Math.min(this.#sndWnd - flight, rec.ccRoom(this)));
     let len = Math.min(avail, usable, segMax);
-    if (seqLt(nxt, this.#sndMax) && rec.board.count > 0) {
+    const rexmit = seqLt(nxt, this.#sndMax);
+    if (rexmit && rec.board.count > 0) {
       // after a timeout, go-back-N resends only the holes (RFC 6675 §5.1)
       len = Math.min(len, seqSub(rec.board.holeEnd(nxt, this.#sndMax), nxt));
     }
@@ -455,7 +459,6 @@ export class Sender {
     const fin = finPending && len === avail && seqLt(this.#finSeq, seqAdd(una, this.#sndWnd));
 
     if (len === 0 && !fin) return false;
-    const rexmit = seqLt(nxt, this.#sndMax);
     if (len < segMax && !rexmit && !this.#forceSend) {
       // RFC 1122 4.2.3.4 sender SWS avoidance with Nagle (RFC 896, Minshall's variant):
       // a short segment goes out only if it empties the queue and no short segment is
@@ -624,13 +627,11 @@ export class Sender {
     ) {
       this.#lost++;
     }
-    if (this.synAcked) {
-      if (rec.afterAck(now, this, this.#ackRtt)) this.#lost++;
-      this.#armReorder(now);
-      if (acked > 0 || rec.phase !== PHASE_NONE) this.#armProbe(now);
-    }
-
     if (!this.synAcked) return result;
+    if (rec.afterAck(now, this, this.#ackRtt)) this.#lost++;
+    this.#armReorder(now);
+    if (acked > 0 || rec.phase !== PHASE_NONE) this.#armProbe(now);
+
     if (this.#sndWnd === 0) {
       // RFC 9293 §3.8.6.1: nothing fits a zero window; probe instead of retransmitting
       if (seqGt(this.#sndNxt, this.#sndUna)) this.#sndNxt = this.#sndUna;

@@ -30,7 +30,7 @@ import type { TcpOptions, TcpSegment } from "../wire/tcp_segment.ts";
 import type { TcpConfig } from "./config.ts";
 import { TcpConnection } from "./connection.ts";
 import { negotiate, synOptions } from "./handshake.ts";
-import type { IsnTuple } from "./isn.ts";
+import { encodeTupleInto, type IsnTuple, TUPLE_MAX_BYTES } from "./isn.ts";
 import { siphash24Low32 } from "./siphash.ts";
 
 /** MSS values a cookie can carry (index in 2 bits); the largest ≤ the peer's is chosen. */
@@ -50,14 +50,11 @@ const TS_MASK = (1 << TS_BITS) - 1;
 const WSCALE_NONE = 0xf;
 const SACK_BIT = 0x10;
 
-const MAX_ADDR_BYTES = 255;
-const scratch = new Uint8Array(2 * (1 + MAX_ADDR_BYTES + 2) + 9);
-const encoder = new TextEncoder();
+const scratch = new Uint8Array(TUPLE_MAX_BYTES + 9);
 
 /** Encodes tuple, a one-byte domain tag, a 32-bit counter and the peer's ISN into `scratch`. */
 function message(tuple: IsnTuple, tag: number, count: number, irs = 0): Uint8Array {
-  let p = side(tuple.localAddr, tuple.localPort, 0);
-  p = side(tuple.remoteAddr, tuple.remotePort, p);
+  const p = encodeTupleInto(tuple, scratch);
   scratch[p] = tag;
   scratch[p + 1] = count >>> 24;
   scratch[p + 2] = count >>> 16;
@@ -68,15 +65,6 @@ function message(tuple: IsnTuple, tag: number, count: number, irs = 0): Uint8Arr
   scratch[p + 7] = irs >>> 8;
   scratch[p + 8] = irs;
   return scratch.subarray(0, p + 9);
-}
-
-function side(addr: string, port: number, p: number): number {
-  const { written } = encoder.encodeInto(addr, scratch.subarray(p + 1, p + 1 + MAX_ADDR_BYTES));
-  scratch[p] = written;
-  p += 1 + written;
-  scratch[p] = (port >>> 8) & 0xff;
-  scratch[p + 1] = port & 0xff;
-  return p + 2;
 }
 
 /**

@@ -24,11 +24,12 @@
  */
 
 import type { Instant } from "../../time.ts";
-import type {
-  AckSample,
-  CongestionController,
-  CongestionEvent,
-  CongestionOptions,
+import {
+  type AckSample,
+  checkCongestionOptions,
+  type CongestionController,
+  type CongestionEvent,
+  type CongestionOptions,
 } from "./congestion_controller.ts";
 import { WindowedMaxFilter } from "./windowed_filter.ts";
 
@@ -193,11 +194,7 @@ export class Bbr implements CongestionController {
    * @throws {RangeError} When `mss` or `initialCwnd` is not positive.
    */
   constructor(options: BbrOptions) {
-    if (!(options.mss > 0 && options.initialCwnd > 0)) {
-      throw new RangeError(
-        `Bbr needs mss > 0 and initialCwnd > 0, got ${JSON.stringify(options)}`,
-      );
-    }
+    checkCongestionOptions("Bbr", options);
     this.#mss = options.mss;
     this.#initialCwnd = options.initialCwnd;
     this.#random = options.random ?? xorshift(0x9e3779b9);

@@ -117,5 +117,17 @@ export interface CongestionController {
   setMss(mss: number): void;
 }
 
+/**
+ * Throws a RangeError naming the controller `name` unless `options.mss` and
+ * `options.initialCwnd` are positive (every controller's constructor check).
+ */
+export function checkCongestionOptions(name: string, options: CongestionOptions): void {
+  if (!(options.mss > 0 && options.initialCwnd > 0)) {
+    throw new RangeError(
+      `${name} needs mss > 0 and initialCwnd > 0, got ${JSON.stringify(options)}`,
+    );
+  }
+}
+
 /** Makes a controller. */
 export type CongestionFactory = (options: CongestionOptions) => CongestionController;

@@ -11,11 +11,12 @@
  */
 
 import type { Instant } from "../../time.ts";
-import type {
-  AckSample,
-  CongestionController,
-  CongestionEvent,
-  CongestionOptions,
+import {
+  type AckSample,
+  checkCongestionOptions,
+  type CongestionController,
+  type CongestionEvent,
+  type CongestionOptions,
 } from "./congestion_controller.ts";
 import { HyStartPlusPlus } from "./hystart.ts";
 
@@ -159,11 +160,7 @@ export class Cubic implements CongestionController {
    * @throws {RangeError} When `mss` or `initialCwnd` is not positive.
    */
   constructor(options: CubicOptions) {
-    if (!(options.mss > 0 && options.initialCwnd > 0)) {
-      throw new RangeError(
-        `Cubic needs mss > 0 and initialCwnd > 0, got ${JSON.stringify(options)}`,
-      );
-    }
+    checkCongestionOptions("Cubic", options);
     this.#mss = options.mss;
     this.#initialCwnd = options.initialCwnd;
     this.#fastConvergence = options.fastConvergence ?? true;

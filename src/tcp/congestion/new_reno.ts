@@ -11,11 +11,12 @@
  */
 
 import type { Instant } from "../../time.ts";
-import type {
-  AckSample,
-  CongestionController,
-  CongestionEvent,
-  CongestionOptions,
+import {
+  type AckSample,
+  checkCongestionOptions,
+  type CongestionController,
+  type CongestionEvent,
+  type CongestionOptions,
 } from "./congestion_controller.ts";
 
 /**
@@ -77,11 +78,7 @@ export class NewReno implements CongestionController {
    * @throws {RangeError} When `mss` or `initialCwnd` is not positive.
    */
   constructor(options: CongestionOptions) {
-    if (!(options.mss > 0 && options.initialCwnd > 0)) {
-      throw new RangeError(
-        `NewReno needs mss > 0 and initialCwnd > 0, got ${JSON.stringify(options)}`,
-      );
-    }
+    checkCongestionOptions("NewReno", options);
     this.#mss = options.mss;
     this.#initialCwnd = options.initialCwnd;
     this.#cwnd = options.initialCwnd * options.mss; // RFC 6928 §2
