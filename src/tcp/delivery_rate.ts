@@ -9,7 +9,7 @@
  */
 
 import type { Instant } from "../time.ts";
-import type { Seq } from "../wire/seq.ts";
+import { type Seq, seqGt } from "../wire/seq.ts";
 import { REC_APP_LIMITED, type SendRecords } from "./send_records.ts";
 
 /**
@@ -53,7 +53,7 @@ export class DeliveryRate {
   #sendElapsed = 0;
   #ackElapsed = 0;
   #lastXmit: Instant = -1;
-  #lastEnd = 0;
+  #lastEnd = 0 as Seq;
   /** rs.delivered of the last sample. */
   sampleDelivered = 0;
   /** rs.interval of the last sample (ms). */
@@ -113,7 +113,8 @@ export class DeliveryRate {
     const end = records.endSeq[k];
     // the newest packet (latest send) of the ACK defines the sample
     if (
-      !this.#hasData || xmit > this.#lastXmit || (xmit === this.#lastXmit && end > this.#lastEnd)
+      !this.#hasData || xmit > this.#lastXmit ||
+      (xmit === this.#lastXmit && seqGt(end as Seq, this.#lastEnd))
     ) {
       this.#hasData = true;
       this.priorDelivered = records.delivered[k];
@@ -122,7 +123,7 @@ export class DeliveryRate {
       this.#sendElapsed = xmit - records.firstSent[k];
       this.#ackElapsed = this.deliveredTime - records.deliveredTime[k];
       this.#lastXmit = xmit;
-      this.#lastEnd = end;
+      this.#lastEnd = end as Seq;
       this.firstSentTime = xmit;
     }
   }
