@@ -41,7 +41,7 @@ import {
   EnvelopeType,
   parseEnvelope,
 } from "../wire/envelope.ts";
-import type { DatagramAddr, DatagramBatchOutput, DatagramSocket } from "../udp/datagram_socket.ts";
+import type { DatagramAddr, DatagramSocket } from "../udp/datagram_socket.ts";
 import { AddrInUseError } from "../udp/errors.ts";
 import type { Runtime, TimerId } from "./runtime.ts";
 import { TimerQueue } from "./timer_queue.ts";
@@ -618,42 +618,30 @@ export class Stack implements ConnectionDriver {
   }
 
   #send(to: DatagramAddr, seg: TcpSegment, c: StackConnection | undefined): void {
+    this.counters.segmentsOut++;
+    this.tracer?.onSegment?.(this.runtime.now(), "out", to, seg, c);
+    if (this.#closed) return; // the socket is gone (or no longer ours) once the stack closed
+    const connected = this.socket.remoteAddr;
+    const dest = connected !== undefined && connected.port === to.port &&
+        connected.hostname === to.hostname
+      ? undefined
+      : to;
     const batch = this.socket.batch;
     if (batch !== undefined) {
-      this.counters.segmentsOut++;
-      this.tracer?.onSegment?.(this.runtime.now(), "out", to, seg, c);
-      if (!this.#closed) this.#sendBatched(batch, to, seg);
+      // Batched output: the segment is encoded straight into the socket's send
+      // buffer, and the socket hands everything this timer tick or receive
+      // batch produced to the kernel in one call at the end of the task.
+      const len = ENVELOPE_HEADER_LEN + segmentEncodedLength(seg);
+      const buf = batch.reserve(len);
+      emitSegment(seg, buf, emitEnvelope(EnvelopeType.TCP_SEGMENT, 0, buf, 0));
+      batch.commit(len, dest);
       return;
     }
     const buf = this.#tx;
     const n = emitEnvelope(EnvelopeType.TCP_SEGMENT, 0, buf, 0);
     const len = n + emitSegment(seg, buf, n);
-    this.counters.segmentsOut++;
-    this.tracer?.onSegment?.(this.runtime.now(), "out", to, seg, c);
-    if (this.#closed) return; // the socket is gone (or no longer ours) once the stack closed
-    const connected = this.socket.remoteAddr;
-    if (
-      connected !== undefined && connected.port === to.port && connected.hostname === to.hostname
-    ) {
-      this.socket.send(buf.subarray(0, len));
-    } else {
-      this.socket.send(buf.subarray(0, len), to);
-    }
-  }
-
-  /**
-   * Batched output: the segment is encoded straight into the socket's send
-   * buffer, and the socket hands everything this timer tick or receive
-   * batch produced to the kernel in one call at the end of the task.
-   */
-  #sendBatched(batch: DatagramBatchOutput, to: DatagramAddr, seg: TcpSegment): void {
-    const len = ENVELOPE_HEADER_LEN + segmentEncodedLength(seg);
-    const buf = batch.reserve(len);
-    emitSegment(seg, buf, emitEnvelope(EnvelopeType.TCP_SEGMENT, 0, buf, 0));
-    const connected = this.socket.remoteAddr;
-    const toPeer = connected !== undefined && connected.port === to.port &&
-      connected.hostname === to.hostname;
-    batch.commit(len, toPeer ? undefined : to);
+    if (dest === undefined) this.socket.send(buf.subarray(0, len));
+    else this.socket.send(buf.subarray(0, len), dest);
   }
 
   #arm(): void {
