@@ -11,10 +11,15 @@
  * The same code runs over real UDP and over the simulator: the socket and
  * the runtime are injected.
  *
- * About 600 lines: the receive path, the drain loop (with end-of-batch ACK
- * coalescing) and the timer queue share the connection table; options and
- * counters (`stack_options.ts`), listeners, ports, ISNs and tracing live in
- * their own files.
+ * About 970 lines, kept in one class on purpose: the receive path, the
+ * drain loop (with end-of-batch ACK coalescing), the timer queue and the
+ * listener paths (SYN cookies, Fast Open, TIME_WAIT reuse and its table
+ * limit) all read and change the same private connection, listener and
+ * port tables; moving a path out would mean exposing those tables. What
+ * needs none of them lives elsewhere: options and counters
+ * (`stack_options.ts`), listeners, ports, ISNs, tracing, the Fast Open
+ * cookie jar and cache (`fast_open_cookies.ts`) and the SYN-cookie
+ * arithmetic (`../tcp/syn_cookie.ts`).
  *
  * @module
  */
