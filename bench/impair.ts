@@ -32,7 +32,8 @@
  * @module
  */
 
-import { Command, CommanderError } from "@commander-js/extra-typings";
+import { Command } from "@commander-js/extra-typings";
+import { parseCommand, printIssues } from "./_cli.ts";
 import { openUdpSocket } from "../src/udp/deno_udp_socket.ts";
 import type { DenoUdpSocket } from "../src/udp/deno_udp_socket.ts";
 import type { DatagramAddr } from "../src/udp/datagram_socket.ts";
@@ -315,17 +316,11 @@ function buildCommand(): Command {
 
 async function proxyMain(args: string[]): Promise<number> {
   const cmd = buildCommand();
-  try {
-    cmd.parse(args, { from: "user" });
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    throw e;
-  }
+  const exit = parseCommand(cmd, args);
+  if (exit !== undefined) return exit;
   const parsed = ImpairOptionsSchema.safeParse(cmd.opts());
   if (!parsed.success) {
-    for (const i of parsed.error.issues) {
-      console.error(`impair: --${i.path.join(".")}: ${i.message}`);
-    }
+    printIssues("impair", parsed.error.issues);
     return 2;
   }
   let o: ImpairOptions;
@@ -500,12 +495,8 @@ async function measureMain(args: string[]): Promise<number> {
     .option("--seconds <s>", "blast duration per row", "3")
     .option("--rate <rate>", "paced offered rate", "200mbit")
     .exitOverride();
-  try {
-    cmd.parse(args, { from: "user" });
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    throw e;
-  }
+  const exit = parseCommand(cmd, args);
+  if (exit !== undefined) return exit;
   const seconds = Number(cmd.opts().seconds);
   const rate = parseRate(cmd.opts().rate);
   const configs: [string, string[]][] = [

@@ -37,7 +37,8 @@
  * @module
  */
 
-import { Command, CommanderError } from "@commander-js/extra-typings";
+import { Command } from "@commander-js/extra-typings";
+import { parseCommand, printIssues } from "./_cli.ts";
 import { z } from "zod";
 import { fetchStat, type StatSnapshot } from "../src/tunnel/stat.ts";
 import {
@@ -810,12 +811,8 @@ function buildCommand() {
 
 async function main(args: string[]): Promise<number> {
   const cmd = buildCommand();
-  try {
-    cmd.parse(args, { from: "user" });
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    throw e;
-  }
+  const exit = parseCommand(cmd, args);
+  if (exit !== undefined) return exit;
   const raw = { ...cmd.opts() } as Record<string, unknown>;
   if (raw.quick) {
     if (cmd.getOptionValueSource("profiles") === "default") raw.profiles = "clean,loss1,fair";
@@ -823,9 +820,7 @@ async function main(args: string[]): Promise<number> {
   }
   const parsed = OptionsSchema.safeParse(raw);
   if (!parsed.success) {
-    for (const i of parsed.error.issues) {
-      console.error(`lossy: --${i.path.join(".")}: ${i.message}`);
-    }
+    printIssues("lossy", parsed.error.issues);
     return 2;
   }
   const o = parsed.data;

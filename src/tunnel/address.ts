@@ -8,6 +8,11 @@
  * @module
  */
 
+import { parseIpv4, parseIpv6 } from "../wire/pcap.ts";
+
+/** The byte parsers of IP literals live in the wire layer (pcap.ts uses them too). */
+export { parseIpv4, parseIpv6 };
+
 /** A host (IP literal or DNS name) and a port. */
 export interface HostPort {
   /** IP literal ("127.0.0.1", "::1") or DNS name; IPv6 without brackets. */
@@ -131,79 +136,6 @@ export function isIpv4(text: string): boolean {
  */
 export function isIpv6(text: string): boolean {
   return parseIpv6(text) !== undefined;
-}
-
-/**
- * The 4 bytes of an IPv4 literal, or `undefined` when `text` is not one.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { parseIpv4 } from "./address.ts";
- * assert.deepEqual(parseIpv4("127.0.0.1"), new Uint8Array([127, 0, 0, 1]));
- * ```
- */
-export function parseIpv4(text: string): Uint8Array | undefined {
-  const parts = text.split(".");
-  if (parts.length !== 4) return undefined;
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i];
-    if (!/^[0-9]{1,3}$/.test(p) || (p.length > 1 && p[0] === "0")) return undefined;
-    const v = Number(p);
-    if (v > 255) return undefined;
-    out[i] = v;
-  }
-  return out;
-}
-
-/**
- * The 16 bytes of an IPv6 literal (with `::` and an optional trailing IPv4
- * part), or `undefined` when `text` is not one.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { parseIpv6 } from "./address.ts";
- * const b = parseIpv6("::1");
- * assert.equal(b?.[15], 1);
- * assert.equal(parseIpv6("::ffff:1.2.3.4")?.[12], 1);
- * ```
- */
-export function parseIpv6(text: string): Uint8Array | undefined {
-  if (text.length < 2 || text.length > 45) return undefined;
-  const halves = text.split("::");
-  if (halves.length > 2) return undefined;
-  const groupsOf = (s: string): number[] | undefined => {
-    if (s === "") return [];
-    const out: number[] = [];
-    const parts = s.split(":");
-    for (let i = 0; i < parts.length; i++) {
-      const p = parts[i];
-      if (i === parts.length - 1 && p.includes(".")) {
-        const v4 = parseIpv4(p);
-        if (!v4) return undefined;
-        out.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
-      } else if (/^[0-9A-Fa-f]{1,4}$/.test(p)) {
-        out.push(parseInt(p, 16));
-      } else {
-        return undefined;
-      }
-    }
-    return out;
-  };
-  const head = groupsOf(halves[0]);
-  const tail = halves.length === 2 ? groupsOf(halves[1]) : [];
-  if (!head || !tail) return undefined;
-  const total = head.length + tail.length;
-  if (halves.length === 1 ? total !== 8 : total > 7) return undefined;
-  const groups = [...head, ...new Array<number>(8 - total).fill(0), ...tail];
-  const out = new Uint8Array(16);
-  for (let i = 0; i < 8; i++) {
-    out[2 * i] = groups[i] >> 8;
-    out[2 * i + 1] = groups[i] & 0xff;
-  }
-  return out;
 }
 
 /**

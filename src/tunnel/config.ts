@@ -3,7 +3,9 @@
  * flags and the `--config` JSON file (flags override the file, lists
  * included), and is the source of docs/tou.schema.json. Secrets never
  * appear in it: the key comes from `keyFile` or the `TOU_KEY` environment
- * variable only (see `key_file.ts`).
+ * variable only (see `key_file.ts`). The config's type and what the commands
+ * take from it (defaults filled in, specs parsed) are `settings.ts`,
+ * re-exported here.
  *
  * @module
  */
@@ -13,23 +15,17 @@ import type { ResolvedTouOptions, TouOptions } from "../net/mod.ts";
 import { touOptionsSchema } from "../net/options.ts";
 import {
   AddressError,
-  type ForwardSpec,
-  type HostPort,
   isLoopback,
-  type LocalSpec,
   parseForwardSpec,
   parseHostPort,
   type ParseHostPortOptions,
   parseLocalSpec,
 } from "./address.ts";
 import { readSmallFile } from "./small_file.ts";
+import { DEFAULT_DRAIN_TIMEOUT_S, DEFAULT_LISTEN, type TouConfig } from "./settings.ts";
 import { ConfigError } from "./config_error.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
-import {
-  type CongestionName,
-  SELECTABLE_CONGESTION,
-  TUNNEL_DEFAULT_CONGESTION,
-} from "../tcp/congestion/defaults.ts";
+import { SELECTABLE_CONGESTION, TUNNEL_DEFAULT_CONGESTION } from "../tcp/congestion/defaults.ts";
 import {
   DEFAULT_CONNECT_TIMEOUT_S,
   DEFAULT_KEEPALIVE_S,
@@ -38,12 +34,17 @@ import {
 
 export { ConfigError } from "./config_error.ts";
 export { SELECTABLE_CONGESTION, TUNNEL_DEFAULT_CONGESTION };
-
-/** Where a server listens when neither `--listen` nor the file says. */
-export const DEFAULT_LISTEN = "0.0.0.0:7000";
-
-/** Seconds open streams may drain after SIGINT/SIGTERM before they are reset. */
-export const DEFAULT_DRAIN_TIMEOUT_S = 10;
+export {
+  type ClientSettings,
+  type CommonSettings,
+  DEFAULT_DRAIN_TIMEOUT_S,
+  DEFAULT_LISTEN,
+  resolveClientSettings,
+  resolveServerSettings,
+  type ServerSettings,
+  tcpOptionsOf,
+  type TouConfig,
+} from "./settings.ts";
 
 /** Largest config file accepted, in bytes. */
 export const CONFIG_FILE_MAX_BYTES = 64 * 1024;
@@ -298,92 +299,8 @@ export const touConfigSchema: z.ZodType<ParsedTouConfig, unknown> = z.strictObje
       "override its values; secrets are never stored here (use keyFile or TOU_KEY).",
   });
 
-/**
- * A validated config (file, flags, or both merged). `tcp` keeps the user's
- * values only (validated, defaults not filled in), so that the endpoint can
- * tell a value the user chose from a default.
- */
-export interface TouConfig {
-  /** Path or URL of the JSON Schema (ignored). */
-  readonly $schema?: string;
-  /** `host:port` to listen on (server, `cat --listen`). */
-  readonly listen?: string;
-  /** `TUNNELPORT=HOST:PORT` services (server). */
-  readonly forward?: readonly string[];
-  /** The server's `host:port` (client). */
-  readonly server?: string;
-  /** `[HOST:]PORT=TUNNELPORT` listeners (client). */
-  readonly local?: readonly string[];
-  /** Key file path. */
-  readonly keyFile?: string;
-  /** Accept a key file others can read. */
-  readonly allowReadableKeyFile?: boolean;
-  /** Run without a key on purpose. */
-  readonly plaintext?: boolean;
-  /** Loopback `host:port` of the control endpoint. */
-  readonly control?: string;
-  /** Drain timeout in seconds. */
-  readonly drainTimeout?: number;
-  /** Keepalive idle time in seconds (0 off). */
-  readonly keepalive?: number;
-  /** User timeout in seconds (0 off). */
-  readonly userTimeout?: number;
-  /** Connect timeout in seconds (client, cat). */
-  readonly connectTimeout?: number;
-  /** Log level. */
-  readonly logLevel?: LogLevel;
-  /** Log format. */
-  readonly logFormat?: LogFormat;
-  /** Congestion control (overrides `tcp.congestionControl`). */
-  readonly congestion?: CongestionName;
-  /** TCP tunables as the user wrote them. */
-  readonly tcp?: TouOptions;
-}
-
 /** What {@linkcode touConfigSchema} outputs: a {@linkcode TouConfig} whose tunables have their defaults filled in. */
 export type ParsedTouConfig = Omit<TouConfig, "tcp"> & { readonly tcp?: ResolvedTouOptions };
-
-/** The settings of every long-running command. */
-export interface CommonSettings {
-  /** Path of the key file, if any. */
-  readonly keyFile?: string;
-  /** Accept a key file others can read. */
-  readonly allowReadableKeyFile: boolean;
-  /** Run without a key on purpose. */
-  readonly plaintext: boolean;
-  /** Control endpoint address, if any. */
-  readonly control?: HostPort;
-  /** Drain timeout in ms. */
-  readonly drainTimeoutMs: number;
-  /** Keepalive idle time in ms (0 off). */
-  readonly keepAliveMs: number;
-  /** User timeout in ms (0 off). */
-  readonly userTimeoutMs: number;
-  /** Log level. */
-  readonly logLevel: LogLevel;
-  /** Log format. */
-  readonly logFormat: LogFormat;
-  /** TCP tunables the user set (validated; the endpoint fills in the defaults). */
-  readonly tcp: TouOptions;
-}
-
-/** Everything `tou server` needs. */
-export interface ServerSettings extends CommonSettings {
-  /** UDP address to listen on. */
-  readonly listen: HostPort;
-  /** The services. */
-  readonly forwards: readonly ForwardSpec[];
-}
-
-/** Everything `tou client` needs. */
-export interface ClientSettings extends CommonSettings {
-  /** The server's UDP address. */
-  readonly server: HostPort;
-  /** The local listeners. */
-  readonly locals: readonly LocalSpec[];
-  /** Connect timeout in ms. */
-  readonly connectTimeoutMs: number;
-}
 
 /** How an issue path is named in messages: config-file keys or flag names. */
 export type ConfigSource = { readonly kind: "file"; readonly path: string } | {
@@ -517,102 +434,4 @@ export function mergeConfig(file: TouConfig, flags: TouConfig): TouConfig {
   const out: Record<string, unknown> = { ...file };
   for (const [k, v] of Object.entries(flags)) if (v !== undefined) out[k] = v;
   return out as TouConfig;
-}
-
-function common(cfg: TouConfig): CommonSettings {
-  return {
-    keyFile: cfg.keyFile,
-    allowReadableKeyFile: cfg.allowReadableKeyFile ?? false,
-    plaintext: cfg.plaintext ?? false,
-    control: cfg.control === undefined
-      ? undefined
-      : parseHostPort(cfg.control, { defaultHost: "127.0.0.1", allowZeroPort: true }),
-    drainTimeoutMs: Math.round((cfg.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT_S) * 1000),
-    keepAliveMs: Math.round((cfg.keepalive ?? DEFAULT_KEEPALIVE_S) * 1000),
-    userTimeoutMs: Math.round((cfg.userTimeout ?? DEFAULT_USER_TIMEOUT_S) * 1000),
-    logLevel: cfg.logLevel ?? "info",
-    logFormat: cfg.logFormat ?? "text",
-    tcp: tcpOptionsOf(cfg),
-  };
-}
-
-/**
- * The TCP tunables of a config: `tcp`, with `congestion` (the `--congestion`
- * flag) as its congestion control when given.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { tcpOptionsOf } from "./config.ts";
- * assert.deepEqual(tcpOptionsOf({ congestion: "newreno", tcp: { msl: 1000 } }), {
- *   msl: 1000,
- *   congestionControl: "newreno",
- * });
- * assert.deepEqual(tcpOptionsOf({}), {});
- * ```
- */
-export function tcpOptionsOf(cfg: TouConfig): TouOptions {
-  const tcp = cfg.tcp ?? {};
-  return cfg.congestion === undefined ? tcp : { ...tcp, congestionControl: cfg.congestion };
-}
-
-/**
- * The settings of `tou server` from a validated config.
- *
- * @throws {ConfigError} When no forward is configured.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { resolveServerSettings } from "./config.ts";
- * const s = resolveServerSettings({ forward: ["22=127.0.0.1:22"] });
- * assert.deepEqual(s.listen, { hostname: "0.0.0.0", port: 7000 });
- * assert.equal(s.forwards[0].target.port, 22);
- * ```
- */
-export function resolveServerSettings(cfg: TouConfig): ServerSettings {
-  if (!cfg.forward || cfg.forward.length === 0) {
-    throw new ConfigError(
-      "missing --forward: a server needs at least one TUNNELPORT=HOST:PORT (e.g. 22=127.0.0.1:22)",
-    );
-  }
-  return {
-    ...common(cfg),
-    listen: parseHostPort(cfg.listen ?? DEFAULT_LISTEN, {
-      defaultHost: "0.0.0.0",
-      allowZeroPort: true,
-    }),
-    forwards: cfg.forward.map(parseForwardSpec),
-  };
-}
-
-/**
- * The settings of `tou client` from a validated config.
- *
- * @throws {ConfigError} When the server or the local listeners are missing.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { resolveClientSettings } from "./config.ts";
- * const s = resolveClientSettings({ server: "10.0.0.1:7000", local: ["2222=22"] });
- * assert.equal(s.server.hostname, "10.0.0.1");
- * assert.equal(s.locals[0].listen.port, 2222);
- * ```
- */
-export function resolveClientSettings(cfg: TouConfig): ClientSettings {
-  if (cfg.server === undefined) {
-    throw new ConfigError("missing --server: the tou server's UDP address, host:port");
-  }
-  if (!cfg.local || cfg.local.length === 0) {
-    throw new ConfigError(
-      "missing --local: a client needs at least one [HOST:]PORT=TUNNELPORT (e.g. 127.0.0.1:2222=22)",
-    );
-  }
-  return {
-    ...common(cfg),
-    server: parseHostPort(cfg.server),
-    locals: cfg.local.map(parseLocalSpec),
-    connectTimeoutMs: Math.round((cfg.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_S) * 1000),
-  };
 }

@@ -116,58 +116,85 @@ export function writePcapRecordHeader(
 export function ipBytes(text: string): Uint8Array | undefined {
   const v4 = parseIpv4(text);
   if (v4) return v4;
-  const v6 = parseIpv6(text);
+  const pct = text.indexOf("%");
+  let s = pct >= 0 ? text.slice(0, pct) : text;
+  if (s.startsWith("[") && s.endsWith("]")) s = s.slice(1, -1);
+  const v6 = parseIpv6(s);
   if (!v6) return undefined;
   const mapped = v6.subarray(0, 10).every((b) => b === 0) && v6[10] === 0xff && v6[11] === 0xff;
   return mapped ? v6.slice(12) : v6;
 }
 
-function parseIpv4(text: string): Uint8Array | undefined {
+/**
+ * The 4 bytes of an IPv4 literal, or `undefined` when `text` is not one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseIpv4 } from "./pcap.ts";
+ * assert.deepEqual(parseIpv4("127.0.0.1"), new Uint8Array([127, 0, 0, 1]));
+ * ```
+ */
+export function parseIpv4(text: string): Uint8Array | undefined {
   const parts = text.split(".");
   if (parts.length !== 4) return undefined;
   const out = new Uint8Array(4);
   for (let i = 0; i < 4; i++) {
-    if (!/^\d{1,3}$/.test(parts[i])) return undefined;
-    const n = Number(parts[i]);
-    if (n > 255) return undefined;
-    out[i] = n;
+    const p = parts[i];
+    if (!/^[0-9]{1,3}$/.test(p) || (p.length > 1 && p[0] === "0")) return undefined;
+    const v = Number(p);
+    if (v > 255) return undefined;
+    out[i] = v;
   }
   return out;
 }
 
-function parseIpv6(text: string): Uint8Array | undefined {
-  const pct = text.indexOf("%");
-  let s = pct >= 0 ? text.slice(0, pct) : text;
-  if (s.startsWith("[") && s.endsWith("]")) s = s.slice(1, -1);
-  if (!s.includes(":")) return undefined;
-  const halves = s.split("::");
+/**
+ * The 16 bytes of an IPv6 literal (with `::` and an optional trailing IPv4
+ * part), or `undefined` when `text` is not one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseIpv6 } from "./pcap.ts";
+ * const b = parseIpv6("::1");
+ * assert.equal(b?.[15], 1);
+ * assert.equal(parseIpv6("::ffff:1.2.3.4")?.[12], 1);
+ * ```
+ */
+export function parseIpv6(text: string): Uint8Array | undefined {
+  if (text.length < 2 || text.length > 45) return undefined;
+  const halves = text.split("::");
   if (halves.length > 2) return undefined;
-  const words = (h: string): number[] | undefined => {
-    if (h === "") return [];
+  const groupsOf = (s: string): number[] | undefined => {
+    if (s === "") return [];
     const out: number[] = [];
-    const parts = h.split(":");
+    const parts = s.split(":");
     for (let i = 0; i < parts.length; i++) {
       const p = parts[i];
       if (i === parts.length - 1 && p.includes(".")) {
         const v4 = parseIpv4(p);
         if (!v4) return undefined;
         out.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
-      } else if (/^[0-9a-fA-F]{1,4}$/.test(p)) out.push(parseInt(p, 16));
-      else return undefined;
+      } else if (/^[0-9A-Fa-f]{1,4}$/.test(p)) {
+        out.push(parseInt(p, 16));
+      } else {
+        return undefined;
+      }
     }
     return out;
   };
-  const head = words(halves[0]);
-  const tail = halves.length === 2 ? words(halves[1]) : [];
+  const head = groupsOf(halves[0]);
+  const tail = halves.length === 2 ? groupsOf(halves[1]) : [];
   if (!head || !tail) return undefined;
-  const fill = 8 - head.length - tail.length;
-  if (halves.length === 2 ? fill < 1 : fill !== 0) return undefined;
-  const all = [...head, ...new Array<number>(halves.length === 2 ? fill : 0).fill(0), ...tail];
+  const total = head.length + tail.length;
+  if (halves.length === 1 ? total !== 8 : total > 7) return undefined;
+  const groups = [...head, ...new Array<number>(8 - total).fill(0), ...tail];
   const out = new Uint8Array(16);
-  all.forEach((w, i) => {
-    out[2 * i] = w >> 8;
-    out[2 * i + 1] = w & 0xff;
-  });
+  for (let i = 0; i < 8; i++) {
+    out[2 * i] = groups[i] >> 8;
+    out[2 * i + 1] = groups[i] & 0xff;
+  }
   return out;
 }
 
