@@ -40,6 +40,12 @@ export interface TunnelClientOptions {
   readonly userTimeoutMs?: number;
   /** How long opening a tunnel connection may take before the local connection is reset. Default 8 s. */
   readonly connectTimeoutMs?: number;
+  /**
+   * How long a new local connection waits for the application's first bytes so that they
+   * ride on the tunnel's SYN (TCP Fast Open), in ms. Default {@linkcode FIRST_BYTES_WAIT_MS};
+   * 0 opens the tunnel connection at once.
+   */
+  readonly firstBytesWaitMs?: number;
   /** Logger; default: text at info level on stderr. */
   readonly logger?: Logger;
   /** Opens the endpoint; default the real tou endpoint. */
@@ -87,17 +93,20 @@ export class TunnelClient {
   #closing = false;
   #encrypted = false;
   #connectTimeoutMs: number;
+  #firstBytesWaitMs: number;
 
   private constructor(
     endpoint: TunnelEndpoint,
     server: HostPort,
     log: Logger,
     connectTimeoutMs: number,
+    firstBytesWaitMs: number,
   ) {
     this.endpoint = endpoint;
     this.server = server;
     this.#log = log;
     this.#connectTimeoutMs = connectTimeoutMs;
+    this.#firstBytesWaitMs = firstBytesWaitMs;
     this.relay = new Relay("client", log);
   }
 
@@ -126,6 +135,7 @@ export class TunnelClient {
       opts.server,
       log,
       opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_S * 1000,
+      opts.firstBytesWaitMs ?? FIRST_BYTES_WAIT_MS,
     );
     try {
       for (const spec of opts.locals) {
@@ -235,7 +245,7 @@ export class TunnelClient {
     const buf = new Uint8Array(FIRST_READ_SIZE);
     const result = tcp.read(buf);
     result.catch(() => {}); // its error reaches the relay's first read
-    await firstBytesOrTimeout(result);
+    if (this.#firstBytesWaitMs > 0) await firstBytesOrTimeout(result, this.#firstBytesWaitMs);
     let tunnel;
     try {
       tunnel = await this.endpoint.connect({
@@ -285,9 +295,9 @@ const FIRST_READ_SIZE = 1500;
 /** How long the client waits for the application's first bytes before opening the tunnel. */
 export const FIRST_BYTES_WAIT_MS = 1;
 
-function firstBytesOrTimeout(read: Promise<number | null>): Promise<void> {
+function firstBytesOrTimeout(read: Promise<number | null>, ms: number): Promise<void> {
   return new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, FIRST_BYTES_WAIT_MS);
+    const t = setTimeout(resolve, ms);
     const done = () => {
       clearTimeout(t);
       resolve();

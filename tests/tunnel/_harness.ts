@@ -82,6 +82,7 @@ export async function startPair(opts: {
   readonly serverKey?: Uint8Array;
   readonly clientKey?: Uint8Array;
   readonly clientTcp?: Record<string, unknown>;
+  readonly firstBytesWaitMs?: number;
 }): Promise<Pair> {
   const serverLog = captureLog();
   const clientLog = captureLog();
@@ -100,6 +101,7 @@ export async function startPair(opts: {
     locals,
     key: opts.clientKey,
     tcp: opts.clientTcp,
+    firstBytesWaitMs: opts.firstBytesWaitMs,
     logger: clientLog.logger,
   });
   return {

@@ -338,6 +338,8 @@ Deno.test("TunnelClient sends a new connection's first bytes in the tunnel's SYN
   const pair = await startPair({
     forwards: [{ tunnelPort: 7, target: { hostname: LOOP, port: svc.port } }],
     tunnelPorts: [7],
+    // the default 1 ms wait for first bytes can pass on a loaded machine before the test's write lands
+    firstBytesWaitMs: 2_000,
   });
   try {
     for (let i = 0; i < 3; i++) {
