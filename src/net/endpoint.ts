@@ -71,11 +71,17 @@ let create: (
  */
 export async function openEndpoint(options: EndpointOptions = {}): Promise<Endpoint> {
   const o = parseOptions(endpointSchema, options);
-  const { hostname, port, decorate, udpBackend, ...tunables } = o;
+  const { hostname, port, decorate, udpBackend, udpReusePort, ...tunables } = o;
   if (options?.segmentBudget === undefined && isLoopbackIp(hostname ?? "0.0.0.0")) {
     tunables.segmentBudget = LOOPBACK_SEGMENT_BUDGET;
   }
-  const udp = await openSocket(hostname ?? "0.0.0.0", port ?? 0, udpBackend, tunables);
+  const udp = await openSocket(
+    hostname ?? "0.0.0.0",
+    port ?? 0,
+    udpBackend,
+    udpReusePort ?? false,
+    tunables,
+  );
   return start(udp, decorate, new RealRuntime(), tunables, false);
 }
 
@@ -88,12 +94,14 @@ function openSocket(
   hostname: string,
   port: number,
   backend: UdpBackend | undefined,
+  reusePort: boolean,
   tunables: ResolvedTouOptions,
 ): Promise<DatagramSocket> {
   return openDatagramSocket({
     hostname,
     port,
     backend: backend ?? "auto",
+    reusePort,
     // The kernel doubles the request; asking twice the window leaves room for several connections.
     receiveBufferBytes: 2 * tunables.recvBufferSize,
   });
@@ -149,7 +157,7 @@ export function createEndpoint(
   autoClose = false,
 ): Endpoint {
   const o = parseOptions(endpointSchema, options);
-  const { hostname: _h, port: _p, udpBackend: _b, decorate, ...tunables } = o;
+  const { hostname: _h, port: _p, udpBackend: _b, udpReusePort: _r, decorate, ...tunables } = o;
   return start(socket, decorate, runtime, tunables, autoClose);
 }
 

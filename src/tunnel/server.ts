@@ -56,6 +56,11 @@ export interface TunnelServerOptions {
    * {@linkcode TunnelServer.announce} once everything else it needs is up.
    */
   readonly announce?: boolean;
+  /**
+   * Share the UDP port with other server processes (SO_REUSEPORT, kernel UDP
+   * backend only): one worker of `tou server --workers`. Default false.
+   */
+  readonly udpReusePort?: boolean;
 }
 
 /** Connects to a TCP target, rejecting after `timeoutMs`. */
@@ -138,6 +143,7 @@ export class TunnelServer {
       tcp: tunnelTcp(opts.tcp, opts),
       logger: log,
       role: "responder",
+      ...(opts.udpReusePort ? { udpReusePort: true } : {}),
     });
     const server = new TunnelServer(endpoint, opts.forwards, log, opts.connectTimeoutMs ?? 10_000);
     try {

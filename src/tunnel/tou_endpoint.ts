@@ -138,6 +138,7 @@ export async function openTouEndpoint(opts: TouEndpointOptions): Promise<Observa
       segmentBudget,
       hostname,
       port: opts.port,
+      ...(opts.udpReusePort ? { udpReusePort: true } : {}),
       decorate,
     });
   } catch (e) {

@@ -71,6 +71,11 @@ export interface OpenEndpointOptions {
   readonly role?: "initiator" | "responder";
   /** Where the endpoint reports problems with its peers (e.g. a peer whose clock is off). */
   readonly logger?: Logger;
+  /**
+   * Share the UDP port with other processes (SO_REUSEPORT; the kernel UDP
+   * backend only): `tou server --workers`.
+   */
+  readonly udpReusePort?: boolean;
 }
 
 /** Opens an endpoint; injected so tests can replace the tou stack. */
