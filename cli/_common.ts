@@ -204,13 +204,16 @@ export async function keyFromConfig(
 /** A logger writing to the CLI's stderr. */
 export function makeLogger(
   ctx: CliContext,
-  opts: { level: LogLevel; format: LogFormat; role?: string },
+  opts: { level: LogLevel; format: LogFormat; role?: string; worker?: number },
 ): Logger {
+  const fields: Record<string, string | number> = {};
+  if (opts.role) fields.role = opts.role;
+  if (opts.worker !== undefined) fields.worker = opts.worker;
   return new Logger({
     level: opts.level,
     format: opts.format,
     sink: (line) => ctx.io.stderr(line),
-    fields: opts.role ? { role: opts.role } : undefined,
+    fields: Object.keys(fields).length > 0 ? fields : undefined,
   });
 }
 

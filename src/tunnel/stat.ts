@@ -81,6 +81,8 @@ export interface StatRow {
   readonly rcvWnd?: number;
   /** The session it carries, if any. */
   readonly session?: StatSession;
+  /** `tou server --workers`: the index of the worker process that holds it. */
+  readonly worker?: number;
 }
 
 /** What limits a sender now, as `ss -i` and Linux's `tcp_info` chrono stats name it. */
@@ -125,6 +127,20 @@ export interface StatSnapshot {
   /** One row per connection. */
   readonly connections: readonly StatRow[];
   /** Counters (relay and endpoint), by metric name without the `tou_` prefix. */
+  readonly counters: Readonly<Record<string, number>>;
+  /** `tou server --workers`: each worker's figures (the rest is their sum; see stat_merge.ts). */
+  readonly workers?: readonly StatWorker[];
+}
+
+/** One worker process of `tou server --workers`, as the merged snapshot reports it. */
+export interface StatWorker {
+  /** Its index, 0 to N-1. */
+  readonly worker: number;
+  /** Its process id. */
+  readonly pid: number;
+  /** Its connections (all states). */
+  readonly connections: number;
+  /** Its counters. */
   readonly counters: Readonly<Record<string, number>>;
 }
 
@@ -345,6 +361,17 @@ export function formatPrometheus(snap: StatSnapshot): string {
     metric(name, type, HELP[name] ?? name.replaceAll("_", " ") + ".");
     lines.push(`tou_${name}{${role}} ${value}`);
   }
+  if (snap.workers !== undefined) {
+    metric("workers", "gauge", "Worker processes answering (tou server --workers).");
+    lines.push(`tou_workers{${role}} ${snap.workers.length}`);
+    for (const name of ["sessions_active", "sessions_opened_total"]) {
+      const type = name.endsWith("_total") ? "counter" : "gauge";
+      metric(`worker_${name}`, type, `${HELP[name]} Per worker process.`);
+      for (const w of snap.workers) {
+        lines.push(`tou_worker_${name}{${role},worker="${w.worker}"} ${w.counters[name] ?? 0}`);
+      }
+    }
+  }
   return lines.join("\n") + "\n";
 }
 
@@ -381,8 +408,18 @@ function fmtMs(ms: number): string {
  * ```
  */
 export function formatStatTable(snap: StatSnapshot): string {
-  const head = ["State", "Recv-Q", "Send-Q", "Local Address/Port", "Peer Address/Port", "Session"];
+  const byWorker = snap.workers !== undefined;
+  const head = [
+    ...(byWorker ? ["Worker"] : []),
+    "State",
+    "Recv-Q",
+    "Send-Q",
+    "Local Address/Port",
+    "Peer Address/Port",
+    "Session",
+  ];
   const rows = snap.connections.map((r) => [
+    ...(byWorker ? [String(r.worker ?? "?")] : []),
     r.state,
     String(r.recvQ),
     String(r.sendQ),
@@ -394,9 +431,13 @@ export function formatStatTable(snap: StatSnapshot): string {
   const fmt = (cells: string[]) =>
     cells.map((c, i) => i === cells.length - 1 ? c : c.padEnd(widths[i])).join(" ").trimEnd();
   const out = [
-    `tou ${snap.role} udp ${snap.udp} (${
-      snap.encrypted ? "encrypted" : "PLAINTEXT"
-    }), ${snap.connections.length} connection${snap.connections.length === 1 ? "" : "s"}`,
+    `tou ${snap.role} udp ${snap.udp} (${snap.encrypted ? "encrypted" : "PLAINTEXT"}), ${
+      byWorker
+        ? `${snap.workers!.length} workers (${
+          snap.workers!.map((w) => `#${w.worker} pid ${w.pid}: ${w.connections}`).join(", ")
+        }), `
+        : ""
+    }${snap.connections.length} connection${snap.connections.length === 1 ? "" : "s"}`,
     fmt(head),
   ];
   snap.connections.forEach((r, i) => {
@@ -436,13 +477,15 @@ export interface ControlServer {
  * (Prometheus text) over HTTP on a loopback address.
  *
  * @param addr Loopback address; port 0 picks one.
- * @param source What to report on.
+ * @param source What to report on: a relay and endpoint, or a function
+ *   making the snapshot (the parent of `tou server --workers` merges its
+ *   workers' snapshots).
  * @param log Where the bound address is logged.
  * @returns The running server.
  */
 export function startControlServer(
   addr: HostPort,
-  source: StatSource,
+  source: StatSource | (() => Promise<StatSnapshot>),
   log?: Logger,
 ): Promise<ControlServer> {
   const { promise, resolve } = Promise.withResolvers<HostPort>();
@@ -465,21 +508,24 @@ export function startControlServer(
 
 function serveControl(
   addr: HostPort,
-  source: StatSource,
+  source: StatSource | (() => Promise<StatSnapshot>),
   onListen: (a: HostPort) => void,
 ): Deno.HttpServer {
+  const snapshot = typeof source === "function"
+    ? source
+    : () => Promise.resolve(takeSnapshot(source));
   return Deno.serve({
     hostname: addr.hostname,
     port: addr.port,
     onListen: (a) => onListen({ hostname: a.hostname, port: a.port }),
-  }, (req) => {
+  }, async (req) => {
     const path = new URL(req.url).pathname;
     if (req.method !== "GET") return new Response("method not allowed\n", { status: 405 });
     if (path === "/connections") {
-      return Response.json(takeSnapshot(source));
+      return Response.json(await snapshot());
     }
     if (path === "/metrics") {
-      return new Response(formatPrometheus(takeSnapshot(source)), {
+      return new Response(formatPrometheus(await snapshot()), {
         headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
       });
     }
