@@ -7,6 +7,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { DEFAULT_DRAIN_TIMEOUT_S, DEFAULT_LISTEN } from "../src/tunnel/config.ts";
 import {
+  addKnobFlags,
   type CliContext,
   collect,
   configFromFlags,
@@ -82,5 +83,8 @@ ${FOOTER}`,
       if (workers === undefined) await runDaemon(ctx, "server", opts);
       else await runWorkers(ctx, opts, workers);
     });
-  return configureCommand(cmd, ctx) as unknown as Command<[], Record<string, unknown>>;
+  return configureCommand(addKnobFlags(cmd), ctx) as unknown as Command<
+    [],
+    Record<string, unknown>
+  >;
 }

@@ -454,6 +454,7 @@ export const TOU_OPTION_SPECS = {
     description: "TCP Fast Open (RFC 7413) on this endpoint's listeners: give cookies and take " +
       "the data of SYNs with a valid one (a connection uses it with connect's fastOpen).",
     layer: "stack",
+    linux: ["tcp_fastopen"],
   },
   synCookies: {
     unit: "count",
@@ -463,6 +464,7 @@ export const TOU_OPTION_SPECS = {
     description: "SYN cookies (tcp_syncookies): 0 off, 1 when a listener's SYN queue is full, " +
       "2 for every SYN; a cookie SYN-ACK keeps no state and the final ACK creates the connection.",
     layer: "stack",
+    linux: ["tcp_syncookies"],
   },
   portRange: {
     unit: "ports",

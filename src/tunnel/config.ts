@@ -433,7 +433,7 @@ export async function readConfigFile(path: string): Promise<TouConfig> {
 
 /**
  * Merges flags over a file config: each flag given replaces the file's value
- * (a list flag replaces the whole list).
+ * (a list flag replaces the whole list; a knob flag, one key of `tcp`).
  *
  * @example
  * ```ts
@@ -448,5 +448,7 @@ export async function readConfigFile(path: string): Promise<TouConfig> {
 export function mergeConfig(file: TouConfig, flags: TouConfig): TouConfig {
   const out: Record<string, unknown> = { ...file };
   for (const [k, v] of Object.entries(flags)) if (v !== undefined) out[k] = v;
+  // The Linux knob flags set single keys of `tcp`: the file's other keys stay.
+  if (file.tcp !== undefined && flags.tcp !== undefined) out.tcp = { ...file.tcp, ...flags.tcp };
   return out as TouConfig;
 }

@@ -128,6 +128,8 @@ export interface StatSnapshot {
   readonly connections: readonly StatRow[];
   /** Counters (relay and endpoint), by metric name without the `tou_` prefix. */
   readonly counters: Readonly<Record<string, number>>;
+  /** The endpoint's TCP options in effect (defaults filled in), when it reports them. */
+  readonly options?: Readonly<Record<string, unknown>>;
   /** `tou server --workers`: each worker's figures (the rest is their sum; see stat_merge.ts). */
   readonly workers?: readonly StatWorker[];
 }
@@ -292,6 +294,7 @@ export function takeSnapshot(src: StatSource): StatSnapshot {
     time: now,
     connections: rows,
     counters,
+    ...(src.endpoint.options === undefined ? {} : { options: src.endpoint.options }),
   };
 }
 

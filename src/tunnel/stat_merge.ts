@@ -25,8 +25,8 @@ export interface WorkerSnapshot {
 /**
  * Merges the snapshots of a server's workers: every connection row (marked
  * with its worker), counters summed (gauges such as `sessions_active` too;
- * a clock offset takes the largest), and each worker's own figures under
- * `workers`.
+ * a clock offset takes the largest), each worker's own figures under
+ * `workers`, and the TCP options (the same in every worker: one copy).
  *
  * @param parts The workers that answered, by index.
  * @param base Role, UDP address and encryption of the whole server.
@@ -69,5 +69,13 @@ export function mergeSnapshots(
     });
     time = Math.max(time, p.snapshot.time);
   }
-  return { ...base, time: time || Date.now(), connections, counters, workers };
+  const options = parts.find((p) => p.snapshot.options !== undefined)?.snapshot.options;
+  return {
+    ...base,
+    time: time || Date.now(),
+    connections,
+    counters,
+    workers,
+    ...(options === undefined ? {} : { options }),
+  };
 }

@@ -14,7 +14,7 @@
 
 import { type Endpoint, openEndpoint } from "../net/endpoint.ts";
 import { resolveHostname } from "../net/addr.ts";
-import { InvalidOptionError, TOU_OPTION_SPECS } from "../net/mod.ts";
+import { InvalidOptionError, type ResolvedTouOptions, TOU_OPTION_SPECS } from "../net/mod.ts";
 import {
   TUNNEL_DEFAULT_CONGESTION,
   TUNNEL_DEFAULT_LOSS_TOLERANCE,
@@ -81,6 +81,8 @@ export interface ObservableEndpoint extends TunnelEndpoint {
   metrics(): EndpointMetrics;
   /** Whether datagrams are sealed with a key. */
   readonly encrypted: boolean;
+  /** The TCP options in effect (defaults filled in), as `tou stat --json` shows them. */
+  readonly options: Readonly<ResolvedTouOptions>;
 }
 
 /**
@@ -166,6 +168,10 @@ class TouTunnelEndpoint implements ObservableEndpoint {
 
   get encrypted(): boolean {
     return this.#sealed !== undefined;
+  }
+
+  get options(): Readonly<ResolvedTouOptions> {
+    return this.#ep.options;
   }
 
   listen(opts: { readonly tcpPort: number; readonly backlog?: number }) {
