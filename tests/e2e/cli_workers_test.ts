@@ -4,7 +4,7 @@
  * move data byte-exact; every connection of one client sits on one worker;
  * both workers get sessions, as `tou stat` against the parent's control
  * endpoint shows (merged rows, counters and per-worker figures); SIGTERM to
- * the parent drains and ends every process. A worker that dies stops the
+ * the parent drains and ends every process; killing the parent ends them too. A worker that dies stops the
  * server with exit 1; without the kernel UDP backend (no --allow-ffi)
  * `--workers` refuses to start and says why.
  */
@@ -225,6 +225,29 @@ Deno.test({
     } finally {
       server.signal("SIGKILL");
       await server.stop();
+      await svc.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "tou server --workers: workers whose parent is killed (SIGKILL) drain and exit",
+  ignore: !ok,
+  async fn() {
+    const svc = echoService();
+    const { server, pids } = await startWorkers(svc.port);
+    try {
+      server.signal("SIGKILL");
+      await server.stop();
+      await within(
+        20_000,
+        "workers gone",
+        (async () => {
+          while (pids.some(alive)) await new Promise((r) => setTimeout(r, 100));
+        })(),
+      );
+    } finally {
+      for (const p of pids.filter(alive)) Deno.kill(p, "SIGKILL");
       await svc.close();
     }
   },
