@@ -4,9 +4,10 @@
  * move data byte-exact; every connection of one client sits on one worker;
  * both workers get sessions, as `tou stat` against the parent's control
  * endpoint shows (merged rows, counters and per-worker figures); SIGTERM to
- * the parent drains and ends every process; killing the parent ends them too. A worker that dies stops the
- * server with exit 1; without the kernel UDP backend (no --allow-ffi)
- * `--workers` refuses to start and says why.
+ * the parent drains and ends every process, and killing the parent ends
+ * them too. A worker that dies stops the server with exit 1; without the
+ * kernel UDP backend (no --allow-ffi) `--workers` refuses to start and
+ * says why.
  */
 
 import assert from "node:assert/strict";
