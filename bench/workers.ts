@@ -7,9 +7,11 @@
  * over all streams, when the first and the last stream ended, how the clients were spread over
  * the workers (from `tou stat`) and the server's CPU seconds (parent and
  * workers). No assertions; never run by CI. Needs a quiet machine for
- * figures that mean anything. The spread is the kernel's hash of each
- * client's address and port: with 4 clients and 2 workers it is 2+2 in
- * 3 runs of 8, 3+1 in 4 and 4+0 in 1; compare rows with the same spread.
+ * figures that mean anything. Which worker a client reaches is the kernel's
+ * hash of its address and port (with 4 clients and 2 workers: 2+2 in 3
+ * runs of 8); so that rows compare, a client that lands on a worker that
+ * already has its share (C/N) is replaced by a new one, found by a 1-byte
+ * warm-up stream, before the timed streams start.
  *
  *   deno task bench:workers [--workers 1,2] [--clients 4] [--mib 200] [--plaintext]
  *
@@ -47,30 +49,36 @@ for (const [name, v] of [["workers", WORKERS], ["clients", [CLIENTS]], ["mib", [
   }
 }
 
-/** A TCP sink: counts bytes; resolves `done` once `expect` bytes arrived in all. */
+/**
+ * A TCP sink: counts bytes of the connections accepted after `arm()`;
+ * resolves `done` once `expect` bytes arrived in all.
+ */
 function sink(expect: number) {
   const ln = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   let got = 0;
+  let armed = false;
   const ends: number[] = [];
   const { promise: done, resolve } = Promise.withResolvers<number>();
   (async () => {
     for await (const c of ln) {
+      const counted = armed;
       (async () => {
         const buf = new Uint8Array(256 * 1024);
         try {
           for (;;) {
             const n = await c.read(buf);
             if (n === null) break;
+            if (!counted) continue;
             got += n;
             if (got >= expect) resolve(performance.now());
           }
         } catch { /* reset */ }
-        ends.push(performance.now());
+        if (counted) ends.push(performance.now());
         c.close();
       })();
     }
   })().catch(() => {});
-  return { port: ln.addr.port, done, ends, close: () => ln.close() };
+  return { port: ln.addr.port, done, ends, arm: () => armed = true, close: () => ln.close() };
 }
 
 async function waitFor(p: Started, text: string, ms = 60_000): Promise<string> {
@@ -123,40 +131,57 @@ async function run(workers: number): Promise<Row> {
     );
     // "--log-level warn" hides "server workers running": wait for the control endpoint instead.
     await waitControl(control, server);
+    // Balanced: each worker gets at most ceil(C/N) clients. A client placed on a full worker (by
+    // the kernel's hash of its UDP port) is replaced by a new one (a new port), at most 10 times.
+    const cap = Math.ceil(CLIENTS / workers);
+    const perWorker = new Array<number>(workers).fill(0);
     const locals: number[] = [];
     for (let i = 0; i < CLIENTS; i++) {
-      const port = freeTcpPort();
-      locals.push(port);
-      group.start(
-        `client ${i}`,
-        Deno.execPath(),
-        deno([
-          "client",
-          "--server",
-          `127.0.0.1:${udp}`,
-          "--local",
-          `127.0.0.1:${port}=80`,
-          ...secret,
-        ]),
-      );
+      for (let attempt = 0;; attempt++) {
+        const port = freeTcpPort();
+        const client = group.start(
+          `client ${i}`,
+          Deno.execPath(),
+          deno([
+            "client",
+            "--server",
+            `127.0.0.1:${udp}`,
+            "--local",
+            `127.0.0.1:${port}=80`,
+            ...secret,
+          ]),
+        );
+        await waitFor(client, "client listening");
+        const w = await workerOf(control, port);
+        if (perWorker[w] < cap || attempt >= 10) {
+          perWorker[w]++;
+          locals.push(port);
+          break;
+        }
+        await group.stop(client, 5_000);
+      }
     }
-    for (const p of group.processes.slice(1)) await waitFor(p, "client listening");
+    target.arm();
+    const warmups = await openedPerWorker(control);
     const pids = await serverPids(control, server.pid);
     const cpu0 = pids.reduce((s, p) => s + cpuSeconds(p), 0);
     const t0 = performance.now();
-    const conns = await Promise.all(locals.map(async (port) => {
-      const c = await Deno.connect({ hostname: "127.0.0.1", port });
-      let left = bytes;
-      while (left > 0) {
-        const n = await c.write(CHUNK.subarray(0, Math.min(CHUNK.length, left)));
-        left -= n;
-      }
-      await c.closeWrite();
-      return c;
-    }));
-    const done = await target.done;
+    const conns = await stallGuard(
+      Promise.all(locals.map(async (port) => {
+        const c = await Deno.connect({ hostname: "127.0.0.1", port });
+        let left = bytes;
+        while (left > 0) {
+          const n = await c.write(CHUNK.subarray(0, Math.min(CHUNK.length, left)));
+          left -= n;
+        }
+        await c.closeWrite();
+        return c;
+      })),
+      control,
+    );
+    const done = await stallGuard(target.done, control);
     const cpu = pids.reduce((s, p) => s + cpuSeconds(p), 0) - cpu0;
-    const spread = await spreadOf(control);
+    const spread = await spreadOf(control, warmups);
     for (const c of conns) c.close();
     const seconds = (done - t0) / 1000;
     for (let i = 0; i < 50 && target.ends.length < CLIENTS; i++) await sleep(20);
@@ -192,11 +217,70 @@ async function serverPids(control: number, parent: number): Promise<number[]> {
   return [parent, ...(snap.workers ?? []).map((w) => w.pid)];
 }
 
-/** Sessions per worker, e.g. "2+2". */
-async function spreadOf(control: number): Promise<string> {
+/** Time without progress after which a run is reported as stalled (ms). */
+const STALL_MS = 60_000;
+
+/** `p`, or an error with the server's connections when the run makes no progress for STALL_MS. */
+async function stallGuard<T>(p: Promise<T>, control: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(async () => {
+      let rows = "";
+      try {
+        const r = await fetch(`http://127.0.0.1:${control}/connections`);
+        const snap = await r.json() as {
+          connections: {
+            worker?: number;
+            state: string;
+            peer: string;
+            sendQ: number;
+            recvQ: number;
+          }[];
+        };
+        rows = snap.connections.map((c) =>
+          `  worker ${c.worker} ${c.state} ${c.peer} send-Q ${c.sendQ} recv-Q ${c.recvQ}`
+        ).join("\n");
+      } catch (e) {
+        rows = String(e);
+      }
+      reject(new Error(`stalled for ${STALL_MS / 1000} s; server connections:\n${rows}`));
+    }, STALL_MS);
+  });
+  try {
+    return await Promise.race([p, stalled]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function openedPerWorker(control: number): Promise<number[]> {
   const r = await fetch(`http://127.0.0.1:${control}/connections`);
   const snap = await r.json() as { workers?: { counters: Record<string, number> }[] };
-  return (snap.workers ?? []).map((w) => w.counters.sessions_opened_total ?? 0).join("+");
+  return (snap.workers ?? []).map((w) => w.counters.sessions_opened_total ?? 0);
+}
+
+/** The worker that holds a client: the one whose session count grows with a short stream through it. */
+async function workerOf(control: number, local: number): Promise<number> {
+  const before = await openedPerWorker(control);
+  const c = await Deno.connect({ hostname: "127.0.0.1", port: local });
+  await c.write(new Uint8Array(1));
+  await c.closeWrite();
+  try {
+    for (let i = 0; i < 200; i++) {
+      const now = await openedPerWorker(control);
+      const w = now.findIndex((n, k) => n > (before[k] ?? 0));
+      if (w >= 0) return w;
+      await sleep(50);
+    }
+    throw new Error("the warm-up stream opened no session");
+  } finally {
+    c.close();
+  }
+}
+
+/** Timed sessions per worker, e.g. "2+2" (the warm-up streams left out). */
+async function spreadOf(control: number, warmups: number[]): Promise<string> {
+  return (await openedPerWorker(control)).map((n, k) => n - (warmups[k] ?? 0)).join("+");
 }
 
 console.log(

@@ -137,18 +137,18 @@ async function supervise(
     pids: workers.map((w) => w.pid).join(","),
   });
   const exited = Promise.race(workers.map((w) => w.status.then((st) => ({ w, st }))));
-  const first2 = await Promise.race([trigger.then((sig) => ({ sig })), exited]);
+  const ended = await Promise.race([trigger.then((sig) => ({ sig })), exited]);
   let code = EXIT_OK;
   let reason: string;
-  if ("sig" in first2) {
-    reason = first2.sig;
+  if ("sig" in ended) {
+    reason = ended.sig;
     log.info(`${reason}: draining ${count} workers (send ${reason} again to reset their sessions)`);
   } else {
     code = EXIT_FAILURE;
-    reason = `worker ${first2.w.index} died`;
+    reason = "SIGTERM"; // what the other workers are told: drain as on a SIGTERM
     log.error(
-      `worker ${first2.w.index} (pid ${first2.w.pid}) ended unexpectedly (${
-        describeExit(first2.st)
+      `worker ${ended.w.index} (pid ${ended.w.pid}) ended unexpectedly (${
+        describeExit(ended.st)
       }); draining the other workers and exiting (not restarted: see docs/cli.md)`,
     );
   }
@@ -160,7 +160,7 @@ async function supervise(
   const statuses = await stopAll(workers, settings.drainTimeoutMs + STOP_SLACK_MS, log);
   await control?.close();
   for (const [i, st] of statuses.entries()) {
-    if (!st.success && !("w" in first2 && first2.w.index === i)) {
+    if (!st.success && !("w" in ended && ended.w.index === i)) {
       log.error(`worker ${i} (pid ${workers[i].pid}) ended with ${describeExit(st)}`);
       code = EXIT_FAILURE;
     }
