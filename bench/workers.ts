@@ -57,30 +57,35 @@ function sink(expect: number) {
   const ln = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   let got = 0;
   let armed = false;
+  let accepted = 0;
   const ends: number[] = [];
   const { promise: done, resolve } = Promise.withResolvers<number>();
   (async () => {
     for await (const c of ln) {
+      accepted++;
       const counted = armed;
       (async () => {
         const buf = new Uint8Array(256 * 1024);
-        let mine = 0;
         try {
           for (;;) {
             const n = await c.read(buf);
             if (n === null) break;
-            mine += n;
-            if (!counted || mine === 1) continue; // a warm-up stream's one byte
+            if (!counted) continue;
             got += n;
             if (got >= expect) resolve(performance.now());
           }
         } catch { /* reset */ }
-        if (counted && mine > 1) ends.push(performance.now());
+        if (counted) ends.push(performance.now());
         c.close();
       })();
     }
   })().catch(() => {});
-  return { port: ln.addr.port, done, ends, arm: () => armed = true, close: () => ln.close() };
+  /** Counts from now on, once the `warmups` streams before have been accepted (not counted). */
+  const arm = async (warmups: number) => {
+    for (let i = 0; i < 500 && accepted < warmups; i++) await sleep(10);
+    armed = true;
+  };
+  return { port: ln.addr.port, done, ends, arm, close: () => ln.close() };
 }
 
 async function waitFor(p: Started, text: string, ms = 60_000): Promise<string> {
@@ -138,6 +143,7 @@ async function run(workers: number): Promise<Row> {
     const cap = Math.ceil(CLIENTS / workers);
     const perWorker = new Array<number>(workers).fill(0);
     const locals: number[] = [];
+    let warmups = 0;
     for (let i = 0; i < CLIENTS; i++) {
       for (let attempt = 0;; attempt++) {
         const port = freeTcpPort();
@@ -155,6 +161,7 @@ async function run(workers: number): Promise<Row> {
         );
         await waitFor(client, "client listening");
         const w = await workerOf(control, port);
+        warmups++;
         if (perWorker[w] < cap || attempt >= 10) {
           perWorker[w]++;
           locals.push(port);
@@ -163,8 +170,8 @@ async function run(workers: number): Promise<Row> {
         await group.stop(client, 5_000);
       }
     }
-    target.arm();
-    const warmups = await openedPerWorker(control);
+    await target.arm(warmups);
+    const openedBefore = await openedPerWorker(control);
     const pids = await serverPids(control, server.pid);
     const cpu0 = pids.reduce((s, p) => s + cpuSeconds(p), 0);
     const t0 = performance.now();
@@ -183,7 +190,7 @@ async function run(workers: number): Promise<Row> {
     );
     const done = await stallGuard(target.done, control);
     const cpu = pids.reduce((s, p) => s + cpuSeconds(p), 0) - cpu0;
-    const spread = await spreadOf(control, warmups);
+    const spread = await spreadOf(control, openedBefore);
     for (const c of conns) c.close();
     const seconds = (done - t0) / 1000;
     for (let i = 0; i < 50 && target.ends.length < CLIENTS; i++) await sleep(20);
