@@ -42,6 +42,7 @@ import { createHash, type Hash } from "node:crypto";
 import { z } from "zod";
 import { parseCommand, printIssues } from "./_cli.ts";
 import {
+  cpuSeconds,
   freeTcpPort,
   freeUdpPort,
   ProcessGroup,
@@ -111,6 +112,9 @@ const OptionsSchema = z.object({
     return z.NEVER;
   }),
   json: z.string().optional(),
+  logLevel: z.enum(["debug", "info", "warn", "error"]),
+  logs: z.string().optional(),
+  pcap: z.string().optional(),
 }).refine((o) => o.minSize >= 1 && o.minSize <= o.maxSize, {
   path: ["min-size"],
   message: "must be ≥ 1 and ≤ --max-size",
@@ -505,6 +509,7 @@ async function run(o: Options): Promise<SoakResult> {
   const proxyUdp = freeUdpPort();
   const localTcp = freeTcpPort();
   const control = freeTcpPort();
+  const clientControl = freeTcpPort();
   const statsFile = await Deno.makeTempFile({ prefix: "soak-impair-", suffix: ".json" });
   let keyFile: string | undefined;
   let configFile: string | undefined;
@@ -517,7 +522,7 @@ async function run(o: Options): Promise<SoakResult> {
       if (performance.now() - t0Target > 20_000) throw new Error("target service did not start");
       await sleep(50);
     }
-    const common = ["--log-level", "warn"];
+    const common = ["--log-level", o.logLevel];
     if (o.plaintext) {
       common.push("--plaintext");
     } else {
@@ -543,6 +548,7 @@ async function run(o: Options): Promise<SoakResult> {
       "--control",
       `127.0.0.1:${control}`,
       ...serverExtra,
+      ...(o.pcap ? ["--pcap", `${o.pcap}-server.pcap`] : []),
       ...common,
     ]);
     client = group.start("tou-client", Deno.execPath(), [
@@ -554,6 +560,9 @@ async function run(o: Options): Promise<SoakResult> {
       `127.0.0.1:${proxyUdp}`,
       "--local",
       `127.0.0.1:${localTcp}=${SERVICE_PORT}`,
+      "--control",
+      `127.0.0.1:${clientControl}`,
+      ...(o.pcap ? ["--pcap", `${o.pcap}-client.pcap`] : []),
       ...common,
     ]);
     const oneWay = String(o.rtt / 2);
@@ -593,7 +602,8 @@ async function run(o: Options): Promise<SoakResult> {
         `${(bytesDown / MB).toFixed(0)} MB down (sizes ${o.minSize}–${o.maxSize} B log-uniform, ` +
         `seed ${o.seed}); path ${o.rtt} ms RTT, loss ${o.loss}, reorder ${o.reorder}, ` +
         `duplicate ${o.duplicate}${o.rate ? `, rate ${o.rate}` : ""}; ` +
-        `${o.plaintext ? "plaintext" : "sealed"}; server RSS at start ${mb(rss0)}`,
+        `${o.plaintext ? "plaintext" : "sealed"}; server RSS at start ${mb(rss0)}; ` +
+        `tou stat --control ${control} (server), ${clientControl} (client)`,
     );
 
     const t0 = performance.now();
@@ -603,6 +613,8 @@ async function run(o: Options): Promise<SoakResult> {
     const clients: Promise<void>[] = [];
     let finished = 0;
     let stop = false;
+    let cpuLast = [cpuSeconds(serverPid), cpuSeconds(clientPid)];
+    let cpuAt = t0;
     const progress = (async () => {
       let next = t0 + 5000;
       while (!stop) {
@@ -613,10 +625,22 @@ async function run(o: Options): Promise<SoakResult> {
         if (now >= next && !stop) {
           next += 5000;
           const done = plans.filter((p) => p.endMs !== undefined).length;
+          const ended = finished;
+          // How long the server takes to answer its control endpoint: its event-loop delay.
+          const q0 = performance.now();
+          const answered = await fetchStat({ hostname: "127.0.0.1", port: control }, "metrics")
+            .then(() => true, () => false);
+          const lag = performance.now() - q0;
+          const cpuNow = [cpuSeconds(serverPid), cpuSeconds(clientPid)];
+          const cpuPct = cpuNow.map((c, i) => (100 * (c - cpuLast[i])) / ((now - cpuAt) / 1000));
+          cpuLast = cpuNow;
+          cpuAt = now;
           console.log(
             `  ${((now - t0) / 1000).toFixed(0).padStart(4)} s: ${done}/${o.conns} complete, ` +
-              `${finished - done} ended otherwise, ${openConns.size} sockets open here; ` +
-              `RSS server ${mb(memOf(serverPid).rss)}, client ${mb(memOf(clientPid).rss)}`,
+              `${ended - done} ended otherwise, ${openConns.size} sockets open here; ` +
+              `RSS server ${mb(memOf(serverPid).rss)}, client ${mb(memOf(clientPid).rss)}; ` +
+              `CPU server ${cpuPct[0].toFixed(0)}%, client ${cpuPct[1].toFixed(0)}%; ` +
+              `server answers /metrics in ${answered ? `${lag.toFixed(0)} ms` : "(failed)"}`,
           );
         }
       }
@@ -710,6 +734,11 @@ async function run(o: Options): Promise<SoakResult> {
     await targetProc.status;
     await targetLines;
     await group.killAll(3000);
+    if (o.logs !== undefined) {
+      for (const s of [server, client]) {
+        if (s) await Deno.writeTextFile(`${o.logs}-${s.name.replace("tou-", "")}.log`, s.stderr());
+      }
+    }
     for (const s of [server, client]) {
       const t = s === undefined ? [] : summarizeLog(s.stderr());
       if (t.length > 0) console.log(`  ${s!.name} logged:\n    ${t.join("\n    ")}`);
@@ -794,6 +823,9 @@ function buildCommand() {
     .option("--plaintext", "run the tunnel without a key")
     .option("--rss-goal <MB>", "server peak RSS goal in MB", "300")
     .option("--json <file>", "also write the result as JSON here")
+    .option("--log-level <level>", "log level of the tou processes", "warn")
+    .option("--logs <prefix>", "write their logs to PREFIX-server.log and PREFIX-client.log")
+    .option("--pcap <prefix>", "tou's --pcap: PREFIX-server.pcap and PREFIX-client.pcap")
     .option(
       "--server-tcp <json>",
       "TCP tunables for the server, as a config file's `tcp` object, e.g. '{\"synCookies\":2}'",
