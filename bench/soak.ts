@@ -66,8 +66,6 @@ const HEADER_LEN = 16;
 const BLOCK_LEN = 4 << 20;
 const CHUNK = 64 << 10;
 const MB = 1e6;
-/** Issue 11's memory goal for the server, bytes. */
-const SERVER_RSS_GOAL = 300 * MB;
 
 const SIZE_RE = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|kib|mib)?$/i;
 const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, kib: 1024, mib: 1 << 20 };
