@@ -2,7 +2,7 @@
  * The top self-time functions of a V8 `.cpuprofile` (from
  * `deno run --cpu-prof`), as shares of the busy (non-idle) samples:
  *
- *   deno run -A bench/prof_top.ts prof/<file>.cpuprofile [--n 12]
+ *   deno run -A bench/prof_top.ts prof/<file>.cpuprofile... [--n 12]   (several are merged)
  *
  * @module
  */
@@ -81,15 +81,28 @@ export function topSelf(
 }
 
 if (import.meta.main) {
-  const file = Deno.args.find((a) => !a.startsWith("--"));
-  if (file === undefined) {
-    console.error("usage: prof_top.ts <file.cpuprofile> [--n 12]");
+  const files = Deno.args.filter((a, i) => !a.startsWith("--") && Deno.args[i - 1] !== "--n");
+  if (files.length === 0) {
+    console.error("usage: prof_top.ts <file.cpuprofile>... [--n 12]");
     Deno.exit(2);
   }
   const i = Deno.args.indexOf("--n");
   const n = i >= 0 ? Number(Deno.args[i + 1]) : 12;
-  const { busyMs, idleMs, rows } = topSelf(JSON.parse(Deno.readTextFileSync(file)), n);
-  console.log(`busy ${busyMs} ms, idle ${idleMs} ms; self time as % of busy:`);
+  // Several profiles are merged: their samples are summed.
+  const profiles: CpuProfile[] = files.map((f) => JSON.parse(Deno.readTextFileSync(f)));
+  const merged: CpuProfile = { nodes: [], samples: [], timeDeltas: [] };
+  let offset = 0;
+  for (const p of profiles) {
+    const nodes = merged.nodes as ProfileNode[];
+    for (const node of p.nodes) nodes.push({ ...node, id: node.id + offset });
+    (merged.samples as number[]).push(...p.samples.map((s) => s + offset));
+    (merged.timeDeltas as number[]).push(...p.timeDeltas);
+    offset += Math.max(...p.nodes.map((x) => x.id)) + 1;
+  }
+  const { busyMs, idleMs, rows } = topSelf(merged, n);
+  console.log(
+    `${files.length} profile(s), busy ${busyMs} ms, idle ${idleMs} ms; self time as % of busy:`,
+  );
   console.log("| function | % busy |\n|---|--:|");
   for (const r of rows) console.log(`| ${r.name} | ${r.share.toFixed(1)} |`);
 }
