@@ -59,11 +59,9 @@ export function topSelf(
     const dt = (p.timeDeltas[i + 1] ?? p.timeDeltas[i] ?? 0) / 1000;
     if (node === undefined) continue;
     const f = node.callFrame;
-    if (f.functionName === "(idle)" || f.functionName === "(program)" && f.url === "") {
-      if (f.functionName === "(idle)") {
-        idle += dt;
-        continue;
-      }
+    if (f.functionName === "(idle)") {
+      idle += dt;
+      continue;
     }
     busy += dt;
     const file = f.url.split("/").pop() ?? "";
