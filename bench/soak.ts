@@ -9,7 +9,7 @@
  *
  * Processes, all on loopback:
  *
- *   this process ──TCP──> tou client ──UDP──> impair.ts ──UDP──> tou server ──TCP──> this process
+ *   this process ──TCP──> tou client ──UDP──> impair.ts ──UDP──> tou server ──TCP──> target
  *
  * The path (bench/impair.ts, each direction): 20 ms one way (40 ms RTT),
  * 3% random loss, 2% of datagrams held back 10 ms (reordering), 1%
@@ -20,7 +20,8 @@
  * from [`--min-size`, `--max-size`] (default 1 KB – 2 MB, mean ≈ 260 KB)
  * with a PRNG seeded by `--seed`. The client side sends a 16-byte header
  * (magic, i, sizes) and the upload, then half-closes; the target service
- * (a TCP listener in this process) reads the header, sends the download and
+ * (two processes of this file sharing one port with SO_REUSEPORT, each
+ * deriving the same plan from the seed) reads the header, sends the download and
  * half-closes, and reads the upload to EOF. Each side hashes what it sends
  * and what it receives with SHA-256; a connection is complete when both
  * directions arrived with the right length and hash. Stream bytes are slices
@@ -64,6 +65,8 @@ const SERVICE_PORT = 80;
 const MAGIC = 0x534f414b; // "SOAK"
 const HEADER_LEN = 16;
 const BLOCK_LEN = 4 << 20;
+/** Processes serving the target port (SO_REUSEPORT). */
+const TARGET_WORKERS = 2;
 const CHUNK = 64 << 10;
 const MB = 1e6;
 
@@ -421,23 +424,31 @@ function makeWorkload(w: WorkloadSpec): { block: Uint8Array; plans: Plan[] } {
 }
 
 /**
- * `--serve-target SPEC`: the target service as its own process (so its
- * event loop is not the clients'). Prints `listening PORT`, then one
- * `done ID UPBYTES UPHASH DOWNHASH ERROR` line per connection (`-` when
- * absent), `bad` per connection whose header did not check.
+ * `--serve-target SPEC PORT`: one worker of the target service, in its own
+ * process (so its event loop is not the clients'); the workers share PORT
+ * with SO_REUSEPORT, so that a burst of connects finds an accept queue with
+ * room (Deno's listen backlog is fixed at 511). Prints `listening`, then one
+ * `done ID UPBYTES UPHASH DOWNHASH ERROR` line per connection it served (`-`
+ * when absent), `bad` per connection whose header did not check. Output is
+ * written asynchronously: a full pipe must not stop the event loop.
  */
-async function targetMain(spec: WorkloadSpec): Promise<void> {
+async function targetMain(spec: WorkloadSpec, port: number): Promise<void> {
   const { block, plans } = makeWorkload(spec);
-  const listener = Deno.listen(
-    { hostname: "127.0.0.1", port: 0, backlog: 4096 } as Deno.ListenOptions,
-  );
+  const listener = Deno.listen({ hostname: "127.0.0.1", port, reusePort: true });
   const enc = new TextEncoder();
-  const out = (line: string) => Deno.stdout.writeSync(enc.encode(line + "\n"));
-  out(`listening ${(listener.addr as Deno.NetAddr).port}`);
+  let writing = Promise.resolve();
+  const out = (line: string) => {
+    const bytes = enc.encode(line + "\n");
+    writing = writing.then(async () => {
+      for (let off = 0; off < bytes.length;) off += await Deno.stdout.write(bytes.subarray(off));
+    });
+  };
+  out("listening");
   const stats = { badHeaders: 0, accepted: 0 };
   let bad = 0;
   for (const p of plans) {
     void p.targetDone.then(() => {
+      if (p.upRecvHash === undefined && p.downSentHash === undefined && !p.targetError) return;
       const f = (x: string | undefined) => x ?? "-";
       const err = p.targetError === undefined ? "-" : p.targetError.replace(/\s+/g, "_");
       out(`done ${p.id} ${p.upRecv} ${f(p.upRecvHash)} ${f(p.downSentHash)} ${err}`);
@@ -479,30 +490,37 @@ async function run(o: Options): Promise<SoakResult> {
     minSize: o.minSize,
     maxSize: o.maxSize,
   };
-  const targetProc = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", SELF, "--serve-target", JSON.stringify(spec)],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
+  const targetPort = freeTcpPort();
   const targetStats = { badHeaders: 0, accepted: 0 };
-  let targetPort = 0;
-  const targetLines = readLines(targetProc.stdout, (line) => {
-    const f = line.split(" ");
-    if (f[0] === "listening") targetPort = Number(f[1]);
-    else if (f[0] === "bad") targetStats.badHeaders++;
-    else if (f[0] === "done") {
-      const p = plans[Number(f[1])];
-      if (p === undefined) return;
-      targetStats.accepted++;
-      const v = (x: string) => (x === "-" ? undefined : x);
-      p.upRecv = Number(f[2]);
-      p.upRecvHash = v(f[3]);
-      p.downSentHash = v(f[4]);
-      p.targetError = v(f[5])?.replace(/_/g, " ");
-      p.markTargetDone();
-    }
-  }).catch(() => {});
+  let targetsUp = 0;
+  const targetProcs = Array.from(
+    { length: TARGET_WORKERS },
+    () =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", SELF, "--serve-target", JSON.stringify(spec), String(targetPort)],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "inherit",
+      }).spawn(),
+  );
+  const targetLines = Promise.all(targetProcs.map((t) =>
+    readLines(t.stdout, (line) => {
+      const f = line.split(" ");
+      if (f[0] === "listening") targetsUp++;
+      else if (f[0] === "bad") targetStats.badHeaders++;
+      else if (f[0] === "done") {
+        const p = plans[Number(f[1])];
+        if (p === undefined) return;
+        targetStats.accepted++;
+        const v = (x: string) => (x === "-" ? undefined : x);
+        p.upRecv = Number(f[2]);
+        p.upRecvHash = v(f[3]);
+        p.downSentHash = v(f[4]);
+        p.targetError = v(f[5])?.replace(/_/g, " ");
+        p.markTargetDone();
+      }
+    }).catch(() => {})
+  ));
   const serverUdp = freeUdpPort();
   const proxyUdp = freeUdpPort();
   const localTcp = freeTcpPort();
@@ -516,7 +534,7 @@ async function run(o: Options): Promise<SoakResult> {
   let client: Started | undefined;
   try {
     const t0Target = performance.now();
-    while (targetPort === 0) {
+    while (targetsUp < TARGET_WORKERS) {
       if (performance.now() - t0Target > 20_000) throw new Error("target service did not start");
       await sleep(50);
     }
@@ -726,10 +744,12 @@ async function run(o: Options): Promise<SoakResult> {
         c.close();
       } catch { /* closed */ }
     }
-    try {
-      targetProc.kill("SIGTERM");
-    } catch { /* exited */ }
-    await targetProc.status;
+    for (const t of targetProcs) {
+      try {
+        t.kill("SIGTERM");
+      } catch { /* exited */ }
+      await t.status;
+    }
     await targetLines;
     await group.killAll(3000);
     if (o.logs !== undefined) {
@@ -848,6 +868,7 @@ async function main(args: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  if (Deno.args[0] === "--serve-target") await targetMain(JSON.parse(Deno.args[1]) as WorkloadSpec);
-  else Deno.exit(await main(Deno.args));
+  if (Deno.args[0] === "--serve-target") {
+    await targetMain(JSON.parse(Deno.args[1]) as WorkloadSpec, Number(Deno.args[2]));
+  } else Deno.exit(await main(Deno.args));
 }
