@@ -251,3 +251,35 @@ export async function waitFor(
     await sleep(50);
   }
 }
+
+/**
+ * Waits until a tou process's control endpoint answers `/metrics` (the CLI
+ * starts it after every listener is registered, so the process is then
+ * ready; a bound UDP port alone is not: SYNs that come before the listeners
+ * draw RSTs). Fails early when `proc` exits.
+ */
+export async function waitForControl(
+  what: string,
+  port: number,
+  timeoutMs: number,
+  proc?: Started,
+): Promise<void> {
+  const { fetchStat } = await import("../src/tunnel/stat.ts");
+  let ready = false;
+  const poll = async () => {
+    while (!ready) {
+      ready = await fetchStat({ hostname: "127.0.0.1", port }, "metrics").then(
+        () => true,
+        () => false,
+      );
+      if (!ready) await sleep(50);
+    }
+  };
+  const polling = poll();
+  try {
+    await waitFor(what, () => ready, timeoutMs, proc);
+  } finally {
+    ready = true;
+    await polling;
+  }
+}

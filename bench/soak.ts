@@ -52,6 +52,7 @@ import {
   tcpListening,
   udpBound,
   waitFor,
+  waitForControl,
 } from "./_proc.ts";
 import type { ProxyReport } from "./impair.ts";
 import { fetchStat } from "../src/tunnel/stat.ts";
@@ -607,8 +608,9 @@ async function run(o: Options): Promise<SoakResult> {
       statsFile,
       "--quiet",
     ]);
-    await waitFor("tou server", () => udpBound(serverUdp), 20_000, server);
+    await waitForControl("tou server", control, 20_000, server);
     await waitFor("impairment proxy", () => udpBound(proxyUdp), 20_000, impair);
+    await waitForControl("tou client", clientControl, 20_000, client);
     await waitFor("tou client", () => tcpListening(localTcp), 20_000, client);
     const serverPid = server.pid;
     const clientPid = client.pid;

@@ -49,9 +49,9 @@ import {
   ProcessGroup,
   sleep,
   tcpListening,
-  udpBound,
   udpSocketDrops,
   waitFor,
+  waitForControl,
 } from "./_proc.ts";
 import { fetchStat } from "../src/tunnel/stat.ts";
 import { emitEnvelope, EnvelopeType } from "../src/wire/envelope.ts";
@@ -307,7 +307,7 @@ async function run(o: Options): Promise<SynFloodResult> {
       "--log-level",
       "warn",
     ]);
-    await waitFor("tou server", () => udpBound(serverUdp), 20_000, server);
+    await waitForControl("tou server", control, 20_000, server);
     await waitFor("tou client", () => tcpListening(localTcp), 20_000, client);
     // Warm up: the first connection pays for module loading and Fast Open's cookie.
     for (let i = 0; i < 3; i++) await legitConnect(localTcp);
