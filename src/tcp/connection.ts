@@ -66,7 +66,7 @@ import type { TcpErrorKind, TcpEvent } from "./events.ts";
 import { type FastOpenParams, type FastOpenState, fastOpenState } from "./fast_open.ts";
 import { advertisedMss, synOptions, TCP_HEADER_LEN } from "./handshake.ts";
 import { optionsEncodedLength } from "../wire/tcp_options.ts";
-import { buildTcpInfo, type TcpInfo } from "./info.ts";
+import { buildTcpInfo, type TcpInfo, timersLeft } from "./info.ts";
 import { nextSegment, resetSegment } from "./output.ts";
 import { Receiver } from "./receiver.ts";
 import { Sender } from "./sender.ts";
@@ -316,9 +316,16 @@ export class TcpConnection {
     this.#snd.synHold = false;
   }
 
-  /** A Linux TCP_INFO-like snapshot. */
-  info(): TcpInfo {
-    return buildTcpInfo(this.#state, this.#snd, this.#rcv, this.#rcv.timestamps);
+  /**
+   * A Linux TCP_INFO-like snapshot.
+   *
+   * @param now Current time; when given, `timers` lists the armed timers and the ms they have left.
+   */
+  info(now?: Instant): TcpInfo {
+    const timers = now === undefined || this.#state === "CLOSED"
+      ? undefined
+      : timersLeft(this.#timers, now);
+    return buildTcpInfo(this.#state, this.#snd, this.#rcv, this.#rcv.timestamps, timers);
   }
 
   // ---- outputs ------------------------------------------------------------------------

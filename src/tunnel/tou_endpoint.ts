@@ -70,6 +70,12 @@ export interface EndpointConnection {
     readonly recvQueue: number;
     readonly sndWnd: number;
     readonly rcvWnd: number;
+    /** Bytes per second. */
+    readonly deliveryRate?: number;
+    /** Bytes per second; absent when pacing is off. */
+    readonly pacingRate?: number;
+    /** Armed timers with the ms left. */
+    readonly timers?: Readonly<Partial<Record<string, number>>>;
   };
 }
 
