@@ -1,0 +1,151 @@
+/**
+ * What trace events cost: the same simulated bulk transfer (virtual time, so
+ * every run does exactly the same protocol work) timed in three ways,
+ * interleaved round by round so that machine noise hits all three alike:
+ *
+ * - `before`: the source tree as it was before the trace-event bus
+ *   (`git archive` of `--base`, default the parent of the commit that added
+ *   src/tcp/trace_events.ts), loaded as a second module graph;
+ * - `off`: this tree with no trace subscriber (the normal case);
+ * - `on`: this tree with a tracer that takes every trace event and segment.
+ *
+ * Prints the median CPU time per transfer of each and the ratios `off/before`
+ * (goal: within noise, ≤ 1.02) and `on/off`. Bounded: `--rounds` rounds of
+ * one transfer each. The figures depend on the machine and its load.
+ *
+ *   deno task bench:trace [--mb 4] [--rounds 9] [--loss 0.005] [--base REF]
+ *
+ * @module
+ */
+
+import { dirname, fromFileUrl, join } from "node:path";
+
+function arg(name: string, fallback: number | string): string {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < Deno.args.length ? Deno.args[i + 1] : String(fallback);
+}
+
+const mb = Number(arg("mb", 4));
+const rounds = Number(arg("rounds", 9));
+const loss = Number(arg("loss", 0.005));
+const root = join(dirname(fromFileUrl(import.meta.url)), "..");
+
+/** A bulk transfer made from one tree's modules; `traced` subscribes to every trace event. */
+type Bulk = (traced: boolean) => { ms: number; events: number };
+
+// deno-lint-ignore no-explicit-any
+type Any = any;
+
+async function loadBulk(tree: string): Promise<Bulk> {
+  const testing: Any = await import(join(tree, "src/testing/mod.ts"));
+  const harness: Any = await import(join(tree, "tests/_harness/sim_pair.ts"));
+  const size = Math.round(mb * 1024 * 1024);
+  const data = harness.patternBytes(size, 1);
+  return (traced) => {
+    const tcp = { pacing: true };
+    const tb = testing.createTestbed({
+      seed: 1,
+      tcp,
+      link: { loss, delay: 20, bandwidth: 100e6 / 8, queueLimit: 1000 * 1500 },
+    });
+    const client = tb.addStack({ tcp });
+    let events = 0;
+    if (traced) {
+      client.tracer = {
+        onTrace: () => void events++,
+        onSegment: () => void events++,
+        onEvent: () => void events++,
+      };
+    }
+    const l = tb.stack.listen(80);
+    const t0 = performance.now();
+    const c = client.connect(tb.stack.localAddr, 80);
+    harness.pump(c, data, 0);
+    let got: Any;
+    l.onAcceptable = () => {
+      got = harness.pump(l.accept(), new Uint8Array(0), size);
+    };
+    tb.runUntilIdle({ until: 600_000 });
+    const ms = performance.now() - t0;
+    if (got === undefined || got.receivedLength !== size) throw new Error("transfer incomplete");
+    tb.close();
+    return { ms, events };
+  };
+}
+
+async function git(args: string[]): Promise<string> {
+  const out = await new Deno.Command("git", { args, cwd: root, stdout: "piped", stderr: "piped" })
+    .output();
+  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr).trim());
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
+/** Extracts `src` and `tests/_harness` of the base commit; undefined when git cannot. */
+async function baseTree(): Promise<{ dir: string; ref: string } | undefined> {
+  try {
+    let ref = arg("base", "");
+    if (ref === "") {
+      const added = await git([
+        "rev-list",
+        "--diff-filter=A",
+        "-n1",
+        "HEAD",
+        "--",
+        "src/tcp/trace_events.ts",
+      ]);
+      if (added === "") return undefined;
+      ref = `${added}^`;
+    }
+    const sha = await git(["rev-parse", "--short", ref]);
+    const dir = await Deno.makeTempDir({ prefix: "tou_trace_base_" });
+    const archive = new Deno.Command("sh", {
+      args: ["-c", `git archive ${sha} src tests/_harness | tar -x -C '${dir}'`],
+      cwd: root,
+    });
+    if (!(await archive.output()).success) return undefined;
+    return { dir, ref: sha };
+  } catch {
+    return undefined;
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+const base = await baseTree();
+const modes: [string, Bulk, boolean][] = [];
+if (base) modes.push(["before", await loadBulk(base.dir), false]);
+const now = await loadBulk(root);
+modes.push(["off", now, false], ["on", now, true]);
+
+console.log(
+  `trace cost: ${mb} MB bulk transfer on the simulator (40 ms RTT, 100 Mbit/s, loss ${loss}), ` +
+    `${rounds} rounds, ${base ? `before = ${base.ref}` : "no git: before not measured"}`,
+);
+for (const [, bulk, traced] of modes) bulk(traced); // warm-up: JIT
+const times = new Map<string, number[]>(modes.map(([m]) => [m, []]));
+let events = 0;
+for (let r = 0; r < rounds; r++) {
+  // rotate the order each round so that no mode always runs first
+  for (let k = 0; k < modes.length; k++) {
+    const [mode, bulk, traced] = modes[(r + k) % modes.length];
+    const res = bulk(traced);
+    times.get(mode)!.push(res.ms);
+    if (traced) events = res.events;
+  }
+}
+const med = new Map([...times].map(([m, t]) => [m, median(t)]));
+for (const [m, t] of times) {
+  console.log(
+    `  ${m.padEnd(7)} median ${med.get(m)!.toFixed(1)} ms  (min ${Math.min(...t).toFixed(1)}, max ${
+      Math.max(...t).toFixed(1)
+    })`,
+  );
+}
+if (base) {
+  console.log(`  off/before ${(med.get("off")! / med.get("before")!).toFixed(3)}  (goal ≤ 1.02)`);
+}
+console.log(`  on/off     ${(med.get("on")! / med.get("off")!).toFixed(3)}  (${events} events)`);
+if (base) await Deno.remove(base.dir, { recursive: true });
