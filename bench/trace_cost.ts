@@ -142,9 +142,9 @@ for (let r = 0; r < rounds; r++) {
 const med = new Map([...times].map(([m, t]) => [m, median(t)]));
 for (const [m, t] of times) {
   console.log(
-    `  ${m.padEnd(7)} median ${med.get(m)!.toFixed(1)} ms CPU  (min ${Math.min(...t).toFixed(1)}, max ${
-      Math.max(...t).toFixed(1)
-    })`,
+    `  ${m.padEnd(7)} median ${med.get(m)!.toFixed(1)} ms CPU  (min ${
+      Math.min(...t).toFixed(1)
+    }, max ${Math.max(...t).toFixed(1)})`,
   );
 }
 if (base) {

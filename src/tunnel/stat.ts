@@ -1,13 +1,15 @@
 /**
  * Live figures of a running server or client: a control endpoint on
  * loopback (HTTP: `/connections` as JSON, `/metrics` in the Prometheus text
- * format) and the `ss -ti`-like table `tou stat` prints from it.
+ * format, `/dashboard` a live web page fed by `/events`, see dashboard.ts)
+ * and the `ss -ti`-like table `tou stat` prints from it.
  *
  * @module
  */
 
 import { formatHostPort, type HostPort } from "./address.ts";
 import { withContext } from "./errors.ts";
+import { serveDashboard, SnapshotStreams } from "./dashboard.ts";
 import type { Logger } from "./log.ts";
 import type { Relay, RelayRole, Session } from "./relay.ts";
 import type { EndpointConnection, ObservableEndpoint } from "./tou_endpoint.ts";
@@ -495,8 +497,10 @@ export interface ControlServer {
 }
 
 /**
- * Serves `/connections` (JSON {@linkcode StatSnapshot}) and `/metrics`
- * (Prometheus text) over HTTP on a loopback address.
+ * Serves `/connections` (JSON {@linkcode StatSnapshot}), `/metrics`
+ * (Prometheus text), `/dashboard` (a live web page) and `/events` (a
+ * snapshot every 500 ms, or `?interval=` ms, as server-sent events) over
+ * HTTP on a loopback address.
  *
  * @param addr Loopback address; port 0 picks one.
  * @param source What to report on.
@@ -510,8 +514,9 @@ export function startControlServer(
 ): Promise<ControlServer> {
   const { promise, resolve } = Promise.withResolvers<HostPort>();
   let server: Deno.HttpServer;
+  const streams = new SnapshotStreams();
   try {
-    server = serveControl(addr, source, (a) => resolve(a));
+    server = serveControl(addr, source, streams, (a) => resolve(a));
   } catch (e) {
     return Promise.reject(withContext(e, `cannot listen on control ${formatHostPort(addr)}`));
   }
@@ -520,6 +525,7 @@ export function startControlServer(
     return {
       addr: bound,
       close: async () => {
+        streams.closeAll();
         await server.shutdown();
       },
     };
@@ -529,6 +535,7 @@ export function startControlServer(
 function serveControl(
   addr: HostPort,
   source: StatSource,
+  streams: SnapshotStreams,
   onListen: (a: HostPort) => void,
 ): Deno.HttpServer {
   return Deno.serve({
@@ -536,8 +543,11 @@ function serveControl(
     port: addr.port,
     onListen: (a) => onListen({ hostname: a.hostname, port: a.port }),
   }, (req) => {
-    const path = new URL(req.url).pathname;
+    const url = new URL(req.url);
+    const path = url.pathname;
     if (req.method !== "GET") return new Response("method not allowed\n", { status: 405 });
+    const page = serveDashboard(url, () => takeSnapshot(source), streams);
+    if (page !== undefined) return page;
     if (path === "/connections") {
       return Response.json(takeSnapshot(source));
     }
@@ -547,7 +557,10 @@ function serveControl(
       });
     }
     if (path === "/") {
-      return new Response("tou control endpoint: GET /connections (JSON), GET /metrics\n");
+      return new Response(
+        "tou control endpoint: GET /connections (JSON), GET /metrics, " +
+          "GET /dashboard (live web page), GET /events (server-sent snapshots)\n",
+      );
     }
     return new Response("not found\n", { status: 404 });
   });
