@@ -269,7 +269,7 @@ function table(snap) {
     const tr = document.createElement("tr");
     const s = d.conns.get(r.local + " " + r.peer);
     const tp = s && s.tp.length ? s.tp[s.tp.length - 1] : 0;
-    const cells = [r.state, r.local, r.peer, r.recvQ, r.sendQ, r.cwnd, r.ssthresh ?? "∞",
+    const cells = [r.state, r.local, r.peer, r.recvQ, r.sendQ, Math.round(r.cwnd), r.ssthresh === null ? "∞" : Math.round(r.ssthresh),
       r.rtt.toFixed(1) + " / " + r.rto, r.unacked ?? "", r.retransmits, rate(tp * 1e6),
       r.deliveryRate !== undefined ? rate(r.deliveryRate * 8) : "",
       r.session ? "#" + r.session.id + " " + r.session.tcpPeer : ""];
