@@ -93,3 +93,20 @@ Deno.test("a tracer with onTrace assigned later turns trace events on for open c
   assert.equal(c.tcp.traced, false);
   tb.close();
 });
+
+Deno.test("the testbed forwards trace events to its tracer when it has onTrace", () => {
+  const tb = createTestbed();
+  const peer = tb.addStack();
+  const l = tb.stack.listen(80);
+  const seen: TcpTraceEvent[] = [];
+  tb.tracer = { onTrace: (_now, _c, ev) => seen.push(ev) };
+  peer.connect(tb.stack.localAddr, 80);
+  tb.advance(10);
+  const c = l.accept()!;
+  assert.equal(c.tcp.traced, true);
+  assert.ok(seen.some((e) => e.type === "timer" && e.kind === "retransmit")); // the SYN-ACK's
+  assert.equal(tb.stateEvents(c).at(-1)?.to, "ESTABLISHED"); // still recorded
+  tb.tracer = undefined;
+  assert.equal(c.tcp.traced, false);
+  tb.close();
+});

@@ -89,7 +89,8 @@ class Page {
   }
 }
 
-const SUMMARY = `typeof touDashboard === "undefined" ? null : Object.assign(touDashboard.summary(), {
+const SUMMARY =
+  `typeof touDashboard === "undefined" ? null : Object.assign(touDashboard.summary(), {
   canvases: document.querySelectorAll(".uplot canvas").length,
   rows: [...document.querySelectorAll("#conns tbody tr")].map((tr) => tr.textContent),
 })`;
@@ -146,24 +147,28 @@ Deno.test("headless Chromium shows the dashboard: the connection, five charts, a
   const stderr: string[] = [];
   try {
     // "DevTools listening on ws://127.0.0.1:PORT/devtools/browser/..."
-    const port = await within(60_000, "chromium's DevTools port", (async () => {
-      const lines = browser.stderr.pipeThrough(new TextDecoderStream()).getReader();
-      let text = "";
-      for (;;) {
-        const { value, done } = await lines.read();
-        if (done) throw new Error(`chromium ended: ${text}`);
-        text += value;
-        stderr.push(value);
-        const m = text.match(/DevTools listening on ws:\/\/[^:]+:(\d+)\//);
-        if (m) {
-          // keep draining stderr so that chromium never blocks on it
-          (async () => {
-            for (;;) if ((await lines.read()).done) return;
-          })().catch(() => {});
-          return Number(m[1]);
+    const port = await within(
+      60_000,
+      "chromium's DevTools port",
+      (async () => {
+        const lines = browser.stderr.pipeThrough(new TextDecoderStream()).getReader();
+        let text = "";
+        for (;;) {
+          const { value, done } = await lines.read();
+          if (done) throw new Error(`chromium ended: ${text}`);
+          text += value;
+          stderr.push(value);
+          const m = text.match(/DevTools listening on ws:\/\/[^:]+:(\d+)\//);
+          if (m) {
+            // keep draining stderr so that chromium never blocks on it
+            (async () => {
+              for (;;) if ((await lines.read()).done) return;
+            })().catch(() => {});
+            return Number(m[1]);
+          }
         }
-      }
-    })());
+      })(),
+    );
     page = await Page.open(port, dashboardUrl(control.addr));
 
     // The echo connection opens the tunnel connection; the page lists it and draws the charts.
