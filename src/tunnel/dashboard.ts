@@ -2,7 +2,7 @@
  * The live dashboard of the control endpoint: `GET /dashboard` is a web page
  * that lists every connection with its state and draws live charts of
  * throughput, cwnd, RTT/RTO, bytes in flight and retransmissions over time;
- * `GET /events` streams a {@linkcode StatSnapshot} every `interval` ms as
+ * `GET /events` streams a snapshot (stat.ts's `StatSnapshot`) every `interval` ms as
  * server-sent events, which the page reads. The charts are uPlot (npm
  * `uplot`), whose built file is imported as text from the npm package and
  * served by the endpoint itself: the page works offline, with no CDN.
@@ -14,7 +14,6 @@ import { z } from "zod";
 import UPLOT_JS from "uplot/dist/uPlot.iife.min.js" with { type: "text" };
 import UPLOT_CSS from "uplot/dist/uPlot.min.css" with { type: "text" };
 import { formatHostPort, type HostPort } from "./address.ts";
-import type { StatSnapshot } from "./stat.ts";
 
 /** Where the control endpoint serves the page. */
 export const DASHBOARD_PATH = "/dashboard";
@@ -57,10 +56,10 @@ export class SnapshotStreams {
    * A server-sent-event response: one `data:` line of snapshot JSON at once
    * and then every `intervalMs`, until the client goes or {@linkcode closeAll}.
    *
-   * @param take Takes a snapshot.
+   * @param take Takes a snapshot (any JSON value; stat.ts passes a `StatSnapshot`).
    * @param intervalMs Ms between snapshots.
    */
-  open(take: () => StatSnapshot, intervalMs: number): Response {
+  open(take: () => unknown, intervalMs: number): Response {
     const enc = new TextEncoder();
     let stop = () => {};
     const body = new ReadableStream<Uint8Array>({
@@ -113,7 +112,7 @@ export class SnapshotStreams {
  */
 export function serveDashboard(
   url: URL,
-  take: () => StatSnapshot,
+  take: () => unknown,
   streams: SnapshotStreams,
 ): Response | undefined {
   switch (url.pathname) {
