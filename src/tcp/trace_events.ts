@@ -15,13 +15,20 @@
  * @module
  */
 
-import { type Instant, NEVER } from "../time.ts";
-import type { Seq } from "../wire/seq.ts";
+import { NEVER } from "../time.ts";
 import type { TcpSegment } from "../wire/tcp_segment.ts";
 import type { ConnectionCore } from "./_core.ts";
 import { TIMER_KINDS, type TimerKind } from "./timers.ts";
 
-/** What caused a change: the input the connection was handling. */
+/**
+ * What caused a change: the input the connection was handling.
+ *
+ * @example
+ * ```ts
+ * import type { TraceCause } from "./trace_events.ts";
+ * const cause: TraceCause = "timer:retransmit";
+ * ```
+ */
 export type TraceCause =
   /** A segment from the peer. */
   | "segment"
@@ -32,14 +39,25 @@ export type TraceCause =
   /** An application call (write, read, close, ...). */
   | "app";
 
-/** One trace event of a connection. */
+/**
+ * One trace event of a connection. Times are on the connection's clock
+ * (ms), sequence numbers are mod 2^32.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { TcpTraceEvent } from "./trace_events.ts";
+ * const ev: TcpTraceEvent = { type: "timer", action: "fired", kind: "retransmit" };
+ * assert.equal(ev.type, "timer");
+ * ```
+ */
 export type TcpTraceEvent =
   /** A timer was armed (or moved to a new deadline: `at`, on the connection's clock). */
   | {
     readonly type: "timer";
     readonly action: "armed";
     readonly kind: TimerKind;
-    readonly at: Instant;
+    readonly at: number;
     readonly cause: TraceCause;
   }
   /** A timer was stopped before it fired. */
@@ -54,7 +72,7 @@ export type TcpTraceEvent =
   /** A segment was sent again: SYN, data or FIN; `len` payload bytes from `seq`. */
   | {
     readonly type: "retransmit";
-    readonly seq: Seq;
+    readonly seq: number;
     readonly len: number;
     readonly flags: number;
     readonly cause: TraceCause;
