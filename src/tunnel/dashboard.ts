@@ -2,10 +2,11 @@
  * The live dashboard of the control endpoint: `GET /dashboard` is a web page
  * that lists every connection with its state and draws live charts of
  * throughput, cwnd, RTT/RTO, bytes in flight and retransmissions over time;
- * `GET /events` streams a snapshot (stat.ts's `StatSnapshot`) every `interval` ms as
- * server-sent events, which the page reads. The charts are uPlot (npm
- * `uplot`), whose built file is imported as text from the npm package and
- * served by the endpoint itself: the page works offline, with no CDN.
+ * `GET /events` streams a snapshot (stat.ts's `StatSnapshot`) as
+ * server-sent events every `interval` ms and at once when a connection
+ * changes state; the page reads them. The charts are uPlot (npm `uplot`),
+ * whose built file is imported as text from the npm package and served by
+ * the endpoint itself: the page works offline, with no CDN.
  *
  * @module
  */
@@ -40,12 +41,32 @@ export function dashboardUrl(addr: HostPort): string {
   return `http://${formatHostPort(addr)}${DASHBOARD_PATH}`;
 }
 
+/** Calls `onChange` when a connection changes state; returns the function that stops it. */
+export type ChangeWatch = (onChange: () => void) => () => void;
+
+/** The least ms between two snapshots sent because something changed. */
+const NUDGE_MS = 20;
+
 /**
  * The open event streams of one control endpoint, so that closing the
  * endpoint ends them (an HTTP server waits for open responses otherwise).
+ * Besides the regular interval, a snapshot goes out at once when a
+ * connection changes state (when a `watch` is given), while a stream is open.
  */
 export class SnapshotStreams {
-  readonly #open = new Set<() => void>();
+  /** Each open stream's stop function and its sender. */
+  readonly #open = new Map<() => void, () => void>();
+  readonly #watch: ChangeWatch | undefined;
+  #unwatch: (() => void) | undefined;
+  #nudge: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * @param watch Reports state changes (e.g. `Endpoint.subscribe` with onState); watched only
+   *   while a stream is open.
+   */
+  constructor(watch?: ChangeWatch) {
+    this.#watch = watch;
+  }
 
   /** How many streams are open. */
   get size(): number {
@@ -75,12 +96,14 @@ export class SnapshotStreams {
         stop = () => {
           clearInterval(timer);
           if (this.#open.delete(stop)) {
+            this.#watching();
             try {
               ctrl.close();
             } catch { /* already closed by the client */ }
           }
         };
-        this.#open.add(stop);
+        this.#open.set(stop, send);
+        this.#watching();
         ctrl.enqueue(enc.encode(`retry: 1000\n\n`));
         send();
       },
@@ -98,7 +121,28 @@ export class SnapshotStreams {
 
   /** Ends every open stream. */
   closeAll(): void {
-    for (const stop of [...this.#open]) stop();
+    for (const stop of [...this.#open.keys()]) stop();
+  }
+
+  /** Watches for changes exactly while a stream is open. */
+  #watching(): void {
+    if (this.#open.size > 0 && this.#unwatch === undefined && this.#watch !== undefined) {
+      this.#unwatch = this.#watch(() => this.#changed());
+    } else if (this.#open.size === 0 && this.#unwatch !== undefined) {
+      this.#unwatch();
+      this.#unwatch = undefined;
+      clearTimeout(this.#nudge);
+      this.#nudge = undefined;
+    }
+  }
+
+  /** A connection changed: every stream gets a snapshot soon (changes within NUDGE_MS share one). */
+  #changed(): void {
+    if (this.#nudge !== undefined) return;
+    this.#nudge = setTimeout(() => {
+      this.#nudge = undefined;
+      for (const send of this.#open.values()) send();
+    }, NUDGE_MS);
   }
 }
 

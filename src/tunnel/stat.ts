@@ -514,7 +514,11 @@ export function startControlServer(
 ): Promise<ControlServer> {
   const { promise, resolve } = Promise.withResolvers<HostPort>();
   let server: Deno.HttpServer;
-  const streams = new SnapshotStreams();
+  const ep = source.endpoint;
+  // a snapshot goes out at once when a connection changes state, besides the interval
+  const streams = new SnapshotStreams(
+    typeof ep.subscribe === "function" ? (f) => ep.subscribe!({ onState: f }) : undefined,
+  );
   try {
     server = serveControl(addr, source, streams, (a) => resolve(a));
   } catch (e) {

@@ -98,3 +98,34 @@ Deno.test("closing the control endpoint ends the open event streams", async () =
     await pair.close();
   }
 });
+
+Deno.test("a state change sends a snapshot at once, without waiting for the interval", async () => {
+  const echo = echoService();
+  const pair = await startPair({
+    forwards: [{ tunnelPort: 7, target: { hostname: "127.0.0.1", port: echo.port } }],
+    tunnelPorts: [7],
+  });
+  const control = await startControlServer({ hostname: "127.0.0.1", port: 0 }, {
+    role: "server",
+    relay: pair.server.relay,
+    endpoint: pair.server.endpoint,
+  });
+  let app: Deno.TcpConn | undefined;
+  try {
+    const res = await fetch(`http://127.0.0.1:${control.addr.port}/events?interval=10000`);
+    const first = readEvents(res, 2); // the one at once, then the one the new connection causes
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = Date.now();
+    app = await connectLocal(pair.localPort());
+    await writeAll(app, new Uint8Array(10));
+    const snaps = await first;
+    assert.ok(Date.now() - t0 < 5000, "long before the 10 s interval");
+    assert.equal(snaps[0].connections.length, 0);
+    assert.equal(snaps[1].connections.length, 1);
+  } finally {
+    app?.close();
+    await control.close();
+    await pair.close();
+    await echo.close();
+  }
+});
