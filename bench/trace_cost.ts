@@ -33,7 +33,7 @@ const loss = Number(arg("loss", 0.005));
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** A bulk transfer made from one tree's modules; `traced` subscribes to every trace event. */
-type Bulk = (traced: boolean) => { ms: number; events: number };
+type Bulk = (traced: boolean) => { ms: number; events: number; segments: number };
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
@@ -71,8 +71,9 @@ async function loadBulk(tree: string): Promise<Bulk> {
     const used = cpuUsage(t0);
     const ms = (used.user + used.system) / 1000; // CPU time: less sensitive to other processes
     if (got === undefined || got.receivedLength !== size) throw new Error("transfer incomplete");
+    const segments = client.counters.segmentsOut + tb.stack.counters.segmentsOut;
     tb.close();
-    return { ms, events };
+    return { ms, events, segments };
   };
 }
 
@@ -129,6 +130,7 @@ console.log(
 );
 for (const [, bulk, traced] of modes) bulk(traced); // warm-up: JIT
 const times = new Map<string, number[]>(modes.map(([m]) => [m, []]));
+const segments = new Map<string, number>();
 let events = 0;
 for (let r = 0; r < rounds; r++) {
   // rotate the order each round so that no mode always runs first
@@ -136,6 +138,7 @@ for (let r = 0; r < rounds; r++) {
     const [mode, bulk, traced] = modes[(r + k) % modes.length];
     const res = bulk(traced);
     times.get(mode)!.push(res.ms);
+    segments.set(mode, res.segments);
     if (traced) events = res.events;
   }
 }
@@ -144,11 +147,18 @@ for (const [m, t] of times) {
   console.log(
     `  ${m.padEnd(7)} median ${med.get(m)!.toFixed(1)} ms CPU  (min ${
       Math.min(...t).toFixed(1)
-    }, max ${Math.max(...t).toFixed(1)})`,
+    }, max ${Math.max(...t).toFixed(1)}), ${segments.get(m)} segments`,
   );
 }
 if (base) {
   console.log(`  off/before ${(med.get("off")! / med.get("before")!).toFixed(3)}  (goal ≤ 1.02)`);
+  if (segments.get("before") !== segments.get("off")) {
+    console.log(
+      "  note: the base tree sends a different number of segments (other protocol changes since " +
+        "it): off/before then measures those too; pass --base REF of a tree that differs only by " +
+        "trace events",
+    );
+  }
 }
 console.log(`  on/off     ${(med.get("on")! / med.get("off")!).toFixed(3)}  (${events} events)`);
 if (base) await Deno.remove(base.dir, { recursive: true });
