@@ -106,7 +106,7 @@ export type TcpTraceEvent =
  *   localPort: 1, remotePort: 2, iss: seq(100), config: tcpConfig(),
  * });
  * c.traced = true;
- * c.pollTransmit(0); // the SYN: its retransmission timer is armed
+ * while (c.pollTransmit(0) !== undefined); // the SYN: its retransmission timer is armed
  * const ev = c.pollTrace();
  * assert.deepEqual(ev, { type: "timer", action: "armed", kind: "retransmit", at: 1000, cause: "send" });
  * ```
