@@ -11,7 +11,7 @@
  * The same code runs over real UDP and over the simulator: the socket and
  * the runtime are injected.
  *
- * About 1,020 lines, kept in one class on purpose: the receive path, the
+ * About 1,050 lines, kept in one class on purpose: the receive path, the
  * drain loop (with end-of-batch ACK coalescing), the timer queue and the
  * listener paths (SYN cookies, Fast Open, TIME_WAIT reuse and its table
  * limit) all read and change the same private connection, listener and
@@ -122,8 +122,9 @@ export class Stack implements ConnectionDriver {
   #config: TcpConfig;
   /** Counters. */
   readonly counters: StackCounters = zeroCounters();
-  /** Optional tracer: sees every segment in/out and every connection event. */
-  tracer: StackTracer | undefined;
+  #tracer: StackTracer | undefined;
+  /** Whether the tracer has `onTrace`: then every connection makes trace events. */
+  #tracing = false;
 
   /** Every connection, in the order they were added. */
   #conns = new Set<StackConnection>();
@@ -331,7 +332,7 @@ export class Stack implements ConnectionDriver {
     );
     if (group !== undefined) group.push(l);
     else this.#listeners.set(port, [l]);
-    this.tracer?.onListenerEvent?.(this.runtime.now(), l, {
+    this.#tracer?.onListenerEvent?.(this.runtime.now(), l, {
       type: "state",
       from: "CLOSED",
       to: "LISTEN",
@@ -523,7 +524,24 @@ export class Stack implements ConnectionDriver {
     }, now);
   }
 
+  /**
+   * Optional tracer: sees every segment in/out, every connection event and,
+   * when it has `onTrace`, every connection's trace events (assigning one
+   * with `onTrace` turns them on for all connections, now and later).
+   */
+  get tracer(): StackTracer | undefined {
+    return this.#tracer;
+  }
+  set tracer(t: StackTracer | undefined) {
+    this.#tracer = t;
+    const on = t?.onTrace !== undefined;
+    if (on === this.#tracing) return;
+    this.#tracing = on;
+    for (const c of this.#conns.values()) c.tcp.traced = on;
+  }
+
   #add(c: StackConnection): void {
+    if (this.#tracing) c.tcp.traced = true;
     const host = c.remote.hostname;
     let byPorts = this.#demux.get(host);
     if (byPorts === undefined) this.#demux.set(host, byPorts = new Map());
@@ -565,7 +583,7 @@ export class Stack implements ConnectionDriver {
       group.splice(at, 1);
       if (group.length === 0) this.#listeners.delete(l.port);
     }
-    this.tracer?.onListenerEvent?.(this.runtime.now(), l, {
+    this.#tracer?.onListenerEvent?.(this.runtime.now(), l, {
       type: "state",
       from: "LISTEN",
       to: "CLOSED",
@@ -588,8 +606,10 @@ export class Stack implements ConnectionDriver {
     const tcp = c.tcp;
     const now = this.runtime.now();
     for (let seg = tcp.pollTransmit(now); seg !== undefined; seg = tcp.pollTransmit(now)) {
+      if (this.#tracing) this.#fanOutTrace(c); // a retransmission's event before its segment
       this.#send(c.remote, seg, c);
     }
+    if (this.#tracing) this.#fanOutTrace(c);
     for (let ev = tcp.pollEvent(); ev !== undefined; ev = tcp.pollEvent()) {
       this.#onEvent(c, ev);
     }
@@ -602,8 +622,17 @@ export class Stack implements ConnectionDriver {
     }
   }
 
+  /** Hands a connection's queued trace events to the tracer. */
+  #fanOutTrace(c: StackConnection): void {
+    const now = this.runtime.now();
+    const tcp = c.tcp;
+    for (let ev = tcp.pollTrace(); ev !== undefined; ev = tcp.pollTrace()) {
+      this.#tracer?.onTrace?.(now, c, ev);
+    }
+  }
+
   #onEvent(c: StackConnection, ev: TcpEvent): void {
-    this.tracer?.onEvent?.(this.runtime.now(), c, ev);
+    this.#tracer?.onEvent?.(this.runtime.now(), c, ev);
     switch (ev.type) {
       case "connected":
         if (c.embryonic) {
@@ -659,7 +688,7 @@ export class Stack implements ConnectionDriver {
 
   #send(to: DatagramAddr, seg: TcpSegment, c: StackConnection | undefined): void {
     this.counters.segmentsOut++;
-    this.tracer?.onSegment?.(this.runtime.now(), "out", to, seg, c);
+    this.#tracer?.onSegment?.(this.runtime.now(), "out", to, seg, c);
     if (this.#closed) return; // the socket is gone (or no longer ours) once the stack closed
     const connected = this.socket.remoteAddr;
     const dest = connected !== undefined && connected.port === to.port &&
@@ -773,7 +802,7 @@ export class Stack implements ConnectionDriver {
         this.#lastKey = key;
       }
     }
-    this.tracer?.onSegment?.(this.runtime.now(), "in", from, seg, c);
+    this.#tracer?.onSegment?.(this.runtime.now(), "in", from, seg, c);
     if (c !== undefined) {
       if (c.embryonic && (seg.flags & ACK) !== 0 && (seg.flags & (SYN | RST)) === 0) {
         const l = this.#listenerOf.get(c);
