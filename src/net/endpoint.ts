@@ -296,7 +296,8 @@ export class Endpoint implements AsyncDisposable {
   /**
    * The counters of every open listener, summed: SYN queue and accept queue
    * drops (`synQueueDrops`, `listenDrops`, `listenOverflows`), SYN cookies
-   * (`synCookiesSent`, `synCookiesRecv`, `synCookiesFailed`) and `accepted`.
+   * (`synCookiesSent`, `synCookiesRecv`, `synCookiesFailed`), Fast Open pending-queue
+   * overflows (`fastOpenListenOverflow`) and `accepted`.
    */
   listenerCounters(): Readonly<Record<string, number>> {
     const sum: Record<string, number> = {};

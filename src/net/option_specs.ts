@@ -455,6 +455,17 @@ export const TOU_OPTION_SPECS = {
       "the data of SYNs with a valid one (a connection uses it with connect's fastOpen).",
     layer: "stack",
   },
+  fastOpenQueueLimit: {
+    unit: "count",
+    min: 1,
+    max: 65_535,
+    default: 256,
+    description: "Fast Open connections per listener that took a SYN's data and have not " +
+      "completed their handshake, at most (RFC 7413 §5.1); above it a SYN's data is ignored, " +
+      "the handshake proceeds as usual, and listen_fast_open_listen_overflow counts it.",
+    layer: "stack",
+    linux: ["TCP_FASTOPEN qlen"],
+  },
   synCookies: {
     unit: "count",
     min: 0,

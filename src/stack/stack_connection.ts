@@ -72,6 +72,8 @@ export class StackConnection implements FourTuple {
   deferred = false;
   /** True while still in a listener's SYN queue. */
   embryonic: boolean;
+  /** Took a Fast Open SYN's data and has not completed its handshake: counts in its listener's `fastOpenPending`. */
+  fastOpenPending = false;
   /** @internal earliest deadline this connection has in the stack's timer queue. */
   queuedDeadline = Number.POSITIVE_INFINITY;
   #driver: ConnectionDriver;
