@@ -271,6 +271,14 @@ export const TOU_OPTION_SPECS = {
     layer: "tcp",
     linux: ["TCP_NODELAY"],
   },
+  lazyFinAck: {
+    unit: "boolean",
+    default: C.lazyFinAck,
+    description: "Let the ACK of the peer's FIN on an ESTABLISHED connection wait (delayedAck " +
+      "at most) for our next segment, so that closing on EOF sends one FIN+ACK, as Linux's " +
+      "pingpong mode does; off, a FIN is ACKed at once. The tunnel turns it on.",
+    layer: "tcp",
+  },
   keepAlive: {
     unit: "boolean",
     default: C.keepAlive,

@@ -415,6 +415,18 @@ export class Stack implements ConnectionDriver {
     return this.runtime.now();
   }
 
+  /**
+   * Drains a connection at the end of the current I/O batch (with the
+   * receive batch's connections; Linux's autocorking is the nearest kin):
+   * an answer written and then half-closed in one task is one segment with
+   * FIN, and several writes of one task share segments. Without a runtime
+   * that can defer (or with `coalesceAcks` off), at once.
+   */
+  processSoon(c: StackConnection): void {
+    if (this.#deferBound !== undefined) this.#deferDrain(c);
+    else this.process(c);
+  }
+
   /** Drains a connection's output and events and re-arms its timer. */
   process(c: StackConnection): void {
     if (this.#processing !== undefined) {

@@ -15,6 +15,13 @@ import type { DatagramAddr } from "../udp/datagram_socket.ts";
 export interface ConnectionDriver {
   /** Drains transmit/events and re-arms timers for `conn`. */
   process(conn: StackConnection): void;
+  /**
+   * As `process`, at the end of the current I/O batch when the runtime can
+   * defer (else now): for writes, so that what one task writes leaves
+   * together and a half-close in that task puts the FIN on the last data
+   * segment.
+   */
+  processSoon(conn: StackConnection): void;
   /** The runtime's current time, passed to app calls that can arm timers. */
   now(): number;
 }
@@ -113,7 +120,8 @@ export class StackConnection implements FourTuple {
   /** Queues bytes; returns how many were taken (0 when the send buffer is full). */
   write(data: Uint8Array): number {
     const n = this.tcp.write(data);
-    this.#driver.process(this);
+    if (n > 0) this.#driver.processSoon(this);
+    else this.#driver.process(this);
     return n;
   }
 

@@ -287,7 +287,8 @@ function arriveFin(core: ConnectionCore, now: Instant, s: TcpSegment): void {
   const st = core.state();
   if (st !== "ESTABLISHED" && st !== "FIN_WAIT_1" && st !== "FIN_WAIT_2") return;
   const rcv = core.rcv;
-  if (!rcv.reachFin()) {
+  // In ESTABLISHED the ACK may wait for the application's own FIN (Linux pingpong mode)
+  if (!rcv.reachFin(now, st === "ESTABLISHED")) {
     // RFC 5681 §4.2, RFC 9293 §3.10.7.4: a FIN beyond a gap is out of order: duplicate ACK now
     if ((s.flags & FIN) !== 0 && !rcv.finReceived) rcv.requestAck();
     return;

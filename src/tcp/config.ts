@@ -67,6 +67,13 @@ export interface TcpConfig {
   readonly delayedAck: Duration;
   /** Disable Nagle's algorithm (TCP_NODELAY). Default false. */
   readonly noDelay: boolean;
+  /**
+   * Let the ACK of the peer's FIN on an ESTABLISHED connection wait, as a
+   * delayed ACK, for the next segment we send: an application that closes
+   * on EOF then sends one FIN+ACK instead of an ACK and a FIN (Linux's
+   * pingpong mode after a FIN). Off: the FIN is ACKed at once. Default false.
+   */
+  readonly lazyFinAck: boolean;
   /** Keepalive on (SO_KEEPALIVE). Default false. */
   readonly keepAlive: boolean;
   /** Idle time before the first keepalive probe (tcp_keepalive_time). Default 7 200 000. */
@@ -153,6 +160,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = Object.freeze({
   amplificationLimit: 0,
   delayedAck: 40,
   noDelay: false,
+  lazyFinAck: false,
   keepAlive: false,
   keepAliveIdle: 7_200_000,
   keepAliveInterval: 75_000,

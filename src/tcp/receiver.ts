@@ -369,15 +369,27 @@ export class Receiver {
   }
 
   /**
-   * Consumes the FIN if RCV.NXT has reached it.
+   * Consumes the FIN if RCV.NXT has reached it. Its ACK goes at once, or,
+   * with `delayAck` (the FIN closes an ESTABLISHED connection's receive
+   * side), `lazyFinAck` and delayed ACKs on, with the next segment we send or when the
+   * delayed-ACK timer expires: as Linux's `tcp_fin` (pingpong mode), so
+   * that an application that closes on EOF sends one FIN+ACK, not an ACK
+   * and then a FIN.
    *
+   * @param now Current time.
+   * @param delayAck Whether the ACK may wait.
    * @returns Whether the FIN was consumed now (RCV.NXT advanced over it).
    */
-  reachFin(): boolean {
+  reachFin(now: Instant, delayAck = false): boolean {
     if (!this.#finSeen || this.#finReceived || this.#rcvNxt !== this.#finSeq) return false;
     this.#finReceived = true;
     this.#rcvNxt = seqAdd(this.#rcvNxt, 1);
-    this.#ackNow = this.#ackUrgent = true;
+    const delay = Math.min(this.#config.delayedAck, MAX_DELAYED_ACK);
+    if (delayAck && this.#config.lazyFinAck && delay > 0 && !this.#ackNow) {
+      if (!this.#timers.isArmed("delayedAck")) this.#timers.set("delayedAck", now + delay);
+    } else {
+      this.#ackNow = this.#ackUrgent = true;
+    }
     return true;
   }
 

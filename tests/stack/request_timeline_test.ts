@@ -38,10 +38,18 @@ function timeline(log: Seen[], t0: number): string {
     .join("\n");
 }
 
-function setup(): { tb: Testbed; client: Stack; log: Seen[] } {
-  const tcp = { noDelay: true }; // as the tunnel's endpoints
-  const tb = createTestbed({ tcp, stack: { fastOpen: true }, link: { delay: D } });
-  const client = tb.addStack({ hostname: "127.0.0.2", tcp, fastOpenCache: new FastOpenCache() });
+function setup(
+  opts: { lazyFinAck?: boolean; batch?: boolean } = {},
+): { tb: Testbed; client: Stack; log: Seen[] } {
+  const tcp = { noDelay: true, lazyFinAck: opts.lazyFinAck ?? false }; // as the tunnel's endpoints
+  const batch = opts.batch ?? false; // receive batches and deferred drains, as on real sockets
+  const tb = createTestbed({ tcp, stack: { fastOpen: true }, link: { delay: D }, batch });
+  const client = tb.addStack({
+    hostname: "127.0.0.2",
+    tcp,
+    fastOpenCache: new FastOpenCache(),
+    batch,
+  });
   const log: Seen[] = [];
   client.tracer = {
     onSegment: (now, dir, _p, seg) => dir === "out" && log.push({ t: now, from: "C", seg }),
@@ -136,6 +144,78 @@ Deno.test("request timeline: with Fast Open a new connection's answer arrives on
       [2 * D, "C", ".", 0],
     ],
     story,
+  );
+  tb.close();
+});
+
+Deno.test("request timeline: a short tunnelled connection (Fast Open, answer then close) takes six datagrams: the FIN rides on the answer and the client's FIN carries the ACK of the server's", () => {
+  const { tb, client, log } = setup({ lazyFinAck: true, batch: true });
+  const l = tb.stack.listen(80);
+  // the server relay: answers the request, then the target's EOF half-closes in the same task
+  l.onAcceptable = () => {
+    const sc = l.accept()!;
+    const buf = new Uint8Array(4096);
+    const answer = () => {
+      let got = 0;
+      for (let n = sc.read(buf); n > 0; n = sc.read(buf)) got += n;
+      if (got === 0) return;
+      sc.write(RESPONSE);
+      sc.closeWrite();
+    };
+    sc.onEvent = (ev) => {
+      if (ev.type === "readable") answer();
+      if (ev.type === "eof") sc.close();
+    };
+    answer();
+  };
+  const first = client.connect(SERVER, 80, { fastOpen: {} }); // fetches the cookie
+  tb.advance(4 * D);
+  first.close();
+  tb.advance(2000);
+  log.length = 0;
+  const t0 = tb.now;
+  const c = client.connect(SERVER, 80, { fastOpen: { holdSyn: true } });
+  // the client relay: closes its side once the server's FIN (EOF) came
+  c.onEvent = (ev) => {
+    if (ev.type === "eof") {
+      readAll(c);
+      c.close();
+    }
+  };
+  c.write(REQUEST);
+  tb.advance(4 * D);
+  const story = timeline(log, t0);
+  assert.deepEqual(
+    log.map((e) => [e.t - t0, e.from, flagText(e.seg.flags), e.seg.payload.length]),
+    [
+      [0, "C", "SP", REQUEST.length],
+      [D, "S", "S.", 0],
+      [D, "S", "FP.", RESPONSE.length], // the answer and the FIN: one segment
+      [2 * D, "C", ".", 0], // the ACK of the SYN-ACK
+      [2 * D, "C", "F.", 0], // the client's FIN acknowledges the server's: no separate ACK
+      [3 * D, "S", ".", 0],
+    ],
+    story,
+  );
+  assert.equal(c.state, "CLOSED");
+  tb.close();
+});
+
+Deno.test("request timeline: with lazyFinAck a FIN the application does not answer with its own is ACKed when the delayed-ACK timer expires", () => {
+  const { tb, client, log } = setup({ lazyFinAck: true });
+  const l = tb.stack.listen(80);
+  const c = client.connect(SERVER, 80);
+  tb.advance(4 * D);
+  const s = l.accept()!;
+  log.length = 0;
+  const t0 = tb.now;
+  s.closeWrite();
+  tb.advance(D + 100);
+  assert.equal(c.state, "CLOSE_WAIT");
+  assert.deepEqual(
+    log.map((e) => [e.t - t0, e.from, flagText(e.seg.flags)]),
+    [[0, "S", "F."], [D + 40, "C", "."]], // 40 ms: the default delayedAck
+    timeline(log, t0),
   );
   tb.close();
 });
