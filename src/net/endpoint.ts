@@ -387,8 +387,11 @@ export class Endpoint implements AsyncDisposable {
     if (o.keepAlive !== undefined) conn.setKeepAlive(o.keepAlive);
     if (sc.synHeld) {
       // RFC 7413 with a cached cookie (TCP_FASTOPEN_CONNECT): the first write goes into the
-      // SYN; without one by the next macrotask, the SYN goes alone
-      this.#runtime.schedule(this.#runtime.now(), () => sc.releaseSyn());
+      // SYN; without one by the next macrotask, the SYN goes alone (setImmediate where the
+      // runtime can defer: no timer per connection)
+      const release = () => sc.releaseSyn();
+      if (this.#runtime.defer !== undefined) this.#runtime.defer(release);
+      else this.#runtime.schedule(this.#runtime.now(), release);
       return conn;
     }
     await connHandshake(conn, o.signal);
