@@ -387,11 +387,10 @@ export class Endpoint implements AsyncDisposable {
     if (o.keepAlive !== undefined) conn.setKeepAlive(o.keepAlive);
     if (sc.synHeld) {
       // RFC 7413 with a cached cookie (TCP_FASTOPEN_CONNECT): the first write goes into the
-      // SYN; without one by the next macrotask, the SYN goes alone (setImmediate where the
-      // runtime can defer: no timer per connection)
-      const release = () => sc.releaseSyn();
-      if (this.#runtime.defer !== undefined) this.#runtime.defer(release);
-      else this.#runtime.schedule(this.#runtime.now(), release);
+      // SYN; without one by the next macrotask, the SYN goes alone. (A timer, not
+      // runtime.defer: setImmediate comes within the same turn of the event loop, and a
+      // tunnel's first read that completes a moment late then loses Fast Open.)
+      this.#runtime.schedule(this.#runtime.now(), () => sc.releaseSyn());
       return conn;
     }
     await connHandshake(conn, o.signal);

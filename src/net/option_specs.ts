@@ -271,12 +271,14 @@ export const TOU_OPTION_SPECS = {
     layer: "tcp",
     linux: ["TCP_NODELAY"],
   },
-  lazyFinAck: {
+  lazyAcks: {
     unit: "boolean",
-    default: C.lazyFinAck,
-    description: "Let the ACK of the peer's FIN on an ESTABLISHED connection wait (delayedAck " +
-      "at most) for our next segment, so that closing on EOF sends one FIN+ACK, as Linux's " +
-      "pingpong mode does; off, a FIN is ACKed at once. The tunnel turns it on.",
+    default: C.lazyAcks,
+    description: "Let the ACK of the peer's FIN on an ESTABLISHED connection, and of a SYN-ACK " +
+      "that acknowledged all our Fast Open data when nothing more waits, wait (delayedAck at " +
+      "most) for our next segment: closing on EOF sends one FIN+ACK (as Linux's pingpong mode), " +
+      "and the ACK of the handshake rides on the close or the next request. Off, both are " +
+      "ACKed at once. The tunnel turns it on.",
     layer: "tcp",
   },
   keepAlive: {

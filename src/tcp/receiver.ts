@@ -200,6 +200,21 @@ export class Receiver {
     this.#ackNow = this.#ackUrgent = true;
   }
 
+  /**
+   * Asks for an ACK that may wait as a delayed ACK for the next segment we
+   * send (`lazyAcks`); at once without it or with delayed ACKs off.
+   *
+   * @param now Current time.
+   */
+  requestLazyAck(now: Instant): void {
+    const delay = Math.min(this.#config.delayedAck, MAX_DELAYED_ACK);
+    if (!this.#config.lazyAcks || delay <= 0 || this.#ackNow) {
+      this.#ackNow = this.#ackUrgent = true;
+    } else if (!this.#timers.isArmed("delayedAck")) {
+      this.#timers.set("delayedAck", now + delay);
+    }
+  }
+
   /** RFC 5961 §7: a challenge ACK, at most `limit` per second. */
   challengeAck(now: Instant, limit: number): void {
     if (now - this.#challengeStart >= 1000) {
@@ -371,7 +386,7 @@ export class Receiver {
   /**
    * Consumes the FIN if RCV.NXT has reached it. Its ACK goes at once, or,
    * with `delayAck` (the FIN closes an ESTABLISHED connection's receive
-   * side), `lazyFinAck` and delayed ACKs on, with the next segment we send or when the
+   * side), `lazyAcks` and delayed ACKs on, with the next segment we send or when the
    * delayed-ACK timer expires: as Linux's `tcp_fin` (pingpong mode), so
    * that an application that closes on EOF sends one FIN+ACK, not an ACK
    * and then a FIN.
@@ -384,12 +399,8 @@ export class Receiver {
     if (!this.#finSeen || this.#finReceived || this.#rcvNxt !== this.#finSeq) return false;
     this.#finReceived = true;
     this.#rcvNxt = seqAdd(this.#rcvNxt, 1);
-    const delay = Math.min(this.#config.delayedAck, MAX_DELAYED_ACK);
-    if (delayAck && this.#config.lazyFinAck && delay > 0 && !this.#ackNow) {
-      if (!this.#timers.isArmed("delayedAck")) this.#timers.set("delayedAck", now + delay);
-    } else {
-      this.#ackNow = this.#ackUrgent = true;
-    }
+    if (delayAck) this.requestLazyAck(now);
+    else this.#ackNow = this.#ackUrgent = true;
     return true;
   }
 
