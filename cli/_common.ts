@@ -92,7 +92,8 @@ export const OPTION_HELP = {
     `reset a connection whose sent data stays unacknowledged this many seconds; 0 off (default: ${DEFAULT_USER_TIMEOUT_S})`,
   connectTimeout:
     `give up opening a tunnel connection after this many seconds (default: ${DEFAULT_CONNECT_TIMEOUT_S})`,
-  control: "serve live figures for `tou stat` on this loopback address (host:port or port)",
+  control:
+    "serve live figures for `tou stat` and a live web dashboard on this loopback address (host:port or port)",
   drainTimeout: "on SIGINT/SIGTERM, let open streams finish for this long, then reset them",
   congestion: `congestion control: ${
     SELECTABLE_CONGESTION.join(", ")

@@ -11,7 +11,7 @@
  * The same code runs over real UDP and over the simulator: the socket and
  * the runtime are injected.
  *
- * About 970 lines, kept in one class on purpose: the receive path, the
+ * About 1,050 lines, kept in one class on purpose: the receive path, the
  * drain loop (with end-of-batch ACK coalescing), the timer queue and the
  * listener paths (SYN cookies, Fast Open, TIME_WAIT reuse and its table
  * limit) all read and change the same private connection, listener and
@@ -39,7 +39,8 @@ import { siphash24Low32 } from "../tcp/siphash.ts";
 import { ACK, PSH, RST, SYN } from "../wire/tcp_flags.ts";
 import { type Seq, seq, seqAdd } from "../wire/seq.ts";
 import { segmentSeqLen, type TcpSegment } from "../wire/tcp_segment.ts";
-import { emitSegment, parseSegment, segmentEncodedLength } from "../wire/tcp_codec.ts";
+import { decodeSegment, emitSegment, segmentEncodedLength } from "../wire/tcp_codec.ts";
+import { WireError } from "../wire/wire_error.ts";
 import {
   emitEnvelope,
   ENVELOPE_HEADER_LEN,
@@ -55,6 +56,7 @@ import {
   addrKey,
   type ConnectionDriver,
   formatTuple,
+  portsKey,
   StackConnection,
   tupleKey,
 } from "./stack_connection.ts";
@@ -81,6 +83,13 @@ export type {
 } from "./stack_options.ts";
 
 const TX_BUFFER_SIZE = 65_536 + ENVELOPE_HEADER_LEN;
+
+/** The first two bytes of a version-0 TCP segment envelope without extension fields. */
+const [TCP_HEAD0, TCP_HEAD1] = (() => {
+  const h = new Uint8Array(ENVELOPE_HEADER_LEN);
+  emitEnvelope(EnvelopeType.TCP_SEGMENT, 0, h, 0);
+  return h;
+})();
 
 /**
  * One datagram socket, many TCP connections.
@@ -113,10 +122,23 @@ export class Stack implements ConnectionDriver {
   #config: TcpConfig;
   /** Counters. */
   readonly counters: StackCounters = zeroCounters();
-  /** Optional tracer: sees every segment in/out and every connection event. */
-  tracer: StackTracer | undefined;
+  #tracer: StackTracer | undefined;
+  /** Whether the tracer has `onTrace`: then every connection makes trace events. */
+  #tracing = false;
 
-  #conns = new Map<string, StackConnection>();
+  /** Every connection, in the order they were added. */
+  #conns = new Set<StackConnection>();
+  /**
+   * Demux: by remote hostname, then by {@linkcode portsKey} (remote UDP
+   * port, local and remote TCP port): no key string per datagram.
+   */
+  #demux = new Map<string, Map<number, StackConnection>>();
+  /** The connection the last datagram went to, and its address and key (bulk transfers hit it). */
+  #lastConn: StackConnection | undefined;
+  #lastFrom: DatagramAddr | undefined;
+  #lastKey = -1;
+  /** False under a socket that authenticates every byte (no TCP checksum, docs/wire-format.md). */
+  readonly #checksums: boolean;
   /** Listeners by port: one, or several SO_REUSEPORT ones. */
   #listeners = new Map<number, StackListener[]>();
   /** The listener of each passive connection still in its queues. */
@@ -177,6 +199,7 @@ export class Stack implements ConnectionDriver {
       runtime.randomBytes(this.#isnSecret);
     }
     this.#localAddrText = `${socket.localAddr.hostname}|${socket.localAddr.port}`;
+    this.#checksums = socket.authenticated !== true;
     this.#fastOpen = options.fastOpen ?? false;
     this.#fastOpenCache = options.fastOpenCache ?? SHARED_FAST_OPEN_CACHE;
     this.#deferBound = runtime.defer !== undefined && (options.coalesceAcks ?? true)
@@ -197,7 +220,7 @@ export class Stack implements ConnectionDriver {
 
   /** Every connection, including embryonic (SYN queue) and orphaned ones. */
   connections(): StackConnection[] {
-    return [...this.#conns.values()];
+    return [...this.#conns];
   }
 
   /** Every listener. */
@@ -207,7 +230,7 @@ export class Stack implements ConnectionDriver {
 
   /** Finds a connection by its 4-tuple. */
   find(remote: DatagramAddr, localPort: number, remotePort: number): StackConnection | undefined {
-    return this.#conns.get(tupleKey(remote, localPort, remotePort));
+    return this.#demux.get(remote.hostname)?.get(portsKey(remote.port, localPort, remotePort));
   }
 
   /** TCP configuration of the connections opened from now on. */
@@ -267,7 +290,7 @@ export class Stack implements ConnectionDriver {
    */
   nextTimeout(): number {
     let min = Number.POSITIVE_INFINITY;
-    for (const c of this.#conns.values()) min = Math.min(min, c.tcp.pollTimeout());
+    for (const c of this.#conns) min = Math.min(min, c.tcp.pollTimeout());
     return min;
   }
 
@@ -315,7 +338,7 @@ export class Stack implements ConnectionDriver {
     );
     if (group !== undefined) group.push(l);
     else this.#listeners.set(port, [l]);
-    this.tracer?.onListenerEvent?.(this.runtime.now(), l, {
+    this.#tracer?.onListenerEvent?.(this.runtime.now(), l, {
       type: "state",
       from: "CLOSED",
       to: "LISTEN",
@@ -360,7 +383,7 @@ export class Stack implements ConnectionDriver {
         r[0],
         (p) => {
           if (this.#listeners.has(p)) return false;
-          const c = this.#conns.get(tupleKey(remote, p, remotePort));
+          const c = this.find(remote, p, remotePort);
           // Linux __inet_check_established: a TIME_WAIT 4-tuple may be taken over
           if (c !== undefined && this.#twReusable(c, now)) reused = c;
           return c === undefined || reused === c;
@@ -472,7 +495,7 @@ export class Stack implements ConnectionDriver {
   #shutdown(abortive: boolean): void {
     if (this.#closed) return;
     for (const l of this.listeners()) l.close();
-    for (const c of [...this.#conns.values()]) {
+    for (const c of [...this.#conns]) {
       if (c.state !== "CLOSED" && c.state !== "TIME_WAIT") {
         if (abortive) c.abort();
         else c.close();
@@ -519,15 +542,45 @@ export class Stack implements ConnectionDriver {
     }, now);
   }
 
+  /**
+   * Optional tracer: sees every segment in/out, every connection event and,
+   * when it has `onTrace`, every connection's trace events (assigning one
+   * with `onTrace` turns them on for all connections, now and later).
+   */
+  get tracer(): StackTracer | undefined {
+    return this.#tracer;
+  }
+  set tracer(t: StackTracer | undefined) {
+    this.#tracer = t;
+    const on = t?.onTrace !== undefined;
+    if (on === this.#tracing) return;
+    this.#tracing = on;
+    for (const c of this.#conns.values()) c.tcp.traced = on;
+  }
+
   #add(c: StackConnection): void {
-    this.#conns.set(c.key, c);
+    if (this.#tracing) c.tcp.traced = true;
+    const host = c.remote.hostname;
+    let byPorts = this.#demux.get(host);
+    if (byPorts === undefined) this.#demux.set(host, byPorts = new Map());
+    const old = byPorts.get(c.key);
+    if (old !== undefined) this.#conns.delete(old); // replaced, as a map entry would be
+    this.#lastConn = this.#lastFrom = undefined;
+    byPorts.set(c.key, c);
+    this.#conns.add(c);
     this.#portUse.set(c.localPort, (this.#portUse.get(c.localPort) ?? 0) + 1);
   }
 
   #release(c: StackConnection): void {
     if (c.released) return;
     c.released = true;
-    if (this.#conns.get(c.key) === c) this.#conns.delete(c.key);
+    const byPorts = this.#demux.get(c.remote.hostname);
+    if (byPorts !== undefined && byPorts.get(c.key) === c) {
+      byPorts.delete(c.key);
+      if (byPorts.size === 0) this.#demux.delete(c.remote.hostname);
+    }
+    this.#conns.delete(c);
+    if (this.#lastConn === c) this.#lastConn = this.#lastFrom = undefined;
     const n = (this.#portUse.get(c.localPort) ?? 1) - 1;
     if (n <= 0) this.#portUse.delete(c.localPort);
     else this.#portUse.set(c.localPort, n);
@@ -549,7 +602,7 @@ export class Stack implements ConnectionDriver {
       group.splice(at, 1);
       if (group.length === 0) this.#listeners.delete(l.port);
     }
-    this.tracer?.onListenerEvent?.(this.runtime.now(), l, {
+    this.#tracer?.onListenerEvent?.(this.runtime.now(), l, {
       type: "state",
       from: "LISTEN",
       to: "CLOSED",
@@ -572,8 +625,10 @@ export class Stack implements ConnectionDriver {
     const tcp = c.tcp;
     const now = this.runtime.now();
     for (let seg = tcp.pollTransmit(now); seg !== undefined; seg = tcp.pollTransmit(now)) {
+      if (this.#tracing) this.#fanOutTrace(c); // a retransmission's event before its segment
       this.#send(c.remote, seg, c);
     }
+    if (this.#tracing) this.#fanOutTrace(c);
     for (let ev = tcp.pollEvent(); ev !== undefined; ev = tcp.pollEvent()) {
       this.#onEvent(c, ev);
     }
@@ -586,8 +641,17 @@ export class Stack implements ConnectionDriver {
     }
   }
 
+  /** Hands a connection's queued trace events to the tracer. */
+  #fanOutTrace(c: StackConnection): void {
+    const now = this.runtime.now();
+    const tcp = c.tcp;
+    for (let ev = tcp.pollTrace(); ev !== undefined; ev = tcp.pollTrace()) {
+      this.#tracer?.onTrace?.(now, c, ev);
+    }
+  }
+
   #onEvent(c: StackConnection, ev: TcpEvent): void {
-    this.tracer?.onEvent?.(this.runtime.now(), c, ev);
+    this.#tracer?.onEvent?.(this.runtime.now(), c, ev);
     switch (ev.type) {
       case "connected":
         if (c.embryonic) {
@@ -650,7 +714,7 @@ export class Stack implements ConnectionDriver {
 
   #send(to: DatagramAddr, seg: TcpSegment, c: StackConnection | undefined): void {
     this.counters.segmentsOut++;
-    this.tracer?.onSegment?.(this.runtime.now(), "out", to, seg, c);
+    this.#tracer?.onSegment?.(this.runtime.now(), "out", to, seg, c);
     if (this.#closed) return; // the socket is gone (or no longer ours) once the stack closed
     const connected = this.socket.remoteAddr;
     const dest = connected !== undefined && connected.port === to.port &&
@@ -664,13 +728,13 @@ export class Stack implements ConnectionDriver {
       // batch produced to the kernel in one call at the end of the task.
       const len = ENVELOPE_HEADER_LEN + segmentEncodedLength(seg);
       const buf = batch.reserve(len);
-      emitSegment(seg, buf, emitEnvelope(EnvelopeType.TCP_SEGMENT, 0, buf, 0));
+      emitSegment(seg, buf, emitEnvelope(EnvelopeType.TCP_SEGMENT, 0, buf, 0), this.#checksums);
       batch.commit(len, dest);
       return;
     }
     const buf = this.#tx;
     const n = emitEnvelope(EnvelopeType.TCP_SEGMENT, 0, buf, 0);
-    const len = n + emitSegment(seg, buf, n);
+    const len = n + emitSegment(seg, buf, n, this.#checksums);
     if (dest === undefined) this.socket.send(buf.subarray(0, len));
     else this.socket.send(buf.subarray(0, len), dest);
   }
@@ -719,7 +783,7 @@ export class Stack implements ConnectionDriver {
 
   #compactTimers(): void {
     this.#timers.clear();
-    for (const c of this.#conns.values()) {
+    for (const c of this.#conns) {
       c.queuedDeadline = Number.POSITIVE_INFINITY;
       const d = c.tcp.pollTimeout();
       if (d !== Number.POSITIVE_INFINITY) {
@@ -732,25 +796,39 @@ export class Stack implements ConnectionDriver {
   #onDatagram(data: Uint8Array, from: DatagramAddr): void {
     if (this.#closed) return;
     this.counters.datagramsIn++;
-    const env = parseEnvelope(data);
-    if (!env.ok) {
-      this.counters.badEnvelopes++;
-      return;
+    let body: Uint8Array;
+    if (data.length >= ENVELOPE_HEADER_LEN && data[0] === TCP_HEAD0 && data[1] === TCP_HEAD1) {
+      body = data.subarray(ENVELOPE_HEADER_LEN); // the usual header (version 0, no extensions)
+    } else {
+      const env = parseEnvelope(data);
+      if (!env.ok) {
+        this.counters.badEnvelopes++;
+        return;
+      }
+      if (env.value.type !== EnvelopeType.TCP_SEGMENT) {
+        this.counters.controlIn++;
+        return;
+      }
+      body = env.value.body;
     }
-    if (env.value.type !== EnvelopeType.TCP_SEGMENT) {
-      this.counters.controlIn++;
-      return;
-    }
-    const parsed = parseSegment(env.value.body);
-    if (!parsed.ok) {
+    const seg = decodeSegment(body, this.#checksums);
+    if (seg instanceof WireError) {
       this.counters.badSegments++;
       return;
     }
-    const seg = parsed.value;
     this.counters.segmentsIn++;
-    const key = tupleKey(from, seg.dstPort, seg.srcPort);
-    const c = this.#conns.get(key);
-    this.tracer?.onSegment?.(this.runtime.now(), "in", from, seg, c);
+    const key = portsKey(from.port, seg.dstPort, seg.srcPort);
+    let c: StackConnection | undefined;
+    if (from === this.#lastFrom && key === this.#lastKey) c = this.#lastConn;
+    else {
+      c = this.#demux.get(from.hostname)?.get(key);
+      if (c !== undefined) {
+        this.#lastConn = c;
+        this.#lastFrom = from;
+        this.#lastKey = key;
+      }
+    }
+    this.#tracer?.onSegment?.(this.runtime.now(), "in", from, seg, c);
     if (c !== undefined) {
       if (c.embryonic && (seg.flags & ACK) !== 0 && (seg.flags & (SYN | RST)) === 0) {
         const l = this.#listenerOf.get(c);
