@@ -94,8 +94,12 @@ async function inProcess(): Promise<void> {
   });
   const port = client.listeners[0].addr.port;
   type Metrics = { metrics(): Record<string, number> };
+  const KEYS = ["stack_segments_out", "udp_send_calls", "udp_receive_calls"];
   const segs = () =>
-    [server, client].map((t) => (t.endpoint as unknown as Metrics).metrics().stack_segments_out);
+    [server, client].flatMap((t) => {
+      const m = (t.endpoint as unknown as Metrics).metrics();
+      return KEYS.map((k) => m[k] ?? NaN);
+    });
   await run(port, 200); // warm up (JIT, Fast Open cookie)
   const segs0 = segs();
   const cpu0 = cpuSeconds(Deno.pid);
@@ -103,11 +107,12 @@ async function inProcess(): Promise<void> {
   await run(port, N);
   const wall = performance.now() - t0;
   const cpu = cpuSeconds(Deno.pid) - cpu0;
-  const perConn = segs().map((v, i) => ((v - segs0[i]) / N).toFixed(1));
+  const perConn = segs().map((v, i) => ((v - segs0[i]) / N).toFixed(2));
   console.log(
     `${N} connections, ${C} at a time: ${(N / (wall / 1000)).toFixed(0)} conn/s, ` +
       `${((cpu * 1000) / N).toFixed(3)} ms CPU per connection (client + server + target), ` +
-      `segments per connection: server ${perConn[0]}, client ${perConn[1]}, ` +
+      `per connection (server, client): segments ${perConn[0]}, ${perConn[3]}; ` +
+      `sendmmsg calls ${perConn[1]}, ${perConn[4]}; receive calls ${perConn[2]}, ${perConn[5]}; ` +
       `load average ${Deno.loadavg()[0].toFixed(1)}`,
   );
   await client.close();
