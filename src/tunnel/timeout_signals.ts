@@ -23,10 +23,10 @@ const MAX_SLACK_MS = 100;
  * import assert from "node:assert/strict";
  * import { SharedTimeoutSignals } from "./timeout_signals.ts";
  * const signals = new SharedTimeoutSignals((ms) => new Deno.errors.TimedOut(`after ${ms} ms`));
- * const a = signals.get(50), b = signals.get(50);
- * assert.equal(a, b); // one window
- * await new Promise((r) => setTimeout(r, 80));
- * assert.ok(a.aborted && a.reason instanceof Deno.errors.TimedOut);
+ * assert.equal(signals.get(10_000), signals.get(10_000)); // one 100 ms window
+ * const s = signals.get(20); // aborts after 20–22 ms
+ * await new Promise((r) => setTimeout(r, 50));
+ * assert.ok(s.aborted && s.reason instanceof Deno.errors.TimedOut);
  * ```
  */
 export class SharedTimeoutSignals {
