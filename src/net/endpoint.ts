@@ -306,7 +306,8 @@ export class Endpoint implements AsyncDisposable {
   /**
    * The counters of every open listener, summed: SYN queue and accept queue
    * drops (`synQueueDrops`, `listenDrops`, `listenOverflows`), SYN cookies
-   * (`synCookiesSent`, `synCookiesRecv`, `synCookiesFailed`) and `accepted`.
+   * (`synCookiesSent`, `synCookiesRecv`, `synCookiesFailed`), Fast Open pending-queue
+   * overflows (`fastOpenListenOverflow`) and `accepted`.
    */
   listenerCounters(): Readonly<Record<string, number>> {
     const sum: Record<string, number> = {};
@@ -396,7 +397,9 @@ export class Endpoint implements AsyncDisposable {
     if (o.keepAlive !== undefined) conn.setKeepAlive(o.keepAlive);
     if (sc.synHeld) {
       // RFC 7413 with a cached cookie (TCP_FASTOPEN_CONNECT): the first write goes into the
-      // SYN; without one by the next macrotask, the SYN goes alone
+      // SYN; without one by the next macrotask, the SYN goes alone. (A timer, not
+      // runtime.defer: setImmediate comes within the same turn of the event loop, and a
+      // tunnel's first read that completes a moment late then loses Fast Open.)
       this.#runtime.schedule(this.#runtime.now(), () => sc.releaseSyn());
       return conn;
     }

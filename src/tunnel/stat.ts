@@ -333,6 +333,8 @@ const HELP: Readonly<Record<string, string>> = {
   listen_syn_cookies_sent_total: "SYN-ACKs sent as SYN cookies, without state.",
   listen_syn_cookies_recv_total: "Connections created from a valid SYN cookie ACK.",
   listen_syn_cookies_failed_total: "ACKs whose SYN cookie did not check while cookies were in use.",
+  listen_fast_open_listen_overflow_total:
+    "Fast Open SYNs whose data was ignored because a listener's pending queue was full.",
   seal_auth_failures_total:
     "Datagrams dropped because they did not authenticate (wrong key, forged).",
 };
