@@ -59,6 +59,7 @@ import {
   tupleKey,
 } from "./stack_connection.ts";
 import { StackListener } from "./stack_listener.ts";
+import { bufferShare, ConnectionLimits, MIN_BUFFER_SHARE } from "./limits.ts";
 import { FastOpenCache, FastOpenCookies, SHARED_FAST_OPEN_CACHE } from "./fast_open_cookies.ts";
 import {
   type IsnTuple,
@@ -154,6 +155,12 @@ export class Stack implements ConnectionDriver {
   #fastOpen: boolean;
   #fastOpenCache: FastOpenCache;
   #cookies: FastOpenCookies | undefined;
+  #limits: ConnectionLimits;
+  #memoryBudget: number;
+  /** Per-direction buffer share last applied (Infinity: no budget in force). */
+  #share = Number.POSITIVE_INFINITY;
+  #pressure = false;
+  #closing = false;
 
   /** Creates a stack over `socket`, driven by `runtime`. */
   constructor(socket: DatagramSocket, runtime: Runtime, options: StackOptions = {}) {
@@ -168,6 +175,11 @@ export class Stack implements ConnectionDriver {
     this.#maxTwBuckets = options.maxTwBuckets ?? DEFAULT_MAX_TW_BUCKETS;
     this.#somaxconn = options.somaxconn ?? DEFAULT_SOMAXCONN;
     this.#ownsSocket = options.ownsSocket ?? true;
+    this.#limits = new ConnectionLimits(
+      options.maxConnections ?? 0,
+      options.maxConnectionsPerAddr ?? 0,
+    );
+    this.#memoryBudget = options.memoryBudget ?? 0;
     if (options.isnSecret) {
       this.#isnSecret = options.isnSecret;
     } else {
@@ -234,6 +246,33 @@ export class Stack implements ConnectionDriver {
         ? () => this.#flushDeferred()
         : undefined;
     }
+    this.#limits.set(options.maxConnections, options.maxConnectionsPerAddr);
+    if (options.memoryBudget !== undefined) {
+      this.#memoryBudget = options.memoryBudget;
+      this.#rebalance();
+    }
+  }
+
+  /** Bytes of memory held by the send and receive buffers of every connection (a gauge). */
+  bufferBytes(): number {
+    let n = 0;
+    for (const c of this.#conns.values()) n += c.tcp.bufferBytes;
+    return n;
+  }
+
+  /**
+   * The per-direction buffer bound each connection gets from `memoryBudget`
+   * now (`Infinity` without a budget; the configured sizes cap it).
+   */
+  get bufferShare(): number {
+    return this.#share === Number.POSITIVE_INFINITY
+      ? this.#share
+      : Math.max(MIN_BUFFER_SHARE, this.#share);
+  }
+
+  /** Connections the connection caps count now (passive, not TIME_WAIT). */
+  get cappedConnections(): number {
+    return this.#limits.count;
   }
 
   /**
@@ -453,6 +492,7 @@ export class Stack implements ConnectionDriver {
 
   #shutdown(abortive: boolean): void {
     if (this.#closed) return;
+    this.#closing = true;
     for (const l of this.listeners()) l.close();
     for (const c of [...this.#conns.values()]) {
       if (c.state !== "CLOSED" && c.state !== "TIME_WAIT") {
@@ -504,6 +544,59 @@ export class Stack implements ConnectionDriver {
   #add(c: StackConnection): void {
     this.#conns.set(c.key, c);
     this.#portUse.set(c.localPort, (this.#portUse.get(c.localPort) ?? 0) + 1);
+    if (c.listenerPort !== undefined) {
+      c.capped = true;
+      this.#limits.add(c.remote.hostname);
+    }
+    this.#rebalance();
+    if (this.#share !== Number.POSITIVE_INFINITY) this.#applyShare(c);
+  }
+
+  #uncap(c: StackConnection): void {
+    if (!c.capped) return;
+    c.capped = false;
+    this.#limits.remove(c.remote.hostname);
+  }
+
+  /**
+   * The memory budget (limits.ts): every connection's buffers bounded by an
+   * equal share; counts each entry into pressure (share below the configured sizes).
+   */
+  #rebalance(): void {
+    if (this.#closing || (this.#memoryBudget <= 0 && this.#share === Number.POSITIVE_INFINITY)) {
+      return;
+    }
+    const share = bufferShare(this.#memoryBudget, this.#conns.size);
+    const pressure = share < Math.max(this.#config.recvBufferSize, this.#config.sendBufferSize);
+    if (pressure && !this.#pressure) this.counters.memoryPressure++;
+    this.#pressure = pressure;
+    if (share === this.#share) return;
+    this.#share = share;
+    for (const c of this.#conns.values()) this.#applyShare(c);
+  }
+
+  #applyShare(c: StackConnection): void {
+    const per = this.bufferShare;
+    if (c.memoryShare === per) return;
+    c.memoryShare = per;
+    c.tcp.setMemoryLimits(per, per);
+  }
+
+  /**
+   * Whether the caps and the memory budget let one more passive connection
+   * from `from` in; counts a refusal.
+   */
+  #admits(from: DatagramAddr): boolean {
+    const v = this.#limits.admit(from.hostname);
+    if (v === "total") this.counters.connLimitRefused++;
+    else if (v === "addr") this.counters.connLimitPerAddrRefused++;
+    else if (
+      this.#memoryBudget > 0 &&
+      bufferShare(this.#memoryBudget, this.#conns.size + 1) < MIN_BUFFER_SHARE
+    ) {
+      this.counters.memoryRefused++;
+    } else return true;
+    return false;
   }
 
   #release(c: StackConnection): void {
@@ -514,6 +607,8 @@ export class Stack implements ConnectionDriver {
     if (n <= 0) this.#portUse.delete(c.localPort);
     else this.#portUse.set(c.localPort, n);
     this.#timeWait.delete(c);
+    this.#uncap(c);
+    this.#rebalance();
     const l = this.#listenerOf.get(c);
     if (l !== undefined) {
       this.#listenerOf.delete(c);
@@ -586,9 +681,12 @@ export class Stack implements ConnectionDriver {
         break;
       case "error":
         c.error = { kind: ev.kind, detail: ev.detail };
+        if (c.tcp.idleExpired) this.counters.idleExpired++;
+        else if (c.embryonic && ev.kind === "timed_out") this.counters.halfOpenExpired++;
         break;
       case "state":
         if (ev.to === "TIME_WAIT") {
+          this.#uncap(c); // TIME_WAIT holds no session
           if (this.#timeWait.size >= this.#maxTwBuckets) {
             // tcp_max_tw_buckets (Linux inet_twsk_alloc fails, tcp_time_wait
             // then tcp_done): the connection closes at once, silently; the
@@ -779,6 +877,10 @@ export class Stack implements ConnectionDriver {
           l.counters.listenDrops++;
           return;
         }
+        if (!this.#admits(from)) {
+          this.#sendRstFor(from, seg, false); // refused at once, not left to retry (limits.ts)
+          return;
+        }
         if (
           this.#synCookies === 2 || (this.#synCookies === 1 && l.synQueue.size >= l.synQueueLimit)
         ) {
@@ -874,6 +976,10 @@ export class Stack implements ConnectionDriver {
       l.counters.listenOverflows++;
       return true; // dropped: the peer's retransmission may get in later (Linux)
     }
+    if (!this.#admits(from)) {
+      this.#sendRstFor(from, seg, false);
+      return true;
+    }
     const nc = new StackConnection(this, tcp, { hostname: from.hostname, port: from.port }, l.port);
     this.#add(nc);
     this.#listenerOf.set(nc, l);
@@ -930,10 +1036,10 @@ export class Stack implements ConnectionDriver {
     return isLoopback(this.socket.localAddr.hostname);
   }
 
-  /** RFC 9293 §3.10.7.1: answer a segment for no connection (never a RST). */
-  #sendRstFor(to: DatagramAddr, seg: TcpSegment): void {
+  /** RFC 9293 §3.10.7.1: answer a segment for no connection (never a RST); also a refused SYN. */
+  #sendRstFor(to: DatagramAddr, seg: TcpSegment, noSocket = true): void {
     if (seg.flags & RST) return;
-    this.counters.rstsForNoSocket++;
+    if (noSocket) this.counters.rstsForNoSocket++;
     const ack = (seg.flags & ACK) !== 0;
     this.#send(to, {
       srcPort: seg.dstPort,

@@ -72,6 +72,10 @@ export class StackConnection implements FourTuple {
   deferred = false;
   /** True while still in a listener's SYN queue. */
   embryonic: boolean;
+  /** @internal counted by the stack's connection caps (a passive one, not yet in TIME_WAIT). */
+  capped = false;
+  /** @internal the buffer share last applied by the stack's memory budget. */
+  memoryShare = Number.POSITIVE_INFINITY;
   /** @internal earliest deadline this connection has in the stack's timer queue. */
   queuedDeadline = Number.POSITIVE_INFINITY;
   #driver: ConnectionDriver;

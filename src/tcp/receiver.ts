@@ -403,8 +403,22 @@ export class Receiver {
 
   /** Free buffer space, capped by the auto-tuned target: what the receive path can absorb. */
   #offerable(): number {
-    const target = this.#autotune?.target ?? Infinity;
+    const target = Math.min(this.#autotune?.target ?? Infinity, this.#buf.limit);
     return Math.min(this.#buf.window, Math.max(0, target - this.#buf.readable));
+  }
+
+  /**
+   * Bounds the receive buffer to `limit` bytes (a shared memory budget): the
+   * window offered from now on fits in it. An advertised right edge never
+   * moves back (RFC 9293 §3.8.6.2.2), so the window shrinks as data arrives.
+   */
+  setMemoryLimit(limit: number): void {
+    this.#buf.setLimit(limit);
+  }
+
+  /** Bytes of memory the receive buffer holds. */
+  get allocated(): number {
+    return this.#buf.allocated;
   }
 
   /** Discards buffered and future data (shutdownRead). */
@@ -423,7 +437,7 @@ export class Receiver {
 
   /** Receiver SWS threshold: min(RCV.BUFF / 2, MSS) (RFC 1122 4.2.3.3). */
   #swsThreshold(): number {
-    return Math.min(Math.floor(this.#buf.capacity / 2), this.#rcvMss);
+    return Math.min(Math.floor(this.#buf.limit / 2), this.#rcvMss);
   }
 
   /**
@@ -434,7 +448,7 @@ export class Receiver {
   #maybeWindowUpdate(): void {
     const cur = this.rcvWnd;
     const possible = Math.min(this.#offerable(), 0xffff * 2 ** this.#rcvWscale);
-    const space = Math.min(this.#buf.capacity, this.#autotune?.target ?? Infinity);
+    const space = Math.min(this.#buf.limit, this.#autotune?.target ?? Infinity);
     if (possible - cur >= this.#swsThreshold() && cur <= space / 2) {
       this.#ackNow = this.#ackUrgent = true;
     }

@@ -215,7 +215,7 @@ function badValues(name: string): [unknown, string][] {
 
 Deno.test("resolveTouOptions names the field and its allowed range when any tunable is out of range", () => {
   const names = Object.keys(TOU_OPTION_SPECS);
-  assert.equal(names.length, 41);
+  assert.equal(names.length, 45);
   for (const name of names) {
     for (const [value, expected] of badValues(name)) {
       const input = { ...companions(name), [name]: value } as TouOptions;
