@@ -60,6 +60,7 @@ import {
 } from "./stack_connection.ts";
 import { StackListener } from "./stack_listener.ts";
 import { bufferShare, ConnectionLimits, MIN_BUFFER_SHARE } from "./limits.ts";
+import { addDropCounters, type TcpDropCounters, zeroDropCounters } from "../tcp/drop_counters.ts";
 import { FastOpenCache, FastOpenCookies, SHARED_FAST_OPEN_CACHE } from "./fast_open_cookies.ts";
 import {
   type IsnTuple,
@@ -72,6 +73,7 @@ import {
 } from "./stack_options.ts";
 import type { StackTracer } from "./trace.ts";
 
+export type { TcpDropCounters } from "../tcp/drop_counters.ts";
 export type {
   IsnTuple,
   StackConnectOptions,
@@ -161,6 +163,8 @@ export class Stack implements ConnectionDriver {
   #share = Number.POSITIVE_INFINITY;
   #pressure = false;
   #closing = false;
+  /** Drop counters of the connections already released. */
+  #goneDrops: TcpDropCounters = zeroDropCounters();
 
   /** Creates a stack over `socket`, driven by `runtime`. */
   constructor(socket: DatagramSocket, runtime: Runtime, options: StackOptions = {}) {
@@ -251,6 +255,17 @@ export class Stack implements ConnectionDriver {
       this.#memoryBudget = options.memoryBudget;
       this.#rebalance();
     }
+  }
+
+  /**
+   * The drop counters of every connection (drop_counters.ts), live and
+   * released, summed: the endpoint-level view of per-connection drops such as
+   * RFC 5961 challenge ACKs and rate-limited invalid-segment ACKs.
+   */
+  dropCounters(): TcpDropCounters {
+    const sum = { ...this.#goneDrops };
+    for (const c of this.#conns.values()) addDropCounters(sum, c.tcp.dropCounters());
+    return sum;
   }
 
   /** Bytes of memory held by the send and receive buffers of every connection (a gauge). */
@@ -602,6 +617,7 @@ export class Stack implements ConnectionDriver {
   #release(c: StackConnection): void {
     if (c.released) return;
     c.released = true;
+    addDropCounters(this.#goneDrops, c.tcp.dropCounters());
     if (this.#conns.get(c.key) === c) this.#conns.delete(c.key);
     const n = (this.#portUse.get(c.localPort) ?? 1) - 1;
     if (n <= 0) this.#portUse.delete(c.localPort);

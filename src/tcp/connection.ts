@@ -72,6 +72,7 @@ import { Receiver } from "./receiver.ts";
 import { Sender } from "./sender.ts";
 import type { TcpState } from "./state.ts";
 import { Keepalive, type KeepAliveOptions, TimerTable } from "./timers.ts";
+import type { TcpDropCounters } from "./drop_counters.ts";
 
 export type { KeepAliveOptions } from "./timers.ts";
 export type { ArrivalVerdict } from "./arrival.ts";
@@ -587,6 +588,11 @@ export class TcpConnection {
   /** Bytes of memory held by the receive and send buffers. */
   get bufferBytes(): number {
     return this.#rcv.allocated + this.#snd.allocated;
+  }
+
+  /** What this connection dropped or held back, by cause (drop_counters.ts). */
+  dropCounters(): TcpDropCounters {
+    return this.#rcv.dropCounters();
   }
 
   /** Whether the connection was reset by its idle timeout (`idleTimeout`). */

@@ -27,6 +27,7 @@ import type { SackBlock, TcpSegment } from "../wire/tcp_segment.ts";
 import { DEFAULT_TCP_CONFIG, type TcpConfig } from "./config.ts";
 import { RecvBuffer } from "./recv_buffer.ts";
 import { RcvAutotune } from "./rcv_autotune.ts";
+import { type TcpDropCounters, zeroDropCounters } from "./drop_counters.ts";
 import type { TimerTable } from "./timers.ts";
 
 /** RFC 7323 §5.5: TS.Recent is invalid after 24 days of idleness. */
@@ -184,7 +185,7 @@ export class Receiver {
     const data = seg.payload.length > 0 || (seg.flags & FIN) !== 0;
     if (!data || (seg.flags & SYN) !== 0) {
       if (now - this.#lastInvalidAck < INVALID_ACK_INTERVAL_MS) {
-        this.invalidAcksSkipped++;
+        this.drops.invalidAcksLimited++;
         return;
       }
       this.#lastInvalidAck = now;
@@ -192,8 +193,16 @@ export class Receiver {
     this.requestAck();
   }
 
-  /** ACKs to unacceptable data-less segments not sent (rate limit; Linux TCPACKSkipped*). */
-  invalidAcksSkipped = 0;
+  /**
+   * Drops and rate-limited answers (drop_counters.ts); `reassemblyDrops`
+   * is read from the buffer by {@linkcode Receiver.dropCounters}.
+   */
+  readonly drops: TcpDropCounters = zeroDropCounters();
+
+  /** The drop counters, reassembly drops included. */
+  dropCounters(): TcpDropCounters {
+    return { ...this.drops, reassemblyDrops: this.#buf.droppedInserts };
+  }
 
   /** Asks for an immediate ACK (duplicate, window update, FIN). */
   requestAck(): void {
@@ -208,7 +217,10 @@ export class Receiver {
     }
     if (this.#challengeCount < limit) {
       this.#challengeCount++;
+      this.drops.challengeAcks++;
       this.#ackNow = this.#ackUrgent = true;
+    } else {
+      this.drops.challengeAcksLimited++;
     }
   }
 
