@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { SessionLimitOptions } from "./session_limits.ts";
 import { defaultAead } from "../seal/aead.ts";
 import type { TouOptions } from "../net/mod.ts";
 import { formatHostPort, type ForwardSpec, type HostPort } from "./address.ts";
@@ -32,7 +33,7 @@ const GRACE_MAX_MS = 2_000;
 const GRACE_MIN_MS = 200;
 
 /** Options of {@linkcode TunnelServer.start}. */
-export interface TunnelServerOptions {
+export interface TunnelServerOptions extends SessionLimitOptions {
   /** UDP address to listen on (port 0 picks one). */
   readonly listen: HostPort;
   /** The services: tunnel port → TCP target. */
