@@ -233,3 +233,53 @@ Deno.test("memoryBudget: past 4 KiB per direction per connection a SYN is refuse
   assert.equal(tb.stack.bufferShare, 4096);
   tb.close();
 });
+
+Deno.test("reassembly is bounded by maxOutOfOrderRanges and the window: drops are counted per connection and summed by the stack", () => {
+  const tb = createTestbed({ tcp: { maxOutOfOrderRanges: 2, timestamps: false, sack: false } });
+  const l = tb.stack.listen(80);
+  const p = tb.rawPeer({ tcpPort: 40000, targetPort: 80 });
+  tb.setNextIsn(1000);
+  p.send({ flags: "S", seq: 0 });
+  p.next();
+  p.send({ flags: ".", seq: 1, ack: 1001 });
+  const s = l.accept()!;
+  // four separate holes: two ranges fit, two are dropped
+  for (const at of [101, 301, 501, 701]) {
+    p.send({ flags: ".", seq: at, ack: 1001, payload: "x".repeat(50) });
+  }
+  assert.equal(s.tcp.dropCounters().reassemblyDrops, 2);
+  // a segment far beyond the window is dropped as unacceptable
+  p.send({ flags: ".", seq: 1 + (1 << 30), ack: 1001, payload: "y" });
+  assert.equal(s.tcp.dropCounters().outOfWindow, 1);
+  const sum = tb.stack.dropCounters();
+  assert.equal(sum.reassemblyDrops, 2);
+  assert.equal(sum.outOfWindow, 1);
+  // the sums keep what a connection counted after it is gone
+  s.abort();
+  tb.advance(0);
+  assert.equal(tb.stack.connections().length, 0);
+  assert.equal(tb.stack.dropCounters().reassemblyDrops, 2);
+  tb.close();
+});
+
+Deno.test("the retransmission queue (unacknowledged data) is bounded by the send buffer, and by the budget share under pressure", () => {
+  const tb = createTestbed({ tcp: { sendBufferSize: 64 * 1024 } });
+  const client = tb.addStack();
+  const l = tb.stack.listen(80);
+  client.connect(tb.stack.localAddr, 80);
+  tb.advance(10);
+  const s = l.accept()!;
+  // the peer never reads: writes stop at the send buffer
+  let n = 0;
+  for (let i = 0; i < 100; i++) n += s.write(new Uint8Array(16 * 1024));
+  tb.advance(5_000);
+  for (let i = 0; i < 100; i++) n += s.write(new Uint8Array(16 * 1024));
+  const held = s.info().sendQueue;
+  assert.ok(held <= 64 * 1024, String(held));
+  assert.ok(s.tcp.bufferBytes <= 64 * 1024 + (4 << 20), String(s.tcp.bufferBytes));
+  // a budget of 64 KiB for one connection: its share (32 KiB a direction) bounds new writes
+  tb.reconfigure({ memoryBudget: 64 * 1024 });
+  assert.equal(tb.stack.bufferShare, 32 * 1024);
+  assert.equal(s.writable, 0); // 64 KiB held already: nothing more is taken
+  tb.close();
+});
