@@ -6,7 +6,26 @@
  * @module
  */
 
-/** Drops and rate-limited answers of one connection. */
+/**
+ * Drops and rate-limited answers of one connection.
+ *
+ * @example A segment far outside the window is dropped and counted
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { TcpConnection } from "./connection.ts";
+ * import { tcpConfig } from "./config.ts";
+ * import { seq } from "../wire/seq.ts";
+ * const config = tcpConfig({ timestamps: false });
+ * const client = TcpConnection.connect(0, { localPort: 1, remotePort: 2, iss: seq(100), config });
+ * const server = TcpConnection.accept(0, { localPort: 2, remotePort: 1, iss: seq(500), config }, client.pollTransmit(0)!);
+ * client.handleSegment(1, server.pollTransmit(0)!);
+ * server.handleSegment(2, client.pollTransmit(1)!);
+ * client.write(new Uint8Array([1]));
+ * const data = client.pollTransmit(2)!;
+ * server.handleSegment(3, { ...data, seq: seq(100 + 2 ** 30) });
+ * assert.equal(server.dropCounters().outOfWindow, 1);
+ * ```
+ */
 export interface TcpDropCounters {
   /** Segments dropped by PAWS: an old timestamp (RFC 7323 §5; Linux PAWSEstabRejected). */
   pawsRejected: number;

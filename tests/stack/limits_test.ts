@@ -283,3 +283,16 @@ Deno.test("the retransmission queue (unacknowledged data) is bounded by the send
   assert.equal(s.writable, 0); // 64 KiB held already: nothing more is taken
   tb.close();
 });
+
+Deno.test("with the tunnel's settings (user timeout 20 s, anti-amplification) a half-open connection expires within the user timeout, counted", () => {
+  const tb = createTestbed({ tcp: { userTimeout: 20_000, amplificationLimit: 3 } });
+  tb.stack.listen(80);
+  const p = tb.rawPeer({ tcpPort: 40000, targetPort: 80 });
+  p.send({ flags: "S", seq: 0 });
+  tb.advance(19_000);
+  assert.equal(tb.state(p, 80, 40000), "SYN_RCVD");
+  tb.advance(2_000);
+  assert.equal(tb.state(p, 80, 40000), undefined);
+  assert.equal(tb.stack.counters.halfOpenExpired, 1);
+  tb.close();
+});
