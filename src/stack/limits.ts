@@ -98,7 +98,10 @@ export class ConnectionLimits {
 
 /**
  * The per-direction buffer bound of each of `n` connections under a budget:
- * `floor(budget / (2 n))`, or `Infinity` when there is no budget.
+ * `budget / (2 n)` rounded down to four significant bits (so that it moves
+ * in steps of at most 1/8 and the stack re-applies it to every connection
+ * about 16 times per doubling of n, not at every open and close), or
+ * `Infinity` when there is no budget.
  *
  * @param budget Bytes for all send and receive buffers; 0 none.
  * @param n Connections sharing it.
@@ -108,10 +111,14 @@ export class ConnectionLimits {
  * import assert from "node:assert/strict";
  * import { bufferShare } from "./limits.ts";
  * assert.equal(bufferShare(1 << 20, 64), 8192);
+ * assert.equal(bufferShare(1 << 20, 65), 7680); // 8066 rounded down to 15 × 512
  * assert.equal(bufferShare(0, 64), Infinity);
  * ```
  */
 export function bufferShare(budget: number, n: number): number {
   if (budget <= 0) return Number.POSITIVE_INFINITY;
-  return Math.floor(budget / (2 * Math.max(1, n)));
+  const raw = Math.floor(budget / (2 * Math.max(1, n)));
+  if (raw < 16) return raw;
+  const step = 2 ** (Math.floor(Math.log2(raw)) - 3);
+  return Math.floor(raw / step) * step;
 }
