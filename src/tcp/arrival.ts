@@ -189,6 +189,7 @@ function checkSequence(
     rcv.drops.outOfWindow++;
     if (!(s.flags & RST)) {
       rcv.updateTsRecentFromDuplicate(s, now);
+      rcv.noteOldDuplicate(s);
       // RFC 5961 §4.2: a SYN draws a challenge ACK whatever its sequence number, so
       // out-of-window SYN guesses share the challenge ACK rate limit (as Linux)
       if (s.flags & SYN) rcv.challengeAck(now, core.config.challengeAckLimit);
@@ -341,6 +342,7 @@ export function arriveTimeWait(
   if (!rcv.acceptable(seg)) {
     if (f & RST) return verdict;
     rcv.updateTsRecentFromDuplicate(seg, now);
+    rcv.noteOldDuplicate(seg);
     if (rcv.isDuplicateFin(seg)) {
       core.timers.set("timeWait", now + 2 * core.config.msl); // ACK it, restart 2MSL
     }

@@ -20,7 +20,8 @@ import type { TcpState } from "./state.ts";
  * const info: TcpInfo = {
  *   state: "ESTABLISHED", rtt: 10, rttvar: 5, rto: 200, cwnd: 14480, ssthresh: Infinity,
  *   mss: 1416, rcvMss: 1416, bytesSent: 0, bytesAcked: 0, bytesReceived: 0,
- *   retransmits: 0, lost: 0, timeouts: 0, sacked: 0, unacked: 0, sendQueue: 0, recvQueue: 0,
+ *   retransmits: 0, lost: 0, timeouts: 0, dsackDups: 0, sacked: 0, unacked: 0, sendQueue: 0,
+ *   recvQueue: 0,
  *   sndWnd: 65535, rcvWnd: 65535, sndWscale: 7, rcvWscale: 7, timestamps: true, sack: true,
  *   iss: 1000, irs: 5000,
  * };
@@ -56,6 +57,11 @@ export interface TcpInfo {
   readonly lost: number;
   /** Retransmission timeouts (RFC 6298 §5.4), in total. */
   readonly timeouts: number;
+  /**
+   * D-SACK blocks received (RFC 2883): segments the peer got twice, i.e. spurious
+   * retransmissions or duplication on the path (Linux `tcpi_dsack_dups`).
+   */
+  readonly dsackDups: number;
   /** Bytes the peer SACKed above SND.UNA (RFC 2018), as on the sender's scoreboard now. */
   readonly sacked: number;
   /** Sequence space in flight: SND.MAX - SND.UNA (bytes, plus 1 for an unacked SYN or FIN). */
@@ -104,6 +110,7 @@ export function buildTcpInfo(
     retransmits: snd.retransmits,
     lost: snd.lost,
     timeouts: snd.timeouts,
+    dsackDups: snd.dsackDups,
     sacked: snd.sacked,
     unacked: seqSub(snd.sndMax, snd.sndUna),
     sendQueue: snd.queued,

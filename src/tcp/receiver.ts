@@ -72,6 +72,8 @@ export class Receiver {
   #readShut = false;
 
   #sack = false;
+  /** RFC 2883: the duplicate range to report first in the next ACK's SACK option. */
+  #dsack: SackBlock | undefined;
   #timestamps = false;
   #tsRecent = 0;
   #tsRecentAt: Instant = 0;
@@ -209,6 +211,17 @@ export class Receiver {
     this.#ackNow = this.#ackUrgent = true;
   }
 
+  /**
+   * An unacceptable segment: if its data lies wholly below RCV.NXT it is a duplicate,
+   * reported in a D-SACK block of the ACK it draws (RFC 2883 §4 case 1).
+   */
+  noteOldDuplicate(seg: TcpSegment): void {
+    const n = seg.payload.length;
+    if (n === 0 || !this.#sack || !this.#synced) return;
+    const end = seqAdd(seg.seq, n);
+    if (seqLe(end, this.#rcvNxt)) this.#dsack = { left: seg.seq, right: end };
+  }
+
   /** RFC 5961 §7: a challenge ACK, at most `limit` per second. */
   challengeAck(now: Instant, limit: number): void {
     if (now - this.#challengeStart >= 1000) {
@@ -344,13 +357,21 @@ export class Receiver {
     let off = seqSub(dataSeq, this.#rcvNxt);
     let payload = data;
     if (off < 0) {
-      // RFC 9293 §3.10.7.4: trim what was already received
+      // RFC 9293 §3.10.7.4: trim what was already received; RFC 2883: report it in a D-SACK
+      const dup = Math.min(-off, payload.length);
+      if (this.#sack && dup > 0) {
+        this.#dsack = { left: dataSeq, right: seqAdd(dataSeq, dup) };
+        this.#ackNow = this.#ackUrgent = true; // the sender learns of its spurious retransmission now
+      }
       if (-off >= payload.length) {
         this.#ackNow = this.#ackUrgent = true; // a duplicate: ACK at once (RFC 5681 §4.2)
         return 0;
       }
       payload = payload.subarray(-off);
       off = 0;
+    } else if (off > 0 && this.#sack && this.#buf.holds(off, payload.length)) {
+      // RFC 2883 §4 case 3: a duplicate of held out-of-order data
+      this.#dsack = { left: dataSeq, right: seqAdd(dataSeq, payload.length) };
     }
     if (this.#finSeen) {
       // nothing after the FIN is data (RFC 9293 §3.10.7.4 eighth step)
@@ -496,15 +517,19 @@ export class Receiver {
 
   /** SACK blocks for an outgoing segment (RFC 2018 §4), or undefined. */
   sackBlocks(max: number): SackBlock[] | undefined {
-    if (!this.#sack || this.#buf.outOfOrderRanges === 0) return undefined;
-    const ranges = this.#buf.sackRanges();
-    const n = Math.min(max, ranges.length);
+    const dsack = this.#dsack;
+    if (!this.#sack || (this.#buf.outOfOrderRanges === 0 && dsack === undefined)) {
+      return undefined;
+    }
+    // RFC 2883 §4: a D-SACK block goes first, in the one ACK that follows the duplicate
+    const first = dsack === undefined ? 0 : 1;
+    const ranges = this.#buf.outOfOrderRanges === 0 ? [] : this.#buf.sackRanges();
+    const n = Math.min(max, ranges.length + first);
     const blocks: SackBlock[] = new Array(n);
-    for (let i = 0; i < n; i++) {
-      blocks[i] = {
-        left: seqAdd(this.#rcvNxt, ranges[i].start),
-        right: seqAdd(this.#rcvNxt, ranges[i].end),
-      };
+    if (dsack !== undefined) blocks[0] = dsack;
+    for (let i = first; i < n; i++) {
+      const r = ranges[i - first];
+      blocks[i] = { left: seqAdd(this.#rcvNxt, r.start), right: seqAdd(this.#rcvNxt, r.end) };
     }
     return blocks;
   }
@@ -516,6 +541,7 @@ export class Receiver {
 
   /** Bookkeeping after any segment carrying ACK = RCV.NXT left. */
   onAckSent(): void {
+    this.#dsack = undefined; // reported once (RFC 2883 §4)
     this.#lastAckSent = this.#rcvNxt;
     this.#ackNow = false;
     this.#ackUrgent = false;

@@ -145,6 +145,8 @@ export class LossRecovery {
   #delivered = 0;
   #newlyLost = 0;
   #dsack = false;
+  /** D-SACK blocks received (RFC 2883): the peer got a segment twice (Linux tcpi_dsack_dups). */
+  dsackDups = 0;
   #priorInFlight = 0;
   #exitPending = false;
   /**
@@ -263,6 +265,7 @@ export class LossRecovery {
       (blocks.length > 1 && seqGe(b0.left, blocks[1].left) && seqLe(b0.right, blocks[1].right))
     ) {
       this.#dsack = true;
+      this.dsackDups++;
       this.rack.onDsack(snd.sndUna, snd.sndMax);
       // as Linux (tcp_check_dsack): a duplicate above the episode's start counts
       if (seqLt(this.#undoMarker, b0.right)) this.#onDsackUndo(now, snd, seqSub(b0.right, b0.left));

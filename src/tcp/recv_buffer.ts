@@ -148,6 +148,19 @@ export class RecvBuffer {
   }
 
   /**
+   * Whether `[offset, offset + len)` (bytes after RCV.NXT) lies wholly inside one
+   * held out-of-order range: a duplicate to report in a D-SACK (RFC 2883).
+   */
+  holds(offset: number, len: number): boolean {
+    const start = this.#rcvNxtAbs + offset;
+    const end = start + len;
+    for (let i = 0; i < this.#count; i++) {
+      if (this.#starts[i] <= start && end <= this.#ends[i]) return true;
+    }
+    return false;
+  }
+
+  /**
    * Stores segment data that starts `offset` bytes after RCV.NXT.
    *
    * Bytes beyond the window are cut off; bytes already held are overwritten with

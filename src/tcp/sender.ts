@@ -270,6 +270,10 @@ export class Sender {
   get timeouts(): number {
     return this.#timeouts;
   }
+  /** D-SACK blocks the peer sent (RFC 2883): segments it received twice. */
+  get dsackDups(): number {
+    return this.#rec.dsackDups;
+  }
   /** Bytes the peer SACKed above SND.UNA (RFC 2018). */
   get sacked(): number {
     return this.#rec.board.sackedBetween(this.#sndUna, this.#sndMax);

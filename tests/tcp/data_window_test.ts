@@ -360,3 +360,44 @@ Deno.test("TcpConnection repeats a one-octet or FIN zero-window probe when the e
     assert.equal(s.conn.info().retransmits, 0); // probes are not retransmissions
   }
 });
+
+Deno.test("TcpConnection reports a duplicate segment in a D-SACK block, first and once (RFC 2883 §4)", () => {
+  const s = TcpScript.established({ config: { timestamps: false } }, {
+    options: { mss: 1460, sackPermitted: true },
+  });
+  s.send({ seq: s.r(0), payload: new Uint8Array(1000) });
+  s.advance(40);
+  s.expectSent({ flags: ACK, ack: s.r(1000) });
+  // case 1: wholly below RCV.NXT (an unacceptable segment)
+  s.send({ seq: s.r(0), payload: new Uint8Array(1000) });
+  let ack = s.expectSent({ flags: ACK, ack: s.r(1000) });
+  assert.deepEqual(ack.options.sackBlocks, [{ left: s.r(0), right: s.r(1000) }]);
+  // case 2: partly old, partly new: the old part is the D-SACK
+  s.send({ seq: s.r(500), payload: new Uint8Array(1000) });
+  ack = s.expectSent({ flags: ACK, ack: s.r(1500) });
+  assert.deepEqual(ack.options.sackBlocks, [{ left: s.r(500), right: s.r(1000) }]);
+  // case 3: a duplicate of held out-of-order data: D-SACK first, then the SACK block holding it
+  s.send({ seq: s.r(3000), payload: new Uint8Array(500) });
+  ack = s.expectSent({ flags: ACK, ack: s.r(1500) });
+  assert.deepEqual(ack.options.sackBlocks, [{ left: s.r(3000), right: s.r(3500) }]);
+  s.send({ seq: s.r(3000), payload: new Uint8Array(500) });
+  ack = s.expectSent({ flags: ACK, ack: s.r(1500) });
+  assert.deepEqual(ack.options.sackBlocks, [
+    { left: s.r(3000), right: s.r(3500) },
+    { left: s.r(3000), right: s.r(3500) },
+  ]);
+  // the next ACK no longer repeats the D-SACK
+  s.send({ seq: s.r(1500), payload: new Uint8Array(100) });
+  ack = s.expectSent({ flags: ACK, ack: s.r(1600) });
+  assert.deepEqual(ack.options.sackBlocks, [{ left: s.r(3000), right: s.r(3500) }]);
+});
+
+Deno.test("TcpConnection sends no D-SACK when SACK was not negotiated", () => {
+  const s = TcpScript.established({ config: { timestamps: false } });
+  s.send({ seq: s.r(0), payload: new Uint8Array(1000) });
+  s.advance(40);
+  s.expectSent({ flags: ACK, ack: s.r(1000) });
+  s.send({ seq: s.r(0), payload: new Uint8Array(1000) });
+  const ack = s.expectSent({ flags: ACK, ack: s.r(1000) });
+  assert.equal(ack.options.sackBlocks, undefined);
+});
