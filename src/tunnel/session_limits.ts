@@ -76,3 +76,114 @@ export function tunnelLimits(opts: SessionLimitOptions): TouOptions {
     memoryBudget: opts.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_MIB * 1024 * 1024,
   };
 }
+
+/** How often the limit counters are read (ms). */
+const REPORT_POLL_MS = 1_000;
+/** At most one log line per kind in this long (ms). */
+const REPORT_WINDOW_MS = 10_000;
+
+/** The limits in force, for the log lines. */
+export interface LimitsInForce {
+  /** Session cap (0 none). */
+  readonly maxSessions: number;
+  /** Per-client cap (0 none). */
+  readonly maxSessionsPerClient: number;
+  /** Budget in bytes (0 none). */
+  readonly memoryBudgetBytes: number;
+}
+
+/**
+ * Logs refusals by the session caps and the memory budget, rate-limited:
+ * the counters (`stack_conn_limit_refused`, ...) are read once a second;
+ * the first refusal after a quiet 10 s is logged at once (within a second),
+ * later ones summed into at most one line per kind per 10 s, e.g. "12
+ * tunnel connections refused in the last 10 s: the server holds
+ * --max-sessions (4096)". Keeps no per-address state.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LimitReporter } from "./session_limits.ts";
+ * const lines: string[] = [];
+ * let refused = 0;
+ * const r = new LimitReporter(
+ *   () => ({ stack_conn_limit_refused: refused }),
+ *   (msg) => lines.push(msg),
+ *   { maxSessions: 2, maxSessionsPerClient: 0, memoryBudgetBytes: 0 },
+ * );
+ * refused = 3;
+ * r.poll(1_000);
+ * refused = 5;
+ * r.poll(2_000); // within the window: summed
+ * r.poll(11_000);
+ * assert.deepEqual(lines, [
+ *   "3 tunnel connections refused in the last 1 s: the server holds --max-sessions (2)",
+ *   "2 tunnel connections refused in the last 10 s: the server holds --max-sessions (2)",
+ * ]);
+ * r.close();
+ * ```
+ */
+export class LimitReporter {
+  readonly #read: () => Readonly<Record<string, number>>;
+  readonly #warn: (msg: string) => void;
+  readonly #why: Readonly<Record<string, string>>;
+  /** Per counter: value last logged, when. */
+  #logged = new Map<string, { value: number; at: number }>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #start: number;
+
+  /**
+   * @param read Reads the endpoint's metrics (names without `_total`).
+   * @param warn Writes one log line.
+   * @param limits The limits in force, named in the lines.
+   * @param start Time the counters start from (ms; default 0).
+   */
+  constructor(
+    read: () => Readonly<Record<string, number>>,
+    warn: (msg: string) => void,
+    limits: LimitsInForce,
+    start = 0,
+  ) {
+    this.#read = read;
+    this.#warn = warn;
+    this.#start = start;
+    const mib = Math.round(limits.memoryBudgetBytes / (1024 * 1024));
+    this.#why = {
+      stack_conn_limit_refused: `the server holds --max-sessions (${limits.maxSessions})`,
+      stack_conn_limit_per_addr_refused:
+        `a client address holds --max-sessions-per-client (${limits.maxSessionsPerClient})`,
+      stack_memory_refused:
+        `--memory-budget (${mib} MiB) has no 4 KiB share left per direction for another`,
+    };
+  }
+
+  /** Reads the counters every second with a real, unref'ed timer. */
+  start(): this {
+    this.#start = performance.now();
+    this.#timer = setInterval(() => this.poll(performance.now()), REPORT_POLL_MS);
+    Deno.unrefTimer(this.#timer);
+    return this;
+  }
+
+  /** Reads the counters now and logs what is due. */
+  poll(now: number): void {
+    const m = this.#read();
+    for (const [key, why] of Object.entries(this.#why)) {
+      const value = m[key] ?? 0;
+      const last = this.#logged.get(key) ?? { value: 0, at: this.#start - REPORT_WINDOW_MS };
+      const n = value - last.value;
+      if (n <= 0 || now - last.at < REPORT_WINDOW_MS) continue;
+      const secs = Math.max(1, Math.round(Math.min(now - last.at, now - this.#start) / 1000));
+      this.#warn(
+        `${n} tunnel connection${n === 1 ? "" : "s"} refused in the last ${secs} s: ${why}`,
+      );
+      this.#logged.set(key, { value, at: now });
+    }
+  }
+
+  /** Stops reading. */
+  close(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}

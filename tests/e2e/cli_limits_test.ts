@@ -49,6 +49,16 @@ Deno.test("tou server --max-sessions refuses the next tunnel connection at once 
     assert.equal(sampleValue(exp, "tou_stack_conn_limit_refused_total", { role: "server" }), 1);
     assert.equal(sampleValue(exp, "tou_stack_capped_connections", { role: "server" }), 3);
     assert.equal(sampleValue(exp, "tou_sessions_active", { role: "server" }), 3);
+    // the server says so, once (rate-limited), within a second or two
+    const line = await t.server.waitFor(
+      (r) =>
+        /tunnel connections? refused in the last \d+ s: the server holds --max-sessions \(3\)/.test(
+          r.msg,
+        ),
+      "refusal log line",
+      5_000,
+    );
+    assert.equal(line.level, "warn");
 
     // no data for 3 s: the three sessions are reset by the idle timeout, freeing their slots
     const ends = await within(
