@@ -64,8 +64,8 @@ export function saltId(b: Uint8Array, off = 0): string {
   );
 }
 
-/** The first two bytes of the envelope header this socket emits (version 0, Hlen 0, SEALED). */
-const SEALED_HEAD = (() => {
+/** The envelope header a sealed socket emits (version 0, Hlen 0, SEALED, flags 0). */
+export const SEALED_HEAD: Uint8Array = (() => {
   const h = new Uint8Array(ENVELOPE_HEADER_LEN);
   emitEnvelope(EnvelopeType.SEALED, 0, h, 0);
   return h;

@@ -25,6 +25,7 @@
 import type {
   Datagram,
   DatagramAddr,
+  DatagramBatchOutput,
   DatagramErrorHandler,
   DatagramHandler,
   DatagramSocket,
@@ -35,9 +36,11 @@ import { deriveSessionKey, peerRole, type SealRole } from "./key_schedule.ts";
 import { formatAddr } from "../udp/addr.ts";
 import { SocketClosedError } from "../udp/errors.ts";
 import { PSK_MIN_BYTES } from "./psk.ts";
+import { NewPeerBudget } from "./new_peer_budget.ts";
+import type { SealedSocketOptions, SealedSocketStats } from "./sealed_socket_options.ts";
 import { ReplayWindow } from "./replay_window.ts";
 // The envelope codec is pure (wire -> time only), so this edge adds no cycle.
-import { emitEnvelope, ENVELOPE_HEADER_LEN, EnvelopeType } from "../wire/envelope.ts";
+import { ENVELOPE_HEADER_LEN } from "../wire/envelope.ts";
 import {
   COUNTER_LEN,
   FIELDS_LEN,
@@ -47,26 +50,12 @@ import {
   SALT_LEN,
   saltAt,
   saltId,
+  SEALED_HEAD,
   sealedBodyOffset,
   TAG_LEN,
   TWO_32,
   writeU32,
 } from "./_sealed_layout.ts";
-
-/** Buckets the per-source new-session budget is hashed into. */
-const SOURCE_BUCKETS = 256;
-
-/** One source's share of the new-session rate (and burst): a tenth, at least 1. */
-function sourceRate(rate: number): number {
-  return Math.max(1, rate / 10);
-}
-
-/** FNV-1a of the source IP, into a bucket index. */
-function sourceBucket(hostname: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < hostname.length; i++) h = Math.imul(h ^ hostname.charCodeAt(i), 0x01000193);
-  return (h >>> 0) % SOURCE_BUCKETS;
-}
 
 /** How many of its own past salts a socket remembers to refuse reflections. */
 const OWN_SALT_HISTORY = 4;
@@ -74,81 +63,7 @@ const OWN_SALT_HISTORY = 4;
 /** Bytes a {@linkcode SealedSocket} adds to every datagram (48). */
 export const SEALED_OVERHEAD: number = HEADER_LEN + TAG_LEN;
 
-/** Options of {@linkcode SealedSocket}. */
-export interface SealedSocketOptions {
-  /** The pre-shared key, at least 32 bytes (see `parsePsk`). Copied. */
-  readonly psk: Uint8Array;
-  /**
-   * This side's role: `"initiator"` (connects) and `"responder"` (listens)
-   * accept only each other; `"peer"` accepts only `"peer"`. Default `"peer"`.
-   */
-  readonly role?: SealRole;
-  /** Random source for session salts. Default `crypto.getRandomValues`; the simulator's PRNG in tests. */
-  readonly randomBytes?: (buf: Uint8Array) => void;
-  /**
-   * Wall-clock milliseconds since the Unix epoch, as both peers see it
-   * (default `Date.now`). Not `performance.now()`: the two hosts must share
-   * the epoch. In the simulator, both sides pass the virtual clock.
-   */
-  readonly now?: () => number;
-  /**
-   * Largest accepted difference between a datagram's send time and `now()`,
-   * in ms. Default 120 000. `Infinity` turns the freshness check off.
-   */
-  readonly maxClockSkew?: number;
-  /** Replay window per peer session, in packets (multiple of 32). Default 2048. */
-  readonly replayWindow?: number;
-  /** Most peer sessions whose keys and windows are kept. Default 1024. */
-  readonly maxPeers?: number;
-  /**
-   * Most new peer sessions (unknown salts) tried per second, burst included;
-   * each source IP address gets at most a tenth of it. Default 1000.
-   */
-  readonly newPeersPerSecond?: number;
-  /** Datagrams sent under one salt before picking a new one. Default 2^32, at most 2^48. */
-  readonly rekeyAfter?: number;
-  /** The AEAD implementation. Default `defaultAead`: libsodium when its addon loads, else node:crypto. */
-  readonly aead?: Aead;
-  /**
-   * Called for each datagram that authenticated but was dropped as stale,
-   * with the sender and its clock offset in seconds (peer minus local), so
-   * that the application can say "the peer's clock is 200 s ahead". Errors it
-   * throws are ignored.
-   */
-  readonly onStale?: (from: DatagramAddr, offsetSeconds: number) => void;
-}
-
-/** Counters of a {@linkcode SealedSocket}. */
-export interface SealedSocketStats {
-  /** Datagrams sealed and handed to the inner socket. */
-  readonly sealed: number;
-  /** Datagrams that authenticated and were delivered. */
-  readonly opened: number;
-  /** Dropped: the tag did not verify (wrong key, wrong role, tampered, forged). */
-  readonly authFailures: number;
-  /** Dropped: counter already accepted. */
-  readonly replays: number;
-  /** Dropped: counter below the replay window. */
-  readonly tooOld: number;
-  /** Dropped after authenticating: send time outside `now() ± maxClockSkew`. */
-  readonly stale: number;
-  /** Dropped: carries one of this socket's own salts (reflected back). */
-  readonly reflected: number;
-  /** Dropped: not a sealed envelope, or too short. */
-  readonly malformed: number;
-  /** Dropped: an unknown salt above the `newPeersPerSecond` budget. */
-  readonly rateLimited: number;
-  /** Dropped: an unknown salt while `maxPeers` sessions are all recently active. */
-  readonly peerLimit: number;
-  /** Peer sessions evicted to make room. */
-  readonly evictions: number;
-  /** Times this socket picked a new salt after `rekeyAfter` datagrams. */
-  readonly rekeys: number;
-  /** Peer sessions currently known. */
-  readonly peers: number;
-  /** Offset in seconds (peer minus local) of the last stale datagram; 0 if none. */
-  readonly lastStaleOffset: number;
-}
+export type { SealedSocketOptions, SealedSocketStats } from "./sealed_socket_options.ts";
 
 type MutableStats = { -readonly [K in keyof SealedSocketStats]: number };
 
@@ -205,6 +120,19 @@ function positiveOption(name: string, v: number | undefined, def: number, max: n
 export class SealedSocket implements DatagramSocket {
   /** Bytes added to every datagram; the stack shrinks its segment budget by this. */
   readonly overhead: number = SEALED_OVERHEAD;
+  /**
+   * Always `true`: the tag authenticates every byte, so a stack above skips
+   * the TCP checksum (docs/wire-format.md, "No checksum inside a sealed datagram").
+   */
+  readonly authenticated: boolean = true;
+  /**
+   * Batched output when the inner socket has one (the kernel backend), else
+   * `undefined`: `reserve(n)` hands out the plaintext slot of an
+   * `n + SEALED_OVERHEAD`-byte reservation in the inner socket's send
+   * buffer, and `commit` writes the header and seals the datagram there in
+   * place (no copy), then commits it to the inner socket.
+   */
+  readonly batch: DatagramBatchOutput | undefined;
 
   readonly #inner: DatagramSocket;
   readonly #psk: Uint8Array;
@@ -215,7 +143,6 @@ export class SealedSocket implements DatagramSocket {
   readonly #maxSkewSec: number;
   readonly #windowSize: number;
   readonly #maxPeers: number;
-  readonly #newPeerRate: number;
   readonly #rekeyAfter: number;
   readonly #aead: Aead;
   readonly #onStale: ((from: DatagramAddr, offsetSeconds: number) => void) | undefined;
@@ -232,14 +159,12 @@ export class SealedSocket implements DatagramSocket {
   #sendOut = this.#sendBuf.subarray(0, 0);
   #sendWire = this.#sendBuf.subarray(0, 0);
   readonly #sendNonce = new Uint8Array(12);
+  /** The inner reservation of the open batch `reserve` (header, plaintext slot, tag). */
+  #reserved: Uint8Array | undefined;
 
   readonly #peers = new Map<string, PeerSession>();
   #lastPeer: PeerSession | undefined = undefined;
-  #tokens: number;
-  #tokensAt = Number.NEGATIVE_INFINITY;
-  // Per-source shares of the budget, in hashed buckets (no per-address state).
-  readonly #srcTokens = new Float64Array(SOURCE_BUCKETS);
-  readonly #srcAt = new Float64Array(SOURCE_BUCKETS).fill(Number.NEGATIVE_INFINITY);
+  readonly #budget: NewPeerBudget;
   // Receive-path plaintext buffer and the last exact-length view of it.
   #plain = new Uint8Array(2048);
   #plainView = this.#plain.subarray(0, 0);
@@ -290,14 +215,20 @@ export class SealedSocket implements DatagramSocket {
     this.#maxSkewSec = skew / 1000;
     this.#windowSize = opts.replayWindow ?? 2048;
     this.#maxPeers = positiveOption("maxPeers", opts.maxPeers, 1024, 1 << 20);
-    this.#newPeerRate = positiveOption("newPeersPerSecond", opts.newPeersPerSecond, 1000, 1e9);
+    this.#budget = new NewPeerBudget(
+      positiveOption("newPeersPerSecond", opts.newPeersPerSecond, 1000, 1e9),
+    );
     this.#rekeyAfter = positiveOption("rekeyAfter", opts.rekeyAfter, TWO_32, 2 ** 48);
     this.#aead = opts.aead ?? defaultAead;
     this.#onStale = opts.onStale;
-    this.#tokens = this.#newPeerRate;
-    this.#srcTokens.fill(sourceRate(this.#newPeerRate));
     new ReplayWindow(this.#windowSize); // validates the size early
     this.#sendKey = this.#newSession();
+    const innerBatch = inner.batch;
+    this.batch = innerBatch === undefined ? undefined : {
+      reserve: (maxLen) => this.#reserve(innerBatch, maxLen),
+      commit: (len, addr) => this.#commit(innerBatch, len, addr),
+      flush: () => innerBatch.flush(),
+    };
   }
 
   /** The bound local address (the inner socket's). */
@@ -323,14 +254,7 @@ export class SealedSocket implements DatagramSocket {
    * @throws {SocketClosedError} After `close()`.
    */
   send(data: Uint8Array, addr?: DatagramAddr): void {
-    if (this.#closed) {
-      throw new SocketClosedError(`Cannot send from ${formatAddr(this.localAddr)}: socket closed`);
-    }
-    if (this.#counter >= this.#rekeyAfter) {
-      this.#sendKey.fill(0);
-      this.#sendKey = this.#newSession();
-      this.#stats.rekeys++;
-    }
+    this.#assertOpen();
     const total = SEALED_OVERHEAD + data.length;
     if (this.#sendBuf.length < total) {
       this.#sendBuf = new Uint8Array(total);
@@ -343,8 +267,33 @@ export class SealedSocket implements DatagramSocket {
       this.#sendOut = buf.subarray(HEADER_LEN, total);
       this.#sendWire = buf.subarray(0, total);
     }
-    emitEnvelope(EnvelopeType.SEALED, 0, buf, 0);
-    buf.set(this.#salt, ENVELOPE_HEADER_LEN);
+    this.#writeHeader(buf);
+    this.#aead.seal(this.#sendKey, this.#sendNonce, this.#sendAad, data, this.#sendOut);
+    this.#stats.sealed++;
+    this.#inner.send(this.#sendWire, addr);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) {
+      throw new SocketClosedError(`Cannot send from ${formatAddr(this.localAddr)}: socket closed`);
+    }
+  }
+
+  /**
+   * Writes the associated data (envelope header, salt, counter, send time)
+   * at the start of `buf` and the nonce into `#sendNonce`, taking the next
+   * counter (and a new salt after `rekeyAfter` datagrams).
+   */
+  #writeHeader(buf: Uint8Array): void {
+    if (this.#counter >= this.#rekeyAfter) {
+      this.#sendKey.fill(0);
+      this.#sendKey = this.#newSession();
+      this.#stats.rekeys++;
+    }
+    // Byte loops: for 4 and 16 bytes they beat TypedArray#set's call overhead.
+    for (let i = 0; i < ENVELOPE_HEADER_LEN; i++) buf[i] = SEALED_HEAD[i];
+    const salt = this.#salt;
+    for (let i = 0; i < SALT_LEN; i++) buf[ENVELOPE_HEADER_LEN + i] = salt[i];
     const c = this.#counter++;
     const hi = Math.floor(c / TWO_32);
     const lo = c >>> 0;
@@ -355,9 +304,38 @@ export class SealedSocket implements DatagramSocket {
     const nonce = this.#sendNonce;
     writeU32(nonce, 4, hi);
     writeU32(nonce, 8, lo);
-    this.#aead.seal(this.#sendKey, nonce, this.#sendAad, data, this.#sendOut);
+  }
+
+  /** Batch `reserve`: the plaintext slot of an inner reservation with room for header and tag. */
+  #reserve(inner: DatagramBatchOutput, maxLen: number): Uint8Array {
+    this.#assertOpen();
+    const wire = inner.reserve(maxLen + SEALED_OVERHEAD);
+    this.#reserved = wire;
+    return wire.subarray(HEADER_LEN, HEADER_LEN + maxLen);
+  }
+
+  /** Batch `commit`: seals the `len` plaintext bytes in place and commits the datagram. */
+  #commit(inner: DatagramBatchOutput, len: number, addr: DatagramAddr | undefined): void {
+    const wire = this.#reserved;
+    this.#reserved = undefined;
+    if (wire === undefined) throw new Error("commit() without reserve()");
+    const total = SEALED_OVERHEAD + len;
+    if (len < 0 || total > wire.length) {
+      throw new RangeError(
+        `commit(${len}) exceeds the ${wire.length - SEALED_OVERHEAD}-byte reservation`,
+      );
+    }
+    this.#writeHeader(wire);
+    // In place: ciphertext over the plaintext at the same offset, then the tag.
+    this.#aead.seal(
+      this.#sendKey,
+      this.#sendNonce,
+      wire.subarray(0, HEADER_LEN),
+      wire.subarray(HEADER_LEN, HEADER_LEN + len),
+      wire.subarray(HEADER_LEN, total),
+    );
     this.#stats.sealed++;
-    this.#inner.send(this.#sendWire, addr);
+    inner.commit(total, addr);
   }
 
   /**
@@ -486,7 +464,7 @@ export class SealedSocket implements DatagramSocket {
         stats.peerLimit++;
         return undefined;
       }
-      if (!this.#takeToken(now, from)) {
+      if (!this.#budget.take(now, from.hostname)) {
         stats.rateLimited++;
         return undefined;
       }
@@ -561,29 +539,5 @@ export class SealedSocket implements DatagramSocket {
     this.#peers.delete(id);
     if (this.#lastPeer === peer) this.#lastPeer = undefined;
     this.#stats.evictions++;
-  }
-
-  /**
-   * Token buckets over new-salt derivations: `newPeersPerSecond` per second in
-   * all (same burst), and a tenth of that per source address (hashed into
-   * {@linkcode SOURCE_BUCKETS} buckets), so that a flood from a few
-   * addresses cannot use up the budget of everyone else.
-   */
-  #takeToken(now: number, from: DatagramAddr): boolean {
-    const rate = this.#newPeerRate;
-    const elapsed = now - this.#tokensAt;
-    if (elapsed > 0) this.#tokens = Math.min(rate, this.#tokens + (elapsed / 1000) * rate);
-    this.#tokensAt = now;
-    const b = sourceBucket(from.hostname);
-    const srcRate = sourceRate(rate);
-    const srcElapsed = now - this.#srcAt[b];
-    if (srcElapsed > 0) {
-      this.#srcTokens[b] = Math.min(srcRate, this.#srcTokens[b] + (srcElapsed / 1000) * srcRate);
-    }
-    this.#srcAt[b] = now;
-    if (this.#tokens < 1 || this.#srcTokens[b] < 1) return false;
-    this.#tokens--;
-    this.#srcTokens[b]--;
-    return true;
   }
 }

@@ -58,15 +58,32 @@ export interface RealRuntimeOptions {
  */
 export class RealRuntime implements Runtime {
   #unref: boolean;
+  /** The clock read of the current task, or -1 before the first read. */
+  #now = -1;
+  readonly #forget = (): void => {
+    this.#now = -1;
+  };
 
   /** @param options Whether timers are unref'd (default true). */
   constructor(options: RealRuntimeOptions = {}) {
     this.#unref = options.unrefTimers ?? true;
   }
 
-  /** `performance.now()`: ms since the process started, sub-ms precision. */
+  /**
+   * `performance.now()` (ms since the process started, sub-ms precision),
+   * read once per task: every call until the current synchronous run ends
+   * (the next microtask checkpoint) returns the same instant, as the
+   * simulator's clock does within one event. A receive batch of up to 64
+   * datagrams then costs one clock read instead of one per datagram
+   * (issue 10: `performance.now()` measured ≈ 190 ns a call on Deno 2.9,
+   * ≈ 2.6% of a bulk transfer's CPU profile; a cached read ≈ 10 ns).
+   */
   now(): Instant {
-    return performance.now();
+    if (this.#now < 0) {
+      this.#now = performance.now();
+      queueMicrotask(this.#forget);
+    }
+    return this.#now;
   }
 
   /** Runs `fn` once, no earlier than `at`. */

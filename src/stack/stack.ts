@@ -11,15 +11,17 @@
  * The same code runs over real UDP and over the simulator: the socket and
  * the runtime are injected.
  *
- * About 970 lines, kept in one class on purpose: the receive path, the
- * drain loop (with end-of-batch ACK coalescing), the timer queue and the
+ * About 1,140 lines, kept in one class on purpose: the receive path, the
+ * drain loop (with end-of-batch ACK coalescing), the timer queue, the
  * listener paths (SYN cookies, Fast Open, TIME_WAIT reuse and its table
- * limit) all read and change the same private connection, listener and
- * port tables; moving a path out would mean exposing those tables. What
- * needs none of them lives elsewhere: options and counters
- * (`stack_options.ts`), listeners, ports, ISNs, tracing, the Fast Open
- * cookie jar and cache (`fast_open_cookies.ts`) and the SYN-cookie
- * arithmetic (`../tcp/syn_cookie.ts`).
+ * limit) and the limits (connection caps, memory budget shares) all read
+ * and change the same private connection, listener and port tables; moving
+ * a path out would mean exposing those tables. What needs none of them
+ * lives elsewhere: options and counters (`stack_options.ts`), listeners,
+ * ports, ISNs, tracing, the Fast Open cookie jar and cache
+ * (`fast_open_cookies.ts`), the SYN-cookie arithmetic
+ * (`../tcp/syn_cookie.ts`) and the limits' counting and share arithmetic
+ * (`limits.ts`).
  *
  * @module
  */
@@ -39,7 +41,8 @@ import { siphash24Low32 } from "../tcp/siphash.ts";
 import { ACK, PSH, RST, SYN } from "../wire/tcp_flags.ts";
 import { type Seq, seq, seqAdd } from "../wire/seq.ts";
 import { segmentSeqLen, type TcpSegment } from "../wire/tcp_segment.ts";
-import { emitSegment, parseSegment, segmentEncodedLength } from "../wire/tcp_codec.ts";
+import { decodeSegment, emitSegment, segmentEncodedLength } from "../wire/tcp_codec.ts";
+import { WireError } from "../wire/wire_error.ts";
 import {
   emitEnvelope,
   ENVELOPE_HEADER_LEN,
@@ -55,6 +58,7 @@ import {
   addrKey,
   type ConnectionDriver,
   formatTuple,
+  portsKey,
   StackConnection,
   tupleKey,
 } from "./stack_connection.ts";
@@ -84,6 +88,13 @@ export type {
 } from "./stack_options.ts";
 
 const TX_BUFFER_SIZE = 65_536 + ENVELOPE_HEADER_LEN;
+
+/** The first two bytes of a version-0 TCP segment envelope without extension fields. */
+const [TCP_HEAD0, TCP_HEAD1] = (() => {
+  const h = new Uint8Array(ENVELOPE_HEADER_LEN);
+  emitEnvelope(EnvelopeType.TCP_SEGMENT, 0, h, 0);
+  return h;
+})();
 
 /**
  * One datagram socket, many TCP connections.
@@ -119,7 +130,19 @@ export class Stack implements ConnectionDriver {
   /** Optional tracer: sees every segment in/out and every connection event. */
   tracer: StackTracer | undefined;
 
-  #conns = new Map<string, StackConnection>();
+  /** Every connection, in the order they were added. */
+  #conns = new Set<StackConnection>();
+  /**
+   * Demux: by remote hostname, then by {@linkcode portsKey} (remote UDP
+   * port, local and remote TCP port): no key string per datagram.
+   */
+  #demux = new Map<string, Map<number, StackConnection>>();
+  /** The connection the last datagram went to, and its address and key (bulk transfers hit it). */
+  #lastConn: StackConnection | undefined;
+  #lastFrom: DatagramAddr | undefined;
+  #lastKey = -1;
+  /** False under a socket that authenticates every byte (no TCP checksum, docs/wire-format.md). */
+  readonly #checksums: boolean;
   /** Listeners by port: one, or several SO_REUSEPORT ones. */
   #listeners = new Map<number, StackListener[]>();
   /** The listener of each passive connection still in its queues. */
@@ -191,6 +214,7 @@ export class Stack implements ConnectionDriver {
       runtime.randomBytes(this.#isnSecret);
     }
     this.#localAddrText = `${socket.localAddr.hostname}|${socket.localAddr.port}`;
+    this.#checksums = socket.authenticated !== true;
     this.#fastOpen = options.fastOpen ?? false;
     this.#fastOpenCache = options.fastOpenCache ?? SHARED_FAST_OPEN_CACHE;
     this.#deferBound = runtime.defer !== undefined && (options.coalesceAcks ?? true)
@@ -211,7 +235,7 @@ export class Stack implements ConnectionDriver {
 
   /** Every connection, including embryonic (SYN queue) and orphaned ones. */
   connections(): StackConnection[] {
-    return [...this.#conns.values()];
+    return [...this.#conns];
   }
 
   /** Every listener. */
@@ -221,7 +245,7 @@ export class Stack implements ConnectionDriver {
 
   /** Finds a connection by its 4-tuple. */
   find(remote: DatagramAddr, localPort: number, remotePort: number): StackConnection | undefined {
-    return this.#conns.get(tupleKey(remote, localPort, remotePort));
+    return this.#demux.get(remote.hostname)?.get(portsKey(remote.port, localPort, remotePort));
   }
 
   /** TCP configuration of the connections opened from now on. */
@@ -264,14 +288,14 @@ export class Stack implements ConnectionDriver {
    */
   dropCounters(): TcpDropCounters {
     const sum = { ...this.#goneDrops };
-    for (const c of this.#conns.values()) addDropCounters(sum, c.tcp.dropCounters());
+    for (const c of this.#conns) addDropCounters(sum, c.tcp.dropCounters());
     return sum;
   }
 
   /** Bytes of memory held by the send and receive buffers of every connection (a gauge). */
   bufferBytes(): number {
     let n = 0;
-    for (const c of this.#conns.values()) n += c.tcp.bufferBytes;
+    for (const c of this.#conns) n += c.tcp.bufferBytes;
     return n;
   }
 
@@ -316,7 +340,7 @@ export class Stack implements ConnectionDriver {
    */
   nextTimeout(): number {
     let min = Number.POSITIVE_INFINITY;
-    for (const c of this.#conns.values()) min = Math.min(min, c.tcp.pollTimeout());
+    for (const c of this.#conns) min = Math.min(min, c.tcp.pollTimeout());
     return min;
   }
 
@@ -408,7 +432,7 @@ export class Stack implements ConnectionDriver {
         r[0],
         (p) => {
           if (this.#listeners.has(p)) return false;
-          const c = this.#conns.get(tupleKey(remote, p, remotePort));
+          const c = this.find(remote, p, remotePort);
           // Linux __inet_check_established: a TIME_WAIT 4-tuple may be taken over
           if (c !== undefined && this.#twReusable(c, now)) reused = c;
           return c === undefined || reused === c;
@@ -509,7 +533,7 @@ export class Stack implements ConnectionDriver {
     if (this.#closed) return;
     this.#closing = true;
     for (const l of this.listeners()) l.close();
-    for (const c of [...this.#conns.values()]) {
+    for (const c of [...this.#conns]) {
       if (c.state !== "CLOSED" && c.state !== "TIME_WAIT") {
         if (abortive) c.abort();
         else c.close();
@@ -557,7 +581,14 @@ export class Stack implements ConnectionDriver {
   }
 
   #add(c: StackConnection): void {
-    this.#conns.set(c.key, c);
+    const host = c.remote.hostname;
+    let byPorts = this.#demux.get(host);
+    if (byPorts === undefined) this.#demux.set(host, byPorts = new Map());
+    const old = byPorts.get(c.key);
+    if (old !== undefined) this.#conns.delete(old); // replaced, as a map entry would be
+    this.#lastConn = this.#lastFrom = undefined;
+    byPorts.set(c.key, c);
+    this.#conns.add(c);
     this.#portUse.set(c.localPort, (this.#portUse.get(c.localPort) ?? 0) + 1);
     if (c.listenerPort !== undefined) {
       c.capped = true;
@@ -587,7 +618,7 @@ export class Stack implements ConnectionDriver {
     this.#pressure = pressure;
     if (share === this.#share) return;
     this.#share = share;
-    for (const c of this.#conns.values()) this.#applyShare(c);
+    for (const c of this.#conns) this.#applyShare(c);
   }
 
   #applyShare(c: StackConnection): void {
@@ -618,7 +649,13 @@ export class Stack implements ConnectionDriver {
     if (c.released) return;
     c.released = true;
     addDropCounters(this.#goneDrops, c.tcp.dropCounters());
-    if (this.#conns.get(c.key) === c) this.#conns.delete(c.key);
+    const byPorts = this.#demux.get(c.remote.hostname);
+    if (byPorts !== undefined && byPorts.get(c.key) === c) {
+      byPorts.delete(c.key);
+      if (byPorts.size === 0) this.#demux.delete(c.remote.hostname);
+    }
+    this.#conns.delete(c);
+    if (this.#lastConn === c) this.#lastConn = this.#lastFrom = undefined;
     const n = (this.#portUse.get(c.localPort) ?? 1) - 1;
     if (n <= 0) this.#portUse.delete(c.localPort);
     else this.#portUse.set(c.localPort, n);
@@ -752,13 +789,13 @@ export class Stack implements ConnectionDriver {
       // batch produced to the kernel in one call at the end of the task.
       const len = ENVELOPE_HEADER_LEN + segmentEncodedLength(seg);
       const buf = batch.reserve(len);
-      emitSegment(seg, buf, emitEnvelope(EnvelopeType.TCP_SEGMENT, 0, buf, 0));
+      emitSegment(seg, buf, emitEnvelope(EnvelopeType.TCP_SEGMENT, 0, buf, 0), this.#checksums);
       batch.commit(len, dest);
       return;
     }
     const buf = this.#tx;
     const n = emitEnvelope(EnvelopeType.TCP_SEGMENT, 0, buf, 0);
-    const len = n + emitSegment(seg, buf, n);
+    const len = n + emitSegment(seg, buf, n, this.#checksums);
     if (dest === undefined) this.socket.send(buf.subarray(0, len));
     else this.socket.send(buf.subarray(0, len), dest);
   }
@@ -807,7 +844,7 @@ export class Stack implements ConnectionDriver {
 
   #compactTimers(): void {
     this.#timers.clear();
-    for (const c of this.#conns.values()) {
+    for (const c of this.#conns) {
       c.queuedDeadline = Number.POSITIVE_INFINITY;
       const d = c.tcp.pollTimeout();
       if (d !== Number.POSITIVE_INFINITY) {
@@ -820,24 +857,38 @@ export class Stack implements ConnectionDriver {
   #onDatagram(data: Uint8Array, from: DatagramAddr): void {
     if (this.#closed) return;
     this.counters.datagramsIn++;
-    const env = parseEnvelope(data);
-    if (!env.ok) {
-      this.counters.badEnvelopes++;
-      return;
+    let body: Uint8Array;
+    if (data.length >= ENVELOPE_HEADER_LEN && data[0] === TCP_HEAD0 && data[1] === TCP_HEAD1) {
+      body = data.subarray(ENVELOPE_HEADER_LEN); // the usual header (version 0, no extensions)
+    } else {
+      const env = parseEnvelope(data);
+      if (!env.ok) {
+        this.counters.badEnvelopes++;
+        return;
+      }
+      if (env.value.type !== EnvelopeType.TCP_SEGMENT) {
+        this.counters.controlIn++;
+        return;
+      }
+      body = env.value.body;
     }
-    if (env.value.type !== EnvelopeType.TCP_SEGMENT) {
-      this.counters.controlIn++;
-      return;
-    }
-    const parsed = parseSegment(env.value.body);
-    if (!parsed.ok) {
+    const seg = decodeSegment(body, this.#checksums);
+    if (seg instanceof WireError) {
       this.counters.badSegments++;
       return;
     }
-    const seg = parsed.value;
     this.counters.segmentsIn++;
-    const key = tupleKey(from, seg.dstPort, seg.srcPort);
-    const c = this.#conns.get(key);
+    const key = portsKey(from.port, seg.dstPort, seg.srcPort);
+    let c: StackConnection | undefined;
+    if (from === this.#lastFrom && key === this.#lastKey) c = this.#lastConn;
+    else {
+      c = this.#demux.get(from.hostname)?.get(key);
+      if (c !== undefined) {
+        this.#lastConn = c;
+        this.#lastFrom = from;
+        this.#lastKey = key;
+      }
+    }
     this.tracer?.onSegment?.(this.runtime.now(), "in", from, seg, c);
     if (c !== undefined) {
       if (c.embryonic && (seg.flags & ACK) !== 0 && (seg.flags & (SYN | RST)) === 0) {

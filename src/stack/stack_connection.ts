@@ -39,6 +39,25 @@ export function tupleKey(remote: DatagramAddr, localPort: number, remotePort: nu
   return `${remote.hostname}|${remote.port}|${localPort}|${remotePort}`;
 }
 
+/**
+ * The numeric demux key of a 4-tuple within one remote IP address: the
+ * remote UDP port, our TCP port and the peer's TCP port packed into one
+ * integer below 2^48 (exact in a double). The stack looks a connection up
+ * by the remote hostname, then by this number: no key string is built per
+ * datagram.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { portsKey } from "./stack_connection.ts";
+ * assert.equal(portsKey(1, 2, 3), 2 ** 32 + 2 * 65536 + 3);
+ * assert.notEqual(portsKey(7000, 22, 40000), portsKey(7000, 40000, 22));
+ * ```
+ */
+export function portsKey(udpPort: number, localPort: number, remotePort: number): number {
+  return udpPort * 0x1_0000_0000 + localPort * 0x1_0000 + remotePort;
+}
+
 /** Formats a 4-tuple for messages, e.g. `127.0.0.1:7000 tcp 40000→22`. */
 export function formatTuple(t: FourTuple): string {
   const host = t.remote.hostname.includes(":") ? `[${t.remote.hostname}]` : t.remote.hostname;
@@ -58,8 +77,8 @@ export class StackConnection implements FourTuple {
   readonly localPort: number;
   /** The peer's TCP port. */
   readonly remotePort: number;
-  /** Demux key. */
-  readonly key: string;
+  /** Demux key within the remote hostname ({@linkcode portsKey}). */
+  readonly key: number;
   /** Listener port this connection came from, for passive opens. */
   readonly listenerPort: number | undefined;
   /** Called for every event of the connection, after the stack's own handling. */
@@ -92,7 +111,7 @@ export class StackConnection implements FourTuple {
     this.remote = remote;
     this.localPort = tcp.localPort;
     this.remotePort = tcp.remotePort;
-    this.key = tupleKey(remote, tcp.localPort, tcp.remotePort);
+    this.key = portsKey(remote.port, tcp.localPort, tcp.remotePort);
     this.listenerPort = listenerPort;
     this.embryonic = listenerPort !== undefined;
   }

@@ -170,4 +170,14 @@ export interface DatagramSocket {
    * kernel drops datagrams. A stack keeps its advertised window within it.
    */
   readonly receiveCapacity?: number;
+  /**
+   * Optional: `true` when every datagram this socket sends is authenticated
+   * over all its bytes (an AEAD tag, as `SealedSocket` adds) and every
+   * datagram it delivers has been verified so. A tou stack then neither
+   * computes nor verifies TCP checksums (the field is sent as 0;
+   * docs/wire-format.md §2). Both peers must agree, so a decorator between
+   * such a socket and the stack passes this on (as `ForwardingSocket`
+   * does) and must not alter the bytes.
+   */
+  readonly authenticated?: boolean;
 }

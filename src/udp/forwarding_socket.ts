@@ -9,6 +9,7 @@
 import type {
   Datagram,
   DatagramAddr,
+  DatagramBatchOutput,
   DatagramErrorHandler,
   DatagramHandler,
   DatagramSocket,
@@ -58,6 +59,24 @@ export class ForwardingSocket implements DatagramSocket {
   /** The inner socket's connected peer. */
   get remoteAddr(): DatagramAddr | undefined {
     return this.inner.remoteAddr;
+  }
+
+  /**
+   * The inner socket's: a decorator passes the seal's promise on (see
+   * {@linkcode DatagramSocket.authenticated}); one that alters bytes between
+   * the seal and the stack must override this with `false`.
+   */
+  get authenticated(): boolean | undefined {
+    return this.inner.authenticated;
+  }
+
+  /**
+   * The inner socket's batched output, when this class's `send` is the one
+   * in use: a subclass that overrides `send` (to watch, log or drop what
+   * goes out) gets no batch, so that every datagram still passes its `send`.
+   */
+  get batch(): DatagramBatchOutput | undefined {
+    return this.send === ForwardingSocket.prototype.send ? this.inner.batch : undefined;
   }
 
   /** Forwarded. */

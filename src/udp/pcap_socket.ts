@@ -104,8 +104,17 @@ export class PcapWriter {
    * @param src Sender's UDP address.
    * @param dst Receiver's UDP address.
    * @param segment The TCP segment bytes as tou carries them.
+   * @param computeChecksum Compute the TCP checksum from scratch (the
+   *   segment travelled sealed, its checksum field is 0) instead of
+   *   updating the one it carries. Default `false`.
    */
-  segment(timeMs: number, src: DatagramAddr, dst: DatagramAddr, segment: Uint8Array): void {
+  segment(
+    timeMs: number,
+    src: DatagramAddr,
+    dst: DatagramAddr,
+    segment: Uint8Array,
+    computeChecksum = false,
+  ): void {
     if (this.#closed) return;
     let s = ipBytes(src.hostname);
     let d = ipBytes(dst.hostname);
@@ -123,7 +132,15 @@ export class PcapWriter {
     }
     writePcapRecordHeader(this.#buf, this.#len, timeMs, plen);
     this.#ipId = (this.#ipId + 1) & 0xffff;
-    writeIpTcpPacket(this.#buf, this.#len + PCAP_RECORD_HEADER_LEN, s, d, segment, this.#ipId);
+    writeIpTcpPacket(
+      this.#buf,
+      this.#len + PCAP_RECORD_HEADER_LEN,
+      s,
+      d,
+      segment,
+      this.#ipId,
+      computeChecksum,
+    );
     this.#len += need;
     this.#packets++;
   }
@@ -173,8 +190,14 @@ export function openPcapFile(path: string): PcapWriter {
     while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
   };
   const writer = new (class extends PcapWriter {
-    override segment(t: number, s: DatagramAddr, d: DatagramAddr, seg: Uint8Array): void {
-      super.segment(t, s, d, seg);
+    override segment(
+      t: number,
+      s: DatagramAddr,
+      d: DatagramAddr,
+      seg: Uint8Array,
+      computeChecksum?: boolean,
+    ): void {
+      super.segment(t, s, d, seg, computeChecksum);
       if (timer === undefined && !closed) {
         timer = setTimeout(() => {
           timer = undefined;
@@ -225,7 +248,9 @@ const wallClock = (): number => performance.timeOrigin + performance.now();
 /**
  * Records every TCP segment sent or received through it into a
  * {@linkcode PcapWriter}; datagrams pass through unchanged. Datagrams that
- * do not carry a TCP segment (sealed, control) are not recorded.
+ * do not carry a TCP segment (sealed, control) are not recorded. Above a
+ * seal (the inner socket is `authenticated`) the segments carry no checksum
+ * (docs/wire-format.md), so each record gets one computed from scratch.
  *
  * @example Capture an endpoint's traffic
  * ```ts ignore
@@ -298,7 +323,8 @@ export class PcapSocket extends ForwardingSocket {
     if (!env.ok || env.value.type !== EnvelopeType.TCP_SEGMENT) return;
     const body = env.value.body;
     if (body.length < TCP_HEADER_MIN_LEN) return;
-    this.#writer.segment(this.#now(), src, dst, body);
+    // Under a seal the stack sends no checksum (field 0): the capture computes one.
+    this.#writer.segment(this.#now(), src, dst, body, this.inner.authenticated === true);
   }
 }
 

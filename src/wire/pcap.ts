@@ -15,7 +15,7 @@
  * @module
  */
 
-import { onesComplementSum, TCP_CHECKSUM_OFFSET, TCP_PROTOCOL } from "./checksum.ts";
+import { onesComplementSum, TCP_CHECKSUM_OFFSET, TCP_PROTOCOL, tcpChecksum } from "./checksum.ts";
 
 /** `LINKTYPE_RAW`: raw IPv4 or IPv6 packets, no link-layer header. */
 export const LINKTYPE_RAW = 101;
@@ -237,6 +237,10 @@ export function ipPacketLength(addrLength: 4 | 16, segmentLength: number): numbe
  * @param dst Destination address bytes (same family as `src`).
  * @param segment The TCP segment as tou sent it (header, options, payload).
  * @param ipId IPv4 identification (ignored for IPv6).
+ * @param computeChecksum Compute the checksum from scratch instead of
+ *   updating the one the segment carries: for segments that travelled sealed,
+ *   whose checksum field is 0 (docs/wire-format.md, "No checksum inside a
+ *   sealed datagram"). Default `false`.
  * @returns Bytes written.
  * @throws {RangeError} When the address lengths differ or are not 4 or 16.
  *
@@ -260,6 +264,7 @@ export function writeIpTcpPacket(
   dst: Uint8Array,
   segment: Uint8Array,
   ipId = 0,
+  computeChecksum = false,
 ): number {
   if (src.length !== dst.length || (src.length !== 4 && src.length !== 16)) {
     throw new RangeError(
@@ -297,6 +302,12 @@ export function writeIpTcpPacket(
   const t = offset + hlen;
   buf.set(segment, t);
   if (segment.length >= TCP_CHECKSUM_OFFSET + 2) {
+    if (computeChecksum) {
+      // tou's zero-address checksum first; the update below adds the addresses.
+      const sum = tcpChecksum(buf.subarray(t, t + segment.length));
+      buf[t + TCP_CHECKSUM_OFFSET] = sum >> 8;
+      buf[t + TCP_CHECKSUM_OFFSET + 1] = sum & 0xff;
+    }
     // RFC 1624 eqn. 3 with m = 0: tou's pseudo-header has zero addresses.
     const old = (buf[t + TCP_CHECKSUM_OFFSET] << 8) | buf[t + TCP_CHECKSUM_OFFSET + 1];
     const updated = ~fold((~old & 0xffff) + addressSum(src, dst)) & 0xffff;

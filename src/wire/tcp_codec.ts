@@ -70,35 +70,58 @@ export function parseSegment(
   bytes: Uint8Array,
   opts?: ParseSegmentOptions,
 ): WireResult<TcpSegment> {
+  const r = decodeSegment(bytes, opts?.verifyChecksum !== false);
+  return r instanceof WireError ? { ok: false, error: r } : { ok: true, value: r };
+}
+
+/**
+ * {@linkcode parseSegment} for the receive fast path: the segment itself or
+ * the {@linkcode WireError}, with no result object around it. Same checks in
+ * the same order; the payload (and unknown options' data) are views into
+ * `bytes`.
+ *
+ * @param bytes The whole segment (the datagram after the envelope header).
+ * @param verifyChecksum Verify the checksum (default `true`); a stack under
+ *   a seal passes `false` (docs/wire-format.md, "No checksum inside a sealed
+ *   datagram").
+ * @returns The segment, or why not.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeSegment } from "./tcp_codec.ts";
+ * import { WireError } from "./wire_error.ts";
+ * const seg = new Uint8Array(20);
+ * seg[12] = 0x50; // data offset 5; checksum field 0, which does not verify
+ * assert.ok(decodeSegment(seg) instanceof WireError);
+ * const r = decodeSegment(seg, false);
+ * assert.ok(!(r instanceof WireError) && r.payload.length === 0);
+ * ```
+ */
+export function decodeSegment(bytes: Uint8Array, verifyChecksum = true): TcpSegment | WireError {
   const view = sharedView.reset(bytes);
   const bad = view.check();
-  if (bad !== undefined) return { ok: false, error: bad };
+  if (bad !== undefined) return bad;
   // RFC 9293 §3.10.7.1: a segment with a bad checksum is discarded.
-  if (opts?.verifyChecksum !== false && !verifyTcpChecksum(bytes)) {
-    return {
-      ok: false,
-      error: new WireError(
-        "bad-checksum",
-        `checksum 0x${view.checksum.toString(16).padStart(4, "0")} does not verify`,
-      ),
-    };
+  if (verifyChecksum && !verifyTcpChecksum(bytes)) {
+    return new WireError(
+      "bad-checksum",
+      `checksum 0x${view.checksum.toString(16).padStart(4, "0")} does not verify`,
+    );
   }
   const headerLength = view.headerLength;
-  const options = decodeOptions(bytes.subarray(TCP_HEADER_MIN_LEN, headerLength));
-  if (options instanceof WireError) return { ok: false, error: options };
+  const options = decodeOptions(bytes, TCP_HEADER_MIN_LEN, headerLength);
+  if (options instanceof WireError) return options;
   return {
-    ok: true,
-    value: {
-      srcPort: view.srcPort,
-      dstPort: view.dstPort,
-      seq: view.seq,
-      ack: view.ack,
-      flags: view.flags,
-      window: view.window,
-      urgentPointer: view.urgentPointer,
-      options,
-      payload: bytes.subarray(headerLength),
-    },
+    srcPort: view.srcPort,
+    dstPort: view.dstPort,
+    seq: view.seq,
+    ack: view.ack,
+    flags: view.flags,
+    window: view.window,
+    urgentPointer: view.urgentPointer,
+    options,
+    payload: bytes.subarray(headerLength),
   };
 }
 
@@ -142,6 +165,9 @@ export function segmentEncodedLength(seg: TcpSegment): number {
  * @param seg The segment.
  * @param buf Destination; needs `segmentEncodedLength(seg)` bytes from `offset`.
  * @param offset Where to start writing. Default 0.
+ * @param checksum Compute the checksum (default `true`); `false` leaves the
+ *   field 0, for a segment that travels sealed (docs/wire-format.md, "No
+ *   checksum inside a sealed datagram").
  * @returns Bytes written.
  * @throws {RangeError} If a field is out of range, the options exceed 40
  * bytes, the segment exceeds 65535 bytes or `buf` is too small.
@@ -160,7 +186,12 @@ export function segmentEncodedLength(seg: TcpSegment): number {
  * assert.equal(buf[4 + 13], 0x18); // PSH|ACK
  * ```
  */
-export function emitSegment(seg: TcpSegment, buf: Uint8Array, offset = 0): number {
+export function emitSegment(
+  seg: TcpSegment,
+  buf: Uint8Array,
+  offset = 0,
+  checksum = true,
+): number {
   checkU16("source port", seg.srcPort);
   checkU16("destination port", seg.dstPort);
   checkU32("sequence number", seg.seq);
@@ -204,9 +235,11 @@ export function emitSegment(seg: TcpSegment, buf: Uint8Array, offset = 0): numbe
   buf[o + 19] = seg.urgentPointer;
   if (optionsLength > 0) emitOptions(seg.options, buf, o + TCP_HEADER_MIN_LEN);
   buf.set(seg.payload, o + headerLength);
-  const sum = tcpChecksum(buf.subarray(o, o + total));
-  buf[o + 16] = sum >>> 8;
-  buf[o + 17] = sum;
+  if (checksum) {
+    const sum = tcpChecksum(buf.subarray(o, o + total));
+    buf[o + 16] = sum >>> 8;
+    buf[o + 17] = sum;
+  }
   return total;
 }
 

@@ -111,15 +111,22 @@ function lengthError(kind: number, len: number, at: number): WireError | undefin
  * is reported as 14 (RFC 7323 §2.3). MSS and Window Scale are decoded on any
  * segment; whether to honour them is the connection's business.
  *
- * @param bytes The option bytes (header bytes 20 up to the data offset).
+ * @param bytes The option bytes (header bytes 20 up to the data offset), or
+ *   a larger buffer holding them at `start`..`end` (no view is made of it;
+ *   offsets in error messages count from `start`).
+ * @param start Where the options start. Default 0.
+ * @param end Where they end. Default `bytes.length`.
  * @returns The options (absent fields mean "not present"), or the error.
  */
-export function decodeOptions(bytes: Uint8Array): TcpOptions | WireError {
-  const end = bytes.length;
-  if (end === 0) return EMPTY_OPTIONS;
+export function decodeOptions(
+  bytes: Uint8Array,
+  start = 0,
+  end: number = bytes.length,
+): TcpOptions | WireError {
+  if (end === start) return EMPTY_OPTIONS;
   let out: MutableOptions | undefined;
   let unknown: UnknownOption[] | undefined;
-  let i = 0;
+  let i = start;
   while (i < end) {
     const kind = bytes[i];
     if (kind === OptionKind.EOL) break;
@@ -129,19 +136,25 @@ export function decodeOptions(bytes: Uint8Array): TcpOptions | WireError {
     }
     // RFC 9293 §3.2: every other option is kind, length (counting both), data.
     if (i + 1 >= end) {
-      return new WireError("option-overrun", `option kind ${kind} at ${i} has no length byte`);
+      return new WireError(
+        "option-overrun",
+        `option kind ${kind} at ${i - start} has no length byte`,
+      );
     }
     const len = bytes[i + 1];
     if (len < 2) {
-      return new WireError("bad-option-length", `option kind ${kind} at ${i} has length ${len}`);
+      return new WireError(
+        "bad-option-length",
+        `option kind ${kind} at ${i - start} has length ${len}`,
+      );
     }
     if (i + len > end) {
       return new WireError(
         "option-overrun",
-        `option kind ${kind} at ${i} of length ${len} overruns ${end} option bytes`,
+        `option kind ${kind} at ${i - start} of length ${len} overruns ${end - start} option bytes`,
       );
     }
-    const bad = lengthError(kind, len, i);
+    const bad = lengthError(kind, len, i - start);
     if (bad !== undefined) return bad;
     out ??= {};
     switch (kind) {

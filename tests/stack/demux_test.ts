@@ -81,3 +81,59 @@ Deno.test("Stack demultiplexes two peers using the same TCP ports by their UDP a
   assert.equal(tb.state(a, 80, 40000), "ESTABLISHED");
   tb.close();
 });
+
+Deno.test("Stack demultiplexes interleaved segments of peers on one host by UDP port and TCP ports", () => {
+  const tb = createTestbed();
+  const l = tb.stack.listen(80);
+  // One hostname: the UDP port tells the first two apart, the TCP source port the last two.
+  const a = tb.rawPeer({ hostname: "127.0.0.9", port: 5000, tcpPort: 40000, targetPort: 80 });
+  const b = tb.rawPeer({ hostname: "127.0.0.9", port: 5001, tcpPort: 40000, targetPort: 80 });
+  const flows = [
+    { p: a, srcPort: 40000 },
+    { p: b, srcPort: 40000 },
+    { p: a, srcPort: 40001 },
+  ];
+  flows.forEach(({ p, srcPort }, i) => {
+    tb.setNextIsn(1000 * (i + 1));
+    p.send({ flags: "S", seq: 0, srcPort });
+    assert.equal(p.next()!.segment.seq, 1000 * (i + 1));
+    p.send({ flags: ".", seq: 1, ack: 1000 * (i + 1) + 1, srcPort });
+  });
+  const conns = flows.map(() => l.accept()!);
+  // Alternate between the flows so that no datagram finds the previous one's connection.
+  for (let k = 0; k < 3; k++) {
+    flows.forEach(({ p, srcPort }, i) => {
+      p.send({ flags: "P.", seq: 1 + k, ack: 1000 * (i + 1) + 1, payload: String(i), srcPort });
+    });
+  }
+  const dec = new TextDecoder();
+  assert.deepEqual(conns.map((c) => dec.decode(tb.app(c).data)), ["000", "111", "222"]);
+  assert.equal(tb.stack.find({ hostname: "127.0.0.9", port: 5001 }, 80, 40000), conns[1]);
+  assert.equal(tb.stack.find({ hostname: "127.0.0.9", port: 5000 }, 80, 40001), conns[2]);
+  assert.equal(tb.stack.find({ hostname: "127.0.0.9", port: 5001 }, 80, 40001), undefined);
+  tb.close();
+});
+
+Deno.test("Stack forgets a released connection: a new one on the same 4-tuple gets the next segments", () => {
+  const tb = createTestbed();
+  const l = tb.stack.listen(80);
+  const p = tb.rawPeer({ tcpPort: 40000, targetPort: 80 });
+  tb.setNextIsn(1000);
+  p.send({ flags: "S", seq: 0 });
+  p.next();
+  p.send({ flags: ".", seq: 1, ack: 1001 });
+  const first = l.accept()!;
+  p.send({ flags: "P.", seq: 1, ack: 1001, payload: "a" });
+  p.send({ flags: "R", seq: 2 }); // the connection is gone
+  assert.equal(first.state, "CLOSED");
+  p.take();
+  tb.setNextIsn(9000);
+  p.send({ flags: "S", seq: 50_000 });
+  assert.equal(p.next()!.segment.seq, 9000);
+  p.send({ flags: ".", seq: 50_001, ack: 9001 });
+  const second = l.accept()!;
+  assert.notEqual(second, first);
+  p.send({ flags: "P.", seq: 50_001, ack: 9001, payload: "b" });
+  assert.equal(new TextDecoder().decode(tb.app(second).data), "b");
+  tb.close();
+});

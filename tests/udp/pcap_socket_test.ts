@@ -74,3 +74,61 @@ Deno.test('PcapSocket capture "out" records only what it sends', () => {
   clock.advance(10);
   assert.deepEqual(records().map((x) => x.segment[1]), [1]);
 });
+
+Deno.test("PcapSocket above a seal writes valid checksums for segments sent without one", async () => {
+  const { SealedSocket } = await import("../../src/seal/sealed_socket.ts");
+  const { Stack } = await import("../../src/stack/stack.ts");
+  const { onesComplementSum } = await import("../../src/wire/checksum.ts");
+  const clock = new VirtualClock({ seed: 2, start: 1_700_000_000_000 });
+  const net = new SimNetwork(clock, { seed: 2 });
+  net.setLink("*", "*", { delay: 5 });
+  const opts = {
+    psk: new Uint8Array(32).fill(1),
+    now: () => clock.now(),
+    randomBytes: (b: Uint8Array) => clock.randomBytes(b),
+  };
+  const chunks: Uint8Array[] = [];
+  const writer = new PcapWriter((b) => chunks.push(b.slice()));
+  const captured = new PcapSocket(
+    new SealedSocket(net.bind({ hostname: "10.0.0.1", port: 1000 }), {
+      ...opts,
+      role: "responder",
+    }),
+    writer,
+    { now: () => clock.now() },
+  );
+  assert.equal(captured.authenticated, true);
+  const server = new Stack(captured, clock);
+  const client = new Stack(
+    new SealedSocket(net.bind({ hostname: "10.0.0.2", port: 2000 }), {
+      ...opts,
+      role: "initiator",
+    }),
+    clock,
+  );
+  const l = server.listen(80);
+  const c = client.connect({ hostname: "10.0.0.1", port: 1000 }, 80);
+  clock.advance(100);
+  c.write(new TextEncoder().encode("hello"));
+  clock.advance(100);
+  assert.equal(l.accept()?.readable, 5);
+  writer.flush();
+  const all = new Uint8Array(chunks.reduce((n, x) => n + x.length, 0));
+  let o = 0;
+  for (const x of chunks) all.set(x, (o += x.length) - x.length);
+  const r = parsePcap(all);
+  assert.ok(r.ok);
+  assert.ok(r.value.records.length >= 4, `${r.value.records.length} records`);
+  for (const rec of r.value.records) {
+    const ip = rec.data;
+    const tcp = ip.subarray(20);
+    const pseudo = new Uint8Array(12);
+    pseudo.set(ip.subarray(12, 20));
+    pseudo[9] = 6;
+    pseudo[10] = tcp.length >> 8;
+    pseudo[11] = tcp.length & 0xff;
+    assert.equal(onesComplementSum(tcp, onesComplementSum(pseudo)), 0xffff, "valid for tshark");
+  }
+  server.close();
+  client.close();
+});

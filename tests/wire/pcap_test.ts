@@ -173,3 +173,24 @@ Deno.test("parsePcap and parseIpTcpPacket read back what was written (IPv4 and I
   assert.ok(r.ok && r.value.records.length === 0);
   assert.ok(!parsePcap(new Uint8Array(24)).ok);
 });
+
+Deno.test("a sealed segment (checksum field 0) gets a valid checksum computed from scratch", () => {
+  const seg = new Uint8Array(33).fill(5); // odd length
+  seg[12] = 0x50;
+  seg[16] = 0;
+  seg[17] = 0;
+  for (
+    const [src, dst] of [
+      [new Uint8Array([10, 0, 0, 1]), new Uint8Array([10, 0, 0, 2])],
+      [ipBytes("2001:db8::1")!, ipBytes("2001:db8::2")!],
+    ]
+  ) {
+    const buf = new Uint8Array(ipPacketLength(src.length as 4 | 16, seg.length));
+    const hlen = buf.length - seg.length;
+    writeIpTcpPacket(buf, 0, src, dst, seg, 1, false);
+    assert.ok(!verifiesWith(buf.subarray(hlen), src, dst), "updating a zero field is not enough");
+    writeIpTcpPacket(buf, 0, src, dst, seg, 1, true);
+    assert.ok(verifiesWith(buf.subarray(hlen), src, dst));
+    assert.deepEqual([seg[16], seg[17]], [0, 0], "the input segment is left alone");
+  }
+});

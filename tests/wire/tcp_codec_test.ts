@@ -345,3 +345,32 @@ Deno.test("parseSegment decodes options on a non-SYN segment when MSS is present
   assert.equal(p.options.mss, 1460);
   assert.deepEqual([...p.payload], [0x61]);
 });
+
+Deno.test("emitSegment with checksum false leaves the field 0 and writes the same other bytes", () => {
+  const seg = segment({
+    options: { timestamps: { tsVal: 5, tsEcr: 6 } },
+    payload: new TextEncoder().encode("hello"),
+  });
+  const a = new Uint8Array(segmentEncodedLength(seg));
+  const b = new Uint8Array(a.length).fill(0xee);
+  emitSegment(seg, a);
+  emitSegment(seg, b, 0, false);
+  assert.deepEqual([b[16], b[17]], [0, 0]);
+  assert.deepEqual([...b.subarray(0, 16)], [...a.subarray(0, 16)]);
+  assert.deepEqual([...b.subarray(18)], [...a.subarray(18)]);
+});
+
+Deno.test("decodeSegment gives what parseSegment gives, without the result object", async () => {
+  const { decodeSegment } = await import("../../src/wire/tcp_codec.ts");
+  const { WireError } = await import("../../src/wire/wire_error.ts");
+  const seg = segment({ options: { mss: 1400, sackBlocks: [{ left: seq(1), right: seq(9) }] } });
+  const bytes = emit(seg);
+  assert.deepEqual(decodeSegment(bytes), parsed(bytes));
+  bytes[30] ^= 1; // inside the options: the checksum no longer verifies
+  const bad = decodeSegment(bytes);
+  assert.ok(bad instanceof WireError && bad.reason === "bad-checksum");
+  const unchecked = decodeSegment(bytes, false);
+  assert.ok(!(unchecked instanceof WireError));
+  const short = decodeSegment(new Uint8Array(10), false);
+  assert.ok(short instanceof WireError && short.reason === "truncated-header");
+});

@@ -177,3 +177,18 @@ Deno.test("optionsEncodedLength refuses a Fast Open cookie of 3 or 18 bytes", ()
   assert.throws(() => optionsEncodedLength({ fastOpen: new Uint8Array(3) }), RangeError);
   assert.throws(() => optionsEncodedLength({ fastOpen: new Uint8Array(18) }), RangeError);
 });
+
+Deno.test("decodeOptions reads a range of a larger buffer like a view of it, offsets counted from start", () => {
+  const opts = fromHex("020405a8 0402080a 00000001 00000000 01030307");
+  const big = new Uint8Array(7 + opts.length + 5).fill(0xab);
+  big.set(opts, 7);
+  assert.deepEqual(decodeOptions(big, 7, 7 + opts.length), decodeOptions(opts));
+  assert.deepEqual(decodeOptions(big, 7, 7), decodeOptions(new Uint8Array(0)));
+  const bad = fromHex("01010204 05");
+  big.set(bad, 7);
+  const e1 = decodeOptions(big, 7, 7 + bad.length);
+  const e2 = decodeOptions(bad);
+  assert.ok(e1 instanceof WireError && e2 instanceof WireError);
+  assert.equal(e1.reason, e2.reason);
+  assert.equal(e1.message, e2.message);
+});
