@@ -106,7 +106,8 @@ export const OPTION_HELP = {
     `reset a session that carried no data either way for this many seconds; 0 never (default: ${DEFAULT_IDLE_TIMEOUT_S})`,
   memoryBudget:
     `MiB of send/receive buffers all tunnel connections share; windows shrink as connections are added; 0 none (default: ${DEFAULT_MEMORY_BUDGET_MIB})`,
-  control: "serve live figures for `tou stat` on this loopback address (host:port or port)",
+  control:
+    "serve live figures for `tou stat` and a live web dashboard on this loopback address (host:port or port)",
   drainTimeout: "on SIGINT/SIGTERM, let open streams finish for this long, then reset them",
   congestion: `congestion control: ${
     SELECTABLE_CONGESTION.join(", ")

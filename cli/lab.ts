@@ -67,13 +67,19 @@ export function labCommand(ctx: CliContext): Command<[], Record<string, unknown>
       "write the segments the client host sends (lost ones too) and receives to this pcap file",
     )
     .option(
+      "--trace",
+      "also show each connection's trace events: timers armed, stopped and fired, " +
+        "retransmissions, cwnd and window changes",
+    )
+    .option(
       "--svg <file>",
       "draw the run: ladder diagram and RFC 9293 state diagram (one scenario)",
     )
     .addHelpText(
       "after",
       `\nScenarios:\n${listing()}\n\nExamples:\n  tou lab time-wait\n` +
-        "  tou lab retransmission --loss 0.1 --seed 7 --pcap lab.pcap   # then: wireshark lab.pcap",
+        "  tou lab retransmission --loss 0.1 --seed 7 --pcap lab.pcap   # then: wireshark lab.pcap\n" +
+        "  tou lab retransmission --trace   # timers, retransmissions, cwnd on the timeline",
     )
     .action((name, opts) => {
       if (name === undefined && opts.json) {
@@ -104,6 +110,7 @@ export function labCommand(ctx: CliContext): Command<[], Record<string, unknown>
         delay: numberFlag("delay", opts.delay, 0, 60_000),
         reorder: numberFlag("reorder", opts.reorder, 0, 1),
         seed: numberFlag("seed", opts.seed, 0, 2 ** 32 - 1, true),
+        trace: opts.trace === true,
       };
       const pcap = opts.pcap === undefined ? undefined : openPcapFile(opts.pcap);
       let reports;

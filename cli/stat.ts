@@ -8,6 +8,7 @@ import { Command } from "@commander-js/extra-typings";
 import { ConfigError } from "../src/tunnel/config.ts";
 import { AddressError, isLoopback, parseHostPort } from "../src/tunnel/address.ts";
 import { fetchStat, formatStatTable } from "../src/tunnel/stat.ts";
+import { dashboardUrl } from "../src/tunnel/dashboard.ts";
 import { type CliContext, configureCommand, EXIT_FAILURE, EXIT_OK } from "./_common.ts";
 
 /**
@@ -22,23 +23,27 @@ export function statCommand(ctx: CliContext): Command<[], Record<string, unknown
     .description(
       "Show the tunnel connections of a running `tou server` or `tou client` started with " +
         "--control: one row per connection (state, queues, addresses) and its RTT, cwnd and " +
-        "retransmissions, like `ss -ti`.",
+        "retransmissions, like `ss -ti`. With --web, print the URL of the live web dashboard " +
+        "the control endpoint serves (connections with their state, live charts of throughput, " +
+        "cwnd, RTT/RTO, bytes in flight and retransmissions).",
     )
     .requiredOption("--control <addr>", "the control address given to the server or client")
     .option("--json", "print the raw JSON snapshot")
     .option("--metrics", "print the Prometheus metrics text")
+    .option("--web", "print the URL of the live web dashboard (open it in a browser)")
     .addHelpText(
       "after",
       `
 Example:
   tou server --forward 22=127.0.0.1:22 --control 127.0.0.1:7001 &
   tou stat --control 7001
+  tou stat --control 7001 --web     # http://127.0.0.1:7001/dashboard
 
 Exit status: 0 success, 1 the control endpoint cannot be reached, 2 usage error.`,
     )
     .action(async (opts) => {
-      if (opts.json && opts.metrics) {
-        throw new ConfigError("--json and --metrics cannot be used together");
+      if ([opts.json, opts.metrics, opts.web].filter(Boolean).length > 1) {
+        throw new ConfigError("--json, --metrics and --web cannot be used together");
       }
       let addr;
       try {
@@ -53,6 +58,9 @@ Exit status: 0 success, 1 the control endpoint cannot be reached, 2 usage error.
       try {
         if (opts.metrics) {
           ctx.io.stdout(await fetchStat(addr, "metrics"));
+        } else if (opts.web) {
+          await fetchStat(addr, "connections"); // it answers: the page is there
+          ctx.io.stdout(dashboardUrl(addr) + "\n");
         } else {
           const snap = await fetchStat(addr, "connections");
           ctx.io.stdout(opts.json ? JSON.stringify(snap, null, 2) + "\n" : formatStatTable(snap));

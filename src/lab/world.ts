@@ -14,6 +14,7 @@ import type { StackConnection } from "../stack/stack_connection.ts";
 import { formatSegment } from "../stack/trace.ts";
 import type { TcpConfig } from "../tcp/config.ts";
 import type { TcpEvent } from "../tcp/events.ts";
+import { formatTraceEvent, type TcpTraceEvent } from "../tcp/trace_events.ts";
 import type { DatagramAddr } from "../udp/datagram_socket.ts";
 import { ForwardingSocket } from "../udp/forwarding_socket.ts";
 import { PcapSocket, type PcapWriter } from "../udp/pcap_socket.ts";
@@ -22,7 +23,7 @@ import { decodeDatagram } from "../wire/datagram.ts";
 import type { TcpSegment } from "../wire/tcp_segment.ts";
 
 /** What a timeline line is about. */
-export type LabLineKind = "app" | "state" | "segment" | "lost" | "event" | "note";
+export type LabLineKind = "app" | "state" | "segment" | "lost" | "event" | "note" | "trace";
 
 /** One line of the timeline. */
 export interface LabLine {
@@ -95,6 +96,11 @@ export interface LabWorldOptions {
   readonly pcap?: PcapWriter;
   /** The host the capture is taken on. Default "client", or the first host when there is none. */
   readonly pcapAt?: string;
+  /**
+   * Also puts each connection's trace events on the timeline (kind "trace"):
+   * timers armed, stopped and fired, retransmissions, cwnd and window changes.
+   */
+  readonly trace?: boolean;
 }
 
 /** Options of {@linkcode LabWorld.host}. */
@@ -204,6 +210,7 @@ export class LabWorld {
   readonly #stacks: Stack[] = [];
   readonly #muted = new Set<string>();
   #mutedSegments = 0;
+  readonly #trace: boolean;
 
   /** Creates an empty world. */
   constructor(opts: LabWorldOptions = {}) {
@@ -220,6 +227,7 @@ export class LabWorld {
     this.lossy = loss > 0;
     this.#pcap = opts.pcap;
     this.#pcapAt = opts.pcapAt;
+    this.#trace = opts.trace === true;
     this.network.setLink("*", "*", this.link);
   }
 
@@ -256,6 +264,12 @@ export class LabWorld {
         this.#sent(name, other, seg, text);
       },
       onEvent: (_now, conn, ev) => this.#onEvent(name, conn, ev),
+      ...(this.#trace
+        ? {
+          onTrace: (now: number, conn: StackConnection, ev: TcpTraceEvent) =>
+            this.#onTrace(name, now, conn, ev),
+        }
+        : {}),
     };
     this.#names.set(`${hostname}|${inner.localAddr.port}`, name);
     this.#sockets.set(name, socket);
@@ -397,6 +411,7 @@ export class LabWorld {
       note: 0,
       app: 1,
       state: 2,
+      trace: 2, // in the order they happened, with the state changes
       event: 3,
       segment: 4,
       lost: 4,
@@ -472,6 +487,15 @@ export class LabWorld {
     const s = q?.shift();
     if (s !== undefined) s.arrived = this.clock.now();
     if (q?.length === 0) this.#inFlight.delete(key);
+  }
+
+  #onTrace(who: string, now: number, conn: StackConnection, ev: TcpTraceEvent): void {
+    if (this.#muted.has(who) || this.#muted.has(this.nameOf(conn.remote))) return;
+    const port = `:${conn.localPort}↔${this.nameOf(conn.remote)}:${conn.remotePort}`;
+    const text = ev.type === "timer" && ev.action === "armed"
+      ? `timer ${ev.kind} armed: fires in ${+(ev.at - now).toFixed(3)} ms (${ev.cause})`
+      : formatTraceEvent(ev);
+    this.line(who, "trace", `${port} ${text}`);
   }
 
   #onEvent(who: string, conn: StackConnection, ev: TcpEvent): void {

@@ -37,6 +37,7 @@ import {
 } from "./endpoint_options.ts";
 import { parseOptions, toStackOptions } from "./options.ts";
 import { type ResolvedTouOptions, type TouOptions } from "./option_specs.ts";
+import { TraceHub, type TraceSubscriber } from "./trace_hub.ts";
 
 let create: (
   socket: DatagramSocket,
@@ -215,6 +216,7 @@ export class Endpoint implements AsyncDisposable {
   readonly #udp: DatagramSocket;
   readonly #runtime: Runtime;
   readonly #stack: Stack;
+  #traceHub: TraceHub | undefined;
   readonly #options: ResolvedTouOptions;
   readonly #addr: Deno.NetAddr;
   readonly #family: 4 | 6;
@@ -416,6 +418,19 @@ export class Endpoint implements AsyncDisposable {
     }
     await connHandshake(conn, o.signal);
     return conn;
+  }
+
+  /**
+   * Watches every connection of this endpoint: segments in and out, state
+   * changes with their cause and trace events (timers armed, stopped and
+   * fired, retransmissions, cwnd/ssthresh and window changes). Costs nothing
+   * while nobody subscribes (see {@linkcode TraceSubscriber}).
+   *
+   * @returns A function that unsubscribes.
+   */
+  subscribe(subscriber: TraceSubscriber): () => void {
+    this.#traceHub ??= new TraceHub(this.#stack, () => this.#localUdp());
+    return this.#traceHub.add(subscriber);
   }
 
   /** Every connection, with its tuple, state and TCP_INFO (TIME_WAIT and embryonic ones too). */

@@ -29,6 +29,8 @@ export { type ConnCloseInfo, type ConnCloseReason, TouConn } from "./conn.ts";
 export { connect, type ConnectOptions } from "./connect.ts";
 export { Endpoint, openEndpoint } from "./endpoint.ts";
 export type { UdpBackend } from "../udp/open_datagram_socket.ts";
+export type { TraceSegment, TraceState, TraceSubscriber } from "./trace_hub.ts";
+export type { TcpTraceEvent, TraceCause } from "../tcp/trace_events.ts";
 export type {
   ConnectionStats,
   DatagramSocketDecorator,

@@ -11,7 +11,7 @@
  * The same code runs over real UDP and over the simulator: the socket and
  * the runtime are injected.
  *
- * About 1,140 lines, kept in one class on purpose: the receive path, the
+ * About 1,170 lines, kept in one class on purpose: the receive path, the
  * drain loop (with end-of-batch ACK coalescing), the timer queue, the
  * listener paths (SYN cookies, Fast Open, TIME_WAIT reuse and its table
  * limit) and the limits (connection caps, memory budget shares) all read
@@ -127,8 +127,9 @@ export class Stack implements ConnectionDriver {
   #config: TcpConfig;
   /** Counters. */
   readonly counters: StackCounters = zeroCounters();
-  /** Optional tracer: sees every segment in/out and every connection event. */
-  tracer: StackTracer | undefined;
+  #tracer: StackTracer | undefined;
+  /** Whether the tracer has `onTrace`: then every connection makes trace events. */
+  #tracing = false;
 
   /** Every connection, in the order they were added. */
   #conns = new Set<StackConnection>();
@@ -387,7 +388,7 @@ export class Stack implements ConnectionDriver {
     );
     if (group !== undefined) group.push(l);
     else this.#listeners.set(port, [l]);
-    this.tracer?.onListenerEvent?.(this.runtime.now(), l, {
+    this.#tracer?.onListenerEvent?.(this.runtime.now(), l, {
       type: "state",
       from: "CLOSED",
       to: "LISTEN",
@@ -580,7 +581,24 @@ export class Stack implements ConnectionDriver {
     }, now);
   }
 
+  /**
+   * Optional tracer: sees every segment in/out, every connection event and,
+   * when it has `onTrace`, every connection's trace events (assigning one
+   * with `onTrace` turns them on for all connections, now and later).
+   */
+  get tracer(): StackTracer | undefined {
+    return this.#tracer;
+  }
+  set tracer(t: StackTracer | undefined) {
+    this.#tracer = t;
+    const on = t?.onTrace !== undefined;
+    if (on === this.#tracing) return;
+    this.#tracing = on;
+    for (const c of this.#conns.values()) c.tcp.traced = on;
+  }
+
   #add(c: StackConnection): void {
+    if (this.#tracing) c.tcp.traced = true;
     const host = c.remote.hostname;
     let byPorts = this.#demux.get(host);
     if (byPorts === undefined) this.#demux.set(host, byPorts = new Map());
@@ -678,7 +696,7 @@ export class Stack implements ConnectionDriver {
       group.splice(at, 1);
       if (group.length === 0) this.#listeners.delete(l.port);
     }
-    this.tracer?.onListenerEvent?.(this.runtime.now(), l, {
+    this.#tracer?.onListenerEvent?.(this.runtime.now(), l, {
       type: "state",
       from: "LISTEN",
       to: "CLOSED",
@@ -701,8 +719,10 @@ export class Stack implements ConnectionDriver {
     const tcp = c.tcp;
     const now = this.runtime.now();
     for (let seg = tcp.pollTransmit(now); seg !== undefined; seg = tcp.pollTransmit(now)) {
+      if (this.#tracing) this.#fanOutTrace(c); // a retransmission's event before its segment
       this.#send(c.remote, seg, c);
     }
+    if (this.#tracing) this.#fanOutTrace(c);
     for (let ev = tcp.pollEvent(); ev !== undefined; ev = tcp.pollEvent()) {
       this.#onEvent(c, ev);
     }
@@ -715,8 +735,17 @@ export class Stack implements ConnectionDriver {
     }
   }
 
+  /** Hands a connection's queued trace events to the tracer. */
+  #fanOutTrace(c: StackConnection): void {
+    const now = this.runtime.now();
+    const tcp = c.tcp;
+    for (let ev = tcp.pollTrace(); ev !== undefined; ev = tcp.pollTrace()) {
+      this.#tracer?.onTrace?.(now, c, ev);
+    }
+  }
+
   #onEvent(c: StackConnection, ev: TcpEvent): void {
-    this.tracer?.onEvent?.(this.runtime.now(), c, ev);
+    this.#tracer?.onEvent?.(this.runtime.now(), c, ev);
     switch (ev.type) {
       case "connected":
         if (c.embryonic) {
@@ -775,7 +804,7 @@ export class Stack implements ConnectionDriver {
 
   #send(to: DatagramAddr, seg: TcpSegment, c: StackConnection | undefined): void {
     this.counters.segmentsOut++;
-    this.tracer?.onSegment?.(this.runtime.now(), "out", to, seg, c);
+    this.#tracer?.onSegment?.(this.runtime.now(), "out", to, seg, c);
     if (this.#closed) return; // the socket is gone (or no longer ours) once the stack closed
     const connected = this.socket.remoteAddr;
     const dest = connected !== undefined && connected.port === to.port &&
@@ -889,7 +918,7 @@ export class Stack implements ConnectionDriver {
         this.#lastKey = key;
       }
     }
-    this.tracer?.onSegment?.(this.runtime.now(), "in", from, seg, c);
+    this.#tracer?.onSegment?.(this.runtime.now(), "in", from, seg, c);
     if (c !== undefined) {
       if (c.embryonic && (seg.flags & ACK) !== 0 && (seg.flags & (SYN | RST)) === 0) {
         const l = this.#listenerOf.get(c);

@@ -199,8 +199,8 @@ export class StackConnection implements FourTuple {
     this.#driver.process(this);
   }
 
-  /** TCP_INFO-like figures. */
+  /** TCP_INFO-like figures, with the armed timers and the ms they have left. */
   info(): TcpInfo {
-    return this.tcp.info();
+    return this.tcp.info(this.#driver.now());
   }
 }

@@ -1,12 +1,20 @@
 /**
- * Hooks for watching a stack: every segment in and out and every
- * connection event (state changes with their cause), for people learning
+ * Hooks for watching a stack: every segment in and out, every connection
+ * event (state changes with their cause) and, with `onTrace`, each
+ * connection's trace events (timers armed, stopped and fired,
+ * retransmissions, cwnd/ssthresh and window changes), for people learning
  * TCP and for debugging.
+ *
+ * Nothing is built for a hook nobody set: the stack checks the hook before
+ * it calls it, and connections make trace events only while a tracer with
+ * `onTrace` is set (`TcpConnection.traced`); `bench/trace_cost.ts` measures
+ * what is left.
  *
  * @module
  */
 
 import type { TcpEvent } from "../tcp/events.ts";
+import type { TcpTraceEvent } from "../tcp/trace_events.ts";
 import type { TcpSegment } from "../wire/tcp_segment.ts";
 import { formatFlags } from "../wire/tcp_flags.ts";
 import { decodeDatagram } from "../wire/datagram.ts";
@@ -29,6 +37,12 @@ export interface StackTracer {
   ): void;
   /** An event of a connection. */
   onEvent?(now: number, conn: StackConnection, event: TcpEvent): void;
+  /**
+   * A trace event of a connection: a timer armed, stopped or fired, a
+   * retransmission, a cwnd/ssthresh or window change. Setting this hook is
+   * what turns trace events on; read when the tracer is assigned.
+   */
+  onTrace?(now: number, conn: StackConnection, event: TcpTraceEvent): void;
   /**
    * A listener's state change: CLOSED → LISTEN on `listen()` (RFC 9293
    * passive OPEN) and LISTEN → CLOSED on its `close()` (delete TCB).

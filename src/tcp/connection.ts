@@ -22,7 +22,7 @@
  * - `timers.ts`: the deadline table (retransmit, persist, delayedAck,
  *   keepalive, timeWait, finWait2, pacing, lossProbe, reorder, idle) and keepalive.
  *
- * This file stays over 600 lines (about 690, some 230 of them comments):
+ * This file stays over 600 lines (about 730, some 240 of them comments):
  * it is the public API, and each app call, getter and the state side
  * effects are short; the protocol work is in the files above.
  *
@@ -66,13 +66,14 @@ import type { TcpErrorKind, TcpEvent } from "./events.ts";
 import { type FastOpenParams, type FastOpenState, fastOpenState } from "./fast_open.ts";
 import { advertisedMss, synOptions, TCP_HEADER_LEN } from "./handshake.ts";
 import { optionsEncodedLength } from "../wire/tcp_options.ts";
-import { buildTcpInfo, type TcpInfo } from "./info.ts";
+import { buildTcpInfo, type TcpInfo, timersLeft } from "./info.ts";
 import { nextSegment, resetSegment } from "./output.ts";
 import { Receiver } from "./receiver.ts";
 import { Sender } from "./sender.ts";
 import type { TcpState } from "./state.ts";
 import { Keepalive, type KeepAliveOptions, TimerTable } from "./timers.ts";
 import type { TcpDropCounters } from "./drop_counters.ts";
+import { type TcpTraceEvent, TraceProbe } from "./trace_events.ts";
 
 export type { KeepAliveOptions } from "./timers.ts";
 export type { ArrivalVerdict } from "./arrival.ts";
@@ -148,6 +149,8 @@ export class TcpConnection {
   #control: TcpSegment[] = [];
 
   readonly #keepalive: Keepalive;
+  /** Trace events (`trace_events.ts`), only while `traced` is on. */
+  #probe: TraceProbe | undefined;
 
   private constructor(now: Instant, p: ConnectionParams, passive: boolean) {
     this.#config = p.config;
@@ -321,9 +324,34 @@ export class TcpConnection {
     this.#snd.synHold = false;
   }
 
-  /** A Linux TCP_INFO-like snapshot. */
-  info(): TcpInfo {
-    return buildTcpInfo(this.#state, this.#snd, this.#rcv, this.#rcv.timestamps);
+  /**
+   * Whether trace events are made (timers, retransmissions, window changes;
+   * drained with {@linkcode TcpConnection.pollTrace}). Off by default: then
+   * tracing costs one field check per input.
+   */
+  get traced(): boolean {
+    return this.#probe !== undefined;
+  }
+  set traced(on: boolean) {
+    if (on === (this.#probe !== undefined)) return;
+    this.#probe = on ? new TraceProbe(this.#core) : undefined;
+  }
+
+  /** The next trace event, or undefined (always undefined while `traced` is off). */
+  pollTrace(): TcpTraceEvent | undefined {
+    return this.#probe?.poll();
+  }
+
+  /**
+   * A Linux TCP_INFO-like snapshot.
+   *
+   * @param now Current time; when given, `timers` lists the armed timers and the ms they have left.
+   */
+  info(now?: Instant): TcpInfo {
+    const timers = now === undefined || this.#state === "CLOSED"
+      ? undefined
+      : timersLeft(this.#timers, now);
+    return buildTcpInfo(this.#state, this.#snd, this.#rcv, this.#rcv.timestamps, timers);
   }
 
   // ---- outputs ------------------------------------------------------------------------
@@ -337,6 +365,11 @@ export class TcpConnection {
     if (seg !== undefined && seg.payload.length > 0) this.#lastData = now;
     if (seg !== undefined && this.#snd.unvalidated) {
       this.#snd.noteUnvalidated(0, segmentEncodedLength(seg));
+    }
+    const probe = this.#probe;
+    if (probe !== undefined) {
+      if (seg !== undefined) probe.sent(seg);
+      else probe.check("send");
     }
     return seg;
   }
@@ -381,7 +414,9 @@ export class TcpConnection {
     // Anti-amplification: count what the peer of a passive open sent before it acknowledged our SYN.
     if (this.#snd.unvalidated) this.#snd.noteUnvalidated(segmentEncodedLength(seg), 0);
     if (seg.payload.length > 0) this.#lastData = now;
-    return arrive(this.#core, now, seg);
+    const verdict = arrive(this.#core, now, seg);
+    this.#probe?.check("segment");
+    return verdict;
   }
 
   /**
@@ -402,6 +437,7 @@ export class TcpConnection {
       const kind = this.#timers.expired(now);
       if (kind === undefined) return;
       this.#timers.clear(kind);
+      this.#probe?.fired(kind);
       switch (kind) {
         case "retransmit": {
           const detail = this.#snd.onRetransmitTimeout(now);
@@ -442,6 +478,7 @@ export class TcpConnection {
           this.#onIdleTimeout(now);
           break;
       }
+      this.#probe?.check(`timer:${kind}`);
     }
   }
 

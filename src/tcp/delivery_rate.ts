@@ -60,6 +60,12 @@ export class DeliveryRate {
   sampleInterval = 0;
   /** rs.delivery_rate in bytes per ms, or -1 when the last ACK gave no sample. */
   sampleRate = -1;
+  /**
+   * The delivery rate `ss` shows (Linux `tcpi_delivery_rate`), bytes per ms:
+   * the last sample that was not application-limited, or a larger
+   * application-limited one (Linux `tcp_rate_gen`); 0 before any sample.
+   */
+  lastRate = 0;
 
   /**
    * SendPacket(): records the delivery state in a new record `[start, end)`.
@@ -143,6 +149,7 @@ export class DeliveryRate {
     // draft §3.3: an interval shorter than min_rtt is an artifact of ACK compression
     if (!(interval > 0) || interval < minRtt) return false;
     this.sampleRate = this.sampleDelivered / interval;
+    if (!this.sampleAppLimited || this.sampleRate >= this.lastRate) this.lastRate = this.sampleRate;
     return true;
   }
 

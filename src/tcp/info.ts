@@ -4,11 +4,12 @@
  * @module
  */
 
-import type { Duration } from "../time.ts";
+import { type Duration, type Instant, NEVER } from "../time.ts";
 import { seqSub } from "../wire/seq.ts";
 import type { Receiver } from "./receiver.ts";
 import type { Sender } from "./sender.ts";
 import type { TcpState } from "./state.ts";
+import { TIMER_KINDS, type TimerKind, type TimerTable } from "./timers.ts";
 
 /**
  * What `TcpConnection.info()` returns. Sizes are bytes, times ms.
@@ -23,7 +24,7 @@ import type { TcpState } from "./state.ts";
  *   retransmits: 0, lost: 0, timeouts: 0, dsackDups: 0, sacked: 0, unacked: 0, sendQueue: 0,
  *   recvQueue: 0,
  *   sndWnd: 65535, rcvWnd: 65535, sndWscale: 7, rcvWscale: 7, timestamps: true, sack: true,
- *   iss: 1000, irs: 5000,
+ *   iss: 1000, irs: 5000, deliveryRate: 0,
  * };
  * assert.equal(info.unacked, 0);
  * ```
@@ -86,6 +87,34 @@ export interface TcpInfo {
   readonly iss: number;
   /** The peer's initial sequence number (RFC 9293 IRS; 0 before its SYN arrived). */
   readonly irs: number;
+  /**
+   * Delivery rate in bytes per second (Linux `tcpi_delivery_rate`): the last
+   * rate sample not limited by the application, or a larger one (0 before any).
+   */
+  readonly deliveryRate: number;
+  /**
+   * Pacing rate in bytes per second (Linux `tcpi_pacing_rate`); absent when
+   * pacing is off or before the first RTT sample.
+   */
+  readonly pacingRate?: number;
+  /**
+   * The armed timers, each with the ms left until it fires (0 when due),
+   * in `TIMER_KINDS` order; present only when `info(now)` was given the time.
+   */
+  readonly timers?: Readonly<Partial<Record<TimerKind, Duration>>>;
+}
+
+/** The armed timers of `timers` with the ms left at `now`. */
+export function timersLeft(
+  timers: TimerTable,
+  now: Instant,
+): Partial<Record<TimerKind, Duration>> {
+  const out: Partial<Record<TimerKind, Duration>> = {};
+  for (const kind of TIMER_KINDS) {
+    const at = timers.get(kind);
+    if (at !== NEVER) out[kind] = Math.max(0, at - now);
+  }
+  return out;
 }
 
 /** Assembles a {@linkcode TcpInfo} from the two halves of a connection. */
@@ -94,7 +123,9 @@ export function buildTcpInfo(
   snd: Sender,
   rcv: Receiver,
   timestamps: boolean,
+  timers?: Partial<Record<TimerKind, Duration>>,
 ): TcpInfo {
+  const pacing = snd.pacingRate;
   return {
     state,
     rtt: snd.rtt.srtt,
@@ -123,5 +154,8 @@ export function buildTcpInfo(
     sack: rcv.sack,
     iss: snd.iss,
     irs: rcv.irs,
+    deliveryRate: snd.recovery.rate.lastRate * 1000,
+    ...(pacing === undefined ? {} : { pacingRate: pacing * 1000 }),
+    ...(timers === undefined ? {} : { timers }),
   };
 }

@@ -39,6 +39,7 @@ export {
   type TcpState,
 } from "./state.ts";
 export { TIMER_KINDS, type TimerKind } from "./timers.ts";
+export { formatTraceEvent, type TcpTraceEvent, type TraceCause } from "./trace_events.ts";
 export type {
   AckSample,
   CongestionController,

@@ -220,6 +220,15 @@ export class Sender {
   get mss(): number {
     return this.#mss;
   }
+  /**
+   * The pacing rate in bytes per ms (Linux `sk_pacing_rate`), or undefined
+   * when pacing is off or there is no RTT sample yet.
+   */
+  get pacingRate(): number | undefined {
+    if (this.#pacer === undefined) return undefined;
+    const rate = pacingRate(this.#cc, this.#rtt);
+    return Number.isFinite(rate) ? rate : undefined;
+  }
   /** The RTT estimator. */
   get rtt(): RttEstimator {
     return this.#rtt;

@@ -8,7 +8,17 @@
 
 import { type Duration, type Instant, NEVER } from "../time.ts";
 
-/** The timers of one TCP connection. */
+/**
+ * The timers of one TCP connection.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { TimerKind } from "./timers.ts";
+ * const running: TimerKind[] = ["retransmit", "delayedAck"];
+ * assert.ok(running.includes("retransmit"));
+ * ```
+ */
 export type TimerKind =
   /** Retransmission timeout (RFC 6298), also for SYN and FIN. */
   | "retransmit"

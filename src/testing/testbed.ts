@@ -83,17 +83,26 @@ export class Testbed {
   readonly network: SimNetwork;
   /** The stack under test. */
   readonly stack: Stack;
-  /**
-   * Also sees everything the stack under test does. The testbed owns
-   * `stack.tracer` (it records state events and forwards to this); replacing
-   * `stack.tracer` stops {@linkcode Testbed.stateEvents}.
-   */
-  tracer: StackTracer | undefined;
+  #tracer: StackTracer | undefined;
   #link: LinkConfig | undefined;
   #nextHost = 2;
   #stacks: Stack[] = [];
   #sendLog = new SendLog();
   #stateEvents = new WeakMap<StackConnection | StackListener, StateEvent[]>();
+
+  /**
+   * Also sees everything the stack under test does. The testbed owns
+   * `stack.tracer` (it records state events and forwards to this; trace
+   * events too when this has `onTrace`); replacing `stack.tracer` stops
+   * {@linkcode Testbed.stateEvents}.
+   */
+  get tracer(): StackTracer | undefined {
+    return this.#tracer;
+  }
+  set tracer(t: StackTracer | undefined) {
+    this.#tracer = t;
+    this.stack.tracer = this.#recorder(); // trace events on only when `t` has onTrace
+  }
 
   /** Use {@linkcode createTestbed}. */
   constructor(opts: TestbedOptions = {}) {
@@ -119,7 +128,9 @@ export class Testbed {
       if (list) list.push(ev);
       else this.#stateEvents.set(owner, [ev]);
     };
+    const onTrace = this.#tracer?.onTrace;
     return {
+      ...(onTrace === undefined ? {} : { onTrace: onTrace.bind(this.#tracer) }),
       onSegment: (now, dir, peer, seg, conn) => this.tracer?.onSegment?.(now, dir, peer, seg, conn),
       onEvent: (now, conn, ev) => {
         if (ev.type === "state") log(conn, ev);

@@ -139,8 +139,9 @@ const controlField = portOrHostPort(
     }),
 )
   .describe(
-    "server and client: serve live figures for `tou stat` (HTTP /connections and /metrics) on " +
-      "this loopback address, host:port or a bare port (host 127.0.0.1).",
+    "server and client: serve live figures for `tou stat` (HTTP /connections and /metrics) and " +
+      "a live web dashboard (/dashboard) on this loopback address, host:port or a bare port " +
+      "(host 127.0.0.1).",
   );
 
 const drainField = z.number({

@@ -1,13 +1,15 @@
 /**
  * Live figures of a running server or client: a control endpoint on
  * loopback (HTTP: `/connections` as JSON, `/metrics` in the Prometheus text
- * format) and the `ss -ti`-like table `tou stat` prints from it.
+ * format, `/dashboard` a live web page fed by `/events`, see dashboard.ts)
+ * and the `ss -ti`-like table `tou stat` prints from it.
  *
  * @module
  */
 
 import { formatHostPort, type HostPort } from "./address.ts";
 import { withContext } from "./errors.ts";
+import { serveDashboard, SnapshotStreams } from "./dashboard.ts";
 import type { Logger } from "./log.ts";
 import type { Relay, RelayRole, Session } from "./relay.ts";
 import type { EndpointConnection, ObservableEndpoint } from "./tou_endpoint.ts";
@@ -79,17 +81,24 @@ export interface StatRow {
   readonly sndWnd?: number;
   /** The receive window we advertise (`ss`'s rcv_space). */
   readonly rcvWnd?: number;
+  /** Delivery rate, bytes per second (`ss`'s delivery_rate; 0 before any sample). */
+  readonly deliveryRate?: number;
+  /** Pacing rate, bytes per second (`ss`'s pacing_rate); absent when pacing is off. */
+  readonly pacingRate?: number;
+  /** Armed timers by kind (retransmit, persist, ...), each with the ms left. */
+  readonly timers?: Readonly<Partial<Record<string, number>>>;
   /** The session it carries, if any. */
   readonly session?: StatSession;
 }
 
 /** What limits a sender now, as `ss -i` and Linux's `tcp_info` chrono stats name it. */
-export type SendLimit = "cwnd" | "rwnd" | "sender" | "none";
+export type SendLimit = "cwnd" | "rwnd" | "sender" | "pacing" | "none";
 
 /**
- * Which limit applies to a connection's sending: the congestion window
- * (in flight ≥ cwnd), the peer's receive window (in flight ≥ its window),
- * the sender itself (less than a segment waiting to be sent), or none.
+ * Which limit applies to a connection's sending: the sender itself (less
+ * than a segment waiting to be sent), the congestion window (in flight ≥
+ * cwnd), the peer's receive window (in flight ≥ its window), pacing (the
+ * pacing timer is armed: data waits for tokens), or none.
  *
  * @example
  * ```ts
@@ -100,15 +109,17 @@ export type SendLimit = "cwnd" | "rwnd" | "sender" | "none";
  * assert.equal(sendLimit({ ...base, sndWnd: 4000, unacked: 4000, sendQ: 50_000 }), "rwnd");
  * assert.equal(sendLimit({ ...base, unacked: 0, sendQ: 0 }), "sender");
  * assert.equal(sendLimit({ ...base, unacked: 2000, sendQ: 9000 }), "none");
+ * assert.equal(sendLimit({ ...base, unacked: 2000, sendQ: 9000, timers: { pacing: 1 } }), "pacing");
  * ```
  */
 export function sendLimit(
-  r: Pick<StatRow, "mss" | "cwnd" | "sendQ" | "unacked" | "sndWnd">,
+  r: Pick<StatRow, "mss" | "cwnd" | "sendQ" | "unacked" | "sndWnd" | "timers">,
 ): SendLimit {
   const inFlight = r.unacked ?? 0, mss = Math.max(1, r.mss);
   if (r.sendQ - inFlight < mss) return "sender";
   if (inFlight + mss > r.cwnd) return "cwnd";
   if (r.sndWnd !== undefined && inFlight + mss > r.sndWnd) return "rwnd";
+  if (r.timers?.pacing !== undefined) return "pacing";
   return "none";
 }
 
@@ -170,6 +181,7 @@ const ZERO_INFO: EndpointConnection["info"] = {
   recvQueue: 0,
   sndWnd: 0,
   rcvWnd: 0,
+  deliveryRate: 0,
 };
 
 function row(
@@ -199,6 +211,9 @@ function row(
     unacked: info.unacked,
     sndWnd: info.sndWnd,
     rcvWnd: info.rcvWnd,
+    ...(info.deliveryRate === undefined ? {} : { deliveryRate: info.deliveryRate }),
+    ...(info.pacingRate === undefined ? {} : { pacingRate: info.pacingRate }),
+    ...(info.timers === undefined ? {} : { timers: { ...info.timers } }),
     ...(session ? { session } : {}),
   };
 }
@@ -384,6 +399,54 @@ function fmtMs(ms: number): string {
 }
 
 /**
+ * `ss`'s names of the timers (`timer:(on,…)` is the retransmission timer);
+ * tou's other kinds keep their own names.
+ */
+export const SS_TIMER_NAMES: Readonly<Record<string, string>> = {
+  retransmit: "on",
+  persist: "persist",
+  keepalive: "keepalive",
+  timeWait: "timewait",
+  delayedAck: "delack",
+  finWait2: "fin_wait2",
+  lossProbe: "tlp",
+  reorder: "reorder",
+  pacing: "pacing",
+};
+
+/**
+ * The `timer:(name,left)` fields of a row: every armed timer when the row
+ * lists them, else the retransmission timer guessed from data in flight.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatTimers } from "./stat.ts";
+ * assert.equal(formatTimers({ rto: 200, timers: { retransmit: 180, keepalive: 7.5e6 } }),
+ *   " timer:(on,180ms) timer:(keepalive,125min)");
+ * assert.equal(formatTimers({ rto: 200, unacked: 10 }), " timer:(on,200ms)");
+ * ```
+ */
+export function formatTimers(r: Pick<StatRow, "rto" | "unacked" | "timers">): string {
+  if (r.timers === undefined) {
+    // The retransmission timer runs while data is in flight (RFC 6298 §5.1).
+    return (r.unacked ?? 0) > 0 ? ` timer:(on,${fmtMs(r.rto)}ms)` : "";
+  }
+  let out = "";
+  for (const [kind, left] of Object.entries(r.timers)) {
+    if (left !== undefined) out += ` timer:(${SS_TIMER_NAMES[kind] ?? kind},${fmtLeft(left)})`;
+  }
+  return out;
+}
+
+/** Time left as `ss` prints it: ms below 1 s, then sec, then min. */
+function fmtLeft(ms: number): string {
+  if (ms < 1000) return `${Math.ceil(ms)}ms`;
+  if (ms < 60_000) return `${+(ms / 1000).toFixed(1)}sec`;
+  return `${Math.ceil(ms / 60_000)}min`;
+}
+
+/**
  * Renders a snapshot like `ss -tin`: a header, then per connection one line
  * with the state, queues and addresses and one indented line of internals.
  *
@@ -428,9 +491,11 @@ export function formatStatTable(snap: StatSnapshot): string {
     const ssthresh = r.ssthresh === null
       ? ""
       : ` ssthresh:${r.mss > 0 ? Math.round(r.ssthresh / r.mss) : r.ssthresh}`;
-    // The `ss -tani` figures; the retransmission timer runs while data is in flight (RFC 6298 §5.1).
-    const timer = (r.unacked ?? 0) > 0 ? ` timer:(on,${fmtMs(r.rto)}ms)` : "";
-    const send = r.rtt > 0 ? ` send:${fmtRate((r.cwnd * 8 * 1000) / r.rtt)}` : "";
+    // The `ss -tani` figures.
+    const timer = formatTimers(r);
+    const send = (r.rtt > 0 ? ` send:${fmtRate((r.cwnd * 8 * 1000) / r.rtt)}` : "") +
+      (r.pacingRate === undefined ? "" : ` pacing_rate:${fmtRate(r.pacingRate * 8)}`) +
+      (r.deliveryRate === undefined ? "" : ` delivery_rate:${fmtRate(r.deliveryRate * 8)}`);
     const windows = r.rcvWnd === undefined ? "" : ` rcv_space:${r.rcvWnd} snd_wnd:${r.sndWnd}`;
     const limit = r.unacked === undefined ? "" : ` limit:${sendLimit(r)}`;
     let detail = `\t rtt:${fmtMs(r.rtt)}/${fmtMs(r.rttvar)} rto:${fmtMs(r.rto)} ` +
@@ -455,8 +520,10 @@ export interface ControlServer {
 }
 
 /**
- * Serves `/connections` (JSON {@linkcode StatSnapshot}) and `/metrics`
- * (Prometheus text) over HTTP on a loopback address.
+ * Serves `/connections` (JSON {@linkcode StatSnapshot}), `/metrics`
+ * (Prometheus text), `/dashboard` (a live web page) and `/events` (a
+ * snapshot every 500 ms, or `?interval=` ms, as server-sent events) over
+ * HTTP on a loopback address.
  *
  * @param addr Loopback address; port 0 picks one.
  * @param source What to report on.
@@ -470,8 +537,13 @@ export function startControlServer(
 ): Promise<ControlServer> {
   const { promise, resolve } = Promise.withResolvers<HostPort>();
   let server: Deno.HttpServer;
+  const ep = source.endpoint;
+  // a snapshot goes out at once when a connection changes state, besides the interval
+  const streams = new SnapshotStreams(
+    typeof ep.subscribe === "function" ? (f) => ep.subscribe!({ onState: f }) : undefined,
+  );
   try {
-    server = serveControl(addr, source, (a) => resolve(a));
+    server = serveControl(addr, source, streams, (a) => resolve(a));
   } catch (e) {
     return Promise.reject(withContext(e, `cannot listen on control ${formatHostPort(addr)}`));
   }
@@ -480,6 +552,7 @@ export function startControlServer(
     return {
       addr: bound,
       close: async () => {
+        streams.closeAll();
         await server.shutdown();
       },
     };
@@ -489,6 +562,7 @@ export function startControlServer(
 function serveControl(
   addr: HostPort,
   source: StatSource,
+  streams: SnapshotStreams,
   onListen: (a: HostPort) => void,
 ): Deno.HttpServer {
   return Deno.serve({
@@ -496,8 +570,11 @@ function serveControl(
     port: addr.port,
     onListen: (a) => onListen({ hostname: a.hostname, port: a.port }),
   }, (req) => {
-    const path = new URL(req.url).pathname;
+    const url = new URL(req.url);
+    const path = url.pathname;
     if (req.method !== "GET") return new Response("method not allowed\n", { status: 405 });
+    const page = serveDashboard(url, () => takeSnapshot(source), streams);
+    if (page !== undefined) return page;
     if (path === "/connections") {
       return Response.json(takeSnapshot(source));
     }
@@ -507,7 +584,10 @@ function serveControl(
       });
     }
     if (path === "/") {
-      return new Response("tou control endpoint: GET /connections (JSON), GET /metrics\n");
+      return new Response(
+        "tou control endpoint: GET /connections (JSON), GET /metrics, " +
+          "GET /dashboard (live web page), GET /events (server-sent snapshots)\n",
+      );
     }
     return new Response("not found\n", { status: 404 });
   });

@@ -15,6 +15,7 @@
 import { type Endpoint, openEndpoint } from "../net/endpoint.ts";
 import { resolveHostname } from "../net/addr.ts";
 import { InvalidOptionError, TOU_OPTION_SPECS } from "../net/mod.ts";
+import type { TraceSubscriber } from "../net/trace_hub.ts";
 import {
   TUNNEL_DEFAULT_CONGESTION,
   TUNNEL_DEFAULT_LOSS_TOLERANCE,
@@ -70,6 +71,12 @@ export interface EndpointConnection {
     readonly recvQueue: number;
     readonly sndWnd: number;
     readonly rcvWnd: number;
+    /** Bytes per second. */
+    readonly deliveryRate?: number;
+    /** Bytes per second; absent when pacing is off. */
+    readonly pacingRate?: number;
+    /** Armed timers with the ms left. */
+    readonly timers?: Readonly<Partial<Record<string, number>>>;
   };
 }
 
@@ -81,6 +88,8 @@ export interface ObservableEndpoint extends TunnelEndpoint {
   metrics(): EndpointMetrics;
   /** Whether datagrams are sealed with a key. */
   readonly encrypted: boolean;
+  /** Watches the connections (`Endpoint.subscribe`); returns the unsubscribe function. */
+  subscribe(subscriber: TraceSubscriber): () => void;
 }
 
 /**
@@ -169,6 +178,10 @@ class TouTunnelEndpoint implements ObservableEndpoint {
 
   listen(opts: { readonly tcpPort: number; readonly backlog?: number }) {
     return this.#ep.listen(opts);
+  }
+
+  subscribe(subscriber: TraceSubscriber): () => void {
+    return this.#ep.subscribe(subscriber);
   }
 
   connect(
