@@ -412,6 +412,7 @@ export const SS_TIMER_NAMES: Readonly<Record<string, string>> = {
   lossProbe: "tlp",
   reorder: "reorder",
   pacing: "pacing",
+  idle: "idle",
 };
 
 /**
