@@ -56,8 +56,10 @@ import {
   freeUdpPort,
   ProcessGroup,
   sleep,
-  type Started,
+  tcpListening,
+  udpBound,
   udpSocketDrops,
+  waitFor,
   which,
 } from "./_proc.ts";
 import type { ProxyReport } from "./impair.ts";
@@ -196,57 +198,6 @@ async function touServerHelp(): Promise<string> {
     stderr: "null",
   }).output();
   return new TextDecoder().decode(out.stdout);
-}
-
-/** Whether a TCP port is in LISTEN state on this host (/proc/net/tcp{,6}); no connection made. */
-function tcpListening(port: number): boolean {
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, "0")}`;
-  for (const f of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    try {
-      for (const line of Deno.readTextFileSync(f).split("\n").slice(1)) {
-        const cols = line.trim().split(/\s+/);
-        if (cols.length > 3 && cols[1].endsWith(hex) && cols[3] === "0A") return true;
-      }
-    } catch { /* no such table */ }
-  }
-  return false;
-}
-
-/** Whether a UDP port is bound on this host (/proc/net/udp{,6}). */
-function udpBound(port: number): boolean {
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, "0")}`;
-  for (const f of ["/proc/net/udp", "/proc/net/udp6"]) {
-    try {
-      for (const line of Deno.readTextFileSync(f).split("\n").slice(1)) {
-        const cols = line.trim().split(/\s+/);
-        if (cols.length > 1 && cols[1].endsWith(hex)) return true;
-      }
-    } catch { /* no such table */ }
-  }
-  return false;
-}
-
-/** Waits until `ok()`; fails early, with the last line it printed, when `proc` exits first. */
-async function waitFor(
-  what: string,
-  ok: () => boolean,
-  timeoutMs: number,
-  proc?: Started,
-): Promise<void> {
-  const t0 = performance.now();
-  let exited = false;
-  void proc?.exited.then(() => (exited = true));
-  const said = () => {
-    const last = proc?.stderr().trim().split("\n").at(-1);
-    return last ? `: ${last.slice(0, 300)}` : "";
-  };
-  while (!ok()) {
-    if (exited) throw new Error(`${what} exited before it was ready${said()}`);
-    if (performance.now() - t0 > timeoutMs) {
-      throw new Error(`${what} not ready after ${timeoutMs} ms${said()}`);
-    }
-    await sleep(50);
-  }
 }
 
 interface IperfResult {

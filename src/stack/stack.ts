@@ -11,7 +11,7 @@
  * The same code runs over real UDP and over the simulator: the socket and
  * the runtime are injected.
  *
- * About 1,170 lines, kept in one class on purpose: the receive path, the
+ * About 1,190 lines, kept in one class on purpose: the receive path, the
  * drain loop (with end-of-batch ACK coalescing), the timer queue, the
  * listener paths (SYN cookies, Fast Open, TIME_WAIT reuse and its table
  * limit) and the limits (connection caps, memory budget shares) all read
@@ -927,6 +927,17 @@ export class Stack implements ConnectionDriver {
           if (this.#abortOnOverflow) c.abort();
           return; // drop the ACK: the SYN-ACK will be retransmitted (Linux)
         }
+        // An ACK of another ISS than this embryonic connection's: its SYN was a
+        // retransmission of one we answered with a SYN cookie, and the peer took the
+        // cookie SYN-ACK. As Linux (tcp_check_req hands it back to the listener, whose
+        // cookie_v4_check creates the connection), a valid cookie replaces this
+        // connection instead of drawing a RST that kills the peer's.
+        if (
+          l !== undefined && c.tcp.state === "SYN_RCVD" && seg.ack !== seqAdd(c.tcp.iss, 1) &&
+          this.#cookieAck(l, from, seg, c)
+        ) {
+          return;
+        }
       }
       const verdict = c.tcp.handleSegment(this.runtime.now(), seg);
       if (verdict === "reopen" && this.#listeners.has(seg.dstPort)) {
@@ -1051,9 +1062,16 @@ export class Stack implements ConnectionDriver {
    * An ACK for a listener and no connection: when this listener sent cookies
    * lately (Linux `tcp_synq_no_recent_overflow`), a valid cookie creates the
    * connection. Returns whether the ACK was taken (or dropped for a full
-   * accept queue).
+   * accept queue). With `replacing` (an embryonic connection of the same
+   * 4-tuple and another ISS), a valid cookie drops that connection silently
+   * for the new one, and an invalid one is left to it (false).
    */
-  #cookieAck(l: StackListener, from: DatagramAddr, seg: TcpSegment): boolean {
+  #cookieAck(
+    l: StackListener,
+    from: DatagramAddr,
+    seg: TcpSegment,
+    replacing?: StackConnection,
+  ): boolean {
     const now = this.runtime.now();
     const jar = this.#cookieJar;
     if (jar === undefined || now - l.lastCookieAt >= SYN_COOKIE_MAX_AGE * SYN_COOKIE_PERIOD_MS) {
@@ -1065,12 +1083,17 @@ export class Stack implements ConnectionDriver {
       // A segment with data may be a later one of a cookie connection whose first
       // segment is late (SEG.SEQ - 1 is then not the ISN the cookie covers): drop it
       // rather than reset the connection (Linux resets); the peer retransmits.
-      return seg.payload.length > 0;
+      return replacing === undefined && seg.payload.length > 0;
     }
     l.counters.synCookiesRecv++;
     if (l.acceptQueueFull) {
       l.counters.listenOverflows++;
       return true; // dropped: the peer's retransmission may get in later (Linux)
+    }
+    if (replacing !== undefined) {
+      replacing.tcp.discard(now, "superseded by the connection of a SYN cookie");
+      this.process(replacing);
+      this.#release(replacing); // its slot under the caps goes to the new connection
     }
     if (!this.#admits(from)) {
       this.#sendRstFor(from, seg, false);

@@ -387,8 +387,22 @@ export class Sender {
     if (!this.synAcked) this.#sndNxt = this.#iss;
   }
 
-  /** Sends again from SND.UNA now (data of a SYN the SYN-ACK did not acknowledge, RFC 7413 §4.2.2). */
+  /**
+   * Takes back the data of a SYN the SYN-ACK did not acknowledge (RFC 7413
+   * §4.2.2): it counts as never sent (SND.NXT = SND.MAX = SND.UNA), so it
+   * goes again at once as new, full-sized segments. Were it left between
+   * SND.UNA and SND.MAX, the congestion window would count it as in flight
+   * (it has no send record, so no ACK or loss ever takes it out) and the
+   * data would go as a stream of tiny "retransmissions" of cwnd − pipe
+   * bytes each (a 1-MSS window after a retransmitted SYN left 20 bytes).
+   * Only a client in SYN_SENT sends SYN data, and nothing after it.
+   */
   rewind(): void {
+    if (seqGt(this.#sndMax, this.#sndUna)) {
+      this.#sndMax = this.#sndUna;
+      this.#rttTiming = false; // the SYN's timing would span the resend
+      this.#stallSince = NEVER; // nothing is outstanding
+    }
     if (seqGt(this.#sndNxt, this.#sndUna)) this.#sndNxt = this.#sndUna;
   }
 

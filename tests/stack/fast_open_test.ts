@@ -192,3 +192,45 @@ Deno.test("Fast Open: a held SYN goes at releaseSyn() without data when nothing 
   assert.equal(c.state, "ESTABLISHED");
   tb.close();
 });
+
+Deno.test("Fast Open: data of a retransmitted SYN that the SYN-ACK did not acknowledge goes again in full-sized segments (RFC 7413 §4.2.2; soak finding)", () => {
+  // bench/soak.ts found tunnel streams stuck for 20 s: the first SYN went empty, its
+  // SYN-ACK was lost, the retransmitted SYN carried 1396 bytes the server (already in
+  // SYN_RCVD) ignored; those bytes stayed counted as in flight, and the data went as
+  // 20-byte segments (cwnd 1 MSS after a SYN timeout, minus 1396 phantom bytes).
+  const { tb, client, log } = setup();
+  const l = tb.stack.listen(80);
+  fetchCookie(tb, client);
+  log.length = 0;
+  const c = client.connect(SERVER, 80, { fastOpen: { holdSyn: true } });
+  tb.network.setLink("127.0.0.1", "127.0.0.2", { delay: ONE_WAY, loss: 1 }); // SYN-ACKs lost
+  c.releaseSyn();
+  tb.advance(ONE_WAY + 5);
+  tb.network.setLink("127.0.0.1", "127.0.0.2", { delay: ONE_WAY });
+  const data = new Uint8Array(100_000).fill(7);
+  let sent = c.write(data);
+  let s: StackConnection | undefined;
+  let got = 0;
+  const buf = new Uint8Array(65_536);
+  const start = tb.now;
+  while (got < data.length && tb.now - start < 5_000) {
+    tb.advance(10);
+    if (sent < data.length) sent += c.write(data.subarray(sent));
+    s ??= l.accept();
+    if (s) { for (let n; (n = s.read(buf)) > 0;) got += n; }
+  }
+  const syns = log.filter((e) => e.from === "client" && (e.seg.flags & SYN) !== 0);
+  assert.equal(syns.length, 2);
+  assert.equal(syns[0].seg.payload.length, 0);
+  assert.ok(syns[1].seg.payload.length > 1000, "the retransmitted SYN carries data");
+  const data1 = log.filter((e) =>
+    e.from === "client" && (e.seg.flags & SYN) === 0 && e.seg.payload.length > 0
+  );
+  const mss = c.info().mss;
+  // Every data segment but the last is full-sized (no 20-byte dribble).
+  assert.deepEqual(data1.slice(0, -1).filter((e) => e.seg.payload.length < mss).length, 0);
+  assert.equal(got, data.length);
+  // The SYN timeout (1 s), then 100 kB at 40 ms RTT in a few round trips.
+  assert.ok(tb.now - start < 1_500, `took ${tb.now - start} ms`);
+  tb.close();
+});

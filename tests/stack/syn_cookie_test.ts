@@ -72,6 +72,51 @@ Deno.test("SYN cookies: a forged ACK after cookies were sent draws a RST and cre
   off.close();
 });
 
+Deno.test("SYN cookies: a retransmitted SYN made an embryonic connection with its own ISS; the ACK of the earlier cookie SYN-ACK replaces it instead of drawing a RST (Linux cookie_v4_check; soak finding)", () => {
+  // bench/soak.ts under load: the cookie SYN-ACK came after the client's SYN timeout, the
+  // retransmitted SYN found room in the SYN queue, and the client's ACK of the cookie reset it.
+  const tb = createTestbed({ stack: { synQueueLimit: 1 } });
+  const l = tb.stack.listen(80);
+  const a = tb.rawPeer({ tcpPort: 40000, targetPort: 80 });
+  const b = tb.rawPeer({ tcpPort: 40001, targetPort: 80 });
+  const ts = (tsVal: number, tsEcr = 0) => ({ timestamps: { tsVal, tsEcr } });
+  a.send({ flags: "S", seq: 100 });
+  const synAckA = a.next()!.segment;
+  b.send({ flags: "S", seq: 500, options: { mss: 1460, sackPermitted: true, ...ts(70) } });
+  assert.equal(l.counters.synCookiesSent, 1);
+  const cookie = b.next()!.segment;
+  a.send({ flags: ".", seq: 101, ack: synAckA.seq + 1 }); // the SYN queue has room again
+  assert.equal(l.synQueue.size, 0);
+  b.send({ flags: "S", seq: 500, options: { mss: 1460, sackPermitted: true, ...ts(1070) } });
+  assert.equal(tb.state(b, 80, 40001), "SYN_RCVD");
+  const second = b.next()!.segment;
+  assert.notEqual(second.seq, cookie.seq);
+  // The client took the cookie SYN-ACK: its ACK (and data) carry the cookie's numbers.
+  b.send({
+    flags: "P.",
+    seq: 501,
+    ack: cookie.seq + 1,
+    payload: "GET /",
+    options: ts(1080, cookie.options.timestamps!.tsVal),
+  });
+  assert.equal(l.counters.synCookiesRecv, 1);
+  assert.equal(tb.state(b, 80, 40001), "ESTABLISHED");
+  while (b.pending > 0) assert.equal(b.next()!.segment.flags & RST, 0, "no RST to the client");
+  assert.equal(l.accept()?.remotePort, 40000);
+  const c = l.accept()!;
+  assert.equal(c.remotePort, 40001);
+  assert.equal(c.info().iss, cookie.seq);
+  const buf = new Uint8Array(16);
+  assert.equal(new TextDecoder().decode(buf.subarray(0, c.read(buf))), "GET /");
+  // An ACK of neither ISS is still the embryonic connection's to answer.
+  const d = tb.rawPeer({ tcpPort: 40003, targetPort: 80 });
+  d.send({ flags: "S", seq: 900 });
+  d.next();
+  d.send({ flags: ".", seq: 901, ack: 12345 });
+  assert.equal(d.next()!.segment.flags, RST);
+  tb.close();
+});
+
 Deno.test("SYN cookies: synCookies 2 answers every SYN without state", () => {
   const tb = createTestbed({ stack: { synCookies: 2 } });
   const l = tb.stack.listen(80);
