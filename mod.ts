@@ -72,7 +72,7 @@ export type { TcpInfo } from "./src/tcp/info.ts";
 export type { Duration } from "./src/time.ts";
 export type { TcpState } from "./src/tcp/state.ts";
 export type { TimerKind } from "./src/tcp/timers.ts";
-export type { StackCounters } from "./src/stack/stack.ts";
+export type { StackCounters, TcpDropCounters } from "./src/stack/stack.ts";
 export type { ListenerCounters } from "./src/stack/stack_listener.ts";
 export {
   DenoUdpSocket,

@@ -25,6 +25,12 @@ import {
   DEFAULT_USER_TIMEOUT_S,
 } from "../src/tunnel/dead_peer.ts";
 import { type LogFormat, Logger, type LogLevel } from "../src/tunnel/log.ts";
+import {
+  DEFAULT_IDLE_TIMEOUT_S,
+  DEFAULT_MAX_SESSIONS,
+  DEFAULT_MAX_SESSIONS_PER_CLIENT,
+  DEFAULT_MEMORY_BUDGET_MIB,
+} from "../src/tunnel/session_limits.ts";
 
 /** Exit status: success. */
 export const EXIT_OK = 0;
@@ -93,6 +99,14 @@ export const OPTION_HELP = {
     `reset a connection whose sent data stays unacknowledged this many seconds; 0 off (default: ${DEFAULT_USER_TIMEOUT_S})`,
   connectTimeout:
     `give up opening a tunnel connection after this many seconds (default: ${DEFAULT_CONNECT_TIMEOUT_S})`,
+  maxSessions:
+    `refuse (reset) new tunnel connections beyond this many; 0 no limit (default: ${DEFAULT_MAX_SESSIONS})`,
+  maxSessionsPerClient:
+    `refuse (reset) new tunnel connections beyond this many per client IP address; 0 no limit (default: ${DEFAULT_MAX_SESSIONS_PER_CLIENT})`,
+  idleTimeout:
+    `reset a session that carried no data either way for this many seconds; 0 never (default: ${DEFAULT_IDLE_TIMEOUT_S})`,
+  memoryBudget:
+    `MiB of send/receive buffers all tunnel connections share; windows shrink as connections are added; 0 none (default: ${DEFAULT_MEMORY_BUDGET_MIB})`,
   control:
     "serve live figures for `tou stat` and a live web dashboard on this loopback address (host:port or port)",
   drainTimeout: "on SIGINT/SIGTERM, let open streams finish for this long, then reset them",

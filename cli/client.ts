@@ -48,6 +48,8 @@ export function clientCommand(ctx: CliContext): Command<[], Record<string, unkno
     )
     .option("--keepalive <seconds>", OPTION_HELP.keepalive, numberOrText)
     .option("--user-timeout <seconds>", OPTION_HELP.userTimeout, numberOrText)
+    .option("--idle-timeout <seconds>", OPTION_HELP.idleTimeout, numberOrText)
+    .option("--memory-budget <MiB>", OPTION_HELP.memoryBudget, numberOrText)
     .option("--connect-timeout <seconds>", OPTION_HELP.connectTimeout, numberOrText)
     .option("--congestion <name>", OPTION_HELP.congestion)
     .option("--log-level <level>", OPTION_HELP.logLevel)

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Stack, type StackCounters } from "../stack/stack.ts";
+import { Stack, type StackCounters, type TcpDropCounters } from "../stack/stack.ts";
 import type { StackConnection } from "../stack/stack_connection.ts";
 import type { StackListener } from "../stack/stack_listener.ts";
 import type { Runtime, TimerId } from "../stack/runtime.ts";
@@ -317,6 +317,30 @@ export class Endpoint implements AsyncDisposable {
       }
     }
     return sum;
+  }
+
+  /**
+   * Per-connection drops summed over every connection, live and gone (RFC
+   * 5961 challenge ACKs sent and rate-limited, rate-limited invalid-segment
+   * ACKs, PAWS and out-of-window drops, unacceptable ACKs, reassembly drops).
+   */
+  dropCounters(): Readonly<TcpDropCounters> {
+    return this.#stack.dropCounters();
+  }
+
+  /**
+   * Levels of the stack's limits: buffer memory held now (`bufferBytes`),
+   * each connection's per-direction share of `memoryBudget` (`bufferShare`,
+   * 0 without a budget) and the connections the caps count
+   * (`cappedConnections`).
+   */
+  limitGauges(): { bufferBytes: number; bufferShare: number; cappedConnections: number } {
+    const share = this.#stack.bufferShare;
+    return {
+      bufferBytes: this.#stack.bufferBytes(),
+      bufferShare: Number.isFinite(share) ? share : 0,
+      cappedConnections: this.#stack.cappedConnections,
+    };
   }
 
   /** UDP socket counters (sent, dropped, received, …), when the socket keeps them. */

@@ -247,6 +247,15 @@ export const TOU_OPTION_SPECS = {
     layer: "tcp",
     linux: ["TCP_USER_TIMEOUT"],
   },
+  idleTimeout: {
+    unit: "ms",
+    min: 0,
+    max: 86_400_000,
+    default: C.idleTimeout,
+    description: "Reset a connection over which no data went either way this long " +
+      "(keepalive probes and bare ACKs do not count); 0 off. The tunnel sets 600000.",
+    layer: "tcp",
+  },
   amplificationLimit: {
     unit: "count",
     min: 0,
@@ -486,6 +495,36 @@ export const TOU_OPTION_SPECS = {
       "2 for every SYN; a cookie SYN-ACK keeps no state and the final ACK creates the connection.",
     layer: "stack",
     linux: ["tcp_syncookies"],
+  },
+  maxConnections: {
+    unit: "count",
+    min: 0,
+    max: 1 << 24,
+    default: 0,
+    description: "Connections this endpoint's listeners hold at most (handshaking or open, " +
+      "not TIME_WAIT); past it a SYN is answered with a RST and counted; 0 no limit. " +
+      "The tunnel server sets 4096.",
+    layer: "stack",
+  },
+  maxConnectionsPerAddr: {
+    unit: "count",
+    min: 0,
+    max: 1 << 24,
+    default: 0,
+    description: "As maxConnections, per peer IP address; 0 no limit. The tunnel server sets 2048.",
+    layer: "stack",
+  },
+  memoryBudget: {
+    unit: "bytes",
+    min: 0,
+    max: 2 ** 40,
+    default: 0,
+    description: "Send + receive buffer memory of all connections of this endpoint at most: " +
+      "each connection's buffers are bounded by an equal share (windows shrink as connections " +
+      "are added), and a SYN is refused with a RST when a share would fall below 8 KiB; " +
+      "0 no budget. The tunnel sets 256 MiB.",
+    layer: "stack",
+    linux: ["tcp_mem"],
   },
   portRange: {
     unit: "ports",

@@ -11,15 +11,17 @@
  * The same code runs over real UDP and over the simulator: the socket and
  * the runtime are injected.
  *
- * About 1,050 lines, kept in one class on purpose: the receive path, the
- * drain loop (with end-of-batch ACK coalescing), the timer queue and the
+ * About 1,190 lines, kept in one class on purpose: the receive path, the
+ * drain loop (with end-of-batch ACK coalescing), the timer queue, the
  * listener paths (SYN cookies, Fast Open, TIME_WAIT reuse and its table
- * limit) all read and change the same private connection, listener and
- * port tables; moving a path out would mean exposing those tables. What
- * needs none of them lives elsewhere: options and counters
- * (`stack_options.ts`), listeners, ports, ISNs, tracing, the Fast Open
- * cookie jar and cache (`fast_open_cookies.ts`) and the SYN-cookie
- * arithmetic (`../tcp/syn_cookie.ts`).
+ * limit) and the limits (connection caps, memory budget shares) all read
+ * and change the same private connection, listener and port tables; moving
+ * a path out would mean exposing those tables. What needs none of them
+ * lives elsewhere: options and counters (`stack_options.ts`), listeners,
+ * ports, ISNs, tracing, the Fast Open cookie jar and cache
+ * (`fast_open_cookies.ts`), the SYN-cookie arithmetic
+ * (`../tcp/syn_cookie.ts`) and the limits' counting and share arithmetic
+ * (`limits.ts`).
  *
  * @module
  */
@@ -61,6 +63,8 @@ import {
   tupleKey,
 } from "./stack_connection.ts";
 import { StackListener } from "./stack_listener.ts";
+import { bufferShare, ConnectionLimits, MIN_BUFFER_SHARE } from "./limits.ts";
+import { addDropCounters, type TcpDropCounters, zeroDropCounters } from "../tcp/drop_counters.ts";
 import { FastOpenCache, FastOpenCookies, SHARED_FAST_OPEN_CACHE } from "./fast_open_cookies.ts";
 import {
   type IsnTuple,
@@ -73,6 +77,7 @@ import {
 } from "./stack_options.ts";
 import type { StackTracer } from "./trace.ts";
 
+export type { TcpDropCounters } from "../tcp/drop_counters.ts";
 export type {
   IsnTuple,
   StackConnectOptions,
@@ -177,6 +182,14 @@ export class Stack implements ConnectionDriver {
   #fastOpen: boolean;
   #fastOpenCache: FastOpenCache;
   #cookies: FastOpenCookies | undefined;
+  #limits: ConnectionLimits;
+  #memoryBudget: number;
+  /** Per-direction buffer share last applied (Infinity: no budget in force). */
+  #share = Number.POSITIVE_INFINITY;
+  #pressure = false;
+  #closing = false;
+  /** Drop counters of the connections already released. */
+  #goneDrops: TcpDropCounters = zeroDropCounters();
 
   /** Creates a stack over `socket`, driven by `runtime`. */
   constructor(socket: DatagramSocket, runtime: Runtime, options: StackOptions = {}) {
@@ -192,6 +205,11 @@ export class Stack implements ConnectionDriver {
     this.#maxTwBuckets = options.maxTwBuckets ?? DEFAULT_MAX_TW_BUCKETS;
     this.#somaxconn = options.somaxconn ?? DEFAULT_SOMAXCONN;
     this.#ownsSocket = options.ownsSocket ?? true;
+    this.#limits = new ConnectionLimits(
+      options.maxConnections ?? 0,
+      options.maxConnectionsPerAddr ?? 0,
+    );
+    this.#memoryBudget = options.memoryBudget ?? 0;
     if (options.isnSecret) {
       this.#isnSecret = options.isnSecret;
     } else {
@@ -262,6 +280,44 @@ export class Stack implements ConnectionDriver {
         ? () => this.#flushDeferred()
         : undefined;
     }
+    this.#limits.set(options.maxConnections, options.maxConnectionsPerAddr);
+    if (options.memoryBudget !== undefined) {
+      this.#memoryBudget = options.memoryBudget;
+      this.#rebalance();
+    }
+  }
+
+  /**
+   * The drop counters of every connection (drop_counters.ts), live and
+   * released, summed: the endpoint-level view of per-connection drops such as
+   * RFC 5961 challenge ACKs and rate-limited invalid-segment ACKs.
+   */
+  dropCounters(): TcpDropCounters {
+    const sum = { ...this.#goneDrops };
+    for (const c of this.#conns) addDropCounters(sum, c.tcp.dropCounters());
+    return sum;
+  }
+
+  /** Bytes of memory held by the send and receive buffers of every connection (a gauge). */
+  bufferBytes(): number {
+    let n = 0;
+    for (const c of this.#conns) n += c.tcp.bufferBytes;
+    return n;
+  }
+
+  /**
+   * The per-direction buffer bound each connection gets from `memoryBudget`
+   * now (`Infinity` without a budget; the configured sizes cap it).
+   */
+  get bufferShare(): number {
+    return this.#share === Number.POSITIVE_INFINITY
+      ? this.#share
+      : Math.max(MIN_BUFFER_SHARE, this.#share);
+  }
+
+  /** Connections the connection caps count now (passive, not TIME_WAIT). */
+  get cappedConnections(): number {
+    return this.#limits.count;
   }
 
   /**
@@ -494,6 +550,7 @@ export class Stack implements ConnectionDriver {
 
   #shutdown(abortive: boolean): void {
     if (this.#closed) return;
+    this.#closing = true;
     for (const l of this.listeners()) l.close();
     for (const c of [...this.#conns]) {
       if (c.state !== "CLOSED" && c.state !== "TIME_WAIT") {
@@ -569,11 +626,65 @@ export class Stack implements ConnectionDriver {
     byPorts.set(c.key, c);
     this.#conns.add(c);
     this.#portUse.set(c.localPort, (this.#portUse.get(c.localPort) ?? 0) + 1);
+    if (c.listenerPort !== undefined) {
+      c.capped = true;
+      this.#limits.add(c.remote.hostname);
+    }
+    this.#rebalance();
+    if (this.#share !== Number.POSITIVE_INFINITY) this.#applyShare(c);
+  }
+
+  #uncap(c: StackConnection): void {
+    if (!c.capped) return;
+    c.capped = false;
+    this.#limits.remove(c.remote.hostname);
+  }
+
+  /**
+   * The memory budget (limits.ts): every connection's buffers bounded by an
+   * equal share; counts each entry into pressure (share below the configured sizes).
+   */
+  #rebalance(): void {
+    if (this.#closing || (this.#memoryBudget <= 0 && this.#share === Number.POSITIVE_INFINITY)) {
+      return;
+    }
+    const share = bufferShare(this.#memoryBudget, this.#conns.size);
+    const pressure = share < Math.max(this.#config.recvBufferSize, this.#config.sendBufferSize);
+    if (pressure && !this.#pressure) this.counters.memoryPressure++;
+    this.#pressure = pressure;
+    if (share === this.#share) return;
+    this.#share = share;
+    for (const c of this.#conns) this.#applyShare(c);
+  }
+
+  #applyShare(c: StackConnection): void {
+    const per = this.bufferShare;
+    if (c.memoryShare === per) return;
+    c.memoryShare = per;
+    c.tcp.setMemoryLimits(per, per);
+  }
+
+  /**
+   * Whether the caps and the memory budget let one more passive connection
+   * from `from` in; counts a refusal.
+   */
+  #admits(from: DatagramAddr): boolean {
+    const v = this.#limits.admit(from.hostname);
+    if (v === "total") this.counters.connLimitRefused++;
+    else if (v === "addr") this.counters.connLimitPerAddrRefused++;
+    else if (
+      this.#memoryBudget > 0 &&
+      bufferShare(this.#memoryBudget, this.#conns.size + 1) < MIN_BUFFER_SHARE
+    ) {
+      this.counters.memoryRefused++;
+    } else return true;
+    return false;
   }
 
   #release(c: StackConnection): void {
     if (c.released) return;
     c.released = true;
+    addDropCounters(this.#goneDrops, c.tcp.dropCounters());
     const byPorts = this.#demux.get(c.remote.hostname);
     if (byPorts !== undefined && byPorts.get(c.key) === c) {
       byPorts.delete(c.key);
@@ -585,6 +696,8 @@ export class Stack implements ConnectionDriver {
     if (n <= 0) this.#portUse.delete(c.localPort);
     else this.#portUse.set(c.localPort, n);
     this.#timeWait.delete(c);
+    this.#uncap(c);
+    this.#rebalance();
     const l = this.#listenerOf.get(c);
     if (c.fastOpenPending) this.#fastOpenDone(c, l);
     if (l !== undefined) {
@@ -670,9 +783,12 @@ export class Stack implements ConnectionDriver {
         break;
       case "error":
         c.error = { kind: ev.kind, detail: ev.detail };
+        if (c.tcp.idleExpired) this.counters.idleExpired++;
+        else if (c.embryonic && ev.kind === "timed_out") this.counters.halfOpenExpired++;
         break;
       case "state":
         if (ev.to === "TIME_WAIT") {
+          this.#uncap(c); // TIME_WAIT holds no session
           if (this.#timeWait.size >= this.#maxTwBuckets) {
             // tcp_max_tw_buckets (Linux inet_twsk_alloc fails, tcp_time_wait
             // then tcp_done): the connection closes at once, silently; the
@@ -894,6 +1010,10 @@ export class Stack implements ConnectionDriver {
           l.counters.listenDrops++;
           return;
         }
+        if (!this.#admits(from)) {
+          this.#sendRstFor(from, seg, false); // refused at once, not left to retry (limits.ts)
+          return;
+        }
         if (
           this.#synCookies === 2 || (this.#synCookies === 1 && l.synQueue.size >= l.synQueueLimit)
         ) {
@@ -1001,7 +1121,11 @@ export class Stack implements ConnectionDriver {
     if (replacing !== undefined) {
       replacing.tcp.discard(now, "superseded by the connection of a SYN cookie");
       this.process(replacing);
-      this.#release(replacing);
+      this.#release(replacing); // its slot under the caps goes to the new connection
+    }
+    if (!this.#admits(from)) {
+      this.#sendRstFor(from, seg, false);
+      return true;
     }
     const nc = new StackConnection(this, tcp, { hostname: from.hostname, port: from.port }, l.port);
     this.#add(nc);
@@ -1067,10 +1191,10 @@ export class Stack implements ConnectionDriver {
     return isLoopback(this.socket.localAddr.hostname);
   }
 
-  /** RFC 9293 §3.10.7.1: answer a segment for no connection (never a RST). */
-  #sendRstFor(to: DatagramAddr, seg: TcpSegment): void {
+  /** RFC 9293 §3.10.7.1: answer a segment for no connection (never a RST); also a refused SYN. */
+  #sendRstFor(to: DatagramAddr, seg: TcpSegment, noSocket = true): void {
     if (seg.flags & RST) return;
-    this.counters.rstsForNoSocket++;
+    if (noSocket) this.counters.rstsForNoSocket++;
     const ack = (seg.flags & ACK) !== 0;
     this.#send(to, {
       srcPort: seg.dstPort,

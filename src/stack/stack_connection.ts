@@ -100,6 +100,10 @@ export class StackConnection implements FourTuple {
   embryonic: boolean;
   /** Took a Fast Open SYN's data and has not completed its handshake: counts in its listener's `fastOpenPending`. */
   fastOpenPending = false;
+  /** @internal counted by the stack's connection caps (a passive one, not yet in TIME_WAIT). */
+  capped = false;
+  /** @internal the buffer share last applied by the stack's memory budget. */
+  memoryShare = Number.POSITIVE_INFINITY;
   /** @internal earliest deadline this connection has in the stack's timer queue. */
   queuedDeadline = Number.POSITIVE_INFINITY;
   #driver: ConnectionDriver;

@@ -63,6 +63,21 @@ export interface StackOptions {
    * handshake proceeds. Applies to listeners opened afterwards. Default 256.
    */
   readonly fastOpenQueueLimit?: number;
+  /**
+   * Connections the listeners hold at most (SYN_RCVD to LAST_ACK, not
+   * TIME_WAIT); past it a SYN is answered with a RST (`connLimitRefused`).
+   * 0 (default) no limit. See `limits.ts`.
+   */
+  readonly maxConnections?: number;
+  /** As `maxConnections`, per peer IP address (`connLimitPerAddrRefused`). 0 (default) no limit. */
+  readonly maxConnectionsPerAddr?: number;
+  /**
+   * Bytes for the send and receive buffers of all connections: each gets an
+   * equal share (windows shrink as connections are added); a SYN is refused
+   * with a RST when a share would fall below 4 KiB per direction
+   * (`memoryRefused`). 0 (default) no budget. See `limits.ts`.
+   */
+  readonly memoryBudget?: number;
 }
 
 /**
@@ -91,6 +106,12 @@ export interface StackReconfigure {
   readonly fastOpenQueueLimit?: number;
   /** Drain once per receive batch when the runtime can `defer`. */
   readonly coalesceAcks?: boolean;
+  /** Connection cap of the listeners (new connections only). */
+  readonly maxConnections?: number;
+  /** Per-address connection cap of the listeners (new connections only). */
+  readonly maxConnectionsPerAddr?: number;
+  /** Buffer memory budget; shares are recomputed at once. */
+  readonly memoryBudget?: number;
 }
 
 /** Which connection an ISN set with `Stack.setNextIsn` is for: its 4-tuple. */
@@ -152,6 +173,18 @@ export interface StackCounters {
   fastOpenActive: number;
   /** Our SYNs whose data the peer did not acknowledge (Linux TCPFastOpenActiveFail). */
   fastOpenActiveFail: number;
+  /** SYNs refused with a RST: the listeners hold `maxConnections`. */
+  connLimitRefused: number;
+  /** SYNs refused with a RST: the peer address holds `maxConnectionsPerAddr`. */
+  connLimitPerAddrRefused: number;
+  /** SYNs refused with a RST: one more connection would get less than 4 KiB of `memoryBudget` per direction. */
+  memoryRefused: number;
+  /** Times the buffer shares fell below the configured buffer sizes (windows clamped by `memoryBudget`). */
+  memoryPressure: number;
+  /** Embryonic (SYN_RCVD) connections that timed out: the handshake never completed. */
+  halfOpenExpired: number;
+  /** Connections reset by their idle timeout (`idleTimeout`). */
+  idleExpired: number;
 }
 
 /**
@@ -183,6 +216,12 @@ export function zeroCounters(): StackCounters {
     fastOpenPassiveFail: 0,
     fastOpenActive: 0,
     fastOpenActiveFail: 0,
+    connLimitRefused: 0,
+    connLimitPerAddrRefused: 0,
+    memoryRefused: 0,
+    memoryPressure: 0,
+    halfOpenExpired: 0,
+    idleExpired: 0,
   };
 }
 

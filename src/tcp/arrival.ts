@@ -176,6 +176,7 @@ function checkSequence(
   let s = seg;
   // RFC 7323 §5.3 R1: PAWS
   if (!(s.flags & RST) && rcv.pawsRejects(s, now)) {
+    rcv.drops.pawsRejected++;
     rcv.invalidSegmentAck(now, s);
     return undefined;
   }
@@ -191,6 +192,7 @@ function checkSequence(
     s = { ...s, seq: seqAdd(s.seq, 1), flags: s.flags & ~SYN };
   }
   if (!rcv.acceptable(s)) {
+    rcv.drops.outOfWindow++;
     if (!(s.flags & RST)) {
       rcv.updateTsRecentFromDuplicate(s, now);
       rcv.noteOldDuplicate(s);
@@ -245,6 +247,7 @@ function arriveAck(core: ConnectionCore, now: Instant, s: TcpSegment): boolean {
     snd.established();
     core.setState(now, "ESTABLISHED", "ACK of SYN-ACK received");
   } else if (r & ACK_UNACCEPTABLE) {
+    core.rcv.drops.unacceptableAcks++;
     core.rcv.challengeAck(now, limit); // RFC 5961 §5.2
     return false;
   } else if (r & ACK_SYN_ACKED) {

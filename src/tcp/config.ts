@@ -55,6 +55,14 @@ export interface TcpConfig {
    */
   readonly userTimeout: Duration;
   /**
+   * Idle timeout: a synchronized connection over which no data went either
+   * way (segments with payload received, bytes written by the application)
+   * for this long is reset, like a NAT or proxy idle timeout (nginx stream
+   * `proxy_timeout`). Keepalive probes and pure ACKs do not count as data.
+   * 0 turns it off. Default 0 (the tunnel sets 600 000).
+   */
+  readonly idleTimeout: Duration;
+  /**
    * Anti-amplification (RFC 9000 §8.1 in spirit): until the peer has
    * acknowledged our SYN, a passive open sends at most this many times the
    * bytes it received from the peer; a SYN-ACK retransmission that would
@@ -160,6 +168,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = Object.freeze({
   retries: 15,
   orphanRetries: 0,
   userTimeout: 0,
+  idleTimeout: 0,
   amplificationLimit: 0,
   delayedAck: 40,
   noDelay: false,

@@ -20,9 +20,9 @@
  * - `receiver.ts`: the receive half: sequence space, acceptability,
  *   reassembly, the advertised window, the ACK policy, PAWS, SACK blocks.
  * - `timers.ts`: the deadline table (retransmit, persist, delayedAck,
- *   keepalive, timeWait, finWait2, pacing, lossProbe, reorder) and keepalive.
+ *   keepalive, timeWait, finWait2, pacing, lossProbe, reorder, idle) and keepalive.
  *
- * This file stays over 600 lines (about 680, some 220 of them comments):
+ * This file stays over 600 lines (about 730, some 240 of them comments):
  * it is the public API, and each app call, getter and the state side
  * effects are short; the protocol work is in the files above.
  *
@@ -72,6 +72,7 @@ import { Receiver } from "./receiver.ts";
 import { Sender } from "./sender.ts";
 import type { TcpState } from "./state.ts";
 import { Keepalive, type KeepAliveOptions, TimerTable } from "./timers.ts";
+import type { TcpDropCounters } from "./drop_counters.ts";
 import { type TcpTraceEvent, TraceProbe } from "./trace_events.ts";
 
 export type { KeepAliveOptions } from "./timers.ts";
@@ -138,6 +139,9 @@ export class TcpConnection {
   readonly #core: ConnectionCore;
   readonly #tfo: FastOpenState | undefined;
   #orphaned = false;
+  /** When data last went either way (idle expiry, `idleTimeout`). */
+  #lastData: Instant;
+  #idleExpired = false;
 
   #events: TcpEvent[] = [];
   #eventHead = 0;
@@ -157,6 +161,7 @@ export class TcpConnection {
     this.#snd = new Sender({ iss: p.iss, config: p.config, timers: this.#timers, passive });
     this.#rcv = new Receiver(p.config, this.#timers, advertisedMss(p.config));
     this.#keepalive = new Keepalive(p.config, this.#timers, now);
+    this.#lastData = now;
     const tfo = p.fastOpen === undefined ? undefined : fastOpenState(p.fastOpen);
     this.#tfo = tfo;
     if (tfo !== undefined && !passive) {
@@ -357,6 +362,7 @@ export class TcpConnection {
    */
   pollTransmit(now: Instant): TcpSegment | undefined {
     const seg = this.#nextSegment(now);
+    if (seg !== undefined && seg.payload.length > 0) this.#lastData = now;
     if (seg !== undefined && this.#snd.unvalidated) {
       this.#snd.noteUnvalidated(0, segmentEncodedLength(seg));
     }
@@ -407,6 +413,7 @@ export class TcpConnection {
   handleSegment(now: Instant, seg: TcpSegment): ArrivalVerdict {
     // Anti-amplification: count what the peer of a passive open sent before it acknowledged our SYN.
     if (this.#snd.unvalidated) this.#snd.noteUnvalidated(segmentEncodedLength(seg), 0);
+    if (seg.payload.length > 0) this.#lastData = now;
     const verdict = arrive(this.#core, now, seg);
     this.#probe?.check("segment");
     return verdict;
@@ -466,6 +473,9 @@ export class TcpConnection {
           break;
         case "reorder":
           this.#snd.onReorderTimeout(now);
+          break;
+        case "idle":
+          this.#onIdleTimeout(now);
           break;
       }
       this.#probe?.check(`timer:${kind}`);
@@ -599,7 +609,50 @@ export class TcpConnection {
     this.#keepalive.configure(on, opts, now, this.#keepaliveState());
   }
 
+  /**
+   * Bounds the receive and send buffers (a memory budget shared by many
+   * connections, the stack's `memoryBudget`): the window offered and the
+   * bytes `write()` takes stay within them; bytes already held stay.
+   *
+   * @param recv Receive-buffer bound in bytes (at most `recvBufferSize`).
+   * @param send Send-buffer bound in bytes (at most `sendBufferSize`).
+   */
+  setMemoryLimits(recv: number, send: number): void {
+    this.#rcv.setMemoryLimit(recv);
+    this.#snd.setMemoryLimit(send);
+  }
+
+  /** Bytes of memory held by the receive and send buffers. */
+  get bufferBytes(): number {
+    return this.#rcv.allocated + this.#snd.allocated;
+  }
+
+  /** What this connection dropped or held back, by cause (drop_counters.ts). */
+  dropCounters(): TcpDropCounters {
+    return this.#rcv.dropCounters();
+  }
+
+  /** Whether the connection was reset by its idle timeout (`idleTimeout`). */
+  get idleExpired(): boolean {
+    return this.#idleExpired;
+  }
+
   // ---- helpers ----------------------------------------------------------------------------
+
+  /** The "idle" timer: reset the connection when no data went either way for `idleTimeout`. */
+  #onIdleTimeout(now: Instant): void {
+    const limit = this.#config.idleTimeout;
+    const st = this.#state;
+    if (limit <= 0 || st === "TIME_WAIT" || st === "CLOSED" || st === "SYN_SENT") return;
+    const due = this.#lastData + limit;
+    if (now < due) {
+      this.#timers.set("idle", due);
+      return;
+    }
+    this.#idleExpired = true;
+    if (this.#canReset()) this.#queueRst(this.#snd.sndMax, this.#rcv.rcvNxt);
+    this.#fail(now, "timed_out", `idle timeout: no data either way for ${limit / 1000} s`);
+  }
 
   /** RTT from the echoed timestamp of an ACK (RFC 7323 §4.1), or -1. */
   #tsRtt(now: Instant, seg: TcpSegment): number {
@@ -642,6 +695,10 @@ export class TcpConnection {
       case "ESTABLISHED":
         this.#emit({ type: "connected" });
         this.#core.touch(now);
+        if (this.#config.idleTimeout > 0) {
+          this.#lastData = Math.max(this.#lastData, now);
+          this.#timers.set("idle", this.#lastData + this.#config.idleTimeout);
+        }
         break;
       case "FIN_WAIT_2":
         if (this.#orphaned) this.#timers.set("finWait2", now + this.#config.finWait2Timeout);

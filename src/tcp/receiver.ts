@@ -27,6 +27,7 @@ import type { SackBlock, TcpSegment } from "../wire/tcp_segment.ts";
 import { DEFAULT_TCP_CONFIG, type TcpConfig } from "./config.ts";
 import { RecvBuffer } from "./recv_buffer.ts";
 import { RcvAutotune } from "./rcv_autotune.ts";
+import { type TcpDropCounters, zeroDropCounters } from "./drop_counters.ts";
 import type { TimerTable } from "./timers.ts";
 
 /** RFC 7323 §5.5: TS.Recent is invalid after 24 days of idleness. */
@@ -186,7 +187,7 @@ export class Receiver {
     const data = seg.payload.length > 0 || (seg.flags & FIN) !== 0;
     if (!data || (seg.flags & SYN) !== 0) {
       if (now - this.#lastInvalidAck < INVALID_ACK_INTERVAL_MS) {
-        this.invalidAcksSkipped++;
+        this.drops.invalidAcksLimited++;
         return;
       }
       this.#lastInvalidAck = now;
@@ -194,8 +195,16 @@ export class Receiver {
     this.requestAck();
   }
 
-  /** ACKs to unacceptable data-less segments not sent (rate limit; Linux TCPACKSkipped*). */
-  invalidAcksSkipped = 0;
+  /**
+   * Drops and rate-limited answers (drop_counters.ts); `reassemblyDrops`
+   * is read from the buffer by {@linkcode Receiver.dropCounters}.
+   */
+  readonly drops: TcpDropCounters = zeroDropCounters();
+
+  /** The drop counters, reassembly drops included. */
+  dropCounters(): TcpDropCounters {
+    return { ...this.drops, reassemblyDrops: this.#buf.droppedInserts };
+  }
 
   /** Asks for an immediate ACK (duplicate, window update, FIN). */
   requestAck(): void {
@@ -236,7 +245,10 @@ export class Receiver {
     }
     if (this.#challengeCount < limit) {
       this.#challengeCount++;
+      this.drops.challengeAcks++;
       this.#ackNow = this.#ackUrgent = true;
+    } else {
+      this.drops.challengeAcksLimited++;
     }
   }
 
@@ -447,8 +459,22 @@ export class Receiver {
 
   /** Free buffer space, capped by the auto-tuned target: what the receive path can absorb. */
   #offerable(): number {
-    const target = this.#autotune?.target ?? Infinity;
+    const target = Math.min(this.#autotune?.target ?? Infinity, this.#buf.limit);
     return Math.min(this.#buf.window, Math.max(0, target - this.#buf.readable));
+  }
+
+  /**
+   * Bounds the receive buffer to `limit` bytes (a shared memory budget): the
+   * window offered from now on fits in it. An advertised right edge never
+   * moves back (RFC 9293 §3.8.6.2.2), so the window shrinks as data arrives.
+   */
+  setMemoryLimit(limit: number): void {
+    this.#buf.setLimit(limit);
+  }
+
+  /** Bytes of memory the receive buffer holds. */
+  get allocated(): number {
+    return this.#buf.allocated;
   }
 
   /** Discards buffered and future data (shutdownRead). */
@@ -467,7 +493,7 @@ export class Receiver {
 
   /** Receiver SWS threshold: min(RCV.BUFF / 2, MSS) (RFC 1122 4.2.3.3). */
   #swsThreshold(): number {
-    return Math.min(Math.floor(this.#buf.capacity / 2), this.#rcvMss);
+    return Math.min(Math.floor(this.#buf.limit / 2), this.#rcvMss);
   }
 
   /**
@@ -478,7 +504,7 @@ export class Receiver {
   #maybeWindowUpdate(): void {
     const cur = this.rcvWnd;
     const possible = Math.min(this.#offerable(), 0xffff * 2 ** this.#rcvWscale);
-    const space = Math.min(this.#buf.capacity, this.#autotune?.target ?? Infinity);
+    const space = Math.min(this.#buf.limit, this.#autotune?.target ?? Infinity);
     if (possible - cur >= this.#swsThreshold() && cur <= space / 2) {
       this.#ackNow = this.#ackUrgent = true;
     }

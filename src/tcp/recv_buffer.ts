@@ -55,6 +55,8 @@ export class RecvBuffer {
   /** Grows by doubling up to `#capacity` (starts at 16 KiB): idle connections stay small. */
   #ring: Uint8Array;
   readonly #capacity: number;
+  /** Soft bound set by a memory budget (≤ capacity): the ring grows no further unless data needs it. */
+  #limit: number;
   readonly #maxRanges: number;
   /**
    * Stream offsets are absolute byte counts since the buffer was made (exact in
@@ -88,6 +90,7 @@ export class RecvBuffer {
       throw new RangeError(`RecvBuffer maxRanges must be a non-negative integer, got ${maxRanges}`);
     }
     this.#capacity = capacity;
+    this.#limit = capacity;
     // Small: most connections of a request/response workload never grow it (it doubles on demand).
     this.#ring = new Uint8Array(Math.min(capacity, INITIAL_RING));
     this.#maxRanges = maxRanges;
@@ -96,6 +99,28 @@ export class RecvBuffer {
   /** Total bytes the buffer can hold. */
   get capacity(): number {
     return this.#capacity;
+  }
+
+  /**
+   * Lowers (or raises, up to the capacity) the soft bound a memory budget
+   * sets: the receiver offers no window beyond it, the ring grows no larger
+   * than the data needs, and an empty ring larger than it is given back.
+   *
+   * @param limit Bytes; clamped to [1, capacity].
+   */
+  setLimit(limit: number): void {
+    this.#limit = Math.max(1, Math.min(this.#capacity, Math.floor(limit)));
+    this.#trim();
+  }
+
+  /** The soft bound (the capacity unless a budget lowered it). */
+  get limit(): number {
+    return this.#limit;
+  }
+
+  /** Bytes of memory the ring holds. */
+  get allocated(): number {
+    return this.#ring.length;
   }
 
   /** In-order bytes waiting to be read. */
@@ -224,6 +249,7 @@ export class RecvBuffer {
     into.set(ring.subarray(start, start + first), 0);
     if (first < n) into.set(ring.subarray(0, n - first), first);
     this.#readable -= n;
+    if (this.#readable === 0) this.#trim();
     return n;
   }
 
@@ -249,7 +275,7 @@ export class RecvBuffer {
   #grow(span: number, base: number): void {
     let size = this.#ring.length;
     while (size < span) size *= 2;
-    size = Math.min(size, this.#capacity);
+    size = Math.min(size, this.#capacity, Math.max(span, this.#limit));
     const old = this.#ring;
     const next = new Uint8Array(size);
     const heldEnd = this.#count > 0 ? this.#ends[this.#count - 1] : this.#rcvNxtAbs;
@@ -285,5 +311,15 @@ export class RecvBuffer {
       this.#stamps.copyWithin(from + shift, from, to);
     }
     this.#count += shift;
+  }
+
+  /** Nothing held and the ring is larger than the limit: give the memory back. */
+  #trim(): void {
+    if (
+      this.#readable === 0 && this.#count === 0 && this.#ring.length > this.#limit &&
+      this.#ring.length > INITIAL_RING
+    ) {
+      this.#ring = new Uint8Array(Math.min(this.#capacity, INITIAL_RING));
+    }
   }
 }

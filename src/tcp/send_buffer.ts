@@ -36,6 +36,8 @@ const INITIAL_RING = 4 * 1024;
 export class SendBuffer {
   #ring: Uint8Array;
   readonly #capacity: number;
+  /** Soft bound on held bytes set by a memory budget (≤ capacity; see `setLimit`). */
+  #limit: number;
   /** Ring index of offset 0 (the byte at SND.UNA). */
   #head = 0;
   #length = 0;
@@ -51,7 +53,31 @@ export class SendBuffer {
       throw new RangeError(`SendBuffer capacity must be a positive integer, got ${capacity}`);
     }
     this.#capacity = capacity;
+    this.#limit = capacity;
     this.#ring = new Uint8Array(Math.min(capacity, INITIAL_RING));
+  }
+
+  /**
+   * Bounds the bytes held to `limit` (at most the capacity): a memory budget
+   * shared by many connections (the stack's `memoryBudget`) lowers it, and
+   * writes then stop at it. Bytes already held stay; the ring shrinks back
+   * once they are acknowledged.
+   *
+   * @param limit Bytes; clamped to [1, capacity].
+   */
+  setLimit(limit: number): void {
+    this.#limit = Math.max(1, Math.min(this.#capacity, Math.floor(limit)));
+    if (this.#length === 0) this.#trim();
+  }
+
+  /** The current bound on held bytes (the capacity unless a budget lowered it). */
+  get limit(): number {
+    return this.#limit;
+  }
+
+  /** Bytes of memory the buffer holds (its ring and peek scratch). */
+  get allocated(): number {
+    return this.#ring.length + this.#scratch.length;
   }
 
   /** Total bytes the buffer can hold. */
@@ -66,7 +92,7 @@ export class SendBuffer {
 
   /** Bytes that can still be written. */
   get free(): number {
-    return this.#capacity - this.#length;
+    return Math.max(0, this.#limit - this.#length);
   }
 
   /**
@@ -76,6 +102,7 @@ export class SendBuffer {
    * @returns The number of bytes taken (0 when full).
    */
   write(data: Uint8Array): number {
+    if (data.length > this.free) data = data.subarray(0, this.free);
     const want = this.#length + data.length;
     if (want > this.#ring.length && this.#ring.length < this.#capacity) this.#grow(want);
     const ring = this.#ring;
@@ -131,7 +158,7 @@ export class SendBuffer {
   #grow(want: number): void {
     let size = this.#ring.length;
     while (size < want && size < this.#capacity) size *= 2;
-    size = Math.min(size, this.#capacity);
+    size = Math.min(size, Math.max(want, this.#limit));
     const next = new Uint8Array(size);
     if (this.#length > 0) next.set(this.peek(0, this.#length), 0);
     this.#ring = next;
@@ -151,10 +178,19 @@ export class SendBuffer {
     this.#length -= n;
     if (this.#length === 0) {
       this.#head = 0; // keep later writes contiguous
+      this.#trim();
       return;
     }
     let head = this.#head + n;
     if (head >= this.#ring.length) head -= this.#ring.length;
     this.#head = head;
+  }
+
+  /** Empty and larger than its limit allows: give the memory back (a budget shrank it). */
+  #trim(): void {
+    if (this.#ring.length > this.#limit && this.#ring.length > INITIAL_RING) {
+      this.#ring = new Uint8Array(Math.min(this.#capacity, INITIAL_RING));
+    }
+    if (this.#scratch.length > this.#limit) this.#scratch = new Uint8Array(0);
   }
 }

@@ -257,6 +257,16 @@ export class Sender {
   get free(): number {
     return this.#buf.free;
   }
+
+  /** Bounds the send buffer to `limit` bytes (a shared memory budget); see `SendBuffer.setLimit`. */
+  setMemoryLimit(limit: number): void {
+    this.#buf.setLimit(limit);
+  }
+
+  /** Bytes of memory the send buffer holds. */
+  get allocated(): number {
+    return this.#buf.allocated;
+  }
   /** Counters for `info()`. */
   get retransmits(): number {
     return this.#retransmits;

@@ -37,7 +37,9 @@ export type TimerKind =
   /** Tail loss probe timeout, PTO (RFC 8985 §7.2). */
   | "lossProbe"
   /** RACK reordering timer (RFC 8985 §6.2 step 6). */
-  | "reorder";
+  | "reorder"
+  /** Idle expiry: no data either way for `idleTimeout` (tunnel sessions). */
+  | "idle";
 
 /** Every timer kind, in the order {@linkcode TimerTable} checks them. */
 export const TIMER_KINDS: readonly TimerKind[] = [
@@ -50,6 +52,7 @@ export const TIMER_KINDS: readonly TimerKind[] = [
   "pacing",
   "lossProbe",
   "reorder",
+  "idle",
 ];
 
 const INDEX: Readonly<Record<TimerKind, number>> = {
@@ -62,6 +65,7 @@ const INDEX: Readonly<Record<TimerKind, number>> = {
   pacing: 6,
   lossProbe: 7,
   reorder: 8,
+  idle: 9,
 };
 
 /**

@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { SessionLimitOptions } from "./session_limits.ts";
 import { defaultAead } from "../seal/aead.ts";
 import type { TouOptions } from "../net/mod.ts";
 import { formatHostPort, type HostPort } from "./address.ts";
@@ -18,7 +19,7 @@ import { openTouEndpoint } from "./tou_endpoint.ts";
 import { connectTimeoutSignal, DEFAULT_CONNECT_TIMEOUT_S, tunnelTcp } from "./dead_peer.ts";
 
 /** Options of {@linkcode runCat}: exactly one of `connect` and `listen`. */
-export interface CatOptions {
+export interface CatOptions extends SessionLimitOptions {
   /** Connect to this tou endpoint's service port. */
   readonly connect?: { readonly server: HostPort; readonly tunnelPort: number };
   /**

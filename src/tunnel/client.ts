@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { SessionLimitOptions } from "./session_limits.ts";
 import { defaultAead } from "../seal/aead.ts";
 import type { TouOptions } from "../net/mod.ts";
 import { formatHostPort, type HostPort, isIpv6, type LocalSpec } from "./address.ts";
@@ -25,7 +26,7 @@ const GRACE_MAX_MS = 2_000;
 const GRACE_MIN_MS = 200;
 
 /** Options of {@linkcode TunnelClient.start}. */
-export interface TunnelClientOptions {
+export interface TunnelClientOptions extends SessionLimitOptions {
   /** The server's UDP address. */
   readonly server: HostPort;
   /** Local TCP listeners and their service ports. */

@@ -24,6 +24,12 @@ import {
 import { readSmallFile } from "./small_file.ts";
 import { DEFAULT_DRAIN_TIMEOUT_S, DEFAULT_LISTEN, type TouConfig } from "./settings.ts";
 import { ConfigError } from "./config_error.ts";
+import {
+  DEFAULT_IDLE_TIMEOUT_S,
+  DEFAULT_MAX_SESSIONS,
+  DEFAULT_MAX_SESSIONS_PER_CLIENT,
+  DEFAULT_MEMORY_BUDGET_MIB,
+} from "./session_limits.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 import { SELECTABLE_CONGESTION, TUNNEL_DEFAULT_CONGESTION } from "../tcp/congestion/defaults.ts";
 import {
@@ -194,6 +200,42 @@ const workersField = z.number({ error: workersError }).int({ error: workersError
       "kernel UDP backend, i.e. --allow-ffi on Linux). Each client's datagrams reach one " +
       "worker; SIGTERM drains them all; `tou stat` merges them. Absent: one process.",
   );
+function countField(max: number, what: string, description: string) {
+  const error = (iss: { input?: unknown }) =>
+    `must be a whole number of ${what} between 0 and ${max}, got ${show(iss.input)}`;
+  return z.number({ error }).int({ error }).min(0, { error }).max(max, { error }).describe(
+    description,
+  );
+}
+
+const maxSessionsField = countField(
+  1 << 24,
+  "sessions",
+  "server: tunnel connections held at most (handshaking or open); past it a new one is refused " +
+    `with a reset at once, and counted. 0 no limit. Default ${DEFAULT_MAX_SESSIONS}.`,
+);
+
+const maxSessionsPerClientField = countField(
+  1 << 24,
+  "sessions",
+  "server: as maxSessions, per client IP address. 0 no limit. " +
+    `Default ${DEFAULT_MAX_SESSIONS_PER_CLIENT}.`,
+);
+
+const idleTimeoutField = secondsField(
+  0,
+  86_400,
+  "Seconds a session may carry no data either way before it is reset (keepalive probes do not " +
+    `count). 0 never. Default ${DEFAULT_IDLE_TIMEOUT_S}.`,
+);
+
+const memoryBudgetField = countField(
+  1 << 20,
+  "MiB",
+  "MiB of send and receive buffers shared by all tunnel connections: windows shrink to an equal " +
+    "share as connections are added; a new one is refused only when a share would fall below " +
+    `4 KiB a direction. 0 no budget. Default ${DEFAULT_MEMORY_BUDGET_MIB}.`,
+);
 
 const levelField = z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]], {
   error: (iss) => `must be one of ${LOG_LEVELS.join(", ")}, got ${show(iss.input)}`,
@@ -240,6 +282,10 @@ export const touConfigShape = {
   keepalive: keepaliveField.optional(),
   userTimeout: userTimeoutField.optional(),
   connectTimeout: connectTimeoutField.optional(),
+  maxSessions: maxSessionsField.optional(),
+  maxSessionsPerClient: maxSessionsPerClientField.optional(),
+  idleTimeout: idleTimeoutField.optional(),
+  memoryBudget: memoryBudgetField.optional(),
   logLevel: levelField.optional(),
   logFormat: formatField.optional(),
   congestion: congestionField.optional(),
@@ -335,6 +381,10 @@ const FLAG_NAMES: Readonly<Record<string, string>> = {
   keepalive: "--keepalive",
   userTimeout: "--user-timeout",
   connectTimeout: "--connect-timeout",
+  maxSessions: "--max-sessions",
+  maxSessionsPerClient: "--max-sessions-per-client",
+  idleTimeout: "--idle-timeout",
+  memoryBudget: "--memory-budget",
   logLevel: "--log-level",
   logFormat: "--log-format",
   congestion: "--congestion",

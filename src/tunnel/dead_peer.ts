@@ -24,6 +24,7 @@
 
 import type { TouOptions } from "../net/mod.ts";
 import { SharedTimeoutSignals } from "./timeout_signals.ts";
+import { type SessionLimitOptions, tunnelLimits } from "./session_limits.ts";
 
 /** Seconds of silence before the first keepalive probe; 0 turns keepalive off. */
 export const DEFAULT_KEEPALIVE_S = 10;
@@ -45,11 +46,12 @@ export interface DeadPeerOptions {
 }
 
 /**
- * The TCP tunables of a tunnel endpoint: the dead-peer and
- * anti-amplification defaults, then `tcp` (tunables the user set explicitly win).
+ * The TCP tunables of a tunnel endpoint: the dead-peer, anti-amplification
+ * and limit defaults (`session_limits.ts`), then `tcp` (tunables the user
+ * set explicitly win).
  *
  * @param tcp The user's tunables.
- * @param opts Keepalive and user timeout.
+ * @param opts Keepalive, user timeout and the session limits.
  * @returns Tunables for the endpoint.
  *
  * @example
@@ -64,7 +66,10 @@ export interface DeadPeerOptions {
  * assert.equal(tunnelTcp({ userTimeout: 5 }, {}).userTimeout, 5);
  * ```
  */
-export function tunnelTcp(tcp: TouOptions | undefined, opts: DeadPeerOptions): TouOptions {
+export function tunnelTcp(
+  tcp: TouOptions | undefined,
+  opts: DeadPeerOptions & SessionLimitOptions,
+): TouOptions {
   const ka = opts.keepAliveMs ?? DEFAULT_KEEPALIVE_S * 1000;
   const ut = opts.userTimeoutMs ?? DEFAULT_USER_TIMEOUT_S * 1000;
   const base: TouOptions = ka > 0
@@ -77,7 +82,7 @@ export function tunnelTcp(tcp: TouOptions | undefined, opts: DeadPeerOptions): T
       amplificationLimit: TUNNEL_AMPLIFICATION_LIMIT,
     }
     : { keepAlive: false, userTimeout: ut, amplificationLimit: TUNNEL_AMPLIFICATION_LIMIT };
-  return { ...base, ...(tcp ?? {}) };
+  return { ...base, ...tunnelLimits(opts), ...(tcp ?? {}) };
 }
 
 const connectTimeouts = new SharedTimeoutSignals((ms) =>

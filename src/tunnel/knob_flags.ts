@@ -3,8 +3,9 @@
  * (`TOU_OPTION_SPECS`, src/net/option_specs.ts): every option whose `linux`
  * names include a sysctl (a lower-case name such as `tcp_syn_retries`) gets
  * a flag named after it, `tcp_` dropped: `--syn-retries`,
- * `--keepalive-time`, `--somaxconn`, `--ip-local-port-range`, ... The one
- * exception is `tcp_congestion_control`, which is `--congestion`.
+ * `--keepalive-time`, `--somaxconn`, `--ip-local-port-range`, ... The
+ * exceptions keep a tunnel flag of their own: `tcp_congestion_control` is
+ * `--congestion`, and `tcp_mem` (`memoryBudget`) is `--memory-budget` in MiB.
  *
  * A flag takes the value as Linux's sysctl does: seconds where tou's option
  * is in ms (`--fin-timeout 30` is `finWait2Timeout: 30000`), 0 or 1 for a
@@ -50,7 +51,7 @@ const TUNNEL_DEFAULTS: Readonly<Record<string, unknown>> = {
 };
 
 /** Options with a sysctl name that keep another flag. */
-const OTHER_FLAG: ReadonlySet<string> = new Set(["congestionControl"]);
+const OTHER_FLAG: ReadonlySet<string> = new Set(["congestionControl", "memoryBudget"]);
 
 const SYSCTL = /^[a-z][a-z0-9_]*$/;
 

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { LimitReporter, type SessionLimitOptions } from "./session_limits.ts";
 import { defaultAead } from "../seal/aead.ts";
 import type { TouOptions } from "../net/mod.ts";
 import { formatHostPort, type ForwardSpec, type HostPort } from "./address.ts";
@@ -33,7 +34,7 @@ const GRACE_MAX_MS = 2_000;
 const GRACE_MIN_MS = 200;
 
 /** Options of {@linkcode TunnelServer.start}. */
-export interface TunnelServerOptions {
+export interface TunnelServerOptions extends SessionLimitOptions {
   /** UDP address to listen on (port 0 picks one). */
   readonly listen: HostPort;
   /** The services: tunnel port → TCP target. */
@@ -107,6 +108,7 @@ export class TunnelServer {
   #connectTimeoutMs: number;
   #closing = false;
   #encrypted = false;
+  #reporter: LimitReporter | undefined;
 
   private constructor(
     endpoint: TunnelEndpoint,
@@ -130,16 +132,26 @@ export class TunnelServer {
   static async start(opts: TunnelServerOptions): Promise<TunnelServer> {
     const log = opts.logger ?? new Logger();
     const open = opts.openEndpoint ?? openTouEndpoint;
+    const tcp = tunnelTcp(opts.tcp, opts);
     const endpoint = await open({
       hostname: opts.listen.hostname,
       port: opts.listen.port,
       key: opts.key,
-      tcp: tunnelTcp(opts.tcp, opts),
+      tcp,
       logger: log,
       role: "responder",
       ...(opts.udpReusePort ? { udpReusePort: true } : {}),
     });
     const server = new TunnelServer(endpoint, opts.forwards, log, opts.connectTimeoutMs ?? 10_000);
+    const metrics = (endpoint as { metrics?: () => Record<string, number> }).metrics;
+    if (typeof metrics === "function") {
+      // refusals by the session caps and the memory budget, rate-limited (session_limits.ts)
+      server.#reporter = new LimitReporter(() => metrics.call(endpoint), (m) => log.warn(m), {
+        maxSessions: tcp.maxConnections ?? 0,
+        maxSessionsPerClient: tcp.maxConnectionsPerAddr ?? 0,
+        memoryBudgetBytes: tcp.memoryBudget ?? 0,
+      }).start();
+    }
     try {
       for (const f of opts.forwards) {
         const listener = endpoint.listen({ tcpPort: f.tunnelPort });
@@ -147,6 +159,7 @@ export class TunnelServer {
         server.#loops.push(server.#acceptLoop(listener, f));
       }
     } catch (e) {
+      server.#reporter?.close();
       for (const l of server.#listeners) l.close();
       await endpoint.close();
       throw e;
@@ -181,6 +194,7 @@ export class TunnelServer {
   async close(opts: { readonly drainTimeoutMs?: number } = {}): Promise<DrainResult> {
     if (this.#closing) return { finished: 0, reset: 0 };
     this.#closing = true;
+    this.#reporter?.close();
     for (const l of this.#listeners) l.close();
     for (const c of this.#pendingConnects) c.abort();
     await Promise.all(this.#loops);

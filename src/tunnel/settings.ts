@@ -63,6 +63,14 @@ export interface TouConfig {
   readonly userTimeout?: number;
   /** Connect timeout in seconds (client, cat). */
   readonly connectTimeout?: number;
+  /** Tunnel connections a server holds at most (0 no limit). */
+  readonly maxSessions?: number;
+  /** Per client IP address (0 no limit). */
+  readonly maxSessionsPerClient?: number;
+  /** Idle timeout in seconds (0 never). */
+  readonly idleTimeout?: number;
+  /** Buffer memory budget in MiB (0 none). */
+  readonly memoryBudget?: number;
   /** Log level. */
   readonly logLevel?: LogLevel;
   /** Log format. */
@@ -97,6 +105,14 @@ export interface CommonSettings {
   readonly logFormat: LogFormat;
   /** TCP tunables the user set (validated; the endpoint fills in the defaults). */
   readonly tcp: TouOptions;
+  /** Session cap, when given (default in `session_limits.ts`). */
+  readonly maxSessions?: number;
+  /** Per-client session cap, when given. */
+  readonly maxSessionsPerClient?: number;
+  /** Idle timeout in ms, when given. */
+  readonly idleTimeoutMs?: number;
+  /** Buffer memory budget in bytes, when given. */
+  readonly memoryBudgetBytes?: number;
 }
 
 /** Everything `tou server` needs. */
@@ -131,6 +147,10 @@ function common(cfg: TouConfig): CommonSettings {
     logLevel: cfg.logLevel ?? "info",
     logFormat: cfg.logFormat ?? "text",
     tcp: tcpOptionsOf(cfg),
+    maxSessions: cfg.maxSessions,
+    maxSessionsPerClient: cfg.maxSessionsPerClient,
+    idleTimeoutMs: cfg.idleTimeout === undefined ? undefined : Math.round(cfg.idleTimeout * 1000),
+    memoryBudgetBytes: cfg.memoryBudget === undefined ? undefined : cfg.memoryBudget * 1024 * 1024,
   };
 }
 

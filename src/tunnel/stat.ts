@@ -314,7 +314,8 @@ export function takeSnapshot(src: StatSource): StatSnapshot {
 }
 
 /** Endpoint metrics that are levels, not running totals. */
-const GAUGE_RE = /in_flight|_peers$|last_stale_offset/;
+const GAUGE_RE =
+  /in_flight|_peers$|last_stale_offset|_buffer_bytes$|_buffer_share$|_capped_connections$/;
 
 const HELP: Readonly<Record<string, string>> = {
   sessions_active: "Sessions (TCP connection paired with a tunnel connection) now open.",
@@ -337,6 +338,28 @@ const HELP: Readonly<Record<string, string>> = {
     "Fast Open SYNs whose data was ignored because a listener's pending queue was full.",
   seal_auth_failures_total:
     "Datagrams dropped because they did not authenticate (wrong key, forged).",
+  stack_conn_limit_refused_total: "SYNs refused with a RST: the server holds maxConnections.",
+  stack_conn_limit_per_addr_refused_total:
+    "SYNs refused with a RST: the client address holds maxConnectionsPerAddr.",
+  stack_memory_refused_total:
+    "SYNs refused with a RST: the memory budget has no 4 KiB share left per direction.",
+  stack_memory_pressure_total:
+    "Times the memory budget clamped connection buffers below their sizes.",
+  stack_half_open_expired_total: "Handshakes (SYN_RCVD) that timed out without completing.",
+  stack_idle_expired_total: "Connections reset by the idle timeout.",
+  stack_buffer_bytes: "Send and receive buffer memory held by all connections now.",
+  stack_buffer_share: "Per-direction buffer bound of each connection under the budget (0: none).",
+  stack_capped_connections: "Connections counted by the session caps now.",
+  tcp_challenge_acks_total: "RFC 5961 challenge ACKs sent, summed over connections.",
+  tcp_challenge_acks_limited_total:
+    "RFC 5961 challenge ACKs not sent (challengeAckLimit per second), summed over connections.",
+  tcp_invalid_acks_limited_total:
+    "ACKs to unacceptable segments not sent (tcp_invalid_ratelimit), summed over connections.",
+  tcp_paws_rejected_total: "Segments dropped by PAWS (old timestamp), summed over connections.",
+  tcp_out_of_window_total: "Segments dropped outside the receive window, summed over connections.",
+  tcp_unacceptable_acks_total: "ACKs of data never sent, dropped, summed over connections.",
+  tcp_reassembly_drops_total:
+    "Out-of-order segments dropped (maxOutOfOrderRanges held), summed over connections.",
 };
 
 /**
@@ -421,6 +444,7 @@ export const SS_TIMER_NAMES: Readonly<Record<string, string>> = {
   lossProbe: "tlp",
   reorder: "reorder",
   pacing: "pacing",
+  idle: "idle",
 };
 
 /**

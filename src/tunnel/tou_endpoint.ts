@@ -228,6 +228,8 @@ class TouTunnelEndpoint implements ObservableEndpoint {
     for (const [k, v] of Object.entries(this.#ep.listenerCounters())) {
       out[`listen_${snake(k)}`] = v;
     }
+    for (const [k, v] of Object.entries(this.#ep.dropCounters())) out[`tcp_${snake(k)}`] = v;
+    for (const [k, v] of Object.entries(this.#ep.limitGauges())) out[`stack_${snake(k)}`] = v;
     for (const [k, v] of Object.entries(this.#ep.udpStats() ?? {})) {
       if (typeof v === "number") out[`udp_${snake(k)}`] = v;
     }

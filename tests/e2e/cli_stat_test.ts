@@ -85,7 +85,7 @@ Deno.test("tou stat shows the queues, RTT, cwnd and retransmits of live tunnel c
     );
     assert.match(
       lines[3],
-      /^\t rtt:[0-9.]+\/[0-9.]+ rto:\d+ mss:\d+ cwnd:\d+( ssthresh:\d+)? retrans:\d+ lost:\d+ bytes_sent:\d+ bytes_acked:\d+ bytes_received:\d+( send:[0-9.]+[KMG]?bps)?( pacing_rate:[0-9.]+[KMG]?bps)? delivery_rate:[0-9.]+[KMG]?bps rcv_space:\d+ snd_wnd:\d+ limit:(cwnd|rwnd|sender|pacing|none)( timer:\((on|persist|keepalive|timewait|delack|fin_wait2|tlp|reorder|pacing),[0-9.]+(ms|sec|min)\))* session_in:\d+ session_out:0 age:[0-9.]+s$/,
+      /^\t rtt:[0-9.]+\/[0-9.]+ rto:\d+ mss:\d+ cwnd:\d+( ssthresh:\d+)? retrans:\d+ lost:\d+ bytes_sent:\d+ bytes_acked:\d+ bytes_received:\d+( send:[0-9.]+[KMG]?bps)?( pacing_rate:[0-9.]+[KMG]?bps)? delivery_rate:[0-9.]+[KMG]?bps rcv_space:\d+ snd_wnd:\d+ limit:(cwnd|rwnd|sender|pacing|none)( timer:\((on|persist|keepalive|timewait|delack|fin_wait2|tlp|reorder|pacing|idle),[0-9.]+(ms|sec|min)\))* session_in:\d+ session_out:0 age:[0-9.]+s$/,
     );
 
     // The live web dashboard: --web prints its URL, and the page is there.

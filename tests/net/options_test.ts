@@ -220,7 +220,7 @@ function badValues(name: string): [unknown, string][] {
 
 Deno.test("resolveTouOptions names the field and its allowed range when any tunable is out of range", () => {
   const names = Object.keys(TOU_OPTION_SPECS);
-  assert.equal(names.length, 43);
+  assert.equal(names.length, 47);
   for (const name of names) {
     for (const [value, expected] of badValues(name)) {
       const input = { ...companions(name), [name]: value } as TouOptions;

@@ -231,3 +231,19 @@ Deno.test("RecvBuffer matches a byte-map model when random segments arrive in an
     { seed, numRuns: 300 },
   );
 });
+
+Deno.test("RecvBuffer.setLimit keeps data inside an older, larger window and gives an empty ring back", () => {
+  const buf = new RecvBuffer(1 << 20);
+  buf.insert(0, new Uint8Array(128 * 1024).fill(1));
+  buf.setLimit(8 * 1024);
+  assert.equal(buf.limit, 8 * 1024);
+  // data the peer sent into a window advertised before the limit fell is still taken
+  // (offsets count from RCV.NXT, which the first insert moved on by 128 KiB)
+  assert.equal(buf.insert(0, new Uint8Array(1000).fill(2)), 1000);
+  const out = new Uint8Array(256 * 1024);
+  assert.equal(buf.read(out), 128 * 1024 + 1000);
+  assert.ok(buf.allocated <= 8 * 1024, String(buf.allocated));
+  assert.equal(buf.insert(0, new Uint8Array([5, 6])), 2);
+  assert.equal(buf.read(out), 2);
+  assert.deepEqual([...out.subarray(0, 2)], [5, 6]);
+});

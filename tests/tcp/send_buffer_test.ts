@@ -79,3 +79,18 @@ Deno.test("SendBuffer throws RangeError when peek or consume exceed the bytes he
   assert.throws(() => new SendBuffer(0), RangeError);
   assert.equal(buf.length, 3);
 });
+
+Deno.test("SendBuffer.setLimit bounds writes below the capacity, and an empty ring above the limit is given back", () => {
+  const buf = new SendBuffer(1 << 20);
+  assert.equal(buf.write(new Uint8Array(256 * 1024)), 256 * 1024);
+  assert.ok(buf.allocated >= 256 * 1024);
+  buf.setLimit(16 * 1024);
+  assert.equal(buf.free, 0); // 256 KiB held already: nothing more is taken
+  assert.equal(buf.write(new Uint8Array(10)), 0);
+  buf.consume(256 * 1024);
+  assert.ok(buf.allocated <= 16 * 1024, String(buf.allocated)); // memory given back
+  assert.equal(buf.write(new Uint8Array(64 * 1024)), 16 * 1024);
+  assert.ok(buf.allocated <= 16 * 1024 + 16 * 1024);
+  buf.setLimit(Infinity);
+  assert.equal(buf.limit, 1 << 20);
+});

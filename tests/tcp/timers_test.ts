@@ -48,6 +48,7 @@ Deno.test("TimerTable.expired returns due kinds in TIMER_KINDS order, at the dea
     "pacing",
     "lossProbe",
     "reorder",
+    "idle",
   ]);
 });
 

@@ -214,3 +214,37 @@ Deno.test("loadKey prefers the key file and reports a missing or short key", asy
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the limit flags are validated with one-line messages and reach the server settings in ms and bytes", () => {
+  assert.equal(
+    usageMessage(() => validateConfig({ maxSessions: 2.5 }, { kind: "flags" })),
+    "--max-sessions: must be a whole number of sessions between 0 and 16777216, got 2.5",
+  );
+  assert.equal(
+    usageMessage(() => validateConfig({ maxSessionsPerClient: -1 }, { kind: "flags" })),
+    "--max-sessions-per-client: must be a whole number of sessions between 0 and 16777216, got -1",
+  );
+  assert.equal(
+    usageMessage(() => validateConfig({ idleTimeout: "soon" }, { kind: "flags" })),
+    '--idle-timeout: must be a number of seconds between 0 and 86400, got "soon"',
+  );
+  assert.equal(
+    usageMessage(() => validateConfig({ memoryBudget: 1.5 }, { kind: "file", path: "t.json" })),
+    "config file t.json: memoryBudget: must be a whole number of MiB between 0 and 1048576, got 1.5",
+  );
+  const s = resolveServerSettings(validateConfig({
+    forward: ["22=127.0.0.1:22"],
+    maxSessions: 10,
+    maxSessionsPerClient: 2,
+    idleTimeout: 1.5,
+    memoryBudget: 64,
+  }, { kind: "flags" }));
+  assert.equal(s.maxSessions, 10);
+  assert.equal(s.maxSessionsPerClient, 2);
+  assert.equal(s.idleTimeoutMs, 1500);
+  assert.equal(s.memoryBudgetBytes, 64 * 1024 * 1024);
+  // not given: the tunnel's defaults apply later (session_limits.ts)
+  const d = resolveServerSettings({ forward: ["22=127.0.0.1:22"] });
+  assert.equal(d.maxSessions, undefined);
+  assert.equal(d.idleTimeoutMs, undefined);
+});

@@ -38,6 +38,11 @@ Deno.test("tunnelTcp lets explicit tunables win and turns keepalive off with 0",
     keepAlive: false,
     userTimeout: 0,
     amplificationLimit: 3,
+    // the session limits (session_limits.ts)
+    maxConnections: 4096,
+    maxConnectionsPerAddr: 2048,
+    idleTimeout: 600_000,
+    memoryBudget: 128 * 1024 * 1024,
   });
   const fast = tunnelTcp({}, { keepAliveMs: 1_000, userTimeoutMs: 2_000 });
   assert.equal(fast.keepAliveIdle! + 3 * fast.keepAliveInterval!, 2_500);

@@ -69,11 +69,12 @@ Deno.test("tou stat prints delivery_rate, pacing_rate and every armed timer the 
       pacing: 5,
       lossProbe: 6,
       reorder: 7,
+      idle: 600_000,
     },
   });
   assert.match(
     all,
-    /timer:\(on,1ms\) timer:\(persist,2ms\) timer:\(delack,3ms\) timer:\(keepalive,4ms\) timer:\(timewait,1min\) timer:\(fin_wait2,1\.5sec\) timer:\(pacing,5ms\) timer:\(tlp,6ms\) timer:\(reorder,7ms\)$/,
+    /timer:\(on,1ms\) timer:\(persist,2ms\) timer:\(delack,3ms\) timer:\(keepalive,4ms\) timer:\(timewait,1min\) timer:\(fin_wait2,1\.5sec\) timer:\(pacing,5ms\) timer:\(tlp,6ms\) timer:\(reorder,7ms\) timer:\(idle,10min\)$/,
   );
   // The timers listed are the ones armed: none armed, none printed (no guess from in-flight data).
   assert.doesNotMatch(detail({ ...base, timers: {} }), /timer:/);
