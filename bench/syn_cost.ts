@@ -7,10 +7,12 @@
  * whose batched output only counts, so the figure is the stack's own work
  * (decode, listener, cookie, SYN-ACK encode), without system calls.
  *
- *   deno run -A bench/syn_cost.ts [--syns 200000] [--rounds 5]
+ *   deno run -A bench/syn_cost.ts [--syns 200000] [--rounds 5] [--baseline DIR]
  *
- * Prints µs per SYN (the best of the rounds). Loaded machines: compare two
- * builds in one run, not across runs.
+ * Prints µs per SYN (the best of the rounds). On a loaded machine compare
+ * two builds in one run: `--baseline DIR` (a checkout's root, e.g. from
+ * `git worktree add` or `git archive <commit> src | tar -x -C DIR`) loads
+ * that tree's stack too and alternates rounds between the two.
  *
  * @module
  */
@@ -70,10 +72,13 @@ class BenchRuntime implements Runtime {
  * Feeds `n` forged SYNs to a fresh stack with a full SYN queue; returns µs
  * per SYN and how many SYN-ACKs went out.
  */
-export function measureSynCost(n: number): { usPerSyn: number; synAcks: number } {
+export function measureSynCost(
+  n: number,
+  StackClass: typeof Stack = Stack,
+): { usPerSyn: number; synAcks: number } {
   const sock = new NullSocket();
   const rt = new BenchRuntime();
-  const stack = new Stack(sock, rt, { synQueueLimit: 16 });
+  const stack = new StackClass(sock, rt, { synQueueLimit: 16 });
   stack.listen(80);
   // Prebuilt datagrams: building them is the flooder's work, not the server's.
   const kinds = 4096;
@@ -109,15 +114,28 @@ if (import.meta.main) {
   };
   const n = arg("--syns", 200_000);
   const rounds = arg("--rounds", 5);
-  let best = Infinity;
+  const bi = Deno.args.indexOf("--baseline");
+  const builds: [string, typeof Stack][] = [["this tree", Stack]];
+  if (bi >= 0) {
+    const dir = Deno.args[bi + 1].replace(/\/$/, "");
+    const m = await import(`${dir}/src/stack/stack.ts`) as { Stack: typeof Stack };
+    builds.push([dir, m.Stack]);
+  }
+  const best = builds.map(() => Infinity);
   let acks = 0;
   for (let r = 0; r < rounds; r++) {
-    const m = measureSynCost(n);
-    best = Math.min(best, m.usPerSyn);
-    acks = m.synAcks;
+    builds.forEach(([, S], i) => {
+      const m = measureSynCost(n, S);
+      best[i] = Math.min(best[i], m.usPerSyn);
+      acks = m.synAcks;
+    });
   }
-  console.log(
-    `forged SYN in the stack: ${best.toFixed(2)} µs per SYN (best of ${rounds} × ${n}), ` +
-      `${acks} SYN-ACKs in the last round`,
-  );
+  builds.forEach(([name], i) => {
+    console.log(
+      `forged SYN in the stack (${name}): ${best[i].toFixed(2)} µs per SYN ` +
+        `(best of ${rounds} × ${n})`,
+    );
+  });
+  if (builds.length === 2) console.log(`ratio this/baseline: ${(best[0] / best[1]).toFixed(2)}`);
+  console.log(`${acks} SYN-ACKs in the last round`);
 }
