@@ -51,10 +51,18 @@ const WSCALE_NONE = 0xf;
 const SACK_BIT = 0x10;
 
 const scratch = new Uint8Array(TUPLE_MAX_BYTES + 9);
+/** The tuple whose encoding `scratch` starts with, and its length (a SYN hashes one tuple 3×). */
+let encodedTuple: IsnTuple | undefined;
+let encodedLen = 0;
 
 /** Encodes tuple, a one-byte domain tag, a 32-bit counter and the peer's ISN into `scratch`. */
 function message(tuple: IsnTuple, tag: number, count: number, irs = 0): Uint8Array {
-  const p = encodeTupleInto(tuple, scratch);
+  // The same (readonly) tuple object as the last call: its bytes are in place already.
+  if (tuple !== encodedTuple) {
+    encodedLen = encodeTupleInto(tuple, scratch);
+    encodedTuple = tuple;
+  }
+  const p = encodedLen;
   scratch[p] = tag;
   scratch[p + 1] = count >>> 24;
   scratch[p + 2] = count >>> 16;
