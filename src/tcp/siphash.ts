@@ -158,3 +158,24 @@ export function siphash24Low32(key: Uint8Array, data: Uint8Array): number {
   compute(key, data);
   return out64[0];
 }
+
+/**
+ * The high 32 bits of the last {@linkcode siphash24Low32} result (output
+ * bytes 4–7, little-endian): a second value from the same hash, valid until
+ * the next SipHash call.
+ *
+ * @returns An unsigned 32-bit integer.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { lastSiphash24High32, siphash24, siphash24Low32 } from "./siphash.ts";
+ * const key = Uint8Array.from({ length: 16 }, (_, i) => i);
+ * siphash24Low32(key, new Uint8Array(0));
+ * const tag = siphash24(key, new Uint8Array(0));
+ * assert.equal(lastSiphash24High32(), new DataView(tag.buffer).getUint32(4, true));
+ * ```
+ */
+export function lastSiphash24High32(): number {
+  return out64[1];
+}
