@@ -138,6 +138,7 @@ export class TunnelServer {
       tcp: tunnelTcp(opts.tcp, opts),
       logger: log,
       role: "responder",
+      hold: true, // no datagram is read before the listeners below exist (startup race)
     });
     const server = new TunnelServer(endpoint, opts.forwards, log, opts.connectTimeoutMs ?? 10_000);
     try {
@@ -151,6 +152,8 @@ export class TunnelServer {
       await endpoint.close();
       throw e;
     }
+    // Now the service ports have listeners: SYNs that arrived while starting get SYN-ACKs.
+    endpoint.serve?.();
     server.#encrypted = opts.key !== undefined;
     if (opts.announce ?? true) server.announce();
     return server;
