@@ -20,7 +20,7 @@ function readLe32(b: Uint8Array, i: number): number {
  * inline, so a hash allocates nothing and touches no typed array but the
  * input (a forged SYN costs three hashes: see docs on SYN cookies).
  */
-function compute(key: Uint8Array, data: Uint8Array): void {
+function compute(key: Uint8Array, data: Uint8Array, len: number): void {
   if (key.length !== 16) {
     throw new RangeError(`SipHash key must be 16 bytes, got ${key.length}`);
   }
@@ -32,7 +32,6 @@ function compute(key: Uint8Array, data: Uint8Array): void {
   let v2L = (k0lo ^ 0x6e657261) >>> 0, v2H = (k0hi ^ 0x6c796765) >>> 0;
   let v3L = (k1lo ^ 0x79746573) >>> 0, v3H = (k1hi ^ 0x74656462) >>> 0;
   let tL = 0, tH = 0;
-  const len = data.length;
   const end = len - (len % 8);
   // Message blocks, then (i === end + 8) the 4 finalization rounds.
   for (let i = 0; i <= end + 8; i += 8) {
@@ -128,7 +127,7 @@ export function siphash24(
   out: Uint8Array = new Uint8Array(8),
 ): Uint8Array {
   if (out.length < 8) throw new RangeError(`SipHash output needs 8 bytes, got ${out.length}`);
-  compute(key, data);
+  compute(key, data, data.length);
   const lo = out64[0], hi = out64[1];
   for (let j = 0; j < 4; j++) {
     out[j] = lo >>> (8 * j);
@@ -143,6 +142,8 @@ export function siphash24(
  *
  * @param key 16-byte secret key.
  * @param data Message.
+ * @param length Bytes of `data` hashed (its first ones; default all), so a
+ * caller's scratch buffer needs no view per call.
  * @returns An unsigned 32-bit integer.
  * @throws {RangeError} When `key` is not 16 bytes.
  *
@@ -154,8 +155,13 @@ export function siphash24(
  * assert.equal(siphash24Low32(key, new Uint8Array(0)), 0xdd0e0e31);
  * ```
  */
-export function siphash24Low32(key: Uint8Array, data: Uint8Array): number {
-  compute(key, data);
+export function siphash24Low32(
+  key: Uint8Array,
+  data: Uint8Array,
+  length: number = data.length,
+): number {
+  if (length > data.length) throw new RangeError(`SipHash length ${length} > ${data.length}`);
+  compute(key, data, length);
   return out64[0];
 }
 

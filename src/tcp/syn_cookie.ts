@@ -55,8 +55,11 @@ const scratch = new Uint8Array(TUPLE_MAX_BYTES + 9);
 let encodedTuple: IsnTuple | undefined;
 let encodedLen = 0;
 
-/** Encodes tuple, a one-byte domain tag, a 32-bit counter and the peer's ISN into `scratch`. */
-function message(tuple: IsnTuple, tag: number, count: number, irs = 0): Uint8Array {
+/**
+ * Encodes tuple, a one-byte domain tag, a 32-bit counter and the peer's ISN
+ * at the start of `scratch`; returns the length.
+ */
+function message(tuple: IsnTuple, tag: number, count: number, irs = 0): number {
   // The same (readonly) tuple object as the last call: its bytes are in place already.
   if (tuple !== encodedTuple) {
     encodedLen = encodeTupleInto(tuple, scratch);
@@ -72,7 +75,7 @@ function message(tuple: IsnTuple, tag: number, count: number, irs = 0): Uint8Arr
   scratch[p + 6] = irs >>> 16;
   scratch[p + 7] = irs >>> 8;
   scratch[p + 8] = irs;
-  return scratch.subarray(0, p + 9);
+  return p + 9;
 }
 
 /**
@@ -242,9 +245,9 @@ export class SynCookieJar {
     this.counters.sent++;
     const count = Math.floor(now / SYN_COOKIE_PERIOD_MS) >>> 0;
     const k = this.#secret;
-    const h0 = siphash24Low32(k, message(tuple, 0, 0));
+    const h0 = siphash24Low32(k, scratch, message(tuple, 0, 0));
     this.#tsOffset = lastSiphash24High32();
-    const h1 = siphash24Low32(k, message(tuple, 1, count, peerIsn));
+    const h1 = siphash24Low32(k, scratch, message(tuple, 1, count, peerIsn));
     return seq(h0 + peerIsn + (count << COOKIE_BITS) + ((h1 + mssIndex) & COOKIE_MASK));
   }
 
@@ -289,13 +292,13 @@ function checkWith(
   cookie: Seq,
   peerIsn: Seq,
 ): number {
-  const h0 = siphash24Low32(k, message(tuple, 0, 0));
+  const h0 = siphash24Low32(k, scratch, message(tuple, 0, 0));
   checkedTsOffset = lastSiphash24High32();
   const c = (cookie - h0 - peerIsn) >>> 0;
   const issued = c >>> COOKIE_BITS;
   const age = (count - issued) & 0xff;
   if (age >= SYN_COOKIE_MAX_AGE) return -1;
-  const h1 = siphash24Low32(k, message(tuple, 1, (count - age) >>> 0, peerIsn));
+  const h1 = siphash24Low32(k, scratch, message(tuple, 1, (count - age) >>> 0, peerIsn));
   const data = (c - h1) & COOKIE_MASK;
   return data < SYN_COOKIE_MSS_TABLE.length ? data : -1;
 }
