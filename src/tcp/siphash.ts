@@ -31,7 +31,7 @@ function compute(key: Uint8Array, data: Uint8Array, len: number): void {
   let v1L = (k1lo ^ 0x6e646f6d) >>> 0, v1H = (k1hi ^ 0x646f7261) >>> 0;
   let v2L = (k0lo ^ 0x6e657261) >>> 0, v2H = (k0hi ^ 0x6c796765) >>> 0;
   let v3L = (k1lo ^ 0x79746573) >>> 0, v3H = (k1hi ^ 0x74656462) >>> 0;
-  let tL = 0, tH = 0;
+  let tL = 0;
   const end = len - (len % 8);
   // Message blocks, then (i === end + 8) the 4 finalization rounds.
   for (let i = 0; i <= end + 8; i += 8) {
