@@ -20,8 +20,8 @@
  * Each row shows requests/s, ab's p50/p99 latency, the CPU seconds both
  * tunnel processes used per 1000 requests, and the ratio to kcptun's
  * requests/s in the same workload. With `--rtt MS` (default 40; 0 skips it)
- * a UDP delay proxy in this process adds MS/2 each way between the tunnel
- * ends, and the time to the first response byte of a new connection is
+ * the UDP impairment proxy (bench/impair.ts, a process of its own) adds MS/2
+ * each way between the tunnel ends, and the time to the first response byte of a new connection is
  * measured (median of 20, serial): with Fast Open it should be one RTT
  * plus a little. The machine may be loaded by other work: compare ratios
  * within one run.
@@ -44,6 +44,7 @@ const RTT = Number(arg("rtt", "40"));
 const TIMEOUT_S = Number(arg("timeout", "30"));
 const KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 const CLI = new URL("../cli/main.ts", import.meta.url).pathname;
+const IMPAIR = new URL("./impair.ts", import.meta.url).pathname;
 
 interface AbResult {
   rps: number;
@@ -70,37 +71,6 @@ async function runAb(args: string[]): Promise<AbResult | string> {
     p50: num(/\s50%\s+(\d+)/),
     p99: num(/\s99%\s+(\d+)/),
     failed: num(/Failed requests:\s+(\d+)/),
-  };
-}
-
-/** A UDP proxy adding `oneWay` ms each way: clients → `listen` → `target`. */
-function delayProxy(listenPort: number, targetPort: number, oneWay: number): () => void {
-  const front = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: listenPort });
-  const backs = new Map<string, Deno.DatagramConn>();
-  const target: Deno.NetAddr = { transport: "udp", hostname: "127.0.0.1", port: targetPort };
-  let open = true;
-  (async () => {
-    for await (const [data, from] of front) {
-      const f = from as Deno.NetAddr;
-      const key = `${f.hostname}:${f.port}`;
-      let back = backs.get(key);
-      if (back === undefined) {
-        const b = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-        backs.set(key, back = b);
-        (async () => {
-          for await (const [reply] of b) {
-            setTimeout(() => open && front.send(reply, f).catch(() => {}), oneWay);
-          }
-        })().catch(() => {});
-      }
-      const b = back;
-      setTimeout(() => open && b.send(data, target).catch(() => {}), oneWay);
-    }
-  })().catch(() => {});
-  return () => {
-    open = false;
-    front.close();
-    for (const b of backs.values()) b.close();
   };
 }
 
@@ -133,7 +103,24 @@ async function startTunnel(kind: string, targetPort: number, oneWay: number): Pr
   const entryPort = freeTcpPort();
   const serverUdp = freeUdpPort();
   const proxyUdp = oneWay > 0 ? freeUdpPort() : serverUdp;
-  const stopProxy = oneWay > 0 ? delayProxy(proxyUdp, serverUdp, oneWay) : () => {};
+  if (oneWay > 0) {
+    // bench/impair.ts, as bench/lossy.ts uses it: `oneWay` ms each way, nothing else; it
+    // exits by itself after the run's bound, and killAll stops it sooner
+    group.start("impair", Deno.execPath(), [
+      "run",
+      "-A",
+      IMPAIR,
+      "--listen",
+      `127.0.0.1:${proxyUdp}`,
+      "--upstream",
+      `127.0.0.1:${serverUdp}`,
+      "--delay",
+      String(oneWay),
+      "--duration",
+      String(4 * TIMEOUT_S + 60),
+      "--quiet",
+    ], { capture: false });
+  }
   let pids: number[];
   let keyFile: string | undefined;
   if (kind === "tou") {
@@ -175,7 +162,6 @@ async function startTunnel(kind: string, targetPort: number, oneWay: number): Pr
   }
   const stop = async () => {
     await group.killAll();
-    stopProxy();
     if (keyFile) await Deno.remove(keyFile).catch(() => {});
   };
   try {

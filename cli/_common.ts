@@ -6,7 +6,8 @@
  * @module
  */
 
-import type { Command } from "@commander-js/extra-typings";
+import { type Command, Option } from "@commander-js/extra-typings";
+import { KNOB_FLAGS, takeKnobFlags } from "../src/tunnel/knob_flags.ts";
 import {
   ConfigError,
   KEY_ENV,
@@ -124,6 +125,22 @@ export function numberOrText(value: string): number | string {
   return /^[0-9]+(\.[0-9]+)?$/.test(value) ? Number(value) : value;
 }
 
+/** The heading of the Linux knob flags in `--help`. */
+export const KNOB_HELP_GROUP = "Linux TCP knobs (Linux's units; docs/linux-knobs.md):";
+
+/**
+ * Adds the Linux knob flags (`--syn-retries`, `--fin-timeout`, ...; generated
+ * from the option table, see src/tunnel/knob_flags.ts) to a command.
+ */
+export function addKnobFlags<C extends Command<unknown[], Record<string, unknown>>>(cmd: C): C {
+  for (const k of KNOB_FLAGS) {
+    cmd.addOption(
+      new Option(`${k.flag} ${k.arg}`, k.help).argParser(numberOrText).helpGroup(KNOB_HELP_GROUP),
+    );
+  }
+  return cmd;
+}
+
 /** Applies the settings every command shares: errors thrown not printed, stable help width. */
 export function configureCommand<C extends Command<unknown[], Record<string, unknown>>>(
   cmd: C,
@@ -160,9 +177,11 @@ export interface ConfigFlags {
  * @throws {ConfigError} On any invalid value.
  */
 export async function configFromFlags(flags: ConfigFlags): Promise<TouConfig> {
-  const { config: path, ...rest } = flags;
+  const { config: path, ...all } = flags;
+  const { rest, tcp } = takeKnobFlags(all);
   const defined: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(rest)) if (v !== undefined) defined[k] = v;
+  if (Object.keys(tcp).length > 0) defined.tcp = tcp;
   const fromFlags = validateConfig(defined, { kind: "flags" });
   if (path === undefined) return fromFlags;
   const fromFile = await readConfigFile(path);
@@ -205,13 +224,16 @@ export async function keyFromConfig(
 /** A logger writing to the CLI's stderr. */
 export function makeLogger(
   ctx: CliContext,
-  opts: { level: LogLevel; format: LogFormat; role?: string },
+  opts: { level: LogLevel; format: LogFormat; role?: string; worker?: number },
 ): Logger {
+  const fields: Record<string, string | number> = {};
+  if (opts.role) fields.role = opts.role;
+  if (opts.worker !== undefined) fields.worker = opts.worker;
   return new Logger({
     level: opts.level,
     format: opts.format,
     sink: (line) => ctx.io.stderr(line),
-    fields: opts.role ? { role: opts.role } : undefined,
+    fields: Object.keys(fields).length > 0 ? fields : undefined,
   });
 }
 

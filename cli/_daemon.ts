@@ -20,6 +20,7 @@ import { openTouEndpoint } from "../src/tunnel/tou_endpoint.ts";
 import type { EndpointFactory } from "../src/tunnel/transport.ts";
 import { serveUntilSignal, ShutdownSignals } from "../src/tunnel/shutdown.ts";
 import type { LoadedKey } from "../src/tunnel/key_file.ts";
+import type { HostPort } from "../src/tunnel/address.ts";
 import {
   type CliContext,
   type ConfigFlags,
@@ -43,14 +44,27 @@ export async function runDaemon(
   ctx: CliContext,
   role: "server" | "client",
   flags: ConfigFlags,
+  worker?: WorkerHooks,
 ): Promise<void> {
   // Catch SIGINT/SIGTERM from now on: one arriving while we start still drains cleanly.
   const signals = new ShutdownSignals();
   try {
-    await run(ctx, role, flags, signals);
+    await run(ctx, role, flags, signals, worker);
   } finally {
     signals.dispose();
   }
+}
+
+/** What one worker process of `tou server --workers` adds to a server run. */
+export interface WorkerHooks {
+  /** The worker's index, 0 to N-1 (a `worker` field on every log line). */
+  readonly index: number;
+  /** Called once the server and its control endpoint are up. */
+  onReady(info: { readonly udp: HostPort; readonly control?: HostPort }): void;
+  /** Registers what to call when the parent asks to reset every session now. */
+  onReset(fn: () => void): void;
+  /** Resolves when the parent asks to drain (or is gone); the reason is logged. */
+  readonly stop: Promise<string>;
 }
 
 interface Loaded {
@@ -76,9 +90,14 @@ async function run(
   role: "server" | "client",
   flags: ConfigFlags,
   signals: ShutdownSignals,
+  worker: WorkerHooks | undefined,
 ): Promise<void> {
   const { pcap, ...configFlags } = flags;
-  const trigger = ctx.shutdownTrigger ?? signals.requested;
+  // A worker drains on its own SIGINT/SIGTERM (a terminal's Ctrl-C reaches the whole group) or
+  // when its parent says so; a repeat of either resets every session.
+  const trigger = worker
+    ? Promise.race([worker.stop, signals.requested])
+    : ctx.shutdownTrigger ?? signals.requested;
   // Config and key files are read under the signals: SIGINT/SIGTERM stop a slow or stuck read.
   const loading = load(ctx, role, configFlags);
   const first = await Promise.race([loading, trigger.then((sig) => ({ sig }))]);
@@ -87,7 +106,12 @@ async function run(
     throw new Interrupted(`${first.sig} while reading the configuration and key: not started`);
   }
   const { settings, key } = first;
-  const log = makeLogger(ctx, { level: settings.logLevel, format: settings.logFormat, role });
+  const log = makeLogger(ctx, {
+    level: settings.logLevel,
+    format: settings.logFormat,
+    role,
+    ...(worker ? { worker: worker.index } : {}),
+  });
   warnIfPlaintext(log, key);
   warnIfKeyFileOpen(log, key, settings.keyFile);
   const service = role === "server"
@@ -98,6 +122,7 @@ async function run(
       logger: log,
       openEndpoint: pcapEndpoint(pcap),
       announce: false,
+      ...(worker ? { udpReusePort: true } : {}),
     })
     : await TunnelClient.start({
       ...(settings as ClientSettings),
@@ -116,6 +141,10 @@ async function run(
   }
   // Only now: a failing --control must not be preceded by "listening".
   service.announce();
+  if (worker) {
+    worker.onReset(() => service.relay.resetAll("reset by the parent"));
+    worker.onReady({ udp: service.addr, control: control?.addr });
+  }
   await serveUntilSignal(service, {
     drainTimeoutMs: settings.drainTimeoutMs,
     logger: log,

@@ -7,6 +7,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { DEFAULT_DRAIN_TIMEOUT_S } from "../src/tunnel/config.ts";
 import {
+  addKnobFlags,
   type CliContext,
   collect,
   configureCommand,
@@ -63,5 +64,8 @@ ${FOOTER}`,
     .action(async (opts) => {
       await runDaemon(ctx, "client", opts);
     });
-  return configureCommand(cmd, ctx) as unknown as Command<[], Record<string, unknown>>;
+  return configureCommand(addKnobFlags(cmd), ctx) as unknown as Command<
+    [],
+    Record<string, unknown>
+  >;
 }

@@ -7,14 +7,24 @@
 import { Command } from "@commander-js/extra-typings";
 import { DEFAULT_DRAIN_TIMEOUT_S, DEFAULT_LISTEN } from "../src/tunnel/config.ts";
 import {
+  addKnobFlags,
   type CliContext,
   collect,
+  configFromFlags,
   configureCommand,
   FOOTER,
   numberOrText,
   OPTION_HELP,
 } from "./_common.ts";
 import { runDaemon } from "./_daemon.ts";
+import { runWorkers } from "./_workers.ts";
+
+/** `--workers` (or the config file's `workers`), validated; undefined: one process. */
+async function workerCount(opts: Record<string, unknown>): Promise<number | undefined> {
+  if (opts.workers === undefined && opts.config === undefined) return undefined;
+  const { pcap: _pcap, ...flags } = opts;
+  return (await configFromFlags(flags)).workers;
+}
 
 /**
  * Builds the `server` command.
@@ -53,7 +63,14 @@ export function serverCommand(ctx: CliContext): Command<[], Record<string, unkno
     .option("--congestion <name>", OPTION_HELP.congestion)
     .option("--log-level <level>", OPTION_HELP.logLevel)
     .option("--log-format <format>", OPTION_HELP.logFormat)
-    .option("--pcap <file>", OPTION_HELP.pcap)
+    .option("--pcap <file>", `${OPTION_HELP.pcap} (with --workers: FILE.0, FILE.1, ...)`)
+    .option(
+      "--workers <n>",
+      "run N worker processes sharing the UDP port (SO_REUSEPORT; needs --allow-ffi on Linux); " +
+        "SIGTERM drains them all, --control merges them; a worker that dies stops the server " +
+        "(exit 1)",
+      numberOrText,
+    )
     .addHelpText(
       "after",
       `
@@ -62,7 +79,12 @@ Example:
 ${FOOTER}`,
     )
     .action(async (opts) => {
-      await runDaemon(ctx, "server", opts);
+      const workers = await workerCount(opts);
+      if (workers === undefined) await runDaemon(ctx, "server", opts);
+      else await runWorkers(ctx, opts, workers);
     });
-  return configureCommand(cmd, ctx) as unknown as Command<[], Record<string, unknown>>;
+  return configureCommand(addKnobFlags(cmd), ctx) as unknown as Command<
+    [],
+    Record<string, unknown>
+  >;
 }

@@ -97,7 +97,13 @@ export async function resolveHostname(hostname: string, family: 4 | 6): Promise<
   if (typeof hostname !== "string" || hostname === "") {
     throw new InvalidAddrError(`Invalid hostname ${JSON.stringify(hostname)}`);
   }
-  let ip = canonicalIp(hostname);
+  // The last literal and its canonical form: a tunnel client connects to one server address
+  // many times a second, and parsing it each time showed in a short connection's profile.
+  let ip = hostname === lastLiteral ? lastCanonical : canonicalIp(hostname);
+  if (ip !== undefined && hostname !== lastLiteral) {
+    lastLiteral = hostname;
+    lastCanonical = ip;
+  }
   if (ip === undefined) {
     const name = hostname.toLowerCase();
     if (name === "localhost") {
@@ -109,6 +115,9 @@ export async function resolveHostname(hostname: string, family: 4 | 6): Promise<
   if (family === 6 && ipFamily(ip) === 4) return `::ffff:${ip}`;
   return ip;
 }
+
+let lastLiteral = "";
+let lastCanonical: string | undefined;
 
 async function lookup(name: string, family: 4 | 6): Promise<string> {
   const order: ("A" | "AAAA")[] = family === 6 ? ["AAAA", "A"] : ["A"];

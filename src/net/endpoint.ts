@@ -72,11 +72,17 @@ let create: (
  */
 export async function openEndpoint(options: EndpointOptions = {}): Promise<Endpoint> {
   const o = parseOptions(endpointSchema, options);
-  const { hostname, port, decorate, udpBackend, ...tunables } = o;
+  const { hostname, port, decorate, udpBackend, udpReusePort, ...tunables } = o;
   if (options?.segmentBudget === undefined && isLoopbackIp(hostname ?? "0.0.0.0")) {
     tunables.segmentBudget = LOOPBACK_SEGMENT_BUDGET;
   }
-  const udp = await openSocket(hostname ?? "0.0.0.0", port ?? 0, udpBackend, tunables);
+  const udp = await openSocket(
+    hostname ?? "0.0.0.0",
+    port ?? 0,
+    udpBackend,
+    udpReusePort ?? false,
+    tunables,
+  );
   return start(udp, decorate, new RealRuntime(), tunables, false);
 }
 
@@ -89,12 +95,14 @@ function openSocket(
   hostname: string,
   port: number,
   backend: UdpBackend | undefined,
+  reusePort: boolean,
   tunables: ResolvedTouOptions,
 ): Promise<DatagramSocket> {
   return openDatagramSocket({
     hostname,
     port,
     backend: backend ?? "auto",
+    reusePort,
     // The kernel doubles the request; asking twice the window leaves room for several connections.
     receiveBufferBytes: 2 * tunables.recvBufferSize,
   });
@@ -150,7 +158,7 @@ export function createEndpoint(
   autoClose = false,
 ): Endpoint {
   const o = parseOptions(endpointSchema, options);
-  const { hostname: _h, port: _p, udpBackend: _b, decorate, ...tunables } = o;
+  const { hostname: _h, port: _p, udpBackend: _b, udpReusePort: _r, decorate, ...tunables } = o;
   return start(socket, decorate, runtime, tunables, autoClose);
 }
 
@@ -298,7 +306,8 @@ export class Endpoint implements AsyncDisposable {
   /**
    * The counters of every open listener, summed: SYN queue and accept queue
    * drops (`synQueueDrops`, `listenDrops`, `listenOverflows`), SYN cookies
-   * (`synCookiesSent`, `synCookiesRecv`, `synCookiesFailed`) and `accepted`.
+   * (`synCookiesSent`, `synCookiesRecv`, `synCookiesFailed`), Fast Open pending-queue
+   * overflows (`fastOpenListenOverflow`) and `accepted`.
    */
   listenerCounters(): Readonly<Record<string, number>> {
     const sum: Record<string, number> = {};
@@ -388,7 +397,9 @@ export class Endpoint implements AsyncDisposable {
     if (o.keepAlive !== undefined) conn.setKeepAlive(o.keepAlive);
     if (sc.synHeld) {
       // RFC 7413 with a cached cookie (TCP_FASTOPEN_CONNECT): the first write goes into the
-      // SYN; without one by the next macrotask, the SYN goes alone
+      // SYN; without one by the next macrotask, the SYN goes alone. (A timer, not
+      // runtime.defer: setImmediate comes within the same turn of the event loop, and a
+      // tunnel's first read that completes a moment late then loses Fast Open.)
       this.#runtime.schedule(this.#runtime.now(), () => sc.releaseSyn());
       return conn;
     }

@@ -48,6 +48,13 @@ export interface EndpointOptions extends TouOptions {
    */
   readonly udpBackend?: UdpBackend;
   /**
+   * Set SO_REUSEPORT on the UDP socket, so that several processes can bind
+   * the same UDP port and the kernel spreads peers among them by a hash of
+   * the 4-tuple (`tou server --workers`). Needs the kernel backend
+   * (`--allow-ffi` on Linux): `Deno.listenDatagram` cannot set it. Default false.
+   */
+  readonly udpReusePort?: boolean;
+  /**
    * Wraps the UDP socket before the stack sees it (sealing, tracing, fault
    * injection). See {@linkcode DatagramSocketDecorator}.
    */
@@ -210,6 +217,7 @@ export const endpointSchema = z.strictObject({
   hostname: hostnameOption().optional(),
   port: portOption(0).optional(),
   udpBackend: z.enum(UDP_BACKENDS).optional(),
+  udpReusePort: booleanOption().optional(),
   decorate: functionOption<DatagramSocketDecorator>("(udp) => DatagramSocket").optional(),
 }).superRefine(checkTouOptions);
 

@@ -271,6 +271,16 @@ export const TOU_OPTION_SPECS = {
     layer: "tcp",
     linux: ["TCP_NODELAY"],
   },
+  lazyAcks: {
+    unit: "boolean",
+    default: C.lazyAcks,
+    description: "Let the ACK of the peer's FIN on an ESTABLISHED connection, and of a SYN-ACK " +
+      "that acknowledged all our Fast Open data when nothing more waits, wait (delayedAck at " +
+      "most) for our next segment: closing on EOF sends one FIN+ACK (as Linux's pingpong mode), " +
+      "and the ACK of the handshake rides on the close or the next request. Off, both are " +
+      "ACKed at once. The tunnel turns it on.",
+    layer: "tcp",
+  },
   keepAlive: {
     unit: "boolean",
     default: C.keepAlive,
@@ -454,6 +464,18 @@ export const TOU_OPTION_SPECS = {
     description: "TCP Fast Open (RFC 7413) on this endpoint's listeners: give cookies and take " +
       "the data of SYNs with a valid one (a connection uses it with connect's fastOpen).",
     layer: "stack",
+    linux: ["tcp_fastopen"],
+  },
+  fastOpenQueueLimit: {
+    unit: "count",
+    min: 1,
+    max: 65_535,
+    default: 256,
+    description: "Fast Open connections per listener that took a SYN's data and have not " +
+      "completed their handshake, at most (RFC 7413 §5.1); above it a SYN's data is ignored, " +
+      "the handshake proceeds as usual, and listen_fast_open_listen_overflow counts it.",
+    layer: "stack",
+    linux: ["TCP_FASTOPEN qlen"],
   },
   synCookies: {
     unit: "count",
@@ -463,6 +485,7 @@ export const TOU_OPTION_SPECS = {
     description: "SYN cookies (tcp_syncookies): 0 off, 1 when a listener's SYN queue is full, " +
       "2 for every SYN; a cookie SYN-ACK keeps no state and the final ACK creates the connection.",
     layer: "stack",
+    linux: ["tcp_syncookies"],
   },
   portRange: {
     unit: "ports",

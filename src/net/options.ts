@@ -232,9 +232,32 @@ export function optionError(error: z.ZodError): InvalidOptionError {
  * ```
  */
 export function parseOptions<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
+  const frozen = isFrozenFlat(input);
+  if (frozen) {
+    const hit = frozenParsed.get(input);
+    if (hit !== undefined && hit.schema === schema) return hit.data as z.output<T>;
+  }
   const r = schema.safeParse(input ?? {});
   if (!r.success) throw optionError(r.error);
+  if (frozen) frozenParsed.set(input, { schema, data: r.data });
   return r.data;
+}
+
+/**
+ * What {@linkcode parseOptions} made of a frozen options object whose values
+ * are all primitives or abort signals: such an object cannot change, so the
+ * same object passed again (a tunnel passes one per connect window) is
+ * validated once, not on every call.
+ */
+const frozenParsed = new WeakMap<object, { readonly schema: z.ZodType; readonly data: unknown }>();
+
+function isFrozenFlat(input: unknown): input is object {
+  if (typeof input !== "object" || input === null || !Object.isFrozen(input)) return false;
+  for (const v of Object.values(input)) {
+    if (typeof v === "object" && v !== null && !(v instanceof AbortSignal)) return false;
+    if (typeof v === "function") return false;
+  }
+  return true;
 }
 
 /**

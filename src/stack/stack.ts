@@ -159,6 +159,7 @@ export class Stack implements ConnectionDriver {
   #isnByTuple = new Map<string, Seq>();
   #range: readonly [number, number];
   #synQueueLimit: number;
+  #fastOpenQueueLimit: number;
   #abortOnOverflow: boolean;
   #synCookies: number;
   #cookieJar: SynCookieJar | undefined;
@@ -184,6 +185,7 @@ export class Stack implements ConnectionDriver {
     this.#config = { ...DEFAULT_TCP_CONFIG, ...options.tcp };
     this.#range = options.ephemeralPortRange ?? DEFAULT_EPHEMERAL_RANGE;
     this.#synQueueLimit = options.synQueueLimit ?? 256;
+    this.#fastOpenQueueLimit = options.fastOpenQueueLimit ?? 256;
     this.#abortOnOverflow = options.abortOnOverflow ?? false;
     this.#synCookies = options.synCookies ?? 1;
     this.#twReuse = options.twReuse ?? DEFAULT_TW_REUSE;
@@ -247,6 +249,9 @@ export class Stack implements ConnectionDriver {
     if (options.tcp !== undefined) this.#config = { ...this.#config, ...options.tcp };
     if (options.ephemeralPortRange !== undefined) this.#range = options.ephemeralPortRange;
     if (options.synQueueLimit !== undefined) this.#synQueueLimit = options.synQueueLimit;
+    if (options.fastOpenQueueLimit !== undefined) {
+      this.#fastOpenQueueLimit = options.fastOpenQueueLimit;
+    }
     if (options.abortOnOverflow !== undefined) this.#abortOnOverflow = options.abortOnOverflow;
     if (options.synCookies !== undefined) this.#synCookies = options.synCookies;
     if (options.twReuse !== undefined) this.#twReuse = options.twReuse;
@@ -329,6 +334,7 @@ export class Stack implements ConnectionDriver {
       this.#synQueueLimit,
       (x) => this.#closeListener(x),
       options.reusePort ?? false,
+      this.#fastOpenQueueLimit,
     );
     if (group !== undefined) group.push(l);
     else this.#listeners.set(port, [l]);
@@ -430,6 +436,18 @@ export class Stack implements ConnectionDriver {
   /** The runtime's current time (for app calls on connections). */
   now(): number {
     return this.runtime.now();
+  }
+
+  /**
+   * Drains a connection at the end of the current I/O batch (with the
+   * receive batch's connections; Linux's autocorking is the nearest kin):
+   * an answer written and then half-closed in one task is one segment with
+   * FIN, and several writes of one task share segments. Without a runtime
+   * that can defer (or with `coalesceAcks` off), at once.
+   */
+  processSoon(c: StackConnection): void {
+    if (this.#deferBound !== undefined) this.#deferDrain(c);
+    else this.process(c);
   }
 
   /** Drains a connection's output and events and re-arms its timer. */
@@ -568,6 +586,7 @@ export class Stack implements ConnectionDriver {
     else this.#portUse.set(c.localPort, n);
     this.#timeWait.delete(c);
     const l = this.#listenerOf.get(c);
+    if (c.fastOpenPending) this.#fastOpenDone(c, l);
     if (l !== undefined) {
       this.#listenerOf.delete(c);
       l.synQueue.delete(c);
@@ -646,6 +665,7 @@ export class Stack implements ConnectionDriver {
             return;
           }
         }
+        if (c.fastOpenPending) this.#fastOpenDone(c, this.#listenerOf.get(c));
         if (c.listenerPort === undefined && c.tcp.fastOpen !== undefined) this.#learnCookie(c);
         break;
       case "error":
@@ -671,6 +691,12 @@ export class Stack implements ConnectionDriver {
         return;
     }
     c.onEvent?.(ev);
+  }
+
+  /** A Fast Open connection completed its handshake or went away: it leaves the pending queue. */
+  #fastOpenDone(c: StackConnection, l: StackListener | undefined): void {
+    c.fastOpenPending = false;
+    if (l !== undefined) l.fastOpenPending--;
   }
 
   /** RFC 7413 §4.1.3: remember the server's cookie; forget one it refused. */
@@ -883,7 +909,7 @@ export class Stack implements ConnectionDriver {
         }
         const now = this.runtime.now();
         const fastOpen = this.#fastOpen && seg.options.fastOpen !== undefined
-          ? this.#checkCookie(from.hostname, seg.options.fastOpen, now)
+          ? this.#checkCookie(l, from.hostname, seg, now)
           : undefined;
         const tcp = TcpConnection.accept(now, {
           localPort: seg.dstPort,
@@ -905,6 +931,8 @@ export class Stack implements ConnectionDriver {
         if (tcp.fastOpen !== undefined && tcp.fastOpen.dataAccepted > 0) {
           // RFC 7413 §4.2.2: the application gets the connection (and the SYN's data) now
           nc.embryonic = false;
+          nc.fastOpenPending = true;
+          l.fastOpenPending++;
           l.acceptQueue.push(nc);
           this.process(nc);
           l.onAcceptable?.();
@@ -990,14 +1018,22 @@ export class Stack implements ConnectionDriver {
   /**
    * RFC 7413 §4.2.1: a SYN's Fast Open option. A valid cookie lets its data
    * in; a request, an invalid cookie or one of the previous secret gets a
-   * fresh cookie in the SYN-ACK.
+   * fresh cookie in the SYN-ACK. With `fastOpenQueueLimit` Fast Open
+   * handshakes of `l` pending (RFC 7413 §5.1), a valid cookie's data is
+   * ignored and the SYN-ACK carries a fresh cookie (the client keeps using
+   * Fast Open; Linux sends none): the handshake proceeds as usual.
    */
-  #checkCookie(ip: string, cookie: Uint8Array, now: number): FastOpenParams {
+  #checkCookie(l: StackListener, ip: string, syn: TcpSegment, now: number): FastOpenParams {
+    const cookie = syn.options.fastOpen!;
     const jar = this.#cookies ??= new FastOpenCookies((b) => this.runtime.randomBytes(b));
     if (cookie.length === 0) return { cookie: jar.cookie(ip, now) };
     const v = jar.check(ip, cookie, now);
     if (v === "invalid") {
       this.counters.fastOpenPassiveFail++;
+      return { cookie: jar.cookie(ip, now) };
+    }
+    if (syn.payload.length > 0 && l.fastOpenPending >= l.fastOpenQueueLimit) {
+      l.counters.fastOpenListenOverflow++;
       return { cookie: jar.cookie(ip, now) };
     }
     this.counters.fastOpenPassive++;

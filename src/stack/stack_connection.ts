@@ -15,6 +15,13 @@ import type { DatagramAddr } from "../udp/datagram_socket.ts";
 export interface ConnectionDriver {
   /** Drains transmit/events and re-arms timers for `conn`. */
   process(conn: StackConnection): void;
+  /**
+   * As `process`, at the end of the current I/O batch when the runtime can
+   * defer (else now): for writes, so that what one task writes leaves
+   * together and a half-close in that task puts the FIN on the last data
+   * segment.
+   */
+  processSoon(conn: StackConnection): void;
   /** The runtime's current time, passed to app calls that can arm timers. */
   now(): number;
 }
@@ -91,6 +98,8 @@ export class StackConnection implements FourTuple {
   deferred = false;
   /** True while still in a listener's SYN queue. */
   embryonic: boolean;
+  /** Took a Fast Open SYN's data and has not completed its handshake: counts in its listener's `fastOpenPending`. */
+  fastOpenPending = false;
   /** @internal earliest deadline this connection has in the stack's timer queue. */
   queuedDeadline = Number.POSITIVE_INFINITY;
   #driver: ConnectionDriver;
@@ -130,7 +139,8 @@ export class StackConnection implements FourTuple {
   /** Queues bytes; returns how many were taken (0 when the send buffer is full). */
   write(data: Uint8Array): number {
     const n = this.tcp.write(data);
-    this.#driver.process(this);
+    if (n > 0) this.#driver.processSoon(this);
+    else this.#driver.process(this);
     return n;
   }
 

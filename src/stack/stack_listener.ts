@@ -14,6 +14,10 @@
  *   (`listenDrops`), and the final ACK of a handshake already in progress is
  *   dropped (`listenOverflows`), leaving that connection in SYN_RCVD so its
  *   SYN-ACK is retransmitted; with `abortOnOverflow` a RST is sent instead.
+ * - Fast Open pending queue full (`fastOpenQueueLimit` connections took a SYN's
+ *   data and have not completed their handshake; RFC 7413 §5.1, Linux
+ *   `max_qlen`): a new SYN's data is ignored and its handshake proceeds as
+ *   usual (`fastOpenListenOverflow`); the client sends the data again after it.
  *
  * @module
  */
@@ -50,6 +54,12 @@ export interface ListenerCounters {
   synCookiesRecv: number;
   /** ACKs whose cookie did not check while cookies were in use (Linux SyncookiesFailed). */
   synCookiesFailed: number;
+  /**
+   * SYNs with data and a valid Fast Open cookie whose data was ignored because
+   * `fastOpenQueueLimit` Fast Open handshakes were pending (Linux
+   * TCPFastOpenListenOverflow).
+   */
+  fastOpenListenOverflow: number;
 }
 
 /** A listening port owned by a stack. */
@@ -60,6 +70,13 @@ export class StackListener {
   readonly backlog: number;
   /** SYN-queue bound. */
   readonly synQueueLimit: number;
+  /**
+   * Fast Open pending-queue bound (RFC 7413 §5.1, Linux `max_qlen`): connections
+   * that took a SYN's data and have not completed their handshake, at most.
+   */
+  readonly fastOpenQueueLimit: number;
+  /** Fast Open connections of this listener whose handshake has not completed (Linux `qlen`). */
+  fastOpenPending = 0;
   /** Embryonic connections (SYN_RCVD). */
   readonly synQueue: Set<StackConnection> = new Set();
   /** Established connections not yet accepted. */
@@ -73,6 +90,7 @@ export class StackListener {
     synCookiesSent: 0,
     synCookiesRecv: 0,
     synCookiesFailed: 0,
+    fastOpenListenOverflow: 0,
   };
   /** When this listener last sent a SYN cookie (cookie ACKs are checked only soon after). */
   lastCookieAt = Number.NEGATIVE_INFINITY;
@@ -96,11 +114,13 @@ export class StackListener {
     synQueueLimit: number,
     onClose: (l: StackListener) => void,
     reusePort = false,
+    fastOpenQueueLimit = 256,
   ) {
     this.port = port;
     this.reusePort = reusePort;
     this.backlog = backlog;
     this.synQueueLimit = synQueueLimit;
+    this.fastOpenQueueLimit = fastOpenQueueLimit;
     this.#onClose = onClose;
   }
 

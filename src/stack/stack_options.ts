@@ -56,6 +56,13 @@ export interface StackOptions {
   readonly fastOpen?: boolean;
   /** The client's Fast Open cookie cache. Default: the process-wide one. */
   readonly fastOpenCache?: FastOpenCache;
+  /**
+   * Fast Open connections per listener that took a SYN's data and have not
+   * completed their handshake, at most (RFC 7413 §5.1; Linux TCP_FASTOPEN's
+   * `qlen`, `max_qlen`); above it a SYN's data is ignored and a normal
+   * handshake proceeds. Applies to listeners opened afterwards. Default 256.
+   */
+  readonly fastOpenQueueLimit?: number;
 }
 
 /**
@@ -80,6 +87,8 @@ export interface StackReconfigure {
   readonly maxTwBuckets?: number;
   /** somaxconn for listeners opened afterwards. */
   readonly somaxconn?: number;
+  /** Bound of each new listener's Fast Open pending queue. */
+  readonly fastOpenQueueLimit?: number;
   /** Drain once per receive batch when the runtime can `defer`. */
   readonly coalesceAcks?: boolean;
 }

@@ -105,7 +105,13 @@ function arriveSynSent(core: ConnectionCore, now: Instant, seg: TcpSegment): voi
     if (core.tfo !== undefined) fastOpenSynAcked(snd, core.tfo, seg); // RFC 7413 §4.2.2
     snd.established();
     core.setState(now, "ESTABLISHED", "SYN-ACK received");
-    core.rcv.requestAck();
+    // lazyAcks: when the SYN-ACK took all our Fast Open data and nothing more waits, its
+    // ACK may ride on our next segment (the close, or the next request)
+    if (core.tfo?.dataAcked === true && snd.idle && seg.payload.length === 0) {
+      core.rcv.requestLazyAck(now);
+    } else {
+      core.rcv.requestAck();
+    }
     // "continue processing at the sixth step": data or FIN riding on the SYN-ACK
     const dataSeq = seqAdd(seg.seq, 1);
     arriveText(core, now, seg, dataSeq);
@@ -288,7 +294,8 @@ function arriveFin(core: ConnectionCore, now: Instant, s: TcpSegment): void {
   const st = core.state();
   if (st !== "ESTABLISHED" && st !== "FIN_WAIT_1" && st !== "FIN_WAIT_2") return;
   const rcv = core.rcv;
-  if (!rcv.reachFin()) {
+  // In ESTABLISHED the ACK may wait for the application's own FIN (Linux pingpong mode)
+  if (!rcv.reachFin(now, st === "ESTABLISHED")) {
     // RFC 5681 §4.2, RFC 9293 §3.10.7.4: a FIN beyond a gap is out of order: duplicate ACK now
     if ((s.flags & FIN) !== 0 && !rcv.finReceived) rcv.requestAck();
     return;

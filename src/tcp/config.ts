@@ -67,6 +67,16 @@ export interface TcpConfig {
   readonly delayedAck: Duration;
   /** Disable Nagle's algorithm (TCP_NODELAY). Default false. */
   readonly noDelay: boolean;
+  /**
+   * Request/response ACKs: let two ACKs wait, as delayed ACKs, for the next
+   * segment we send. The ACK of the peer's FIN on an ESTABLISHED connection
+   * (an application that closes on EOF then sends one FIN+ACK instead of an
+   * ACK and a FIN: Linux's pingpong mode after a FIN), and the ACK of a
+   * SYN-ACK that acknowledged all our Fast Open data when we have nothing
+   * more to send (the answer is due within a round trip and takes the ACK
+   * along). Off: both are ACKed at once. Default false.
+   */
+  readonly lazyAcks: boolean;
   /** Keepalive on (SO_KEEPALIVE). Default false. */
   readonly keepAlive: boolean;
   /** Idle time before the first keepalive probe (tcp_keepalive_time). Default 7 200 000. */
@@ -153,6 +163,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = Object.freeze({
   amplificationLimit: 0,
   delayedAck: 40,
   noDelay: false,
+  lazyAcks: false,
   keepAlive: false,
   keepAliveIdle: 7_200_000,
   keepAliveInterval: 75_000,

@@ -203,6 +203,21 @@ export class Receiver {
   }
 
   /**
+   * Asks for an ACK that may wait as a delayed ACK for the next segment we
+   * send (`lazyAcks`); at once without it or with delayed ACKs off.
+   *
+   * @param now Current time.
+   */
+  requestLazyAck(now: Instant): void {
+    const delay = Math.min(this.#config.delayedAck, MAX_DELAYED_ACK);
+    if (!this.#config.lazyAcks || delay <= 0 || this.#ackNow) {
+      this.#ackNow = this.#ackUrgent = true;
+    } else if (!this.#timers.isArmed("delayedAck")) {
+      this.#timers.set("delayedAck", now + delay);
+    }
+  }
+
+  /**
    * An unacceptable segment: if its data lies wholly below RCV.NXT it is a duplicate,
    * reported in a D-SACK block of the ACK it draws (RFC 2883 §4 case 1).
    */
@@ -390,15 +405,23 @@ export class Receiver {
   }
 
   /**
-   * Consumes the FIN if RCV.NXT has reached it.
+   * Consumes the FIN if RCV.NXT has reached it. Its ACK goes at once, or,
+   * with `delayAck` (the FIN closes an ESTABLISHED connection's receive
+   * side), `lazyAcks` and delayed ACKs on, with the next segment we send or when the
+   * delayed-ACK timer expires: as Linux's `tcp_fin` (pingpong mode), so
+   * that an application that closes on EOF sends one FIN+ACK, not an ACK
+   * and then a FIN.
    *
+   * @param now Current time.
+   * @param delayAck Whether the ACK may wait.
    * @returns Whether the FIN was consumed now (RCV.NXT advanced over it).
    */
-  reachFin(): boolean {
+  reachFin(now: Instant, delayAck = false): boolean {
     if (!this.#finSeen || this.#finReceived || this.#rcvNxt !== this.#finSeq) return false;
     this.#finReceived = true;
     this.#rcvNxt = seqAdd(this.#rcvNxt, 1);
-    this.#ackNow = this.#ackUrgent = true;
+    if (delayAck) this.requestLazyAck(now);
+    else this.#ackNow = this.#ackUrgent = true;
     return true;
   }
 

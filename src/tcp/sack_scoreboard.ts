@@ -15,6 +15,9 @@ import type { SackBlock } from "../wire/tcp_segment.ts";
 /** Capacity of the scoreboard in disjoint ranges (the receiver side keeps 64 out-of-order ranges). */
 export const SACK_SCOREBOARD_RANGES = 32;
 
+/** The ranges of a scoreboard that never held one (shared, never written). */
+const NO_RANGES = new Uint32Array(0);
+
 /**
  * SACKed ranges `[left, right)` above SND.UNA, in sequence order.
  *
@@ -37,8 +40,10 @@ export const SACK_SCOREBOARD_RANGES = 32;
  * ```
  */
 export class SackScoreboard {
-  readonly #left = new Uint32Array(SACK_SCOREBOARD_RANGES);
-  readonly #right = new Uint32Array(SACK_SCOREBOARD_RANGES);
+  // Allocated at the first SACK block: most connections never see one, and two
+  // backing stores per connection were a measurable part of a short connection's cost.
+  #left = NO_RANGES;
+  #right = NO_RANGES;
   #n = 0;
 
   /** Number of ranges held. */
@@ -84,6 +89,10 @@ export class SackScoreboard {
 
   /** Merges `[l, r)` in; returns whether the union grew. */
   #insert(l: Seq, r: Seq): boolean {
+    if (this.#left === NO_RANGES) {
+      this.#left = new Uint32Array(SACK_SCOREBOARD_RANGES);
+      this.#right = new Uint32Array(SACK_SCOREBOARD_RANGES);
+    }
     const L = this.#left, R = this.#right;
     const n = this.#n;
     // i: first range that ends at or after l; j: last range that starts at or before r

@@ -25,7 +25,9 @@ export const REC_RETRANS = 4;
 /** Record flag: sent while the sender was application-limited. */
 export const REC_APP_LIMITED = 8;
 
-const INITIAL_CAPACITY = 64;
+// Small: a short connection sends a few segments, and arrays this small live on V8's heap
+// (no backing store each); a bulk sender doubles them in its first round trips.
+const INITIAL_CAPACITY = 8;
 
 /**
  * Most records appended; beyond, a new segment extends the last record (only

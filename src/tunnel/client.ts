@@ -94,6 +94,8 @@ export class TunnelClient {
   #encrypted = false;
   #connectTimeoutMs: number;
   #firstBytesWaitMs: number;
+  /** Connect options per tunnel port, rebuilt when the shared timeout signal changes. */
+  #connectOpts = new Map<number, Parameters<TunnelEndpoint["connect"]>[0]>();
 
   private constructor(
     endpoint: TunnelEndpoint,
@@ -234,6 +236,27 @@ export class TunnelClient {
     }
   }
 
+  /**
+   * The options of a connect to tunnel port `port`: one frozen object per
+   * window of the shared timeout signal, so the endpoint validates them once
+   * per window (`parseOptions`), not on every connection.
+   */
+  #connectOptions(port: number): Parameters<TunnelEndpoint["connect"]>[0] {
+    const signal = connectTimeoutSignal(this.#connectTimeoutMs);
+    let o = this.#connectOpts.get(port);
+    if (o === undefined || o.signal !== signal) {
+      o = Object.freeze({
+        hostname: this.server.hostname,
+        port: this.server.port,
+        tcpPort: port,
+        fastOpen: true,
+        signal,
+      });
+      this.#connectOpts.set(port, o);
+    }
+    return o;
+  }
+
   async #handle(tcp: Deno.TcpConn, local: LocalListener): Promise<void> {
     const port = local.spec.tunnelPort;
     const app = formatHostPort(tcp.remoteAddr);
@@ -248,13 +271,7 @@ export class TunnelClient {
     if (this.#firstBytesWaitMs > 0) await firstBytesOrTimeout(result, this.#firstBytesWaitMs);
     let tunnel;
     try {
-      tunnel = await this.endpoint.connect({
-        hostname: this.server.hostname,
-        port: this.server.port,
-        tcpPort: port,
-        fastOpen: true,
-        signal: connectTimeoutSignal(this.#connectTimeoutMs),
-      });
+      tunnel = await this.endpoint.connect(this.#connectOptions(port));
     } catch (e) {
       if (!this.#pending.delete(tcp)) return; // close() has reset it already
       this.relay.countConnectFailure();

@@ -46,6 +46,9 @@ export {
   type TouConfig,
 } from "./settings.ts";
 
+/** Most worker processes of `tou server --workers`. */
+export const MAX_WORKERS = 64;
+
 /** Largest config file accepted, in bytes. */
 export const CONFIG_FILE_MAX_BYTES = 64 * 1024;
 
@@ -182,6 +185,16 @@ const connectTimeoutField = secondsField(
     `Default ${DEFAULT_CONNECT_TIMEOUT_S}.`,
 );
 
+const workersError = (iss: { input?: unknown }) =>
+  `must be a whole number of worker processes between 1 and ${MAX_WORKERS}, got ${show(iss.input)}`;
+
+const workersField = z.number({ error: workersError }).int({ error: workersError })
+  .min(1, { error: workersError }).max(MAX_WORKERS, { error: workersError }).describe(
+    "server: run this many worker processes sharing the UDP port (SO_REUSEPORT; needs the " +
+      "kernel UDP backend, i.e. --allow-ffi on Linux). Each client's datagrams reach one " +
+      "worker; SIGTERM drains them all; `tou stat` merges them. Absent: one process.",
+  );
+
 const levelField = z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]], {
   error: (iss) => `must be one of ${LOG_LEVELS.join(", ")}, got ${show(iss.input)}`,
 }).describe("Least severe log level written. Default info.");
@@ -230,6 +243,7 @@ export const touConfigShape = {
   logLevel: levelField.optional(),
   logFormat: formatField.optional(),
   congestion: congestionField.optional(),
+  workers: workersField.optional(),
   tcp: touOptionsSchema.optional().describe(
     "TCP tunables of every tunnel connection, as in the API options (msl, rtoMin, synRetries, ...).",
   ),
@@ -324,6 +338,7 @@ const FLAG_NAMES: Readonly<Record<string, string>> = {
   logLevel: "--log-level",
   logFormat: "--log-format",
   congestion: "--congestion",
+  workers: "--workers",
 };
 
 /** Config keys that look like someone tried to put the secret itself into the file. */
@@ -419,7 +434,7 @@ export async function readConfigFile(path: string): Promise<TouConfig> {
 
 /**
  * Merges flags over a file config: each flag given replaces the file's value
- * (a list flag replaces the whole list).
+ * (a list flag replaces the whole list; a knob flag, one key of `tcp`).
  *
  * @example
  * ```ts
@@ -434,5 +449,7 @@ export async function readConfigFile(path: string): Promise<TouConfig> {
 export function mergeConfig(file: TouConfig, flags: TouConfig): TouConfig {
   const out: Record<string, unknown> = { ...file };
   for (const [k, v] of Object.entries(flags)) if (v !== undefined) out[k] = v;
+  // The Linux knob flags set single keys of `tcp`: the file's other keys stay.
+  if (file.tcp !== undefined && flags.tcp !== undefined) out.tcp = { ...file.tcp, ...flags.tcp };
   return out as TouConfig;
 }

@@ -23,6 +23,7 @@
  */
 
 import type { TouOptions } from "../net/mod.ts";
+import { SharedTimeoutSignals } from "./timeout_signals.ts";
 
 /** Seconds of silence before the first keepalive probe; 0 turns keepalive off. */
 export const DEFAULT_KEEPALIVE_S = 10;
@@ -79,19 +80,19 @@ export function tunnelTcp(tcp: TouOptions | undefined, opts: DeadPeerOptions): T
   return { ...base, ...(tcp ?? {}) };
 }
 
+const connectTimeouts = new SharedTimeoutSignals((ms) =>
+  new Deno.errors.TimedOut(`no answer within ${ms / 1000} s`)
+);
+
 /**
- * An abort signal that fires after `ms` with a {@linkcode Deno.errors.TimedOut}
- * naming the connect timeout, so the caller's message reads "timed out".
+ * An abort signal that fires after `ms` (plus at most a tenth, ≤ 100 ms)
+ * with a {@linkcode Deno.errors.TimedOut} naming the connect timeout, so the
+ * caller's message reads "timed out". The connects of one such window share
+ * it (one timer, not one per connection: see `timeout_signals.ts`).
  *
  * @param ms The connect timeout.
  * @returns The signal.
  */
 export function connectTimeoutSignal(ms: number): AbortSignal {
-  const ac = new AbortController();
-  const timer = setTimeout(
-    () => ac.abort(new Deno.errors.TimedOut(`no answer within ${ms / 1000} s`)),
-    ms,
-  );
-  Deno.unrefTimer(timer);
-  return ac.signal;
+  return connectTimeouts.get(ms);
 }

@@ -23,6 +23,7 @@ import type {
 } from "./transport.ts";
 import { openTouEndpoint } from "./tou_endpoint.ts";
 import { tunnelTcp } from "./dead_peer.ts";
+import { SharedTimeoutSignals } from "./timeout_signals.ts";
 
 export { describeError } from "./errors.ts";
 
@@ -56,30 +57,28 @@ export interface TunnelServerOptions {
    * {@linkcode TunnelServer.announce} once everything else it needs is up.
    */
   readonly announce?: boolean;
+  /**
+   * Share the UDP port with other server processes (SO_REUSEPORT, kernel UDP
+   * backend only): one worker of `tou server --workers`. Default false.
+   */
+  readonly udpReusePort?: boolean;
 }
 
-/** Connects to a TCP target, rejecting after `timeoutMs`. */
-export async function connectWithTimeout(
-  target: HostPort,
-  timeoutMs: number,
-): Promise<Deno.TcpConn> {
-  const attempt = Deno.connect({ hostname: target.hostname, port: target.port });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Deno.errors.TimedOut(`timed out after ${timeoutMs} ms`)),
-      timeoutMs,
-    );
+const targetTimeouts = new SharedTimeoutSignals((ms) =>
+  new Deno.errors.TimedOut(`timed out after ${ms} ms`)
+);
+
+/**
+ * Connects to a TCP target, rejecting after `timeoutMs` (plus at most a
+ * tenth, ≤ 100 ms): the connects of one such window share one abort signal
+ * and its timer (`timeout_signals.ts`), not a timer and a race each.
+ */
+export function connectWithTimeout(target: HostPort, timeoutMs: number): Promise<Deno.TcpConn> {
+  return Deno.connect({
+    hostname: target.hostname,
+    port: target.port,
+    signal: targetTimeouts.get(timeoutMs),
   });
-  try {
-    return await Promise.race([attempt, timeout]);
-  } catch (e) {
-    // A late success must not leak a connection.
-    attempt.then((c) => c.close(), () => {});
-    throw e;
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**
@@ -139,6 +138,7 @@ export class TunnelServer {
       logger: log,
       role: "responder",
       hold: true, // no datagram is read before the listeners below exist (startup race)
+      ...(opts.udpReusePort ? { udpReusePort: true } : {}),
     });
     const server = new TunnelServer(endpoint, opts.forwards, log, opts.connectTimeoutMs ?? 10_000);
     try {

@@ -69,6 +69,8 @@ export interface TouConfig {
   readonly logFormat?: LogFormat;
   /** Congestion control (overrides `tcp.congestionControl`). */
   readonly congestion?: CongestionName;
+  /** Worker processes sharing the UDP port (server); absent: one process. */
+  readonly workers?: number;
   /** TCP tunables as the user wrote them. */
   readonly tcp?: TouOptions;
 }

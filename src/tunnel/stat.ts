@@ -89,6 +89,8 @@ export interface StatRow {
   readonly timers?: Readonly<Partial<Record<string, number>>>;
   /** The session it carries, if any. */
   readonly session?: StatSession;
+  /** `tou server --workers`: the index of the worker process that holds it. */
+  readonly worker?: number;
 }
 
 /** What limits a sender now, as `ss -i` and Linux's `tcp_info` chrono stats name it. */
@@ -136,6 +138,22 @@ export interface StatSnapshot {
   /** One row per connection. */
   readonly connections: readonly StatRow[];
   /** Counters (relay and endpoint), by metric name without the `tou_` prefix. */
+  readonly counters: Readonly<Record<string, number>>;
+  /** The endpoint's TCP options in effect (defaults filled in), when it reports them. */
+  readonly options?: Readonly<Record<string, unknown>>;
+  /** `tou server --workers`: each worker's figures (the rest is their sum; see stat_merge.ts). */
+  readonly workers?: readonly StatWorker[];
+}
+
+/** One worker process of `tou server --workers`, as the merged snapshot reports it. */
+export interface StatWorker {
+  /** Its index, 0 to N-1. */
+  readonly worker: number;
+  /** Its process id. */
+  readonly pid: number;
+  /** Its connections (all states). */
+  readonly connections: number;
+  /** Its counters. */
   readonly counters: Readonly<Record<string, number>>;
 }
 
@@ -291,6 +309,7 @@ export function takeSnapshot(src: StatSource): StatSnapshot {
     time: now,
     connections: rows,
     counters,
+    ...(src.endpoint.options === undefined ? {} : { options: src.endpoint.options }),
   };
 }
 
@@ -314,6 +333,8 @@ const HELP: Readonly<Record<string, string>> = {
   listen_syn_cookies_sent_total: "SYN-ACKs sent as SYN cookies, without state.",
   listen_syn_cookies_recv_total: "Connections created from a valid SYN cookie ACK.",
   listen_syn_cookies_failed_total: "ACKs whose SYN cookie did not check while cookies were in use.",
+  listen_fast_open_listen_overflow_total:
+    "Fast Open SYNs whose data was ignored because a listener's pending queue was full.",
   seal_auth_failures_total:
     "Datagrams dropped because they did not authenticate (wrong key, forged).",
 };
@@ -359,6 +380,17 @@ export function formatPrometheus(snap: StatSnapshot): string {
     const type = name.endsWith("_total") ? "counter" : "gauge";
     metric(name, type, HELP[name] ?? name.replaceAll("_", " ") + ".");
     lines.push(`tou_${name}{${role}} ${value}`);
+  }
+  if (snap.workers !== undefined) {
+    metric("workers", "gauge", "Worker processes answering (tou server --workers).");
+    lines.push(`tou_workers{${role}} ${snap.workers.length}`);
+    for (const name of ["sessions_active", "sessions_opened_total"]) {
+      const type = name.endsWith("_total") ? "counter" : "gauge";
+      metric(`worker_${name}`, type, `${HELP[name]} Per worker process.`);
+      for (const w of snap.workers) {
+        lines.push(`tou_worker_${name}{${role},worker="${w.worker}"} ${w.counters[name] ?? 0}`);
+      }
+    }
   }
   return lines.join("\n") + "\n";
 }
@@ -444,8 +476,18 @@ function fmtLeft(ms: number): string {
  * ```
  */
 export function formatStatTable(snap: StatSnapshot): string {
-  const head = ["State", "Recv-Q", "Send-Q", "Local Address/Port", "Peer Address/Port", "Session"];
+  const byWorker = snap.workers !== undefined;
+  const head = [
+    ...(byWorker ? ["Worker"] : []),
+    "State",
+    "Recv-Q",
+    "Send-Q",
+    "Local Address/Port",
+    "Peer Address/Port",
+    "Session",
+  ];
   const rows = snap.connections.map((r) => [
+    ...(byWorker ? [String(r.worker ?? "?")] : []),
     r.state,
     String(r.recvQ),
     String(r.sendQ),
@@ -457,9 +499,13 @@ export function formatStatTable(snap: StatSnapshot): string {
   const fmt = (cells: string[]) =>
     cells.map((c, i) => i === cells.length - 1 ? c : c.padEnd(widths[i])).join(" ").trimEnd();
   const out = [
-    `tou ${snap.role} udp ${snap.udp} (${
-      snap.encrypted ? "encrypted" : "PLAINTEXT"
-    }), ${snap.connections.length} connection${snap.connections.length === 1 ? "" : "s"}`,
+    `tou ${snap.role} udp ${snap.udp} (${snap.encrypted ? "encrypted" : "PLAINTEXT"}), ${
+      byWorker
+        ? `${snap.workers!.length} workers (${
+          snap.workers!.map((w) => `#${w.worker} pid ${w.pid}: ${w.connections}`).join(", ")
+        }), `
+        : ""
+    }${snap.connections.length} connection${snap.connections.length === 1 ? "" : "s"}`,
     fmt(head),
   ];
   snap.connections.forEach((r, i) => {
@@ -503,21 +549,23 @@ export interface ControlServer {
  * HTTP on a loopback address.
  *
  * @param addr Loopback address; port 0 picks one.
- * @param source What to report on.
+ * @param source What to report on: a relay and endpoint, or a function
+ *   making the snapshot (the parent of `tou server --workers` merges its
+ *   workers' snapshots).
  * @param log Where the bound address is logged.
  * @returns The running server.
  */
 export function startControlServer(
   addr: HostPort,
-  source: StatSource,
+  source: StatSource | (() => Promise<StatSnapshot>),
   log?: Logger,
 ): Promise<ControlServer> {
   const { promise, resolve } = Promise.withResolvers<HostPort>();
   let server: Deno.HttpServer;
-  const ep = source.endpoint;
+  const ep = typeof source === "function" ? undefined : source.endpoint;
   // a snapshot goes out at once when a connection changes state, besides the interval
   const streams = new SnapshotStreams(
-    typeof ep.subscribe === "function" ? (f) => ep.subscribe!({ onState: f }) : undefined,
+    typeof ep?.subscribe === "function" ? (f) => ep.subscribe!({ onState: f }) : undefined,
   );
   try {
     server = serveControl(addr, source, streams, (a) => resolve(a));
@@ -536,27 +584,58 @@ export function startControlServer(
   });
 }
 
+/**
+ * A synchronous view of an asynchronous snapshot source (the dashboard's
+ * streams take snapshots synchronously): each call returns the latest
+ * snapshot fetched and starts fetching the next one.
+ */
+function latest(source: () => Promise<StatSnapshot>): () => StatSnapshot {
+  let last: StatSnapshot | undefined;
+  let fetching = false;
+  const refresh = () => {
+    if (fetching) return;
+    fetching = true;
+    source().then((s) => last = s, () => {}).finally(() => fetching = false);
+  };
+  refresh();
+  return () => {
+    refresh();
+    return last ?? {
+      role: "server",
+      udp: "",
+      encrypted: false,
+      time: Date.now(),
+      connections: [],
+      counters: {},
+    };
+  };
+}
+
 function serveControl(
   addr: HostPort,
-  source: StatSource,
+  source: StatSource | (() => Promise<StatSnapshot>),
   streams: SnapshotStreams,
   onListen: (a: HostPort) => void,
 ): Deno.HttpServer {
+  const snapshot = typeof source === "function"
+    ? source
+    : () => Promise.resolve(takeSnapshot(source));
+  const take = typeof source === "function" ? latest(source) : () => takeSnapshot(source);
   return Deno.serve({
     hostname: addr.hostname,
     port: addr.port,
     onListen: (a) => onListen({ hostname: a.hostname, port: a.port }),
-  }, (req) => {
+  }, async (req) => {
     const url = new URL(req.url);
     const path = url.pathname;
     if (req.method !== "GET") return new Response("method not allowed\n", { status: 405 });
-    const page = serveDashboard(url, () => takeSnapshot(source), streams);
+    const page = serveDashboard(url, take, streams);
     if (page !== undefined) return page;
     if (path === "/connections") {
-      return Response.json(takeSnapshot(source));
+      return Response.json(await snapshot());
     }
     if (path === "/metrics") {
-      return new Response(formatPrometheus(takeSnapshot(source)), {
+      return new Response(formatPrometheus(await snapshot()), {
         headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
       });
     }

@@ -14,7 +14,7 @@
 
 import { type Endpoint, openEndpoint } from "../net/endpoint.ts";
 import { resolveHostname } from "../net/addr.ts";
-import { InvalidOptionError, TOU_OPTION_SPECS } from "../net/mod.ts";
+import { InvalidOptionError, type ResolvedTouOptions, TOU_OPTION_SPECS } from "../net/mod.ts";
 import type { TraceSubscriber } from "../net/trace_hub.ts";
 import {
   TUNNEL_DEFAULT_CONGESTION,
@@ -89,6 +89,8 @@ export interface ObservableEndpoint extends TunnelEndpoint {
   metrics(): EndpointMetrics;
   /** Whether datagrams are sealed with a key. */
   readonly encrypted: boolean;
+  /** The TCP options in effect (defaults filled in), as `tou stat --json` shows them. */
+  readonly options: Readonly<ResolvedTouOptions>;
   /** Watches the connections (`Endpoint.subscribe`); returns the unsubscribe function. */
   subscribe(subscriber: TraceSubscriber): () => void;
 }
@@ -142,15 +144,20 @@ export async function openTouEndpoint(opts: TouEndpointOptions): Promise<Observa
     // round trip after the local application sent them instead of one and a half.
     // noDelay: the relay writes what the kernel socket delivered, already coalesced; Nagle
     // would hold a request's second write for the ACK of its first (a delayed ACK away).
+    // lazyAcks: a relay closes its side when the other side's FIN arrives, so the ACK of a
+    // FIN rides on the FIN that follows, and the ACK of a Fast Open SYN-ACK on the close or
+    // the next request (two datagrams less per short connection).
     ep = await openEndpoint({
       fastOpen: true,
       noDelay: true,
+      lazyAcks: true,
       ...tcp,
       congestionControl,
       lossTolerance,
       segmentBudget,
       hostname,
       port: opts.port,
+      ...(opts.udpReusePort ? { udpReusePort: true } : {}),
       decorate,
     });
   } catch (e) {
@@ -190,6 +197,10 @@ class TouTunnelEndpoint implements ObservableEndpoint {
 
   get encrypted(): boolean {
     return this.#sealed !== undefined;
+  }
+
+  get options(): Readonly<ResolvedTouOptions> {
+    return this.#ep.options;
   }
 
   listen(opts: { readonly tcpPort: number; readonly backlog?: number }) {

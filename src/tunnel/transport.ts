@@ -82,6 +82,11 @@ export interface OpenEndpointOptions {
    * by its listener, not reset for a port without one.
    */
   readonly hold?: boolean;
+  /**
+   * Share the UDP port with other processes (SO_REUSEPORT; the kernel UDP
+   * backend only): `tou server --workers`.
+   */
+  readonly udpReusePort?: boolean;
 }
 
 /** Opens an endpoint; injected so tests can replace the tou stack. */

@@ -52,6 +52,13 @@ export interface OpenDatagramSocketOptions {
    * requested SO_RCVBUF); default 8 MiB.
    */
   receiveBufferBytes?: number;
+  /**
+   * Set `SO_REUSEPORT` so that several processes share the port (the kernel
+   * spreads datagrams among them by a hash of the 4-tuple). Only the kernel
+   * backend can: `Deno.listenDatagram` has no such option, so "auto" then
+   * means "kernel" and "deno" is refused. Default false.
+   */
+  reusePort?: boolean;
   /** Where one-time notices go (fallbacks); default `console.warn`. */
   log?: (message: string) => void;
 }
@@ -83,7 +90,9 @@ export function openDatagramSocket(
   opts: OpenDatagramSocketOptions = {},
 ): Promise<OpenedDatagramSocket> {
   try {
-    const backend = pickUdpBackend(opts.backend ?? "auto", opts.log);
+    const backend = opts.reusePort
+      ? reusePortBackend(opts.backend ?? "auto")
+      : pickUdpBackend(opts.backend ?? "auto", opts.log);
     const local = { hostname: opts.hostname ?? "0.0.0.0", port: opts.port ?? 0 };
     if (backend === "kernel") {
       return Promise.resolve(KernelUdpSocket.bind({
@@ -92,12 +101,25 @@ export function openDatagramSocket(
           ? {}
           : { receiveBufferBytes: opts.receiveBufferBytes }),
         ...(opts.log === undefined ? {} : { log: opts.log }),
+        ...(opts.reusePort ? { reusePort: true } : {}),
       }));
     }
     return Promise.resolve(DenoUdpSocket.bind(local));
   } catch (err) {
     return Promise.reject(err);
   }
+}
+
+/**
+ * The backend of a socket that must set SO_REUSEPORT: the kernel one, or a
+ * `NotSupported` error saying why it cannot be had.
+ */
+function reusePortBackend(backend: UdpBackend): "kernel" {
+  const why = "SO_REUSEPORT needs the kernel UDP backend (Deno.listenDatagram cannot set it)";
+  if (backend === "deno") throw new Deno.errors.NotSupported(why);
+  const a = kernelUdpAvailable();
+  if (!a.ok) throw new Deno.errors.NotSupported(`${why}: ${a.reason}`);
+  return "kernel";
 }
 
 /**

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { type OptionSpec, TOU_OPTION_SPECS } from "../../src/net/option_specs.ts";
 import { findScenario } from "../../src/lab/mod.ts";
+import { KNOB_FLAGS } from "../../src/tunnel/knob_flags.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const DOC = "docs/linux-knobs.md";
@@ -26,6 +27,7 @@ const ISSUE_KNOBS = [
   "somaxconn",
   "tcp_abort_on_overflow",
   "tcp_syncookies",
+  "tcp_fastopen",
   "tcp_tw_reuse",
   "tcp_max_tw_buckets",
   "tcp_timestamps",
@@ -132,5 +134,15 @@ Deno.test("docs/linux-knobs.md shows each knob in a test file or lab scenario th
         assert.ok(Deno.statSync(new URL(ref, ROOT)).isFile, `${r.linux}: ${ref}`);
       }
     }
+  }
+});
+
+Deno.test("docs/linux-knobs.md lists each knob flag in the CLI column of its sysctl's row", () => {
+  const byLinux = new Map(rows().map((r) => [r.linux, r]));
+  assert.ok(KNOB_FLAGS.length >= 15);
+  for (const k of KNOB_FLAGS) {
+    const r = byLinux.get(k.linux);
+    assert.ok(r, `no row for ${k.linux}`);
+    assert.ok(ticked(r.cli).includes(`${k.flag} ${k.arg}`), `${k.linux}: CLI lacks ${k.flag}`);
   }
 });

@@ -10,7 +10,12 @@ import {
   TOU_OPTION_SPECS,
   touOptionsJsonSchema,
 } from "../../mod.ts";
-import { toStackOptions, touOptionsSchema, touOptionsShape } from "../../src/net/options.ts";
+import {
+  parseOptions,
+  toStackOptions,
+  touOptionsSchema,
+  touOptionsShape,
+} from "../../src/net/options.ts";
 import type { OptionSpec, ResolvedTouOptions, TouOptions } from "../../src/net/option_specs.ts";
 
 function message(fn: () => unknown): string {
@@ -215,7 +220,7 @@ function badValues(name: string): [unknown, string][] {
 
 Deno.test("resolveTouOptions names the field and its allowed range when any tunable is out of range", () => {
   const names = Object.keys(TOU_OPTION_SPECS);
-  assert.equal(names.length, 41);
+  assert.equal(names.length, 43);
   for (const name of names) {
     for (const [value, expected] of badValues(name)) {
       const input = { ...companions(name), [name]: value } as TouOptions;
@@ -320,4 +325,19 @@ Deno.test("toStackOptions puts each option where its table entry's layer says", 
     if (spec.layer === "endpoint") assert.equal(name in s, false, name);
     else assert.deepEqual(where, (o as unknown as Record<string, unknown>)[name], name);
   }
+});
+
+Deno.test("parseOptions validates a frozen flat options object once and hands back the same result", () => {
+  const frozen = Object.freeze({ msl: 1000, signal: new AbortController().signal });
+  const a = parseOptions(z.object({ msl: z.number(), signal: z.any() }), frozen);
+  const schema = z.strictObject({ msl: z.number().int().min(1), signal: z.any().optional() });
+  const b = parseOptions(schema, frozen);
+  assert.equal(parseOptions(schema, frozen), b); // cached for this schema
+  assert.notEqual(a, b); // not across schemas
+  const open = { msl: 1000 };
+  assert.notEqual(parseOptions(schema, open), parseOptions(schema, open)); // not frozen: every time
+  const nested = Object.freeze({ msl: 1000, signal: [1] });
+  assert.notEqual(parseOptions(schema, nested), parseOptions(schema, nested)); // not flat
+  assert.throws(() => parseOptions(schema, Object.freeze({ msl: -1 })), /msl/);
+  assert.throws(() => parseOptions(schema, Object.freeze({ msl: -1 })), /msl/); // errors are not cached
 });

@@ -22,8 +22,10 @@ interface Seen {
   seg: TcpSegment;
 }
 
-function setup(): { tb: Testbed; client: Stack; cache: FastOpenCache; log: Seen[] } {
-  const tb = createTestbed({ stack: { fastOpen: true }, link: { delay: ONE_WAY } });
+function setup(
+  stack: { fastOpenQueueLimit?: number } = {},
+): { tb: Testbed; client: Stack; cache: FastOpenCache; log: Seen[] } {
+  const tb = createTestbed({ stack: { fastOpen: true, ...stack }, link: { delay: ONE_WAY } });
   const cache = new FastOpenCache();
   const client = tb.addStack({ hostname: "127.0.0.2", fastOpenCache: cache });
   const log: Seen[] = [];
@@ -190,6 +192,61 @@ Deno.test("Fast Open: a held SYN goes at releaseSyn() without data when nothing 
   assert.equal(log[0].seg.payload.length, 0);
   tb.advance(2 * ONE_WAY + 1);
   assert.equal(c.state, "ESTABLISHED");
+  tb.close();
+});
+
+Deno.test("Fast Open: above fastOpenQueueLimit pending handshakes a SYN's data is ignored, the handshake proceeds and the data comes after it (RFC 7413 §5.1)", () => {
+  const { tb, client, cache, log } = setup({ fastOpenQueueLimit: 2 });
+  const l = tb.stack.listen(80);
+  fetchCookie(tb, client);
+  log.length = 0;
+  // three requests at once: two take the pending queue, the third overflows it
+  const cs = ["one", "two", "three"].map((t) => request(client, t));
+  tb.advance(ONE_WAY);
+  assert.equal(l.counters.fastOpenListenOverflow, 1);
+  assert.equal(l.fastOpenPending, 2);
+  assert.equal(tb.stack.counters.fastOpenPassive, 2);
+  const taken = [l.accept()!, l.accept()!];
+  assert.deepEqual(taken.map((s) => dec.decode(tb.app(s).data)), ["one", "two"]);
+  assert.equal(l.accept(), undefined); // the third is an ordinary embryonic connection
+  const synAcks = log.filter((e) => e.from === "server" && (e.seg.flags & SYN) !== 0);
+  const third = log.find((e) => e.from === "client" && dec.decode(e.seg.payload) === "three")!;
+  const synAck3 = synAcks.find((e) => e.seg.dstPort === third.seg.srcPort)!;
+  assert.equal(synAck3.seg.ack, (third.seg.seq + 1) >>> 0); // only the SYN is acknowledged
+  assert.equal(synAck3.seg.options.fastOpen?.length, 8); // with a cookie: the client keeps one
+  tb.advance(2 * ONE_WAY);
+  // the handshakes completed: the queue is empty, and the third's data came after its handshake
+  assert.equal(l.fastOpenPending, 0);
+  const s3 = l.accept()!;
+  assert.equal(dec.decode(tb.app(s3).data), "three");
+  assert.deepEqual(cs.map((c) => c.state), ["ESTABLISHED", "ESTABLISHED", "ESTABLISHED"]);
+  assert.equal(client.counters.fastOpenActive, 2);
+  assert.equal(client.counters.fastOpenActiveFail, 1);
+  assert.notEqual(cache.get("127.0.0.1|7000"), undefined);
+  // with the queue empty again, the next SYN's data is taken
+  request(client, "four");
+  tb.advance(ONE_WAY);
+  assert.equal(dec.decode(tb.app(l.accept()!).data), "four");
+  assert.equal(l.counters.fastOpenListenOverflow, 1);
+  tb.close();
+});
+
+Deno.test("Fast Open: a pending Fast Open connection that is reset before its handshake completes leaves the pending queue", () => {
+  const { tb, client } = setup({ fastOpenQueueLimit: 1 });
+  const l = tb.stack.listen(80);
+  fetchCookie(tb, client);
+  request(client, "one");
+  tb.advance(ONE_WAY);
+  const s = l.accept()!;
+  assert.equal(s.state, "SYN_RCVD");
+  assert.equal(l.fastOpenPending, 1);
+  s.abort();
+  assert.equal(l.fastOpenPending, 0);
+  tb.advance(4 * ONE_WAY);
+  request(client, "two");
+  tb.advance(ONE_WAY);
+  assert.equal(dec.decode(tb.app(l.accept()!).data), "two");
+  assert.equal(l.counters.fastOpenListenOverflow, 0);
   tb.close();
 });
 

@@ -38,10 +38,18 @@ function timeline(log: Seen[], t0: number): string {
     .join("\n");
 }
 
-function setup(): { tb: Testbed; client: Stack; log: Seen[] } {
-  const tcp = { noDelay: true }; // as the tunnel's endpoints
-  const tb = createTestbed({ tcp, stack: { fastOpen: true }, link: { delay: D } });
-  const client = tb.addStack({ hostname: "127.0.0.2", tcp, fastOpenCache: new FastOpenCache() });
+function setup(
+  opts: { lazyAcks?: boolean; batch?: boolean } = {},
+): { tb: Testbed; client: Stack; log: Seen[] } {
+  const tcp = { noDelay: true, lazyAcks: opts.lazyAcks ?? false }; // as the tunnel's endpoints
+  const batch = opts.batch ?? false; // receive batches and deferred drains, as on real sockets
+  const tb = createTestbed({ tcp, stack: { fastOpen: true }, link: { delay: D }, batch });
+  const client = tb.addStack({
+    hostname: "127.0.0.2",
+    tcp,
+    fastOpenCache: new FastOpenCache(),
+    batch,
+  });
   const log: Seen[] = [];
   client.tracer = {
     onSegment: (now, dir, _p, seg) => dir === "out" && log.push({ t: now, from: "C", seg }),
@@ -137,5 +145,104 @@ Deno.test("request timeline: with Fast Open a new connection's answer arrives on
     ],
     story,
   );
+  tb.close();
+});
+
+Deno.test("request timeline: a short tunnelled connection (Fast Open, answer then close) takes five datagrams: the FIN rides on the answer and the client's FIN carries every ACK", () => {
+  const { tb, client, log } = setup({ lazyAcks: true, batch: true });
+  const l = tb.stack.listen(80);
+  // the server relay: answers the request, then the target's EOF half-closes in the same task
+  l.onAcceptable = () => {
+    const sc = l.accept()!;
+    const buf = new Uint8Array(4096);
+    const answer = () => {
+      let got = 0;
+      for (let n = sc.read(buf); n > 0; n = sc.read(buf)) got += n;
+      if (got === 0) return;
+      sc.write(RESPONSE);
+      sc.closeWrite();
+    };
+    sc.onEvent = (ev) => {
+      if (ev.type === "readable") answer();
+      if (ev.type === "eof") sc.close();
+    };
+    answer();
+  };
+  const first = client.connect(SERVER, 80, { fastOpen: {} }); // fetches the cookie
+  tb.advance(4 * D);
+  first.close();
+  tb.advance(2000);
+  log.length = 0;
+  const t0 = tb.now;
+  const c = client.connect(SERVER, 80, { fastOpen: { holdSyn: true } });
+  // the client relay: closes its side once the server's FIN (EOF) came
+  c.onEvent = (ev) => {
+    if (ev.type === "eof") {
+      readAll(c);
+      c.close();
+    }
+  };
+  c.write(REQUEST);
+  tb.advance(4 * D);
+  const story = timeline(log, t0);
+  assert.deepEqual(
+    log.map((e) => [e.t - t0, e.from, flagText(e.seg.flags), e.seg.payload.length]),
+    [
+      [0, "C", "SP", REQUEST.length],
+      [D, "S", "S.", 0],
+      [D, "S", "FP.", RESPONSE.length], // the answer and the FIN: one segment
+      // the client's FIN acknowledges the SYN-ACK, the answer and the server's FIN
+      [2 * D, "C", "F.", 0],
+      [3 * D, "S", ".", 0],
+    ],
+    story,
+  );
+  assert.equal(c.state, "CLOSED");
+  tb.close();
+});
+
+Deno.test("request timeline: with lazyAcks a FIN the application does not answer with its own is ACKed when the delayed-ACK timer expires", () => {
+  const { tb, client, log } = setup({ lazyAcks: true });
+  const l = tb.stack.listen(80);
+  const c = client.connect(SERVER, 80);
+  tb.advance(4 * D);
+  const s = l.accept()!;
+  log.length = 0;
+  const t0 = tb.now;
+  s.closeWrite();
+  tb.advance(D + 100);
+  assert.equal(c.state, "CLOSE_WAIT");
+  assert.deepEqual(
+    log.map((e) => [e.t - t0, e.from, flagText(e.seg.flags)]),
+    [[0, "S", "F."], [D + 40, "C", "."]], // 40 ms: the default delayedAck
+    timeline(log, t0),
+  );
+  tb.close();
+});
+
+Deno.test("request timeline: with lazyAcks the ACK of a Fast Open SYN-ACK waits for the next segment, at most the delayed-ACK timeout", () => {
+  const { tb, client, log } = setup({ lazyAcks: true });
+  const l = tb.stack.listen(80);
+  const first = client.connect(SERVER, 80, { fastOpen: {} }); // fetches the cookie
+  tb.advance(4 * D);
+  first.close();
+  tb.advance(2000);
+  log.length = 0;
+  const t0 = tb.now;
+  const c = client.connect(SERVER, 80, { fastOpen: { holdSyn: true } });
+  c.write(REQUEST);
+  tb.advance(2 * D + 60); // the server application never answers
+  assert.ok(l.accept() !== undefined);
+  assert.deepEqual(
+    log.map((e) => [e.t - t0, e.from, flagText(e.seg.flags), e.seg.payload.length]),
+    [
+      [0, "C", "SP", REQUEST.length],
+      [D, "S", "S.", 0],
+      [2 * D + 40, "C", ".", 0], // the SYN-ACK's ACK, by the delayed-ACK timer (40 ms)
+    ],
+    timeline(log, t0),
+  );
+  // without lazyAcks it goes at once (the first Fast Open timeline above)
+  assert.equal(c.state, "ESTABLISHED");
   tb.close();
 });

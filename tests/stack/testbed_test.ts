@@ -184,6 +184,7 @@ Deno.test("Testbed.counters counts datagrams, segments, opens and RSTs of the st
     synCookiesSent: 0,
     synCookiesRecv: 0,
     synCookiesFailed: 0,
+    fastOpenListenOverflow: 0,
   });
   tb.close();
 });

@@ -100,6 +100,7 @@ Deno.test("openTouEndpoint sees plaintext segments through its observer when sea
         "listen_syn_cookies_sent",
         "listen_syn_cookies_recv",
         "listen_syn_cookies_failed",
+        "listen_fast_open_listen_overflow",
       ]
     ) assert.equal(m[k], 0, k);
     // Sealed: the segment budget is 1448 - 48 bytes (not the loopback size), so the MSS is below it.
