@@ -957,7 +957,10 @@ export class Stack implements ConnectionDriver {
         // retransmission of one we answered with a SYN cookie, and the peer took the
         // cookie SYN-ACK. As Linux (tcp_check_req hands it back to the listener, whose
         // cookie_v4_check creates the connection), a valid cookie replaces this
-        // connection instead of drawing a RST that kills the peer's.
+        // connection instead of drawing a RST that kills the peer's. A Fast Open
+        // connection already handed to the application (not embryonic) is never
+        // replaced: as Linux's Fast Open child, it answers for itself (an ACK below
+        // its RCV.NXT gets an ACK, an in-window one acknowledging nothing a RST).
         if (
           l !== undefined && c.tcp.state === "SYN_RCVD" && seg.ack !== seqAdd(c.tcp.iss, 1) &&
           this.#cookieAck(l, from, seg, c)

@@ -53,8 +53,13 @@ export function advertisedMss(config: TcpConfig): number {
  * ```
  */
 export function windowShiftFor(bufferSize: number): number {
+  // bufferSize / 2^shift > 0xffff  ⇔  bufferSize > 0xffff · 2^shift (exact in doubles)
   let shift = 0;
-  while (shift < MAX_WINDOW_SHIFT && bufferSize / 2 ** shift > 0xffff) shift++;
+  let limit = 0xffff;
+  while (shift < MAX_WINDOW_SHIFT && bufferSize > limit) {
+    shift++;
+    limit *= 2;
+  }
   return shift;
 }
 

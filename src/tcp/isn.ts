@@ -46,7 +46,19 @@ export function encodeTupleInto(tuple: IsnTuple, buf: Uint8Array): number {
 }
 
 function encodeSide(buf: Uint8Array, addr: string, port: number, p: number): number {
-  const { written } = encoder.encodeInto(addr, buf.subarray(p + 1, p + 1 + MAX_ADDR_BYTES));
+  // IP literals are ASCII: copy their char codes (no TextEncoder call, no subarray per SYN)
+  const n = addr.length;
+  let written = 0;
+  if (n <= MAX_ADDR_BYTES) {
+    for (; written < n; written++) {
+      const c = addr.charCodeAt(written);
+      if (c > 0x7f) break;
+      buf[p + 1 + written] = c;
+    }
+  }
+  if (written !== n) {
+    written = encoder.encodeInto(addr, buf.subarray(p + 1, p + 1 + MAX_ADDR_BYTES)).written;
+  }
   buf[p] = written;
   p += 1 + written;
   buf[p] = (port >>> 8) & 0xff;

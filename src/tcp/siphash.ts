@@ -1,110 +1,105 @@
 /**
  * SipHash-2-4 (Aumasson & Bernstein, 2012) in pure TypeScript, as the keyed
  * function F of RFC 6528 ISN generation. JavaScript has no fast 64-bit
- * integers, so each 64-bit lane is a pair of 32-bit halves kept in a reused
- * `Uint32Array`; nothing is allocated per call.
+ * integers, so each 64-bit lane is a pair of unsigned 32-bit locals;
+ * nothing is allocated per call.
  *
  * @module
  */
 
-/** Lane state: v0..v3 as [lo, hi] pairs, then the message word [lo, hi]. */
-const v = new Uint32Array(10);
-
-/** v[a] += v[b] (64-bit, lanes are pair indices). */
-function add(a: number, b: number): void {
-  const lo = (v[a] + v[b]) >>> 0;
-  v[a + 1] = (v[a + 1] + v[b + 1] + (lo < v[a] ? 1 : 0)) >>> 0;
-  v[a] = lo;
-}
-
-/** v[a] = rotl(v[a], r) for 0 < r < 32. */
-function rotl(a: number, r: number): void {
-  const lo = v[a];
-  const hi = v[a + 1];
-  v[a] = (lo << r) | (hi >>> (32 - r));
-  v[a + 1] = (hi << r) | (lo >>> (32 - r));
-}
-
-/** v[a] = rotl(v[a], 32): swap the halves. */
-function swap(a: number): void {
-  const lo = v[a];
-  v[a] = v[a + 1];
-  v[a + 1] = lo;
-}
-
-/** v[a] ^= v[b]. */
-function xor(a: number, b: number): void {
-  v[a] ^= v[b];
-  v[a + 1] ^= v[b + 1];
-}
-
-const V0 = 0, V1 = 2, V2 = 4, V3 = 6, M = 8;
-
-function sipRound(): void {
-  add(V0, V1);
-  rotl(V1, 13);
-  xor(V1, V0);
-  swap(V0);
-  add(V2, V3);
-  rotl(V3, 16);
-  xor(V3, V2);
-  add(V0, V3);
-  rotl(V3, 21);
-  xor(V3, V0);
-  add(V2, V1);
-  rotl(V1, 17);
-  xor(V1, V2);
-  swap(V2);
-}
+/** The 64-bit result of the last {@linkcode compute}: [lo, hi]. */
+const out64 = new Uint32Array(2);
 
 function readLe32(b: Uint8Array, i: number): number {
   return (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)) >>> 0;
 }
 
-/** Runs SipHash-2-4 and leaves the 64-bit result in v[0] (lo), v[1] (hi). */
-function compute(key: Uint8Array, data: Uint8Array): void {
+/**
+ * Runs SipHash-2-4 and leaves the 64-bit result in `out64`. Each 64-bit lane
+ * is a pair of unsigned 32-bit locals (`aL`/`aH`); the rounds are written out
+ * inline, so a hash allocates nothing and touches no typed array but the
+ * input (a forged SYN costs three hashes: see docs on SYN cookies).
+ */
+function compute(key: Uint8Array, data: Uint8Array, len: number): void {
   if (key.length !== 16) {
     throw new RangeError(`SipHash key must be 16 bytes, got ${key.length}`);
   }
   const k0lo = readLe32(key, 0), k0hi = readLe32(key, 4);
   const k1lo = readLe32(key, 8), k1hi = readLe32(key, 12);
   // "somepseudorandomlygeneratedbytes"
-  v[0] = k0lo ^ 0x70736575;
-  v[1] = k0hi ^ 0x736f6d65;
-  v[2] = k1lo ^ 0x6e646f6d;
-  v[3] = k1hi ^ 0x646f7261;
-  v[4] = k0lo ^ 0x6e657261;
-  v[5] = k0hi ^ 0x6c796765;
-  v[6] = k1lo ^ 0x79746573;
-  v[7] = k1hi ^ 0x74656462;
-  const len = data.length;
+  let v0L = (k0lo ^ 0x70736575) >>> 0, v0H = (k0hi ^ 0x736f6d65) >>> 0;
+  let v1L = (k1lo ^ 0x6e646f6d) >>> 0, v1H = (k1hi ^ 0x646f7261) >>> 0;
+  let v2L = (k0lo ^ 0x6e657261) >>> 0, v2H = (k0hi ^ 0x6c796765) >>> 0;
+  let v3L = (k1lo ^ 0x79746573) >>> 0, v3H = (k1hi ^ 0x74656462) >>> 0;
+  let tL = 0;
   const end = len - (len % 8);
-  for (let i = 0; i <= end; i += 8) {
+  // Message blocks, then (i === end + 8) the 4 finalization rounds.
+  for (let i = 0; i <= end + 8; i += 8) {
+    let rounds = 2;
+    let mL = 0, mH = 0;
     if (i < end) {
-      v[M] = readLe32(data, i);
-      v[M + 1] = readLe32(data, i + 4);
-    } else {
+      mL = readLe32(data, i);
+      mH = readLe32(data, i + 4);
+    } else if (i === end) {
       // Last block: the remaining bytes, with len mod 256 in the top byte.
-      let lo = 0, hi = (len & 0xff) << 24;
+      mH = (len & 0xff) << 24;
       for (let j = 0; j < len - end; j++) {
-        if (j < 4) lo |= data[end + j] << (8 * j);
-        else hi |= data[end + j] << (8 * (j - 4));
+        if (j < 4) mL |= data[end + j] << (8 * j);
+        else mH |= data[end + j] << (8 * (j - 4));
       }
-      v[M] = lo;
-      v[M + 1] = hi;
+      mL >>>= 0;
+      mH >>>= 0;
+    } else {
+      v2L = (v2L ^ 0xff) >>> 0;
+      rounds = 4;
     }
-    xor(V3, M);
-    sipRound();
-    sipRound();
-    xor(V0, M);
+    v3L = (v3L ^ mL) >>> 0;
+    v3H = (v3H ^ mH) >>> 0;
+    for (let r = 0; r < rounds; r++) {
+      // v0 += v1; v1 = rotl(v1, 13) ^ v0; v0 = rotl(v0, 32)
+      tL = (v0L + v1L) >>> 0;
+      v0H = (v0H + v1H + (tL < v0L ? 1 : 0)) >>> 0;
+      v0L = tL;
+      tL = (v1L << 13) | (v1H >>> 19);
+      v1H = ((v1H << 13) | (v1L >>> 19)) ^ v0H;
+      v1L = tL ^ v0L;
+      tL = v0L;
+      v0L = v0H;
+      v0H = tL;
+      // v2 += v3; v3 = rotl(v3, 16) ^ v2
+      tL = (v2L + v3L) >>> 0;
+      v2H = (v2H + v3H + (tL < v2L ? 1 : 0)) >>> 0;
+      v2L = tL;
+      tL = (v3L << 16) | (v3H >>> 16);
+      v3H = (((v3H << 16) | (v3L >>> 16)) ^ v2H) >>> 0;
+      v3L = (tL ^ v2L) >>> 0;
+      // v0 += v3; v3 = rotl(v3, 21) ^ v0
+      tL = (v0L + v3L) >>> 0;
+      v0H = (v0H + v3H + (tL < v0L ? 1 : 0)) >>> 0;
+      v0L = tL;
+      tL = (v3L << 21) | (v3H >>> 11);
+      v3H = (((v3H << 21) | (v3L >>> 11)) ^ v0H) >>> 0;
+      v3L = (tL ^ v0L) >>> 0;
+      // v2 += v1; v1 = rotl(v1, 17) ^ v2; v2 = rotl(v2, 32)
+      v1L >>>= 0;
+      v1H >>>= 0;
+      tL = (v2L + v1L) >>> 0;
+      v2H = (v2H + v1H + (tL < v2L ? 1 : 0)) >>> 0;
+      v2L = tL;
+      tL = (v1L << 17) | (v1H >>> 15);
+      v1H = (((v1H << 17) | (v1L >>> 15)) ^ v2H) >>> 0;
+      v1L = (tL ^ v2L) >>> 0;
+      tL = v2L;
+      v2L = v2H;
+      v2H = tL;
+    }
+    if (i <= end) {
+      v0L = (v0L ^ mL) >>> 0;
+      v0H = (v0H ^ mH) >>> 0;
+    }
   }
-  v[V2] ^= 0xff;
-  sipRound();
-  sipRound();
-  sipRound();
-  sipRound();
-  v[0] = v[0] ^ v[2] ^ v[4] ^ v[6];
-  v[1] = v[1] ^ v[3] ^ v[5] ^ v[7];
+  out64[0] = v0L ^ v1L ^ v2L ^ v3L;
+  out64[1] = v0H ^ v1H ^ v2H ^ v3H;
 }
 
 /**
@@ -132,8 +127,8 @@ export function siphash24(
   out: Uint8Array = new Uint8Array(8),
 ): Uint8Array {
   if (out.length < 8) throw new RangeError(`SipHash output needs 8 bytes, got ${out.length}`);
-  compute(key, data);
-  const lo = v[0], hi = v[1];
+  compute(key, data, data.length);
+  const lo = out64[0], hi = out64[1];
   for (let j = 0; j < 4; j++) {
     out[j] = lo >>> (8 * j);
     out[4 + j] = hi >>> (8 * j);
@@ -147,6 +142,8 @@ export function siphash24(
  *
  * @param key 16-byte secret key.
  * @param data Message.
+ * @param length Bytes of `data` hashed (its first ones; default all), so a
+ * caller's scratch buffer needs no view per call.
  * @returns An unsigned 32-bit integer.
  * @throws {RangeError} When `key` is not 16 bytes.
  *
@@ -158,7 +155,33 @@ export function siphash24(
  * assert.equal(siphash24Low32(key, new Uint8Array(0)), 0xdd0e0e31);
  * ```
  */
-export function siphash24Low32(key: Uint8Array, data: Uint8Array): number {
-  compute(key, data);
-  return v[0];
+export function siphash24Low32(
+  key: Uint8Array,
+  data: Uint8Array,
+  length: number = data.length,
+): number {
+  if (length > data.length) throw new RangeError(`SipHash length ${length} > ${data.length}`);
+  compute(key, data, length);
+  return out64[0];
+}
+
+/**
+ * The high 32 bits of the last {@linkcode siphash24Low32} result (output
+ * bytes 4–7, little-endian): a second value from the same hash, valid until
+ * the next SipHash call.
+ *
+ * @returns An unsigned 32-bit integer.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { lastSiphash24High32, siphash24, siphash24Low32 } from "./siphash.ts";
+ * const key = Uint8Array.from({ length: 16 }, (_, i) => i);
+ * siphash24Low32(key, new Uint8Array(0));
+ * const tag = siphash24(key, new Uint8Array(0));
+ * assert.equal(lastSiphash24High32(), new DataView(tag.buffer).getUint32(4, true));
+ * ```
+ */
+export function lastSiphash24High32(): number {
+  return out64[1];
 }

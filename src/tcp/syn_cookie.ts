@@ -31,7 +31,7 @@ import type { TcpConfig } from "./config.ts";
 import { TcpConnection } from "./connection.ts";
 import { negotiate, synOptions } from "./handshake.ts";
 import { encodeTupleInto, type IsnTuple, TUPLE_MAX_BYTES } from "./isn.ts";
-import { siphash24Low32 } from "./siphash.ts";
+import { lastSiphash24High32, siphash24Low32 } from "./siphash.ts";
 
 /** MSS values a cookie can carry (index in 2 bits); the largest ≤ the peer's is chosen. */
 export const SYN_COOKIE_MSS_TABLE: readonly number[] = [536, 1200, 1380, 1428];
@@ -51,10 +51,21 @@ const WSCALE_NONE = 0xf;
 const SACK_BIT = 0x10;
 
 const scratch = new Uint8Array(TUPLE_MAX_BYTES + 9);
+/** The tuple whose encoding `scratch` starts with, and its length (a SYN hashes one tuple 3×). */
+let encodedTuple: IsnTuple | undefined;
+let encodedLen = 0;
 
-/** Encodes tuple, a one-byte domain tag, a 32-bit counter and the peer's ISN into `scratch`. */
-function message(tuple: IsnTuple, tag: number, count: number, irs = 0): Uint8Array {
-  const p = encodeTupleInto(tuple, scratch);
+/**
+ * Encodes tuple, a one-byte domain tag, a 32-bit counter and the peer's ISN
+ * at the start of `scratch`; returns the length.
+ */
+function message(tuple: IsnTuple, tag: number, count: number, irs = 0): number {
+  // The same (readonly) tuple object as the last call: its bytes are in place already.
+  if (tuple !== encodedTuple) {
+    encodedLen = encodeTupleInto(tuple, scratch);
+    encodedTuple = tuple;
+  }
+  const p = encodedLen;
   scratch[p] = tag;
   scratch[p + 1] = count >>> 24;
   scratch[p + 2] = count >>> 16;
@@ -64,7 +75,7 @@ function message(tuple: IsnTuple, tag: number, count: number, irs = 0): Uint8Arr
   scratch[p + 6] = irs >>> 16;
   scratch[p + 7] = irs >>> 8;
   scratch[p + 8] = irs;
-  return scratch.subarray(0, p + 9);
+  return p + 9;
 }
 
 /**
@@ -190,14 +201,13 @@ export class SynCookieJar {
   /** Until when cookies of the previous secret may still be valid. */
   #previousUntil = Number.NEGATIVE_INFINITY;
   #rotateAt = Number.NaN;
-  #tsSecret = new Uint8Array(16);
+  #tsOffset = 0;
 
   /** Creates a jar with a fresh secret. */
   constructor(options: SynCookieJarOptions) {
     this.#random = options.random;
     this.#lifetime = options.secretLifetimeMs ?? SYN_COOKIE_SECRET_LIFETIME_MS;
     this.#random(this.#secret);
-    this.#random(this.#tsSecret);
   }
 
   /**
@@ -235,8 +245,9 @@ export class SynCookieJar {
     this.counters.sent++;
     const count = Math.floor(now / SYN_COOKIE_PERIOD_MS) >>> 0;
     const k = this.#secret;
-    const h0 = siphash24Low32(k, message(tuple, 0, 0));
-    const h1 = siphash24Low32(k, message(tuple, 1, count, peerIsn));
+    const h0 = siphash24Low32(k, scratch, message(tuple, 0, 0));
+    this.#tsOffset = lastSiphash24High32();
+    const h1 = siphash24Low32(k, scratch, message(tuple, 1, count, peerIsn));
     return seq(h0 + peerIsn + (count << COOKIE_BITS) + ((h1 + mssIndex) & COOKIE_MASK));
   }
 
@@ -252,19 +263,27 @@ export class SynCookieJar {
       r = checkWith(this.#previous, count, tuple, cookie, peerIsn);
     }
     if (r < 0) this.counters.failed++;
-    else this.counters.recv++;
+    else {
+      this.counters.recv++;
+      this.#tsOffset = checkedTsOffset;
+    }
     return r;
   }
 
   /**
-   * The timestamp offset (RFC 7323 §5.4) of a cookie connection: a keyed
-   * hash of the tuple, so the ACK's TSecr can be related to our clock
-   * without state.
+   * The timestamp offset (RFC 7323 §5.4) of the cookie connection of the
+   * last {@linkcode SynCookieJar.issue} or successful
+   * {@linkcode SynCookieJar.check}: the other half of the keyed tuple hash
+   * the cookie uses (made by the secret that made the cookie), so the ACK's
+   * TSecr relates to our clock without state, and a SYN costs two hashes.
    */
-  tsOffset(tuple: IsnTuple): number {
-    return siphash24Low32(this.#tsSecret, message(tuple, 2, 0));
+  lastTsOffset(): number {
+    return this.#tsOffset;
   }
 }
+
+/** The timestamp offset of the tuple hash of the last {@linkcode checkWith}. */
+let checkedTsOffset = 0;
 
 function checkWith(
   k: Uint8Array,
@@ -273,12 +292,13 @@ function checkWith(
   cookie: Seq,
   peerIsn: Seq,
 ): number {
-  const h0 = siphash24Low32(k, message(tuple, 0, 0));
+  const h0 = siphash24Low32(k, scratch, message(tuple, 0, 0));
+  checkedTsOffset = lastSiphash24High32();
   const c = (cookie - h0 - peerIsn) >>> 0;
   const issued = c >>> COOKIE_BITS;
   const age = (count - issued) & 0xff;
   if (age >= SYN_COOKIE_MAX_AGE) return -1;
-  const h1 = siphash24Low32(k, message(tuple, 1, (count - age) >>> 0, peerIsn));
+  const h1 = siphash24Low32(k, scratch, message(tuple, 1, (count - age) >>> 0, peerIsn));
   const data = (c - h1) & COOKIE_MASK;
   return data < SYN_COOKIE_MSS_TABLE.length ? data : -1;
 }
@@ -312,7 +332,7 @@ export function cookieSynAck(
   const offered = withTs ? n : { ...n, windowScaling: false, sack: false };
   const tsVal = withTs
     ? encodeCookieTs(
-      (Math.floor(now) + jar.tsOffset(tuple)) >>> 0,
+      (Math.floor(now) + jar.lastTsOffset()) >>> 0,
       n.windowScaling ? o.windowScale : undefined,
       n.sack,
     )
@@ -388,7 +408,7 @@ export function cookieConnection(
     remotePort: ack.srcPort,
     iss,
     config,
-    tsOffset: jar.tsOffset(tuple),
+    tsOffset: jar.lastTsOffset(),
   }, syn);
   tcp.pollTransmit(now); // the SYN-ACK: sent already, as the cookie
   tcp.handleSegment(now, ack);

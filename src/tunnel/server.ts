@@ -140,6 +140,7 @@ export class TunnelServer {
       tcp,
       logger: log,
       role: "responder",
+      hold: true, // no datagram is read before the listeners below exist (startup race)
       ...(opts.udpReusePort ? { udpReusePort: true } : {}),
     });
     const server = new TunnelServer(endpoint, opts.forwards, log, opts.connectTimeoutMs ?? 10_000);
@@ -164,6 +165,8 @@ export class TunnelServer {
       await endpoint.close();
       throw e;
     }
+    // Now the service ports have listeners: SYNs that arrived while starting get SYN-ACKs.
+    endpoint.serve?.();
     server.#encrypted = opts.key !== undefined;
     if (opts.announce ?? true) server.announce();
     return server;

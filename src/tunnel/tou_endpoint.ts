@@ -28,6 +28,7 @@ import type { OpenEndpointOptions, TunnelEndpoint } from "./transport.ts";
 import { type SegmentObserver, TracingSocket } from "./trace_socket.ts";
 import { openPcapFile, PcapSocket } from "../udp/pcap_socket.ts";
 import { SealDropWatch } from "./drop_reports.ts";
+import { HeldSocket } from "../udp/held_socket.ts";
 
 /** Options of {@linkcode openTouEndpoint}. */
 export interface TouEndpointOptions extends OpenEndpointOptions {
@@ -109,6 +110,7 @@ export async function openTouEndpoint(opts: TouEndpointOptions): Promise<Observa
   const key = opts.key;
   let sealed: SealedSocket | undefined;
   let watch: SealDropWatch | undefined;
+  let held: HeldSocket | undefined;
   let bound = false;
   const decorate = (udp: DatagramSocket): DatagramSocket => {
     bound = true; // called once the UDP socket is bound
@@ -123,7 +125,9 @@ export async function openTouEndpoint(opts: TouEndpointOptions): Promise<Observa
       socket = watch ? watch.above(sealed) : sealed;
     }
     if (opts.pcap !== undefined) socket = new PcapSocket(socket, openPcapFile(opts.pcap));
-    return opts.observe ? new TracingSocket(socket, opts.observe) : socket;
+    if (opts.observe) socket = new TracingSocket(socket, opts.observe);
+    if (opts.hold) socket = held = new HeldSocket(socket);
+    return socket;
   };
   // The plaintext default (not openEndpoint's loopback size), less the seal's overhead when
   // sealed, so that sealed datagrams stay as large as plaintext ones would be.
@@ -161,7 +165,7 @@ export async function openTouEndpoint(opts: TouEndpointOptions): Promise<Observa
     // Only a failure to resolve or bind the address gets the "cannot listen on udp …" context.
     throw bound || e instanceof InvalidOptionError ? e : withContext(e, where);
   }
-  return new TouTunnelEndpoint(ep, sealed, watch);
+  return new TouTunnelEndpoint(ep, sealed, watch, held);
 }
 
 class TouTunnelEndpoint implements ObservableEndpoint {
@@ -169,10 +173,22 @@ class TouTunnelEndpoint implements ObservableEndpoint {
   readonly #sealed: SealedSocket | undefined;
   readonly #watch: SealDropWatch | undefined;
 
-  constructor(ep: Endpoint, sealed: SealedSocket | undefined, watch: SealDropWatch | undefined) {
+  readonly #held: HeldSocket | undefined;
+
+  constructor(
+    ep: Endpoint,
+    sealed: SealedSocket | undefined,
+    watch: SealDropWatch | undefined,
+    held: HeldSocket | undefined,
+  ) {
     this.#ep = ep;
     this.#sealed = sealed;
     this.#watch = watch;
+    this.#held = held;
+  }
+
+  serve(): void {
+    this.#held?.release();
   }
 
   get addr(): { hostname: string; port: number } {

@@ -55,6 +55,11 @@ export interface TunnelEndpoint {
    * connections finish their FIN exchange for up to `graceMs` when given.
    */
   close(opts?: { readonly graceMs?: number }): void | Promise<void>;
+  /**
+   * Starts reading datagrams when the endpoint was opened with `hold`
+   * (what arrived meanwhile waits in the socket's buffer); nothing otherwise.
+   */
+  serve?(): void;
 }
 
 /** Options the tunnel passes when opening an endpoint. */
@@ -71,6 +76,12 @@ export interface OpenEndpointOptions {
   readonly role?: "initiator" | "responder";
   /** Where the endpoint reports problems with its peers (e.g. a peer whose clock is off). */
   readonly logger?: Logger;
+  /**
+   * Read no datagram until {@linkcode TunnelEndpoint.serve}: a server opens
+   * its listeners first, so a SYN that arrives while it starts is answered
+   * by its listener, not reset for a port without one.
+   */
+  readonly hold?: boolean;
   /**
    * Share the UDP port with other processes (SO_REUSEPORT; the kernel UDP
    * backend only): `tou server --workers`.

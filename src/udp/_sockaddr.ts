@@ -119,4 +119,21 @@ export class SockaddrCache {
     this.#addr = a;
     return a;
   }
+
+  /**
+   * When `addr` is the object the last {@linkcode SockaddrCache.decode}
+   * returned, writes its sockaddr (as received) into `out` (a slot of
+   * {@linkcode SOCKADDR_SLOT} bytes, zeroed beyond) and returns its length;
+   * else 0. An answer to the datagram just received (a SYN-ACK to a SYN)
+   * then needs no address text parsed back into bytes.
+   */
+  encodeLast(addr: DatagramAddr, out: Uint8Array): number {
+    if (addr !== this.#addr) return 0;
+    const last = new Uint8Array(this.#last.buffer, 0, SOCKADDR_SLOT);
+    const family = last[0] | (last[1] << 8);
+    const len = family === AF_INET ? SOCKADDR_IN_LEN : SOCKADDR_IN6_LEN;
+    out.set(last.subarray(0, len));
+    out.fill(0, len, SOCKADDR_SLOT);
+    return len;
+  }
 }

@@ -731,12 +731,17 @@ export class KernelUdpSocket implements DatagramSocket {
   #destOf(addr: DatagramAddr): Dest {
     let d = this.#dests.get(addr);
     if (d === undefined) {
+      const bytes = new Uint8Array(SOCKADDR_SLOT);
+      // The sender of the datagram being handled (a SYN-ACK answering a SYN): its bytes as
+      // received. Not kept in the WeakMap: a flood's every datagram has a new sender, and a
+      // WeakMap entry per forged SYN costs more than this copy (`#lastDest` covers repeats).
+      const len = this.#names.encodeLast(addr, bytes);
+      if (len > 0) return { addr, bytes, len };
       const v = validateAddr(addr);
       // A v6 socket reaches IPv4 peers through v4-mapped addresses.
       const to = ipFamily(v.hostname) === 4 && this.#family === 6
         ? { hostname: `::ffff:${v.hostname}`, port: v.port }
         : v;
-      const bytes = new Uint8Array(SOCKADDR_SLOT);
       d = { addr, bytes, len: encodeSockaddr(to, bytes) };
       this.#dests.set(addr, d);
     }

@@ -19,7 +19,12 @@ export const TCP_CHECKSUM_OFFSET = 16;
 
 /** Folds a non-negative sum (below 2^53) to 16 bits with end-around carry. */
 function fold(sum: number): number {
-  while (sum > 0xffff) sum = (sum % 0x10000) + Math.floor(sum / 0x10000);
+  while (sum > 0xffff) {
+    // below 2^32 (every small segment) bit operations do it; above, division
+    sum = sum <= 0xffffffff
+      ? (sum >>> 16) + (sum & 0xffff)
+      : (sum % 0x10000) + Math.floor(sum / 0x10000);
+  }
   return sum;
 }
 

@@ -117,6 +117,64 @@ Deno.test("SYN cookies: a retransmitted SYN made an embryonic connection with it
   tb.close();
 });
 
+Deno.test("SYN cookies: a Fast Open connection already accepted (SYN_RCVD) is not replaced by the ACK of an earlier cookie SYN-ACK: out-of-window ACK, then one RST, its data kept, as Linux", () => {
+  // Linux: the Fast Open child is a full socket in the established hash, so the ACK
+  // reaches it (never the listener's cookie_v4_check): tcp_check_req(fastopen) answers
+  // a segment below RCV.NXT with an ACK, and tcp_rcv_state_process sends "one RST"
+  // for an in-window ACK that acknowledges nothing sent. Replacing the connection (as
+  // for an embryonic one) would drop data the application has already read.
+  const tb = createTestbed({ stack: { synQueueLimit: 1, fastOpen: true } });
+  const l = tb.stack.listen(80);
+  const ask = tb.rawPeer({ hostname: "127.0.0.9", port: 7001, tcpPort: 40009, targetPort: 80 });
+  ask.send({ flags: "S", seq: 10, options: { fastOpen: new Uint8Array(0) } });
+  const fo = ask.next()!.segment.options.fastOpen!;
+  assert.equal(fo.length, 8);
+  ask.send({ flags: "R", seq: 11 });
+  assert.equal(l.synQueue.size, 0);
+  const a = tb.rawPeer({ tcpPort: 40000, targetPort: 80 });
+  const b = tb.rawPeer({ hostname: "127.0.0.9", tcpPort: 40001, targetPort: 80 });
+  a.send({ flags: "S", seq: 100 });
+  const synAckA = a.next()!.segment;
+  b.send({ flags: "S", seq: 500, payload: "GET /", options: { fastOpen: fo } });
+  assert.equal(l.counters.synCookiesSent, 1);
+  const cookie = b.next()!.segment; // stateless: the SYN's data was not taken
+  assert.equal(cookie.ack, 501);
+  a.send({ flags: ".", seq: 101, ack: synAckA.seq + 1 }); // the SYN queue has room again
+  assert.equal(l.accept()?.remotePort, 40000);
+  b.send({ flags: "S", seq: 500, payload: "GET /", options: { fastOpen: fo } });
+  const second = b.next()!.segment;
+  assert.equal(second.ack, 506, "Fast Open took the SYN's data");
+  const c = l.accept()!;
+  assert.equal(c.remotePort, 40001);
+  assert.equal(c.state, "SYN_RCVD");
+  const buf = new Uint8Array(16);
+  assert.equal(new TextDecoder().decode(buf.subarray(0, c.read(buf))), "GET /");
+  // The client took the cookie SYN-ACK (which acknowledged the SYN only): its ACK and its data
+  // again start at 501, below RCV.NXT (506): out of window, answered with an ACK (Linux
+  // tcp_check_req's window check for the Fast Open request), not processed.
+  b.send({ flags: ".", seq: 501, ack: cookie.seq + 1 });
+  b.send({ flags: "P.", seq: 501, ack: cookie.seq + 1, payload: "GET /" });
+  for (let i = 0; i < 2; i++) {
+    const ack = b.next()!.segment;
+    assert.equal(ack.flags, ACK);
+    assert.deepEqual([ack.seq, ack.ack], [second.seq + 1, 506]);
+  }
+  // The client finds that ACK outside its window and answers it with its own (seq 506, the
+  // cookie's numbers): in window here, but its ACK field acknowledges nothing we sent.
+  b.send({ flags: ".", seq: 506, ack: cookie.seq + 1 });
+  const rst = b.next()!.segment;
+  assert.equal(rst.flags, RST);
+  assert.equal(rst.seq, cookie.seq + 1); // <SEQ=SEG.ACK>: the client accepts it
+  assert.equal(b.pending, 0);
+  assert.equal(l.counters.synCookiesRecv, 0, "the listener never sees the ACKs");
+  assert.equal(tb.state(b, 80, 40001), "SYN_RCVD");
+  assert.equal(c.state, "SYN_RCVD");
+  // The reset client answers the next SYN-ACK retransmission with a RST: the connection ends.
+  b.send({ flags: "R", seq: 506 });
+  assert.equal(c.state, "CLOSED");
+  tb.close();
+});
+
 Deno.test("SYN cookies: synCookies 2 answers every SYN without state", () => {
   const tb = createTestbed({ stack: { synCookies: 2 } });
   const l = tb.stack.listen(80);

@@ -132,3 +132,19 @@ Deno.test("SYN cookie: without timestamps, the cookie connection has neither win
   assert.equal(server.state, "ESTABLISHED");
   assert.equal(server.info().sack, false);
 });
+
+Deno.test("SYN cookie: the connection keeps the SYN-ACK's timestamp offset when the secret rotated in between", () => {
+  const j = jar(5, 10_000);
+  j.issue(0, T, seq(1), 0); // starts the lifetime clock
+  const c = j.issue(9_000, T, seq(77), 1);
+  const offset = j.lastTsOffset();
+  const other = jar(6);
+  other.issue(9_000, T, seq(77), 1);
+  assert.notEqual(other.lastTsOffset(), offset, "the offset is keyed by the secret");
+  j.issue(10_000, { ...T, remotePort: 4001 }, seq(5), 0); // rotates, another tuple
+  assert.notEqual(j.lastTsOffset(), offset);
+  assert.equal(j.check(10_500, T, c, seq(77)), 1); // validated by the previous secret
+  assert.equal(j.lastTsOffset(), offset);
+  assert.equal(j.check(10_500, T, seq(c + 4096), seq(77)), -1);
+  assert.equal(j.lastTsOffset(), offset, "a failed check leaves it");
+});

@@ -3,6 +3,10 @@ import { openTouEndpoint } from "../../src/tunnel/tou_endpoint.ts";
 import { openUdpSocket } from "../../src/udp/deno_udp_socket.ts";
 import { SealedSocket } from "../../src/seal/sealed_socket.ts";
 import { captureLog, within } from "./_harness.ts";
+import { emitEnvelope, EnvelopeType } from "../../src/wire/envelope.ts";
+import { decodeSegment, emitSegment } from "../../src/wire/tcp_codec.ts";
+import { ACK, RST, SYN } from "../../src/wire/tcp_flags.ts";
+import { seq } from "../../src/wire/seq.ts";
 
 Deno.test("openTouEndpoint logs the first stale datagram at once and sums the rest per window when a peer's clock is too far off", async () => {
   const key = crypto.getRandomValues(new Uint8Array(32));
@@ -108,4 +112,46 @@ Deno.test("openTouEndpoint sees plaintext segments through its observer when sea
     await client.close();
     await server.close();
   }
+});
+
+Deno.test("openTouEndpoint with hold reads nothing until serve(): a SYN that came before the listener gets a SYN-ACK, not the RST it gets without hold (tou server startup race)", async () => {
+  const syn = new Uint8Array(64);
+  const n = emitEnvelope(EnvelopeType.TCP_SEGMENT, 0, syn, 0);
+  const len = n + emitSegment(
+    {
+      srcPort: 40000,
+      dstPort: 80,
+      seq: seq(1000),
+      ack: seq(0),
+      flags: SYN,
+      window: 65535,
+      urgentPointer: 0,
+      options: { mss: 1400 },
+      payload: new Uint8Array(0),
+    },
+    syn,
+    n,
+  );
+  /** The flags of the first answer to a SYN sent before `listen(80)`, which comes 50 ms later. */
+  const answer = async (hold: boolean): Promise<number> => {
+    const ep = await openTouEndpoint({ hostname: "127.0.0.1", port: 0, hold });
+    const peer = await openUdpSocket({ hostname: "127.0.0.1", port: 0 });
+    try {
+      const reply = peer.receive();
+      peer.send(syn.subarray(0, len), ep.addr);
+      await new Promise((r) => setTimeout(r, 50)); // several event-loop turns: held or answered
+      const l = ep.listen({ tcpPort: 80 });
+      ep.serve?.();
+      const d = await within(5_000, "an answer to the SYN", reply);
+      l.close();
+      const seg = decodeSegment(d.data.subarray(n), true);
+      if (seg instanceof Error) throw seg;
+      return seg.flags;
+    } finally {
+      peer.close();
+      await ep.close({ graceMs: 0 });
+    }
+  };
+  assert.equal(await answer(false), RST | ACK, "without hold: no listener yet, a RST");
+  assert.equal(await answer(true), SYN | ACK, "held: the listener answers");
 });

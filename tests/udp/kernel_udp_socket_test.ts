@@ -284,3 +284,29 @@ Deno.test({
     await s.closed;
   },
 });
+
+Deno.test({
+  name:
+    "KernelUdpSocket answers each sender from its handler at the sender's address when 8 v4 and v6 sources send",
+  ignore: !ok,
+  async fn() {
+    for (const host of ["127.0.0.1", "::1"]) {
+      // The reply goes to the `from` object just decoded: its sockaddr bytes are reused as received.
+      const server = await openKernelUdpSocket({ hostname: host });
+      server.setHandler((data, from) => server.send(data.map((b) => b + 1), from));
+      const clients = [];
+      for (let i = 0; i < 8; i++) clients.push(await openKernelUdpSocket({ hostname: host }));
+      const got = clients.map((c) => c.receive());
+      clients.forEach((c, i) => c.send(new Uint8Array([i]), server.localAddr));
+      const replies = await deadline(Promise.all(got), 5_000, "the replies");
+      assert.deepEqual(replies.map((d) => d.data[0]), [1, 2, 3, 4, 5, 6, 7, 8]);
+      for (const [i, d] of replies.entries()) {
+        assert.equal(d.from.port, server.localAddr.port, `client ${i}`);
+      }
+      for (const c of [server, ...clients]) {
+        c.close();
+        await c.closed;
+      }
+    }
+  },
+});
