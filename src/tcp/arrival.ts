@@ -101,10 +101,14 @@ function arriveSynSent(core: ConnectionCore, now: Instant, seg: TcpSegment): voi
   applyPeerSyn(core, now, seg);
   core.touch(now);
   if (f & ACK) {
-    snd.processAck(now, seg, core.tsRtt(now, seg));
+    const r = snd.processAck(now, seg, core.tsRtt(now, seg));
     if (core.tfo !== undefined) fastOpenSynAcked(snd, core.tfo, seg); // RFC 7413 §4.2.2
     snd.established();
     core.setState(now, "ESTABLISHED", "SYN-ACK received");
+    // A SYN-ACK that acknowledges Fast Open data frees send-buffer space: a writer
+    // that filled the buffer in SYN_SENT waits for this event (the sender clears its
+    // "blocked" mark with it, so no later ACK would wake the writer again).
+    if (r & ACK_WRITABLE) core.emit({ type: "writable" });
     // lazyAcks: when the SYN-ACK took all our Fast Open data and nothing more waits, its
     // ACK may ride on our next segment (the close, or the next request)
     if (core.tfo?.dataAcked === true && snd.idle && seg.payload.length === 0) {

@@ -14,6 +14,7 @@ import assert from "node:assert/strict";
 import { TcpConnection } from "../../src/tcp/connection.ts";
 import { type TcpConfig, tcpConfig } from "../../src/tcp/config.ts";
 import type { TcpEvent } from "../../src/tcp/events.ts";
+import type { FastOpenParams } from "../../src/tcp/fast_open.ts";
 import { isLegalTransition, type TcpState } from "../../src/tcp/state.ts";
 import type { Instant } from "../../src/time.ts";
 import { segmentEncodedLength } from "../../src/wire/tcp_codec.ts";
@@ -74,6 +75,8 @@ export interface ScriptOptions {
   tsOffset?: number;
   /** Start time. */
   now?: Instant;
+  /** Fast Open parameters of {@linkcode TcpScript.client}'s connection. */
+  fastOpen?: FastOpenParams;
 }
 
 /** Copies a segment (payloads may view the send buffer). */
@@ -145,6 +148,7 @@ export class TcpScript {
       iss: seq(opts.iss ?? LOCAL_ISS),
       config,
       tsOffset: opts.tsOffset,
+      fastOpen: opts.fastOpen,
     });
     const s = new TcpScript(conn, config, opts, now);
     s.#lastState = "CLOSED";

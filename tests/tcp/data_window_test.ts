@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ACK, PSH } from "../../src/wire/tcp_flags.ts";
+import { ACK, PSH, SYN } from "../../src/wire/tcp_flags.ts";
 import { bytes, TcpScript } from "../_harness/tcp_script.ts";
 
 const PLAIN = { windowScaling: false, timestamps: false, sack: false };
@@ -400,4 +400,24 @@ Deno.test("TcpConnection sends no D-SACK when SACK was not negotiated", () => {
   s.send({ seq: s.r(0), payload: new Uint8Array(1000) });
   const ack = s.expectSent({ flags: ACK, ack: s.r(1000) });
   assert.equal(ack.options.sackBlocks, undefined);
+});
+
+Deno.test("TcpConnection emits writable when the SYN-ACK acknowledges Fast Open data of a full send buffer", () => {
+  // The soak's stall: a Fast Open client wrote until its (memory-budget sized) send buffer
+  // was full in SYN_SENT; the SYN-ACK acknowledged the SYN's data and freed space, but no
+  // "writable" followed, so the writer waited forever with nothing left in flight.
+  const s = TcpScript.client({
+    config: { sendBufferSize: 4000 },
+    fastOpen: { cookie: new Uint8Array(8).fill(7), holdSyn: true },
+  });
+  s.expectNothing(); // holdSyn: the SYN waits for the first write
+  assert.equal(s.app((c) => c.write(new Uint8Array(10_000))), 4000);
+  assert.equal(s.conn.writable, 0);
+  const syn = s.expectSent({ flags: SYN, seq: s.localIss });
+  const synData = syn.payload.length;
+  assert.ok(synData > 0);
+  s.send({ seq: s.remoteIss, ack: s.l(synData), flags: SYN | ACK, options: { mss: 1460 } });
+  assert.equal(s.conn.state, "ESTABLISHED");
+  assert.equal(s.conn.writable, synData);
+  assert.equal(s.eventsOf("writable").length, 1);
 });
