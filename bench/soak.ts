@@ -55,7 +55,7 @@ import {
   waitForControl,
 } from "./_proc.ts";
 import type { ProxyReport } from "./impair.ts";
-import { fetchStat } from "../src/tunnel/stat.ts";
+import { fetchStat, type StatSnapshot } from "../src/tunnel/stat.ts";
 
 const CLI = new URL("../cli/main.ts", import.meta.url).pathname;
 const IMPAIR = new URL("./impair.ts", import.meta.url).pathname;
@@ -117,6 +117,7 @@ const OptionsSchema = z.object({
   logLevel: z.enum(["debug", "info", "warn", "error"]),
   logs: z.string().optional(),
   pcap: z.string().optional(),
+  dump: z.string().optional(),
 }).refine((o) => o.minSize >= 1 && o.minSize <= o.maxSize, {
   path: ["min-size"],
   message: "must be ≥ 1 and ≤ --max-size",
@@ -161,6 +162,8 @@ interface Plan {
   markTargetDone: () => void;
   startMs: number;
   endMs?: number;
+  /** Client side: the local TCP port of its socket (matches the tou client's session). */
+  localPort?: number;
 }
 
 type Verdict = "complete" | "corrupted" | "error" | "timeout";
@@ -296,6 +299,7 @@ async function runClient(
   let conn: Deno.Conn | undefined;
   try {
     conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    p.localPort = (conn.localAddr as Deno.NetAddr).port;
     open.add(conn);
     const c = conn;
     const header = new Uint8Array(HEADER_LEN);
@@ -676,6 +680,7 @@ async function run(o: Options): Promise<SoakResult> {
       sleep(Math.max(0, deadline - performance.now())).then(() => false),
     ]);
     if (!inTime) {
+      await dumpStalled(plans, control, clientControl, o.dump);
       for (const p of plans) if (p.endMs === undefined) p.error ??= "timeout";
       for (const c of openConns) {
         try {
@@ -788,6 +793,56 @@ function summarizeLog(text: string): string[] {
     .map((g) => `${g.n}× ${g.example}`);
 }
 
+/**
+ * At the deadline, before the unfinished sockets are closed: prints what the
+ * tou server and client hold for the connections still open (one line per
+ * tunnel connection: state, queues, windows, timers, the session's byte
+ * counts, and which plan it carries on the client side) and, with `--dump`,
+ * writes both `tou stat --json` snapshots to a file.
+ */
+async function dumpStalled(
+  plans: readonly Plan[],
+  serverControl: number,
+  clientControl: number,
+  file: string | undefined,
+): Promise<void> {
+  const byPort = new Map<number, Plan>();
+  for (const p of plans) {
+    if (p.endMs === undefined && p.localPort !== undefined) byPort.set(p.localPort, p);
+  }
+  const snaps: Record<string, StatSnapshot | string> = {};
+  for (const [role, port] of [["server", serverControl], ["client", clientControl]] as const) {
+    try {
+      const snap = await fetchStat({ hostname: "127.0.0.1", port }, "connections");
+      snaps[role] = snap;
+      console.log(`  ${role} at the deadline: ${snap.connections.length} tunnel connections`);
+      for (const r of snap.connections.slice(0, 40)) {
+        const s = r.session;
+        const lp = s === undefined ? undefined : Number(/:(\d+)$/.exec(s.tcpPeer)?.[1]);
+        const plan = lp === undefined ? undefined : byPort.get(lp);
+        console.log(
+          `    ${r.state} ${r.local} ${r.peer} sendQ ${r.sendQ} recvQ ${r.recvQ} ` +
+            `unacked ${r.unacked ?? "?"} sndWnd ${r.sndWnd ?? "?"} rcvWnd ${r.rcvWnd ?? "?"} ` +
+            `cwnd ${r.cwnd} rto ${r.rto} rexmit ${r.retransmits} sent ${r.bytesSent} ` +
+            `acked ${r.bytesAcked} rcvd ${r.bytesReceived} timers ${
+              JSON.stringify(r.timers ?? {})
+            }` +
+            (s === undefined
+              ? " (no session)"
+              : ` session ${s.id} ${s.tcpPeer} in ${s.bytesIn} out ${s.bytesOut} age ${s.ageMs}`) +
+            (plan === undefined ? "" : ` = #${plan.id}`),
+        );
+      }
+      const c = Object.entries(snap.counters).filter(([, v]) => v !== 0);
+      console.log(`    counters: ${c.map(([k, v]) => `${k}=${v}`).join(" ")}`);
+    } catch (e) {
+      snaps[role] = errText(e);
+      console.log(`  ${role} stat failed: ${errText(e)}`);
+    }
+  }
+  if (file !== undefined) await Deno.writeTextFile(file, JSON.stringify(snaps, null, 2) + "\n");
+}
+
 /** One line per connection that did not complete: what each side saw. */
 function describePlan(p: Plan): string {
   return `#${p.id} up ${p.up} B: target got ${p.upRecv}${p.upRecvHash ? " +EOF" : ""}` +
@@ -846,6 +901,7 @@ function buildCommand() {
     .option("--log-level <level>", "log level of the tou processes", "warn")
     .option("--logs <prefix>", "write their logs to PREFIX-server.log and PREFIX-client.log")
     .option("--pcap <prefix>", "tou's --pcap: PREFIX-server.pcap and PREFIX-client.pcap")
+    .option("--dump <file>", "at the deadline, write both sides' `tou stat --json` here")
     .option(
       "--server-tcp <json>",
       "TCP tunables for the server, as a config file's `tcp` object, e.g. '{\"synCookies\":2}'",
