@@ -664,6 +664,9 @@ async function run(o: Options): Promise<SoakResult> {
               `CPU server ${cpuPct[0].toFixed(0)}%, client ${cpuPct[1].toFixed(0)}%; ` +
               `server answers /metrics in ${answered ? `${lag.toFixed(0)} ms` : "(failed)"}`,
           );
+          if (openConns.size > 0 && openConns.size <= 10 && now - t0 >= 20_000) {
+            await dumpStalled(plans, control, clientControl, "now", false);
+          }
         }
       }
     })();
@@ -680,7 +683,7 @@ async function run(o: Options): Promise<SoakResult> {
       sleep(Math.max(0, deadline - performance.now())).then(() => false),
     ]);
     if (!inTime) {
-      await dumpStalled(plans, control, clientControl, o.dump);
+      await dumpStalled(plans, control, clientControl, "at the deadline", true, o.dump);
       for (const p of plans) if (p.endMs === undefined) p.error ??= "timeout";
       for (const c of openConns) {
         try {
@@ -794,47 +797,58 @@ function summarizeLog(text: string): string[] {
 }
 
 /**
- * At the deadline, before the unfinished sockets are closed: prints what the
- * tou server and client hold for the connections still open (one line per
- * tunnel connection: state, queues, windows, timers, the session's byte
- * counts, and which plan it carries on the client side) and, with `--dump`,
- * writes both `tou stat --json` snapshots to a file.
+ * What the tou server and client hold for the connections still open: one
+ * line per tunnel connection not in TIME_WAIT (state, queues, windows,
+ * timers, the session's byte counts, and on the client side the plan it
+ * carries); with `final`, also each side's non-zero counters, and with
+ * `file` both `tou stat --json` snapshots written there. Printed at the
+ * deadline, before the unfinished sockets are closed, and at each progress
+ * line once few connections are left (a stalled one is seen before a reset
+ * ends it).
  */
 async function dumpStalled(
   plans: readonly Plan[],
   serverControl: number,
   clientControl: number,
-  file: string | undefined,
+  label: string,
+  final: boolean,
+  file?: string,
 ): Promise<void> {
   const byPort = new Map<number, Plan>();
   for (const p of plans) {
     if (p.endMs === undefined && p.localPort !== undefined) byPort.set(p.localPort, p);
   }
   const snaps: Record<string, StatSnapshot | string> = {};
+  const r0 = (x: number | undefined) => (x === undefined ? "?" : Math.round(x));
   for (const [role, port] of [["server", serverControl], ["client", clientControl]] as const) {
     try {
       const snap = await fetchStat({ hostname: "127.0.0.1", port }, "connections");
       snaps[role] = snap;
-      console.log(`  ${role} at the deadline: ${snap.connections.length} tunnel connections`);
-      for (const r of snap.connections.slice(0, 40)) {
+      const live = snap.connections.filter((r) => r.state !== "TIME_WAIT");
+      console.log(
+        `  ${role} ${label}: ${snap.connections.length} tunnel connections, ` +
+          `${live.length} not in TIME_WAIT`,
+      );
+      for (const r of live.slice(0, 20)) {
         const s = r.session;
         const lp = s === undefined ? undefined : Number(/:(\d+)$/.exec(s.tcpPeer)?.[1]);
         const plan = lp === undefined ? undefined : byPort.get(lp);
+        const timers = Object.entries(r.timers ?? {}).map(([k, v]) => `${k}:${r0(v)}`).join(",");
         console.log(
           `    ${r.state} ${r.local} ${r.peer} sendQ ${r.sendQ} recvQ ${r.recvQ} ` +
             `unacked ${r.unacked ?? "?"} sndWnd ${r.sndWnd ?? "?"} rcvWnd ${r.rcvWnd ?? "?"} ` +
-            `cwnd ${r.cwnd} rto ${r.rto} rexmit ${r.retransmits} sent ${r.bytesSent} ` +
-            `acked ${r.bytesAcked} rcvd ${r.bytesReceived} timers ${
-              JSON.stringify(r.timers ?? {})
-            }` +
+            `cwnd ${r0(r.cwnd)} rto ${r0(r.rto)} rexmit ${r.retransmits} sent ${r.bytesSent} ` +
+            `acked ${r.bytesAcked} rcvd ${r.bytesReceived} timers {${timers}}` +
             (s === undefined
               ? " (no session)"
               : ` session ${s.id} ${s.tcpPeer} in ${s.bytesIn} out ${s.bytesOut} age ${s.ageMs}`) +
             (plan === undefined ? "" : ` = #${plan.id}`),
         );
       }
-      const c = Object.entries(snap.counters).filter(([, v]) => v !== 0);
-      console.log(`    counters: ${c.map(([k, v]) => `${k}=${v}`).join(" ")}`);
+      if (final) {
+        const c = Object.entries(snap.counters).filter(([, v]) => v !== 0);
+        console.log(`    counters: ${c.map(([k, v]) => `${k}=${v}`).join(" ")}`);
+      }
     } catch (e) {
       snaps[role] = errText(e);
       console.log(`  ${role} stat failed: ${errText(e)}`);
