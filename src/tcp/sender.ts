@@ -135,6 +135,8 @@ export class Sender {
   #ampHeld = 0;
 
   #synRetransmits = 0;
+  /** When our SYN (or SYN-ACK) was last sent. */
+  #synSentAt = NEVER;
   #rtoCount = 0;
   #timeouts = 0;
   #retransmits = 0;
@@ -548,6 +550,7 @@ export class Sender {
       this.#rttStart = now;
     }
     this.#bytesSent += len;
+    if (syn) this.#synSentAt = now;
     if (!syn) this.#rec.onTransmit(now, this, seq, end); // a FIN takes one sequence number
     if (len > 0) this.#pacer?.consume(len);
     if (seqGt(end, this.#sndNxt)) this.#sndNxt = end;
@@ -627,6 +630,17 @@ export class Sender {
     const ack = seg.ack;
     // RFC 5961 §5.2: acceptable if SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT
     if (seqGt(ack, this.#sndMax)) return ACK_UNACCEPTABLE;
+    // After a retransmitted SYN (SYN-ACK), an ACK of it that echoes the TSval of an
+    // earlier copy than the last one measures the peer's lost ACKs, not the path:
+    // the peer echoes TS.Recent until a newer segment reaches it (RFC 7323 §4.3). Soak
+    // finding: 11.7 s from a SYN-ACK whose ACKs were lost gave an RTO of 35 s, past
+    // the user timeout, and the first data was never resent. No sample then; the
+    // handshake's RFC 6298 §5.7 fallback applies (established()).
+    if (
+      tsRtt >= 0 && !this.synAcked && this.#synRetransmits > 0 && tsRtt > now - this.#synSentAt + 1
+    ) {
+      tsRtt = -1;
+    }
     if (seqLt(ack, seqAdd(this.#sndUna, -this.#maxSndWnd))) return ACK_UNACCEPTABLE;
     this.#probesUnanswered = 0;
     this.#persistSince = NEVER;

@@ -119,3 +119,21 @@ Deno.test("TcpConnection accepts an older TSval when TS.Recent is more than 24 d
   s.advance(40);
   s.expectSent({ ack: s.r(2), options: { timestamps: { tsVal: s.now, tsEcr: 5 } } });
 });
+
+Deno.test("TcpConnection takes no RTT sample from an ACK echoing an earlier copy of a retransmitted SYN-ACK", () => {
+  // Soak finding: the client's ACKs of the SYN-ACK were lost for seconds; the one that
+  // came echoed the TSval of an earlier SYN-ACK copy (its TS.Recent), an 11.7 s "RTT"
+  // gave an RTO of 35 s, beyond the user timeout, and the first data was never resent.
+  const s = TcpScript.server({}, { options: { mss: 1460, ...ts(100) } });
+  const first = s.expectSent({ flags: SYN | ACK });
+  const echoed = first.options.timestamps!.tsVal;
+  s.fireNext(); // RTO: the SYN-ACK again
+  s.expectSent({ flags: SYN | ACK });
+  s.fireNext();
+  s.expectSent({ flags: SYN | ACK });
+  s.advance(500);
+  s.send({ flags: ACK, options: ts(9000, echoed) });
+  assert.equal(s.conn.state, "ESTABLISHED");
+  assert.ok(s.now - echoed > 3000); // what the echo would have measured
+  assert.equal(s.conn.info().rto, 3000); // RFC 6298 §5.7's fallback instead
+});
