@@ -15,7 +15,7 @@ import type { StackConnection } from "../stack/stack_connection.ts";
 import type { StackListener } from "../stack/stack_listener.ts";
 import type { Runtime, TimerId } from "../stack/runtime.ts";
 import { RealRuntime } from "../stack/real_runtime.ts";
-import type { DatagramSocket } from "../udp/datagram_socket.ts";
+import type { DatagramAddr, DatagramSocket } from "../udp/datagram_socket.ts";
 import type { DenoUdpSocketStats } from "../udp/deno_udp_socket.ts";
 import { openDatagramSocket, type UdpBackend } from "../udp/open_datagram_socket.ts";
 import { familyOf, formatTouAddr, isLoopbackIp, resolveHostname } from "./addr.ts";
@@ -243,6 +243,15 @@ export class Endpoint implements AsyncDisposable {
   #graceTimer: TimerId | undefined;
   readonly #connHooks: ConnHooks;
   readonly #listenerHooks: ListenerHooks;
+  /** The last peer address connected to: one object for its connections (see `#remoteOf`). */
+  #lastRemote: DatagramAddr | undefined;
+  /** Connections whose SYN waits for Fast Open data until the shared timer fires. */
+  #heldSyns: StackConnection[] = [];
+  readonly #releaseHeldSyns = (): void => {
+    const list = this.#heldSyns;
+    this.#heldSyns = [];
+    for (const sc of list) sc.releaseSyn();
+  };
 
   private constructor(
     socket: DatagramSocket,
@@ -412,7 +421,7 @@ export class Endpoint implements AsyncDisposable {
     this.#assertOpen("connect from");
     let sc: StackConnection;
     try {
-      sc = this.#stack.connect({ hostname: ip, port: o.port }, o.tcpPort ?? o.port, {
+      sc = this.#stack.connect(this.#remoteOf(ip, o.port), o.tcpPort ?? o.port, {
         localPort: o.localTcpPort,
         reuseAddress: o.reuseAddress ?? false,
         fastOpen: o.fastOpen === true ? HOLD_SYN : undefined,
@@ -428,7 +437,10 @@ export class Endpoint implements AsyncDisposable {
       // SYN; without one by the next macrotask, the SYN goes alone. (A timer, not
       // runtime.defer: setImmediate comes within the same turn of the event loop, and a
       // tunnel's first read that completes a moment late then loses Fast Open.)
-      this.#runtime.schedule(this.#runtime.now(), () => sc.releaseSyn());
+      // One timer for every SYN held in this task, not one per connection.
+      if (this.#heldSyns.push(sc) === 1) {
+        this.#runtime.schedule(this.#runtime.now(), this.#releaseHeldSyns);
+      }
       return conn;
     }
     await connHandshake(conn, o.signal);
@@ -549,6 +561,18 @@ export class Endpoint implements AsyncDisposable {
 
   #localUdp(): { hostname: string; port: number } {
     return { hostname: this.#addr.hostname, port: this.#addr.port };
+  }
+
+  /**
+   * The peer address `{ hostname: ip, port }`, the same object as the last
+   * connect's when it is the same peer: the UDP socket caches the encoded
+   * sockaddr by address object, so a tunnel client's connections to its one
+   * server share one entry instead of parsing and encoding it per connection.
+   */
+  #remoteOf(ip: string, port: number): DatagramAddr {
+    const last = this.#lastRemote;
+    if (last !== undefined && last.hostname === ip && last.port === port) return last;
+    return this.#lastRemote = Object.freeze({ hostname: ip, port });
   }
 
   #wrap(sc: StackConnection): TouConn {

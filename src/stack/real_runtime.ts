@@ -20,6 +20,11 @@ import { setImmediate } from "node:timers";
 import type { Instant } from "../time.ts";
 import type { Runtime, TimerId } from "./runtime.ts";
 
+/** Size of the pool that small `randomBytes` requests are served from. */
+const RANDOM_POOL_SIZE = 4096;
+/** Largest request served from the pool (larger ones read the CSPRNG directly). */
+const RANDOM_POOL_TAKE = 64;
+
 /** Options of {@linkcode RealRuntime}. */
 export interface RealRuntimeOptions {
   /**
@@ -58,6 +63,9 @@ export interface RealRuntimeOptions {
  */
 export class RealRuntime implements Runtime {
   #unref: boolean;
+  /** CSPRNG bytes for small `randomBytes` requests; those before `#poolAt` are used. */
+  readonly #pool = new Uint8Array(RANDOM_POOL_SIZE);
+  #poolAt = RANDOM_POOL_SIZE;
   /** The clock read of the current task, or -1 before the first read. */
   #now = -1;
   readonly #forget = (): void => {
@@ -111,8 +119,28 @@ export class RealRuntime implements Runtime {
     clearTimeout(id);
   }
 
-  /** Fills `buf` from the system CSPRNG (in chunks of at most 65 536 bytes). */
+  /**
+   * Fills `buf` from the system CSPRNG (in chunks of at most 65 536 bytes).
+   * Requests of up to {@linkcode RANDOM_POOL_TAKE} bytes (a connect's
+   * ephemeral port and timestamp offset) are served from a pool refilled
+   * {@linkcode RANDOM_POOL_SIZE} bytes at a time: one `getRandomValues` per
+   * many connections instead of two per connection. Pool bytes are handed
+   * out once and then zeroed.
+   */
   randomBytes(buf: Uint8Array): void {
+    const n = buf.length;
+    if (n <= RANDOM_POOL_TAKE) {
+      let at = this.#poolAt;
+      if (at + n > RANDOM_POOL_SIZE) {
+        crypto.getRandomValues(this.#pool);
+        at = 0;
+      }
+      const end = at + n;
+      buf.set(this.#pool.subarray(at, end));
+      this.#pool.fill(0, at, end);
+      this.#poolAt = end;
+      return;
+    }
     for (let i = 0; i < buf.length; i += 65_536) {
       crypto.getRandomValues(buf.subarray(i, Math.min(buf.length, i + 65_536)));
     }

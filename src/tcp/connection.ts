@@ -707,6 +707,10 @@ export class TcpConnection {
         // RFC 9293 §3.10.7.4: turn off the other timers, start the 2MSL timer
         this.#timers.clearAll();
         this.#timers.set("timeWait", now + 2 * this.#config.msl);
+        // Nothing more is sent, and only bytes the application has not read yet are kept: a
+        // short connection's TIME_WAIT (2·MSL) holds no buffer memory.
+        this.#snd.compact();
+        this.#rcv.compact();
         break;
       case "CLOSED":
         this.#timers.clearAll();

@@ -472,6 +472,11 @@ export class Receiver {
     this.#buf.setLimit(limit);
   }
 
+  /** Gives the receive buffer's memory back when nothing is held (TIME_WAIT); see `RecvBuffer.compact`. */
+  compact(): void {
+    this.#buf.compact();
+  }
+
   /** Bytes of memory the receive buffer holds. */
   get allocated(): number {
     return this.#buf.allocated;

@@ -15,6 +15,8 @@ export interface RecvRange {
 
 /** Bytes of the ring a new buffer starts with. */
 const INITIAL_RING = 4 * 1024;
+/** Ring size after {@linkcode RecvBuffer.compact} (small enough to live in the JS heap). */
+const COMPACT_RING = 64;
 
 /** Options of {@linkcode RecvBuffer}. */
 export interface RecvBufferOptions {
@@ -311,6 +313,16 @@ export class RecvBuffer {
       this.#stamps.copyWithin(from + shift, from, to);
     }
     this.#count += shift;
+  }
+
+  /**
+   * Gives the ring back when nothing is held (a connection entering
+   * TIME_WAIT): a ring of {@linkcode COMPACT_RING} bytes, kept inside the JS
+   * heap, replaces it. Bytes that arrive later grow it again.
+   */
+  compact(): void {
+    if (this.#readable !== 0 || this.#count !== 0 || this.#ring.length <= COMPACT_RING) return;
+    this.#ring = new Uint8Array(Math.min(this.#capacity, COMPACT_RING));
   }
 
   /** Nothing held and the ring is larger than the limit: give the memory back. */

@@ -32,6 +32,8 @@
 /** Initial ring size; the ring doubles up to the capacity as needed. */
 // Small: most connections of a request/response workload never grow it (it doubles on demand).
 const INITIAL_RING = 4 * 1024;
+/** Ring size after {@linkcode SendBuffer.compact} (small enough to live in the JS heap). */
+export const COMPACT_RING = 64;
 
 export class SendBuffer {
   #ring: Uint8Array;
@@ -184,6 +186,19 @@ export class SendBuffer {
     let head = this.#head + n;
     if (head >= this.#ring.length) head -= this.#ring.length;
     this.#head = head;
+  }
+
+  /**
+   * Gives the ring back when nothing is held (a connection entering
+   * TIME_WAIT): a ring of {@linkcode COMPACT_RING} bytes, kept inside the
+   * JS heap, replaces it, so that the many TIME_WAIT connections of short
+   * connections hold no buffer memory. A later write grows it again.
+   */
+  compact(): void {
+    if (this.#length !== 0 || this.#ring.length <= COMPACT_RING) return;
+    this.#ring = new Uint8Array(COMPACT_RING);
+    this.#head = 0;
+    this.#scratch = new Uint8Array(0);
   }
 
   /** Empty and larger than its limit allows: give the memory back (a budget shrank it). */

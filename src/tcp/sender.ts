@@ -265,6 +265,11 @@ export class Sender {
     this.#buf.setLimit(limit);
   }
 
+  /** Gives the send buffer's memory back when it is empty (TIME_WAIT); see `SendBuffer.compact`. */
+  compact(): void {
+    this.#buf.compact();
+  }
+
   /** Bytes of memory the send buffer holds. */
   get allocated(): number {
     return this.#buf.allocated;

@@ -26,3 +26,24 @@ Deno.test("Endpoint.connect with fastOpen resolves before the handshake once a c
   second.close();
   peer.close();
 });
+
+Deno.test("Endpoint.connect with fastOpen: SYNs held in one task without a write all go on the shared release timer", async () => {
+  await using server = await openEndpoint({ hostname: "127.0.0.1", fastOpen: true });
+  const listener = server.listen({ tcpPort: 80 });
+  await using client = await openEndpoint({ hostname: "127.0.0.1" });
+  const to = { hostname: "127.0.0.1", port: server.addr.port, tcpPort: 80, fastOpen: true };
+  (await client.connect(to)).close(); // fetches the cookie
+  (await listener.accept()).close();
+  // three connects in one task, none writes: every held SYN is released (no Fast Open data)
+  const conns = await Promise.all([client.connect(to), client.connect(to), client.connect(to)]);
+  for (const c of conns) assert.equal(c.state, "SYN_SENT");
+  const peers = [await listener.accept(), await listener.accept(), await listener.accept()];
+  for (const c of conns) {
+    await c.write(new TextEncoder().encode("x"));
+    assert.notEqual(c.state, "SYN_SENT");
+  }
+  const buf = new Uint8Array(4);
+  for (const p of peers) assert.equal(await p.read(buf), 1);
+  assert.equal(client.connections().filter((c) => c.state === "ESTABLISHED").length, 3);
+  for (const c of [...conns, ...peers]) c.close();
+});

@@ -24,3 +24,21 @@ Deno.test("RealRuntime schedules no earlier than the deadline even when now() wa
   });
   assert.ok(fired >= start + 4);
 });
+
+Deno.test("RealRuntime.randomBytes: small requests come from a pool, never the same bytes twice; large ones work too", () => {
+  const rt = new RealRuntime();
+  const seen = new Set<string>();
+  // more than one pool's worth of 8-byte draws
+  for (let i = 0; i < 1200; i++) {
+    const b = new Uint8Array(8);
+    rt.randomBytes(b);
+    const hex = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+    assert.ok(!seen.has(hex), "a repeated draw");
+    seen.add(hex);
+  }
+  const big = new Uint8Array(100_000);
+  rt.randomBytes(big);
+  assert.ok(big.subarray(70_000).some((x) => x !== 0));
+  const none = new Uint8Array(0);
+  rt.randomBytes(none);
+});

@@ -401,3 +401,27 @@ Deno.test("TcpConnection.handleSegment returns the reopen verdict for a new SYN 
   assert.equal(s.conn.state, "TIME_WAIT"); // the stack decides whether a listener takes it
   assert.equal(s.conn.handleSegment(s.now, makeSegment({ seq: s.r(0), ack: s.l(1) })), "done");
 });
+
+Deno.test("TcpConnection gives its buffers' memory back on entering TIME_WAIT, and keeps bytes the application has not read", () => {
+  // read everything: both rings shrink to the compact size
+  const s = established();
+  s.app((c, now) => {
+    c.write(bytes("bye"));
+    c.closeWrite(now);
+  });
+  s.send({ ack: s.l(4) });
+  s.send({ seq: s.r(0), ack: s.l(4), payload: "more" });
+  assert.equal(s.readText(), "more");
+  const before = s.conn.bufferBytes;
+  s.send({ seq: s.r(4), ack: s.l(4), flags: ACK | FIN });
+  assert.equal(s.conn.state, "TIME_WAIT");
+  assert.ok(before >= 8192, `rings before: ${before}`);
+  assert.equal(s.conn.bufferBytes, 128);
+  // bytes not read yet stay readable in TIME_WAIT
+  const t = established();
+  t.app((c, now) => c.closeWrite(now));
+  t.send({ ack: t.l(1) });
+  t.send({ seq: t.r(0), ack: t.l(1), flags: ACK | FIN | PSH, payload: "unread" });
+  assert.equal(t.conn.state, "TIME_WAIT");
+  assert.equal(t.readText(), "unread");
+});

@@ -247,3 +247,17 @@ Deno.test("RecvBuffer.setLimit keeps data inside an older, larger window and giv
   assert.equal(buf.read(out), 2);
   assert.deepEqual([...out.subarray(0, 2)], [5, 6]);
 });
+
+Deno.test("RecvBuffer.compact gives the ring back only when nothing is held, and later bytes grow it again", () => {
+  const buf = new RecvBuffer(64 * 1024);
+  assert.equal(buf.insert(0, bytes(0, 10)), 10);
+  buf.compact();
+  assert.equal(buf.allocated, 4096, "readable bytes: kept");
+  assert.equal(readAll(buf).length, 10);
+  buf.compact();
+  assert.equal(buf.allocated, 64);
+  assert.equal(buf.insert(0, bytes(10, 3000)), 3000);
+  const out = new Uint8Array(3000);
+  assert.equal(buf.read(out), 3000);
+  assert.deepEqual(out, bytes(10, 3000));
+});

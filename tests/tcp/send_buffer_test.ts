@@ -94,3 +94,15 @@ Deno.test("SendBuffer.setLimit bounds writes below the capacity, and an empty ri
   buf.setLimit(Infinity);
   assert.equal(buf.limit, 1 << 20);
 });
+
+Deno.test("SendBuffer.compact gives the ring back only when empty, and later writes grow it again", () => {
+  const buf = new SendBuffer(64 * 1024);
+  buf.write(bytes(0, 100));
+  buf.compact();
+  assert.equal(buf.allocated, 4096, "bytes held: kept");
+  buf.consume(100);
+  buf.compact();
+  assert.equal(buf.allocated, 64);
+  assert.equal(buf.write(bytes(100, 5000)), 5000);
+  assert.deepEqual(buf.peek(0, 5000), bytes(100, 5000));
+});
