@@ -34,6 +34,10 @@
  * Every process it starts is killed by PID at the end of its row, also on
  * error, timeout or Ctrl-C.
  *
+ * Over 600 lines (about 920) as one script on purpose: each row's process
+ * setup, its iperf3 run and its line of the table read the same profile and
+ * row tables; the shared process helpers already live in `_proc.ts`.
+ *
  * @module
  */
 

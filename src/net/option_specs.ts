@@ -24,6 +24,10 @@
  * `"stack"` entry must name a `StackOptions` field (src/stack/stack_options.ts)
  * of a matching type.
  *
+ * Over 600 lines because it is the one option table (one entry per option,
+ * with its unit, range, default, layer and Linux names); splitting it would
+ * undo the point of having one table.
+ *
  * @module
  */
 
