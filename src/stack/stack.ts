@@ -890,6 +890,16 @@ export class Stack implements ConnectionDriver {
       const c = q.pop()!;
       if (c.released) continue;
       if (c.queuedDeadline === at) c.queuedDeadline = Number.POSITIVE_INFINITY;
+      const d = c.tcp.pollTimeout();
+      if (d > now) {
+        // A stale entry: the deadline moved later (most often a delayed ACK that the answer
+        // carried, under request/response load). Nothing is due: re-queue, skip the drain.
+        if (d < c.queuedDeadline) {
+          c.queuedDeadline = d;
+          q.push(d, c);
+        }
+        continue;
+      }
       c.tcp.handleTimeout(now);
       this.process(c);
     }

@@ -108,18 +108,21 @@ export function withFirstRead(
   buf: Uint8Array,
 ): PipeSide {
   let pending: Promise<number | null> | undefined = first;
-  return {
+  const out: PipeSide = {
     ...side,
     read: async (p) => {
       if (pending === undefined) return side.read(p);
       const n = await pending;
       pending = undefined;
+      // later reads go straight to the side: no extra async frame per chunk of a long session
+      out.read = side.read.bind(side);
       if (n === null) return null;
       // a first read larger than `p` would be cut: the pipe's buffers are larger than `buf`
       p.set(buf.subarray(0, n));
       return n;
     },
   };
+  return out;
 }
 
 /** Idle copy buffers of {@linkcode COPY_BUFFER_SIZE} bytes, reused by later pipes. */

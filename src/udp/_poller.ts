@@ -7,7 +7,7 @@
  * thread sets the flag and notifies. The event loop never blocks.
  *
  * While at least one socket waits, a ref'd interval keeps the process
- * alive, as a pending receive on `Deno.listenDatagram` does.
+ * alive (unref'd in between, cleared when the last socket is removed), as a pending receive on `Deno.listenDatagram` does.
  *
  * @module
  */
@@ -32,11 +32,16 @@ export class Poller {
   #next = 0;
   #alive = true;
   #waiting = 0;
+  /**
+   * The interval that holds the process while a socket waits: made once and
+   * ref'd/unref'd (≈ 0.2 µs) instead of set and cleared (≈ 3 µs) on every
+   * wait, since a socket under request/response load waits once per datagram.
+   */
   #keepAlive: ReturnType<typeof setInterval> | undefined;
   readonly #unhold = () => {
     if (--this.#waiting === 0 && this.#keepAlive !== undefined) {
-      clearInterval(this.#keepAlive);
-      this.#keepAlive = undefined;
+      // Deno 2.9's setInterval returns a Node-style Timeout: ref/unref take the object.
+      Deno.unrefTimer(this.#keepAlive as unknown as number);
     }
   };
 
@@ -97,7 +102,9 @@ export class Poller {
     // The timeout is only a safety net (a lost wake costs at most this much).
     const r = Atomics.waitAsync(this.#flags, slot, 0, SAFETY_TIMEOUT_MS);
     if (!r.async) return undefined;
-    if (this.#waiting++ === 0) this.#keepAlive = setInterval(() => {}, 1 << 30);
+    if (this.#keepAlive === undefined) this.#keepAlive = setInterval(() => {}, 1 << 30);
+    else if (this.#waiting === 0) Deno.refTimer(this.#keepAlive as unknown as number);
+    this.#waiting++;
     return r.value.then(this.#unhold);
   }
 
@@ -111,6 +118,11 @@ export class Poller {
   remove(slot: number, fd: number): void {
     if (!this.#used.delete(slot)) return;
     this.#ctl(L.EPOLL_CTL_DEL, fd, 0, slot);
+    if (this.#used.size === 0 && this.#keepAlive !== undefined) {
+      // the last socket is gone: nothing of the poller is left pending
+      clearInterval(this.#keepAlive);
+      this.#keepAlive = undefined;
+    }
   }
 
   #ctl(op: number, fd: number, events: number, slot: number): number {
