@@ -862,7 +862,9 @@ export class Sender {
 
   /** Whether the anti-amplification limit applies: a passive open whose SYN is not yet acknowledged. */
   get unvalidated(): boolean {
-    return this.#passive && this.#config.amplificationLimit > 0 && !this.synAcked;
+    // a valid Fast Open cookie (earlyData) already proves the peer's address (RFC 7413 §4.1)
+    return this.#passive && this.#config.amplificationLimit > 0 && !this.synAcked &&
+      !this.earlyData;
   }
 
   /** SYN-ACK retransmissions skipped by the anti-amplification limit. */
@@ -873,7 +875,8 @@ export class Sender {
   /** Whether sending the SYN-ACK again would exceed amplificationLimit × bytes received. */
   #amplificationBlocked(): boolean {
     const f = this.#config.amplificationLimit;
-    return f > 0 && this.#passive && this.#ampSent + this.#ampLast > f * this.#ampReceived;
+    return f > 0 && this.#passive && !this.earlyData &&
+      this.#ampSent + this.#ampLast > f * this.#ampReceived;
   }
 
   /** Arms the retransmission timer one RTO from `now`, but not past the user timeout. */

@@ -291,3 +291,48 @@ Deno.test("Fast Open: data of a retransmitted SYN that the SYN-ACK did not ackno
   assert.ok(tb.now - start < 1_500, `took ${tb.now - start} ms`);
   tb.close();
 });
+
+Deno.test("Fast Open: a server that answered and closed before its SYN-ACK arrived sends the SYN-ACK again at the client's retransmitted SYN (soak finding)", () => {
+  // bench/soak.ts found a stream stuck ~16 s: the server accepted the SYN's data, its
+  // application answered and closed (SYN_RCVD -> FIN_WAIT_1), every SYN-ACK was lost,
+  // and the anti-amplification limit (the tunnel's 3x) held the SYN-ACK back while the
+  // client's retransmitted SYNs drew bare ACKs. A valid cookie proves the address
+  // (RFC 7413 §4.1), and a retransmitted SYN gets the SYN-ACK again, as Linux does.
+  const tcp = { amplificationLimit: 3 };
+  const tb = createTestbed({ stack: { fastOpen: true }, tcp, link: { delay: ONE_WAY } });
+  const client = tb.addStack({ hostname: "127.0.0.2", fastOpenCache: new FastOpenCache(), tcp });
+  const log: Seen[] = [];
+  tb.tracer = {
+    onSegment: (now, dir, _p, seg) => {
+      if (dir === "out") log.push({ t: now, from: "server", seg });
+    },
+  };
+  const l = tb.stack.listen(80);
+  fetchCookie(tb, client);
+  log.length = 0;
+  const c = request(client, "GET /");
+  tb.network.setLink("127.0.0.1", "127.0.0.2", { delay: ONE_WAY, loss: 1 }); // SYN-ACKs lost
+  c.releaseSyn();
+  tb.advance(ONE_WAY + 2);
+  const s = l.accept()!;
+  const buf = new Uint8Array(16_384);
+  assert.equal(dec.decode(buf.subarray(0, s.read(buf))), "GET /");
+  const answer = new Uint8Array(13_668).fill(2);
+  assert.equal(s.write(answer), answer.length);
+  s.close();
+  assert.equal(s.state, "FIN_WAIT_1");
+  tb.advance(800); // the path heals before the client's SYN retransmission at 1 s
+  tb.network.setLink("127.0.0.1", "127.0.0.2", { delay: ONE_WAY });
+  const start = tb.now;
+  let got = 0;
+  while (got < answer.length && tb.now - start < 30_000) {
+    tb.advance(10);
+    for (let n; (n = c.read(buf)) > 0;) got += n;
+  }
+  assert.equal(got, answer.length);
+  const synAcks = log.filter((e) => (e.seg.flags & SYN) !== 0);
+  assert.ok(synAcks.length >= 2, "the SYN-ACK went again");
+  // the client's SYN retransmission at 1 s is answered at once: done long before its next at 3 s
+  assert.ok(tb.now - start < 600, `took ${tb.now - start} ms after the path healed`);
+  tb.close();
+});
