@@ -209,3 +209,30 @@ Deno.test("copyStream does not half-close when propagateEof is false", async () 
   assert.deepEqual(r, { kind: "eof", bytes: 0 });
   assert.equal(closed, false);
 });
+
+Deno.test("copyStream moves to the buffer grow returns once a read fills the buffer", async () => {
+  const sizes: number[] = [];
+  const chunks = [16, 16, 5];
+  let i = 0;
+  const src = {
+    read: (p: Uint8Array) => {
+      sizes.push(p.length);
+      if (i >= chunks.length) return Promise.resolve(null);
+      const n = Math.min(chunks[i++], p.length);
+      p.fill(i, 0, n);
+      return Promise.resolve(n);
+    },
+  };
+  const got: number[] = [];
+  const dst = { write: (p: Uint8Array) => (got.push(...p), Promise.resolve(p.length)) };
+  const grown: number[] = [];
+  const r = await copyStream(src, dst, {
+    buffer: new Uint8Array(16),
+    grow: (full) => (grown.push(full.length), new Uint8Array(64)),
+  });
+  assert.deepEqual(r, { kind: "eof", bytes: 37 });
+  // the first read filled 16 bytes: the next reads get the 64-byte buffer
+  assert.deepEqual(sizes, [16, 64, 64, 64]);
+  assert.deepEqual(grown, [16]);
+  assert.equal(got.length, 37);
+});
