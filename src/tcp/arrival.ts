@@ -184,17 +184,11 @@ function checkSequence(
     rcv.invalidSegmentAck(now, s);
     return undefined;
   }
-  if (
-    core.state() !== "SYN_RCVD" && core.snd.earlyData && !core.snd.synAcked &&
-    (s.flags & (SYN | ACK | RST)) === SYN && s.seq === rcv.irs
-  ) {
-    // A Fast Open connection that left SYN_RCVD (its application closed) before the peer
-    // had our SYN-ACK: the peer's retransmitted SYN gets the SYN-ACK again, as Linux's
-    // tcp_check_req does while the connection still holds its Fast Open request.
-    core.snd.resendSyn();
-    return undefined;
-  }
-  if (core.state() === "SYN_RCVD" && (s.flags & (SYN | RST)) === SYN && s.seq === rcv.irs) {
+  // Our SYN-ACK may still be missing at the peer: in SYN_RCVD, or in a later state a Fast
+  // Open connection reached before the handshake completed (its application answered and
+  // closed); Linux's tcp_check_req answers in both while it holds the request.
+  const synAckPending = core.state() === "SYN_RCVD" || (core.snd.earlyData && !core.snd.synAcked);
+  if (synAckPending && (s.flags & (SYN | RST)) === SYN && s.seq === rcv.irs) {
     if (!(s.flags & ACK)) {
       core.snd.resendSyn(); // the peer's SYN again: our SYN-ACK was lost
       return undefined;

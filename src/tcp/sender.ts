@@ -14,7 +14,7 @@
  * bucket (`pacer.ts`), loss recovery (`recovery.ts`: RACK-TLP with SACK,
  * NewReno without, PRR, undo; on the per-segment `send_records.ts`, with
  * `delivery_rate.ts` feeding the controller's rate samples). The file stays
- * over 600 lines (about 840, some 180 of them comments) because sending, ACK
+ * over 600 lines (about 900, some 180 of them comments) because sending, ACK
  * processing and the timers all read and move the same private send
  * sequence variables, RTT timing and timer state; split, each part would
  * need them exposed. About 100 lines are the read-only getters that
@@ -875,8 +875,7 @@ export class Sender {
   /** Whether sending the SYN-ACK again would exceed amplificationLimit × bytes received. */
   #amplificationBlocked(): boolean {
     const f = this.#config.amplificationLimit;
-    return f > 0 && this.#passive && !this.earlyData &&
-      this.#ampSent + this.#ampLast > f * this.#ampReceived;
+    return this.unvalidated && this.#ampSent + this.#ampLast > f * this.#ampReceived;
   }
 
   /** Arms the retransmission timer one RTO from `now`, but not past the user timeout. */
