@@ -139,21 +139,21 @@ const bufferPool: Uint8Array[] = [];
 /** Most idle buffers kept per size (8 MiB of large ones). */
 const BUFFER_POOL_MAX = 128;
 
-function takeBuffer(size: number): Uint8Array {
-  const pool = size === COPY_BUFFER_SIZE
+/** The pool for buffers of `size` bytes, or undefined for sizes not pooled. */
+function poolFor(size: number): Uint8Array[] | undefined {
+  return size === COPY_BUFFER_SIZE
     ? bufferPool
     : size === FIRST_BUFFER_SIZE
     ? smallPool
     : undefined;
-  return pool?.pop() ?? new Uint8Array(size);
+}
+
+function takeBuffer(size: number): Uint8Array {
+  return poolFor(size)?.pop() ?? new Uint8Array(size);
 }
 
 function giveBuffer(buf: Uint8Array): void {
-  const pool = buf.length === COPY_BUFFER_SIZE
-    ? bufferPool
-    : buf.length === FIRST_BUFFER_SIZE
-    ? smallPool
-    : undefined;
+  const pool = poolFor(buf.length);
   if (pool !== undefined && pool.length < BUFFER_POOL_MAX) pool.push(buf);
 }
 
