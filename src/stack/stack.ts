@@ -11,7 +11,7 @@
  * The same code runs over real UDP and over the simulator: the socket and
  * the runtime are injected.
  *
- * About 1,230 lines, kept in one class on purpose: the receive path, the
+ * About 1,240 lines, kept in one class on purpose: the receive path, the
  * drain loop (with end-of-batch ACK coalescing), the timer queue, the
  * listener paths (SYN cookies, Fast Open, TIME_WAIT reuse and its table
  * limit) and the limits (connection caps, memory budget shares) all read
