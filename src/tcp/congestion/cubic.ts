@@ -19,6 +19,7 @@ import {
   type CongestionOptions,
 } from "./congestion_controller.ts";
 import { HyStartPlusPlus } from "./hystart.ts";
+import { windowsForMss } from "./mss_change.ts";
 
 /** RFC 9438 §4.1: C, the aggressiveness of the cubic curve (segments/s³). */
 export const CUBIC_C = 0.4;
@@ -332,14 +333,13 @@ export class Cubic implements CongestionController {
 
   /** Changes the MSS; before any event the initial window is recomputed with it. */
   setMss(mss: number): void {
-    if (!(mss > 0)) throw new RangeError(`Cubic mss must be positive, got ${mss}`);
+    const w = windowsForMss("Cubic", mss, this.#pristine, this.#initialCwnd, {
+      cwnd: this.#cwnd,
+      ssthresh: this.#ssthresh,
+    });
     this.#mss = mss;
-    if (this.#pristine) {
-      this.#cwnd = this.#initialCwnd * mss;
-      return;
-    }
-    this.#cwnd = Math.max(this.#cwnd, mss);
-    if (this.#ssthresh !== Infinity) this.#ssthresh = Math.max(this.#ssthresh, 2 * mss);
+    this.#cwnd = w.cwnd;
+    this.#ssthresh = w.ssthresh;
   }
 
   /** RFC 9438 §4.6–4.7: W_max with fast convergence, cwnd_prior, ssthresh; ends the epoch. */

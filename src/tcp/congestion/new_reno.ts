@@ -18,6 +18,7 @@ import {
   type CongestionEvent,
   type CongestionOptions,
 } from "./congestion_controller.ts";
+import { windowsForMss } from "./mss_change.ts";
 
 /**
  * The NewReno congestion controller (registry name "newreno").
@@ -170,14 +171,13 @@ export class NewReno implements CongestionController {
 
   /** Changes the MSS; before any event the initial window is recomputed with it. */
   setMss(mss: number): void {
-    if (!(mss > 0)) throw new RangeError(`NewReno mss must be positive, got ${mss}`);
+    const w = windowsForMss("NewReno", mss, this.#pristine, this.#initialCwnd, {
+      cwnd: this.#cwnd,
+      ssthresh: this.#ssthresh,
+    });
     this.#mss = mss;
-    if (this.#pristine) {
-      this.#cwnd = this.#initialCwnd * mss;
-      return;
-    }
-    this.#cwnd = Math.max(this.#cwnd, mss);
-    if (this.#ssthresh !== Infinity) this.#ssthresh = Math.max(this.#ssthresh, 2 * mss);
+    this.#cwnd = w.cwnd;
+    this.#ssthresh = w.ssthresh;
   }
 
   #saveUndo(): void {
