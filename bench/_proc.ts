@@ -283,3 +283,30 @@ export async function waitForControl(
     await polling;
   }
 }
+
+/** bench/impair.ts, the UDP impairment proxy. */
+const IMPAIR_SCRIPT = new URL("./impair.ts", import.meta.url).pathname;
+
+/**
+ * Starts bench/impair.ts in `group`: a proxy on 127.0.0.1:`listenPort` that
+ * forwards to 127.0.0.1:`upstreamPort` with the impairment `flags`
+ * (`--delay`, `--loss`, `--stats-json`, ...; see impair.ts).
+ */
+export function startImpair(
+  group: ProcessGroup,
+  listenPort: number,
+  upstreamPort: number,
+  flags: readonly string[],
+  opts: { capture?: boolean } = {},
+): Started {
+  return group.start("impair", Deno.execPath(), [
+    "run",
+    "-A",
+    IMPAIR_SCRIPT,
+    "--listen",
+    `127.0.0.1:${listenPort}`,
+    "--upstream",
+    `127.0.0.1:${upstreamPort}`,
+    ...flags,
+  ], opts);
+}

@@ -44,7 +44,14 @@ import {
   linkConfigs,
   parseRate,
 } from "./_impair_config.ts";
-import { cpuSeconds, freeUdpPort, ProcessGroup, sleep, udpSocketDrops } from "./_proc.ts";
+import {
+  cpuSeconds,
+  freeUdpPort,
+  ProcessGroup,
+  sleep,
+  startImpair,
+  udpSocketDrops,
+} from "./_proc.ts";
 import { raiseUdpBuffers, type SocketBuffers } from "./_sockbuf.ts";
 
 /** What the proxy reports at the end (also the `--stats-json` content). */
@@ -429,14 +436,7 @@ async function measureRow(
   const port = freeUdpPort();
   const statsFile = await Deno.makeTempFile({ suffix: ".json" });
   try {
-    const proxy = group.start("impair", Deno.execPath(), [
-      "run",
-      "-A",
-      SELF,
-      "--listen",
-      `127.0.0.1:${port}`,
-      "--upstream",
-      `127.0.0.1:${sink.localAddr.port}`,
+    const proxy = startImpair(group, port, sink.localAddr.port, [
       "--stats-json",
       statsFile,
       "--quiet",

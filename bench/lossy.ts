@@ -60,6 +60,7 @@ import {
   freeUdpPort,
   ProcessGroup,
   sleep,
+  startImpair,
   tcpListening,
   udpBound,
   udpSocketDrops,
@@ -69,7 +70,6 @@ import {
 import type { ProxyReport } from "./impair.ts";
 
 const CLI = new URL("../cli/main.ts", import.meta.url).pathname;
-const IMPAIR = new URL("./impair.ts", import.meta.url).pathname;
 const RESULTS = new URL("./results/", import.meta.url).pathname;
 const KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
@@ -353,14 +353,7 @@ async function runRow(
       clients = [pair.client];
       server = pair.server;
     }
-    const impair = group.start("impair", Deno.execPath(), [
-      "run",
-      "-A",
-      IMPAIR,
-      "--listen",
-      `127.0.0.1:${proxyUdp}`,
-      "--upstream",
-      `127.0.0.1:${serverUdp}`,
+    const impair = startImpair(group, proxyUdp, serverUdp, [
       "--seed",
       String(o.seed),
       "--stats-json",

@@ -30,7 +30,15 @@
  */
 
 import { ensureTools, findKcptun, KCPTUN_FAST3, startKcptun } from "./_kcptun.ts";
-import { cpuSeconds, freeTcpPort, freeUdpPort, ProcessGroup, sleep, which } from "./_proc.ts";
+import {
+  cpuSeconds,
+  freeTcpPort,
+  freeUdpPort,
+  ProcessGroup,
+  sleep,
+  startImpair,
+  which,
+} from "./_proc.ts";
 
 function arg(name: string, fallback: string): string {
   const i = Deno.args.indexOf(`--${name}`);
@@ -44,7 +52,6 @@ const RTT = Number(arg("rtt", "40"));
 const TIMEOUT_S = Number(arg("timeout", "30"));
 const KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 const CLI = new URL("../cli/main.ts", import.meta.url).pathname;
-const IMPAIR = new URL("./impair.ts", import.meta.url).pathname;
 
 interface AbResult {
   rps: number;
@@ -106,14 +113,7 @@ async function startTunnel(kind: string, targetPort: number, oneWay: number): Pr
   if (oneWay > 0) {
     // bench/impair.ts, as bench/lossy.ts uses it: `oneWay` ms each way, nothing else; it
     // exits by itself after the run's bound, and killAll stops it sooner
-    group.start("impair", Deno.execPath(), [
-      "run",
-      "-A",
-      IMPAIR,
-      "--listen",
-      `127.0.0.1:${proxyUdp}`,
-      "--upstream",
-      `127.0.0.1:${serverUdp}`,
+    startImpair(group, proxyUdp, serverUdp, [
       "--delay",
       String(oneWay),
       "--duration",

@@ -49,6 +49,7 @@ import {
   ProcessGroup,
   sleep,
   type Started,
+  startImpair,
   tcpListening,
   udpBound,
   waitFor,
@@ -58,7 +59,6 @@ import type { ProxyReport } from "./impair.ts";
 import { fetchStat, type StatSnapshot } from "../src/tunnel/stat.ts";
 
 const CLI = new URL("../cli/main.ts", import.meta.url).pathname;
-const IMPAIR = new URL("./impair.ts", import.meta.url).pathname;
 const SELF = new URL(import.meta.url).pathname;
 const KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 /** The tunnel service port the client's local listener maps to. */
@@ -587,14 +587,7 @@ async function run(o: Options): Promise<SoakResult> {
       ...common,
     ]);
     const oneWay = String(o.rtt / 2);
-    const impair = group.start("impair", Deno.execPath(), [
-      "run",
-      "-A",
-      IMPAIR,
-      "--listen",
-      `127.0.0.1:${proxyUdp}`,
-      "--upstream",
-      `127.0.0.1:${serverUdp}`,
+    const impair = startImpair(group, proxyUdp, serverUdp, [
       "--delay",
       oneWay,
       "--loss",
