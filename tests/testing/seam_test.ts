@@ -184,6 +184,20 @@ Deno.test("RawPeer.undecodable reports each datagram it could not decode with it
   tb.close();
 });
 
+Deno.test("RawPeer.undecodable reports the stack's own datagrams a corrupting link damaged, with send and arrival time, bytes and reason", () => {
+  const tb = createTestbed({ tcp: PLAIN, link: { delay: 10, corrupt: 1 } });
+  const peer = tb.rawPeer({ tcpPort: 40000 });
+  tb.stack.connect(peer.addr, 40000); // SYN at 0, resent at 1000; every copy has one bit flipped
+  tb.advance(1010);
+  assert.equal(peer.pending, 0);
+  assert.deepEqual(peer.undecodable.map((u) => [u.sentAt, u.time, u.bytes.length]), [
+    [0, 10, 4 + 20 + 4], // envelope, TCP header, MSS option
+    [1000, 1010, 28],
+  ]);
+  for (const u of peer.undecodable) assert.match(u.reason, /^(envelope|segment): /);
+  tb.close();
+});
+
 Deno.test("TestConn throws ClosedError on write after close(), as TouConn does", () => {
   const tb = createTestbed({ tcp: PLAIN });
   const peer = tb.rawPeer({ targetPort: 80 });
