@@ -139,13 +139,21 @@ Deno.test("TestConn throws TimedOutError after the retransmissions give up", () 
   tb.close();
 });
 
-Deno.test("TestConn reports ConnectionAbortedError after abort()", () => {
+Deno.test("TestConn reports ConnectionAbortedError after abort(), and throws it when aborted under the application", () => {
   const tb = createTestbed({ tcp: PLAIN });
   const peer = tb.rawPeer({ targetPort: 80 });
   const conn = tb.conn(open(tb, peer));
   conn.abort();
   assert.equal(peer.next()!.segment.flags & RST, RST);
   assert.ok(conn.error instanceof ConnectionAbortedError);
+  assert.throws(() => conn.write("x"), ClosedError); // the app closed it, as TouConn
+  // aborted under the application (the stack's handle, as an endpoint's abort does)
+  const other = tb.rawPeer({ tcpPort: 40001, targetPort: 80 });
+  const held = tb.conn(open(tb, other));
+  held.sc.abort();
+  assert.equal(other.next()!.segment.flags & RST, RST);
+  assert.throws(() => held.write("x"), ConnectionAbortedError);
+  assert.throws(() => held.read(), ConnectionAbortedError);
   tb.close();
 });
 
