@@ -32,7 +32,7 @@ export interface NodeSocketOptions {
 /** What the adapter uses of a connection: `Deno.Conn`, plus the TCP calls when present. */
 type AnyConn = Deno.Conn & {
   setNoDelay?(noDelay?: boolean): void;
-  setKeepAlive?(keepAlive?: boolean): void;
+  setKeepAlive?(keepAlive?: boolean, idle?: number): void;
   abort?(): void;
 };
 
@@ -242,15 +242,21 @@ export class NodeSocket extends Duplex {
   }
 
   /**
-   * SO_KEEPALIVE. `initialDelay` is ignored: tou takes the idle time from its
-   * options (`keepAliveIdle`), Deno from the system.
+   * SO_KEEPALIVE, as `net.Socket#setKeepAlive`: `initialDelay` (ms, in whole
+   * seconds as Node passes it on; under 1 s leaves it unchanged) becomes the
+   * idle time before the first probe (TCP_KEEPIDLE) of a tou connection. A
+   * `Deno.TcpConn` has no such setting and keeps the system's.
    *
    * @param enable Whether to send keepalive probes.
-   * @param _initialDelay Ignored.
+   * @param initialDelay Idle time before the first probe, in ms.
    * @returns This socket.
    */
-  setKeepAlive(enable = false, _initialDelay?: number): this {
-    this.#withConn((c) => c.setKeepAlive?.(enable));
+  setKeepAlive(enable = false, initialDelay = 0): this {
+    const seconds = Math.min(Math.floor(initialDelay / 1000), 32_767);
+    const idle = seconds >= 1 ? seconds * 1000 : undefined;
+    this.#withConn((c) =>
+      idle === undefined ? c.setKeepAlive?.(enable) : c.setKeepAlive?.(enable, idle)
+    );
     return this;
   }
 

@@ -135,6 +135,29 @@ bounded(
   },
 );
 
+bounded(
+  "toNodeSocket setKeepAlive(true, initialDelay) arms keepalive with that idle time (whole seconds, as Node); setKeepAlive(false) disarms it",
+  async () => {
+    const { l, a, b } = await pair();
+    const sock = toNodeSocket(a);
+    assert.equal(a.info().timers?.keepalive, undefined);
+    sock.setKeepAlive(true, 3_700); // Node passes whole seconds: 3 s
+    const left = a.info().timers?.keepalive;
+    assert.ok(left !== undefined && left > 2_500 && left <= 3_000, String(left));
+    sock.setKeepAlive(false);
+    assert.equal(a.info().timers?.keepalive, undefined);
+    sock.setKeepAlive(true, 500); // under 1 s: the idle time stays (3 s)
+    const again = a.info().timers?.keepalive;
+    assert.ok(again !== undefined && again > 2_500 && again <= 3_000, String(again));
+    sock.setKeepAlive(true); // no delay: unchanged as well
+    assert.ok(a.info().timers?.keepalive !== undefined);
+    sock.destroy();
+    b.close();
+    l.close();
+    await Promise.all([a.closed, b.closed]);
+  },
+);
+
 bounded("toNodeSocket setNoDelay, setKeepAlive, ref and unref reach the connection", async () => {
   const { l, a, b } = await pair();
   const calls: string[] = [];
@@ -155,7 +178,7 @@ bounded("toNodeSocket setNoDelay, setKeepAlive, ref and unref reach the connecti
   assert.deepEqual(calls, [
     "setNoDelay(false)",
     "setNoDelay(true)",
-    "setKeepAlive(true)",
+    "setKeepAlive(true,2000)",
     "setKeepAlive(false)",
     "unref()",
     "ref()",
