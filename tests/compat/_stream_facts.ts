@@ -431,6 +431,49 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
+    name: "a BYOB reader gets the bytes in its own buffer, then done at EOF",
+    async run(t) {
+      const [c, s] = await t.pair();
+      await s.write(new Uint8Array([1, 2, 3, 4, 5]));
+      await s.closeWrite();
+      await settleNetwork();
+      const reader = c.readable.getReader({ mode: "byob" });
+      const first = await reader.read(new Uint8Array(10));
+      const o: Observations = {
+        "first read": first.done
+          ? "done"
+          : `${first.value.byteLength} of ${first.value.buffer.byteLength}: ${
+            first.value.join(",")
+          }`,
+      };
+      const second = await reader.read(new Uint8Array(10));
+      o["second read"] = second.done
+        ? `done, buffer ${second.value?.buffer.byteLength ?? "none"}`
+        : `${second.value.byteLength}`;
+      o["write()"] = await settle(c.write(new Uint8Array(1)));
+      tryClose(c);
+      tryClose(s);
+      return o;
+    },
+  },
+  {
+    name: "writer.abort() interrupts a pending readable read and closes the whole connection",
+    async run(t) {
+      const [c, s] = await t.pair();
+      const pending = watch(c.readable.getReader().read());
+      const o: Observations = {
+        "writer.abort()": await settle(c.writable.getWriter().abort(new Error("stop"))),
+      };
+      await pending.done;
+      o["pending reader.read()"] = pending.outcome;
+      o["peer reads"] = await drain(s);
+      o["closeWrite()"] = await settle(c.closeWrite().then(() => undefined));
+      tryClose(c);
+      tryClose(s);
+      return o;
+    },
+  },
+  {
     name: "writer.write() resolves once the bytes are accepted, before the peer reads",
     async run(t) {
       const [c, s] = await t.pair();
