@@ -6,7 +6,7 @@
 // each path is deterministic.
 
 import assert from "node:assert/strict";
-import type { Duplex } from "node:stream";
+import { Duplex } from "node:stream";
 import { toNodeSocket, type TouConn } from "../../mod.ts";
 import { within } from "../compat/_transports.ts";
 import { recordUnhandled } from "../compat/_unhandled.ts";
@@ -283,5 +283,45 @@ Deno.test("Listeners report their own close and the endpoint's to accept() only;
       ["BadResource", "BadResource", "ended"],
     );
     await w.close();
+  });
+});
+
+Deno.test("Duplex.fromWeb over a connection's streams (the issue-14 program's bridge) sees a reset, abort() and the endpoint closing without an unhandled rejection", async () => {
+  await withRecorder(async () => {
+    const outcomes: Record<string, string> = {};
+    for (const how of ["peer reset", "abort", "endpoint close"] as const) {
+      const w = simWorld();
+      const { a, b } = await pairs(w);
+      const duplex = Duplex.fromWeb({ readable: a.readable, writable: a.writable });
+      const ended = new Promise<string>((resolve) => {
+        duplex.once("error", (e: Error) => resolve(`error ${e.name}`));
+        duplex.once("close", () => resolve("close"));
+      });
+      duplex.resume();
+      // Keep writing so a write is in flight when it ends.
+      const big = new Uint8Array(1 << 20);
+      const writing = (async () => {
+        for (let i = 0; i < 64 && !duplex.destroyed; i++) {
+          if (!duplex.write(big)) {
+            await new Promise((r) => duplex.once("drain", r).once("close", r));
+          }
+        }
+      })();
+      await w.run(50);
+      if (how === "peer reset") b.abort();
+      else if (how === "abort") a.abort();
+      else w.client.close();
+      await w.run(1_000);
+      outcomes[how] = await within(ended, 10_000, how);
+      duplex.destroy();
+      await within(writing, 10_000, "writer stops");
+      await w.close();
+    }
+    // Each reaches the Duplex as an "error" (the write in flight fails), not the process.
+    assert.deepEqual(outcomes, {
+      "peer reset": "error BrokenPipe",
+      abort: "error Interrupted",
+      "endpoint close": "error ConnectionAborted",
+    });
   });
 });
