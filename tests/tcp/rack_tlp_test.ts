@@ -294,6 +294,30 @@ Deno.test("TcpConnection undoes a recovery when D-SACKs report every retransmiss
   assert.ok(s.conn.info().cwnd >= 10 * MSS);
 });
 
+Deno.test("TcpConnection undoes a spurious RTO without timestamps once a D-SACK reports its retransmission a duplicate (RFC 2883 §5)", () => {
+  const s = connected();
+  s.app((c) => c.write(new Uint8Array(4 * MSS)));
+  s.sent.length = 0;
+  const before = s.conn.info();
+  // the ACKs are delayed beyond the RTO: the timer fires and SND.UNA is resent
+  while (s.conn.info().timeouts === 0) s.fireNext(); // (a tail loss probe goes first)
+  assert.ok(s.sent.splice(0).some((seg) => seg.seq === s.l(0)));
+  assert.equal(s.conn.info().cwnd, MSS);
+  // the delayed ACK of all four, then the retransmission's duplicate (a D-SACK)
+  s.advance(5);
+  s.send({ ack: s.l(4 * MSS), window: 60000 });
+  assert.ok(s.conn.info().cwnd < before.cwnd, "without timestamps the ACK alone proves nothing");
+  s.advance(RTT);
+  s.send({
+    ack: s.l(4 * MSS),
+    window: 60000,
+    options: { sackBlocks: [{ left: s.l(0), right: s.l(MSS) }] },
+  });
+  const after = s.conn.info();
+  assert.ok(after.cwnd >= before.cwnd, `cwnd ${after.cwnd} restored`);
+  assert.equal(after.ssthresh, Infinity, "ssthresh restored");
+});
+
 for (const timestamps of [true, false]) {
   Deno.test(`TcpPair repairs a lost tail with a probe, not an RTO, between two real connections with timestamps ${timestamps ? "on" : "off"} (RFC 8985 §7)`, () => {
     const rtt = 40;
