@@ -79,8 +79,12 @@ export const BBR_STARTUP_FULL_LOSS_COUNT = 6;
  * standing queue: BBR drains it as in ProbeBW_DOWN (see the module doc).
  */
 export const BBR_STANDING_QUEUE_FRACTION = 0.25;
-/** The smallest standing queue (ms) that sends ProbeBW_CRUISE back to draining. */
-export const BBR_STANDING_QUEUE_MIN = 1;
+/**
+ * The smallest standing queue (ms) that sends ProbeBW_CRUISE back to draining:
+ * below it, on short paths, a real runtime's timer and receive-batch noise
+ * (1–2 ms) would read as queueing.
+ */
+export const BBR_STANDING_QUEUE_MIN = 2;
 /**
  * Rounds a drain of a standing queue may take before its round-min RTT must
  * be below where it began (pacing at 0.9 of an estimate a few % too high
