@@ -87,8 +87,8 @@ export const BBR_STANDING_QUEUE_FRACTION = 0.25;
 export const BBR_STANDING_QUEUE_MIN = 2;
 /**
  * Rounds a drain of a standing queue may take before its round-min RTT must
- * be below where it began (pacing at 0.9 of an estimate a few % too high
- * lowers the queue by only a few % of the BDP per round).
+ * be below where it began: a round's RTT samples show the sending of the
+ * round before, and ACK-timing noise moves a round's minimum by a few ms.
  */
 export const BBR_QUEUE_DRAIN_ROUNDS = 5;
 /** draft-ietf-ccwg-bbr §5.6.2: pace this fraction below the estimate. */
