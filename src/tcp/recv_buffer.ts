@@ -321,7 +321,10 @@ export class RecvBuffer {
    * heap, replaces it. Bytes that arrive later grow it again.
    */
   compact(): void {
-    if (this.#readable !== 0 || this.#count !== 0 || this.#ring.length <= COMPACT_RING) return;
+    if (this.#readable !== 0 || this.#count !== 0) return;
+    // the out-of-order ranges go too (allocated again at the next gap)
+    this.#starts = this.#ends = this.#stamps = NO_RANGES;
+    if (this.#ring.length <= COMPACT_RING) return;
     this.#ring = new Uint8Array(Math.min(this.#capacity, COMPACT_RING));
   }
 

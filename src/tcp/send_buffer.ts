@@ -31,6 +31,8 @@
  */
 /** Initial ring size; the ring doubles up to the capacity as needed. */
 // Small: most connections of a request/response workload never grow it (it doubles on demand).
+/** The scratch buffer until a wrapped read needs one: shared, never written. */
+const NO_BYTES = new Uint8Array(0);
 const INITIAL_RING = 4 * 1024;
 /** Ring size after {@linkcode SendBuffer.compact} (small enough to live in the JS heap). */
 export const COMPACT_RING = 64;
@@ -44,7 +46,7 @@ export class SendBuffer {
   #head = 0;
   #length = 0;
   /** Grows on demand (never beyond capacity) for peeks that wrap. */
-  #scratch: Uint8Array = new Uint8Array(0);
+  #scratch: Uint8Array = NO_BYTES;
 
   /**
    * @param capacity Bytes the buffer can hold (a positive integer).
@@ -198,7 +200,7 @@ export class SendBuffer {
     if (this.#length !== 0 || this.#ring.length <= COMPACT_RING) return;
     this.#ring = new Uint8Array(COMPACT_RING);
     this.#head = 0;
-    this.#scratch = new Uint8Array(0);
+    this.#scratch = NO_BYTES;
   }
 
   /** Empty and larger than its limit allows: give the memory back (a budget shrank it). */
@@ -206,6 +208,6 @@ export class SendBuffer {
     if (this.#ring.length > this.#limit && this.#ring.length > INITIAL_RING) {
       this.#ring = new Uint8Array(Math.min(this.#capacity, INITIAL_RING));
     }
-    if (this.#scratch.length > this.#limit) this.#scratch = new Uint8Array(0);
+    if (this.#scratch.length > this.#limit) this.#scratch = NO_BYTES;
   }
 }
