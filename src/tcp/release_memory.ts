@@ -39,7 +39,7 @@ export const RELEASE_MIN_BYTES = 1024;
  * assert.equal(small.length, 16);
  * ```
  */
-export function releaseMemory(buf: Uint8Array): void {
+export function releaseMemory(buf: Uint8Array | Uint32Array | Float64Array): void {
   if (buf.byteLength < RELEASE_MIN_BYTES || buf.byteOffset !== 0) return;
   const ab = buf.buffer;
   if (!(ab instanceof ArrayBuffer) || ab.byteLength !== buf.byteLength || ab.detached) return;

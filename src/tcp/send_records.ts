@@ -15,6 +15,7 @@
 
 import type { Instant } from "../time.ts";
 import { type Seq, seqGt, seqLe, seqLt } from "../wire/seq.ts";
+import { releaseMemory } from "./release_memory.ts";
 
 /** Record flag: SACKed by the peer (RFC 2018). */
 export const REC_SACKED = 1;
@@ -198,6 +199,7 @@ export class SendRecords {
    */
   compact(): void {
     if (this.#n !== 0 || this.#cap === 0) return;
+    this.#release();
     this.#cap = 0;
     this.#mask = 0;
     this.#head = 0;
@@ -210,6 +212,11 @@ export class SendRecords {
     this.flags = NO_U8;
   }
 
+  #release(): void {
+    for (const a of [this.startSeq, this.endSeq, this.xmit, this.delivered]) releaseMemory(a);
+    for (const a of [this.deliveredTime, this.firstSent, this.flags]) releaseMemory(a);
+  }
+
   /** Slots the arrays have room for. */
   get capacity(): number {
     return this.#cap;
@@ -219,6 +226,7 @@ export class SendRecords {
     const cap = Math.max(INITIAL_CAPACITY, this.#cap * 2);
     const order = <T extends Uint32Array | Float64Array | Uint8Array>(src: T, dst: T): T => {
       for (let i = 0; i < this.#n; i++) dst[i] = src[(this.#head + i) & this.#mask];
+      releaseMemory(src); // copied: freed now, not at the next GC (release_memory.ts)
       return dst;
     };
     this.startSeq = order(this.startSeq, new Uint32Array(cap));
