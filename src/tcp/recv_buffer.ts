@@ -5,6 +5,8 @@
  * @module
  */
 
+import { releaseMemory } from "./release_memory.ts";
+
 /** A held out-of-order range, as byte offsets from RCV.NXT (`start` inclusive, `end` exclusive). */
 export interface RecvRange {
   /** First byte, counted from RCV.NXT (always > 0: offset 0 would be readable). */
@@ -289,6 +291,7 @@ export class RecvBuffer {
       next.set(old.subarray(from, from + n), to);
       abs += n;
     }
+    releaseMemory(old); // copied: freed now, not at the next GC (release_memory.ts)
     this.#ring = next;
   }
 
@@ -321,7 +324,11 @@ export class RecvBuffer {
    * heap, replaces it. Bytes that arrive later grow it again.
    */
   compact(): void {
-    if (this.#readable !== 0 || this.#count !== 0 || this.#ring.length <= COMPACT_RING) return;
+    if (this.#readable !== 0 || this.#count !== 0) return;
+    // the out-of-order ranges go too (allocated again at the next gap)
+    this.#starts = this.#ends = this.#stamps = NO_RANGES;
+    if (this.#ring.length <= COMPACT_RING) return;
+    releaseMemory(this.#ring);
     this.#ring = new Uint8Array(Math.min(this.#capacity, COMPACT_RING));
   }
 
@@ -331,6 +338,7 @@ export class RecvBuffer {
       this.#readable === 0 && this.#count === 0 && this.#ring.length > this.#limit &&
       this.#ring.length > INITIAL_RING
     ) {
+      releaseMemory(this.#ring);
       this.#ring = new Uint8Array(Math.min(this.#capacity, INITIAL_RING));
     }
   }
