@@ -62,6 +62,7 @@ import {
   sleep,
   startImpair,
   tcpListening,
+  touV8Args,
   udpBound,
   udpSocketDrops,
   waitFor,
@@ -316,6 +317,7 @@ async function runRow(
       server = group.start("tou-server", Deno.execPath(), [
         "run",
         "-A",
+        ...touV8Args(),
         CLI,
         "server",
         "--listen",
@@ -328,6 +330,7 @@ async function runRow(
         group.start("tou-client", Deno.execPath(), [
           "run",
           "-A",
+          ...touV8Args(),
           CLI,
           "client",
           "--server",

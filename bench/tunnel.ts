@@ -43,6 +43,7 @@
  */
 
 import { copyStream } from "../src/tunnel/pipe.ts";
+import { touV8Args } from "./_proc.ts";
 
 function arg(name: string, fallback: string): string {
   const i = Deno.args.indexOf(`--${name}`);
@@ -242,6 +243,7 @@ async function runRow(name: string): Promise<Row> {
       spawn([
         "run",
         "-A",
+        ...touV8Args(),
         CLI,
         "server",
         "--listen",
@@ -253,6 +255,7 @@ async function runRow(name: string): Promise<Row> {
       spawn([
         "run",
         "-A",
+        ...touV8Args(),
         CLI,
         "client",
         "--server",
