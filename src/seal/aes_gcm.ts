@@ -237,8 +237,7 @@ export const aes256GcmLibcrypto: Aead | undefined = loaded.lib === undefined ? u
     keyLength: KEY_LEN,
     nonceLength: NONCE_LEN,
     tagLength: TAG_LEN,
-    seal: (key, nonce, aad, plaintext, out) =>
-      once(key, (k) => k.seal(nonce, aad, plaintext, out)),
+    seal: (key, nonce, aad, plaintext, out) => once(key, (k) => k.seal(nonce, aad, plaintext, out)),
     open: (key, nonce, aad, sealed, out) =>
       key.length !== KEY_LEN ? -1 : once(key, (k) => k.open(nonce, aad, sealed, out)),
     withKey: (key) => new LibcryptoGcmKey(lib, key),
