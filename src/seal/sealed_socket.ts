@@ -64,6 +64,13 @@ import {
   writeU32,
 } from "./_sealed_layout.ts";
 
+/**
+ * Most datagrams sealed under one AES-256-GCM key: the confidentiality
+ * limit of RFC 9001 §6.6 (2^23 packets), so a sender rekeys at least this
+ * often with AES (ChaCha20-Poly1305 keeps `rekeyAfter`, default 2^32).
+ */
+export const AES_GCM_REKEY_LIMIT = 2 ** 23;
+
 /** How many of its own past salts a socket remembers to refuse reflections. */
 const OWN_SALT_HISTORY = 4;
 
@@ -232,7 +239,6 @@ export class SealedSocket implements DatagramSocket {
     this.#budget = new NewPeerBudget(
       positiveOption("newPeersPerSecond", opts.newPeersPerSecond, 1000, 1e9),
     );
-    this.#rekeyAfter = positiveOption("rekeyAfter", opts.rekeyAfter, TWO_32, 2 ** 48);
     const aead = opts.aead ?? sendingAead(opts.cipher);
     if (opts.cipher !== undefined && opts.cipher !== "auto" && opts.cipher !== aead.algorithm) {
       throw new RangeError(
@@ -240,6 +246,10 @@ export class SealedSocket implements DatagramSocket {
       );
     }
     this.#aead = aead;
+    const rekeyAfter = positiveOption("rekeyAfter", opts.rekeyAfter, TWO_32, 2 ** 48);
+    this.#rekeyAfter = aead.algorithm === "aes-256-gcm"
+      ? Math.min(rekeyAfter, AES_GCM_REKEY_LIMIT)
+      : rekeyAfter;
     this.#openers = OPENERS.map((o) => o.algorithm === aead.algorithm ? aead : o);
     this.#sendHead.set(SEALED_HEAD);
     this.#sendHead[3] = CIPHER_IDS[aead.algorithm];
@@ -272,6 +282,11 @@ export class SealedSocket implements DatagramSocket {
   /** The sealing implementation's name, e.g. "aes-256-gcm (OpenSSL libcrypto, FFI)". */
   get cipherName(): string {
     return this.#aead.name;
+  }
+
+  /** Datagrams sealed under one salt before a new one: `rekeyAfter`, at most 2^23 with AES-256-GCM. */
+  get rekeyAfter(): number {
+    return this.#rekeyAfter;
   }
 
   /** A snapshot of the counters. */

@@ -41,7 +41,10 @@ export interface SealedSocketOptions {
    * each source IP address gets at most a tenth of it. Default 1000.
    */
   readonly newPeersPerSecond?: number;
-  /** Datagrams sent under one salt before picking a new one. Default 2^32, at most 2^48. */
+  /**
+   * Datagrams sent under one salt before picking a new one. Default 2^32, at
+   * most 2^48; with AES-256-GCM at most 2^23 (RFC 9001 §6.6), whatever is given.
+   */
   readonly rekeyAfter?: number;
   /**
    * The algorithm this socket seals with (it opens both, by the cipher id

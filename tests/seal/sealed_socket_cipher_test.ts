@@ -6,7 +6,11 @@ import assert from "node:assert/strict";
 import { aes256GcmLibcrypto, aes256GcmNative } from "../../src/seal/aes_gcm.ts";
 import { chacha20Poly1305Noble } from "../../src/seal/aead.ts";
 import { type CipherChoice, sendingAead } from "../../src/seal/cipher_choice.ts";
-import { SealedSocket, type SealedSocketOptions } from "../../src/seal/sealed_socket.ts";
+import {
+  AES_GCM_REKEY_LIMIT,
+  SealedSocket,
+  type SealedSocketOptions,
+} from "../../src/seal/sealed_socket.ts";
 import { SimNetwork } from "../../src/sim/sim_network.ts";
 import { VirtualClock } from "../../src/sim/virtual_clock.ts";
 import { openUdpSocket } from "../../src/udp/deno_udp_socket.ts";
@@ -191,4 +195,34 @@ s.close();`;
       new TextDecoder().decode(await new Response(child.stderr).arrayBuffer()),
     );
   }
+});
+
+Deno.test("an AES-256-GCM sender rekeys at least every 2^23 datagrams; ChaCha20-Poly1305 keeps rekeyAfter", () => {
+  const clock = new VirtualClock({ seed: 1 });
+  const net = new SimNetwork(clock, { seed: 1 });
+  const aes = new SealedSocket(net.bind(A), { psk: PSK, cipher: "aes-256-gcm" });
+  assert.equal(aes.rekeyAfter, AES_GCM_REKEY_LIMIT);
+  assert.equal(AES_GCM_REKEY_LIMIT, 2 ** 23);
+  const small = new SealedSocket(net.bind(B), {
+    psk: PSK,
+    cipher: "aes-256-gcm",
+    rekeyAfter: 1000,
+  });
+  assert.equal(small.rekeyAfter, 1000);
+  const chacha = new SealedSocket(net.bind(EVE), { psk: PSK, cipher: "chacha20-poly1305" });
+  assert.equal(chacha.rekeyAfter, 2 ** 32);
+  for (const s of [aes, small, chacha]) s.close();
+});
+
+Deno.test("an AES-256-GCM sender picks a new salt after rekeyAfter datagrams and the receiver follows", () => {
+  const w = pair({ cipher: "aes-256-gcm", rekeyAfter: 3 }, {});
+  for (let i = 0; i < 7; i++) w.a.send(new Uint8Array([i]), B);
+  w.clock.runUntilIdle();
+  assert.equal(w.bGot.length, 7);
+  assert.equal(w.a.stats.rekeys, 2);
+  const salts = new Set(w.wire.map((d) => d.subarray(4, 20).join(",")));
+  assert.equal(salts.size, 3);
+  // Nonces (salt, counter) never repeat.
+  const nonces = new Set(w.wire.map((d) => d.subarray(4, 28).join(",")));
+  assert.equal(nonces.size, w.wire.length);
 });
