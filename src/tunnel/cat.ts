@@ -84,6 +84,7 @@ export async function runCat(opts: CatOptions): Promise<CatResult> {
     hostname: bind.hostname,
     port: bind.port,
     key: opts.key,
+    cipher: opts.cipher,
     tcp: tunnelTcp(opts.tcp, opts),
     logger: log,
     role: opts.listen ? "responder" : "initiator",
