@@ -9,7 +9,7 @@
  */
 
 import type { SessionLimitOptions } from "./session_limits.ts";
-import { defaultAead } from "../seal/aead.ts";
+import { type CipherChoice, sendingAead } from "../seal/cipher_choice.ts";
 import type { TouOptions } from "../net/mod.ts";
 import { formatHostPort, type HostPort, isIpv6, type LocalSpec } from "./address.ts";
 import { Logger } from "./log.ts";
@@ -33,6 +33,8 @@ export interface TunnelClientOptions extends SessionLimitOptions {
   readonly locals: readonly LocalSpec[];
   /** Pre-shared key; omitted means plaintext. */
   readonly key?: Uint8Array;
+  /** AEAD this side seals with when keyed (it opens both). Default "auto". */
+  readonly cipher?: CipherChoice;
   /** TCP tunables for the endpoint (they override the dead-peer defaults). */
   readonly tcp?: TouOptions;
   /** Keepalive idle time in ms, 0 off; see `dead_peer.ts`. Default 10 s. */
@@ -93,6 +95,7 @@ export class TunnelClient {
   #pending = new Set<Deno.TcpConn>();
   #closing = false;
   #encrypted = false;
+  #cipherName = "none";
   #connectTimeoutMs: number;
   #firstBytesWaitMs: number;
   /** Connect options per tunnel port, rebuilt when the shared timeout signal changes. */
@@ -129,6 +132,7 @@ export class TunnelClient {
       hostname: bind.hostname,
       port: bind.port,
       key: opts.key,
+      cipher: opts.cipher,
       tcp: tunnelTcp(opts.tcp, opts),
       logger: log,
       role: "initiator",
@@ -161,6 +165,7 @@ export class TunnelClient {
     }
     for (const l of client.#listeners) client.#loops.push(client.#acceptLoop(l.ln, l.local));
     client.#encrypted = opts.key !== undefined;
+    client.#cipherName = sendingAead(opts.cipher).name;
     if (opts.announce ?? true) client.announce();
     return client;
   }
@@ -173,7 +178,7 @@ export class TunnelClient {
         port: local.spec.tunnelPort,
         server: formatHostPort(this.server),
         encrypted: this.#encrypted,
-        cipher: this.#encrypted ? defaultAead.name : "none",
+        cipher: this.#encrypted ? this.#cipherName : "none",
       });
     }
   }
