@@ -714,6 +714,10 @@ export class TcpConnection {
         break;
       case "CLOSED":
         this.#timers.clearAll();
+        // Empty buffers give their rings back to the free list (ring_pool.ts) for the next
+        // connection; bytes the application has not read yet stay readable.
+        this.#snd.compact();
+        this.#rcv.compact();
         this.#emit({ type: "closed" });
         break;
       default:

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { giveRing, POOLED_RING, takeRing } from "./ring_pool.ts";
+
 /**
  * A fixed-capacity byte ring holding unacknowledged and not-yet-sent data.
  * Offset 0 is the first unacknowledged byte (SND.UNA); the connection keeps
@@ -31,7 +33,8 @@
  */
 /** Initial ring size; the ring doubles up to the capacity as needed. */
 // Small: most connections of a request/response workload never grow it (it doubles on demand).
-const INITIAL_RING = 4 * 1024;
+// Rings of this size come from and go back to a free list (ring_pool.ts).
+const INITIAL_RING = POOLED_RING;
 /** Ring size after {@linkcode SendBuffer.compact} (small enough to live in the JS heap). */
 export const COMPACT_RING = 64;
 
@@ -56,7 +59,7 @@ export class SendBuffer {
     }
     this.#capacity = capacity;
     this.#limit = capacity;
-    this.#ring = new Uint8Array(Math.min(capacity, INITIAL_RING));
+    this.#ring = takeRing(Math.min(capacity, INITIAL_RING));
   }
 
   /**
@@ -163,6 +166,7 @@ export class SendBuffer {
     size = Math.min(size, Math.max(want, this.#limit));
     const next = new Uint8Array(size);
     if (this.#length > 0) next.set(this.peek(0, this.#length), 0);
+    giveRing(this.#ring);
     this.#ring = next;
     this.#head = 0;
   }
@@ -196,6 +200,7 @@ export class SendBuffer {
    */
   compact(): void {
     if (this.#length !== 0 || this.#ring.length <= COMPACT_RING) return;
+    giveRing(this.#ring);
     this.#ring = new Uint8Array(COMPACT_RING);
     this.#head = 0;
     this.#scratch = new Uint8Array(0);
@@ -204,7 +209,7 @@ export class SendBuffer {
   /** Empty and larger than its limit allows: give the memory back (a budget shrank it). */
   #trim(): void {
     if (this.#ring.length > this.#limit && this.#ring.length > INITIAL_RING) {
-      this.#ring = new Uint8Array(Math.min(this.#capacity, INITIAL_RING));
+      this.#ring = takeRing(Math.min(this.#capacity, INITIAL_RING));
     }
     if (this.#scratch.length > this.#limit) this.#scratch = new Uint8Array(0);
   }

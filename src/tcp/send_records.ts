@@ -25,9 +25,11 @@ export const REC_RETRANS = 4;
 /** Record flag: sent while the sender was application-limited. */
 export const REC_APP_LIMITED = 8;
 
-// Small: a short connection sends a few segments, and arrays this small live on V8's heap
-// (no backing store each); a bulk sender doubles them in its first round trips.
+// Small: a short connection sends a few segments; a bulk sender doubles them in its first
+// round trips.
 const INITIAL_CAPACITY = 8;
+/** Bytes per record: four float64, two uint32 and one uint8 field. */
+const RECORD_BYTES = 4 * 8 + 2 * 4 + 1;
 
 /**
  * Most records appended; beyond, a new segment extends the last record (only
@@ -62,19 +64,33 @@ export class SendRecords {
   #head = 0;
   #n = 0;
   /** Sequence number of each record's first byte (by physical slot). */
-  startSeq: Uint32Array = new Uint32Array(INITIAL_CAPACITY);
+  startSeq: Uint32Array;
   /** Sequence number just past each record (a FIN counts). */
-  endSeq: Uint32Array = new Uint32Array(INITIAL_CAPACITY);
+  endSeq: Uint32Array;
   /** Time of the latest (re)transmission (RACK `xmit_ts`). */
-  xmit: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  xmit: Float64Array;
   /** C.delivered when sent (`P.delivered`). */
-  delivered: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  delivered: Float64Array;
   /** C.delivered_time when sent (`P.delivered_time`). */
-  deliveredTime: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  deliveredTime: Float64Array;
   /** C.first_sent_time when sent (`P.first_sent_time`). */
-  firstSent: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  firstSent: Float64Array;
   /** `REC_*` bits. */
-  flags: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
+  flags: Uint8Array;
+
+  constructor() {
+    // One buffer holds all seven arrays: seven typed arrays of their own cost ≈ 3.7 µs per
+    // connection on Deno 2.9, one buffer and seven views ≈ 0.8 µs (issue 15).
+    const b = new ArrayBuffer(INITIAL_CAPACITY * RECORD_BYTES);
+    const cap = INITIAL_CAPACITY;
+    this.xmit = new Float64Array(b, 0, cap);
+    this.delivered = new Float64Array(b, 8 * cap, cap);
+    this.deliveredTime = new Float64Array(b, 16 * cap, cap);
+    this.firstSent = new Float64Array(b, 24 * cap, cap);
+    this.startSeq = new Uint32Array(b, 32 * cap, cap);
+    this.endSeq = new Uint32Array(b, 36 * cap, cap);
+    this.flags = new Uint8Array(b, 40 * cap, cap);
+  }
 
   /** Number of records. */
   get count(): number {
@@ -188,17 +204,18 @@ export class SendRecords {
 
   #grow(): void {
     const cap = this.#cap * 2;
+    const b = new ArrayBuffer(cap * RECORD_BYTES);
     const order = <T extends Uint32Array | Float64Array | Uint8Array>(src: T, dst: T): T => {
       for (let i = 0; i < this.#n; i++) dst[i] = src[(this.#head + i) & this.#mask];
       return dst;
     };
-    this.startSeq = order(this.startSeq, new Uint32Array(cap));
-    this.endSeq = order(this.endSeq, new Uint32Array(cap));
-    this.xmit = order(this.xmit, new Float64Array(cap));
-    this.delivered = order(this.delivered, new Float64Array(cap));
-    this.deliveredTime = order(this.deliveredTime, new Float64Array(cap));
-    this.firstSent = order(this.firstSent, new Float64Array(cap));
-    this.flags = order(this.flags, new Uint8Array(cap));
+    this.xmit = order(this.xmit, new Float64Array(b, 0, cap));
+    this.delivered = order(this.delivered, new Float64Array(b, 8 * cap, cap));
+    this.deliveredTime = order(this.deliveredTime, new Float64Array(b, 16 * cap, cap));
+    this.firstSent = order(this.firstSent, new Float64Array(b, 24 * cap, cap));
+    this.startSeq = order(this.startSeq, new Uint32Array(b, 32 * cap, cap));
+    this.endSeq = order(this.endSeq, new Uint32Array(b, 36 * cap, cap));
+    this.flags = order(this.flags, new Uint8Array(b, 40 * cap, cap));
     this.#cap = cap;
     this.#mask = cap - 1;
     this.#head = 0;
