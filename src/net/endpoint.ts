@@ -250,7 +250,8 @@ export class Endpoint implements AsyncDisposable {
   readonly #releaseHeldSyns = (): void => {
     const list = this.#heldSyns;
     this.#heldSyns = [];
-    for (const sc of list) sc.releaseSyn();
+    // Most got their data (and sent their SYN) meanwhile: only the others need driving.
+    for (const sc of list) if (sc.synHeld) sc.releaseSyn();
   };
 
   private constructor(
