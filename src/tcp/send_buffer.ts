@@ -37,6 +37,8 @@ import { giveRing, POOLED_RING, takeRing } from "./ring_pool.ts";
 const INITIAL_RING = POOLED_RING;
 /** Ring size after {@linkcode SendBuffer.compact} (small enough to live in the JS heap). */
 export const COMPACT_RING = 64;
+/** The scratch of a buffer that never peeked across its ring's end (shared, never written). */
+const NO_BYTES = new Uint8Array(0);
 
 export class SendBuffer {
   #ring: Uint8Array;
@@ -47,7 +49,7 @@ export class SendBuffer {
   #head = 0;
   #length = 0;
   /** Grows on demand (never beyond capacity) for peeks that wrap. */
-  #scratch: Uint8Array = new Uint8Array(0);
+  #scratch: Uint8Array = NO_BYTES;
 
   /**
    * @param capacity Bytes the buffer can hold (a positive integer).
@@ -203,7 +205,7 @@ export class SendBuffer {
     giveRing(this.#ring);
     this.#ring = new Uint8Array(COMPACT_RING);
     this.#head = 0;
-    this.#scratch = new Uint8Array(0);
+    this.#scratch = NO_BYTES;
   }
 
   /** Empty and larger than its limit allows: give the memory back (a budget shrank it). */
@@ -211,6 +213,6 @@ export class SendBuffer {
     if (this.#ring.length > this.#limit && this.#ring.length > INITIAL_RING) {
       this.#ring = takeRing(Math.min(this.#capacity, INITIAL_RING));
     }
-    if (this.#scratch.length > this.#limit) this.#scratch = new Uint8Array(0);
+    if (this.#scratch.length > this.#limit) this.#scratch = NO_BYTES;
   }
 }
