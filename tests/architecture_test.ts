@@ -66,9 +66,10 @@ function importGraph(): Map<string, string[]> {
   return graph;
 }
 
-Deno.test("src imports only point down the layers of STYLE.md", () => {
+/** Imports of a graph that do not point down the layers of {@linkcode ALLOWED}, as messages. */
+function layeringViolations(graph: ReadonlyMap<string, readonly string[]>): string[] {
   const bad: string[] = [];
-  for (const [rel, targets] of importGraph()) {
+  for (const [rel, targets] of graph) {
     const from = area(rel);
     for (const target of targets) {
       if (target.startsWith("..")) {
@@ -85,7 +86,28 @@ Deno.test("src imports only point down the layers of STYLE.md", () => {
       if (!allowed.includes(to) && !allowed.includes(target)) bad.push(`${rel} → ${target}`);
     }
   }
-  assert.deepEqual(bad, []);
+  return bad;
+}
+
+Deno.test("src imports only point down the layers of STYLE.md", () => {
+  assert.deepEqual(layeringViolations(importGraph()), []);
+});
+
+Deno.test("layeringViolations reports upward, sideways, outside-src and unruled imports when the graph has them", () => {
+  const graph = new Map<string, string[]>([
+    ["tcp/sender.ts", ["wire/seq.ts", "tcp/rtt.ts", "stack/stack.ts"]], // up: tcp → stack
+    ["wire/seq.ts", ["../cli/main.ts"]], // outside src
+    ["net/conn.ts", ["stack/stack_connection.ts", "tunnel/pipe.ts"]], // up: net → tunnel
+    ["testing/test_conn.ts", ["net/errors.ts", "net/conn.ts"]], // one file of net only
+    ["extra/x.ts", ["wire/seq.ts"]], // no rule for the area
+  ]);
+  assert.deepEqual(layeringViolations(graph), [
+    "tcp/sender.ts → stack/stack.ts",
+    "wire/seq.ts → ../cli/main.ts (outside src)",
+    "net/conn.ts → tunnel/pipe.ts",
+    "testing/test_conn.ts → net/conn.ts",
+    'extra/x.ts: area "extra" has no rule',
+  ]);
 });
 
 /**

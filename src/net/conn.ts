@@ -16,10 +16,7 @@
  * @module
  */
 
-import type { StackConnection } from "../stack/stack_connection.ts";
-import type { TcpEvent } from "../tcp/events.ts";
-import type { TcpInfo } from "../tcp/info.ts";
-import type { TcpState } from "../tcp/state.ts";
+import type { StackConnection, TcpEvent, TcpInfo, TcpState } from "../stack/stack_connection.ts";
 import { makeReadable, makeWritable } from "./_conn_streams.ts";
 import { formatTouAddr, type TouAddr, type TouTuple } from "./addr.ts";
 import {

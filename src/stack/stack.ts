@@ -269,6 +269,7 @@ export class Stack implements ConnectionDriver {
     if (options.tcp !== undefined) this.#config = { ...this.#config, ...options.tcp };
     if (options.ephemeralPortRange !== undefined) this.#range = options.ephemeralPortRange;
     if (options.synQueueLimit !== undefined) this.#synQueueLimit = options.synQueueLimit;
+    if (options.fastOpen !== undefined) this.#fastOpen = options.fastOpen;
     if (options.fastOpenQueueLimit !== undefined) {
       this.#fastOpenQueueLimit = options.fastOpenQueueLimit;
     }

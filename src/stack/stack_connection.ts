@@ -11,6 +11,10 @@ import type { TcpInfo } from "../tcp/info.ts";
 import type { TcpState } from "../tcp/state.ts";
 import type { DatagramAddr } from "../udp/datagram_socket.ts";
 
+// What a handle's user sees of the TCP core: its events, info and states
+// (src/net reaches TCP through this handle only).
+export type { TcpEvent, TcpInfo, TcpState };
+
 /** What a handle needs from its stack: run the connection after an app call. */
 export interface ConnectionDriver {
   /** Drains transmit/events and re-arms timers for `conn`. */

@@ -102,6 +102,8 @@ export interface StackReconfigure {
   readonly maxTwBuckets?: number;
   /** somaxconn for listeners opened afterwards. */
   readonly somaxconn?: number;
+  /** TCP Fast Open on listeners, for SYNs arriving from now on. */
+  readonly fastOpen?: boolean;
   /** Bound of each new listener's Fast Open pending queue. */
   readonly fastOpenQueueLimit?: number;
   /** Drain once per receive batch when the runtime can `defer`. */

@@ -8,21 +8,24 @@
  *   side effects (RFC 9293 §3.3.2: timers started and stopped on entering a
  *   state, events), timer dispatch, the app calls and the event queue.
  * - `arrival.ts`: segment arrival (§3.10.7) in the RFC's order: SYN_SENT,
- *   then sequence check with PAWS, RST, SYN, ACK, text and FIN; every
- *   TIME_WAIT rule in one function whose verdict the stack acts on.
+ *   then sequence check with PAWS, RST, security (none), SYN, ACK, URG
+ *   (ignored), text and FIN; every TIME_WAIT rule in one function whose
+ *   verdict the stack acts on.
  * - `handshake.ts`: SYN options and their negotiation (MSS, window scale,
  *   timestamps, SACK-permitted).
  * - `output.ts`: building our segments (ACK, window, options) and RSTs;
  *   what `pollTransmit` sends next.
  * - `sender.ts`: send sequence space, what to send next (Nagle, SWS, cwnd,
  *   pacing, zero-window probes), ACK processing, RTT, RTO; loss recovery
- *   (RFC 6675 SACK, NewReno without SACK) is in `recovery.ts`.
+ *   (RFC 6675 SACK, NewReno without SACK) is in `recovery.ts`, with RACK-TLP
+ *   in `rack.ts` and `tlp.ts`; the RTT estimator in `rtt.ts`, the pacer in
+ *   `pacer.ts`, congestion control in `congestion/`.
  * - `receiver.ts`: the receive half: sequence space, acceptability,
  *   reassembly, the advertised window, the ACK policy, PAWS, SACK blocks.
  * - `timers.ts`: the deadline table (retransmit, persist, delayedAck,
  *   keepalive, timeWait, finWait2, pacing, lossProbe, reorder, idle) and keepalive.
  *
- * This file stays over 600 lines (about 730, some 240 of them comments):
+ * This file stays over 600 lines (about 740, some 240 of them comments):
  * it is the public API, and each app call, getter and the state side
  * effects are short; the protocol work is in the files above.
  *

@@ -8,7 +8,9 @@
  * to the oldest unmatched sent datagram with the same bytes; a duplicate
  * matches the copy it duplicates. Byte-identical datagrams sent at different
  * times are matched in send order, which is exact unless an earlier copy was
- * dropped by the link.
+ * dropped by the link. A datagram a corrupting link changed (one bit
+ * flipped) has no identical copy: it is matched to the oldest unmatched one
+ * of the same length it differs from in one byte.
  *
  * @module
  */
@@ -33,6 +35,14 @@ function equal(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** Whether `a` and `b` have the same length and differ in exactly one byte. */
+function oneByteApart(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length && diff < 2; i++) if (a[i] !== b[i]) diff++;
+  return diff === 1;
 }
 
 /** Send times of datagrams to watched destinations. */
@@ -66,7 +76,11 @@ export class SendLog {
       }
       dup = e;
     }
-    return dup?.at;
+    if (dup !== undefined) return dup.at;
+    const changed = list.find((e) => !e.matched && oneByteApart(e.bytes, data));
+    if (changed === undefined) return undefined;
+    changed.matched = true;
+    return changed.at;
   }
 }
 

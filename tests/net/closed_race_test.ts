@@ -5,6 +5,14 @@
  * "closed") wait for the end-of-batch drain. An app `close()` in that
  * window lets the auto-closing endpoint see nothing busy and close while
  * the "closed" event is still queued; `conn.closed` must settle anyway.
+ *
+ * Two guards cover it, checked by reverting them: the endpoint keeps a
+ * connection's handle until its `closed` settles (93b9f10) and
+ * `Stack.close` delivers the events a deferred drain still held (107546c).
+ * With both removed `conn.closed` never settles (this test times out);
+ * without the second it settles with reason "closed" instead of the peer's
+ * "reset"; the first alone is now a second line of defence this path no
+ * longer needs.
  */
 import assert from "node:assert/strict";
 import { createEndpoint, setAutoClose } from "../../src/net/endpoint.ts";

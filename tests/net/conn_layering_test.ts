@@ -16,3 +16,14 @@ Deno.test("src/net never touches a StackConnection's TcpConnection (sc.tcp) dire
   }
   assert.deepEqual(bad, []);
 });
+
+Deno.test("src/net/conn.ts and its stream adapters import nothing from src/tcp: TCP only through the stack's handle", async () => {
+  const bad: string[] = [];
+  for (const name of ["conn.ts", "_conn_streams.ts"]) {
+    const text = await Deno.readTextFile(new URL(`../../src/net/${name}`, import.meta.url));
+    for (const m of text.matchAll(/^\s*(?:import|export)[^"';]*?from\s+["']([^"']+)["']/gm)) {
+      if (m[1].includes("/tcp/")) bad.push(`${name} → ${m[1]}`);
+    }
+  }
+  assert.deepEqual(bad, []);
+});

@@ -50,3 +50,25 @@ Deno.test("StackConnection.setKeepAlive counts the idle time from the current ti
   assert.deepEqual([probe.segment.flags, probe.segment.seq, probe.time], [ACK, 1000, 610_000]);
   tb.close();
 });
+
+Deno.test("StackConnection.closeWrite arms the FIN's retransmission timer from the current time after 600 s idle (RFC 6298 §5.1, RFC 9293 §3.10.4, no stale clock)", () => {
+  const tb = createTestbed({ tcp: PLAIN });
+  const peer = tb.rawPeer({ targetPort: 80 });
+  const conn = open(tb, peer);
+  const rto = conn.info().rto;
+  tb.advance(600_000);
+  conn.closeWrite();
+  const fin = peer.next()!;
+  assert.deepEqual([fin.segment.flags, fin.segment.seq, fin.time], [FIN | ACK, 1001, 600_000]);
+  assert.equal(tb.nextTimeout(), 600_000 + rto);
+  tb.advance(rto - 1);
+  assert.equal(peer.pending, 0); // not resent at once, as a deadline in the past would have it
+  tb.advance(1);
+  const again = peer.next()!;
+  assert.deepEqual([again.segment.flags, again.segment.seq, again.time], [
+    FIN | ACK,
+    1001,
+    600_000 + rto,
+  ]);
+  tb.close();
+});

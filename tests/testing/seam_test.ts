@@ -139,13 +139,21 @@ Deno.test("TestConn throws TimedOutError after the retransmissions give up", () 
   tb.close();
 });
 
-Deno.test("TestConn reports ConnectionAbortedError after abort()", () => {
+Deno.test("TestConn reports ConnectionAbortedError after abort(), and throws it when aborted under the application", () => {
   const tb = createTestbed({ tcp: PLAIN });
   const peer = tb.rawPeer({ targetPort: 80 });
   const conn = tb.conn(open(tb, peer));
   conn.abort();
   assert.equal(peer.next()!.segment.flags & RST, RST);
   assert.ok(conn.error instanceof ConnectionAbortedError);
+  assert.throws(() => conn.write("x"), ClosedError); // the app closed it, as TouConn
+  // aborted under the application (the stack's handle, as an endpoint's abort does)
+  const other = tb.rawPeer({ tcpPort: 40001, targetPort: 80 });
+  const held = tb.conn(open(tb, other));
+  held.sc.abort();
+  assert.equal(other.next()!.segment.flags & RST, RST);
+  assert.throws(() => held.write("x"), ConnectionAbortedError);
+  assert.throws(() => held.read(), ConnectionAbortedError);
   tb.close();
 });
 
@@ -181,6 +189,20 @@ Deno.test("RawPeer.undecodable reports each datagram it could not decode with it
   const u = peer.undecodable[0];
   assert.deepEqual([u.time, u.sentAt, [...u.bytes]], [5, 5, [1, 2, 3]]);
   assert.match(u.reason, /^envelope: /);
+  tb.close();
+});
+
+Deno.test("RawPeer.undecodable reports the stack's own datagrams a corrupting link damaged, with send and arrival time, bytes and reason", () => {
+  const tb = createTestbed({ tcp: PLAIN, link: { delay: 10, corrupt: 1 } });
+  const peer = tb.rawPeer({ tcpPort: 40000 });
+  tb.stack.connect(peer.addr, 40000); // SYN at 0, resent at 1000; every copy has one bit flipped
+  tb.advance(1010);
+  assert.equal(peer.pending, 0);
+  assert.deepEqual(peer.undecodable.map((u) => [u.sentAt, u.time, u.bytes.length]), [
+    [0, 10, 4 + 20 + 4], // envelope, TCP header, MSS option
+    [1000, 1010, 28],
+  ]);
+  for (const u of peer.undecodable) assert.match(u.reason, /^(envelope|segment): /);
   tb.close();
 });
 
