@@ -324,10 +324,19 @@ export class TouConn implements Deno.TcpConn {
     this.#sc.setNoDelay(noDelay);
   }
 
-  /** SO_KEEPALIVE with the endpoint's idle/interval/count settings. */
-  setKeepAlive(keepAlive = true): void {
+  /**
+   * SO_KEEPALIVE with the endpoint's idle/interval/count settings.
+   *
+   * @param keepAlive Whether to send keepalive probes on an idle connection.
+   * @param idle Idle time before the first probe in ms (TCP_KEEPIDLE), kept
+   *   for later calls; omitted: unchanged (the `keepAliveIdle` option at first).
+   */
+  setKeepAlive(keepAlive = true, idle?: number): void {
     if (this.#sc.released || this.#sc.state === "CLOSED") return;
-    this.#sc.setKeepAlive(keepAlive);
+    if (idle !== undefined && !(Number.isInteger(idle) && idle >= 1 && idle <= 32_767_000)) {
+      throw new RangeError(`setKeepAlive: idle must be an integer from 1 to 32767000 ms`);
+    }
+    this.#sc.setKeepAlive(keepAlive, idle === undefined ? undefined : { idle });
   }
 
   /** No effect (see the class doc); kept for `Deno.Conn` compatibility. */

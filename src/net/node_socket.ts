@@ -7,6 +7,7 @@
  */
 
 import { Buffer } from "node:buffer";
+import process from "node:process";
 import { Duplex } from "node:stream";
 
 /**
@@ -31,7 +32,7 @@ export interface NodeSocketOptions {
 /** What the adapter uses of a connection: `Deno.Conn`, plus the TCP calls when present. */
 type AnyConn = Deno.Conn & {
   setNoDelay?(noDelay?: boolean): void;
-  setKeepAlive?(keepAlive?: boolean): void;
+  setKeepAlive?(keepAlive?: boolean, idle?: number): void;
   abort?(): void;
 };
 
@@ -57,6 +58,15 @@ function withCode(err: unknown): Error {
 }
 
 const READ_CHUNK = 64 * 1024;
+
+/**
+ * What `Deno.refTimer`/`unrefTimer` take for a `setTimeout` result: in Deno
+ * 2.9 that is a Node-style `Timeout` object, which they accept as it is
+ * (`Number(timeout)` names no timer they know).
+ */
+function timerId(t: ReturnType<typeof setTimeout>): number {
+  return t as unknown as number;
+}
 
 /**
  * A connection as a Node `Duplex` with `net.Socket`'s members. Made by
@@ -111,7 +121,8 @@ export class NodeSocket extends Duplex {
    * @param options `allowHalfOpen`.
    */
   constructor(conn: Deno.Conn | Promise<Deno.Conn>, options: NodeSocketOptions = {}) {
-    super({ allowHalfOpen: options.allowHalfOpen ?? false, emitClose: true, autoDestroy: true });
+    // As net.Socket: "close" is emitted by _destroy, with its hadError argument.
+    super({ allowHalfOpen: options.allowHalfOpen ?? false, emitClose: false, autoDestroy: true });
     if (conn instanceof Promise) {
       this.#connecting = true;
       this.#whenConnected = conn.then((c) => {
@@ -231,15 +242,21 @@ export class NodeSocket extends Duplex {
   }
 
   /**
-   * SO_KEEPALIVE. `initialDelay` is ignored: tou takes the idle time from its
-   * options (`keepAliveIdle`), Deno from the system.
+   * SO_KEEPALIVE, as `net.Socket#setKeepAlive`: `initialDelay` (ms, in whole
+   * seconds as Node passes it on; under 1 s leaves it unchanged) becomes the
+   * idle time before the first probe (TCP_KEEPIDLE) of a tou connection. A
+   * `Deno.TcpConn` has no such setting and keeps the system's.
    *
    * @param enable Whether to send keepalive probes.
-   * @param _initialDelay Ignored.
+   * @param initialDelay Idle time before the first probe, in ms.
    * @returns This socket.
    */
-  setKeepAlive(enable = false, _initialDelay?: number): this {
-    this.#withConn((c) => c.setKeepAlive?.(enable));
+  setKeepAlive(enable = false, initialDelay = 0): this {
+    const seconds = Math.min(Math.floor(initialDelay / 1000), 32_767);
+    const idle = seconds >= 1 ? seconds * 1000 : undefined;
+    this.#withConn((c) =>
+      idle === undefined ? c.setKeepAlive?.(enable) : c.setKeepAlive?.(enable, idle)
+    );
     return this;
   }
 
@@ -273,7 +290,7 @@ export class NodeSocket extends Duplex {
    */
   unref(): this {
     this.#unref = true;
-    if (this.#timer !== undefined) Deno.unrefTimer(Number(this.#timer));
+    if (this.#timer !== undefined) Deno.unrefTimer(timerId(this.#timer));
     this.#withConn((c) => c.unref());
     return this;
   }
@@ -285,7 +302,7 @@ export class NodeSocket extends Duplex {
    */
   ref(): this {
     this.#unref = false;
-    if (this.#timer !== undefined) Deno.refTimer(Number(this.#timer));
+    if (this.#timer !== undefined) Deno.refTimer(timerId(this.#timer));
     this.#withConn((c) => c.ref());
     return this;
   }
@@ -386,12 +403,17 @@ export class NodeSocket extends Duplex {
       .then(() => callback(), () => callback());
   }
 
-  /** Duplex hook: `destroy()` closes the connection. */
+  /**
+   * Duplex hook: `destroy()` closes the connection, then emits "close" with
+   * `hadError` (after "error", if any), as `net.Socket` does.
+   */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.#clearTimer();
     this.#timeoutMs = 0;
     if (this.#conn !== undefined) this.#closeConn();
     callback(error);
+    // The stream queued "error" on the tick queue in callback(): "close" goes after it.
+    process.nextTick(() => this.emit("close", error != null));
   }
 
   // ---- internals ----
@@ -441,7 +463,7 @@ export class NodeSocket extends Duplex {
         this.#armTimer(this.#timeoutMs - idle);
       }
     }, ms);
-    if (this.#unref) Deno.unrefTimer(Number(this.#timer));
+    if (this.#unref) Deno.unrefTimer(timerId(this.#timer));
   }
 
   #clearTimer(): void {

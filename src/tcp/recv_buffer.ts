@@ -15,7 +15,8 @@ export interface RecvRange {
   readonly end: number;
 }
 
-/** Bytes of the ring a new buffer starts with (from the free list of ring_pool.ts). */
+/** Bytes of the ring a new buffer starts with. */
+// Rings of this size come from and go back to a free list (ring_pool.ts).
 const INITIAL_RING = POOLED_RING;
 /** Ring size after {@linkcode RecvBuffer.compact} (small enough to live in the JS heap). */
 const COMPACT_RING = 64;
@@ -291,7 +292,7 @@ export class RecvBuffer {
       next.set(old.subarray(from, from + n), to);
       abs += n;
     }
-    giveRing(old);
+    giveRing(old); // copied: pooled or freed now (ring_pool.ts)
     this.#ring = next;
   }
 
@@ -324,7 +325,10 @@ export class RecvBuffer {
    * heap, replaces it. Bytes that arrive later grow it again.
    */
   compact(): void {
-    if (this.#readable !== 0 || this.#count !== 0 || this.#ring.length <= COMPACT_RING) return;
+    if (this.#readable !== 0 || this.#count !== 0) return;
+    // the out-of-order ranges go too (allocated again at the next gap)
+    this.#starts = this.#ends = this.#stamps = NO_RANGES;
+    if (this.#ring.length <= COMPACT_RING) return;
     giveRing(this.#ring);
     this.#ring = new Uint8Array(Math.min(this.#capacity, COMPACT_RING));
   }
@@ -335,6 +339,7 @@ export class RecvBuffer {
       this.#readable === 0 && this.#count === 0 && this.#ring.length > this.#limit &&
       this.#ring.length > INITIAL_RING
     ) {
+      giveRing(this.#ring);
       this.#ring = takeRing(Math.min(this.#capacity, INITIAL_RING));
     }
   }

@@ -18,6 +18,8 @@
  * @module
  */
 
+import { releaseMemory } from "./release_memory.ts";
+
 /** Bytes of a pooled ring: the initial ring of `SendBuffer` and `RecvBuffer`. */
 export const POOLED_RING = 4 * 1024;
 /** Most free rings kept (1 MiB). */
@@ -53,9 +55,9 @@ export function takeRing(size: number): Uint8Array<ArrayBuffer> {
 }
 
 /**
- * Gives a ring the caller no longer references back to the free list (only
- * rings of {@linkcode POOLED_RING} bytes that own their whole buffer are
- * kept; others are left to the garbage collector).
+ * Gives a ring the caller no longer references back: to the free list when
+ * it is a whole {@linkcode POOLED_RING}-byte buffer and the list has room,
+ * else its memory is freed at once (release_memory.ts).
  *
  * @param ring The ring; nothing may use it afterwards.
  */
@@ -63,7 +65,10 @@ export function giveRing(ring: Uint8Array): void {
   if (
     ring.length !== POOLED_RING || ring.byteOffset !== 0 ||
     ring.buffer.byteLength !== POOLED_RING || free.length >= RING_POOL_MAX
-  ) return;
+  ) {
+    releaseMemory(ring);
+    return;
+  }
   ring.fill(0);
   free.push(ring as Uint8Array<ArrayBuffer>);
 }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { releaseMemory } from "./release_memory.ts";
 import { giveRing, POOLED_RING, takeRing } from "./ring_pool.ts";
 
 /**
@@ -33,12 +34,12 @@ import { giveRing, POOLED_RING, takeRing } from "./ring_pool.ts";
  */
 /** Initial ring size; the ring doubles up to the capacity as needed. */
 // Small: most connections of a request/response workload never grow it (it doubles on demand).
+/** The scratch buffer until a wrapped read needs one: shared, never written. */
+const NO_BYTES = new Uint8Array(0);
 // Rings of this size come from and go back to a free list (ring_pool.ts).
 const INITIAL_RING = POOLED_RING;
 /** Ring size after {@linkcode SendBuffer.compact} (small enough to live in the JS heap). */
 export const COMPACT_RING = 64;
-/** The scratch of a buffer that never peeked across its ring's end (shared, never written). */
-const NO_BYTES = new Uint8Array(0);
 
 export class SendBuffer {
   #ring: Uint8Array;
@@ -152,7 +153,9 @@ export class SendBuffer {
     if (start >= cap) start -= cap;
     if (start + len <= cap) return ring.subarray(start, start + len);
     if (this.#scratch.length < len) {
+      const old = this.#scratch; // its views are stale from this call on (see above)
       this.#scratch = new Uint8Array(Math.min(cap, Math.max(len, this.#scratch.length * 2)));
+      releaseMemory(old);
     }
     const out = this.#scratch.subarray(0, len);
     const first = cap - start;
@@ -168,7 +171,7 @@ export class SendBuffer {
     size = Math.min(size, Math.max(want, this.#limit));
     const next = new Uint8Array(size);
     if (this.#length > 0) next.set(this.peek(0, this.#length), 0);
-    giveRing(this.#ring);
+    giveRing(this.#ring); // copied: pooled or freed now (ring_pool.ts)
     this.#ring = next;
     this.#head = 0;
   }
@@ -203,6 +206,7 @@ export class SendBuffer {
   compact(): void {
     if (this.#length !== 0 || this.#ring.length <= COMPACT_RING) return;
     giveRing(this.#ring);
+    releaseMemory(this.#scratch);
     this.#ring = new Uint8Array(COMPACT_RING);
     this.#head = 0;
     this.#scratch = NO_BYTES;
@@ -211,8 +215,12 @@ export class SendBuffer {
   /** Empty and larger than its limit allows: give the memory back (a budget shrank it). */
   #trim(): void {
     if (this.#ring.length > this.#limit && this.#ring.length > INITIAL_RING) {
+      giveRing(this.#ring);
       this.#ring = takeRing(Math.min(this.#capacity, INITIAL_RING));
     }
-    if (this.#scratch.length > this.#limit) this.#scratch = NO_BYTES;
+    if (this.#scratch.length > this.#limit) {
+      releaseMemory(this.#scratch);
+      this.#scratch = NO_BYTES;
+    }
   }
 }

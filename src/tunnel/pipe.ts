@@ -18,6 +18,7 @@
  */
 
 import { resetTcpConn } from "./kernel_reset.ts";
+import { releaseMemory } from "../tcp/release_memory.ts";
 
 /** One end of a pipe: a duplex byte stream that can be half-closed and reset. */
 export interface PipeSide {
@@ -155,6 +156,7 @@ function takeBuffer(size: number): Uint8Array {
 function giveBuffer(buf: Uint8Array): void {
   const pool = poolFor(buf.length);
   if (pool !== undefined && pool.length < BUFFER_POOL_MAX) pool.push(buf);
+  else releaseMemory(buf); // nothing refers to it (see Pipe): freed now, not at the next GC
 }
 
 /** How one direction of a copy ended. */

@@ -239,8 +239,11 @@ export const SCENARIOS: readonly Scenario[] = [
       await s.write(new Uint8Array(100));
       await settleNetwork();
       const o: Observations = { "readable.cancel()": await settle(c.readable.cancel()) };
-      o["peer reads"] = await drain(s);
-      o["peer writer.write()"] = await settle(s.writable.getWriter().write(new Uint8Array(1)));
+      await settleNetwork();
+      // A FIN would let this write succeed; only a RST makes it fail (BrokenPipe).
+      const w = s.writable.getWriter();
+      o["peer writer.write()"] = await settle(w.write(new Uint8Array(1)));
+      o["peer writer.closed"] = await settle(w.closed);
       tryClose(c);
       tryClose(s);
       return o;
@@ -424,6 +427,49 @@ export const SCENARIOS: readonly Scenario[] = [
       } catch (e) {
         o["close()"] = "threw:" + errName(e);
       }
+      return o;
+    },
+  },
+  {
+    name: "a BYOB reader gets the bytes in its own buffer, then done at EOF",
+    async run(t) {
+      const [c, s] = await t.pair();
+      await s.write(new Uint8Array([1, 2, 3, 4, 5]));
+      await s.closeWrite();
+      await settleNetwork();
+      const reader = c.readable.getReader({ mode: "byob" });
+      const first = await reader.read(new Uint8Array(10));
+      const o: Observations = {
+        "first read": first.done
+          ? "done"
+          : `${first.value.byteLength} of ${first.value.buffer.byteLength}: ${
+            first.value.join(",")
+          }`,
+      };
+      const second = await reader.read(new Uint8Array(10));
+      o["second read"] = second.done
+        ? `done, buffer ${second.value?.buffer.byteLength ?? "none"}`
+        : `${second.value.byteLength}`;
+      o["write()"] = await settle(c.write(new Uint8Array(1)));
+      tryClose(c);
+      tryClose(s);
+      return o;
+    },
+  },
+  {
+    name: "writer.abort() interrupts a pending readable read and closes the whole connection",
+    async run(t) {
+      const [c, s] = await t.pair();
+      const pending = watch(c.readable.getReader().read());
+      const o: Observations = {
+        "writer.abort()": await settle(c.writable.getWriter().abort(new Error("stop"))),
+      };
+      await pending.done;
+      o["pending reader.read()"] = pending.outcome;
+      o["peer reads"] = await drain(s);
+      o["closeWrite()"] = await settle(c.closeWrite().then(() => undefined));
+      tryClose(c);
+      tryClose(s);
       return o;
     },
   },

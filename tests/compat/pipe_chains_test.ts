@@ -1,6 +1,7 @@
 // pipeTo/pipeThrough chains over a connection's streams, on kernel TCP and on tou: transforms both
-// ways, an echo, a reader that gives up through an AbortSignal, a source that fails and a sink that
-// fails must end the same way on both, with no unhandled rejection.
+// ways, an echo, a reader that gives up through an AbortSignal, a source that fails, a sink that
+// fails, a cancel at the end of a pipeThrough chain and a transform that throws must end the same
+// way on both, with no unhandled rejection.
 
 import assert from "node:assert/strict";
 import { pattern } from "../net/_util.ts";
@@ -154,6 +155,48 @@ async function scenarios(t: Transport) {
     ]);
     out.sinkFails = { sent, received };
   }
+
+  // 6. The reader at the end of a pipeThrough chain cancels after 256 KiB: the cancel travels up
+  // the chain to the connection's readable, which closes the connection with unread bytes (a RST);
+  // the endless writer on the other side fails.
+  {
+    const [c, s] = await t.pair();
+    const endless = new ReadableStream<Uint8Array>({
+      pull: (ctl) => ctl.enqueue(new Uint8Array(65536)),
+    });
+    const writer = endless.pipeTo(s.writable).then(() => "ok", name);
+    const reader = c.readable.pipeThrough(xor()).getReader();
+    let n = 0;
+    while (n < 256 * 1024) {
+      const r = await reader.read();
+      if (r.done) break;
+      n += r.value.length;
+    }
+    out.cancelThroughChain = {
+      cancel: await reader.cancel(new Error("enough")).then(() => "ok", name),
+      writer: await writer,
+      "write() after": await c.write(new Uint8Array(1)).then(() => "ok", name),
+    };
+  }
+
+  // 7. A transform in the sending chain throws on its ninth 64 KiB chunk: pipeTo aborts the
+  // writable (a graceful close), so the peer gets the eight chunks before it, then EOF.
+  {
+    const [c, s] = await t.pair();
+    let chunks = 0;
+    const breaks = new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, ctl) {
+        if (++chunks === 9) throw new URIError("transform broke");
+        ctl.enqueue(chunk);
+      },
+    });
+    const got = sink();
+    const [sent, received] = await Promise.all([
+      source(DATA).pipeThrough(breaks).pipeTo(c.writable).then(() => "ok", name),
+      s.readable.pipeTo(got.stream).then(() => "ok", name),
+    ]);
+    out.transformFails = { sent, received, data: got.result() };
+  }
   return out;
 }
 
@@ -176,6 +219,12 @@ Deno.test("pipeTo/pipeThrough chains over connections end alike on kernel TCP an
       abortSignal: { reader: "AbortError", writer: "BrokenPipe", "write() after": "BadResource" },
       sourceFails: { sent: "RangeError", received: "ok", data: `${mib.length} ${sha16(mib)}` },
       sinkFails: { sent: "BrokenPipe", received: "SyntaxError" },
+      cancelThroughChain: { cancel: "ok", writer: "BrokenPipe", "write() after": "BadResource" },
+      transformFails: {
+        sent: "URIError",
+        received: "ok",
+        data: `${8 * 65536} ${sha16(DATA.subarray(0, 8 * 65536))}`,
+      },
     });
   } finally {
     rec.stop();

@@ -1,4 +1,4 @@
-// TouConn.setNoDelay (TCP_NODELAY) and TouConn.setKeepAlive (SO_KEEPALIVE),
+// TouConn.setNoDelay (TCP_NODELAY) and TouConn.setKeepAlive (SO_KEEPALIVE, its idle time too),
 // and the matching endpoint/connect options, checked by the segments they
 // cause on the simulator.
 
@@ -122,6 +122,26 @@ Deno.test("TouConn.setKeepAlive times the connection out when the peer stops ans
   const info = await w.until(a.closed, "closed");
   assert.equal(info.reason, "timed_out");
   assert.equal(b.state, "ESTABLISHED"); // the peer never heard anything
+  await w.close();
+});
+
+Deno.test("TouConn.setKeepAlive(true, idle) probes after that idle time (TCP_KEEPIDLE) and keeps it for later calls", async () => {
+  const w = simWorld({ options: KEEPALIVE });
+  const { a } = await pair(w);
+  assert.throws(() => a.setKeepAlive(true, 0), RangeError);
+  const mark = w.segments().length;
+  const t0 = w.clock.now();
+  a.setKeepAlive(true, 4_000);
+  await w.run(3_900);
+  assert.equal(w.segments().length, mark, "no probe before 4 s");
+  await w.run(200);
+  const first = w.timedSegments().slice(mark).find((s) => s.text.startsWith("c>"));
+  assert.ok(first !== undefined && first.time - t0 >= 4_000, "a probe after 4 s");
+  a.setKeepAlive(false);
+  a.setKeepAlive(true); // the idle time stays 4 s
+  const again = w.segments().length;
+  await w.run(3_900);
+  assert.equal(w.segments().length, again, "still 4 s");
   await w.close();
 });
 

@@ -134,3 +134,108 @@ bounded(
     l.close();
   },
 );
+
+bounded(
+  "toNodeSocket setKeepAlive(true, initialDelay) arms keepalive with that idle time (whole seconds, as Node); setKeepAlive(false) disarms it",
+  async () => {
+    const { l, a, b } = await pair();
+    const sock = toNodeSocket(a);
+    assert.equal(a.info().timers?.keepalive, undefined);
+    sock.setKeepAlive(true, 3_700); // Node passes whole seconds: 3 s
+    const left = a.info().timers?.keepalive;
+    assert.ok(left !== undefined && left > 2_500 && left <= 3_000, String(left));
+    sock.setKeepAlive(false);
+    assert.equal(a.info().timers?.keepalive, undefined);
+    sock.setKeepAlive(true, 500); // under 1 s: the idle time stays (3 s)
+    const again = a.info().timers?.keepalive;
+    assert.ok(again !== undefined && again > 2_500 && again <= 3_000, String(again));
+    sock.setKeepAlive(true); // no delay: unchanged as well
+    assert.ok(a.info().timers?.keepalive !== undefined);
+    sock.destroy();
+    b.close();
+    l.close();
+    await Promise.all([a.closed, b.closed]);
+  },
+);
+
+bounded("toNodeSocket setNoDelay, setKeepAlive, ref and unref reach the connection", async () => {
+  const { l, a, b } = await pair();
+  const calls: string[] = [];
+  const spy = new Proxy(a, {
+    get(target, prop) {
+      const v = Reflect.get(target, prop, target);
+      if (typeof v !== "function") return v;
+      return (...args: unknown[]) => {
+        if (["setNoDelay", "setKeepAlive", "ref", "unref"].includes(String(prop))) {
+          calls.push(`${String(prop)}(${args.join(",")})`);
+        }
+        return v.apply(target, args);
+      };
+    },
+  });
+  const sock = toNodeSocket(spy);
+  sock.setNoDelay(false).setNoDelay().setKeepAlive(true, 2_000).setKeepAlive(false).unref().ref();
+  assert.deepEqual(calls, [
+    "setNoDelay(false)",
+    "setNoDelay(true)",
+    "setKeepAlive(true,2000)",
+    "setKeepAlive(false)",
+    "unref()",
+    "ref()",
+  ]);
+  sock.destroy();
+  b.close();
+  l.close();
+  await Promise.all([a.closed, b.closed]);
+});
+
+Deno.test("toNodeSocket unref() lets the process exit while a Deno.TcpConn's read is pending; ref() keeps it", async () => {
+  const script = (unref: boolean) => `
+    import { toNodeSocket } from ${JSON.stringify(new URL("../../mod.ts", import.meta.url).href)};
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const c = await Deno.connect({ hostname: "127.0.0.1", port: l.addr.port });
+    const peer = await l.accept();
+    l.close();
+    globalThis.peer = peer; // held, never read
+    const sock = toNodeSocket(c);
+    sock.resume(); // a read stays pending
+    sock.setTimeout(60_000);
+    ${unref ? "sock.unref();" : "sock.unref().ref();"}
+    console.log("waiting");
+  `;
+  const spawn = (unref: boolean) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--ext=ts", script(unref)],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+  const unrefd = spawn(true);
+  const refd = spawn(false);
+  const reader = refd.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    // The unref'd one ends by itself once its script ran.
+    const out = await within(unrefd.output(), 30_000, "unref'd process exits");
+    assert.deepEqual([out.code, new TextDecoder().decode(out.stdout).trim()], [0, "waiting"]);
+    // The ref'd one is still running 1 s after its script ran.
+    let text = "";
+    while (!text.includes("waiting")) {
+      const r = await within(reader.read(), 30_000, "ref'd process runs its script");
+      if (r.done) break;
+      text += r.value;
+    }
+    assert.equal(text.trim(), "waiting");
+    const exited = refd.status.then(() => "exited");
+    const state = await Promise.race([exited, new Promise((r) => setTimeout(r, 1_000, "running"))]);
+    assert.equal(state, "running");
+  } finally {
+    for (const child of [unrefd, refd]) {
+      try {
+        child.kill();
+      } catch {
+        // already exited
+      }
+      await child.status;
+    }
+    await reader.cancel();
+  }
+});
