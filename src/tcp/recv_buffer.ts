@@ -5,7 +5,7 @@
  * @module
  */
 
-import { releaseMemory } from "./release_memory.ts";
+import { giveRing, POOLED_RING, takeRing } from "./ring_pool.ts";
 
 /** A held out-of-order range, as byte offsets from RCV.NXT (`start` inclusive, `end` exclusive). */
 export interface RecvRange {
@@ -16,7 +16,8 @@ export interface RecvRange {
 }
 
 /** Bytes of the ring a new buffer starts with. */
-const INITIAL_RING = 4 * 1024;
+// Rings of this size come from and go back to a free list (ring_pool.ts).
+const INITIAL_RING = POOLED_RING;
 /** Ring size after {@linkcode RecvBuffer.compact} (small enough to live in the JS heap). */
 const COMPACT_RING = 64;
 
@@ -96,7 +97,7 @@ export class RecvBuffer {
     this.#capacity = capacity;
     this.#limit = capacity;
     // Small: most connections of a request/response workload never grow it (it doubles on demand).
-    this.#ring = new Uint8Array(Math.min(capacity, INITIAL_RING));
+    this.#ring = takeRing(Math.min(capacity, INITIAL_RING));
     this.#maxRanges = maxRanges;
   }
 
@@ -291,7 +292,7 @@ export class RecvBuffer {
       next.set(old.subarray(from, from + n), to);
       abs += n;
     }
-    releaseMemory(old); // copied: freed now, not at the next GC (release_memory.ts)
+    giveRing(old); // copied: pooled or freed now (ring_pool.ts)
     this.#ring = next;
   }
 
@@ -328,7 +329,7 @@ export class RecvBuffer {
     // the out-of-order ranges go too (allocated again at the next gap)
     this.#starts = this.#ends = this.#stamps = NO_RANGES;
     if (this.#ring.length <= COMPACT_RING) return;
-    releaseMemory(this.#ring);
+    giveRing(this.#ring);
     this.#ring = new Uint8Array(Math.min(this.#capacity, COMPACT_RING));
   }
 
@@ -338,8 +339,8 @@ export class RecvBuffer {
       this.#readable === 0 && this.#count === 0 && this.#ring.length > this.#limit &&
       this.#ring.length > INITIAL_RING
     ) {
-      releaseMemory(this.#ring);
-      this.#ring = new Uint8Array(Math.min(this.#capacity, INITIAL_RING));
+      giveRing(this.#ring);
+      this.#ring = takeRing(Math.min(this.#capacity, INITIAL_RING));
     }
   }
 }

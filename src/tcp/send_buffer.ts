@@ -6,6 +6,7 @@
  */
 
 import { releaseMemory } from "./release_memory.ts";
+import { giveRing, POOLED_RING, takeRing } from "./ring_pool.ts";
 
 /**
  * A fixed-capacity byte ring holding unacknowledged and not-yet-sent data.
@@ -35,7 +36,8 @@ import { releaseMemory } from "./release_memory.ts";
 // Small: most connections of a request/response workload never grow it (it doubles on demand).
 /** The scratch buffer until a wrapped read needs one: shared, never written. */
 const NO_BYTES = new Uint8Array(0);
-const INITIAL_RING = 4 * 1024;
+// Rings of this size come from and go back to a free list (ring_pool.ts).
+const INITIAL_RING = POOLED_RING;
 /** Ring size after {@linkcode SendBuffer.compact} (small enough to live in the JS heap). */
 export const COMPACT_RING = 64;
 
@@ -60,7 +62,7 @@ export class SendBuffer {
     }
     this.#capacity = capacity;
     this.#limit = capacity;
-    this.#ring = new Uint8Array(Math.min(capacity, INITIAL_RING));
+    this.#ring = takeRing(Math.min(capacity, INITIAL_RING));
   }
 
   /**
@@ -169,7 +171,7 @@ export class SendBuffer {
     size = Math.min(size, Math.max(want, this.#limit));
     const next = new Uint8Array(size);
     if (this.#length > 0) next.set(this.peek(0, this.#length), 0);
-    releaseMemory(this.#ring); // copied: freed now, not at the next GC (release_memory.ts)
+    giveRing(this.#ring); // copied: pooled or freed now (ring_pool.ts)
     this.#ring = next;
     this.#head = 0;
   }
@@ -203,7 +205,7 @@ export class SendBuffer {
    */
   compact(): void {
     if (this.#length !== 0 || this.#ring.length <= COMPACT_RING) return;
-    releaseMemory(this.#ring);
+    giveRing(this.#ring);
     releaseMemory(this.#scratch);
     this.#ring = new Uint8Array(COMPACT_RING);
     this.#head = 0;
@@ -213,8 +215,8 @@ export class SendBuffer {
   /** Empty and larger than its limit allows: give the memory back (a budget shrank it). */
   #trim(): void {
     if (this.#ring.length > this.#limit && this.#ring.length > INITIAL_RING) {
-      releaseMemory(this.#ring);
-      this.#ring = new Uint8Array(Math.min(this.#capacity, INITIAL_RING));
+      giveRing(this.#ring);
+      this.#ring = takeRing(Math.min(this.#capacity, INITIAL_RING));
     }
     if (this.#scratch.length > this.#limit) {
       releaseMemory(this.#scratch);

@@ -29,6 +29,8 @@ export const REC_APP_LIMITED = 8;
 // Small: a short connection sends a few segments, and arrays this small live on V8's heap
 // (no backing store each); a bulk sender doubles them in its first round trips.
 const INITIAL_CAPACITY = 8;
+/** Bytes per record: four float64, two uint32 and one uint8 field (one buffer holds all seven arrays). */
+const RECORD_BYTES = 4 * 8 + 2 * 4 + 1;
 // Until the first record (and again after `compact`) the arrays are these shared empty ones:
 // a connection in TIME_WAIT holds seven typed arrays less (about 1.5 KB of heap).
 const NO_U32 = new Uint32Array(0);
@@ -212,9 +214,9 @@ export class SendRecords {
     this.flags = NO_U8;
   }
 
+  /** Frees the one buffer behind the seven arrays (`xmit` is its first view). */
   #release(): void {
-    for (const a of [this.startSeq, this.endSeq, this.xmit, this.delivered]) releaseMemory(a);
-    for (const a of [this.deliveredTime, this.firstSent, this.flags]) releaseMemory(a);
+    if (this.#cap > 0) releaseMemory(new Uint8Array(this.xmit.buffer));
   }
 
   /** Slots the arrays have room for. */
@@ -224,18 +226,28 @@ export class SendRecords {
 
   #grow(): void {
     const cap = Math.max(INITIAL_CAPACITY, this.#cap * 2);
+    // One buffer holds all seven arrays: seven typed arrays of their own cost ≈ 3.7 µs per
+    // connection on Deno 2.9, one buffer and seven views ≈ 0.8 µs (issue 15).
+    const b = new ArrayBuffer(cap * RECORD_BYTES);
     const order = <T extends Uint32Array | Float64Array | Uint8Array>(src: T, dst: T): T => {
       for (let i = 0; i < this.#n; i++) dst[i] = src[(this.#head + i) & this.#mask];
-      releaseMemory(src); // copied: freed now, not at the next GC (release_memory.ts)
       return dst;
     };
-    this.startSeq = order(this.startSeq, new Uint32Array(cap));
-    this.endSeq = order(this.endSeq, new Uint32Array(cap));
-    this.xmit = order(this.xmit, new Float64Array(cap));
-    this.delivered = order(this.delivered, new Float64Array(cap));
-    this.deliveredTime = order(this.deliveredTime, new Float64Array(cap));
-    this.firstSent = order(this.firstSent, new Float64Array(cap));
-    this.flags = order(this.flags, new Uint8Array(cap));
+    const xmit = order(this.xmit, new Float64Array(b, 0, cap));
+    const delivered = order(this.delivered, new Float64Array(b, 8 * cap, cap));
+    const deliveredTime = order(this.deliveredTime, new Float64Array(b, 16 * cap, cap));
+    const firstSent = order(this.firstSent, new Float64Array(b, 24 * cap, cap));
+    const startSeq = order(this.startSeq, new Uint32Array(b, 32 * cap, cap));
+    const endSeq = order(this.endSeq, new Uint32Array(b, 36 * cap, cap));
+    const flags = order(this.flags, new Uint8Array(b, 40 * cap, cap));
+    this.#release(); // copied: freed now, not at the next GC (release_memory.ts)
+    this.xmit = xmit;
+    this.delivered = delivered;
+    this.deliveredTime = deliveredTime;
+    this.firstSent = firstSent;
+    this.startSeq = startSeq;
+    this.endSeq = endSeq;
+    this.flags = flags;
     this.#cap = cap;
     this.#mask = cap - 1;
     this.#head = 0;

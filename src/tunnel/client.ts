@@ -19,6 +19,7 @@ import { resetTcpConn } from "./kernel_reset.ts";
 import type { EndpointFactory, TunnelAddr, TunnelEndpoint } from "./transport.ts";
 import { openTouEndpoint } from "./tou_endpoint.ts";
 import { connectTimeoutSignal, DEFAULT_CONNECT_TIMEOUT_S, tunnelTcp } from "./dead_peer.ts";
+import { FirstBytesWait } from "./first_bytes_wait.ts";
 
 /** Longest wait for the last FIN exchanges when closing (ms). */
 const GRACE_MAX_MS = 2_000;
@@ -97,7 +98,8 @@ export class TunnelClient {
   #encrypted = false;
   #cipherName = "none";
   #connectTimeoutMs: number;
-  #firstBytesWaitMs: number;
+  /** The wait for an application's first bytes (undefined: no wait). */
+  #firstBytes: FirstBytesWait | undefined;
   /** Connect options per tunnel port, rebuilt when the shared timeout signal changes. */
   #connectOpts = new Map<number, Parameters<TunnelEndpoint["connect"]>[0]>();
 
@@ -112,7 +114,7 @@ export class TunnelClient {
     this.server = server;
     this.#log = log;
     this.#connectTimeoutMs = connectTimeoutMs;
-    this.#firstBytesWaitMs = firstBytesWaitMs;
+    this.#firstBytes = firstBytesWaitMs > 0 ? new FirstBytesWait(firstBytesWaitMs) : undefined;
     this.relay = new Relay("client", log);
   }
 
@@ -274,7 +276,7 @@ export class TunnelClient {
     const buf = new Uint8Array(FIRST_READ_SIZE);
     const result = tcp.read(buf);
     result.catch(() => {}); // its error reaches the relay's first read
-    if (this.#firstBytesWaitMs > 0) await firstBytesOrTimeout(result, this.#firstBytesWaitMs);
+    if (this.#firstBytes !== undefined) await this.#firstBytes.wait(result);
     let tunnel;
     try {
       tunnel = await this.endpoint.connect(this.#connectOptions(port));
@@ -317,14 +319,3 @@ export class TunnelClient {
 const FIRST_READ_SIZE = 1500;
 /** How long the client waits for the application's first bytes before opening the tunnel. */
 export const FIRST_BYTES_WAIT_MS = 1;
-
-function firstBytesOrTimeout(read: Promise<number | null>, ms: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    const done = () => {
-      clearTimeout(t);
-      resolve();
-    };
-    read.then(done, done);
-  });
-}

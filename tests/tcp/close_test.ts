@@ -80,6 +80,8 @@ Deno.test("TcpConnection goes CLOSE_WAIT → LAST_ACK → CLOSED when the peer c
   s.send({ seq: s.r(11), ack: s.l(6) });
   assert.equal(s.conn.state, "CLOSED");
   assert.deepEqual(s.states(), ["CLOSE_WAIT", "LAST_ACK", "CLOSED"]);
+  // Both buffers are empty: their rings went back to the free list (ring_pool.ts).
+  assert.equal(s.conn.bufferBytes, 2 * 64);
   assert.equal(s.conn.pollTimeout(), Infinity);
 });
 
