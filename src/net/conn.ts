@@ -237,6 +237,13 @@ export class TouConn implements Deno.TcpConn {
   async #write(p: Uint8Array, inFlight: boolean, forStream: boolean): Promise<number> {
     let waited = inFlight;
     for (;;) {
+      if (this.#resetPending()) {
+        // as #readable does: the core is CLOSED by a RST whose "error" event still waits for
+        // the end-of-batch drain; wait for it so the write fails as the reset, not NotConnected
+        await this.#waitWritable();
+        waited = true;
+        continue;
+      }
       this.#checkWrite(waited, forStream);
       if (p.byteLength === 0) return 0;
       let n: number;
@@ -550,6 +557,12 @@ export class TouConn implements Deno.TcpConn {
     const st = this.#sc.state;
     if (this.#sc.released || st === "CLOSED" || st === "TIME_WAIT") return -1;
     return 0;
+  }
+
+  /** The core is CLOSED but its events (a reset's "error", "closed") are not delivered yet. */
+  #resetPending(): boolean {
+    return !this.#appClosed && this.#error === undefined && this.#sc.deferred &&
+      this.#sc.state === "CLOSED";
   }
 
   #checkWrite(waited: boolean, forStream: boolean): void {
