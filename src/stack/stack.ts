@@ -152,6 +152,8 @@ export class Stack implements ConnectionDriver {
   #listenerOf = new Map<StackConnection, StackListener>();
   /** Connections in TIME_WAIT (tcp_max_tw_buckets counts them). */
   #timeWait = new Set<StackConnection>();
+  /** Connections not in TIME_WAIT: the ones whose buffers a memory budget pass bounds. */
+  #live = new Set<StackConnection>();
   /** Key of the SO_REUSEPORT hash; drawn when first needed. */
   #reusePortKey: Uint8Array | undefined;
   #portUse = new Map<number, number>(); // local port → connections using it
@@ -186,8 +188,12 @@ export class Stack implements ConnectionDriver {
   #cookies: FastOpenCookies | undefined;
   #limits: ConnectionLimits;
   #memoryBudget: number;
-  /** Per-direction buffer share last applied (Infinity: no budget in force). */
+  /** The exact per-direction buffer share of `memoryBudget` now (Infinity: no budget in force). */
   #share = Number.POSITIVE_INFINITY;
+  /** The share connections are given: `#share` with headroom (see `#rebalance`). */
+  #target = Number.POSITIVE_INFINITY;
+  /** The largest share any connection holds since the last pass over all of them. */
+  #maxApplied = Number.POSITIVE_INFINITY;
   #pressure = false;
   #closing = false;
   /** Drop counters of the connections already released. */
@@ -286,7 +292,7 @@ export class Stack implements ConnectionDriver {
     this.#limits.set(options.maxConnections, options.maxConnectionsPerAddr);
     if (options.memoryBudget !== undefined) {
       this.#memoryBudget = options.memoryBudget;
-      this.#rebalance();
+      this.#rebalance(true);
     }
   }
 
@@ -624,17 +630,21 @@ export class Stack implements ConnectionDriver {
     let byPorts = this.#demux.get(host);
     if (byPorts === undefined) this.#demux.set(host, byPorts = new Map());
     const old = byPorts.get(c.key);
-    if (old !== undefined) this.#conns.delete(old); // replaced, as a map entry would be
+    if (old !== undefined) {
+      this.#conns.delete(old); // replaced, as a map entry would be
+      this.#live.delete(old);
+    }
     this.#lastConn = this.#lastFrom = undefined;
     byPorts.set(c.key, c);
     this.#conns.add(c);
+    this.#live.add(c);
     this.#portUse.set(c.localPort, (this.#portUse.get(c.localPort) ?? 0) + 1);
     if (c.listenerPort !== undefined) {
       c.capped = true;
       this.#limits.add(c.remote.hostname);
     }
-    this.#rebalance();
-    if (this.#share !== Number.POSITIVE_INFINITY) this.#applyShare(c);
+    this.#rebalance(false);
+    if (this.#target !== Number.POSITIVE_INFINITY) this.#applyShare(c);
   }
 
   #uncap(c: StackConnection): void {
@@ -646,22 +656,46 @@ export class Stack implements ConnectionDriver {
   /**
    * The memory budget (limits.ts): every connection's buffers bounded by an
    * equal share; counts each entry into pressure (share below the configured sizes).
+   *
+   * Cheap per connection added or released (issue 15: a pass over every
+   * connection whenever the quantised share moved cost 4–6 µs per short
+   * connection of a tunnel, thousands of them in TIME_WAIT). A pass skips
+   * connections in TIME_WAIT: their buffers are given back and never grow
+   * again (they still count in the share). Connections are given `#target`,
+   * the share of an eighth more connections than there are, so that a count
+   * going up and down across one share step starts no pass: it takes about
+   * an eighth more connections than when one last got its share before the
+   * others are shrunk again (a pass, `#maxApplied` above the exact share).
+   * A share that grows is not pushed to every connection: each takes the
+   * new target at its next drain (`#drain`) once that is a quarter above its
+   * own, and a new connection at once. The budget holds throughout: no connection
+   * holds more than the exact share of the present count.
+   * `force` (a reconfiguration) applies the target to every connection now.
    */
-  #rebalance(): void {
+  #rebalance(force: boolean): void {
     if (this.#closing || (this.#memoryBudget <= 0 && this.#share === Number.POSITIVE_INFINITY)) {
       return;
     }
-    const share = bufferShare(this.#memoryBudget, this.#conns.size);
+    const n = this.#conns.size;
+    const share = bufferShare(this.#memoryBudget, n);
     const pressure = share < Math.max(this.#config.recvBufferSize, this.#config.sendBufferSize);
     if (pressure && !this.#pressure) this.counters.memoryPressure++;
     this.#pressure = pressure;
-    if (share === this.#share) return;
+    if (share === this.#share && !force) return;
     this.#share = share;
-    for (const c of this.#conns) this.#applyShare(c);
+    const target = bufferShare(this.#memoryBudget, n + (n >> 3));
+    this.#target = target === Number.POSITIVE_INFINITY
+      ? target
+      : Math.max(MIN_BUFFER_SHARE, Math.min(target, this.bufferShare));
+    if (!force && this.#maxApplied <= this.bufferShare) return;
+    this.#maxApplied = this.#target;
+    for (const c of this.#live) this.#applyShare(c);
   }
 
+  /** Gives `c` the current target share (and counts it in `#maxApplied`). */
   #applyShare(c: StackConnection): void {
-    const per = this.bufferShare;
+    const per = this.#target;
+    if (per > this.#maxApplied) this.#maxApplied = per;
     if (c.memoryShare === per) return;
     c.memoryShare = per;
     c.tcp.setMemoryLimits(per, per);
@@ -699,8 +733,9 @@ export class Stack implements ConnectionDriver {
     if (n <= 0) this.#portUse.delete(c.localPort);
     else this.#portUse.set(c.localPort, n);
     this.#timeWait.delete(c);
+    this.#live.delete(c);
     this.#uncap(c);
-    this.#rebalance();
+    this.#rebalance(false);
     const l = this.#listenerOf.get(c);
     if (c.fastOpenPending) this.#fastOpenDone(c, l);
     if (l !== undefined) {
@@ -739,6 +774,8 @@ export class Stack implements ConnectionDriver {
 
   #drain(c: StackConnection): void {
     const tcp = c.tcp;
+    // a share grown by a quarter since (#rebalance; smaller steps wait, as they come and go)
+    if (c.memoryShare * 1.25 <= this.#target) this.#applyShare(c);
     const now = this.runtime.now();
     for (let seg = tcp.pollTransmit(now); seg !== undefined; seg = tcp.pollTransmit(now)) {
       if (this.#tracing) this.#fanOutTrace(c); // a retransmission's event before its segment
@@ -802,6 +839,7 @@ export class Stack implements ConnectionDriver {
             return;
           }
           this.#timeWait.add(c);
+          this.#live.delete(c); // its buffers are given back and never grow again
         }
         break;
       case "closed":

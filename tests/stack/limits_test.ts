@@ -296,3 +296,53 @@ Deno.test("with the tunnel's settings (user timeout 20 s, anti-amplification) a 
   assert.equal(tb.stack.counters.halfOpenExpired, 1);
   tb.close();
 });
+
+Deno.test("memoryBudget: connections coming and going around one share step touch no other connection (O(1) amortised), the budget holds, and a grown share reaches a connection at its next drain", () => {
+  const budget = 1 << 20;
+  const tb = createTestbed({ stack: { memoryBudget: budget } });
+  const client = tb.addStack();
+  const l = tb.stack.listen(80, { backlog: 1024 });
+  for (let i = 0; i < 100; i++) client.connect(tb.stack.localAddr, 80);
+  tb.advance(50);
+  const held: StackConnection[] = [];
+  for (let c = l.accept(); c !== undefined; c = l.accept()) held.push(c);
+  assert.equal(held.length, 100);
+  let calls = 0;
+  for (const c of held) {
+    const orig = c.tcp.setMemoryLimits.bind(c.tcp);
+    c.tcp.setMemoryLimits = (r: number, s: number) => {
+      calls++;
+      orig(r, s);
+    };
+  }
+  const within = () => {
+    const n = tb.stack.connections().length;
+    for (const c of tb.stack.connections()) {
+      if (c.state === "TIME_WAIT") continue; // holds no buffers
+      assert.ok(c.memoryShare * 2 * n <= budget, `${c.memoryShare} × 2 × ${n} > ${budget}`);
+    }
+  };
+  within();
+  // 20 rounds of 8 connections opened and aborted: the count crosses share steps each time
+  for (let round = 0; round < 20; round++) {
+    const extra = Array.from({ length: 8 }, () => client.connect(tb.stack.localAddr, 80));
+    tb.advance(10);
+    within();
+    for (let c = l.accept(); c !== undefined; c = l.accept()) c.abort();
+    for (const c of extra) c.abort();
+    tb.advance(10);
+    within();
+    if (round === 0) calls = 0; // the first crossing may shrink them all once
+  }
+  assert.equal(calls, 0);
+  // half of them go: the share grows, and a connection takes it when it next has work
+  for (const c of held.splice(0, 50)) c.abort();
+  tb.advance(10);
+  const before = held[0].memoryShare;
+  assert.ok(tb.stack.bufferShare > before, `${tb.stack.bufferShare} ≤ ${before}`);
+  held[0].write(new Uint8Array(10));
+  tb.advance(10);
+  assert.ok(held[0].memoryShare > before);
+  within();
+  tb.close();
+});
