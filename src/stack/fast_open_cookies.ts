@@ -47,6 +47,14 @@ export class FastOpenCookies {
   #keyBorn: Instant | undefined;
   readonly #enc = new TextEncoder();
   readonly #tag = new Uint8Array(8);
+  /**
+   * The current secret's cookie of the last address asked about: a tunnel
+   * server's connections all come from one client, so each SYN's cookie is
+   * checked (and a fresh one made) without encoding the address and hashing
+   * it again (issue 15).
+   */
+  readonly #lastCookie = new Uint8Array(FAST_OPEN_COOKIE_LEN);
+  #lastIp: string | undefined;
 
   /**
    * @param random Fills a secret with random bytes.
@@ -64,6 +72,16 @@ export class FastOpenCookies {
     this.#key = new Uint8Array(16);
     this.#random(this.#key);
     this.#keyBorn = now;
+    this.#lastIp = undefined;
+  }
+
+  /** The current secret's cookie for `ip` (shared: copy it to keep it). */
+  #current(ip: string): Uint8Array {
+    if (ip !== this.#lastIp) {
+      siphash24(this.#key, this.#enc.encode(ip), this.#lastCookie);
+      this.#lastIp = ip;
+    }
+    return this.#lastCookie;
   }
 
   #maybeRotate(now: Instant): void {
@@ -74,16 +92,18 @@ export class FastOpenCookies {
   /** A fresh cookie for a client at `ip`. */
   cookie(ip: string, now: Instant): Uint8Array {
     this.#maybeRotate(now);
-    return siphash24(this.#key, this.#enc.encode(ip), new Uint8Array(FAST_OPEN_COOKIE_LEN));
+    return this.#current(ip).slice();
   }
 
   /** Whether `cookie` is one this server gave to `ip` (with the current or previous secret). */
   check(ip: string, cookie: Uint8Array, now: Instant): CookieVerdict {
     this.#maybeRotate(now);
     if (cookie.length !== FAST_OPEN_COOKIE_LEN) return "invalid";
-    const msg = this.#enc.encode(ip);
-    if (equal(siphash24(this.#key, msg, this.#tag), cookie)) return "valid";
-    if (this.#oldKey !== undefined && equal(siphash24(this.#oldKey, msg, this.#tag), cookie)) {
+    if (equal(this.#current(ip), cookie)) return "valid";
+    if (
+      this.#oldKey !== undefined &&
+      equal(siphash24(this.#oldKey, this.#enc.encode(ip), this.#tag), cookie)
+    ) {
       return "valid-old-key";
     }
     return "invalid";

@@ -166,6 +166,8 @@ export class Stack implements ConnectionDriver {
   #isnQueue: Seq[] = [];
   /** ISNs bound to a 4-tuple (test seam), by tuple key. */
   #isnByTuple = new Map<string, Seq>();
+  /** Scratch of `#random32`. */
+  readonly #rand4 = new Uint8Array(4);
   #range: readonly [number, number];
   #synQueueLimit: number;
   #fastOpenQueueLimit: number;
@@ -585,20 +587,21 @@ export class Stack implements ConnectionDriver {
   }
 
   #random32(): number {
-    const b = new Uint8Array(4);
+    const b = this.#rand4;
     this.runtime.randomBytes(b);
     return (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
   }
 
   #takeIsn(remote: DatagramAddr, localPort: number, remotePort: number, now: number): Seq {
-    const key = tupleKey(remote, localPort, remotePort);
-    const bound = this.#isnByTuple.get(key);
-    if (bound !== undefined) {
-      this.#isnByTuple.delete(key);
-      return bound;
+    if (this.#isnByTuple.size > 0) { // test seams: no key string per connection without them
+      const key = tupleKey(remote, localPort, remotePort);
+      const bound = this.#isnByTuple.get(key);
+      if (bound !== undefined) {
+        this.#isnByTuple.delete(key);
+        return bound;
+      }
     }
-    const queued = this.#isnQueue.shift();
-    if (queued !== undefined) return queued;
+    if (this.#isnQueue.length > 0) return this.#isnQueue.shift()!;
     // RFC 6528 §3
     return generateIsn(this.#isnSecret, {
       localAddr: this.#localAddrText,

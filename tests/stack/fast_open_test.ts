@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { createTestbed, type Testbed } from "../../src/testing/mod.ts";
-import { FastOpenCache } from "../../src/stack/fast_open_cookies.ts";
+import { FastOpenCache, FastOpenCookies } from "../../src/stack/fast_open_cookies.ts";
 import type { Stack } from "../../src/stack/stack.ts";
 import type { StackConnection } from "../../src/stack/stack_connection.ts";
 import type { TcpSegment } from "../../src/wire/tcp_segment.ts";
@@ -335,4 +335,26 @@ Deno.test("Fast Open: a server that answered and closed before its SYN-ACK arriv
   // the client's SYN retransmission at 1 s is answered at once: done long before its next at 3 s
   assert.ok(tb.now - start < 600, `took ${tb.now - start} ms after the path healed`);
   tb.close();
+});
+
+Deno.test("Fast Open cookie jar: the last address's cookie is remembered per secret: a rotation makes a new one, the old stays valid one period, other addresses get their own", () => {
+  let n = 0;
+  const jar = new FastOpenCookies((b) => b.fill(++n), 1000);
+  const a = jar.cookie("10.0.0.1", 0);
+  const b = jar.cookie("10.0.0.2", 0);
+  assert.notDeepEqual(a, b);
+  assert.equal(jar.check("10.0.0.1", a, 1), "valid");
+  assert.equal(jar.check("10.0.0.2", a, 1), "invalid");
+  assert.equal(jar.check("10.0.0.2", b, 1), "valid");
+  assert.deepEqual(jar.cookie("10.0.0.1", 2), a); // a copy: the jar's own is not handed out
+  a[0] ^= 1;
+  assert.equal(jar.check("10.0.0.1", a, 3), "invalid");
+  a[0] ^= 1;
+  const fresh = jar.cookie("10.0.0.1", 1000); // rotated here
+  assert.notDeepEqual(fresh, a);
+  assert.equal(jar.check("10.0.0.1", fresh, 1001), "valid");
+  assert.equal(jar.check("10.0.0.1", a, 1001), "valid-old-key");
+  jar.rotate(1500);
+  assert.equal(jar.check("10.0.0.1", a, 1501), "invalid");
+  assert.equal(jar.check("10.0.0.1", fresh, 1501), "valid-old-key");
 });
