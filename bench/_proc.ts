@@ -8,8 +8,19 @@
  * @module
  */
 
+import { v8FlagsArg } from "../cli/_v8_flags.ts";
+
 /** CLOCK_TICKS of `/proc/PID/stat` (USER_HZ; 100 on Linux x86_64). */
 const USER_HZ = 100;
+
+/**
+ * The V8 flags argument tou's own processes run with (`deno task tou`), for
+ * benchmarks that start `cli/main.ts`: none when `TOU_BENCH_V8_DEFAULT=1`
+ * asks for V8's defaults (to measure what the flags cost).
+ */
+export function touV8Args(): string[] {
+  return Deno.env.get("TOU_BENCH_V8_DEFAULT") === "1" ? [] : [v8FlagsArg()];
+}
 
 /**
  * User + system CPU seconds of a running process, from `/proc/PID/stat`

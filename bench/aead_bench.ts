@@ -17,8 +17,13 @@
  * the whole SealedSocket send + receive path with node:crypto and with
  * sodium-native. Also times one key derivation.
  *
- * Usage: `deno run -A bench/aead_bench.ts [seconds per candidate, default 1.2]`
- * (about 17 s in all by default).
+ * Also AES-256-GCM from OpenSSL's libcrypto through FFI with one context per
+ * key (`aes256GcmLibcrypto.withKey`, what sealed sockets use for
+ * `cipher: "auto"`) and the SealedSocket path with it.
+ *
+ * Usage: `deno run -A bench/aead_bench.ts [seconds per candidate, default 1.2] [filter]`
+ * (about 20 s in all by default); with a filter only the candidates whose
+ * name contains it run (e.g. `0.5 gcm`), and the ratios are skipped.
  *
  * @module
  */
@@ -34,6 +39,7 @@ import {
   chacha20Poly1305Sodium,
   sodiumUnavailableReason,
 } from "../src/seal/aead.ts";
+import { aes256GcmLibcrypto, libcryptoUnavailableReason } from "../src/seal/aes_gcm.ts";
 import { deriveSessionKey } from "../src/seal/key_schedule.ts";
 import { SealedSocket } from "../src/seal/sealed_socket.ts";
 import type {
@@ -46,6 +52,8 @@ import type {
 const SIZE = 1400;
 const AAD_LEN = 28;
 const perCandidateMs = (Number(Deno.args[0]) || 1.2) * 1000;
+const only = Deno.args[1];
+const selected = (name: string) => only === undefined || name.includes(only);
 
 const key = crypto.getRandomValues(new Uint8Array(32));
 const aad = crypto.getRandomValues(new Uint8Array(AAD_LEN));
@@ -79,6 +87,7 @@ function checkOpened(): void {
 }
 
 function runSync(name: string, roundTrip: (i: number) => void): void {
+  if (!selected(name)) return;
   let i = 0;
   const warm = performance.now();
   while (performance.now() - warm < 150) roundTrip(i++);
@@ -96,6 +105,7 @@ async function runAsync(
   inFlight: number,
   roundTrip: (i: number) => Promise<void>,
 ): Promise<void> {
+  if (!selected(name)) return;
   let n = 0;
   const t0 = performance.now();
   let t = t0;
@@ -293,6 +303,22 @@ runSync("aes-256-gcm (native node:crypto)", (i) => {
   checkOpened();
 });
 
+// AES-256-GCM through libcrypto: one EVP context per key, reused (as SealedSocket does).
+if (aes256GcmLibcrypto === undefined) {
+  console.log(`aes-256-gcm (libcrypto): unavailable: ${libcryptoUnavailableReason}`);
+} else {
+  const sealKey = aes256GcmLibcrypto.withKey!(key);
+  const openKey = aes256GcmLibcrypto.withKey!(key);
+  runSync(`${aes256GcmLibcrypto.name}, keyed`, (i) => {
+    nonceView.setUint32(8, i);
+    sealKey.seal(nonce, aad, plaintext, sealedBuf);
+    if (openKey.open(nonce, aad, sealedBuf, openedBuf) !== SIZE) throw new Error("open failed");
+    checkOpened();
+  });
+  sealKey.dispose();
+  openKey.dispose();
+}
+
 // --- the whole SealedSocket path: header, seal, replay window, open ---
 class Wire implements DatagramSocket {
   handler: DatagramHandler | undefined;
@@ -331,9 +357,10 @@ function sealedPath(aead: Aead, label: string): void {
 }
 sealedPath(chacha20Poly1305Native, "node:crypto");
 if (chacha20Poly1305Sodium !== undefined) sealedPath(chacha20Poly1305Sodium, "sodium-native");
+if (aes256GcmLibcrypto !== undefined) sealedPath(aes256GcmLibcrypto, "libcrypto AES-256-GCM");
 
 // --- key derivation (once per new peer salt) ---
-{
+if (selected("HKDF")) {
   const salt = new Uint8Array(16);
   let n = 0;
   const t0 = performance.now();
@@ -349,6 +376,7 @@ if (chacha20Poly1305Sodium !== undefined) sealedPath(chacha20Poly1305Sodium, "so
   );
 }
 
+if (only !== undefined) Deno.exit(0);
 const by = (prefix: string) => results.find((r) => r.name.startsWith(prefix))!.perSec;
 const webSeq = by("WebCrypto AES-256-GCM, awaited");
 const webBatch = by("WebCrypto AES-256-GCM, 64");
@@ -392,6 +420,14 @@ for (
 }
 const path = (label: string) => results.find((r) => r.name.endsWith(`(${label})`))?.perSec;
 const pathNative = path("node:crypto"), pathSodium = path("sodium-native");
+const pathAes = path("libcrypto AES-256-GCM");
+if (pathSodium !== undefined && pathAes !== undefined) {
+  console.log(
+    `ratio SealedSocket path libcrypto AES-256-GCM / sodium-native: ${
+      (pathAes / pathSodium).toFixed(2)
+    }×`,
+  );
+}
 if (pathNative !== undefined && pathSodium !== undefined) {
   console.log(
     `ratio SealedSocket path sodium-native / node:crypto: ${(pathSodium / pathNative).toFixed(2)}×`,

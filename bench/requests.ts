@@ -37,6 +37,7 @@ import {
   ProcessGroup,
   sleep,
   startImpair,
+  touV8Args,
   which,
 } from "./_proc.ts";
 
@@ -130,6 +131,7 @@ async function startTunnel(kind: string, targetPort: number, oneWay: number): Pr
     const s = group.start("tou server", Deno.execPath(), [
       "run",
       "-A",
+      ...touV8Args(),
       CLI,
       "server",
       "--listen",
@@ -141,6 +143,7 @@ async function startTunnel(kind: string, targetPort: number, oneWay: number): Pr
     const c = group.start("tou client", Deno.execPath(), [
       "run",
       "-A",
+      ...touV8Args(),
       CLI,
       "client",
       "--server",

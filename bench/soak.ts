@@ -57,6 +57,7 @@ import {
 } from "./_proc.ts";
 import type { ProxyReport } from "./impair.ts";
 import { fetchStat, type StatSnapshot } from "../src/tunnel/stat.ts";
+import { v8FlagsArg } from "../cli/_v8_flags.ts";
 
 const CLI = new URL("../cli/main.ts", import.meta.url).pathname;
 const SELF = new URL(import.meta.url).pathname;
@@ -560,6 +561,7 @@ async function run(o: Options): Promise<SoakResult> {
     server = group.start("tou-server", Deno.execPath(), [
       "run",
       "-A",
+      v8FlagsArg(), // as `deno task tou` runs it
       CLI,
       "server",
       "--listen",
@@ -575,6 +577,7 @@ async function run(o: Options): Promise<SoakResult> {
     client = group.start("tou-client", Deno.execPath(), [
       "run",
       "-A",
+      v8FlagsArg(),
       CLI,
       "client",
       "--server",

@@ -93,6 +93,8 @@ export const OPTION_HELP = {
     `read the pre-shared key from this file (hex or base64, >= 32 bytes, mode 600; also ${KEY_ENV})`,
   allowReadableKeyFile: "accept a key file that other users can read (refused by default)",
   plaintext: "run without a key: traffic is neither encrypted nor authenticated",
+  cipher:
+    "AEAD this side seals with: auto, aes-256-gcm, chacha20-poly1305; each side opens both (default: auto, AES-256-GCM when libcrypto loads, else ChaCha20-Poly1305)",
   keepalive:
     `probe a silent peer after this many seconds, then every half of it; 3 unanswered probes reset the connection; 0 off (default: ${DEFAULT_KEEPALIVE_S})`,
   userTimeout:

@@ -34,6 +34,7 @@ import { mergeSnapshots, type WorkerSnapshot } from "../src/tunnel/stat_merge.ts
 import { ShutdownSignals } from "../src/tunnel/shutdown.ts";
 import { kernelUdpAvailable } from "../src/udp/kernel_udp_socket.ts";
 import { describeExit, WorkerProcess } from "../src/tunnel/worker_pool.ts";
+import { v8FlagsArg } from "./_v8_flags.ts";
 import {
   type CliContext,
   type ConfigFlags,
@@ -268,7 +269,7 @@ const PERMISSIONS = ["net", "read", "write", "env", "ffi", "sys"] as const;
  * paths or hosts is not passed on) and the project's deno.json.
  */
 export function denoRunArgs(module: URL): string[] {
-  const args = ["run", "--no-prompt"];
+  const args = ["run", "--no-prompt", v8FlagsArg()];
   for (const name of PERMISSIONS) {
     if (Deno.permissions.querySync({ name }).state === "granted") args.push(`--allow-${name}`);
   }

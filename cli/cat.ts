@@ -47,6 +47,7 @@ export function catCommand(ctx: CliContext): Command<[], Record<string, unknown>
     .option("--key-file <path>", OPTION_HELP.keyFile)
     .option("--allow-readable-key-file", OPTION_HELP.allowReadableKeyFile)
     .option("--plaintext", OPTION_HELP.plaintext)
+    .option("--cipher <name>", OPTION_HELP.cipher)
     .option("--config <file>", OPTION_HELP.config)
     .option("--congestion <name>", OPTION_HELP.congestion)
     .option("--keepalive <seconds>", OPTION_HELP.keepalive, numberOrText)
@@ -81,6 +82,7 @@ Exit status: 0 success, 1 runtime failure (refused, reset), 2 usage error.`,
         logFormat: opts.logFormat,
         listen: opts.listen,
         congestion: opts.congestion,
+        cipher: opts.cipher,
       });
       let connect: { server: { hostname: string; port: number }; tunnelPort: number } | undefined;
       let listen: { addr: { hostname: string; port: number }; tunnelPort?: number } | undefined;
@@ -116,6 +118,7 @@ Exit status: 0 success, 1 runtime failure (refused, reset), 2 usage error.`,
           input: ctx.io.stdin,
           output: ctx.io.stdoutBytes,
           key: key.key,
+          cipher: cfg.cipher,
           tcp: tcpOptionsOf(cfg),
           keepAliveMs: seconds(cfg.keepalive),
           userTimeoutMs: seconds(cfg.userTimeout),

@@ -39,6 +39,7 @@ export function clientCommand(ctx: CliContext): Command<[], Record<string, unkno
     .option("--key-file <path>", OPTION_HELP.keyFile)
     .option("--allow-readable-key-file", OPTION_HELP.allowReadableKeyFile)
     .option("--plaintext", OPTION_HELP.plaintext)
+    .option("--cipher <name>", OPTION_HELP.cipher)
     .option("--config <file>", OPTION_HELP.config)
     .option("--control <addr>", OPTION_HELP.control)
     .option(

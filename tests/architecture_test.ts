@@ -2,7 +2,8 @@
  * House rules checked on every run (STYLE.md): imports only point down the
  * layers, src has no import cycle (type-only imports count), and the
  * protocol core (src/wire, src/tcp) takes time, timers and randomness from
- * outside.
+ * outside, and the congestion-control interface names no algorithm (the
+ * registry makes them by name).
  */
 import assert from "node:assert/strict";
 
@@ -220,4 +221,46 @@ Deno.test("src/wire and src/tcp never reach for clocks, timers, randomness or De
     });
   }
   assert.deepEqual(bad, []);
+});
+
+Deno.test("the congestion interface presumes no algorithm, and only the registry outside it knows the algorithms (issue 9)", () => {
+  const graph = importGraph();
+  const dir = "tcp/congestion/";
+  const iface = `${dir}congestion_controller.ts`;
+  assert.deepEqual(
+    graph.get(iface),
+    ["time.ts"],
+    "the interface imports no algorithm and no registry",
+  );
+  const algorithms = ["bbr.ts", "cubic.ts", "new_reno.ts", "none.ts"].map((f) => dir + f);
+  const importers = new Map<string, string[]>();
+  for (const [from, targets] of graph) {
+    for (const t of targets) {
+      if (algorithms.includes(t)) importers.set(t, [...importers.get(t) ?? [], from]);
+    }
+  }
+  for (const a of algorithms) {
+    assert.deepEqual(importers.get(a), [`${dir}registry.ts`], `${a} is made only by name`);
+    assert.ok(!graph.get(a)!.includes(`${dir}registry.ts`), `${a} does not import the registry`);
+  }
+  // the controller gets signals and answers a window and a rate: no NewReno hooks
+  const code = Deno.readTextFileSync(`${root}src/${iface}`).split("\n")
+    .filter((line) => !/^\s*(\/\/|\*|\/\*\*)/.test(line)).join("\n");
+  const body = code.slice(code.indexOf("export interface CongestionController {"));
+  const members = [...body.slice(0, body.indexOf("\n}")).matchAll(/^ {2}(?:readonly )?(\w+)/gm)]
+    .map((m) => m[1]);
+  assert.deepEqual(members, [
+    "name",
+    "cwnd",
+    "ssthresh",
+    "usesPrr",
+    "pacingRate",
+    "onAck",
+    "onCongestionEvent",
+    "onRecoveryExit",
+    "onRto",
+    "onSpuriousCongestion",
+    "setMss",
+  ]);
+  assert.doesNotMatch(code, /dup_?ack|partial_?ack|fast_?retransmit|newreno|registerController/i);
 });

@@ -232,11 +232,12 @@ export function optionError(error: z.ZodError): InvalidOptionError {
  * ```
  */
 export function parseOptions<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
-  const frozen = isFrozenFlat(input);
-  if (frozen) {
+  // Only frozen flat objects are ever stored (and they cannot change): a hit needs no re-check.
+  if (typeof input === "object" && input !== null) {
     const hit = frozenParsed.get(input);
     if (hit !== undefined && hit.schema === schema) return hit.data as z.output<T>;
   }
+  const frozen = isFrozenFlat(input);
   const r = schema.safeParse(input ?? {});
   if (!r.success) throw optionError(r.error);
   if (frozen) frozenParsed.set(input, { schema, data: r.data });

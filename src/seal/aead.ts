@@ -66,10 +66,28 @@ const sodium: SodiumAeadBinding | undefined = await import("sodium-native/bindin
   },
 );
 
+/** The AEAD algorithms a sealed datagram may use (docs/wire-format.md, "Sealed datagrams"). */
+export type AeadAlgorithm = "chacha20-poly1305" | "aes-256-gcm";
+
+/**
+ * An AEAD bound to one key: whatever the implementation prepares per key
+ * (a native context, a key schedule) is made once and reused per datagram.
+ */
+export interface KeyedAead {
+  /** As {@linkcode Aead.seal} with the bound key. */
+  seal(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array): number;
+  /** As {@linkcode Aead.open} with the bound key; -1 after `dispose()`. */
+  open(nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array, out: Uint8Array): number;
+  /** Frees native state and wipes the key copy. Idempotent. */
+  dispose(): void;
+}
+
 /** A synchronous AEAD with fixed key, nonce and tag lengths. */
 export interface Aead {
   /** Algorithm and implementation, e.g. "chacha20-poly1305 (native)". */
   readonly name: string;
+  /** The algorithm alone: implementations with the same one interoperate byte for byte. */
+  readonly algorithm: AeadAlgorithm;
   /** Key length in bytes. */
   readonly keyLength: number;
   /** Nonce length in bytes. */
@@ -105,6 +123,47 @@ export interface Aead {
     sealed: Uint8Array,
     out: Uint8Array,
   ): number;
+  /**
+   * Binds a key (copied) for repeated use; implementations without per-key
+   * state leave it out and {@linkcode bindKey} wraps them.
+   */
+  withKey?(key: Uint8Array): KeyedAead;
+}
+
+/**
+ * `aead` bound to `key`: the implementation's own {@linkcode Aead.withKey}
+ * when it has one, else a wrapper passing a copy of the key to every call.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { bindKey, chacha20Poly1305Noble } from "./aead.ts";
+ *
+ * const k = bindKey(chacha20Poly1305Noble, new Uint8Array(32).fill(3));
+ * const nonce = new Uint8Array(12);
+ * const sealed = new Uint8Array(17);
+ * k.seal(nonce, new Uint8Array(0), new Uint8Array([42]), sealed);
+ * const back = new Uint8Array(1);
+ * assert.equal(k.open(nonce, new Uint8Array(0), sealed, back), 1);
+ * k.dispose();
+ * assert.equal(k.open(nonce, new Uint8Array(0), sealed, back), -1);
+ * ```
+ */
+export function bindKey(aead: Aead, key: Uint8Array): KeyedAead {
+  if (aead.withKey !== undefined) return aead.withKey(key);
+  const k = key.slice();
+  let live = true;
+  return {
+    seal: (nonce, aad, plaintext, out) => {
+      if (!live) throw new Error(`${aead.name}: key used after dispose()`);
+      return aead.seal(k, nonce, aad, plaintext, out);
+    },
+    open: (nonce, aad, sealed, out) => live ? aead.open(k, nonce, aad, sealed, out) : -1,
+    dispose: () => {
+      live = false;
+      k.fill(0);
+    },
+  };
 }
 
 const KEY_LEN = 32;
@@ -158,6 +217,7 @@ function openable(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, out: U
  */
 export const chacha20Poly1305Native: Aead = {
   name: "chacha20-poly1305 (native)",
+  algorithm: "chacha20-poly1305",
   keyLength: KEY_LEN,
   nonceLength: NONCE_LEN,
   tagLength: TAG_LEN,
@@ -211,6 +271,7 @@ export const chacha20Poly1305Native: Aead = {
  */
 export const chacha20Poly1305Noble: Aead = {
   name: "chacha20-poly1305 (@noble/ciphers)",
+  algorithm: "chacha20-poly1305",
   keyLength: KEY_LEN,
   nonceLength: NONCE_LEN,
   tagLength: TAG_LEN,
@@ -310,6 +371,7 @@ function sodiumOpen(
  */
 export const chacha20Poly1305Sodium: Aead | undefined = sodium === undefined ? undefined : {
   name: "chacha20-poly1305 (libsodium, sodium-native)",
+  algorithm: "chacha20-poly1305",
   keyLength: KEY_LEN,
   nonceLength: NONCE_LEN,
   tagLength: TAG_LEN,

@@ -69,19 +69,28 @@ export function hkdfSha256(
 }
 
 const encoder = new TextEncoder();
-const INFO: Record<SealRole, Uint8Array> = {
-  initiator: encoder.encode("tou v1 chacha20-poly1305 initiator"),
-  responder: encoder.encode("tou v1 chacha20-poly1305 responder"),
-  peer: encoder.encode("tou v1 chacha20-poly1305 peer"),
+const infoFor = (alg: string): Record<SealRole, Uint8Array> => ({
+  initiator: encoder.encode(`tou v1 ${alg} initiator`),
+  responder: encoder.encode(`tou v1 ${alg} responder`),
+  peer: encoder.encode(`tou v1 ${alg} peer`),
+});
+/** Info strings per algorithm: a key is never shared between the two AEADs. */
+const INFO: Record<"chacha20-poly1305" | "aes-256-gcm", Record<SealRole, Uint8Array>> = {
+  "chacha20-poly1305": infoFor("chacha20-poly1305"),
+  "aes-256-gcm": infoFor("aes-256-gcm"),
 };
 
 /**
- * The key a sender with `role` uses for the session named by `sessionSalt`:
- * HKDF-SHA256(psk, salt = sessionSalt, info = "tou v1 chacha20-poly1305 " + role).
+ * The key a sender with `role` uses for the session named by `sessionSalt`
+ * and the AEAD `algorithm`:
+ * HKDF-SHA256(psk, salt = sessionSalt, info = "tou v1 " + algorithm + " " + role).
+ * The algorithm in the info string separates the keys of the two AEADs, so
+ * a datagram relabelled with the other cipher id is opened under a different key.
  *
  * @param psk The pre-shared key (at least 32 bytes).
  * @param sessionSalt The sender's 16-byte session salt.
  * @param role The sender's role.
+ * @param algorithm The AEAD the key is for. Default `"chacha20-poly1305"`.
  * @returns A 32-byte AEAD key.
  *
  * @example Keys differ by salt and by role
@@ -95,19 +104,24 @@ const INFO: Record<SealRole, Uint8Array> = {
  * assert.equal(deriveSessionKey(psk, a, "initiator").length, 32);
  * assert.notDeepEqual(deriveSessionKey(psk, a, "initiator"), deriveSessionKey(psk, b, "initiator"));
  * assert.notDeepEqual(deriveSessionKey(psk, a, "initiator"), deriveSessionKey(psk, a, "responder"));
+ * assert.notDeepEqual(
+ *   deriveSessionKey(psk, a, "initiator"),
+ *   deriveSessionKey(psk, a, "initiator", "aes-256-gcm"),
+ * );
  * ```
  */
 export function deriveSessionKey(
   psk: Uint8Array,
   sessionSalt: Uint8Array,
   role: SealRole,
+  algorithm: "chacha20-poly1305" | "aes-256-gcm" = "chacha20-poly1305",
 ): Uint8Array {
   if (sessionSalt.length !== SESSION_SALT_LEN) {
     throw new RangeError(
       `Cannot derive a session key: salt is ${sessionSalt.length} bytes, need ${SESSION_SALT_LEN}`,
     );
   }
-  return hkdfSha256(psk, sessionSalt, INFO[role], SESSION_KEY_LEN);
+  return hkdfSha256(psk, sessionSalt, INFO[algorithm][role], SESSION_KEY_LEN);
 }
 
 /**

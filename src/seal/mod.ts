@@ -1,7 +1,7 @@
 /**
  * Sealing of tou datagrams with a pre-shared key: a
  * {@linkcode SealedSocket} decorator over any `DatagramSocket` that
- * authenticates and encrypts every datagram (ChaCha20-Poly1305 with
+ * authenticates and encrypts every datagram (AES-256-GCM or ChaCha20-Poly1305 with
  * per-session, per-direction keys from HKDF-SHA256, counter nonces, a replay
  * window and a freshness check), and the key helpers. Threat model and
  * measurements: docs/security.md.
@@ -24,6 +24,7 @@
  */
 
 export {
+  AES_GCM_REKEY_LIMIT,
   SEALED_OVERHEAD,
   SealedSocket,
   type SealedSocketOptions,
@@ -42,9 +43,25 @@ export {
 export { deriveSessionKey, peerRole, type SealRole } from "./key_schedule.ts";
 export {
   type Aead,
+  type AeadAlgorithm,
+  bindKey,
   chacha20Poly1305Native,
   chacha20Poly1305Noble,
   chacha20Poly1305Sodium,
   defaultAead,
+  type KeyedAead,
 } from "./aead.ts";
+export {
+  aes256GcmLibcrypto,
+  aes256GcmNative,
+  defaultAesGcm,
+  libcryptoUnavailableReason,
+} from "./aes_gcm.ts";
+export {
+  autoFallbackReason,
+  CIPHER_CHOICES,
+  CIPHER_IDS,
+  type CipherChoice,
+  sendingAead,
+} from "./cipher_choice.ts";
 export { type ReplayVerdict, ReplayWindow } from "./replay_window.ts";

@@ -1,7 +1,8 @@
 /**
  * A {@linkcode DatagramSocket} decorator that authenticates and encrypts
- * every datagram with a pre-shared key (ChaCha20-Poly1305, per-session and
- * per-direction keys, counter nonces, a replay window, a freshness check).
+ * every datagram with a pre-shared key (AES-256-GCM or ChaCha20-Poly1305,
+ * named by the cipher id in the envelope flags; per-session, per-direction
+ * and per-algorithm keys, counter nonces, a replay window, a freshness check).
  * Threat model and measurements: docs/security.md.
  *
  * Sealed datagram layout (all integers big-endian):
@@ -12,12 +13,22 @@
  * | env  | session salt     | counter  | time | ciphertext     | tag    |
  * | hdr  | (16, sender's)   | (u64)    | (u32 | (the inner     | (16)   |
  * |SEALED|                  |          |  s)  |  datagram)     |        |
+ * |+ciph.|                  |          |      |                |        |
  * +------+------------------+----------+------+----------------+--------+
  * \____________ associated data _____________/
  * ```
  *
- * key = HKDF-SHA256(psk, salt, "tou v1 chacha20-poly1305 " + sender role),
- * nonce = 0x00000000 ‖ counter.
+ * The envelope flags (bytes 2–3) carry the cipher id: 0 ChaCha20-Poly1305,
+ * 1 AES-256-GCM (`cipher_choice.ts`). A socket seals with one algorithm
+ * (option `cipher`) and opens both.
+ *
+ * key = HKDF-SHA256(psk, salt, "tou v1 " + algorithm + " " + sender role),
+ * nonce = 0x00000000 ‖ counter (96 bits, unique per key: one counter per salt).
+ *
+ * About 620 lines: one class whose send, batch and receive paths share the
+ * session state (keys, counter, peer table, reused buffers); the byte layout
+ * and the options already live in `_sealed_layout.ts` and
+ * `sealed_socket_options.ts`.
  *
  * @module
  */
@@ -31,7 +42,8 @@ import type {
   DatagramSocket,
   UnspecAddr,
 } from "../udp/datagram_socket.ts";
-import { type Aead, defaultAead } from "./aead.ts";
+import { type Aead, type AeadAlgorithm, bindKey, type KeyedAead } from "./aead.ts";
+import { CIPHER_IDS, OPENERS, sendingAead } from "./cipher_choice.ts";
 import { deriveSessionKey, peerRole, type SealRole } from "./key_schedule.ts";
 import { formatAddr } from "../udp/addr.ts";
 import { SocketClosedError } from "../udp/errors.ts";
@@ -57,6 +69,13 @@ import {
   writeU32,
 } from "./_sealed_layout.ts";
 
+/**
+ * Most datagrams sealed under one AES-256-GCM key: the confidentiality
+ * limit of RFC 9001 §6.6 (2^23 packets), so a sender rekeys at least this
+ * often with AES (ChaCha20-Poly1305 keeps `rekeyAfter`, default 2^32).
+ */
+export const AES_GCM_REKEY_LIMIT = 2 ** 23;
+
 /** How many of its own past salts a socket remembers to refuse reflections. */
 const OWN_SALT_HISTORY = 4;
 
@@ -69,7 +88,9 @@ type MutableStats = { -readonly [K in keyof SealedSocketStats]: number };
 
 interface PeerSession {
   readonly salt: Uint8Array;
-  readonly key: Uint8Array;
+  /** The cipher id the session's first datagram carried; others under this salt are forgeries. */
+  readonly cipherId: number;
+  readonly key: KeyedAead;
   readonly window: ReplayWindow;
   lastSeen: number;
 }
@@ -144,11 +165,16 @@ export class SealedSocket implements DatagramSocket {
   readonly #windowSize: number;
   readonly #maxPeers: number;
   readonly #rekeyAfter: number;
+  /** What this socket seals with. */
   readonly #aead: Aead;
+  /** Openers by cipher id: `opts.aead` for its own algorithm, the defaults otherwise. */
+  readonly #openers: readonly Aead[];
+  /** The envelope header with this socket's cipher id in the flags. */
+  readonly #sendHead = new Uint8Array(ENVELOPE_HEADER_LEN);
   readonly #onStale: ((from: DatagramAddr, offsetSeconds: number) => void) | undefined;
 
   #salt = new Uint8Array(SALT_LEN);
-  #sendKey: Uint8Array;
+  #sendKey: KeyedAead;
   #counter = 0;
   #ownSalts: Uint8Array[] = [];
   // Send-path buffer and views of it, rebuilt only when the buffer grows or
@@ -218,8 +244,20 @@ export class SealedSocket implements DatagramSocket {
     this.#budget = new NewPeerBudget(
       positiveOption("newPeersPerSecond", opts.newPeersPerSecond, 1000, 1e9),
     );
-    this.#rekeyAfter = positiveOption("rekeyAfter", opts.rekeyAfter, TWO_32, 2 ** 48);
-    this.#aead = opts.aead ?? defaultAead;
+    const aead = opts.aead ?? sendingAead(opts.cipher);
+    if (opts.cipher !== undefined && opts.cipher !== "auto" && opts.cipher !== aead.algorithm) {
+      throw new RangeError(
+        `SealedSocket: cipher ${opts.cipher} but the aead option is ${aead.algorithm}`,
+      );
+    }
+    this.#aead = aead;
+    const rekeyAfter = positiveOption("rekeyAfter", opts.rekeyAfter, TWO_32, 2 ** 48);
+    this.#rekeyAfter = aead.algorithm === "aes-256-gcm"
+      ? Math.min(rekeyAfter, AES_GCM_REKEY_LIMIT)
+      : rekeyAfter;
+    this.#openers = OPENERS.map((o) => o.algorithm === aead.algorithm ? aead : o);
+    this.#sendHead.set(SEALED_HEAD);
+    this.#sendHead[3] = CIPHER_IDS[aead.algorithm];
     this.#onStale = opts.onStale;
     new ReplayWindow(this.#windowSize); // validates the size early
     this.#sendKey = this.#newSession();
@@ -239,6 +277,21 @@ export class SealedSocket implements DatagramSocket {
   /** The connected peer (the inner socket's). */
   get remoteAddr(): DatagramAddr | undefined {
     return this.#inner.remoteAddr;
+  }
+
+  /** The algorithm this socket seals with (it opens both). */
+  get cipher(): AeadAlgorithm {
+    return this.#aead.algorithm;
+  }
+
+  /** The sealing implementation's name, e.g. "aes-256-gcm (OpenSSL libcrypto, FFI)". */
+  get cipherName(): string {
+    return this.#aead.name;
+  }
+
+  /** Datagrams sealed under one salt before a new one: `rekeyAfter`, at most 2^23 with AES-256-GCM. */
+  get rekeyAfter(): number {
+    return this.#rekeyAfter;
   }
 
   /** A snapshot of the counters. */
@@ -268,7 +321,7 @@ export class SealedSocket implements DatagramSocket {
       this.#sendWire = buf.subarray(0, total);
     }
     this.#writeHeader(buf);
-    this.#aead.seal(this.#sendKey, this.#sendNonce, this.#sendAad, data, this.#sendOut);
+    this.#sendKey.seal(this.#sendNonce, this.#sendAad, data, this.#sendOut);
     this.#stats.sealed++;
     this.#inner.send(this.#sendWire, addr);
   }
@@ -286,12 +339,13 @@ export class SealedSocket implements DatagramSocket {
    */
   #writeHeader(buf: Uint8Array): void {
     if (this.#counter >= this.#rekeyAfter) {
-      this.#sendKey.fill(0);
+      this.#sendKey.dispose();
       this.#sendKey = this.#newSession();
       this.#stats.rekeys++;
     }
     // Byte loops: for 4 and 16 bytes they beat TypedArray#set's call overhead.
-    for (let i = 0; i < ENVELOPE_HEADER_LEN; i++) buf[i] = SEALED_HEAD[i];
+    const head = this.#sendHead;
+    for (let i = 0; i < ENVELOPE_HEADER_LEN; i++) buf[i] = head[i];
     const salt = this.#salt;
     for (let i = 0; i < SALT_LEN; i++) buf[ENVELOPE_HEADER_LEN + i] = salt[i];
     const c = this.#counter++;
@@ -327,8 +381,7 @@ export class SealedSocket implements DatagramSocket {
     }
     this.#writeHeader(wire);
     // In place: ciphertext over the plaintext at the same offset, then the tag.
-    this.#aead.seal(
-      this.#sendKey,
+    this.#sendKey.seal(
       this.#sendNonce,
       wire.subarray(0, HEADER_LEN),
       wire.subarray(HEADER_LEN, HEADER_LEN + len),
@@ -386,21 +439,24 @@ export class SealedSocket implements DatagramSocket {
     this.#closed = true;
     this.#inner.close();
     this.#psk.fill(0);
-    this.#sendKey.fill(0);
-    for (const p of this.#peers.values()) p.key.fill(0);
+    this.#sendKey.dispose();
+    for (const p of this.#peers.values()) p.key.dispose();
     this.#peers.clear();
     this.#lastPeer = undefined;
   }
 
   /** Picks a fresh salt, remembers it as our own, resets the counter and returns the send key. */
-  #newSession(): Uint8Array {
+  #newSession(): KeyedAead {
     const salt = new Uint8Array(SALT_LEN);
     this.#randomBytes(salt);
     this.#salt = salt;
     this.#ownSalts.unshift(salt);
     if (this.#ownSalts.length > OWN_SALT_HISTORY) this.#ownSalts.pop();
     this.#counter = 0;
-    return deriveSessionKey(this.#psk, salt, this.#role);
+    const raw = deriveSessionKey(this.#psk, salt, this.#role, this.#aead.algorithm);
+    const key = bindKey(this.#aead, raw);
+    raw.fill(0);
+    return key;
   }
 
   /**
@@ -423,6 +479,13 @@ export class SealedSocket implements DatagramSocket {
     const stats = this.#stats;
     const bodyAt = sealedBodyOffset(data);
     if (bodyAt < 0 || data.length - bodyAt < FIELDS_LEN + TAG_LEN) {
+      stats.malformed++;
+      return undefined;
+    }
+    // The cipher id: the envelope flags (bytes 2–3 whatever the header length).
+    const cipherId = (data[2] << 8) | data[3];
+    const opener = this.#openers[cipherId];
+    if (opener === undefined) {
       stats.malformed++;
       return undefined;
     }
@@ -449,8 +512,13 @@ export class SealedSocket implements DatagramSocket {
     if (peer === undefined || !saltAt(peer.salt, data, bodyAt)) {
       peer = this.#peers.get(saltId(data, bodyAt));
     }
-    let key: Uint8Array;
+    let key: KeyedAead;
     if (peer !== undefined) {
+      // A sender never changes algorithm under one salt: a relabelled datagram is a forgery.
+      if (peer.cipherId !== cipherId) {
+        stats.authFailures++;
+        return undefined;
+      }
       const verdict = peer.window.check(counter);
       if (verdict !== "fresh") {
         if (verdict === "replay") stats.replays++;
@@ -468,21 +536,31 @@ export class SealedSocket implements DatagramSocket {
         stats.rateLimited++;
         return undefined;
       }
-      key = deriveSessionKey(this.#psk, data.subarray(bodyAt, bodyAt + SALT_LEN), this.#acceptRole);
+      const raw = deriveSessionKey(
+        this.#psk,
+        data.subarray(bodyAt, bodyAt + SALT_LEN),
+        this.#acceptRole,
+        opener.algorithm,
+      );
+      key = bindKey(opener, raw);
+      raw.fill(0);
     }
     const n = data.length - headerEnd - TAG_LEN;
     const plain = reuse ? this.#plainFor(n) : new Uint8Array(n);
-    if (
-      this.#aead.open(key, nonce, data.subarray(0, headerEnd), data.subarray(headerEnd), plain) < 0
-    ) {
+    if (key.open(nonce, data.subarray(0, headerEnd), data.subarray(headerEnd), plain) < 0) {
+      if (peer === undefined) key.dispose();
       stats.authFailures++; // a new salt that fails is not cached
       return undefined;
     }
-    if (!this.#fresh(sentAt, now, from)) return undefined;
+    if (!this.#fresh(sentAt, now, from)) {
+      if (peer === undefined) key.dispose();
+      return undefined;
+    }
     if (peer === undefined) {
       if (this.#peers.size >= this.#maxPeers) this.#evictOldest();
       peer = {
         salt: data.slice(bodyAt, bodyAt + SALT_LEN),
+        cipherId,
         key,
         window: new ReplayWindow(this.#windowSize),
         lastSeen: now,
@@ -535,7 +613,7 @@ export class SealedSocket implements DatagramSocket {
     const first = this.#peers.entries().next().value;
     if (first === undefined) return;
     const [id, peer] = first;
-    peer.key.fill(0);
+    peer.key.dispose();
     this.#peers.delete(id);
     if (this.#lastPeer === peer) this.#lastPeer = undefined;
     this.#stats.evictions++;

@@ -7,6 +7,7 @@
 
 import type { DatagramAddr } from "../udp/datagram_socket.ts";
 import type { Aead } from "./aead.ts";
+import type { CipherChoice } from "./cipher_choice.ts";
 import type { SealRole } from "./key_schedule.ts";
 
 /** Options of `SealedSocket`. */
@@ -40,9 +41,22 @@ export interface SealedSocketOptions {
    * each source IP address gets at most a tenth of it. Default 1000.
    */
   readonly newPeersPerSecond?: number;
-  /** Datagrams sent under one salt before picking a new one. Default 2^32, at most 2^48. */
+  /**
+   * Datagrams sent under one salt before picking a new one. Default 2^32, at
+   * most 2^48; with AES-256-GCM at most 2^23 (RFC 9001 §6.6), whatever is given.
+   */
   readonly rekeyAfter?: number;
-  /** The AEAD implementation. Default `defaultAead`: libsodium when its addon loads, else node:crypto. */
+  /**
+   * The algorithm this socket seals with (it opens both, by the cipher id
+   * each datagram carries). Default `"auto"`: AES-256-GCM when OpenSSL's
+   * libcrypto loads (`--allow-ffi`), else ChaCha20-Poly1305.
+   */
+  readonly cipher?: CipherChoice;
+  /**
+   * The sealing implementation, overriding `cipher`'s pick (its algorithm
+   * must match `cipher` when both are given); it also opens datagrams of
+   * its algorithm. Default: `sendingAead(cipher)`.
+   */
   readonly aead?: Aead;
   /**
    * Called for each datagram that authenticated but was dropped as stale,

@@ -141,6 +141,8 @@ export class Stack implements ConnectionDriver {
   /** The connection the last datagram went to, and its address and key (bulk transfers hit it). */
   #lastConn: StackConnection | undefined;
   #lastFrom: DatagramAddr | undefined;
+  /** The remote address object of the last passive connection (see `#remoteOf`). */
+  #lastRemote: DatagramAddr | undefined;
   #lastKey = -1;
   /** False under a socket that authenticates every byte (no TCP checksum, docs/wire-format.md). */
   readonly #checksums: boolean;
@@ -1050,12 +1052,7 @@ export class Stack implements ConnectionDriver {
           tsOffset: this.#random32(),
           fastOpen,
         }, seg);
-        const nc = new StackConnection(
-          this,
-          tcp,
-          { hostname: from.hostname, port: from.port },
-          l.port,
-        );
+        const nc = new StackConnection(this, tcp, this.#remoteOf(from), l.port);
         this.#add(nc);
         this.#listenerOf.set(nc, l);
         this.counters.passiveOpens++;
@@ -1073,6 +1070,19 @@ export class Stack implements ConnectionDriver {
         this.process(nc);
       }
     }
+  }
+
+  /**
+   * The remote address of a new passive connection: a copy of `from`, one
+   * object for consecutive connections from the same peer (a tunnel server's
+   * connections all come from its client), so that the socket's per-address
+   * cache (its encoded sockaddr) serves them all instead of validating and
+   * encoding the address again for every connection.
+   */
+  #remoteOf(from: DatagramAddr): DatagramAddr {
+    const r = this.#lastRemote;
+    if (r !== undefined && r.hostname === from.hostname && r.port === from.port) return r;
+    return this.#lastRemote = { hostname: from.hostname, port: from.port };
   }
 
   #cookieTuple(from: DatagramAddr, seg: TcpSegment): TcpTuple {
@@ -1141,7 +1151,7 @@ export class Stack implements ConnectionDriver {
       this.#sendRstFor(from, seg, false);
       return true;
     }
-    const nc = new StackConnection(this, tcp, { hostname: from.hostname, port: from.port }, l.port);
+    const nc = new StackConnection(this, tcp, this.#remoteOf(from), l.port);
     this.#add(nc);
     this.#listenerOf.set(nc, l);
     l.synQueue.add(nc); // leaves it at once for the accept queue ("connected")

@@ -27,7 +27,11 @@ export type StateEvent = Extract<TcpEvent, { type: "state" }>;
 
 /** Receives what a stack does. Every hook is optional. */
 export interface StackTracer {
-  /** A segment sent ("out") to or received ("in") from `peer`. */
+  /**
+   * A segment sent ("out") to or received ("in") from `peer`. Its payload
+   * is a view of the sender's buffer or of the received datagram, valid
+   * only during the call: copy it (`seg.payload.slice()`) to keep the bytes.
+   */
   onSegment?(
     now: number,
     dir: "in" | "out",

@@ -25,7 +25,7 @@
  * - `timers.ts`: the deadline table (retransmit, persist, delayedAck,
  *   keepalive, timeWait, finWait2, pacing, lossProbe, reorder, idle) and keepalive.
  *
- * This file stays over 600 lines (about 740, some 240 of them comments):
+ * This file stays over 600 lines (about 750, some 240 of them comments):
  * it is the public API, and each app call, getter and the state side
  * effects are short; the protocol work is in the files above.
  *
@@ -514,6 +514,11 @@ export class TcpConnection {
     const rcv = this.#rcv;
     if (rcv.readShut) return -1;
     const n = rcv.read(into, this.#snd.rtt.srtt); // SRTT: receive auto-tuning
+    if (rcv.finReceived && rcv.readable === 0) {
+      // Everything up to the peer's FIN was read: no byte can arrive any more (RFC 9293
+      // §3.10.7.4), so the ring's memory goes back now, not when the TCB is deleted.
+      rcv.compact();
+    }
     if (n > 0) return n;
     if (rcv.finReceived || this.#state === "CLOSED") return -1;
     return 0;
@@ -543,6 +548,7 @@ export class TcpConnection {
   /** Stops reading: buffered and later data is discarded (and still ACKed); read() returns -1. */
   shutdownRead(): void {
     this.#rcv.shutdownRead();
+    this.#rcv.compact(); // what arrives later is discarded: the ring is not needed
   }
 
   /**
@@ -562,6 +568,7 @@ export class TcpConnection {
     this.#orphaned = true;
     this.#snd.retryLimit = orphanRetryLimit(this.#config); // Linux tcp_orphan_retries
     this.#rcv.shutdownRead();
+    this.#rcv.compact();
     if (st === "SYN_SENT") {
       this.#setState(now, "CLOSED", "close()"); // RFC 9293 §3.10.4: delete the TCB
       return;
@@ -704,6 +711,8 @@ export class TcpConnection {
         }
         break;
       case "FIN_WAIT_2":
+        // Our FIN was acknowledged, so was every byte before it: nothing is left to send.
+        this.#snd.compact();
         if (this.#orphaned) this.#timers.set("finWait2", now + this.#config.finWait2Timeout);
         break;
       case "TIME_WAIT":
@@ -717,6 +726,9 @@ export class TcpConnection {
         break;
       case "CLOSED":
         this.#timers.clearAll();
+        // The handle may outlive the TCB (the app still holds it): keep only unread bytes.
+        this.#snd.compact();
+        this.#rcv.compact();
         this.#emit({ type: "closed" });
         break;
       default:

@@ -298,21 +298,31 @@ export class LossRecovery {
         recs.flags[k] = (f | REC_SACKED) & ~REC_LOST;
         const len = seqSub(z, a);
         if (f & REC_LOST) this.#lostBytes -= len;
-        this.#deliver(now, snd, i, len);
+        this.#deliver(now, snd, i, len, false);
       }
       s = e;
     }
   }
 
-  #deliver(now: Instant, snd: SendView, i: number, len: number): void {
+  /**
+   * Record `i` (`len` bytes) was delivered, by the cumulative ACK or by a
+   * SACK block.
+   */
+  #deliver(now: Instant, snd: SendView, i: number, len: number, cumulative: boolean): void {
     const recs = this.records;
     const k = recs.slot(i);
     this.rate.onDelivered(recs, i, len, now);
     this.#delivered += len;
     const retrans = (recs.flags[k] & REC_RETRANS) !== 0;
     // RFC 8985 §6.2 step 2: an ACK echoing a time before the retransmission was for
-    // the original, so it says nothing about when the retransmission was delivered
-    if (retrans && this.#ackEcho >= 0 && this.#ackEcho < Math.floor(recs.xmit[k])) return;
+    // the original, so it says nothing about when the retransmission was delivered.
+    // Only a cumulative ACK's echo can be this segment's: for a segment SACKed above
+    // a hole the receiver echoes the last in-order segment's TSval (RFC 7323 §4.3),
+    // older than any retransmission, which would hide every SACKed retransmission
+    // (a tail loss probe's included) from RACK. The min_RTT condition still applies.
+    if (
+      cumulative && retrans && this.#ackEcho >= 0 && this.#ackEcho < Math.floor(recs.xmit[k])
+    ) return;
     this.rack.onDelivered(recs.xmit[k], recs.endSeq[k] as Seq, retrans, now, snd.rtt.minRtt);
   }
 
@@ -331,7 +341,7 @@ export class LossRecovery {
       const len = seqSub(whole ? e : ack, s);
       if (!(f & REC_SACKED)) {
         if (f & REC_LOST) this.#lostBytes -= len;
-        this.#deliver(now, snd, 0, len);
+        this.#deliver(now, snd, 0, len, true);
       }
       if (!whole) {
         recs.trimHead(ack);

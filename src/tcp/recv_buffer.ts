@@ -5,6 +5,8 @@
  * @module
  */
 
+import { giveRing, POOLED_RING, takeRing } from "./ring_pool.ts";
+
 /** A held out-of-order range, as byte offsets from RCV.NXT (`start` inclusive, `end` exclusive). */
 export interface RecvRange {
   /** First byte, counted from RCV.NXT (always > 0: offset 0 would be readable). */
@@ -14,7 +16,8 @@ export interface RecvRange {
 }
 
 /** Bytes of the ring a new buffer starts with. */
-const INITIAL_RING = 4 * 1024;
+// Rings of this size come from and go back to a free list (ring_pool.ts).
+const INITIAL_RING = POOLED_RING;
 /** Ring size after {@linkcode RecvBuffer.compact} (small enough to live in the JS heap). */
 const COMPACT_RING = 64;
 
@@ -94,7 +97,7 @@ export class RecvBuffer {
     this.#capacity = capacity;
     this.#limit = capacity;
     // Small: most connections of a request/response workload never grow it (it doubles on demand).
-    this.#ring = new Uint8Array(Math.min(capacity, INITIAL_RING));
+    this.#ring = takeRing(Math.min(capacity, INITIAL_RING));
     this.#maxRanges = maxRanges;
   }
 
@@ -289,6 +292,7 @@ export class RecvBuffer {
       next.set(old.subarray(from, from + n), to);
       abs += n;
     }
+    giveRing(old); // copied: pooled or freed now (ring_pool.ts)
     this.#ring = next;
   }
 
@@ -321,7 +325,11 @@ export class RecvBuffer {
    * heap, replaces it. Bytes that arrive later grow it again.
    */
   compact(): void {
-    if (this.#readable !== 0 || this.#count !== 0 || this.#ring.length <= COMPACT_RING) return;
+    if (this.#readable !== 0 || this.#count !== 0) return;
+    // the out-of-order ranges go too (allocated again at the next gap)
+    this.#starts = this.#ends = this.#stamps = NO_RANGES;
+    if (this.#ring.length <= COMPACT_RING) return;
+    giveRing(this.#ring);
     this.#ring = new Uint8Array(Math.min(this.#capacity, COMPACT_RING));
   }
 
@@ -331,7 +339,8 @@ export class RecvBuffer {
       this.#readable === 0 && this.#count === 0 && this.#ring.length > this.#limit &&
       this.#ring.length > INITIAL_RING
     ) {
-      this.#ring = new Uint8Array(Math.min(this.#capacity, INITIAL_RING));
+      giveRing(this.#ring);
+      this.#ring = takeRing(Math.min(this.#capacity, INITIAL_RING));
     }
   }
 }

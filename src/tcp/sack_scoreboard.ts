@@ -66,6 +66,13 @@ export class SackScoreboard {
     this.#n = 0;
   }
 
+  /** Gives the range arrays back when empty (nothing left to send); the next SACK block allocates them again. */
+  compact(): void {
+    if (this.#n !== 0) return;
+    this.#left = NO_RANGES;
+    this.#right = NO_RANGES;
+  }
+
   /**
    * Adds the blocks of one ACK (RFC 6675 §4 Update()). Blocks outside
    * `(una, sndMax]` (D-SACKs, RFC 2883, or bogus ones) are ignored.

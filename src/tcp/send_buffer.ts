@@ -5,6 +5,9 @@
  * @module
  */
 
+import { releaseMemory } from "./release_memory.ts";
+import { giveRing, POOLED_RING, takeRing } from "./ring_pool.ts";
+
 /**
  * A fixed-capacity byte ring holding unacknowledged and not-yet-sent data.
  * Offset 0 is the first unacknowledged byte (SND.UNA); the connection keeps
@@ -31,7 +34,10 @@
  */
 /** Initial ring size; the ring doubles up to the capacity as needed. */
 // Small: most connections of a request/response workload never grow it (it doubles on demand).
-const INITIAL_RING = 4 * 1024;
+/** The scratch buffer until a wrapped read needs one: shared, never written. */
+const NO_BYTES = new Uint8Array(0);
+// Rings of this size come from and go back to a free list (ring_pool.ts).
+const INITIAL_RING = POOLED_RING;
 /** Ring size after {@linkcode SendBuffer.compact} (small enough to live in the JS heap). */
 export const COMPACT_RING = 64;
 
@@ -44,7 +50,7 @@ export class SendBuffer {
   #head = 0;
   #length = 0;
   /** Grows on demand (never beyond capacity) for peeks that wrap. */
-  #scratch: Uint8Array = new Uint8Array(0);
+  #scratch: Uint8Array = NO_BYTES;
 
   /**
    * @param capacity Bytes the buffer can hold (a positive integer).
@@ -56,7 +62,7 @@ export class SendBuffer {
     }
     this.#capacity = capacity;
     this.#limit = capacity;
-    this.#ring = new Uint8Array(Math.min(capacity, INITIAL_RING));
+    this.#ring = takeRing(Math.min(capacity, INITIAL_RING));
   }
 
   /**
@@ -147,7 +153,9 @@ export class SendBuffer {
     if (start >= cap) start -= cap;
     if (start + len <= cap) return ring.subarray(start, start + len);
     if (this.#scratch.length < len) {
+      const old = this.#scratch; // its views are stale from this call on (see above)
       this.#scratch = new Uint8Array(Math.min(cap, Math.max(len, this.#scratch.length * 2)));
+      releaseMemory(old);
     }
     const out = this.#scratch.subarray(0, len);
     const first = cap - start;
@@ -163,6 +171,7 @@ export class SendBuffer {
     size = Math.min(size, Math.max(want, this.#limit));
     const next = new Uint8Array(size);
     if (this.#length > 0) next.set(this.peek(0, this.#length), 0);
+    giveRing(this.#ring); // copied: pooled or freed now (ring_pool.ts)
     this.#ring = next;
     this.#head = 0;
   }
@@ -196,16 +205,22 @@ export class SendBuffer {
    */
   compact(): void {
     if (this.#length !== 0 || this.#ring.length <= COMPACT_RING) return;
+    giveRing(this.#ring);
+    releaseMemory(this.#scratch);
     this.#ring = new Uint8Array(COMPACT_RING);
     this.#head = 0;
-    this.#scratch = new Uint8Array(0);
+    this.#scratch = NO_BYTES;
   }
 
   /** Empty and larger than its limit allows: give the memory back (a budget shrank it). */
   #trim(): void {
     if (this.#ring.length > this.#limit && this.#ring.length > INITIAL_RING) {
-      this.#ring = new Uint8Array(Math.min(this.#capacity, INITIAL_RING));
+      giveRing(this.#ring);
+      this.#ring = takeRing(Math.min(this.#capacity, INITIAL_RING));
     }
-    if (this.#scratch.length > this.#limit) this.#scratch = new Uint8Array(0);
+    if (this.#scratch.length > this.#limit) {
+      releaseMemory(this.#scratch);
+      this.#scratch = NO_BYTES;
+    }
   }
 }

@@ -15,6 +15,7 @@
 
 import type { Instant } from "../time.ts";
 import { type Seq, seqGt, seqLe, seqLt } from "../wire/seq.ts";
+import { releaseMemory } from "./release_memory.ts";
 
 /** Record flag: SACKed by the peer (RFC 2018). */
 export const REC_SACKED = 1;
@@ -28,6 +29,13 @@ export const REC_APP_LIMITED = 8;
 // Small: a short connection sends a few segments, and arrays this small live on V8's heap
 // (no backing store each); a bulk sender doubles them in its first round trips.
 const INITIAL_CAPACITY = 8;
+/** Bytes per record: four float64, two uint32 and one uint8 field (one buffer holds all seven arrays). */
+const RECORD_BYTES = 4 * 8 + 2 * 4 + 1;
+// Until the first record (and again after `compact`) the arrays are these shared empty ones:
+// a connection in TIME_WAIT holds seven typed arrays less (about 1.5 KB of heap).
+const NO_U32 = new Uint32Array(0);
+const NO_F64 = new Float64Array(0);
+const NO_U8 = new Uint8Array(0);
 
 /**
  * Most records appended; beyond, a new segment extends the last record (only
@@ -57,24 +65,24 @@ export const SEND_RECORDS_MAX = 1 << 16;
  * ```
  */
 export class SendRecords {
-  #cap = INITIAL_CAPACITY;
-  #mask = INITIAL_CAPACITY - 1;
+  #cap = 0;
+  #mask = 0;
   #head = 0;
   #n = 0;
   /** Sequence number of each record's first byte (by physical slot). */
-  startSeq: Uint32Array = new Uint32Array(INITIAL_CAPACITY);
+  startSeq: Uint32Array = NO_U32;
   /** Sequence number just past each record (a FIN counts). */
-  endSeq: Uint32Array = new Uint32Array(INITIAL_CAPACITY);
+  endSeq: Uint32Array = NO_U32;
   /** Time of the latest (re)transmission (RACK `xmit_ts`). */
-  xmit: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  xmit: Float64Array = NO_F64;
   /** C.delivered when sent (`P.delivered`). */
-  delivered: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  delivered: Float64Array = NO_F64;
   /** C.delivered_time when sent (`P.delivered_time`). */
-  deliveredTime: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  deliveredTime: Float64Array = NO_F64;
   /** C.first_sent_time when sent (`P.first_sent_time`). */
-  firstSent: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  firstSent: Float64Array = NO_F64;
   /** `REC_*` bits. */
-  flags: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
+  flags: Uint8Array = NO_U8;
 
   /** Number of records. */
   get count(): number {
@@ -186,19 +194,60 @@ export class SendRecords {
     this.flags[to] = this.flags[from];
   }
 
+  /**
+   * Gives the arrays back when no record is held (our FIN acknowledged:
+   * nothing will be sent again), so that a connection does not keep them
+   * through FIN_WAIT_2 and TIME_WAIT; the next append allocates them again.
+   */
+  compact(): void {
+    if (this.#n !== 0 || this.#cap === 0) return;
+    this.#release();
+    this.#cap = 0;
+    this.#mask = 0;
+    this.#head = 0;
+    this.startSeq = this.endSeq = NO_U32;
+    this.xmit =
+      this.delivered =
+      this.deliveredTime =
+      this.firstSent =
+        NO_F64;
+    this.flags = NO_U8;
+  }
+
+  /** Frees the one buffer behind the seven arrays (`xmit` is its first view). */
+  #release(): void {
+    if (this.#cap > 0) releaseMemory(new Uint8Array(this.xmit.buffer));
+  }
+
+  /** Slots the arrays have room for. */
+  get capacity(): number {
+    return this.#cap;
+  }
+
   #grow(): void {
-    const cap = this.#cap * 2;
+    const cap = Math.max(INITIAL_CAPACITY, this.#cap * 2);
+    // One buffer holds all seven arrays: seven typed arrays of their own cost ≈ 3.7 µs per
+    // connection on Deno 2.9, one buffer and seven views ≈ 0.8 µs (issue 15).
+    const b = new ArrayBuffer(cap * RECORD_BYTES);
     const order = <T extends Uint32Array | Float64Array | Uint8Array>(src: T, dst: T): T => {
       for (let i = 0; i < this.#n; i++) dst[i] = src[(this.#head + i) & this.#mask];
       return dst;
     };
-    this.startSeq = order(this.startSeq, new Uint32Array(cap));
-    this.endSeq = order(this.endSeq, new Uint32Array(cap));
-    this.xmit = order(this.xmit, new Float64Array(cap));
-    this.delivered = order(this.delivered, new Float64Array(cap));
-    this.deliveredTime = order(this.deliveredTime, new Float64Array(cap));
-    this.firstSent = order(this.firstSent, new Float64Array(cap));
-    this.flags = order(this.flags, new Uint8Array(cap));
+    const xmit = order(this.xmit, new Float64Array(b, 0, cap));
+    const delivered = order(this.delivered, new Float64Array(b, 8 * cap, cap));
+    const deliveredTime = order(this.deliveredTime, new Float64Array(b, 16 * cap, cap));
+    const firstSent = order(this.firstSent, new Float64Array(b, 24 * cap, cap));
+    const startSeq = order(this.startSeq, new Uint32Array(b, 32 * cap, cap));
+    const endSeq = order(this.endSeq, new Uint32Array(b, 36 * cap, cap));
+    const flags = order(this.flags, new Uint8Array(b, 40 * cap, cap));
+    this.#release(); // copied: freed now, not at the next GC (release_memory.ts)
+    this.xmit = xmit;
+    this.delivered = delivered;
+    this.deliveredTime = deliveredTime;
+    this.firstSent = firstSent;
+    this.startSeq = startSeq;
+    this.endSeq = endSeq;
+    this.flags = flags;
     this.#cap = cap;
     this.#mask = cap - 1;
     this.#head = 0;

@@ -268,6 +268,11 @@ export class Sender {
   /** Gives the send buffer's memory back when it is empty (TIME_WAIT); see `SendBuffer.compact`. */
   compact(): void {
     this.#buf.compact();
+    if (this.#buf.length === 0) {
+      // nothing unacknowledged either (FIN_WAIT_2, TIME_WAIT): the recovery arrays go too
+      this.#rec.records.compact();
+      this.#rec.board.compact();
+    }
   }
 
   /** Bytes of memory the send buffer holds. */

@@ -9,7 +9,7 @@
  */
 
 import type { SessionLimitOptions } from "./session_limits.ts";
-import { defaultAead } from "../seal/aead.ts";
+import { type CipherChoice, sendingAead } from "../seal/cipher_choice.ts";
 import type { TouOptions } from "../net/mod.ts";
 import { formatHostPort, type HostPort } from "./address.ts";
 import { Logger } from "./log.ts";
@@ -33,6 +33,8 @@ export interface CatOptions extends SessionLimitOptions {
   readonly output: { write(p: Uint8Array): Promise<number> };
   /** Pre-shared key; omitted means plaintext. */
   readonly key?: Uint8Array;
+  /** AEAD this side seals with when keyed (it opens both). Default "auto". */
+  readonly cipher?: CipherChoice;
   /** TCP tunables (they override the dead-peer defaults). */
   readonly tcp?: TouOptions;
   /** Keepalive idle time in ms, 0 off; see `dead_peer.ts`. Default 10 s. */
@@ -82,6 +84,7 @@ export async function runCat(opts: CatOptions): Promise<CatResult> {
     hostname: bind.hostname,
     port: bind.port,
     key: opts.key,
+    cipher: opts.cipher,
     tcp: tunnelTcp(opts.tcp, opts),
     logger: log,
     role: opts.listen ? "responder" : "initiator",
@@ -96,7 +99,7 @@ export async function runCat(opts: CatOptions): Promise<CatResult> {
         udp: formatHostPort(endpoint.addr),
         port: tcpPort,
         encrypted: opts.key !== undefined,
-        cipher: opts.key !== undefined ? defaultAead.name : "none",
+        cipher: opts.key !== undefined ? sendingAead(opts.cipher).name : "none",
       });
       const it = listener[Symbol.asyncIterator]();
       const aborted = new Promise<never>((_, reject) => {

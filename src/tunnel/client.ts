@@ -9,7 +9,7 @@
  */
 
 import type { SessionLimitOptions } from "./session_limits.ts";
-import { defaultAead } from "../seal/aead.ts";
+import { type CipherChoice, sendingAead } from "../seal/cipher_choice.ts";
 import type { TouOptions } from "../net/mod.ts";
 import { formatHostPort, type HostPort, isIpv6, type LocalSpec } from "./address.ts";
 import { Logger } from "./log.ts";
@@ -19,6 +19,7 @@ import { resetTcpConn } from "./kernel_reset.ts";
 import type { EndpointFactory, TunnelAddr, TunnelEndpoint } from "./transport.ts";
 import { openTouEndpoint } from "./tou_endpoint.ts";
 import { connectTimeoutSignal, DEFAULT_CONNECT_TIMEOUT_S, tunnelTcp } from "./dead_peer.ts";
+import { FirstBytesWait } from "./first_bytes_wait.ts";
 
 /** Longest wait for the last FIN exchanges when closing (ms). */
 const GRACE_MAX_MS = 2_000;
@@ -33,6 +34,8 @@ export interface TunnelClientOptions extends SessionLimitOptions {
   readonly locals: readonly LocalSpec[];
   /** Pre-shared key; omitted means plaintext. */
   readonly key?: Uint8Array;
+  /** AEAD this side seals with when keyed (it opens both). Default "auto". */
+  readonly cipher?: CipherChoice;
   /** TCP tunables for the endpoint (they override the dead-peer defaults). */
   readonly tcp?: TouOptions;
   /** Keepalive idle time in ms, 0 off; see `dead_peer.ts`. Default 10 s. */
@@ -93,8 +96,10 @@ export class TunnelClient {
   #pending = new Set<Deno.TcpConn>();
   #closing = false;
   #encrypted = false;
+  #cipherName = "none";
   #connectTimeoutMs: number;
-  #firstBytesWaitMs: number;
+  /** The wait for an application's first bytes (undefined: no wait). */
+  #firstBytes: FirstBytesWait | undefined;
   /** Connect options per tunnel port, rebuilt when the shared timeout signal changes. */
   #connectOpts = new Map<number, Parameters<TunnelEndpoint["connect"]>[0]>();
 
@@ -109,7 +114,7 @@ export class TunnelClient {
     this.server = server;
     this.#log = log;
     this.#connectTimeoutMs = connectTimeoutMs;
-    this.#firstBytesWaitMs = firstBytesWaitMs;
+    this.#firstBytes = firstBytesWaitMs > 0 ? new FirstBytesWait(firstBytesWaitMs) : undefined;
     this.relay = new Relay("client", log);
   }
 
@@ -129,6 +134,7 @@ export class TunnelClient {
       hostname: bind.hostname,
       port: bind.port,
       key: opts.key,
+      cipher: opts.cipher,
       tcp: tunnelTcp(opts.tcp, opts),
       logger: log,
       role: "initiator",
@@ -161,6 +167,7 @@ export class TunnelClient {
     }
     for (const l of client.#listeners) client.#loops.push(client.#acceptLoop(l.ln, l.local));
     client.#encrypted = opts.key !== undefined;
+    client.#cipherName = sendingAead(opts.cipher).name;
     if (opts.announce ?? true) client.announce();
     return client;
   }
@@ -173,7 +180,7 @@ export class TunnelClient {
         port: local.spec.tunnelPort,
         server: formatHostPort(this.server),
         encrypted: this.#encrypted,
-        cipher: this.#encrypted ? defaultAead.name : "none",
+        cipher: this.#encrypted ? this.#cipherName : "none",
       });
     }
   }
@@ -269,7 +276,7 @@ export class TunnelClient {
     const buf = new Uint8Array(FIRST_READ_SIZE);
     const result = tcp.read(buf);
     result.catch(() => {}); // its error reaches the relay's first read
-    if (this.#firstBytesWaitMs > 0) await firstBytesOrTimeout(result, this.#firstBytesWaitMs);
+    if (this.#firstBytes !== undefined) await this.#firstBytes.wait(result);
     let tunnel;
     try {
       tunnel = await this.endpoint.connect(this.#connectOptions(port));
@@ -312,14 +319,3 @@ export class TunnelClient {
 const FIRST_READ_SIZE = 1500;
 /** How long the client waits for the application's first bytes before opening the tunnel. */
 export const FIRST_BYTES_WAIT_MS = 1;
-
-function firstBytesOrTimeout(read: Promise<number | null>, ms: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    const done = () => {
-      clearTimeout(t);
-      resolve();
-    };
-    read.then(done, done);
-  });
-}

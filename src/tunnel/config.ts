@@ -31,6 +31,7 @@ import {
   DEFAULT_MEMORY_BUDGET_MIB,
 } from "./session_limits.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
+import { CIPHER_CHOICES } from "../seal/cipher_choice.ts";
 import { SELECTABLE_CONGESTION, TUNNEL_DEFAULT_CONGESTION } from "../tcp/congestion/defaults.ts";
 import {
   DEFAULT_CONNECT_TIMEOUT_S,
@@ -245,6 +246,15 @@ const formatField = z.enum(LOG_FORMATS as [LogFormat, ...LogFormat[]], {
   error: (iss) => `must be one of ${LOG_FORMATS.join(", ")}, got ${show(iss.input)}`,
 }).describe("Log format: text (readable) or json (one object per line). Default text.");
 
+const cipherField = z.enum(CIPHER_CHOICES, {
+  error: (iss) => `must be one of ${CIPHER_CHOICES.join(", ")}, got ${show(iss.input)}`,
+}).describe(
+  "AEAD this side seals datagrams with: auto (AES-256-GCM when OpenSSL's libcrypto loads, " +
+    "which needs --allow-ffi, else ChaCha20-Poly1305), aes-256-gcm or chacha20-poly1305. " +
+    "Every datagram names its cipher and each side opens both, so the two ends need not agree. " +
+    "Default auto.",
+);
+
 const keyFileField = stringField("path").min(1, { error: "must not be empty" }).describe(
   `File holding the pre-shared key (hex or base64, at least 32 bytes; \`tou keygen\` makes one; ` +
     `only its owner may read it). Without it and without ${KEY_ENV}, tou refuses to start ` +
@@ -277,6 +287,7 @@ export const touConfigShape = {
   keyFile: keyFileField.optional(),
   allowReadableKeyFile: allowReadableField.optional(),
   plaintext: plaintextField.optional(),
+  cipher: cipherField.optional(),
   control: controlField.optional(),
   drainTimeout: drainField.optional(),
   keepalive: keepaliveField.optional(),
@@ -376,6 +387,7 @@ const FLAG_NAMES: Readonly<Record<string, string>> = {
   keyFile: "--key-file",
   allowReadableKeyFile: "--allow-readable-key-file",
   plaintext: "--plaintext",
+  cipher: "--cipher",
   control: "--control",
   drainTimeout: "--drain-timeout",
   keepalive: "--keepalive",

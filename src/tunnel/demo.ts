@@ -8,7 +8,7 @@
  * @module
  */
 
-import { defaultAead } from "../seal/aead.ts";
+import { sendingAead } from "../seal/cipher_choice.ts";
 import { formatHostPort } from "./address.ts";
 import { TunnelClient } from "./client.ts";
 import { Logger } from "./log.ts";
@@ -173,7 +173,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     }`,
   );
   print(
-    `  encryption     ${key ? `${defaultAead.name}, random pre-shared key` : "none (plaintext)"}`,
+    `  encryption     ${key ? `${sendingAead().name}, random pre-shared key` : "none (plaintext)"}`,
   );
   print(`Pushing ${mib(total)} through the tunnel and reading the echo back...`);
 

@@ -9,7 +9,7 @@
  */
 
 import { LimitReporter, type SessionLimitOptions } from "./session_limits.ts";
-import { defaultAead } from "../seal/aead.ts";
+import { type CipherChoice, sendingAead } from "../seal/cipher_choice.ts";
 import type { TouOptions } from "../net/mod.ts";
 import { formatHostPort, type ForwardSpec, type HostPort } from "./address.ts";
 import { describeError } from "./errors.ts";
@@ -41,6 +41,8 @@ export interface TunnelServerOptions extends SessionLimitOptions {
   readonly forwards: readonly ForwardSpec[];
   /** Pre-shared key; omitted means plaintext. */
   readonly key?: Uint8Array;
+  /** AEAD this side seals with when keyed (it opens both). Default "auto". */
+  readonly cipher?: CipherChoice;
   /** TCP tunables for the endpoint (they override the dead-peer defaults). */
   readonly tcp?: TouOptions;
   /** Keepalive idle time in ms, 0 off; see `dead_peer.ts`. Default 10 s. */
@@ -108,6 +110,7 @@ export class TunnelServer {
   #connectTimeoutMs: number;
   #closing = false;
   #encrypted = false;
+  #cipherName = "none";
   #reporter: LimitReporter | undefined;
 
   private constructor(
@@ -137,6 +140,7 @@ export class TunnelServer {
       hostname: opts.listen.hostname,
       port: opts.listen.port,
       key: opts.key,
+      cipher: opts.cipher,
       tcp,
       logger: log,
       role: "responder",
@@ -168,6 +172,7 @@ export class TunnelServer {
     // Now the service ports have listeners: SYNs that arrived while starting get SYN-ACKs.
     endpoint.serve?.();
     server.#encrypted = opts.key !== undefined;
+    server.#cipherName = sendingAead(opts.cipher).name;
     if (opts.announce ?? true) server.announce();
     return server;
   }
@@ -178,7 +183,7 @@ export class TunnelServer {
       udp: formatHostPort(this.endpoint.addr),
       forward: this.forwards.map((f) => `${f.tunnelPort}=${formatHostPort(f.target)}`).join(","),
       encrypted: this.#encrypted,
-      cipher: this.#encrypted ? defaultAead.name : "none",
+      cipher: this.#encrypted ? this.#cipherName : "none",
     });
   }
 

@@ -8,6 +8,7 @@
  */
 
 import type { TouOptions } from "../net/mod.ts";
+import type { CipherChoice } from "../seal/cipher_choice.ts";
 import type { CongestionName } from "../tcp/congestion/defaults.ts";
 import {
   type ForwardSpec,
@@ -53,6 +54,8 @@ export interface TouConfig {
   readonly allowReadableKeyFile?: boolean;
   /** Run without a key on purpose. */
   readonly plaintext?: boolean;
+  /** AEAD this side seals with (it opens both). */
+  readonly cipher?: CipherChoice;
   /** Loopback `host:port` of the control endpoint. */
   readonly control?: string;
   /** Drain timeout in seconds. */
@@ -91,6 +94,8 @@ export interface CommonSettings {
   readonly allowReadableKeyFile: boolean;
   /** Run without a key on purpose. */
   readonly plaintext: boolean;
+  /** AEAD this side seals with (it opens both); default "auto". */
+  readonly cipher?: CipherChoice;
   /** Control endpoint address, if any. */
   readonly control?: HostPort;
   /** Drain timeout in ms. */
@@ -138,6 +143,7 @@ function common(cfg: TouConfig): CommonSettings {
     keyFile: cfg.keyFile,
     allowReadableKeyFile: cfg.allowReadableKeyFile ?? false,
     plaintext: cfg.plaintext ?? false,
+    cipher: cfg.cipher,
     control: cfg.control === undefined
       ? undefined
       : parseHostPort(cfg.control, { defaultHost: "127.0.0.1", allowZeroPort: true }),

@@ -21,6 +21,7 @@ import {
   TUNNEL_DEFAULT_LOSS_TOLERANCE,
 } from "../tcp/congestion/defaults.ts";
 import type { DatagramSocket } from "../udp/datagram_socket.ts";
+import { autoFallbackReason } from "../seal/cipher_choice.ts";
 import { SEALED_OVERHEAD, SealedSocket, type SealedSocketStats } from "../seal/sealed_socket.ts";
 import { formatHostPort } from "./address.ts";
 import { withContext } from "./errors.ts";
@@ -29,6 +30,9 @@ import { type SegmentObserver, TracingSocket } from "./trace_socket.ts";
 import { openPcapFile, PcapSocket } from "../udp/pcap_socket.ts";
 import { SealDropWatch } from "./drop_reports.ts";
 import { HeldSocket } from "../udp/held_socket.ts";
+
+/** Whether the "auto cipher fell back to ChaCha20-Poly1305" note was logged (once per process). */
+let fallbackLogged = false;
 
 /** Options of {@linkcode openTouEndpoint}. */
 export interface TouEndpointOptions extends OpenEndpointOptions {
@@ -121,7 +125,13 @@ export async function openTouEndpoint(opts: TouEndpointOptions): Promise<Observa
       sealed = new SealedSocket(watch ? watch.below(udp) : udp, {
         psk: key,
         role: opts.role ?? "peer",
+        cipher: opts.cipher,
       });
+      const why = autoFallbackReason(opts.cipher);
+      if (why !== undefined && log !== undefined && !fallbackLogged) {
+        fallbackLogged = true;
+        log.info("sealing with chacha20-poly1305: AES-256-GCM needs libcrypto", { reason: why });
+      }
       socket = watch ? watch.above(sealed) : sealed;
     }
     if (opts.pcap !== undefined) socket = new PcapSocket(socket, openPcapFile(opts.pcap));

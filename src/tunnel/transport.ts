@@ -9,6 +9,7 @@
 
 import type { TouOptions } from "../net/mod.ts";
 import type { Logger } from "./log.ts";
+import type { CipherChoice } from "../seal/cipher_choice.ts";
 
 /** A tunnel connection: a `Deno.Conn` that can also be reset. */
 export interface TunnelConn extends Deno.Conn {
@@ -70,6 +71,8 @@ export interface OpenEndpointOptions {
   readonly port: number;
   /** Pre-shared key: every datagram sealed with it. Omitted: plaintext. */
   readonly key?: Uint8Array;
+  /** AEAD the endpoint seals with when keyed (it opens both). Default "auto". */
+  readonly cipher?: CipherChoice;
   /** TCP tunables (validated by the net options schema). */
   readonly tcp?: TouOptions;
   /** Seal role: the side that listens is the "responder", the side that connects the "initiator". */

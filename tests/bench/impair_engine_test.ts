@@ -184,3 +184,37 @@ Deno.test("impair options validate with zod into per-direction link configs", ()
   const paths = bad.error?.issues.map((i) => i.path.join(".")).sort();
   assert.deepEqual(paths, ["listen", "loss"]);
 });
+
+Deno.test("ImpairEngine spreads delivery over delay ± jitter and reorders unless preserveOrder is set", () => {
+  const lateness = (preserveOrder: boolean) => {
+    const e = new ImpairEngine<string>(
+      { up: { delay: 20, jitter: 5, preserveOrder }, down: {} },
+      5,
+    );
+    const out = run(e, { dir: "up", count: 4000, gap: 0.1, until: 500 });
+    assert.equal(out.length, 4000);
+    let outOfOrder = 0;
+    for (let i = 1; i < out.length; i++) if (out[i].id < out[i - 1].id) outOfOrder++;
+    return { delays: out.map((x) => x.at - x.id * 0.1), outOfOrder }; // offered at id / 10 ms
+  };
+  const { delays, outOfOrder } = lateness(false);
+  // uniform in [15, 25], handed out on the 0.1 ms offer and drain grid
+  assert.ok(
+    delays.every((d) => d >= 15 && d <= 25.1),
+    `${Math.min(...delays)}..${Math.max(...delays)}`,
+  );
+  const mean = delays.reduce((a, b) => a + b, 0) / delays.length;
+  const sd = Math.sqrt(delays.reduce((a, d) => a + (d - mean) ** 2, 0) / delays.length);
+  assert.ok(Math.abs(mean - 20) < 0.3, `mean ${mean}`);
+  assert.ok(Math.abs(sd - 10 / Math.sqrt(12)) < 0.3, `sd ${sd}`); // uniform over 10 ms
+  assert.ok(outOfOrder > 400, `out of order: ${outOfOrder}`);
+  assert.equal(lateness(true).outOfOrder, 0);
+});
+
+Deno.test("ImpairEngine drops at the random loss rate when loss is 1%", () => {
+  const e = new ImpairEngine<string>({ up: { loss: 0.01 }, down: {} }, 9);
+  const out = run(e, { dir: "up", count: 50_000, gap: 0.1, until: 5100 });
+  const drops = e.stats("up").drops.loss;
+  assert.equal(out.length + drops, 50_000);
+  assert.ok(Math.abs(drops / 50_000 - 0.01) < 0.0015, `${drops} dropped`);
+});

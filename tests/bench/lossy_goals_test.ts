@@ -48,7 +48,7 @@ Deno.test("evaluateGoals judges queueing on the clean path and the split of the 
       received: 1,
       receivedBytes: 1,
       forwarded: 1,
-      forwardedBytes: 1,
+      forwardedBytes: 1040,
       drops: { partition: 0, mtu: 0, queue: 0, burst: 0, loss: 0 },
       duplicated: 0,
       reordered: 0,
@@ -59,7 +59,8 @@ Deno.test("evaluateGoals judges queueing on the clean path and the split of the 
     },
   } as unknown as LossyRow["impair"];
   const goals = evaluateGoals([
-    row("clean", "tou-bbr", 96, { impair }),
+    // 92 Mbit/s of iperf3 data carried 1.04 bytes through the bottleneck per byte: 95.7 Mbit/s
+    row("clean", "tou-bbr", 92, { impair, bytes: 1000 }),
     row("fair", "tou-bbr+bbr", 90, {
       flows: [{ congestion: "bbr", mbps: 50 }, { congestion: "bbr", mbps: 40 }],
     }),
@@ -68,7 +69,10 @@ Deno.test("evaluateGoals judges queueing on the clean path and the split of the 
     }),
   ]);
   assert.deepEqual(goals.slice(3).map((g) => g.met), [true, true, false]);
+  assert.match(goals[3].detail, /carried 95\.7 Mbit\/s through the bottleneck \(92\.0 Mbit\/s/);
   assert.match(goals[3].detail, /mean queueing 10\.0 ms/);
+  const short = evaluateGoals([row("clean", "tou-bbr", 90, { impair, bytes: 1000 })]);
+  assert.equal(short[3].met, false, "93.6 Mbit/s through the bottleneck is below 95%");
   assert.match(goals[5].detail, /11\.1% for the smaller/);
 });
 

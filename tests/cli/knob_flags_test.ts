@@ -4,6 +4,8 @@
  * Linux's unit, is validated with a message naming it, overrides the config
  * file's `tcp` key, and reaches the endpoint (`tou stat --json` shows the
  * options in effect); `--syn-retries` is also shown by its behaviour.
+ * `--congestion`, the one TCP flag with a name of its own, is checked the
+ * same way.
  */
 import assert from "node:assert/strict";
 import { main } from "../../cli/main.ts";
@@ -200,4 +202,41 @@ Deno.test("--syn-retries 0: a client whose server is silent resets the app after
     if (running) await running;
     silent.close();
   }
+});
+
+/** The congestion options in effect of `tou server` run with `flags` (tou stat --json). */
+async function serverCongestion(flags: string[]): Promise<Record<string, unknown>> {
+  const { promise: stop, resolve: stopNow } = Promise.withResolvers<string>();
+  const c = capture();
+  let running: Promise<number> | undefined;
+  try {
+    running = main([
+      "server",
+      "--listen",
+      "127.0.0.1:0",
+      "--forward",
+      "80=127.0.0.1:9",
+      "--plaintext",
+      "--control",
+      "127.0.0.1:0",
+      ...flags,
+    ], { io: c.io, shutdownTrigger: stop });
+    const m = await c.waitErr(/control endpoint listening .*http=127\.0\.0\.1:(\d+)/);
+    const snap = await fetchStat({ hostname: "127.0.0.1", port: Number(m[1]) }, "connections");
+    const o = snap.options as Record<string, unknown>;
+    return { congestionControl: o.congestionControl, lossTolerance: o.lossTolerance };
+  } finally {
+    stopNow("SIGTERM");
+    if (running) assert.equal(await running, 0, c.err());
+  }
+}
+
+Deno.test("--congestion reaches the endpoint (tou stat --json options); without it the tunnel runs BBR (issue 9)", async () => {
+  assert.match(helpText(["server"]), /--congestion <name>/);
+  assert.match(helpText(["client"]), /--congestion <name>/);
+  assert.deepEqual(await serverCongestion([]), { congestionControl: "bbr", lossTolerance: 10 });
+  assert.deepEqual(await serverCongestion(["--congestion", "cubic"]), {
+    congestionControl: "cubic",
+    lossTolerance: 10,
+  });
 });

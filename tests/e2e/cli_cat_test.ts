@@ -164,7 +164,7 @@ Deno.test("deno task demo pushes data through server and client and reports it",
   const r = { code: out.code, stdout: new TextDecoder().decode(out.stdout) };
   assert.equal(r.code, 0, new TextDecoder().decode(out.stderr));
   assert.match(r.stdout, /^tou demo: a TCP echo service reached through a tou tunnel/);
-  assert.match(r.stdout, /encryption +chacha20-poly1305 \(/);
+  assert.match(r.stdout, /encryption +(aes-256-gcm|chacha20-poly1305) \(/);
   assert.match(r.stdout, /time [0-9.]+ s, throughput [0-9.]+ MiB\/s each way/);
   assert.match(r.stdout, /rtt [0-9.]+ ms, rto \d+ ms, mss \d+, cwnd \d+ segments/);
   assert.match(r.stdout, /Flags \[S\]/);

@@ -47,3 +47,24 @@ Deno.test("Endpoint.connect with fastOpen: SYNs held in one task without a write
   assert.equal(client.connections().filter((c) => c.state === "ESTABLISHED").length, 3);
   for (const c of [...conns, ...peers]) c.close();
 });
+
+Deno.test("Endpoint.connect with fastOpen: a write one turn of the event loop late (after a setImmediate) still rides on the SYN", async () => {
+  await using server = await openEndpoint({ hostname: "127.0.0.1", fastOpen: true });
+  const listener = server.listen({ tcpPort: 80 });
+  await using client = await openEndpoint({ hostname: "127.0.0.1" });
+  const to = { hostname: "127.0.0.1", port: server.addr.port, tcpPort: 80, fastOpen: true };
+  (await client.connect(to)).close(); // fetches the cookie
+  (await listener.accept()).close();
+  const c = await client.connect(to);
+  // The end-of-turn check finds the SYN still held and leaves it to the release timer.
+  await new Promise((r) => setImmediate(r));
+  assert.equal(c.state, "SYN_SENT");
+  await c.write(new TextEncoder().encode("late"));
+  const peer = await listener.accept();
+  const buf = new Uint8Array(16);
+  const n = await peer.read(buf);
+  assert.equal(new TextDecoder().decode(buf.subarray(0, n!)), "late");
+  assert.equal(server.counters.fastOpenPassive, 1); // the data came on the SYN
+  c.close();
+  peer.close();
+});

@@ -8,7 +8,8 @@ import type {
 } from "../../src/udp/datagram_socket.ts";
 import { ForwardingSocket } from "../../src/udp/forwarding_socket.ts";
 import { ConnectionRefusedError, SocketClosedError } from "../../src/udp/errors.ts";
-import { chacha20Poly1305Noble } from "../../src/seal/aead.ts";
+import { type AeadAlgorithm, chacha20Poly1305Noble } from "../../src/seal/aead.ts";
+import { aes256GcmNative } from "../../src/seal/aes_gcm.ts";
 import type { SealRole } from "../../src/seal/key_schedule.ts";
 import {
   SEALED_OVERHEAD,
@@ -19,6 +20,20 @@ import { openUdpSocket } from "../../src/udp/deno_udp_socket.ts";
 import { SimNetwork } from "../../src/sim/sim_network.ts";
 import { VirtualClock } from "../../src/sim/virtual_clock.ts";
 import { EnvelopeType, parseEnvelope } from "../../src/wire/envelope.ts";
+
+// Every contract test runs once per sealing cipher (the receiver opens both).
+const CIPHERS: readonly AeadAlgorithm[] = ["aes-256-gcm", "chacha20-poly1305"];
+/** The cipher of the test that is running (tests of one file run one at a time). */
+let CIPHER: AeadAlgorithm = "aes-256-gcm";
+
+function test(name: string, fn: () => void | Promise<void>): void {
+  for (const c of CIPHERS) {
+    Deno.test(`${name} [${c}]`, () => {
+      CIPHER = c;
+      return fn();
+    });
+  }
+}
 
 const PSK = Uint8Array.from({ length: 32 }, (_, i) => (i * 37 + 11) & 0xff);
 const OTHER_PSK = Uint8Array.from({ length: 32 }, (_, i) => (i * 53 + 5) & 0xff);
@@ -66,6 +81,7 @@ function side(
   const tap = new Tap(net.bind(addr));
   const sock = new SealedSocket(tap, {
     psk: PSK,
+    cipher: CIPHER,
     role,
     now: () => clock.now(),
     randomBytes: (b) => clock.randomBytes(b),
@@ -102,7 +118,7 @@ function payload(n: number, tag: number): Uint8Array {
   return Uint8Array.from({ length: n }, (_, i) => (i * 7 + tag) & 0xff);
 }
 
-Deno.test("SealedSocket delivers both ways when both sides share the key", () => {
+test("SealedSocket delivers both ways when both sides share the key", () => {
   const w = world({ echo: true });
   w.a.sock.send(bytes(1, 2, 3), B_ADDR);
   w.a.sock.send(payload(1400, 9), B_ADDR);
@@ -116,7 +132,7 @@ Deno.test("SealedSocket delivers both ways when both sides share the key", () =>
   assert.equal(w.a.sock.stats.peers, 1);
 });
 
-Deno.test("SealedSocket adds exactly the overhead when sealing", () => {
+test("SealedSocket adds exactly the overhead when sealing", () => {
   const w = world();
   w.a.sock.send(payload(100, 1), B_ADDR);
   w.a.sock.send(new Uint8Array(), B_ADDR);
@@ -131,7 +147,7 @@ Deno.test("SealedSocket adds exactly the overhead when sealing", () => {
   assert.deepEqual(w.b.got, [[...payload(100, 1)], []]);
 });
 
-Deno.test("SealedSocket hides the payload and never repeats a nonce when sending", () => {
+test("SealedSocket hides the payload and never repeats a nonce when sending", () => {
   const w = world();
   const secret = payload(64, 3);
   for (let i = 0; i < 5; i++) w.a.sock.send(secret, B_ADDR);
@@ -146,11 +162,12 @@ Deno.test("SealedSocket hides the payload and never repeats a nonce when sending
   assert.equal(new Set(wire.map((d) => hex(d.subarray(32)))).size, 5);
 });
 
-Deno.test("SealedSocket delivers through receive() and skips forgeries when in pull mode", async () => {
+test("SealedSocket delivers through receive() and skips forgeries when in pull mode", async () => {
   const clock = new VirtualClock({ seed: 3, start: 1_700_000_000_000 });
   const net = new SimNetwork(clock, { seed: 3 });
   const opts = {
     psk: PSK,
+    cipher: CIPHER,
     now: () => clock.now(),
     randomBytes: (b: Uint8Array) => clock.randomBytes(b),
   };
@@ -170,7 +187,7 @@ Deno.test("SealedSocket delivers through receive() and skips forgeries when in p
   await assert.rejects(b.receive(), SocketClosedError);
 });
 
-Deno.test("SealedSocket drops, counts and never answers when the key is wrong", () => {
+test("SealedSocket drops, counts and never answers when the key is wrong", () => {
   const w = world({ echo: true, a: { psk: OTHER_PSK } });
   for (let i = 0; i < 10; i++) w.a.sock.send(payload(200, i), B_ADDR);
   w.clock.runUntilIdle();
@@ -183,7 +200,7 @@ Deno.test("SealedSocket drops, counts and never answers when the key is wrong", 
   assert.deepEqual(w.a.got, []);
 });
 
-Deno.test("SealedSocket drops when both sides have the same role", () => {
+test("SealedSocket drops when both sides have the same role", () => {
   for (
     const [ra, rb] of [["initiator", "initiator"], ["responder", "responder"], [
       "peer",
@@ -202,7 +219,7 @@ Deno.test("SealedSocket drops when both sides have the same role", () => {
   assert.deepEqual(w.b.got, [[1]]);
 });
 
-Deno.test("SealedSocket drops a datagram when any byte of it is tampered with", () => {
+test("SealedSocket drops a datagram when any byte of it is tampered with", () => {
   const w = world({ echo: true });
   w.a.sock.send(payload(60, 4), B_ADDR);
   const original = w.a.tap.sent[0].data;
@@ -227,7 +244,7 @@ Deno.test("SealedSocket drops a datagram when any byte of it is tampered with", 
   assert.equal(s.peers, 1);
 });
 
-Deno.test("SealedSocket keeps accepting when forgeries carry huge counters", () => {
+test("SealedSocket keeps accepting when forgeries carry huge counters", () => {
   const w = world();
   w.a.sock.send(bytes(1), B_ADDR);
   w.a.sock.send(bytes(2), B_ADDR);
@@ -247,7 +264,7 @@ Deno.test("SealedSocket keeps accepting when forgeries carry huge counters", () 
   assert.ok(first.length > 0);
 });
 
-Deno.test("SealedSocket drops and counts a replayed datagram", () => {
+test("SealedSocket drops and counts a replayed datagram", () => {
   const w = world();
   w.a.sock.send(bytes(5, 5), B_ADDR);
   w.clock.runUntilIdle();
@@ -260,7 +277,7 @@ Deno.test("SealedSocket drops and counts a replayed datagram", () => {
   assert.equal(w.eveGot.length, 0);
 });
 
-Deno.test("SealedSocket accepts reordered datagrams within the window and drops older ones", () => {
+test("SealedSocket accepts reordered datagrams within the window and drops older ones", () => {
   const w = world({ b: { replayWindow: 64 } });
   w.net.setLink(A_ADDR.hostname, B_ADDR.hostname, { loss: 1 }); // only eve's copies arrive
   for (let i = 0; i < 100; i++) w.a.sock.send(bytes(i), B_ADDR);
@@ -284,7 +301,7 @@ Deno.test("SealedSocket accepts reordered datagrams within the window and drops 
   assert.equal(s.replays, 1);
 });
 
-Deno.test("SealedSocket drops a datagram reflected back to its sender", () => {
+test("SealedSocket drops a datagram reflected back to its sender", () => {
   for (const role of ["peer", "initiator"] as const) {
     const w = world({ a: { role }, b: { role: role === "peer" ? "peer" : "responder" } });
     w.a.sock.send(bytes(1, 1), B_ADDR);
@@ -297,7 +314,7 @@ Deno.test("SealedSocket drops a datagram reflected back to its sender", () => {
   }
 });
 
-Deno.test("SealedSocket drops a datagram reflected back after the sender rekeyed", () => {
+test("SealedSocket drops a datagram reflected back after the sender rekeyed", () => {
   const w = world({ a: { role: "peer", rekeyAfter: 1 }, b: { role: "peer" } });
   w.a.sock.send(bytes(1), B_ADDR);
   w.a.sock.send(bytes(2), B_ADDR);
@@ -308,7 +325,7 @@ Deno.test("SealedSocket drops a datagram reflected back after the sender rekeyed
   assert.equal(w.a.sock.stats.reflected, 1);
 });
 
-Deno.test("SealedSocket picks a new salt and stays readable when rekeying", () => {
+test("SealedSocket picks a new salt and stays readable when rekeying", () => {
   const w = world({ a: { rekeyAfter: 3 } });
   for (let i = 0; i < 7; i++) w.a.sock.send(bytes(i), B_ADDR);
   w.clock.runUntilIdle();
@@ -319,7 +336,7 @@ Deno.test("SealedSocket picks a new salt and stays readable when rekeying", () =
   assert.equal(salts.size, 3);
 });
 
-Deno.test("SealedSocket drops and reports the offset when the peer clock is skewed", () => {
+test("SealedSocket drops and reports the offset when the peer clock is skewed", () => {
   const w = world({ b: { now: () => w.clock.now() + 200_000 } });
   w.a.sock.send(bytes(1), B_ADDR);
   w.clock.runUntilIdle();
@@ -329,7 +346,7 @@ Deno.test("SealedSocket drops and reports the offset when the peer clock is skew
   assert.equal(w.b.sock.stats.peers, 0);
 });
 
-Deno.test("SealedSocket calls onStale with the sender and offset when dropping a stale datagram", () => {
+test("SealedSocket calls onStale with the sender and offset when dropping a stale datagram", () => {
   const reports: [DatagramAddr, number][] = [];
   const w = world({
     b: {
@@ -347,14 +364,14 @@ Deno.test("SealedSocket calls onStale with the sender and offset when dropping a
   assert.equal(w.b.sock.stats.stale, 2);
 });
 
-Deno.test("SealedSocket accepts any send time when maxClockSkew is Infinity", () => {
+test("SealedSocket accepts any send time when maxClockSkew is Infinity", () => {
   const w = world({ b: { now: () => w.clock.now() + 1e9, maxClockSkew: Infinity } });
   w.a.sock.send(bytes(1), B_ADDR);
   w.clock.runUntilIdle();
   assert.deepEqual(w.b.got, [[1]]);
 });
 
-Deno.test("SealedSocket drops an old session replayed to a restarted receiver", () => {
+test("SealedSocket drops an old session replayed to a restarted receiver", () => {
   const w = world();
   w.a.sock.send(bytes(1), B_ADDR);
   w.clock.runUntilIdle();
@@ -370,7 +387,7 @@ Deno.test("SealedSocket drops an old session replayed to a restarted receiver", 
   assert.equal(b2.sock.stats.lastStaleOffset, -121);
 });
 
-Deno.test("SealedSocket limits new peer sessions when unknown salts exceed the rate", () => {
+test("SealedSocket limits new peer sessions when unknown salts exceed the rate", () => {
   const w = world({ b: { newPeersPerSecond: 2 } });
   const senders = [0, 1, 2].map((i) =>
     side(w.net, w.clock, { hostname: `10.0.1.${i}`, port: 7000 }, "initiator")
@@ -386,7 +403,7 @@ Deno.test("SealedSocket limits new peer sessions when unknown salts exceed the r
   assert.equal(w.b.sock.stats.peers, 3);
 });
 
-Deno.test("SealedSocket keeps new-session budget for other sources when one address floods unknown salts", () => {
+test("SealedSocket keeps new-session budget for other sources when one address floods unknown salts", () => {
   const w = world({ b: { newPeersPerSecond: 100 } });
   // 150 new salts from one address: with one global bucket they would take all 100 tokens.
   const flood = Array.from(
@@ -403,7 +420,7 @@ Deno.test("SealedSocket keeps new-session budget for other sources when one addr
   assert.deepEqual(w.b.got.at(-1), [1]);
 });
 
-Deno.test("SealedSocket refuses a new peer while all sessions are recent when at maxPeers", () => {
+test("SealedSocket refuses a new peer while all sessions are recent when at maxPeers", () => {
   const w = world({ b: { maxPeers: 1 } });
   const c = side(w.net, w.clock, { hostname: "10.0.1.9", port: 7000 }, "initiator");
   w.a.sock.send(bytes(1), B_ADDR);
@@ -421,7 +438,7 @@ Deno.test("SealedSocket refuses a new peer while all sessions are recent when at
   assert.equal(w.b.sock.stats.peers, 1);
 });
 
-Deno.test("SealedSocket counts malformed datagrams when they are not sealed envelopes", () => {
+test("SealedSocket counts malformed datagrams when they are not sealed envelopes", () => {
   const w = world({ echo: true });
   w.eve.send(new Uint8Array(), B_ADDR);
   w.eve.send(bytes(0x00, 0x06, 0, 0, 1, 2, 3), B_ADDR); // a plain TCP_SEGMENT envelope
@@ -437,10 +454,14 @@ Deno.test("SealedSocket counts malformed datagrams when they are not sealed enve
   assert.equal(w.eveGot.length, 0);
 });
 
-Deno.test("SealedSocket passes connect, remoteAddr and refused errors through", () => {
+test("SealedSocket passes connect, remoteAddr and refused errors through", () => {
   const clock = new VirtualClock({ seed: 5 });
   const net = new SimNetwork(clock, { seed: 5 });
-  const a = new SealedSocket(net.bind(A_ADDR), { psk: PSK, now: () => clock.now() });
+  const a = new SealedSocket(net.bind(A_ADDR), {
+    psk: PSK,
+    cipher: CIPHER,
+    now: () => clock.now(),
+  });
   const errors: Error[] = [];
   a.setHandler(() => {}, (e) => errors.push(e));
   assert.equal(a.remoteAddr, undefined);
@@ -462,15 +483,16 @@ Deno.test("SealedSocket passes connect, remoteAddr and refused errors through", 
   });
 });
 
-Deno.test("SealedSocket interoperates when the two sides use different AEAD implementations", () => {
-  const w = world({ a: { aead: chacha20Poly1305Noble }, echo: true });
+test("SealedSocket interoperates when the two sides use different AEAD implementations", () => {
+  const aead = CIPHER === "aes-256-gcm" ? aes256GcmNative : chacha20Poly1305Noble;
+  const w = world({ a: { aead }, echo: true });
   w.a.sock.send(payload(500, 2), B_ADDR);
   w.clock.runUntilIdle();
   assert.deepEqual(w.b.got, [[...payload(500, 2)]]);
   assert.deepEqual(w.a.got, [[...payload(500, 2)]]);
 });
 
-Deno.test("SealedSocket produces identical wire bytes when the seed is the same", () => {
+test("SealedSocket produces identical wire bytes when the seed is the same", () => {
   const run = () => {
     const w = world({ seed: 42 });
     w.a.sock.send(payload(100, 5), B_ADDR);
@@ -479,7 +501,7 @@ Deno.test("SealedSocket produces identical wire bytes when the seed is the same"
   assert.deepEqual(run(), run());
 });
 
-Deno.test("SealedSocket throws RangeError when the key or a limit is invalid", () => {
+test("SealedSocket throws RangeError when the key or a limit is invalid", () => {
   const clock = new VirtualClock();
   const net = new SimNetwork(clock);
   const inner = net.bind(A_ADDR);
@@ -490,7 +512,7 @@ Deno.test("SealedSocket throws RangeError when the key or a limit is invalid", (
   assert.throws(() => new SealedSocket(inner, { psk: PSK, rekeyAfter: 2 ** 60 }), RangeError);
 });
 
-Deno.test("SealedSocket keeps delivered bytes intact when the handler causes a nested delivery", () => {
+test("SealedSocket keeps delivered bytes intact when the handler causes a nested delivery", () => {
   // An inner socket whose send delivers synchronously to its peer (the worst case).
   class Loopback implements DatagramSocket {
     peer: Loopback | undefined;
@@ -514,8 +536,8 @@ Deno.test("SealedSocket keeps delivered bytes intact when the handler causes a n
   const y = new Loopback(B_ADDR);
   x.peer = y;
   y.peer = x;
-  const sx = new SealedSocket(x, { psk: PSK });
-  const sy = new SealedSocket(y, { psk: PSK });
+  const sx = new SealedSocket(x, { psk: PSK, cipher: CIPHER });
+  const sy = new SealedSocket(y, { psk: PSK, cipher: CIPHER });
   const seen: string[] = [];
   let pings = 0;
   sx.setHandler((data) => {
@@ -528,7 +550,7 @@ Deno.test("SealedSocket keeps delivered bytes intact when the handler causes a n
   assert.deepEqual(seen, ["9,9,9|9,9,9", "1,2|1,2"]);
 });
 
-Deno.test("SealedSocket round-trips and never delivers mutations when given random datagrams", () => {
+test("SealedSocket round-trips and never delivers mutations when given random datagrams", () => {
   const seed = Date.now() % 100_000;
   try {
     fc.assert(
@@ -555,13 +577,15 @@ Deno.test("SealedSocket round-trips and never delivers mutations when given rand
   }
 });
 
-Deno.test("SealedSocket round-trips over real loopback UDP when wrapping a DenoUdpSocket", async () => {
+test("SealedSocket round-trips over real loopback UDP when wrapping a DenoUdpSocket", async () => {
   const a = new SealedSocket(await openUdpSocket({ hostname: "127.0.0.1", port: 0 }), {
     psk: PSK,
+    cipher: CIPHER,
     role: "initiator",
   });
   const b = new SealedSocket(await openUdpSocket({ hostname: "127.0.0.1", port: 0 }), {
     psk: PSK,
+    cipher: CIPHER,
     role: "responder",
   });
   try {

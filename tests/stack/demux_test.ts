@@ -137,3 +137,20 @@ Deno.test("Stack forgets a released connection: a new one on the same 4-tuple ge
   assert.equal(new TextDecoder().decode(tb.app(second).data), "b");
   tb.close();
 });
+
+Deno.test("Stack gives the passive connections of one peer one remote address object (the socket's address cache serves them all)", () => {
+  const tb = createTestbed();
+  tb.stack.listen(80);
+  const peer = tb.rawPeer({ tcpPort: 40000, targetPort: 80 });
+  peer.send({ flags: "S", seq: 100 });
+  peer.tcpPort = 40001;
+  peer.send({ flags: "S", seq: 200 });
+  const other = tb.rawPeer({ tcpPort: 40000, targetPort: 80 });
+  other.send({ flags: "S", seq: 300 });
+  const [a, b, c] = tb.stack.connections();
+  assert.deepEqual([a.remotePort, b.remotePort, c.remotePort], [40000, 40001, 40000]);
+  assert.equal(a.remote, b.remote);
+  assert.notEqual(a.remote, c.remote);
+  assert.notEqual(a.remote.hostname, c.remote.hostname);
+  tb.close();
+});

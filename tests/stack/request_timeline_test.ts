@@ -26,6 +26,11 @@ interface Seen {
   seg: TcpSegment;
 }
 
+/** A copy to keep: a segment's payload is a view valid only during the tracer call (`StackTracer.onSegment`). */
+function kept(seg: TcpSegment): TcpSegment {
+  return { ...seg, payload: seg.payload.slice() };
+}
+
 function flagText(f: number): string {
   return (f & SYN ? "S" : "") + (f & FIN ? "F" : "") + (f & PSH ? "P" : "") + (f & ACK ? "." : "");
 }
@@ -52,10 +57,12 @@ function setup(
   });
   const log: Seen[] = [];
   client.tracer = {
-    onSegment: (now, dir, _p, seg) => dir === "out" && log.push({ t: now, from: "C", seg }),
+    onSegment: (now, dir, _p, seg) =>
+      dir === "out" && log.push({ t: now, from: "C", seg: kept(seg) }),
   };
   tb.tracer = {
-    onSegment: (now, dir, _p, seg) => dir === "out" && log.push({ t: now, from: "S", seg }),
+    onSegment: (now, dir, _p, seg) =>
+      dir === "out" && log.push({ t: now, from: "S", seg: kept(seg) }),
   };
   return { tb, client, log };
 }

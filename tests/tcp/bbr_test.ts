@@ -4,6 +4,7 @@ import {
   Bbr,
   BBR_DRAIN_PACING_GAIN,
   BBR_PROBE_RTT_DURATION,
+  BBR_QUEUE_DRAIN_ROUNDS,
   BBR_STARTUP_PACING_GAIN,
   type BbrState,
 } from "../../src/tcp/congestion/bbr.ts";
@@ -184,4 +185,72 @@ Deno.test("Bbr takes the loss tolerance from CongestionOptions: at 5% loss, 10% 
   assert.ok(own.bwLo < Infinity);
   assert.equal(tolerant.bwLo, Infinity);
   assert.ok(tolerant.rate > 5 * own.rate, `${tolerant.rate} vs ${own.rate}`);
+});
+
+/**
+ * Runs BBR on the synthetic link until it first cruises; returns it with the
+ * `round`, which feeds it ACKs of its own, each a round (it delivers what
+ * was sent after the one before), 1 ms apart.
+ */
+function cruising() {
+  const { bbr, link } = onLink();
+  let last = ack();
+  let now = 0;
+  while (bbr.state !== "ProbeBW_CRUISE") {
+    link.run(1, (t, s) => {
+      now = t;
+      last = s;
+    });
+    assert.ok(link.now < 5000, "never cruised");
+  }
+  let delivered = last.delivered;
+  /** One ACK a round: `rtt` ms, `inFlight` bytes, 1 ms after the last. */
+  const round = (rtt: number, inFlight: number) => {
+    now += 1;
+    const s = ack({
+      rtt,
+      minRtt: RTT,
+      inFlight,
+      priorInFlight: inFlight + MSS,
+      priorDelivered: delivered,
+      delivered: delivered + MSS,
+      deliveryRate: RATE,
+    });
+    delivered += MSS;
+    bbr.onAck(now, s);
+  };
+  // rounds without queueing (Startup's queue may still be in the link's last round)
+  for (let i = 0; i < 3; i++) round(RTT, BDP / 2);
+  assert.equal(bbr.state, "ProbeBW_CRUISE");
+  return { bbr, round };
+}
+
+Deno.test("Bbr drains a standing queue found in ProbeBW_CRUISE at the rate the round delivered", () => {
+  const { bbr, round } = cruising();
+  const bw = bbr.bw;
+  round(1.5 * RTT, 2 * BDP); // its smallest RTT sample was 50 % above min_rtt
+  round(1.5 * RTT, 2 * BDP); // … and that round ends: a standing queue
+  assert.equal(bbr.state, "ProbeBW_DOWN");
+  // the round delivered 1 MSS in 1 ms: the drain paces at 0.9 of that, not of max_bw
+  assert.ok(Math.abs(bbr.pacingRate(RTT) - 0.9 * 0.99 * MSS) < 1e-6, `${bbr.pacingRate(RTT)}`);
+  assert.equal(bbr.bw, bw, "the model is left alone");
+  round(RTT, BDP / 2); // drained: in-flight ≤ BDP
+  assert.equal(bbr.state, "ProbeBW_CRUISE");
+  assert.ok(Math.abs(bbr.pacingRate(RTT) - 0.99 * bw) < 1e-6, `${bbr.pacingRate(RTT)}`);
+});
+
+Deno.test("Bbr stops draining a queue that does not shrink (not its own) until the next probe", () => {
+  const { bbr, round } = cruising();
+  round(1.5 * RTT, 2 * BDP);
+  round(1.5 * RTT, 2 * BDP);
+  assert.equal(bbr.state, "ProbeBW_DOWN");
+  const states: BbrState[] = [];
+  for (let i = 0; i < BBR_QUEUE_DRAIN_ROUNDS + 5; i++) {
+    round(1.5 * RTT, 2 * BDP); // a loss-based flow keeps the queue full
+    states.push(bbr.state);
+  }
+  const back = states.indexOf("ProbeBW_CRUISE");
+  assert.equal(back, BBR_QUEUE_DRAIN_ROUNDS - 1, states.join(" "));
+  assert.ok(states.slice(back).every((s) => s === "ProbeBW_CRUISE"), states.join(" "));
+  assert.ok(Math.abs(bbr.pacingRate(RTT) - 0.99 * bbr.bw) < 1e-6);
 });

@@ -80,6 +80,8 @@ Deno.test("TcpConnection goes CLOSE_WAIT → LAST_ACK → CLOSED when the peer c
   s.send({ seq: s.r(11), ack: s.l(6) });
   assert.equal(s.conn.state, "CLOSED");
   assert.deepEqual(s.states(), ["CLOSE_WAIT", "LAST_ACK", "CLOSED"]);
+  // Both buffers are empty: their rings went back to the free list (ring_pool.ts).
+  assert.equal(s.conn.bufferBytes, 2 * 64);
   assert.equal(s.conn.pollTimeout(), Infinity);
 });
 
@@ -409,13 +411,17 @@ Deno.test("TcpConnection gives its buffers' memory back on entering TIME_WAIT, a
     c.write(bytes("bye"));
     c.closeWrite(now);
   });
+  const sending = s.conn.bufferBytes;
   s.send({ ack: s.l(4) });
+  // FIN_WAIT_2: our FIN was acknowledged, the send ring goes back at once
+  assert.equal(s.conn.state, "FIN_WAIT_2");
+  assert.ok(sending - s.conn.bufferBytes >= 4096 - 64, `${sending} -> ${s.conn.bufferBytes}`);
   s.send({ seq: s.r(0), ack: s.l(4), payload: "more" });
   assert.equal(s.readText(), "more");
   const before = s.conn.bufferBytes;
   s.send({ seq: s.r(4), ack: s.l(4), flags: ACK | FIN });
   assert.equal(s.conn.state, "TIME_WAIT");
-  assert.ok(before >= 8192, `rings before: ${before}`);
+  assert.ok(before >= 4096 + 64, `rings before: ${before}`);
   assert.equal(s.conn.bufferBytes, 128);
   // bytes not read yet stay readable in TIME_WAIT
   const t = established();
@@ -423,5 +429,26 @@ Deno.test("TcpConnection gives its buffers' memory back on entering TIME_WAIT, a
   t.send({ ack: t.l(1) });
   t.send({ seq: t.r(0), ack: t.l(1), flags: ACK | FIN | PSH, payload: "unread" });
   assert.equal(t.conn.state, "TIME_WAIT");
+  assert.ok(t.conn.bufferBytes > 128);
   assert.equal(t.readText(), "unread");
+  // ...and once read, their ring goes back too (no byte can follow the FIN)
+  assert.equal(t.conn.bufferBytes, 128);
+});
+
+Deno.test("TcpConnection gives the receive ring back once the bytes up to the peer's FIN are read, and on shutdownRead", () => {
+  // CLOSE_WAIT: the peer's FIN arrived with data; the app reads it and keeps writing
+  const s = established();
+  s.send({ seq: s.r(0), ack: s.l(0), flags: ACK | FIN | PSH, payload: "last" });
+  assert.equal(s.conn.state, "CLOSE_WAIT");
+  const held = s.conn.bufferBytes;
+  assert.equal(s.readText(), "last");
+  assert.ok(held - s.conn.bufferBytes >= 4096 - 64, `${held} -> ${s.conn.bufferBytes}`);
+  s.app((c) => c.write(bytes("reply")));
+  // shutdownRead in ESTABLISHED: later data is discarded, the ring is not needed
+  const t = established();
+  const before = t.conn.bufferBytes;
+  t.app((c) => c.shutdownRead());
+  assert.ok(before - t.conn.bufferBytes >= 4096 - 64, `${before} -> ${t.conn.bufferBytes}`);
+  t.send({ seq: t.r(0), ack: t.l(0), payload: "ignored" });
+  assert.equal(t.conn.read(new Uint8Array(16)), -1);
 });

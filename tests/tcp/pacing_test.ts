@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { createTestbed } from "../../src/testing/mod.ts";
-import { Pacer } from "../../src/tcp/pacer.ts";
+import {
+  Pacer,
+  PACING_GAIN_AVOIDANCE,
+  PACING_GAIN_SLOW_START,
+  pacingRate,
+} from "../../src/tcp/pacer.ts";
+import { RttEstimator } from "../../src/tcp/rtt.ts";
+import { registerController } from "../../src/tcp/congestion/registry.ts";
+import type { CongestionController } from "../../src/tcp/congestion/congestion_controller.ts";
 import { firstDiff, patternBytes, pump } from "../_harness/sim_pair.ts";
 
 /** Sends 3 MB over a 10 ms link; returns the virtual send times of the sender's data segments. */
@@ -71,4 +79,75 @@ Deno.test("Pacer's bucket holds pacingHorizon ms of data at the rate when that e
   assert.equal(p.tokens, 4000);
   p.refill(200_000, 10_000); // 10 000 bytes/ms: a late wake-up may send 2 ms of data
   assert.equal(p.tokens, 20_000);
+});
+
+/** A controller with a fixed window and its own pacing rate (bytes per ms; -1: none). */
+function fixedController(cwnd: number, ssthresh: number, rate: number): CongestionController {
+  return {
+    name: "fixed",
+    cwnd,
+    ssthresh,
+    usesPrr: false,
+    pacingRate: () => rate,
+    onAck() {},
+    onCongestionEvent() {},
+    onRecoveryExit() {},
+    onRto() {},
+    onSpuriousCongestion() {},
+    setMss() {},
+  };
+}
+
+Deno.test("pacingRate takes the controller's own rate when it gives one, else gain·cwnd/SRTT (2 in slow start, 1.2 after)", () => {
+  const rtt = new RttEstimator({ initial: 1000, min: 200, max: 60_000 });
+  assert.equal(pacingRate(fixedController(10_000, Infinity, 300), rtt), Infinity, "no RTT yet");
+  rtt.sample(20);
+  assert.equal(pacingRate(fixedController(10_000, Infinity, 300), rtt), 300);
+  assert.equal(pacingRate(fixedController(10_000, Infinity, 0), rtt), Infinity);
+  assert.equal(
+    pacingRate(fixedController(10_000, Infinity, -1), rtt),
+    PACING_GAIN_SLOW_START * 10_000 / 20,
+  );
+  assert.equal(
+    pacingRate(fixedController(10_000, 5_000, -1), rtt),
+    PACING_GAIN_AVOIDANCE * 10_000 / 20,
+  );
+});
+
+/**
+ * Sends 400 kB over a 20 ms RTT path with no bottleneck and a window that never
+ * limits, under a controller pacing at `rate` bytes per ms; returns the bytes of
+ * data sent from 1 s to 3 s and the pacing rate the connection reported.
+ */
+function pacedBytes(rate: number): { bytes: number; reported: number | undefined } {
+  const name = `paced-${crypto.randomUUID()}`;
+  registerController(name, () => fixedController(1 << 30, Infinity, rate));
+  const tcp = { pacing: true, pacingBurst: 2, pacingHorizon: 0, congestionControl: name };
+  const tb = createTestbed({ link: { delay: 10 } });
+  const sender = tb.addStack({ tcp });
+  const l = tb.stack.listen(80);
+  let bytes = 0;
+  sender.tracer = {
+    onSegment(now, dir, _to, seg) {
+      if (dir === "out" && now >= 1000 && now < 3000) bytes += seg.payload.length;
+    },
+  };
+  const data = patternBytes(400_000, 3);
+  const c = sender.connect(tb.stack.localAddr, 80);
+  pump(c, data, 0);
+  l.onAcceptable = () => pump(l.accept()!, new Uint8Array(0), data.length);
+  tb.advance(2000);
+  const reported = c.info().pacingRate;
+  tb.advance(1000);
+  tb.close();
+  return { bytes, reported };
+}
+
+Deno.test("Sender paces data at the controller's own rate when the controller gives one (as BBR does)", () => {
+  for (const rate of [50, 100]) { // 400 and 800 kbit/s
+    const { bytes, reported } = pacedBytes(rate);
+    assert.equal(reported, rate * 1000, "TcpInfo.pacingRate in bytes per second");
+    // two seconds at the rate, give or take the two-segment bucket
+    assert.ok(Math.abs(bytes - 2000 * rate) <= 2 * 1500, `${bytes} B in 2 s at ${rate} B/ms`);
+  }
 });

@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import type { TcpConfig } from "../../src/tcp/config.ts";
 import { ACK, SYN } from "../../src/wire/tcp_flags.ts";
 import { establishedAfterRtt, sackReceiver } from "../_harness/rtt_script.ts";
-import type { TcpScript } from "../_harness/tcp_script.ts";
+import { TcpPair, type TcpScript } from "../_harness/tcp_script.ts";
+import { seq, seqSub } from "../../src/wire/seq.ts";
 
 const MSS = 1000;
 const RTT = 100;
@@ -292,3 +293,70 @@ Deno.test("TcpConnection undoes a recovery when D-SACKs report every retransmiss
   assert.equal(s.conn.info().ssthresh, Infinity, "undone");
   assert.ok(s.conn.info().cwnd >= 10 * MSS);
 });
+
+Deno.test("TcpConnection undoes a spurious RTO without timestamps once a D-SACK reports its retransmission a duplicate (RFC 2883 §5)", () => {
+  const s = connected();
+  s.app((c) => c.write(new Uint8Array(4 * MSS)));
+  s.sent.length = 0;
+  const before = s.conn.info();
+  // the ACKs are delayed beyond the RTO: the timer fires and SND.UNA is resent
+  while (s.conn.info().timeouts === 0) s.fireNext(); // (a tail loss probe goes first)
+  assert.ok(s.sent.splice(0).some((seg) => seg.seq === s.l(0)));
+  assert.equal(s.conn.info().cwnd, MSS);
+  // the delayed ACK of all four, then the retransmission's duplicate (a D-SACK)
+  s.advance(5);
+  s.send({ ack: s.l(4 * MSS), window: 60000 });
+  assert.ok(s.conn.info().cwnd < before.cwnd, "without timestamps the ACK alone proves nothing");
+  s.advance(RTT);
+  s.send({
+    ack: s.l(4 * MSS),
+    window: 60000,
+    options: { sackBlocks: [{ left: s.l(0), right: s.l(MSS) }] },
+  });
+  const after = s.conn.info();
+  assert.ok(after.cwnd >= before.cwnd, `cwnd ${after.cwnd} restored`);
+  assert.equal(after.ssthresh, Infinity, "ssthresh restored");
+});
+
+for (const timestamps of [true, false]) {
+  Deno.test(`TcpPair repairs a lost tail with a probe, not an RTO, between two real connections with timestamps ${timestamps ? "on" : "off"} (RFC 8985 §7)`, () => {
+    const rtt = 40;
+    let mss = 0;
+    const start = seq(1001); // client ISS 1000
+    const lost = new Set<number>();
+    const pair = new TcpPair({
+      delay: rtt / 2,
+      clientIss: 1000,
+      config: { congestionControl: "newreno", pacing: false, timestamps },
+      // the first transmissions of segments 8 and 9 of 10, the tail, are lost
+      drop: (seg, from) => {
+        if (from !== "client" || seg.payload.length === 0) return false;
+        const i = seqSub(seg.seq, start) / mss;
+        if ((i === 8 || i === 9) && !lost.has(i)) return lost.add(i), true;
+        return false;
+      },
+    });
+    assert.ok(pair.run({ until: () => pair.server?.state === "ESTABLISHED" }));
+    mss = pair.client.info().mss;
+    const t0 = pair.now;
+    assert.equal(pair.client.write(new Uint8Array(10 * mss)), 10 * mss);
+    const buf = new Uint8Array(65536);
+    let read = 0;
+    assert.ok(pair.run({
+      until: () => read === 10 * mss,
+      app: () => {
+        for (let n = pair.server!.read(buf); n > 0; n = pair.server!.read(buf)) read += n;
+      },
+    }));
+    assert.equal(lost.size, 2);
+    const info = pair.client.info();
+    assert.equal(info.timeouts, 0, "no RTO");
+    assert.ok(info.retransmits >= 2, `${info.retransmits} retransmissions`);
+    // ACKs of 0..7 after an RTT, the probe 2·SRTT later, its SACK and the repair in two more
+    // RTTs (+ the receiver's delayed ACK for the probe); an RTO (≥ 200 ms) after the last ACK
+    // would come no earlier than t0 + rtt + 200 ms, and the repair an RTT after that
+    const repaired = pair.now - t0;
+    assert.ok(repaired <= rtt + 2 * rtt + 2 * rtt + 40, `repaired after ${repaired} ms`);
+    assert.ok(repaired < rtt + 200 + rtt);
+  });
+}

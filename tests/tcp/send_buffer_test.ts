@@ -106,3 +106,20 @@ Deno.test("SendBuffer.compact gives the ring back only when empty, and later wri
   assert.equal(buf.write(bytes(100, 5000)), 5000);
   assert.deepEqual(buf.peek(0, 5000), bytes(100, 5000));
 });
+
+Deno.test("SendBuffer frees a ring it replaced at once (detached), not at the next GC, and keeps the bytes; its first 4 KiB ring goes to the free list", () => {
+  const buf = new SendBuffer(1 << 20);
+  buf.write(bytes(0, 4000));
+  const first = buf.peek(0, 4000); // a view of the first ring (valid until the next write)
+  buf.write(bytes(4000, 60_000)); // grows the ring
+  // the 4 KiB ring went to the free list (ring_pool.ts), zeroed
+  assert.equal(first.length, 4000);
+  assert.ok(first.every((b) => b === 0));
+  const second = buf.peek(0, 64_000);
+  buf.write(bytes(64_000, 100_000)); // grows again
+  assert.equal(second.length, 0, "the replaced ring's ArrayBuffer was detached");
+  assert.deepEqual(buf.peek(0, 164_000), bytes(0, 164_000));
+  buf.consume(164_000);
+  buf.compact();
+  assert.equal(buf.allocated, 64);
+});

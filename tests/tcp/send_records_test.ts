@@ -35,6 +35,25 @@ Deno.test("SendRecords finds, splits and grows when more segments are in flight 
   assert.equal(seqSub(r.start(0), base), 1990);
 });
 
+Deno.test("SendRecords holds no arrays until the first record, and gives them back once empty (compact)", () => {
+  const r = new SendRecords();
+  assert.equal(r.capacity, 0);
+  assert.equal(r.find(seq(5)), -1);
+  r.compact(); // nothing to give back
+  for (let i = 0; i < 20; i++) r.append(seq(i * 10), seq(i * 10 + 10), i, 0, 0, 0, false);
+  assert.ok(r.capacity >= 20);
+  r.compact(); // records held: kept
+  assert.ok(r.capacity >= 20);
+  while (r.count > 0) r.shift();
+  r.compact();
+  assert.equal(r.capacity, 0);
+  // appending again allocates anew, from a fresh head
+  r.append(seq(500), seq(510), 1, 0, 0, 0, true);
+  assert.equal(r.count, 1);
+  assert.equal(r.start(0), 500);
+  assert.equal(r.find(seq(505)), 0);
+});
+
 type Op =
   | { kind: "send"; len: number }
   | { kind: "time"; ms: number }

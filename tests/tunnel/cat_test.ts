@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { runCat } from "../../src/tunnel/cat.ts";
+import { openTouEndpoint } from "../../src/tunnel/tou_endpoint.ts";
 import type { HostPort } from "../../src/tunnel/address.ts";
 import { Logger } from "../../src/tunnel/log.ts";
 import { TunnelServer } from "../../src/tunnel/server.ts";
@@ -46,6 +47,11 @@ const quiet = new Logger({ sink: () => {} });
 
 Deno.test("runCat moves both ways between a listener and a connector until both EOF", async () => {
   const key = crypto.getRandomValues(new Uint8Array(32));
+  const ciphers: unknown[] = [];
+  const spy: typeof openTouEndpoint = (o) => {
+    ciphers.push(o.cipher);
+    return openTouEndpoint(o);
+  };
   const fromListener = pattern(150_000, 1);
   const fromConnector = pattern(90_000, 2);
   const { promise: bound, resolve } = Promise.withResolvers<HostPort>();
@@ -64,6 +70,8 @@ Deno.test("runCat moves both ways between a listener and a connector until both 
       },
     },
     key,
+    cipher: "chacha20-poly1305",
+    openEndpoint: spy,
     logger: quiet,
     onListening: resolve,
   });
@@ -74,9 +82,13 @@ Deno.test("runCat moves both ways between a listener and a connector until both 
     input: input(fromConnector),
     output: cOut,
     key,
+    cipher: "aes-256-gcm",
+    openEndpoint: spy,
     logger: quiet,
   });
   const [l, c] = await within(20_000, "cat pair", Promise.all([listening, connecting]));
+  // Each side seals with its own cipher and opens the other's.
+  assert.deepEqual(ciphers, ["chacha20-poly1305", "aes-256-gcm"]);
   assert.deepEqual(l, {
     outcome: "closed",
     sent: fromListener.length,

@@ -20,5 +20,5 @@ Deno.test("runDemo echoes the data intact and prints the handshake and close", a
   assert.match(text, /sha256 equal/);
   assert.match(text, /throughput [0-9.]+ MiB\/s each way/);
   assert.match(text, /rtt [0-9.]+ ms, rto \d+ ms, mss \d+, cwnd \d+ segments, retransmits \d+/);
-  assert.match(text, /encryption +chacha20-poly1305 \(/);
+  assert.match(text, /encryption +(aes-256-gcm|chacha20-poly1305) \(/);
 });

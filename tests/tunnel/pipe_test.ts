@@ -300,3 +300,32 @@ Deno.test("Pipe grows a bulk direction from 16 to 64 KiB chunks and copies byte-
   endOther(null);
   assert.equal((await pipe.done).outcome, "closed");
 });
+
+Deno.test("Pipe half-closes only the side whose peer still sends: the direction that ends second leaves it to the close", async () => {
+  const calls: string[] = [];
+  // A side that answers reads from a script: each entry resolves when its gate opens.
+  const side = (name: string, script: (() => Promise<number | null>)[]) => ({
+    name,
+    read: (p: Uint8Array) => {
+      const next = script.shift();
+      if (next === undefined) return new Promise<number | null>(() => {});
+      return next().then((n) => (n !== null && p.fill(1, 0, n), n));
+    },
+    write: (p: Uint8Array) => (calls.push(`${name}.write ${p.length}`), Promise.resolve(p.length)),
+    closeWrite: () => (calls.push(`${name}.closeWrite`), Promise.resolve()),
+    close: () => calls.push(`${name}.close`),
+    reset: () => calls.push(`${name}.reset`),
+  });
+  const bEof = Promise.withResolvers<void>();
+  // a (the target): answers 5 bytes, then EOF at once; b (the tunnel): EOF later
+  const a = side("a", [() => Promise.resolve(5), () => Promise.resolve(null)]);
+  const b = side("b", [() => bEof.promise.then(() => null)]);
+  const pipe = new Pipe(a, b);
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(calls, ["b.write 5", "b.closeWrite"]); // b's peer may still send: half-close
+  bEof.resolve();
+  const r = await pipe.done;
+  assert.equal(r.outcome, "closed");
+  // no a.closeWrite (a shutdown syscall): a already sent its EOF, and the close follows
+  assert.deepEqual(calls, ["b.write 5", "b.closeWrite", "a.close", "b.close"]);
+});

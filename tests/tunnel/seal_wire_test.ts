@@ -119,3 +119,47 @@ Deno.test("TunnelClient and TunnelServer put only sealed datagrams with fresh no
     await echo.close();
   }
 });
+
+Deno.test("a tunnel whose ends seal with different ciphers carries data; each datagram names its cipher", async () => {
+  const key = crypto.getRandomValues(new Uint8Array(32));
+  const echo = echoService();
+  const serverLog = captureLog();
+  const server = await TunnelServer.start({
+    listen: { hostname: "127.0.0.1", port: 0 },
+    forwards: [{ tunnelPort: 7, target: { hostname: "127.0.0.1", port: echo.port } }],
+    key,
+    cipher: "chacha20-poly1305",
+    logger: serverLog.logger,
+  });
+  const box = middlebox({ hostname: "127.0.0.1", port: server.addr.port });
+  const clientLog = captureLog();
+  const client = await TunnelClient.start({
+    server: { hostname: "127.0.0.1", port: box.port },
+    locals: [{ listen: { hostname: "127.0.0.1", port: 0 }, tunnelPort: 7 }],
+    key,
+    cipher: "aes-256-gcm",
+    logger: clientLog.logger,
+  });
+  try {
+    const data = new Uint8Array(100_000).map((_, i) => i * 13);
+    const app = await connectLocal(client.listeners[0].addr.port);
+    const sending = writeAll(app, data).then(() => app.closeWrite());
+    assert.deepEqual(await within(30_000, "echo", readAll(app)), data);
+    await sending;
+    app.close();
+    // Envelope flags = cipher id: client -> server AES-256-GCM (1), server -> client ChaCha20-Poly1305 (0).
+    for (const { dir, data: d } of box.seen) {
+      assert.equal((d[2] << 8) | d[3], dir === "c2s" ? 1 : 0, dir);
+    }
+    assert.ok(clientLog.lines.some((l) => l.includes("aes-256-gcm")), clientLog.lines.join("\n"));
+    assert.ok(serverLog.lines.some((l) => l.includes("chacha20-poly1305")));
+    for (const ep of [server.endpoint, client.endpoint]) {
+      assert.equal((ep as ObservableEndpoint).metrics().seal_auth_failures, 0);
+    }
+  } finally {
+    await client.close({ drainTimeoutMs: 1_000 });
+    await server.close({ drainTimeoutMs: 1_000 });
+    await box.close();
+    await echo.close();
+  }
+});

@@ -7,6 +7,11 @@ import { emitEnvelope, EnvelopeType } from "../../src/wire/envelope.ts";
 import { decodeSegment, emitSegment } from "../../src/wire/tcp_codec.ts";
 import { ACK, RST, SYN } from "../../src/wire/tcp_flags.ts";
 import { seq } from "../../src/wire/seq.ts";
+import {
+  LIBRARY_DEFAULT_CONGESTION,
+  TUNNEL_DEFAULT_CONGESTION,
+  TUNNEL_DEFAULT_LOSS_TOLERANCE,
+} from "../../src/tcp/congestion/defaults.ts";
 
 Deno.test("openTouEndpoint logs the first stale datagram at once and sums the rest per window when a peer's clock is too far off", async () => {
   const key = crypto.getRandomValues(new Uint8Array(32));
@@ -154,4 +159,24 @@ Deno.test("openTouEndpoint with hold reads nothing until serve(): a SYN that cam
   };
   assert.equal(await answer(false), RST | ACK, "without hold: no listener yet, a RST");
   assert.equal(await answer(true), SYN | ACK, "held: the listener answers");
+});
+
+Deno.test("openTouEndpoint runs BBR with the tunnel's loss tolerance unless the TCP options name others (issue 9: the tunnel's default differs from the library's)", async () => {
+  assert.equal(TUNNEL_DEFAULT_CONGESTION, "bbr");
+  assert.notEqual(LIBRARY_DEFAULT_CONGESTION, TUNNEL_DEFAULT_CONGESTION);
+  const plain = await openTouEndpoint({ hostname: "127.0.0.1", port: 0 });
+  const chosen = await openTouEndpoint({
+    hostname: "127.0.0.1",
+    port: 0,
+    tcp: { congestionControl: "newreno", lossTolerance: 3 },
+  });
+  try {
+    assert.equal(plain.options.congestionControl, TUNNEL_DEFAULT_CONGESTION);
+    assert.equal(plain.options.lossTolerance, TUNNEL_DEFAULT_LOSS_TOLERANCE);
+    assert.equal(chosen.options.congestionControl, "newreno");
+    assert.equal(chosen.options.lossTolerance, 3);
+  } finally {
+    await plain.close();
+    await chosen.close();
+  }
 });
