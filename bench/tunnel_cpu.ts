@@ -5,7 +5,8 @@
  *
  *   deno run -A bench/tunnel_cpu.ts [--mb 200] [--runs 1] [--prof DIR] [--timeout 60]
  *
- * Starts `tou server` and `tou client` (`--plaintext`, each with a control
+ * Starts `tou server` and `tou client` as `deno task tou` does (its V8 flags;
+ * `TOU_BENCH_V8_DEFAULT=1` leaves them out) (`--plaintext`, each with a control
  * endpoint), pushes `--mb` MiB from this process over kernel TCP into the
  * client and counts them at a kernel TCP sink behind the server. Prints per
  * run: MiB/s, CPU seconds of each process during the transfer (from
@@ -21,6 +22,8 @@
  *
  * @module
  */
+
+import { touV8Args } from "./_proc.ts";
 
 function arg(name: string, fallback: string): string {
   const i = Deno.args.indexOf(`--${name}`);
@@ -74,7 +77,7 @@ function spawn(name: string, args: string[]): Deno.ChildProcess {
     ? ["--cpu-prof", `--cpu-prof-dir=${PROF}`, `--cpu-prof-name=${name}.cpuprofile`]
     : [];
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ...prof, CLI, ...args],
+    args: ["run", "-A", ...touV8Args(), ...prof, CLI, ...args],
     stdout: "null",
     stderr: "inherit",
   }).spawn();
