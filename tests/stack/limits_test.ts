@@ -346,3 +346,36 @@ Deno.test("memoryBudget: connections coming and going around one share step touc
   within();
   tb.close();
 });
+
+Deno.test("memoryBudget: a pass that shrinks the shares leaves connections in TIME_WAIT alone (they hold no buffers), though they count in the share", () => {
+  const tb = createTestbed({ stack: { memoryBudget: 1 << 20 } });
+  const client = tb.addStack();
+  const l = tb.stack.listen(80, { backlog: 1024 });
+  const cs = Array.from({ length: 40 }, () => client.connect(tb.stack.localAddr, 80));
+  tb.advance(10);
+  for (let s = l.accept(); s !== undefined; s = l.accept()) s.close(); // the server closes first
+  tb.advance(10);
+  for (const c of cs) c.close();
+  tb.advance(10);
+  const tw = tb.stack.connections();
+  assert.equal(tw.length, 40);
+  assert.ok(tw.every((c) => c.state === "TIME_WAIT"));
+  let calls = 0;
+  for (const c of tw) {
+    const orig = c.tcp.setMemoryLimits.bind(c.tcp);
+    c.tcp.setMemoryLimits = (r: number, s: number) => {
+      calls++;
+      orig(r, s);
+    };
+  }
+  const share = tb.stack.bufferShare;
+  const more = Array.from({ length: 80 }, () => client.connect(tb.stack.localAddr, 80));
+  tb.advance(10);
+  assert.ok(tb.stack.bufferShare < share / 2, `${tb.stack.bufferShare} vs ${share}`);
+  assert.equal(calls, 0);
+  const live = tb.stack.connections().filter((c) => c.state !== "TIME_WAIT");
+  assert.equal(live.length, 80);
+  for (const c of live) assert.ok(c.memoryShare * 2 * 120 <= 1 << 20, String(c.memoryShare));
+  for (const c of more) c.abort();
+  tb.close();
+});
