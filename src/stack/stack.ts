@@ -11,7 +11,7 @@
  * The same code runs over real UDP and over the simulator: the socket and
  * the runtime are injected.
  *
- * About 1,240 lines, kept in one class on purpose: the receive path, the
+ * About 1,300 lines, kept in one class on purpose: the receive path, the
  * drain loop (with end-of-batch ACK coalescing), the timer queue, the
  * listener paths (SYN cookies, Fast Open, TIME_WAIT reuse and its table
  * limit) and the limits (connection caps, memory budget shares) all read
@@ -670,9 +670,10 @@ export class Stack implements ConnectionDriver {
    * an eighth more connections than when one last got its share before the
    * others are shrunk again (a pass, `#maxApplied` above the exact share).
    * A share that grows is not pushed to every connection: each takes the
-   * new target at its next drain (`#drain`) once that is a quarter above its
-   * own, and a new connection at once. The budget holds throughout: no connection
-   * holds more than the exact share of the present count.
+   * new target at its next drain (`#drain`) once that is over a quarter
+   * above its own, and a new connection at once. The budget holds
+   * throughout: no live connection may hold more than the exact share of
+   * the present count.
    * `force` (a reconfiguration) applies the target to every connection now.
    */
   #rebalance(force: boolean): void {
@@ -778,7 +779,7 @@ export class Stack implements ConnectionDriver {
   #drain(c: StackConnection): void {
     const tcp = c.tcp;
     // a share grown by a quarter since (#rebalance; smaller steps wait, as they come and go)
-    if (c.memoryShare * 1.25 <= this.#target) this.#applyShare(c);
+    if (c.memoryShare * 1.25 < this.#target) this.#applyShare(c);
     const now = this.runtime.now();
     for (let seg = tcp.pollTransmit(now); seg !== undefined; seg = tcp.pollTransmit(now)) {
       if (this.#tracing) this.#fanOutTrace(c); // a retransmission's event before its segment
