@@ -613,7 +613,14 @@ export class TouConn implements Deno.TcpConn {
   }
 
   #wake(list: (() => void)[]): void {
-    if (list.length === 0) return;
+    const n = list.length;
+    if (n === 0) return;
+    if (n === 1) {
+      // the usual case (one read or one write waits): no copy of the list per wake-up
+      const w = list.pop()!;
+      w();
+      return;
+    }
     const ws = list.splice(0);
     for (const w of ws) w();
   }
