@@ -34,7 +34,9 @@
  *   Deno); MiB/s counts delivered payload.
  *
  * Besides MiB/s and the ratio to the kernel row it shows the CPU seconds of
- * each process it started and their sum per GB moved and, where
+ * each process it started during the transfer (from the first byte to the
+ * sink's EOF; start-up is left out, bench/tunnel_cpu.ts shows it) and their
+ * sum per GB moved and, where
  * `/proc/net/snmp` is readable, the UDP datagrams received per second and
  * the receive-buffer drops (system-wide counters: run it on an otherwise
  * quiet machine). A run that exceeds
@@ -284,6 +286,9 @@ async function runRow(name: string): Promise<Row> {
   }
   const chunk = new Uint8Array(64 * 1024).fill(7);
   const u0 = udpCounters();
+  // CPU from here to the sink's EOF: the transfer, not the processes' start-up (Deno, the CLI's
+  // modules, the poller Worker: 0.16–0.28 s each), as round 1's "CPU s per 8 s run" measured
+  const cpu0 = procs.map((p) => cpuSeconds(p.pid));
   const t0 = performance.now();
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -305,7 +310,7 @@ async function runRow(name: string): Promise<Row> {
   clearTimeout(timer);
   const seconds = (performance.now() - t0) / 1000;
   const u1 = udpCounters();
-  const cpu = procs.map((p) => cpuSeconds(p.pid));
+  const cpu = procs.map((p, i) => cpuSeconds(p.pid) - cpu0[i]);
   try {
     conn.close();
   } catch { /* closed */ }

@@ -7,7 +7,9 @@
  * @module
  */
 
+import assert from "node:assert/strict";
 import { type Endpoint, openEndpoint } from "../../mod.ts";
+import { recordUnhandled } from "./_unhandled.ts";
 
 const LO = "127.0.0.1";
 
@@ -155,5 +157,31 @@ export async function within<T>(p: Promise<T>, ms: number, what: string): Promis
     ]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * Runs `scenarios` on kernel TCP and then on tou, each on a fresh transport
+ * and within `ms`, and asserts that tou's results equal the kernel's and that
+ * neither run left an unhandled promise rejection.
+ *
+ * @param scenarios The scenarios, written against {@linkcode Transport}.
+ * @param ms Deadline for each transport's run.
+ * @returns The kernel's results (equal to tou's), for the test's own expectations.
+ */
+export async function sameOnKernelAndTou<T>(
+  scenarios: (t: Transport) => Promise<T>,
+  ms: number,
+): Promise<T> {
+  const rec = recordUnhandled();
+  try {
+    const kernel = await onTransport(kernelTransport, (t) => within(scenarios(t), ms, "kernel"));
+    const tou = await onTransport(touTransport, (t) => within(scenarios(t), ms, "tou"));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(rec.seen, []);
+    assert.deepEqual(tou, kernel);
+    return kernel;
+  } finally {
+    rec.stop();
   }
 }

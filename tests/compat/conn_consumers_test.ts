@@ -9,11 +9,11 @@ import { sha16 } from "./_node_http.ts";
 import {
   kernelTransport,
   onTransport,
+  sameOnKernelAndTou,
   touTransport,
   type Transport,
   within,
 } from "./_transports.ts";
-import { recordUnhandled } from "./_unhandled.ts";
 
 function name(e: unknown): string {
   return e instanceof Error ? e.name : String(e);
@@ -170,24 +170,12 @@ async function scenarios(t: Transport) {
 }
 
 Deno.test("Deno.Conn consumers using read/write directly get the same results on kernel TCP and tou", async () => {
-  const rec = recordUnhandled();
-  try {
-    const kernel = await onTransport(
-      kernelTransport,
-      (t) => within(scenarios(t), 60_000, "kernel"),
-    );
-    const tou = await onTransport(touTransport, (t) => within(scenarios(t), 60_000, "tou"));
-    await new Promise((r) => setTimeout(r, 50));
-    assert.deepEqual(rec.seen, []);
-    assert.deepEqual(tou, kernel);
-    assert.deepEqual(kernel.lines, { last: ":143", after: null });
-    assert.equal(kernel.frames, "60 frames equal");
-    const copy = kernel.copy as { echoed: number; back: string; want: string };
-    assert.equal(copy.back, `${6 * 1024 * 1024} ${copy.want}`);
-    assert.deepEqual(kernel.peerClose, { "pending read": "null" });
-  } finally {
-    rec.stop();
-  }
+  const kernel = await sameOnKernelAndTou(scenarios, 60_000);
+  assert.deepEqual(kernel.lines, { last: ":143", after: null });
+  assert.equal(kernel.frames, "60 frames equal");
+  const copy = kernel.copy as { echoed: number; back: string; want: string };
+  assert.equal(copy.back, `${6 * 1024 * 1024} ${copy.want}`);
+  assert.deepEqual(kernel.peerClose, { "pending read": "null" });
 });
 
 Deno.test("read() after the peer's reset: EOF on Deno 2.9's kernel TCP, ConnectionReset on tou (documented difference)", async () => {

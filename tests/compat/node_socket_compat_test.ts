@@ -8,14 +8,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { type NodeSocket, toNodeSocket } from "../../mod.ts";
-import {
-  kernelTransport,
-  onTransport,
-  touTransport,
-  type Transport,
-  within,
-} from "./_transports.ts";
-import { recordUnhandled } from "./_unhandled.ts";
+import { sameOnKernelAndTou, type Transport, within } from "./_transports.ts";
 
 function name(e: unknown): string {
   return e instanceof Error ? e.name : String(e);
@@ -133,35 +126,23 @@ async function scenarios(t: Transport) {
 }
 
 Deno.test("toNodeSocket destroy(), destroy(err), end() and the setters behave alike on kernel TCP and tou", async () => {
-  const rec = recordUnhandled();
-  try {
-    const kernel = await onTransport(
-      kernelTransport,
-      (t) => within(scenarios(t), 30_000, "kernel"),
-    );
-    const tou = await onTransport(touTransport, (t) => within(scenarios(t), 30_000, "tou"));
-    await new Promise((r) => setTimeout(r, 50));
-    assert.deepEqual(rec.seen, []);
-    assert.deepEqual(tou, kernel);
-    assert.deepEqual(kernel, {
-      destroyAfterWrite: { peer: "100000 then EOF", seen: ["close false"], destroyed: true },
-      destroyUnread: { "peer write": "BrokenPipe" },
-      destroyWithError: {
-        seen: ["error mine", "close true"],
-        late: "ERR_STREAM_DESTROYED",
-        chained: true,
-        readyState: "closed",
-        peer: "0 then EOF",
-      },
-      endThenPeerEof: {
-        peer: "8 then null",
-        text: "answer",
-        seen: ["finish", "end", "close false"],
-        readyState: "closed",
-        bytes: [8, 6],
-      },
-    });
-  } finally {
-    rec.stop();
-  }
+  const kernel = await sameOnKernelAndTou(scenarios, 30_000);
+  assert.deepEqual(kernel, {
+    destroyAfterWrite: { peer: "100000 then EOF", seen: ["close false"], destroyed: true },
+    destroyUnread: { "peer write": "BrokenPipe" },
+    destroyWithError: {
+      seen: ["error mine", "close true"],
+      late: "ERR_STREAM_DESTROYED",
+      chained: true,
+      readyState: "closed",
+      peer: "0 then EOF",
+    },
+    endThenPeerEof: {
+      peer: "8 then null",
+      text: "answer",
+      seen: ["finish", "end", "close false"],
+      readyState: "closed",
+      bytes: [8, 6],
+    },
+  });
 });

@@ -6,14 +6,7 @@
 import assert from "node:assert/strict";
 import { pattern } from "../net/_util.ts";
 import { sha16 } from "./_node_http.ts";
-import {
-  kernelTransport,
-  onTransport,
-  touTransport,
-  type Transport,
-  within,
-} from "./_transports.ts";
-import { recordUnhandled } from "./_unhandled.ts";
+import { sameOnKernelAndTou, type Transport } from "./_transports.ts";
 
 const DATA = pattern(8 * 1024 * 1024, 31);
 
@@ -201,32 +194,20 @@ async function scenarios(t: Transport) {
 }
 
 Deno.test("pipeTo/pipeThrough chains over connections end alike on kernel TCP and tou", async () => {
-  const rec = recordUnhandled();
-  try {
-    const kernel = await onTransport(
-      kernelTransport,
-      (t) => within(scenarios(t), 60_000, "kernel"),
-    );
-    const tou = await onTransport(touTransport, (t) => within(scenarios(t), 60_000, "tou"));
-    await new Promise((r) => setTimeout(r, 50));
-    assert.deepEqual(rec.seen, []);
-    assert.deepEqual(tou, kernel);
-    const all = `${DATA.length} ${sha16(DATA)}`;
-    const mib = DATA.subarray(0, 1 << 20);
-    assert.deepEqual(kernel, {
-      transform: { sent: "ok", received: "ok", data: all },
-      echo: { sent: "ok", back: "ok", echo: "ok", data: all },
-      abortSignal: { reader: "AbortError", writer: "BrokenPipe", "write() after": "BadResource" },
-      sourceFails: { sent: "RangeError", received: "ok", data: `${mib.length} ${sha16(mib)}` },
-      sinkFails: { sent: "BrokenPipe", received: "SyntaxError" },
-      cancelThroughChain: { cancel: "ok", writer: "BrokenPipe", "write() after": "BadResource" },
-      transformFails: {
-        sent: "URIError",
-        received: "ok",
-        data: `${8 * 65536} ${sha16(DATA.subarray(0, 8 * 65536))}`,
-      },
-    });
-  } finally {
-    rec.stop();
-  }
+  const kernel = await sameOnKernelAndTou(scenarios, 60_000);
+  const all = `${DATA.length} ${sha16(DATA)}`;
+  const mib = DATA.subarray(0, 1 << 20);
+  assert.deepEqual(kernel, {
+    transform: { sent: "ok", received: "ok", data: all },
+    echo: { sent: "ok", back: "ok", echo: "ok", data: all },
+    abortSignal: { reader: "AbortError", writer: "BrokenPipe", "write() after": "BadResource" },
+    sourceFails: { sent: "RangeError", received: "ok", data: `${mib.length} ${sha16(mib)}` },
+    sinkFails: { sent: "BrokenPipe", received: "SyntaxError" },
+    cancelThroughChain: { cancel: "ok", writer: "BrokenPipe", "write() after": "BadResource" },
+    transformFails: {
+      sent: "URIError",
+      received: "ok",
+      data: `${8 * 65536} ${sha16(DATA.subarray(0, 8 * 65536))}`,
+    },
+  });
 });

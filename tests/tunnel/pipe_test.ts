@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { connSide, copyStream, Pipe } from "../../src/tunnel/pipe.ts";
+import { connSide, copyStream, Pipe, type PipeSide } from "../../src/tunnel/pipe.ts";
 import { resetTcpConn } from "../../src/tunnel/kernel_reset.ts";
 
 /** Two kernel TCP connections proxied through a Pipe: outer ends `left` and `right`. */
@@ -235,6 +235,70 @@ Deno.test("copyStream moves to the buffer grow returns once a read fills the buf
   assert.deepEqual(sizes, [16, 64, 64, 64]);
   assert.deepEqual(grown, [16]);
   assert.equal(got.length, 37);
+});
+
+/** A fake side that serves `total` pattern bytes in reads of `readSizes[i]` (then the last size), recording buffer sizes. */
+function patternSource(total: number, readSizes: number[], seen: number[]): PipeSide {
+  let off = 0, i = 0;
+  return {
+    name: "src",
+    read: async (p) => {
+      seen.push(p.length);
+      await Promise.resolve();
+      if (off >= total) return null;
+      const want = readSizes[Math.min(i++, readSizes.length - 1)];
+      const n = Math.min(want, p.length, total - off);
+      for (let k = 0; k < n; k++) p[k] = (off + k) * 31 % 251;
+      off += n;
+      return n;
+    },
+    write: () => Promise.reject(new Error("not written")),
+    closeWrite: () => Promise.resolve(),
+    close: () => {},
+    reset: () => {},
+  };
+}
+
+Deno.test("Pipe grows a bulk direction from 16 to 64 KiB chunks and copies byte-exact, in order, through partial asynchronous writes", async () => {
+  const seen: number[] = [];
+  const total = 3 * 1024 * 1024 + 12345;
+  const K = 1024;
+  // full reads, a short read (a pause), then full reads again
+  const sizes = [16 * K, 64 * K, 64 * K, 1000, 64 * K];
+  const a = patternSource(total, sizes.concat([1 << 30]), seen);
+  const got = new Uint8Array(total);
+  let at = 0, eof = false, writes = 0;
+  let endOther: (v: null) => void = () => {};
+  const other = new Promise<null>((r) => endOther = r);
+  const b: PipeSide = {
+    name: "dst",
+    read: () => other, // the other direction idles until the end
+    // accepts at most 40000 bytes per call, asynchronously: the copy must loop on partial writes
+    write: async (p) => {
+      await new Promise((r) => setTimeout(r, 0));
+      const n = Math.min(p.length, 40_000);
+      got.set(p.subarray(0, n), at);
+      at += n;
+      writes++;
+      return n;
+    },
+    closeWrite: () => (eof = true, Promise.resolve()),
+    close: () => {},
+    reset: () => {},
+  };
+  const pipe = new Pipe(a, b);
+  for (let i = 0; i < 500 && !eof; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(eof, "the copy did not reach EOF");
+  assert.equal(at, total);
+  for (let k = 0; k < total; k++) {
+    if (got[k] !== k * 31 % 251) assert.fail(`byte ${k} differs`);
+  }
+  assert.equal(pipe.aToB, total);
+  assert.ok(writes > total / 40_000);
+  // 16 KiB until a read fills it, then 64 KiB for good
+  assert.deepEqual(seen.slice(0, 6), [16 * K, 64 * K, 64 * K, 64 * K, 64 * K, 64 * K]);
+  endOther(null);
+  assert.equal((await pipe.done).outcome, "closed");
 });
 
 Deno.test("Pipe half-closes only the side whose peer still sends: the direction that ends second leaves it to the close", async () => {
