@@ -230,6 +230,21 @@ export class TouConn implements Deno.TcpConn {
    * @throws {ConnectionResetError} When the peer reset the connection.
    */
   write(p: Uint8Array): Promise<number> {
+    // Fast path, the usual case of a relay: nothing to refuse and the send buffer takes
+    // some bytes now. One settled promise instead of an async call's frame (a keep-alive
+    // request costs one write per side). Everything else takes #write, which checks again.
+    if (
+      p.byteLength > 0 && !this.#appClosed && this.#error === undefined && !this.#writeShut &&
+      !this.#sc.released && this.#sc.state !== "CLOSED"
+    ) {
+      let n = 0;
+      try {
+        n = this.#sc.write(p);
+      } catch {
+        // the core refused: #write turns it into the typed error
+      }
+      if (n > 0) return Promise.resolve(n);
+    }
     return this.#write(p, false, false);
   }
 
@@ -613,7 +628,14 @@ export class TouConn implements Deno.TcpConn {
   }
 
   #wake(list: (() => void)[]): void {
-    if (list.length === 0) return;
+    const n = list.length;
+    if (n === 0) return;
+    if (n === 1) {
+      // the usual case (one read or one write waits): no copy of the list per wake-up
+      const w = list.pop()!;
+      w();
+      return;
+    }
     const ws = list.splice(0);
     for (const w of ws) w();
   }

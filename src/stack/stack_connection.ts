@@ -155,11 +155,15 @@ export class StackConnection implements FourTuple {
   /**
    * Copies received bytes into `into`: count, 0 when nothing yet, -1 at EOF.
    * Works after release too (bytes a finished connection still holds stay
-   * readable); only a live connection is driven (a window update may be due).
+   * readable). A live connection is driven only when the read made output
+   * due at once: a window update (RFC 1122 4.2.3.3; the core asks for it
+   * with an urgent ACK). A read that opened the window by less, the usual
+   * small request or response, changes nothing a drain would send, arm or
+   * report, and skips it (one drain fewer per request and side).
    */
   read(into: Uint8Array): number {
     const n = this.tcp.read(into);
-    if (n > 0 && !this.released) this.#driver.process(this);
+    if (n > 0 && !this.released && this.tcp.outputUrgent) this.#driver.process(this);
     return n;
   }
 

@@ -262,11 +262,14 @@ export class SealDropWatch {
     this.#delivered = true;
   }
 
-  /** Internal: runs `deliver` for a datagram from `addr`; attributes a drop. */
-  observe(addr: DatagramAddr, deliver: () => void): void {
+  /**
+   * Internal: runs `deliver(data, addr)` for a datagram from `addr`; attributes a drop.
+   * The handler and its arguments are passed apart: no closure per datagram.
+   */
+  observe(data: Uint8Array, addr: DatagramAddr, deliver: DatagramHandler): void {
     this.#delivered = false;
     try {
-      deliver();
+      deliver(data, addr);
     } finally {
       if (!this.#delivered && this.#stats !== undefined) this.#attribute(addr);
     }
@@ -301,7 +304,7 @@ class Below extends ForwardingSocket {
   }
   override setHandler(onDatagram: DatagramHandler, onError?: DatagramErrorHandler): void {
     this.inner.setHandler(
-      (data, addr) => this.#watch.observe(addr, () => onDatagram(data, addr)),
+      (data, addr) => this.#watch.observe(data, addr, onDatagram),
       onError,
     );
   }

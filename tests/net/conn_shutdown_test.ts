@@ -217,3 +217,23 @@ Deno.test("TouConn.close resets instead when received bytes were never read (RFC
   assert.equal((await w.until(b.closed, "b closed")).reason, "reset");
   await w.close();
 });
+
+Deno.test("TouConn.write settles at once when the send buffer takes bytes, and never throws synchronously once the connection failed", async () => {
+  const w = simWorld();
+  const { a, b } = await pair(w);
+  // the usual write: taken now, already settled (no wait for the network)
+  const taken = a.write(enc("hello"));
+  let settled: number | undefined;
+  void taken.then((n) => settled = n);
+  await Promise.resolve();
+  assert.equal(settled, 5);
+  // after the peer's reset every refusal is a rejected promise, not a throw
+  b.abort();
+  await w.drive(() => a.state === "CLOSED", "reset arrives");
+  const failed = a.write(enc("more"));
+  await assert.rejects(failed, ConnectionResetError);
+  a.close();
+  const closedWrite = a.write(enc("late"));
+  await assert.rejects(closedWrite, ClosedError);
+  await w.close();
+});
