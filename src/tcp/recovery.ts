@@ -634,9 +634,23 @@ export class LossRecovery {
    */
   nextRetransmit(snd: SendView): boolean {
     if (this.#lostBytes <= 0 || snd.sndNxt !== snd.sndMax) return false;
+    const recs = this.records;
+    if (this.#rtoGuard === 1 && recs.count > 0) {
+      // RFC 6298 §5.4: on a timeout, retransmit the earliest unacknowledged segment,
+      // whatever the pipe (Linux tcp_retransmit_timer sends the head directly).
+      // Gated by cwnd - pipe, with recently resent segments still counted in the
+      // pipe, the head was never resent and the connection stalled for good.
+      const f = recs.flagsAt(0);
+      // only a record that starts at SND.UNA (never one left below it)
+      if ((f & REC_LOST) !== 0 && (f & REC_SACKED) === 0 && recs.start(0) === snd.sndUna) {
+        this.#lostFrom = recs.start(0);
+        this.rxSeq = recs.start(0);
+        this.rxLimit = recs.end(0);
+        return true;
+      }
+    }
     const room = this.ccRoom(snd);
     if (room <= 0) return false;
-    const recs = this.records;
     let i = seqLt(this.#lostFrom, snd.sndUna) ? 0 : recs.find(this.#lostFrom);
     if (i < 0) i = 0;
     for (; i < recs.count; i++) {

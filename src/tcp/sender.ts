@@ -500,9 +500,20 @@ export class Sender {
     const usable = Math.max(0, Math.min(this.#sndWnd - flight, rec.ccRoom(this)));
     let len = Math.min(avail, usable, segMax);
     const rexmit = seqLt(nxt, this.#sndMax);
-    if (rexmit && rec.board.count > 0) {
+    if (rexmit) {
       // after a timeout, go-back-N resends only the holes (RFC 6675 §5.1)
-      len = Math.min(len, seqSub(rec.board.holeEnd(nxt, this.#sndMax), nxt));
+      const whole = rec.board.count > 0
+        ? Math.min(avail, segMax, seqSub(rec.board.holeEnd(nxt, this.#sndMax), nxt))
+        : Math.min(avail, segMax);
+      // ... and whole segments: a resend cut to the few bytes of room an ACK opened
+      // split the send records into 1-byte pieces, each a "retransmission" in the
+      // pipe, until the pipe never fell below cwnd and the hole at SND.UNA was never
+      // resent (bench:soak stalls). As Linux, whose cwnd counts whole segments
+      // (in flight < cwnd), a segment goes once cwnd has any room; the peer's window
+      // must take all of it (RFC 1122 4.2.3.4), except for a zero-window probe.
+      if (this.#forceSend) len = Math.min(len, whole);
+      else if (usable <= 0 || this.#sndWnd - flight < whole) return false;
+      else len = whole;
     }
     // The FIN takes one sequence number of the peer's window (RFC 9293 §3.8.6)
     const fin = finPending && len === avail && seqLt(this.#finSeq, seqAdd(una, this.#sndWnd));
@@ -527,7 +538,10 @@ export class Sender {
   #paceAllows(now: Instant, len: number): boolean {
     const pacer = this.#pacer;
     if (pacer === undefined) return true;
-    const rate = pacingRate(this.#cc, this.#rtt);
+    // At least one segment per SRTT: no controller's window is smaller, and a rate
+    // far below it (a bad bandwidth sample) armed a pacing timer 15 minutes out,
+    // re-armed by nothing while no ACK was due (soak finding)
+    const rate = Math.max(pacingRate(this.#cc, this.#rtt), this.#mss / this.#rtt.srtt);
     pacer.refill(now, rate);
     if (pacer.canSend(len)) return true;
     this.#timers.set("pacing", pacer.sendTime(now, len, rate));

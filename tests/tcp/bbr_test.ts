@@ -4,6 +4,7 @@ import {
   Bbr,
   BBR_DRAIN_PACING_GAIN,
   BBR_PROBE_RTT_DURATION,
+  BBR_QUEUE_DRAIN_MIN_BW,
   BBR_QUEUE_DRAIN_ROUNDS,
   BBR_STARTUP_PACING_GAIN,
   type BbrState,
@@ -218,6 +219,7 @@ function cruising() {
     });
     delivered += MSS;
     bbr.onAck(now, s);
+    return { now, delivered };
   };
   // rounds without queueing (Startup's queue may still be in the link's last round)
   for (let i = 0; i < 3; i++) round(RTT, BDP / 2);
@@ -231,8 +233,11 @@ Deno.test("Bbr drains a standing queue found in ProbeBW_CRUISE at the rate the r
   round(1.5 * RTT, 2 * BDP); // its smallest RTT sample was 50 % above min_rtt
   round(1.5 * RTT, 2 * BDP); // … and that round ends: a standing queue
   assert.equal(bbr.state, "ProbeBW_DOWN");
-  // the round delivered 1 MSS in 1 ms: the drain paces at 0.9 of that, not of max_bw
-  assert.ok(Math.abs(bbr.pacingRate(RTT) - 0.9 * 0.99 * MSS) < 1e-6, `${bbr.pacingRate(RTT)}`);
+  // the round delivered 1 MSS in 1 ms: the drain paces at 0.9 of that, not of max_bw,
+  // but never below half the model's rate (BBR_QUEUE_DRAIN_MIN_BW)
+  const drain = 0.9 * 0.99 * Math.max(MSS, BBR_QUEUE_DRAIN_MIN_BW * bw);
+  assert.ok(Math.abs(bbr.pacingRate(RTT) - drain) < 1e-6, `${bbr.pacingRate(RTT)}`);
+  assert.ok(bbr.pacingRate(RTT) < 0.99 * bw);
   assert.equal(bbr.bw, bw, "the model is left alone");
   round(RTT, BDP / 2); // drained: in-flight ≤ BDP
   assert.equal(bbr.state, "ProbeBW_CRUISE");
@@ -253,4 +258,42 @@ Deno.test("Bbr stops draining a queue that does not shrink (not its own) until t
   assert.equal(back, BBR_QUEUE_DRAIN_ROUNDS - 1, states.join(" "));
   assert.ok(states.slice(back).every((s) => s === "ProbeBW_CRUISE"), states.join(" "));
   assert.ok(Math.abs(bbr.pacingRate(RTT) - 0.99 * bbr.bw) < 1e-6);
+});
+
+Deno.test("Bbr drains no standing queue at the rate of an app-limited round (a soak connection's pacing timer was 15 min out)", () => {
+  // Soak finding (bench:soak, 1000 tunnelled connections): a server connection that had
+  // waited for its application found a "standing queue" in CRUISE and paced at the
+  // average rate of the idle round, a few bytes per ms: its last 25 KB were held by a
+  // pacing timer 941 s out with nothing in flight (no ACK could re-arm it).
+  const { bbr, round } = cruising();
+  const bw = bbr.bw;
+  const at = round(RTT, BDP / 2);
+  let now = at.now;
+  let delivered = at.delivered;
+  // Rounds limited by the application: one segment each 300 ms, with queueing RTTs.
+  const states: BbrState[] = [];
+  let least = Infinity;
+  for (let i = 0; i < 3; i++) {
+    now += 300;
+    bbr.onAck(
+      now,
+      ack({
+        rtt: 1.5 * RTT,
+        minRtt: RTT,
+        inFlight: 0,
+        priorInFlight: MSS,
+        priorDelivered: delivered,
+        delivered: delivered + MSS,
+        deliveryRate: 0.2,
+        isAppLimited: true,
+      }),
+    );
+    delivered += MSS;
+    states.push(bbr.state);
+    least = Math.min(least, bbr.pacingRate(RTT));
+  }
+  assert.ok(
+    least >= 0.9 * 0.99 * BBR_QUEUE_DRAIN_MIN_BW * bw - 1e-6,
+    `pacing ${least} B/ms with max_bw ${bw} (${states.join(" ")})`,
+  );
 });

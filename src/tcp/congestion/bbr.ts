@@ -91,6 +91,12 @@ export const BBR_STANDING_QUEUE_MIN = 2;
  * round before, and ACK-timing noise moves a round's minimum by a few ms.
  */
 export const BBR_QUEUE_DRAIN_ROUNDS = 5;
+/**
+ * The least fraction of the model's bandwidth a standing-queue drain paces
+ * at: the rate of one round can be far below the path's (ACK compression,
+ * an event-loop stall), and the drain only needs to send less than arrives.
+ */
+export const BBR_QUEUE_DRAIN_MIN_BW = 0.5;
 /** draft-ietf-ccwg-bbr §5.6.2: pace this fraction below the estimate. */
 const PACING_MARGIN = 0.01;
 
@@ -199,6 +205,8 @@ export class Bbr implements CongestionController {
   #roundRatePrev = -1;
   #roundStartTime = -1;
   #roundStartDelivered = 0;
+  /** Some ACK of the current round was app-limited: its average rate measures the application. */
+  #roundAppLimited = false;
   /** The delivery rate of the round that showed a standing queue: pacing's bound while it drains. */
   #queueBw = Infinity;
   /** Draining a standing queue found in CRUISE: the rounds so far, 0 when not. */
@@ -604,7 +612,10 @@ export class Bbr implements CongestionController {
           this.#state = "ProbeBW_DOWN"; // drain; the probe schedule stays as it is
           this.#queueDrainRounds = 1;
           this.#queueDrainRtt = this.#roundMinRttPrev;
-          if (this.#roundRatePrev > 0) this.#queueBw = this.#roundRatePrev;
+          // never below half the model's rate: a round's average is a noisy measure
+          if (this.#roundRatePrev > 0) {
+            this.#queueBw = Math.max(this.#roundRatePrev, BBR_QUEUE_DRAIN_MIN_BW * this.#bw);
+          }
           this.#setGains();
         }
         return;
@@ -692,12 +703,17 @@ export class Bbr implements CongestionController {
       this.#roundMinRttPrev = this.#roundMinRttNow;
       this.#roundMinRttNow = Infinity;
       const elapsed = now - this.#roundStartTime;
-      this.#roundRatePrev = elapsed > 0 && this.#roundStartTime >= 0
+      // An app-limited round (the sender ran out of data, or sat idle) measured the
+      // application, not the path: pacing a drain at its rate stalled a soak connection
+      // for 15 minutes (the round spanned an idle wait and delivered a few segments).
+      this.#roundRatePrev = elapsed > 0 && this.#roundStartTime >= 0 && !this.#roundAppLimited
         ? (s.delivered - this.#roundStartDelivered) / elapsed
         : -1;
       this.#roundStartTime = now;
       this.#roundStartDelivered = s.delivered;
+      this.#roundAppLimited = false;
     }
+    if (s.isAppLimited) this.#roundAppLimited = true;
     if (s.rtt >= 0 && s.rtt < this.#roundMinRttNow) this.#roundMinRttNow = s.rtt;
   }
 
