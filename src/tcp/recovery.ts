@@ -612,6 +612,11 @@ export class LossRecovery {
     this.#rtoGuard = 1;
   }
 
+  /** A timeout just fired and nothing was resent since: the segment at SND.UNA is due (RFC 6298 §5.4). */
+  get timeoutResendDue(): boolean {
+    return this.#rtoGuard === 1;
+  }
+
   /**
    * Congestion-window room: PRR's sndcnt during a fast recovery (at least a
    * segment once it is positive), else cwnd - pipe.

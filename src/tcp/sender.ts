@@ -512,7 +512,8 @@ export class Sender {
       // (in flight < cwnd), a segment goes once cwnd has any room; the peer's window
       // must take all of it (RFC 1122 4.2.3.4), except for a zero-window probe.
       if (this.#forceSend) len = Math.min(len, whole);
-      else if (usable <= 0 || this.#sndWnd - flight < whole) return false;
+      else if (this.#sndWnd - flight < whole) return false;
+      else if (usable <= 0 && !(nxt === una && rec.timeoutResendDue)) return false; // RFC 6298 §5.4
       else len = whole;
     }
     // The FIN takes one sequence number of the peer's window (RFC 9293 §3.8.6)
@@ -811,7 +812,9 @@ export class Sender {
     this.#rec.onRto(now, this);
     this.#timers.clear("lossProbe");
     this.#timers.clear("reorder");
-    if (this.#sndWnd === 0) this.#sndNxt = this.#sndUna;
+    // A go-back-N resend in progress starts again at SND.UNA (RFC 6298 §5.4), as after a
+    // zero window: the earliest unacknowledged segment goes first
+    if (this.#sndWnd === 0 || seqLt(this.#sndNxt, this.#sndMax)) this.#sndNxt = this.#sndUna;
     this.#rtt.backoff(); // RFC 6298 §5.5
     this.#armRto(now); // RFC 6298 §5.6
     return undefined;
