@@ -226,6 +226,64 @@ export function tcpListening(port: number): boolean {
   return false;
 }
 
+/** A kernel TCP sink on 127.0.0.1 that counts the bytes of its first connection until EOF. */
+export interface CountingSink {
+  /** The port it listens on. */
+  readonly port: number;
+  /** Bytes received so far. */
+  readonly received: number;
+  /** Settles at the connection's EOF. */
+  readonly done: Promise<void>;
+  /** Stops listening. */
+  close(): void;
+}
+
+/**
+ * Starts a {@linkcode CountingSink} (the far end of the tunnel benchmarks).
+ *
+ * @param readSize Bytes per read.
+ */
+export function countingSink(readSize = 64 * 1024): CountingSink {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let received = 0;
+  const done = (async () => {
+    const c = await l.accept();
+    const buf = new Uint8Array(readSize);
+    for (;;) {
+      const n = await c.read(buf);
+      if (n === null) break;
+      received += n;
+    }
+    c.close();
+  })();
+  return {
+    port: l.addr.port,
+    get received() {
+      return received;
+    },
+    done,
+    close: () => l.close(),
+  };
+}
+
+/**
+ * Connects to 127.0.0.1:`port`, retrying every 200 ms while the processes
+ * that will listen there start (a loaded machine may need several seconds).
+ *
+ * @param port The TCP port.
+ * @param attempts Tries before the last error is thrown.
+ */
+export async function connectRetrying(port: number, attempts: number): Promise<Deno.TcpConn> {
+  for (let i = 0;; i++) {
+    try {
+      return await Deno.connect({ hostname: "127.0.0.1", port });
+    } catch (e) {
+      if (i >= attempts) throw e;
+      await sleep(200);
+    }
+  }
+}
+
 /** Whether a UDP port is bound on this host (/proc/net/udp{,6}). */
 export function udpBound(port: number): boolean {
   const hex = `:${port.toString(16).toUpperCase().padStart(4, "0")}`;

@@ -35,6 +35,10 @@
  * exit status is 0 when the goal was met, 1 when not, 2 on a usage error.
  * Every process it starts is killed by PID at the end, also on error.
  *
+ * About 940 lines as one script, like bench/lossy.ts: the target service,
+ * the process set-up, the streams, the progress lines and the final report
+ * share one run's state, and a reader follows one soak top to bottom.
+ *
  * @module
  */
 
@@ -105,6 +109,7 @@ const OptionsSchema = z.object({
   rate: z.string().optional(),
   plaintext: z.boolean().optional(),
   rssGoal: z.coerce.number().positive(),
+  memoryBudget: z.coerce.number().int().min(1).max(1 << 20).optional(),
   serverTcp: z.string().optional().transform((s, ctx) => {
     if (s === undefined) return undefined;
     try {
@@ -545,6 +550,7 @@ async function run(o: Options): Promise<SoakResult> {
       await sleep(50);
     }
     const common = ["--log-level", o.logLevel];
+    if (o.memoryBudget !== undefined) common.push("--memory-budget", String(o.memoryBudget));
     if (o.plaintext) {
       common.push("--plaintext");
     } else {
@@ -907,6 +913,10 @@ function buildCommand() {
     .option("--rate <rate>", "a bottleneck each way, e.g. 100mbit (default none)")
     .option("--plaintext", "run the tunnel without a key")
     .option("--rss-goal <MB>", "server peak RSS goal in MB", "300")
+    .option(
+      "--memory-budget <MiB>",
+      "both tou processes' --memory-budget (default: the tunnel's own, 128 MiB)",
+    )
     .option("--json <file>", "also write the result as JSON here")
     .option("--log-level <level>", "log level of the tou processes", "warn")
     .option("--logs <prefix>", "write their logs to PREFIX-server.log and PREFIX-client.log")

@@ -23,7 +23,7 @@
  * @module
  */
 
-import { touV8Args } from "./_proc.ts";
+import { connectRetrying, countingSink, touV8Args } from "./_proc.ts";
 
 function arg(name: string, fallback: string): string {
   const i = Deno.args.indexOf(`--${name}`);
@@ -84,18 +84,7 @@ function spawn(name: string, args: string[]): Deno.ChildProcess {
 }
 
 async function run(): Promise<void> {
-  const sink = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  let received = 0;
-  const sinkDone = (async () => {
-    const c = await sink.accept();
-    const buf = new Uint8Array(256 * 1024);
-    for (;;) {
-      const n = await c.read(buf);
-      if (n === null) break;
-      received += n;
-    }
-    c.close();
-  })();
+  const sink = countingSink(256 * 1024);
   const udpPort = freeUdpPort();
   const entryPort = freePort();
   const sCtl = freePort(), cCtl = freePort();
@@ -105,7 +94,7 @@ async function run(): Promise<void> {
     "--listen",
     `127.0.0.1:${udpPort}`,
     "--forward",
-    `7=127.0.0.1:${sink.addr.port}`,
+    `7=127.0.0.1:${sink.port}`,
     "--control",
     `127.0.0.1:${sCtl}`,
     ...common,
@@ -120,19 +109,11 @@ async function run(): Promise<void> {
     `127.0.0.1:${cCtl}`,
     ...common,
   ]);
-  let conn: Deno.TcpConn | undefined;
-  for (let i = 0; conn === undefined; i++) {
-    try {
-      conn = await Deno.connect({ hostname: "127.0.0.1", port: entryPort });
-    } catch (e) {
-      if (i >= 150) throw e;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+  const conn = await connectRetrying(entryPort, 150);
   // one small exchange first: the tunnel connection is set up before the clock starts
   const chunk = new Uint8Array(64 * 1024).fill(7);
   await conn.write(chunk.subarray(0, 1));
-  while (received < 1) await new Promise((r) => setTimeout(r, 20));
+  while (sink.received < 1) await new Promise((r) => setTimeout(r, 20));
   const m0 = [await metrics(sCtl), await metrics(cCtl)];
   const c0 = [cpuSeconds(server.pid), cpuSeconds(client.pid)];
   const sys0 = [cpuTimes(server.pid)[1], cpuTimes(client.pid)[1]];
@@ -148,7 +129,7 @@ async function run(): Promise<void> {
       sent += await conn.write(chunk.subarray(0, Math.min(chunk.length, total - sent)));
     }
     await conn.closeWrite();
-    await sinkDone;
+    await sink.done;
   } catch {
     timedOut = true;
   }
@@ -159,7 +140,7 @@ async function run(): Promise<void> {
   const m1 = [await metrics(sCtl), await metrics(cCtl)];
   const d = (i: number, k: string) => (m1[i][k] ?? 0) - (m0[i][k] ?? 0);
   const cpu = [c1[0] - c0[0], c1[1] - c0[1]];
-  const gb = (received - 1) / 1e9;
+  const gb = (sink.received - 1) / 1e9;
   try {
     conn.close();
   } catch { /* closed */ }
@@ -180,7 +161,9 @@ async function run(): Promise<void> {
   sink.close();
   const load = Deno.loadavg()[0];
   console.log(
-    `${(received / MIB / seconds).toFixed(0)} MiB/s  cpu-s/GB server ${(cpu[0] / gb).toFixed(2)} ` +
+    `${(sink.received / MIB / seconds).toFixed(0)} MiB/s  cpu-s/GB server ${
+      (cpu[0] / gb).toFixed(2)
+    } ` +
       `client ${(cpu[1] / gb).toFixed(2)} sum ${((cpu[0] + cpu[1]) / gb).toFixed(2)}  ` +
       `load ${load.toFixed(1)}${timedOut ? "  TIMED OUT" : ""}`,
   );
