@@ -453,7 +453,8 @@ export class Receiver {
   read(into: Uint8Array, rtt = 0): number {
     const n = this.#buf.read(into);
     if (n > 0) this.#autotune?.onConsumed(this.#lastTextAt, n, rtt);
-    if (n > 0 && this.#synced) this.#maybeWindowUpdate();
+    // no window update once the FIN is in: nothing more can arrive (Linux checks RCV_SHUTDOWN)
+    if (n > 0 && this.#synced && !this.#finReceived) this.#maybeWindowUpdate();
     return n;
   }
 
@@ -486,7 +487,7 @@ export class Receiver {
   shutdownRead(): void {
     this.#readShut = true;
     this.#discardReadable();
-    if (this.#synced) this.#maybeWindowUpdate();
+    if (this.#synced && !this.#finReceived) this.#maybeWindowUpdate();
   }
 
   #discardReadable(): void {

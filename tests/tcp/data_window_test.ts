@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ACK, PSH, SYN } from "../../src/wire/tcp_flags.ts";
+import { ACK, FIN, PSH, SYN } from "../../src/wire/tcp_flags.ts";
 import { bytes, TcpScript } from "../_harness/tcp_script.ts";
 
 const PLAIN = { windowScaling: false, timestamps: false, sack: false };
@@ -123,6 +123,21 @@ Deno.test("TcpConnection advertises a shrinking window and sends a window update
   s.expectNothing();
   assert.equal(s.app((c) => c.read(buf.subarray(0, 1000))), 1000);
   s.expectSent({ flags: ACK, ack: s.r(4000), window: 1500 });
+  s.expectNothing();
+});
+
+Deno.test("TcpConnection sends no window update once the peer's FIN is in (RFC 9293 §3.10.7.4: no more data can come; as Linux, which checks RCV_SHUTDOWN)", () => {
+  const s = TcpScript.established({ config: { ...PLAIN, recvBufferSize: 4000 } });
+  for (let i = 0; i < 4; i++) s.send({ seq: s.r(i * 1000), payload: new Uint8Array(1000) });
+  s.expectSent({ ack: s.r(2000), window: 2000 });
+  s.expectSent({ ack: s.r(4000), window: 0 });
+  s.send({ flags: ACK | FIN, seq: s.r(4000) });
+  s.expectSent({ flags: ACK, ack: s.r(4001) });
+  s.expectNothing();
+  // reading the buffered bytes opens the window, but the peer has nothing more to send: a window
+  // update would only draw a RST once the peer's connection is gone (it closes on our FIN's ACK)
+  const buf = new Uint8Array(4000);
+  assert.equal(s.app((c) => c.read(buf)), 4000);
   s.expectNothing();
 });
 
