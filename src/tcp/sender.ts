@@ -740,7 +740,12 @@ export class Sender {
     }
     this.#buf.consume(dataAcked);
     this.#bytesAcked += dataAcked;
-    if (this.synAcked) this.#rec.onCumAck(now, this, ack);
+    // RFC 9293 §3.10.7.4 (SYN-RECEIVED, then ESTABLISHED): segments the ACK covers
+    // leave the retransmission queue, also when it is the first ACK of our SYN: a
+    // Fast Open server's data sent in SYN_RCVD (RFC 7413 §4.2.2) has send records,
+    // and one left below SND.UNA kept every timeout from resending the hole at
+    // SND.UNA. (A SYN, with or without data, has no record.)
+    this.#rec.onCumAck(now, this, ack);
     this.#sndUna = ack;
     if (seqLt(this.#sndNxt, ack)) this.#sndNxt = ack;
     this.#stallSince = ack === this.#sndMax ? NEVER : now; // progress restarts the user timeout
