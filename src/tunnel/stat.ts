@@ -176,6 +176,12 @@ export function takeSnapshot(src: StatSource): StatSnapshot {
       counters[GAUGE_RE.test(k) ? k : `${k}_total`] = v;
     }
   }
+  // this process's memory (gauges): what bench:soak's RSS goal is about, readable live
+  const mem = Deno.memoryUsage();
+  counters.process_resident_bytes = mem.rss;
+  counters.process_heap_used_bytes = mem.heapUsed;
+  counters.process_heap_total_bytes = mem.heapTotal;
+  counters.process_external_bytes = mem.external;
   return {
     role: src.role,
     udp: formatHostPort(src.endpoint.addr),

@@ -8,6 +8,13 @@
 import { sendLimit, type StatRow, type StatSnapshot } from "./stat_snapshot.ts";
 
 const HELP: Readonly<Record<string, string>> = {
+  process_resident_bytes:
+    "Resident set size (RSS) of the tou process, in bytes; with --workers, summed over the workers.",
+  process_heap_used_bytes: "V8 heap in use by the tou process, in bytes (summed over --workers).",
+  process_heap_total_bytes:
+    "V8 heap reserved by the tou process, in bytes (summed over --workers).",
+  process_external_bytes:
+    "Memory outside the V8 heap held by JavaScript objects (buffers), in bytes (summed over --workers).",
   sessions_active: "Sessions (TCP connection paired with a tunnel connection) now open.",
   sessions_opened_total: "Sessions started.",
   sessions_closed_total: "Sessions that ended with both directions closed normally.",

@@ -63,6 +63,11 @@ Deno.test("startControlServer reports one ESTABLISHED row per open session", asy
     assert.match(metrics, /^tou_sessions_active\{role="server"\} 1$/m);
     assert.match(metrics, /^tou_bytes_into_tunnel_total\{role="server"\} 1000$/m);
     assert.match(metrics, /^# TYPE tou_stack_datagrams_in_total counter$/m);
+    // the process's own memory, as gauges (bench:soak's RSS goal, readable live)
+    assert.match(metrics, /^# TYPE tou_process_resident_bytes gauge$/m);
+    assert.ok(sampleValue(exp, "tou_process_resident_bytes") > 10 * 1024 * 1024);
+    assert.ok(sampleValue(exp, "tou_process_heap_used_bytes") > 0);
+    assert.ok(sampleValue(exp, "tou_process_external_bytes") >= 0);
 
     const res = await fetch(`http://127.0.0.1:${control.addr.port}/nope`);
     assert.equal(res.status, 404);
