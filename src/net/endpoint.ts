@@ -331,13 +331,14 @@ export class Endpoint implements AsyncDisposable {
   }
 
   /**
-   * The counters of every open listener, summed: SYN queue and accept queue
-   * drops (`synQueueDrops`, `listenDrops`, `listenOverflows`), SYN cookies
-   * (`synCookiesSent`, `synCookiesRecv`, `synCookiesFailed`), Fast Open pending-queue
-   * overflows (`fastOpenListenOverflow`) and `accepted`.
+   * The counters of every listener, open or closed, summed (like `netstat -s`,
+   * they never go down): SYN queue and accept queue drops (`synQueueDrops`,
+   * `listenDrops`, `listenOverflows`), SYN cookies (`synCookiesSent`,
+   * `synCookiesRecv`, `synCookiesFailed`), Fast Open pending-queue overflows
+   * (`fastOpenListenOverflow`) and `accepted`.
    */
   listenerCounters(): Readonly<Record<string, number>> {
-    const sum: Record<string, number> = {};
+    const sum: Record<string, number> = { ...this.#stack.closedListenerCounters() };
     for (const l of this.#stack.listeners()) {
       for (const [k, v] of Object.entries(l.counters)) {
         if (typeof v === "number") sum[k] = (sum[k] ?? 0) + v;

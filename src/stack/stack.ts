@@ -148,6 +148,8 @@ export class Stack implements ConnectionDriver {
   readonly #checksums: boolean;
   /** Listeners by port: one, or several SO_REUSEPORT ones. */
   #listeners = new Map<number, StackListener[]>();
+  /** Counters of the listeners closed so far, summed (they stay in the totals, as counters must). */
+  #closedListenerCounters: Record<string, number> = {};
   /** The listener of each passive connection still in its queues. */
   #listenerOf = new Map<StackConnection, StackListener>();
   /** Connections in TIME_WAIT (tcp_max_tw_buckets counts them). */
@@ -254,6 +256,11 @@ export class Stack implements ConnectionDriver {
   /** Every listener. */
   listeners(): StackListener[] {
     return [...this.#listeners.values()].flat();
+  }
+
+  /** The counters of every listener closed so far, summed (those of open ones: `listeners()`). */
+  closedListenerCounters(): Readonly<Record<string, number>> {
+    return this.#closedListenerCounters;
   }
 
   /** Finds a connection by its 4-tuple. */
@@ -756,6 +763,10 @@ export class Stack implements ConnectionDriver {
     if (group !== undefined && at >= 0) {
       group.splice(at, 1);
       if (group.length === 0) this.#listeners.delete(l.port);
+      const sum = this.#closedListenerCounters;
+      for (const [k, v] of Object.entries(l.counters)) {
+        if (typeof v === "number") sum[k] = (sum[k] ?? 0) + v;
+      }
     }
     this.#tracer?.onListenerEvent?.(this.runtime.now(), l, {
       type: "state",

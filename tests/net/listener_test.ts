@@ -104,3 +104,21 @@ Deno.test("TouListener closes when a for await loop over it is left early, as De
   await assert.rejects(l.accept(), ClosedError);
   await w.close();
 });
+
+Deno.test("Endpoint.listenerCounters keeps a closed listener's counts in the totals (counters never go down)", async () => {
+  const w = simWorld();
+  for (let round = 1; round <= 2; round++) {
+    const l = w.server.listen({ tcpPort: 80 + round }); // a fresh port each round: the last one is still in use
+    const a = await w.until(
+      w.client.connect({ hostname: SERVER_HOST, port: SERVER_PORT, tcpPort: 80 + round }),
+      "connect",
+    );
+    const b = await w.until(l.accept(), "accept");
+    assert.equal(w.server.listenerCounters().accepted, round);
+    l.close();
+    assert.equal(w.server.listenerCounters().accepted, round, "still counted once closed");
+    a.close();
+    b.close();
+  }
+  await w.close();
+});
