@@ -34,11 +34,17 @@ export function touV8Args(): string[] {
  * ```
  */
 export function cpuSeconds(pid: number): number {
+  const [user, system] = cpuTimes(pid);
+  return user + system;
+}
+
+/** User and system CPU seconds of a running process (NaN, NaN when it is gone). */
+export function cpuTimes(pid: number): [number, number] {
   try {
     const f = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
-    return (Number(f[11]) + Number(f[12])) / USER_HZ;
+    return [Number(f[11]) / USER_HZ, Number(f[12]) / USER_HZ];
   } catch {
-    return Number.NaN;
+    return [Number.NaN, Number.NaN];
   }
 }
 

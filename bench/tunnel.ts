@@ -51,7 +51,15 @@
  */
 
 import { copyStream } from "../src/tunnel/pipe.ts";
-import { connectRetrying, countingSink, touV8Args } from "./_proc.ts";
+import {
+  connectRetrying,
+  countingSink,
+  cpuSeconds,
+  freeTcpPort,
+  freeUdpPort,
+  touV8Args,
+  which,
+} from "./_proc.ts";
 
 function arg(name: string, fallback: string): string {
   const i = Deno.args.indexOf(`--${name}`);
@@ -139,29 +147,6 @@ function udpCounters(): Udp | undefined {
   }
 }
 
-function cpuSeconds(pid: number): number {
-  try {
-    const f = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const p = l.addr.port;
-  l.close();
-  return p;
-}
-
-function freeUdpPort(): number {
-  const s = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  const p = (s.addr as Deno.NetAddr).port;
-  s.close();
-  return p;
-}
-
 interface Row {
   name: string;
   mibps: number;
@@ -178,22 +163,13 @@ function spawn(args: string[], env: Record<string, string> = {}): Deno.ChildProc
     .spawn();
 }
 
-function which(cmd: string): boolean {
-  try {
-    return new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
-
 async function runRow(name: string): Promise<Row> {
   const sink = countingSink(64 * 1024);
-  const entryPort = freePort();
+  const entryPort = freeTcpPort();
   let procs: Deno.ChildProcess[];
   let keyFile: string | undefined;
   if (name === "kernel") {
-    const mid = freePort();
+    const mid = freeTcpPort();
     procs = [
       spawn(["run", "-A", SELF, "--relay", String(mid), String(sink.port)]),
       spawn(["run", "-A", SELF, "--relay", String(entryPort), String(mid)]),
@@ -262,7 +238,7 @@ async function runRow(name: string): Promise<Row> {
         "--local",
         `127.0.0.1:${entryPort}=7`,
         "--control",
-        `127.0.0.1:${freePort()}`,
+        `127.0.0.1:${freeTcpPort()}`,
         ...common,
       ], env),
     ];
@@ -507,7 +483,7 @@ async function udpRow(name: string): Promise<Row> {
 
 async function main(): Promise<void> {
   const rows: Row[] = [];
-  const hasKcptun = which("kcptun-server") && which("kcptun-client");
+  const hasKcptun = which("kcptun-server") !== undefined && which("kcptun-client") !== undefined;
   for (const name of ROWS) {
     if (!ONLY.includes(name)) continue;
     if (name.startsWith("kcptun") && !hasKcptun) {

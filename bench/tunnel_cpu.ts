@@ -23,7 +23,15 @@
  * @module
  */
 
-import { connectRetrying, countingSink, touV8Args } from "./_proc.ts";
+import {
+  connectRetrying,
+  countingSink,
+  cpuSeconds,
+  cpuTimes,
+  freeTcpPort,
+  freeUdpPort,
+  touV8Args,
+} from "./_proc.ts";
 
 function arg(name: string, fallback: string): string {
   const i = Deno.args.indexOf(`--${name}`);
@@ -36,31 +44,6 @@ const RUNS = Number(arg("runs", "1"));
 const PROF = arg("prof", "");
 const TIMEOUT_S = Number(arg("timeout", "60"));
 const CLI = new URL("../cli/main.ts", import.meta.url).pathname;
-
-/** User and system CPU seconds of a process so far. */
-function cpuTimes(pid: number): [number, number] {
-  const f = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
-  return [Number(f[11]) / 100, Number(f[12]) / 100];
-}
-
-function cpuSeconds(pid: number): number {
-  const [u, s] = cpuTimes(pid);
-  return u + s;
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const p = l.addr.port;
-  l.close();
-  return p;
-}
-
-function freeUdpPort(): number {
-  const s = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  const p = (s.addr as Deno.NetAddr).port;
-  s.close();
-  return p;
-}
 
 async function metrics(port: number): Promise<Record<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -86,8 +69,8 @@ function spawn(name: string, args: string[]): Deno.ChildProcess {
 async function run(): Promise<void> {
   const sink = countingSink(256 * 1024);
   const udpPort = freeUdpPort();
-  const entryPort = freePort();
-  const sCtl = freePort(), cCtl = freePort();
+  const entryPort = freeTcpPort();
+  const sCtl = freeTcpPort(), cCtl = freeTcpPort();
   const common = ["--log-level", "error", "--plaintext"];
   const server = spawn("server", [
     "server",
