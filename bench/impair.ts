@@ -33,7 +33,7 @@
  */
 
 import { Command } from "@commander-js/extra-typings";
-import { parseCommand, printIssues } from "./_cli.ts";
+import { parseCommand, parseOptions } from "./_cli.ts";
 import { openUdpSocket } from "../src/udp/deno_udp_socket.ts";
 import type { DenoUdpSocket } from "../src/udp/deno_udp_socket.ts";
 import type { DatagramAddr } from "../src/udp/datagram_socket.ts";
@@ -322,17 +322,10 @@ function buildCommand(): Command {
 }
 
 async function proxyMain(args: string[]): Promise<number> {
-  const cmd = buildCommand();
-  const exit = parseCommand(cmd, args);
-  if (exit !== undefined) return exit;
-  const parsed = ImpairOptionsSchema.safeParse(cmd.opts());
-  if (!parsed.success) {
-    printIssues("impair", parsed.error.issues);
-    return 2;
-  }
-  let o: ImpairOptions;
+  const parsed = parseOptions("impair", buildCommand(), args, ImpairOptionsSchema);
+  if ("exit" in parsed) return parsed.exit;
+  const o: ImpairOptions = parsed.options;
   try {
-    o = parsed.data;
     linkConfigs(o);
   } catch (e) {
     console.error(`impair: ${e instanceof Error ? e.message : e}`);

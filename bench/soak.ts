@@ -45,7 +45,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { createHash, type Hash } from "node:crypto";
 import { z } from "zod";
-import { parseCommand, printIssues } from "./_cli.ts";
+import { parseOptions } from "./_cli.ts";
 import {
   cpuSeconds,
   freeTcpPort,
@@ -930,15 +930,9 @@ function buildCommand() {
 }
 
 async function main(args: string[]): Promise<number> {
-  const cmd = buildCommand();
-  const exit = parseCommand(cmd, args);
-  if (exit !== undefined) return exit;
-  const parsed = OptionsSchema.safeParse(cmd.opts());
-  if (!parsed.success) {
-    printIssues("soak", parsed.error.issues);
-    return 2;
-  }
-  const o = parsed.data;
+  const parsed = parseOptions("soak", buildCommand(), args, OptionsSchema);
+  if ("exit" in parsed) return parsed.exit;
+  const o = parsed.options;
   const r = await run(o);
   console.log(formatResult(r, o));
   if (o.json) await Deno.writeTextFile(o.json, JSON.stringify(r, null, 2) + "\n");

@@ -42,7 +42,7 @@
 
 import { Command } from "@commander-js/extra-typings";
 import { z } from "zod";
-import { parseCommand, printIssues } from "./_cli.ts";
+import { parseOptions } from "./_cli.ts";
 import {
   freeTcpPort,
   freeUdpPort,
@@ -439,15 +439,9 @@ function ms(n: number): string {
 }
 
 async function main(args: string[]): Promise<number> {
-  const cmd = buildCommand();
-  const exit = parseCommand(cmd, args);
-  if (exit !== undefined) return exit;
-  const parsed = OptionsSchema.safeParse(cmd.opts());
-  if (!parsed.success) {
-    printIssues("synflood", parsed.error.issues);
-    return 2;
-  }
-  const o = parsed.data;
+  const parsed = parseOptions("synflood", buildCommand(), args, OptionsSchema);
+  if ("exit" in parsed) return parsed.exit;
+  const o = parsed.options;
   const r = await run(o);
   const share = r.legit > 0 ? (100 * r.within1s) / r.legit : Number.NaN;
   console.log(
