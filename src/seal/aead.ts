@@ -169,8 +169,6 @@ export function bindKey(aead: Aead, key: Uint8Array): KeyedAead {
 const KEY_LEN = 32;
 const NONCE_LEN = 12;
 const TAG_LEN = 16;
-const NODE_ALG = "chacha20-poly1305";
-const NODE_OPTS = { authTagLength: TAG_LEN } as const;
 
 function checkSealArgs(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, out: Uint8Array) {
   if (key.length !== KEY_LEN || nonce.length !== NONCE_LEN) {
@@ -215,40 +213,65 @@ function openable(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, out: U
  * assert.equal(aead.open(key, nonce, aad, out, back), -1);
  * ```
  */
-export const chacha20Poly1305Native: Aead = {
-  name: "chacha20-poly1305 (native)",
-  algorithm: "chacha20-poly1305",
-  keyLength: KEY_LEN,
-  nonceLength: NONCE_LEN,
-  tagLength: TAG_LEN,
-  seal(key, nonce, aad, plaintext, out) {
-    checkSealArgs(key, nonce, plaintext, out);
-    const c = createCipheriv(NODE_ALG, key, nonce, NODE_OPTS);
-    c.setAAD(aad, { plaintextLength: plaintext.length });
-    const ct = c.update(plaintext);
-    const rest = c.final();
-    out.set(ct, 0);
-    out.set(rest, ct.length);
-    out.set(c.getAuthTag(), plaintext.length);
-    return plaintext.length + TAG_LEN;
-  },
-  open(key, nonce, aad, sealed, out) {
-    if (!openable(key, nonce, sealed, out)) return -1;
-    const n = sealed.length - TAG_LEN;
-    try {
-      const d = createDecipheriv(NODE_ALG, key, nonce, NODE_OPTS);
-      d.setAAD(aad, { plaintextLength: n });
-      d.setAuthTag(sealed.subarray(n));
-      const pt = d.update(sealed.subarray(0, n));
-      const rest = d.final(); // throws when the tag does not match
-      out.set(pt, 0);
-      out.set(rest, pt.length);
-      return n;
-    } catch {
-      return -1;
-    }
-  },
-};
+export const chacha20Poly1305Native: Aead = nodeCryptoAead("chacha20-poly1305");
+
+/**
+ * An {@linkcode Aead} through Deno's `node:crypto` (synchronous) for either
+ * algorithm: both take 32-byte keys and 96-bit nonces and give 16-byte tags.
+ * {@linkcode chacha20Poly1305Native} and `aes_gcm.ts`'s `aes256GcmNative`.
+ *
+ * @param algorithm The algorithm, also node:crypto's cipher name.
+ * @returns The implementation, named "<algorithm> (native)".
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { nodeCryptoAead } from "./aead.ts";
+ * assert.equal(nodeCryptoAead("aes-256-gcm").name, "aes-256-gcm (native)");
+ * ```
+ */
+export function nodeCryptoAead(algorithm: AeadAlgorithm): Aead {
+  const opts = { authTagLength: TAG_LEN } as const;
+  return {
+    name: `${algorithm} (native)`,
+    algorithm,
+    keyLength: KEY_LEN,
+    nonceLength: NONCE_LEN,
+    tagLength: TAG_LEN,
+    seal(key, nonce, aad, plaintext, out) {
+      checkSealArgs(key, nonce, plaintext, out);
+      // two branches only to narrow the name for node:crypto's typed overloads
+      const c = algorithm === "aes-256-gcm"
+        ? createCipheriv(algorithm, key, nonce, opts)
+        : createCipheriv(algorithm, key, nonce, opts);
+      c.setAAD(aad, { plaintextLength: plaintext.length });
+      const ct = c.update(plaintext);
+      const rest = c.final();
+      out.set(ct, 0);
+      out.set(rest, ct.length);
+      out.set(c.getAuthTag(), plaintext.length);
+      return plaintext.length + TAG_LEN;
+    },
+    open(key, nonce, aad, sealed, out) {
+      if (!openable(key, nonce, sealed, out)) return -1;
+      const n = sealed.length - TAG_LEN;
+      try {
+        const d = algorithm === "aes-256-gcm"
+          ? createDecipheriv(algorithm, key, nonce, opts)
+          : createDecipheriv(algorithm, key, nonce, opts);
+        d.setAAD(aad, { plaintextLength: n });
+        d.setAuthTag(sealed.subarray(n));
+        const pt = d.update(sealed.subarray(0, n));
+        const rest = d.final(); // throws when the tag does not match
+        out.set(pt, 0);
+        out.set(rest, pt.length);
+        return n;
+      } catch {
+        return -1;
+      }
+    },
+  };
+}
 
 /**
  * ChaCha20-Poly1305 from `@noble/ciphers` (pure TS, synchronous).

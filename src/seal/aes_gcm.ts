@@ -23,8 +23,7 @@
  * @module
  */
 
-import { createCipheriv, createDecipheriv } from "node:crypto";
-import type { Aead, KeyedAead } from "./aead.ts";
+import { type Aead, type KeyedAead, nodeCryptoAead } from "./aead.ts";
 
 const KEY_LEN = 32;
 const NONCE_LEN = 12;
@@ -258,9 +257,6 @@ export const aes256GcmLibcrypto: Aead | undefined = loaded.lib === undefined ? u
  */
 export const libcryptoUnavailableReason: string | undefined = loaded.why;
 
-const NODE_ALG = "aes-256-gcm";
-const NODE_OPTS = { authTagLength: TAG_LEN } as const;
-
 /**
  * AES-256-GCM through Deno's built-in `node:crypto` (synchronous; a cipher
  * object and Buffers per call). Opens AES-GCM datagrams when libcrypto
@@ -281,44 +277,7 @@ const NODE_OPTS = { authTagLength: TAG_LEN } as const;
  * assert.equal(aead.open(key, nonce, new Uint8Array([9]), sealed, back), -1);
  * ```
  */
-export const aes256GcmNative: Aead = {
-  name: "aes-256-gcm (native)",
-  algorithm: "aes-256-gcm",
-  keyLength: KEY_LEN,
-  nonceLength: NONCE_LEN,
-  tagLength: TAG_LEN,
-  seal(key, nonce, aad, plaintext, out) {
-    checkKey(key);
-    checkSealArgs(nonce, plaintext, out);
-    const c = createCipheriv(NODE_ALG, key, nonce, NODE_OPTS);
-    c.setAAD(aad);
-    const ct = c.update(plaintext);
-    const rest = c.final();
-    out.set(ct, 0);
-    out.set(rest, ct.length);
-    out.set(c.getAuthTag(), plaintext.length);
-    return plaintext.length + TAG_LEN;
-  },
-  open(key, nonce, aad, sealed, out) {
-    if (
-      key.length !== KEY_LEN || nonce.length !== NONCE_LEN || sealed.length < TAG_LEN ||
-      out.length < sealed.length - TAG_LEN
-    ) return -1;
-    const n = sealed.length - TAG_LEN;
-    try {
-      const d = createDecipheriv(NODE_ALG, key, nonce, NODE_OPTS);
-      d.setAAD(aad);
-      d.setAuthTag(sealed.subarray(n));
-      const pt = d.update(sealed.subarray(0, n));
-      const rest = d.final(); // throws when the tag does not match
-      out.set(pt, 0);
-      out.set(rest, pt.length);
-      return n;
-    } catch {
-      return -1;
-    }
-  },
-};
+export const aes256GcmNative: Aead = nodeCryptoAead("aes-256-gcm");
 
 /**
  * The AES-256-GCM implementation sealed sockets use: libcrypto when it
