@@ -141,7 +141,8 @@ export function pacingBurst(config: TcpConfig, mss: number): number {
 /**
  * Pacing rate in bytes per ms: the controller's own (`cc.pacingRate(srtt)`,
  * e.g. BBR's) when it gives one (>= 0), else gain·cwnd/SRTT (Linux
- * `tcp_update_pacing_rate`); Infinity before the first RTT sample.
+ * `tcp_update_pacing_rate`), never below `mss` per SRTT; Infinity before the
+ * first RTT sample.
  *
  * @example
  * ```ts
@@ -156,10 +157,14 @@ export function pacingBurst(config: TcpConfig, mss: number): number {
  * assert.equal(pacingRate(cc, rtt), 2000); // slow start: 2 · 10 000 B / 10 ms
  * ```
  */
-export function pacingRate(cc: CongestionController, rtt: RttEstimator): number {
+export function pacingRate(cc: CongestionController, rtt: RttEstimator, mss = 0): number {
   if (!rtt.hasSample || !(rtt.srtt > 0)) return Infinity;
+  // At least one segment per SRTT: no controller's window is smaller, and a rate far below
+  // it (a bad bandwidth sample) armed a pacing timer 15 minutes out, re-armed by nothing
+  // while no ACK was due (bench:soak finding)
+  const floor = mss / rtt.srtt;
   const own = cc.pacingRate(rtt.srtt);
-  if (own >= 0) return own > 0 ? own : Infinity;
+  if (own >= 0) return own > 0 ? Math.max(own, floor) : Infinity;
   const gain = cc.cwnd < cc.ssthresh ? PACING_GAIN_SLOW_START : PACING_GAIN_AVOIDANCE;
-  return gain * cc.cwnd / rtt.srtt;
+  return Math.max(gain * cc.cwnd / rtt.srtt, floor);
 }

@@ -228,7 +228,7 @@ export class Sender {
    */
   get pacingRate(): number | undefined {
     if (this.#pacer === undefined) return undefined;
-    const rate = pacingRate(this.#cc, this.#rtt);
+    const rate = pacingRate(this.#cc, this.#rtt, this.#mss);
     return Number.isFinite(rate) ? rate : undefined;
   }
   /** The RTT estimator. */
@@ -539,10 +539,7 @@ export class Sender {
   #paceAllows(now: Instant, len: number): boolean {
     const pacer = this.#pacer;
     if (pacer === undefined) return true;
-    // At least one segment per SRTT: no controller's window is smaller, and a rate
-    // far below it (a bad bandwidth sample) armed a pacing timer 15 minutes out,
-    // re-armed by nothing while no ACK was due (soak finding)
-    const rate = Math.max(pacingRate(this.#cc, this.#rtt), this.#mss / this.#rtt.srtt);
+    const rate = pacingRate(this.#cc, this.#rtt, this.#mss);
     pacer.refill(now, rate);
     if (pacer.canSend(len)) return true;
     this.#timers.set("pacing", pacer.sendTime(now, len, rate));
