@@ -20,7 +20,7 @@
  *
  * Nothing is allocated per ACK or per segment.
  *
- * The file stays over 600 lines (about 740, some 210 of them comments):
+ * The file stays over 600 lines (about 740, some 230 of them comments):
  * the per-record mechanisms are already split out (`rack.ts`, `tlp.ts`,
  * `prr.ts`, `delivery_rate.ts`, `send_records.ts`); what is left is one
  * episode's state (phase, recovery point, lost bytes, the undo bookkeeping)

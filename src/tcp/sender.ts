@@ -14,7 +14,7 @@
  * bucket (`pacer.ts`), loss recovery (`recovery.ts`: RACK-TLP with SACK,
  * NewReno without, PRR, undo; on the per-segment `send_records.ts`, with
  * `delivery_rate.ts` feeding the controller's rate samples). The file stays
- * over 600 lines (about 930, some 190 of them comments) because sending, ACK
+ * over 600 lines (about 930, some 220 of them comments) because sending, ACK
  * processing and the timers all read and move the same private send
  * sequence variables, RTT timing and timer state; split, each part would
  * need them exposed. About 100 lines are the read-only getters that
