@@ -5,6 +5,7 @@ import { TunnelServer } from "../../src/tunnel/server.ts";
 import { Logger } from "../../src/tunnel/log.ts";
 import type { ForwardSpec, LocalSpec } from "../../src/tunnel/address.ts";
 import { copyStream } from "../../src/tunnel/pipe.ts";
+import { type ControlServer, startControlServer } from "../../src/tunnel/stat.ts";
 
 /**
  * A kernel TCP service on loopback that runs `handle` for each connection.
@@ -182,4 +183,37 @@ export async function within<T>(ms: number, what: string, p: Promise<T>): Promis
 /** Connects to a loopback port. */
 export function connectLocal(port: number): Promise<Deno.TcpConn> {
   return Deno.connect({ hostname: "127.0.0.1", port });
+}
+
+/** An echo service, a pair forwarding tunnel port 7 to it, and the server's control endpoint. */
+export interface ControlledPair {
+  readonly echo: ReturnType<typeof echoService>;
+  readonly pair: Pair;
+  readonly control: ControlServer;
+  /** Closes the control endpoint, the pair and the echo service. */
+  close(): Promise<void>;
+}
+
+/** Starts a {@linkcode ControlledPair} (the stat and dashboard tests' set-up). */
+export async function startControlledPair(): Promise<ControlledPair> {
+  const echo = echoService();
+  const pair = await startPair({
+    forwards: [{ tunnelPort: 7, target: { hostname: "127.0.0.1", port: echo.port } }],
+    tunnelPorts: [7],
+  });
+  const control = await startControlServer({ hostname: "127.0.0.1", port: 0 }, {
+    role: "server",
+    relay: pair.server.relay,
+    endpoint: pair.server.endpoint,
+  });
+  return {
+    echo,
+    pair,
+    control,
+    async close() {
+      await control.close();
+      await pair.close();
+      await echo.close();
+    },
+  };
 }

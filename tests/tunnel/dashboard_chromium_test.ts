@@ -8,9 +8,8 @@
  */
 
 import assert from "node:assert/strict";
-import { startControlServer } from "../../src/tunnel/stat.ts";
 import { dashboardUrl } from "../../src/tunnel/dashboard.ts";
-import { connectLocal, echoService, startPair, within, writeAll } from "./_harness.ts";
+import { connectLocal, startControlledPair, within, writeAll } from "./_harness.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const haveChromium = (() => {
@@ -116,16 +115,8 @@ Deno.test("headless Chromium shows the dashboard: the connection, five charts, a
     console.log("skipped: no chromium");
     return;
   }
-  const echo = echoService();
-  const pair = await startPair({
-    forwards: [{ tunnelPort: 7, target: { hostname: "127.0.0.1", port: echo.port } }],
-    tunnelPorts: [7],
-  });
-  const control = await startControlServer({ hostname: "127.0.0.1", port: 0 }, {
-    role: "server",
-    relay: pair.server.relay,
-    endpoint: pair.server.endpoint,
-  });
+  const t = await startControlledPair();
+  const { pair, control } = t;
   const dir = await Deno.makeTempDir();
   const app = await connectLocal(pair.localPort());
   const url = `${dashboardUrl(control.addr)}?interval=100`;
@@ -203,9 +194,7 @@ Deno.test("headless Chromium shows the dashboard: the connection, five charts, a
       browser.kill("SIGTERM");
     } catch { /* already ended */ }
     await browser.status;
-    await control.close();
-    await pair.close();
-    await echo.close();
+    await t.close();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });

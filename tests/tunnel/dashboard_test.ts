@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { startControlServer, type StatSnapshot } from "../../src/tunnel/stat.ts";
 import { dashboardUrl } from "../../src/tunnel/dashboard.ts";
-import { connectLocal, echoService, startPair, writeAll } from "./_harness.ts";
+import { connectLocal, startControlledPair, startPair, writeAll } from "./_harness.ts";
 
 /** Reads `n` server-sent events of a stream. */
 async function readEvents(res: Response, n: number): Promise<StatSnapshot[]> {
@@ -23,16 +23,8 @@ async function readEvents(res: Response, n: number): Promise<StatSnapshot[]> {
 }
 
 Deno.test("the control endpoint serves the dashboard page, uPlot from the npm package, and snapshots as server-sent events", async () => {
-  const echo = echoService();
-  const pair = await startPair({
-    forwards: [{ tunnelPort: 7, target: { hostname: "127.0.0.1", port: echo.port } }],
-    tunnelPorts: [7],
-  });
-  const control = await startControlServer({ hostname: "127.0.0.1", port: 0 }, {
-    role: "server",
-    relay: pair.server.relay,
-    endpoint: pair.server.endpoint,
-  });
+  const t = await startControlledPair();
+  const { pair, control } = t;
   const app = await connectLocal(pair.localPort());
   try {
     const url = dashboardUrl(control.addr);
@@ -72,9 +64,7 @@ Deno.test("the control endpoint serves the dashboard page, uPlot from the npm pa
     assert.match(await root.text(), /GET \/dashboard/);
   } finally {
     app.close();
-    await control.close();
-    await pair.close();
-    await echo.close();
+    await t.close();
   }
 });
 
@@ -100,16 +90,8 @@ Deno.test("closing the control endpoint ends the open event streams", async () =
 });
 
 Deno.test("a state change sends a snapshot at once, without waiting for the interval", async () => {
-  const echo = echoService();
-  const pair = await startPair({
-    forwards: [{ tunnelPort: 7, target: { hostname: "127.0.0.1", port: echo.port } }],
-    tunnelPorts: [7],
-  });
-  const control = await startControlServer({ hostname: "127.0.0.1", port: 0 }, {
-    role: "server",
-    relay: pair.server.relay,
-    endpoint: pair.server.endpoint,
-  });
+  const t = await startControlledPair();
+  const { pair, control } = t;
   let app: Deno.TcpConn | undefined;
   try {
     const res = await fetch(`http://127.0.0.1:${control.addr.port}/events?interval=10000`);
@@ -124,8 +106,6 @@ Deno.test("a state change sends a snapshot at once, without waiting for the inte
     assert.equal(snaps[1].connections.length, 1);
   } finally {
     app?.close();
-    await control.close();
-    await pair.close();
-    await echo.close();
+    await t.close();
   }
 });

@@ -10,19 +10,11 @@ import { Relay } from "../../src/tunnel/relay.ts";
 import { Logger } from "../../src/tunnel/log.ts";
 import { TCP_STATES, type TcpState } from "../../src/tcp/state.ts";
 import { parseExposition, sampleValue } from "./_prometheus.ts";
-import { connectLocal, echoService, readOutcome, startPair, writeAll } from "./_harness.ts";
+import { connectLocal, readOutcome, startControlledPair, writeAll } from "./_harness.ts";
 
 Deno.test("startControlServer reports one ESTABLISHED row per open session", async () => {
-  const echo = echoService();
-  const pair = await startPair({
-    forwards: [{ tunnelPort: 7, target: { hostname: "127.0.0.1", port: echo.port } }],
-    tunnelPorts: [7],
-  });
-  const control = await startControlServer({ hostname: "127.0.0.1", port: 0 }, {
-    role: "server",
-    relay: pair.server.relay,
-    endpoint: pair.server.endpoint,
-  });
+  const t = await startControlledPair();
+  const { echo, pair, control } = t;
   try {
     const app = await connectLocal(pair.localPort());
     await writeAll(app, new Uint8Array(1000));
@@ -74,9 +66,7 @@ Deno.test("startControlServer reports one ESTABLISHED row per open session", asy
     await res.body?.cancel();
     app.close();
   } finally {
-    await control.close();
-    await pair.close();
-    await echo.close();
+    await t.close();
   }
 });
 
