@@ -50,6 +50,14 @@ export interface TunnelClientOptions extends SessionLimitOptions {
    * 0 opens the tunnel connection at once.
    */
   readonly firstBytesWaitMs?: number;
+  /**
+   * Carry every local connection as a stream of one multiplexed tunnel
+   * connection (`mux_session.ts`) instead of a tunnel connection of its own:
+   * no handshake, no TIME_WAIT and no per-connection TCP state per stream,
+   * as kcptun's smux does. Streams then share one TCP's loss recovery (a
+   * loss stalls all of them). Default false.
+   */
+  readonly mux?: boolean;
   /** Logger; default: text at info level on stderr. */
   readonly logger?: Logger;
   /** Opens the endpoint; default the real tou endpoint. */
