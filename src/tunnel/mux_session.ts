@@ -109,6 +109,14 @@ export class MuxSession implements MuxLink {
     return this.#streams.size;
   }
 
+  /**
+   * The id the next {@linkcode MuxSession.open} tries first (it skips ids in
+   * use; ids wrap mod 2^32). A seam for tests: keep it odd on a client.
+   */
+  set nextStreamId(id: number) {
+    this.#nextId = id >>> 0;
+  }
+
   /** False once the connection ended: open no more streams on it. */
   get alive(): boolean {
     return !this.#ended;
@@ -200,7 +208,8 @@ export class MuxSession implements MuxLink {
   /** @inheritdoc */
   forget(id: number): void {
     this.#streams.delete(id);
-    if (this.#closing && this.#streams.size === 0) this.#finish();
+    // not before the stream's last frames (its FIN) went out: #writeLoop finishes then
+    if (this.#closing && this.#streams.size === 0 && this.#flushed) this.#finish();
   }
 
   // ---- output ----
@@ -344,6 +353,11 @@ export class MuxSession implements MuxLink {
 
   #closing = false;
 
+  /** No output queued or being written (else #writeLoop finishes a closing session). */
+  get #flushed(): boolean {
+    return !this.#writing && this.#outTail === this.#outHead;
+  }
+
   /** Every stream finished after close(): close the connection. */
   #finish(): void {
     if (this.#ended) return;
@@ -360,7 +374,7 @@ export class MuxSession implements MuxLink {
     if (error === undefined) {
       // graceful: wait for the streams, then close
       this.#closing = true;
-      if (this.#streams.size === 0 && !this.#writing) this.#finish();
+      if (this.#streams.size === 0 && this.#flushed) this.#finish();
       return;
     }
     if (this.#ended) return;
