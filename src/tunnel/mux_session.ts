@@ -119,7 +119,7 @@ export class MuxSession implements MuxLink {
 
   /** False once the connection ended: open no more streams on it. */
   get alive(): boolean {
-    return !this.#ended;
+    return !this.#ended && !this.#peerClosed;
   }
 
   /** Resolves when the session ended, with its error (`undefined`: closed normally). */
@@ -280,11 +280,14 @@ export class MuxSession implements MuxLink {
       for (;;) {
         const n = await this.conn.read(buf.subarray(end));
         if (n === null) {
-          this.#end(
-            this.#closing ? undefined : new ConnectionResetError("mux session closed by the peer"),
-          );
+          this.#peerClosed = true;
+          if (this.#halfClosed) this.#closeConn(undefined); // both FINs: closed
+          // the peer's FIN: a graceful end when no stream is left, a reset of those that are
+          else if (this.#streams.size === 0) this.#end(undefined);
+          else this.#end(new ConnectionResetError("mux session closed by the peer"));
           return;
         }
+        if (this.#halfClosed) continue; // after our FIN: the peer's last frames are dropped
         end += n;
         if (!prefaced) {
           if (end < MUX_PREFACE.length) continue;
@@ -296,10 +299,13 @@ export class MuxSession implements MuxLink {
           const len = muxLength(buf, pos);
           if (end - pos < MUX_HEADER + len) break;
           this.#dispatch(buf, pos, len);
-          if (this.#ended) return;
+          if (this.#ended) {
+            if (this.#halfClosed) break; // read on until the peer's FIN
+            return;
+          }
           pos += MUX_HEADER + len;
         }
-        if (pos === end) pos = end = 0;
+        if (pos === end || this.#halfClosed) pos = end = 0;
         else if (buf.length - end < MUX_HEADER + MUX_MAX_PAYLOAD) {
           buf.copyWithin(0, pos, end);
           end -= pos;
@@ -358,16 +364,34 @@ export class MuxSession implements MuxLink {
     return !this.#writing && this.#outTail === this.#outHead;
   }
 
-  /** Every stream finished after close(): close the connection. */
+  /** The peer's FIN arrived. */
+  #peerClosed = false;
+  /** Our FIN was sent after close(); the read loop waits for the peer's. */
+  #halfClosed = false;
+
+  /** Every stream finished after close() and the output went out: our FIN. */
   #finish(): void {
     if (this.#ended) return;
     this.#ended = true;
+    if (this.#peerClosed) {
+      this.#closeConn(undefined);
+      return;
+    }
+    // A half-close, not a close: the peer may still send (WINDOW credit for the bytes it is
+    // still reading), and segments reaching a closed TCP get a RST, which would discard what
+    // the peer has not read yet. The read loop drops its frames until its FIN.
+    this.#halfClosed = true;
+    this.conn.closeWrite().catch((e) => this.#closeConn(e));
+  }
+
+  /** Closes the connection at the end of a graceful close (`error`: it failed meanwhile). */
+  #closeConn(error: Error | undefined): void {
     try {
       this.conn.close();
     } catch {
       // already closed
     }
-    this.#done.resolve(undefined);
+    this.#done.resolve(error);
   }
 
   #end(error: Error | undefined): void {
@@ -377,7 +401,10 @@ export class MuxSession implements MuxLink {
       if (this.#streams.size === 0 && this.#flushed) this.#finish();
       return;
     }
-    if (this.#ended) return;
+    if (this.#ended) {
+      if (this.#halfClosed) this.#closeConn(error); // failed while waiting for the peer's FIN
+      return;
+    }
     this.#ended = true;
     this.#error = error;
     const streams = [...this.#streams.values()];
@@ -393,4 +420,30 @@ export class MuxSession implements MuxLink {
     }
     this.#done.resolve(error);
   }
+}
+
+/**
+ * Closes multiplexed sessions at shutdown, after the relay drained their
+ * streams: each closes its connection once its queued frames went out (a
+ * stream's last DATA and FIN may still wait in its output when the relay
+ * sees the stream finished). Waits for that at most `timeoutMs`.
+ *
+ * @param sessions The sessions.
+ * @param timeoutMs Longest wait.
+ */
+export async function closeMuxSessions(
+  sessions: Iterable<MuxSession>,
+  timeoutMs: number,
+): Promise<void> {
+  const done = [...sessions].map((s) => {
+    s.close();
+    return s.done;
+  });
+  if (done.length === 0) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    Promise.all(done),
+    new Promise<void>((resolve) => timer = setTimeout(resolve, timeoutMs)),
+  ]);
+  clearTimeout(timer);
 }

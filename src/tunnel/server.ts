@@ -26,7 +26,7 @@ import { openTouEndpoint } from "./tou_endpoint.ts";
 import { tunnelTcp } from "./dead_peer.ts";
 import { SharedTimeoutSignals } from "./timeout_signals.ts";
 import { MUX_PORT } from "./mux_frame.ts";
-import { MuxSession } from "./mux_session.ts";
+import { closeMuxSessions, MuxSession } from "./mux_session.ts";
 import type { MuxStream } from "./mux_stream.ts";
 
 export { describeError } from "./errors.ts";
@@ -225,8 +225,10 @@ export class TunnelServer {
     // last sessions get what is left of it (at most 2 s), not 2 s more.
     const deadline = performance.now() + (opts.drainTimeoutMs ?? 0);
     const result = await this.relay.drain(opts.drainTimeoutMs ?? 0);
-    const left = Math.max(0, Math.min(GRACE_MAX_MS, deadline - performance.now()));
-    await this.endpoint.close({ graceMs: Math.max(GRACE_MIN_MS, left) });
+    const left = () => Math.max(GRACE_MIN_MS, Math.min(GRACE_MAX_MS, deadline - performance.now()));
+    // A multiplexed session may still hold its streams' last frames: they go out first.
+    await closeMuxSessions(this.#muxSessions, left());
+    await this.endpoint.close({ graceMs: left() });
     return result;
   }
 

@@ -41,6 +41,10 @@ class FakeConn {
   maxWrite = Infinity;
   /** Largest count one read returns. */
   maxRead = Infinity;
+  /** When set, reads wait for it (a reader that lags behind). */
+  readGate: Promise<void> | undefined;
+  /** closeWrite() was called. */
+  writeClosed = false;
   /** When set, writes wait for it and only then copy the bytes (a stalled connection). */
   gate: Promise<void> | undefined;
   /** When set, writes reject with it (a failing connection). */
@@ -54,6 +58,7 @@ class FakeConn {
   #reader: Reader | undefined;
 
   read(p: Uint8Array): Promise<number | null> {
+    if (this.readGate !== undefined) return this.readGate.then(() => this.read(p));
     if (this.#inbox.length > 0) return Promise.resolve(this.#take(p));
     if (this.#error !== undefined) return Promise.reject(this.#error);
     if (this.#eof || this.closed) return Promise.resolve(null);
@@ -83,6 +88,7 @@ class FakeConn {
   }
 
   closeWrite(): Promise<void> {
+    this.writeClosed = true;
     this.peer.#onEof();
     return Promise.resolve();
   }
@@ -109,7 +115,11 @@ class FakeConn {
   }
 
   #deliver(chunk: Uint8Array): void {
-    if (this.closed) return;
+    if (this.closed) {
+      // as TCP: bytes reaching a closed socket get a RST (RFC 1122 §4.2.2.13)
+      if (!this.aborted) this.peer.#onReset();
+      return;
+    }
     this.received.push(chunk);
     this.#inbox.push(chunk);
     const r = this.#reader;
@@ -164,6 +174,10 @@ function fakePair(): [FakeConn, FakeConn] {
 
 function asConn(c: FakeConn): TunnelConn {
   return c as unknown as TunnelConn;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function concat(chunks: Uint8Array[]): Uint8Array {
@@ -703,6 +717,41 @@ Deno.test("MuxSession.close waits for open streams and delivers their last frame
   assert.equal(await within(2_000, "session end", client.done), undefined);
   await settled();
   assert.ok(c.closed && !c.aborted, "closed, not reset");
+});
+
+Deno.test("MuxSession.close half-closes: the peer's late frames are still read, both ends close without a reset", async () => {
+  const [c, s] = fakePair();
+  const data = pattern(MUX_WINDOW, 12);
+  const accepted = Promise.withResolvers<void>();
+  const go = Promise.withResolvers<void>();
+  const { session: server, settled } = serverSession(s, async (st) => {
+    accepted.resolve();
+    await go.promise;
+    assert.equal((await readAll(st)).length, 0);
+    await writeAll(st, data);
+    st.close();
+  });
+  const client = new MuxSession(asConn(c), "client");
+  const st = client.open(7);
+  await st.closeWrite();
+  await accepted.promise;
+  const lag = Promise.withResolvers<void>();
+  c.readGate = lag.promise; // the client reads nothing of what follows for now
+  server.close(); // graceful: after the stream
+  go.resolve();
+  await until(() => s.writeClosed || s.closed, "the server's FIN");
+  // a frame the client sent before it saw that FIN (over a network: WINDOW credit for the
+  // bytes it is still reading) reaches the half-closed server: read and dropped, no RST
+  await c.write(frame(MuxType.WINDOW, st.id, [0, 4, 0, 0]));
+  c.readGate = undefined;
+  lag.resolve();
+  const got = await within(5_000, "data", readAll(st));
+  assert.ok(sameBytes(got, data));
+  const [ce, se] = await within(2_000, "both ends", Promise.all([client.done, server.done]));
+  assert.equal(se, undefined);
+  assert.equal(ce, undefined, "the client's session ended gracefully at the server's FIN");
+  assert.ok(c.closed && s.closed && !c.resetByPeer && !s.resetByPeer, "no reset either way");
+  await settled();
 });
 
 Deno.test("MuxSession stream ids wrap mod 2^32 and skip ids still in use", () => {
