@@ -299,8 +299,12 @@ Deno.test("mux tunnel resets the connection and the server logs once when the ta
     assert.equal(lines.length, 1, pair.serverLog.lines.join(""));
     assert.match(lines[0], new RegExp(`127\\.0\\.0\\.1:${deadPort}: connection refused`));
     assert.equal(pair.server.relay.counters.connectFailures, 1);
-    // the client logs nothing about a refusal: the tunnel worked, the target did not
-    assert.ok(!pair.clientLog.lines.some((l) => /cannot open tunnel/.test(l)));
+    // the client logs the reset once, and nothing about a refusal: the tunnel worked
+    await until(() => pair.client.relay.sessions().length === 0, "client session ended");
+    const resets = pair.clientLog.lines.filter((l) => /session reset/.test(l));
+    assert.equal(resets.length, 1, pair.clientLog.lines.join(""));
+    assert.match(resets[0], /session reset by tunnel side .*error=ConnectionReset/);
+    assert.ok(!pair.clientLog.lines.some((l) => /cannot open tunnel|WARN|ERROR/.test(l)));
     // the session is unharmed
     const data = pattern(5000, 3);
     assert.ok(sameBytes(await roundTrip(pair.localPort(1), data), data));
@@ -498,5 +502,62 @@ Deno.test("mux tunnel: TunnelServer.close resets streams still open when the dra
   } finally {
     await pair.close();
     await echo.close();
+  }
+});
+
+Deno.test("mux client resets each waiting connection and logs once per connection when the server is unreachable", async () => {
+  // a UDP port nobody answers on: the session's SYNs go unanswered until the connect timeout
+  const silent = Deno.listenDatagram({ transport: "udp", hostname: LOOP, port: 0 });
+  const log = captureLog();
+  const client = await TunnelClient.start({
+    server: { hostname: LOOP, port: (silent.addr as Deno.NetAddr).port },
+    locals: [{ listen: { hostname: LOOP, port: 0 }, tunnelPort: 7 }],
+    mux: true,
+    connectTimeoutMs: 300,
+    logger: log.logger,
+  });
+  try {
+    const port = client.listeners[0].addr.port;
+    const apps = await Promise.all([connectLocal(port), connectLocal(port)]);
+    for (const app of apps) {
+      assert.equal(await within(10_000, "app outcome", readOutcome(app)), "ConnectionReset");
+      app.close();
+    }
+    const lines = log.lines.filter((l) => /cannot open tunnel/.test(l));
+    assert.equal(lines.length, 2, log.lines.join(""));
+    assert.match(lines[0], /timed out/);
+    assert.equal(client.relay.counters.connectFailures, 2);
+    assert.ok(!log.lines.some((l) => /refused the multiplexed session/.test(l)));
+  } finally {
+    await client.close();
+    silent.close();
+  }
+});
+
+Deno.test("mux tunnel: TunnelClient.close alone drains its stream, then both ends close the session without a reset", async () => {
+  const response = pattern(3 << 20, 31);
+  const svc = tcpService(async (c) => {
+    assert.equal(new TextDecoder().decode(await readAll(c)), "request");
+    await writeAll(c, response);
+    c.close();
+  });
+  const pair = await startMuxPair({ forwards: [fwd(9, svc.port)], tunnelPorts: [9] });
+  try {
+    const app = await connectLocal(pair.localPort());
+    await writeAll(app, new TextEncoder().encode("request"));
+    await app.closeWrite();
+    const got = readAll(app);
+    got.catch(() => {});
+    await until(() => pair.server.relay.sessions().length === 1, "server session");
+    const r = await pair.client.close({ drainTimeoutMs: 20_000 });
+    assert.deepEqual(r, { finished: 1, reset: 0 });
+    assert.ok(sameBytes(await got, response));
+    app.close();
+    await until(() => pair.server.muxSessions === 0, "server mux session ended");
+    assert.equal(pair.server.relay.counters.sessionsReset, 0);
+    assert.equal(pair.server.relay.counters.sessionsClosed, 1);
+  } finally {
+    await pair.close();
+    await svc.close();
   }
 });
