@@ -226,6 +226,8 @@ export function resolveServerSettings(cfg: TouConfig): ServerSettings {
  * const s = resolveClientSettings({ server: "10.0.0.1:7000", local: ["2222=22"] });
  * assert.equal(s.server.hostname, "10.0.0.1");
  * assert.equal(s.locals[0].listen.port, 2222);
+ * assert.equal(s.mux, false);
+ * assert.equal(resolveClientSettings({ server: "10.0.0.1:7000", local: ["2222=22"], mux: true }).mux, true);
  * ```
  */
 export function resolveClientSettings(cfg: TouConfig): ClientSettings {
