@@ -227,7 +227,8 @@ export function resolveServerSettings(cfg: TouConfig): ServerSettings {
  * assert.equal(s.server.hostname, "10.0.0.1");
  * assert.equal(s.locals[0].listen.port, 2222);
  * assert.equal(s.mux, false);
- * assert.equal(resolveClientSettings({ server: "10.0.0.1:7000", local: ["2222=22"], mux: true }).mux, true);
+ * const m = resolveClientSettings({ server: "10.0.0.1:7000", local: ["2222=22"], mux: true });
+ * assert.equal(m.mux, true);
  * ```
  */
 export function resolveClientSettings(cfg: TouConfig): ClientSettings {
