@@ -20,6 +20,8 @@ import type { EndpointFactory, TunnelAddr, TunnelEndpoint } from "./transport.ts
 import { openTouEndpoint } from "./tou_endpoint.ts";
 import { connectTimeoutSignal, DEFAULT_CONNECT_TIMEOUT_S, tunnelTcp } from "./dead_peer.ts";
 import { FirstBytesWait } from "./first_bytes_wait.ts";
+import { MUX_PORT } from "./mux_frame.ts";
+import { MuxSession } from "./mux_session.ts";
 
 /** Longest wait for the last FIN exchanges when closing (ms). */
 const GRACE_MAX_MS = 2_000;
@@ -110,6 +112,12 @@ export class TunnelClient {
   #firstBytes: FirstBytesWait | undefined;
   /** Connect options per tunnel port, rebuilt when the shared timeout signal changes. */
   #connectOpts = new Map<number, Parameters<TunnelEndpoint["connect"]>[0]>();
+  /** Multiplexing: "on" (`mux`), "off", or "refused" (the server has no mux: one connection per stream). */
+  #muxMode: "on" | "off" | "refused" = "off";
+  /** The live multiplexed session. */
+  #mux: MuxSession | undefined;
+  /** The multiplexed session being opened. */
+  #muxOpening: Promise<MuxSession | undefined> | undefined;
 
   private constructor(
     endpoint: TunnelEndpoint,
@@ -174,6 +182,7 @@ export class TunnelClient {
       throw e;
     }
     for (const l of client.#listeners) client.#loops.push(client.#acceptLoop(l.ln, l.local));
+    if (opts.mux) client.#muxMode = "on";
     client.#encrypted = opts.key !== undefined;
     client.#cipherName = sendingAead(opts.cipher).name;
     if (opts.announce ?? true) client.announce();
@@ -273,10 +282,86 @@ export class TunnelClient {
     return o;
   }
 
+  /** The multiplexed session, opened (once) when needed; `undefined` when the server refused it. */
+  #muxSession(): MuxSession | Promise<MuxSession | undefined> {
+    const live = this.#mux;
+    if (live !== undefined && live.alive) return live;
+    this.#muxOpening ??= this.#openMux().finally(() => this.#muxOpening = undefined);
+    return this.#muxOpening;
+  }
+
+  async #openMux(): Promise<MuxSession | undefined> {
+    let conn;
+    try {
+      conn = await this.endpoint.connect(this.#connectOptions(MUX_PORT));
+    } catch (e) {
+      if (e instanceof Deno.errors.ConnectionRefused) {
+        this.#muxRefused();
+        return undefined;
+      }
+      throw e;
+    }
+    const session = new MuxSession(conn, "client");
+    this.#mux = session;
+    session.done.then((e) => {
+      if (this.#mux === session) this.#mux = undefined;
+      // with a Fast Open cookie connect resolves before the handshake: a refusal comes here
+      if (e instanceof Deno.errors.ConnectionRefused) this.#muxRefused();
+    });
+    if (this.#closing) session.close();
+    return session;
+  }
+
+  #muxRefused(): void {
+    if (this.#muxMode !== "on") return;
+    this.#muxMode = "refused";
+    this.#log.warn(
+      `server ${formatHostPort(this.server)} refused the multiplexed session (tunnel port ` +
+        `${MUX_PORT}; an older tou server?): carrying each connection over its own tunnel connection`,
+    );
+  }
+
+  /** `#handle` for a multiplexed client: the connection becomes a stream of the session. */
+  async #handleMux(tcp: Deno.TcpConn, port: number, app: string): Promise<boolean> {
+    const live = this.#muxSession();
+    let session: MuxSession | undefined;
+    if (live instanceof Promise) {
+      this.#pending.add(tcp);
+      try {
+        session = await live;
+      } catch (e) {
+        if (!this.#pending.delete(tcp)) return true; // close() has reset it already
+        this.relay.countConnectFailure();
+        this.#log.warn(
+          `cannot open tunnel to ${formatHostPort(this.server)}: ${describeConnectError(e, port)}`,
+          { tcp: app },
+        );
+        resetTcpConn(tcp);
+        return true;
+      }
+      if (!this.#pending.delete(tcp)) return true;
+      if (session === undefined) return false; // refused: one connection per stream
+    } else session = live;
+    const stream = session.open(port);
+    this.relay.start(tcp, stream, { tunnelPort: port, tcpPeer: app });
+    stream.closed.then((info) => {
+      if (info.reason !== "refused") return;
+      this.relay.countConnectFailure();
+      this.#log.warn(
+        `cannot open tunnel to ${formatHostPort(this.server)} port ${port}: ${
+          describeConnectError(info.error, port)
+        }`,
+        { tcp: app },
+      );
+    });
+    return true;
+  }
+
   async #handle(tcp: Deno.TcpConn, local: LocalListener): Promise<void> {
     const port = local.spec.tunnelPort;
     const app = formatHostPort(tcp.remoteAddr);
     tcp.setNoDelay(true);
+    if (this.#muxMode === "on" && await this.#handleMux(tcp, port, app)) return;
     this.#pending.add(tcp);
     // TCP Fast Open: wait a moment (FIRST_BYTES_WAIT_MS at most) for the application's first
     // bytes, so that they ride on the tunnel's SYN; a server-speaks-first protocol loses only

@@ -25,6 +25,9 @@ import type {
 import { openTouEndpoint } from "./tou_endpoint.ts";
 import { tunnelTcp } from "./dead_peer.ts";
 import { SharedTimeoutSignals } from "./timeout_signals.ts";
+import { MUX_PORT } from "./mux_frame.ts";
+import { MuxSession } from "./mux_session.ts";
+import type { MuxStream } from "./mux_stream.ts";
 
 export { describeError } from "./errors.ts";
 
@@ -112,6 +115,10 @@ export class TunnelServer {
   #encrypted = false;
   #cipherName = "none";
   #reporter: LimitReporter | undefined;
+  /** Service port → forward, for streams of multiplexed sessions. */
+  #byPort = new Map<number, { f: ForwardSpec; target: string }>();
+  /** Open multiplexed sessions. */
+  #muxSessions = new Set<MuxSession>();
 
   private constructor(
     endpoint: TunnelEndpoint,
@@ -124,6 +131,9 @@ export class TunnelServer {
     this.#log = log;
     this.relay = new Relay("server", log);
     this.#connectTimeoutMs = connectTimeoutMs;
+    for (const f of forwards) {
+      this.#byPort.set(f.tunnelPort, { f, target: formatHostPort(f.target) });
+    }
   }
 
   /**
@@ -163,6 +173,11 @@ export class TunnelServer {
         server.#listeners.push(listener);
         server.#loops.push(server.#acceptLoop(listener, f));
       }
+      // Multiplexed sessions (tou client --mux) on the reserved port: their streams reach
+      // the same services, and only those.
+      const mux = endpoint.listen({ tcpPort: MUX_PORT });
+      server.#listeners.push(mux);
+      server.#loops.push(server.#muxLoop(mux));
     } catch (e) {
       server.#reporter?.close();
       for (const l of server.#listeners) l.close();
@@ -230,6 +245,43 @@ export class TunnelServer {
         this.#log.error("accept failed", { port: f.tunnelPort, error: describeError(e) });
       }
     }
+  }
+
+  /** Open multiplexed sessions (each carries streams of one `tou client --mux`). */
+  get muxSessions(): number {
+    return this.#muxSessions.size;
+  }
+
+  async #muxLoop(listener: TunnelListener): Promise<void> {
+    try {
+      for await (const conn of listener) {
+        if (this.#closing) {
+          conn.abort();
+          continue;
+        }
+        const session = new MuxSession(conn, "server", (s) => this.#onMuxStream(s));
+        this.#muxSessions.add(session);
+        session.done.then(() => this.#muxSessions.delete(session));
+      }
+    } catch (e) {
+      if (!this.#closing) {
+        this.#log.error("accept failed", { port: MUX_PORT, error: describeError(e) });
+      }
+    }
+  }
+
+  #onMuxStream(s: MuxStream): void {
+    const svc = this.#byPort.get(s.tunnelPort);
+    if (svc === undefined) {
+      // as a SYN to a port without a listener: refused, never an open relay
+      s.refuse();
+      return;
+    }
+    if (this.#closing) {
+      s.abort();
+      return;
+    }
+    this.#handle(s, svc.f, svc.target);
   }
 
   async #handle(conn: TunnelConn, f: ForwardSpec, target: string): Promise<void> {

@@ -84,6 +84,8 @@ export async function startPair(opts: {
   readonly clientKey?: Uint8Array;
   readonly clientTcp?: Record<string, unknown>;
   readonly firstBytesWaitMs?: number;
+  /** The client multiplexes its connections over one tunnel connection. */
+  readonly mux?: boolean;
 }): Promise<Pair> {
   const serverLog = captureLog();
   const clientLog = captureLog();
@@ -103,6 +105,7 @@ export async function startPair(opts: {
     key: opts.clientKey,
     tcp: opts.clientTcp,
     firstBytesWaitMs: opts.firstBytesWaitMs,
+    mux: opts.mux,
     logger: clientLog.logger,
   });
   return {

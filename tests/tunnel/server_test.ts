@@ -31,6 +31,6 @@ Deno.test("TunnelServer.start opens its endpoint held and starts it serving only
       return Promise.resolve(endpoint);
     },
   });
-  assert.deepEqual(calls, ["open hold=true", "listen 22", "listen 80", "serve"]);
+  assert.deepEqual(calls, ["open hold=true", "listen 22", "listen 80", "listen 65535", "serve"]);
   await server.close();
 });
