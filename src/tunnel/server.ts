@@ -150,6 +150,11 @@ export class TunnelServer {
    */
   static async start(opts: TunnelServerOptions): Promise<TunnelServer> {
     const log = opts.logger ?? new Logger();
+    if (opts.forwards.some((f) => f.tunnelPort === MUX_PORT)) {
+      throw new RangeError(
+        `tunnel port ${MUX_PORT} is reserved for multiplexed sessions (tou client --mux)`,
+      );
+    }
     const open = opts.openEndpoint ?? openTouEndpoint;
     const tcp = tunnelTcp(opts.tcp, opts);
     const endpoint = await open({
