@@ -16,7 +16,11 @@
  *   tunnelled connection per side" is about. With `--prof DIR` each writes a
  *   `.cpuprofile` there (`--cpu-prof`) when it exits.
  *
- *   deno run -A bench/conn_profile.ts [--n 3000] [--c 20] [--split [--prof DIR]]
+ * With `--mux` the client carries the connections as streams of one
+ * multiplexed tunnel connection (`mux: true`, `tou client --mux`) instead of
+ * a tunnel connection each.
+ *
+ *   deno run -A bench/conn_profile.ts [--n 3000] [--c 20] [--mux] [--split [--prof DIR]]
  *
  * The machine may be loaded by other work: CPU per connection holds up
  * better under load than connections per second does.
@@ -37,6 +41,7 @@ function arg(name: string, fallback: string): string {
 const N = Number(arg("n", "3000"));
 const C = Number(arg("c", "20"));
 const SPLIT = Deno.args.includes("--split");
+const MUX = Deno.args.includes("--mux");
 const PROF = arg("prof", "");
 const KEY = new Uint8Array(32).fill(7);
 const KEY_HEX = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
@@ -91,6 +96,7 @@ async function inProcess(): Promise<void> {
     locals: [{ listen: { hostname: "127.0.0.1", port: 0 }, tunnelPort: 80 }],
     key: KEY,
     logger,
+    mux: MUX,
   });
   const port = client.listeners[0].addr.port;
   type Metrics = { metrics(): Record<string, number> };
@@ -109,7 +115,8 @@ async function inProcess(): Promise<void> {
   const cpu = cpuSeconds(Deno.pid) - cpu0;
   const perConn = segs().map((v, i) => ((v - segs0[i]) / N).toFixed(2));
   console.log(
-    `${N} connections, ${C} at a time: ${(N / (wall / 1000)).toFixed(0)} conn/s, ` +
+    `${N} connections${MUX ? " (mux)" : ""}, ${C} at a time: ` +
+      `${(N / (wall / 1000)).toFixed(0)} conn/s, ` +
       `${((cpu * 1000) / N).toFixed(3)} ms CPU per connection (client + server + target), ` +
       `per connection (server, client): segments ${perConn[0]}, ${perConn[3]}; ` +
       `sendmmsg calls ${perConn[1]}, ${perConn[4]}; receive calls ${perConn[2]}, ${perConn[5]}; ` +
@@ -149,6 +156,7 @@ async function split(): Promise<void> {
       `127.0.0.1:${udp}`,
       "--local",
       `127.0.0.1:${entry}=80`,
+      ...(MUX ? ["--mux"] : []),
       ...common,
     ]);
     try {
@@ -165,7 +173,8 @@ async function split(): Promise<void> {
     const cpu = [cpuSeconds(s.pid), cpuSeconds(c.pid), cpuSeconds(Deno.pid)]
       .map((v, i) => (((v - cpu0[i]) * 1000) / N).toFixed(3));
     console.log(
-      `${N} connections, ${C} at a time: ${(N / (wall / 1000)).toFixed(0)} conn/s; ` +
+      `${N} connections${MUX ? " (mux)" : ""}, ${C} at a time: ` +
+        `${(N / (wall / 1000)).toFixed(0)} conn/s; ` +
         `ms CPU per connection: server ${cpu[0]}, client ${cpu[1]} ` +
         `(load + target ${cpu[2]}); load average ${Deno.loadavg()[0].toFixed(1)}`,
     );

@@ -3,15 +3,18 @@
  * through kcptun, measured in the same run. Prints a table; no assertions;
  * never run by CI.
  *
- *   deno task bench:requests [--n 5000] [--c 50] [--only tou,kcptun,direct] [--rtt 40] [--timeout 30]
+ *   deno task bench:requests [--n 5000] [--c 50] [--only direct,tou,tou-mux,kcptun] [--rtt 40] [--timeout 30]
  *
  * Setup (once, as root): `apt-get install -y apache2-utils kcptun` (the
  * benchmark runs that itself when `ab` or kcptun is missing).
  *
  * A `Deno.serve` "hello" target runs in this process. Each tunnel is a pair
  * of processes: `tou server` + `tou client` (sealed, Fast Open on by
- * default) or kcptun-server + kcptun-client (fast3, aes, no FEC, no
- * compression). Workloads, with `ab` from apache2-utils:
+ * default; row "tou": a tunnel connection per TCP connection), the same with
+ * `tou client --mux` (row "tou-mux": every TCP connection a stream of one
+ * multiplexed tunnel connection, as kcptun's smux does), or kcptun-server +
+ * kcptun-client (fast3, aes, no FEC, no compression). Workloads, with `ab`
+ * from apache2-utils:
  *
  * - **new conn**: `ab -n N -c C`: a new TCP connection (a new tunnel stream) per request;
  * - **keep-alive**: `ab -k -n 4N -c C`;
@@ -25,7 +28,7 @@
  * measured (median of 20, serial): with Fast Open it should be one RTT
  * plus a little. The path's real RTT is measured first (a UDP echo through the
  * same proxy: its timers add ≈ 1 ms per leg to the nominal delay), and the
- * goal line compares tou's first byte with that RTT + 5 ms. The machine may be loaded by other work: compare ratios
+ * goal lines compare tou's and tou-mux's first byte with that RTT + 5 ms. The machine may be loaded by other work: compare ratios
  * within one run.
  *
  * @module
@@ -52,7 +55,9 @@ function arg(name: string, fallback: string): string {
 
 const N = Number(arg("n", "5000"));
 const C = Number(arg("c", "50"));
-const ONLY = arg("only", "direct,tou,kcptun").split(",");
+/** The rows: no tunnel, tou, tou with `--mux`, kcptun. */
+const KINDS = ["direct", "tou", "tou-mux", "kcptun"];
+const ONLY = arg("only", KINDS.join(",")).split(",");
 const RTT = Number(arg("rtt", "40"));
 const TIMEOUT_S = Number(arg("timeout", "30"));
 const KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
@@ -173,7 +178,7 @@ async function startTunnel(kind: string, targetPort: number, oneWay: number): Pr
   }
   let pids: number[];
   let keyFile: string | undefined;
-  if (kind === "tou") {
+  if (kind === "tou" || kind === "tou-mux") {
     keyFile = await Deno.makeTempFile();
     await Deno.writeTextFile(keyFile, KEY);
     const common = ["--log-level", "error", "--key-file", keyFile];
@@ -199,6 +204,7 @@ async function startTunnel(kind: string, targetPort: number, oneWay: number): Pr
       `127.0.0.1:${proxyUdp}`,
       "--local",
       `127.0.0.1:${entryPort}=80`,
+      ...(kind === "tou-mux" ? ["--mux"] : []),
       ...common,
     ], { capture: false });
     pids = [s.pid, c.pid];
@@ -246,6 +252,11 @@ function fmt(n: number, digits = 0): string {
 }
 
 async function main(): Promise<void> {
+  const unknown = ONLY.filter((k) => !KINDS.includes(k));
+  if (unknown.length > 0) {
+    console.error(`bench/requests: --only takes ${KINDS.join(", ")}; got ${unknown.join(", ")}`);
+    Deno.exit(2);
+  }
   const missing = await ensureTools({
     ab: "apache2-utils",
     "kcptun-server": "kcptun",
@@ -339,7 +350,7 @@ async function main(): Promise<void> {
           const ms = await firstByte(t.entryPort, 20);
           console.log(
             `first response byte of a new connection, ${kind}: ${fmt(ms, 1)} ms median` +
-              (kind === "tou"
+              (kind === "tou" || kind === "tou-mux"
                 ? ` (goal <= ${fmt(rtt + 5, 1)}: ${ms <= rtt + 5 ? "met" : "not met"})`
                 : ""),
           );

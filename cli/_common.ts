@@ -101,6 +101,8 @@ export const OPTION_HELP = {
     `reset a connection whose sent data stays unacknowledged this many seconds; 0 off (default: ${DEFAULT_USER_TIMEOUT_S})`,
   connectTimeout:
     `give up opening a tunnel connection after this many seconds (default: ${DEFAULT_CONNECT_TIMEOUT_S})`,
+  mux:
+    "carry all local connections as streams of one multiplexed tunnel connection (like kcptun/smux): no handshake per connection; fastest for many short connections, but one loss stalls every stream",
   maxSessions:
     `refuse (reset) new tunnel connections beyond this many; 0 no limit (default: ${DEFAULT_MAX_SESSIONS})`,
   maxSessionsPerClient:

@@ -28,7 +28,8 @@ export function clientCommand(ctx: CliContext): Command<[], Record<string, unkno
     .summary("carry local TCP connections to the server's service ports")
     .description(
       "Accept TCP connections on local addresses and carry each over its own tunnel connection " +
-        "to a service port of the server. Half-close and reset propagate both ways.",
+        "(with --mux: as a stream of one shared tunnel connection) to a service port of the " +
+        "server. Half-close and reset propagate both ways.",
     )
     .option("--server <addr>", "the tou server's UDP address, host:port")
     .option(
@@ -52,6 +53,7 @@ export function clientCommand(ctx: CliContext): Command<[], Record<string, unkno
     .option("--idle-timeout <seconds>", OPTION_HELP.idleTimeout, numberOrText)
     .option("--memory-budget <MiB>", OPTION_HELP.memoryBudget, numberOrText)
     .option("--connect-timeout <seconds>", OPTION_HELP.connectTimeout, numberOrText)
+    .option("--mux", OPTION_HELP.mux)
     .option("--congestion <name>", OPTION_HELP.congestion)
     .option("--log-level <level>", OPTION_HELP.logLevel)
     .option("--log-format <format>", OPTION_HELP.logFormat)

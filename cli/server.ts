@@ -37,7 +37,8 @@ export function serverCommand(ctx: CliContext): Command<[], Record<string, unkno
     .summary("forward tunnel service ports to TCP targets (listens on UDP)")
     .description(
       "Listen on UDP and forward each tunnel service port to one TCP target. Only the configured " +
-        "targets are reachable: a connection to any other tunnel port is reset.",
+        "targets are reachable: a connection to any other tunnel port is reset. Tunnel port 65535 " +
+        "is reserved: multiplexed sessions (tou client --mux) connect to it and are always accepted.",
     )
     .option(
       "--listen <addr>",

@@ -9,6 +9,7 @@
  */
 
 import { parseIpv4, parseIpv6 } from "../wire/pcap.ts";
+import { MUX_PORT } from "./mux_frame.ts";
 
 /** The byte parsers of IP literals live in the wire layer (pcap.ts uses them too). */
 export { parseIpv4, parseIpv6 };
@@ -242,7 +243,8 @@ export function parseHostPort(text: string, opts: ParseHostPortOptions = {}): Ho
  *
  * @param text The spec.
  * @returns The tunnel port and its target.
- * @throws {AddressError} When the spec is malformed.
+ * @throws {AddressError} When the spec is malformed, or its tunnel port is
+ *   `MUX_PORT` (65535), which multiplexed sessions (`tou client --mux`) connect to.
  *
  * @example
  * ```ts
@@ -251,6 +253,10 @@ export function parseHostPort(text: string, opts: ParseHostPortOptions = {}): Ho
  * assert.deepEqual(parseForwardSpec("80=web:8080"), {
  *   tunnelPort: 80,
  *   target: { hostname: "web", port: 8080 },
+ * });
+ * assert.throws(() => parseForwardSpec("65535=web:8080"), {
+ *   message: 'invalid forward "65535=web:8080": tunnel port 65535 is reserved for ' +
+ *     "multiplexed sessions (tou client --mux)",
  * });
  * ```
  */
@@ -264,6 +270,7 @@ export function parseForwardSpec(text: string): ForwardSpec {
     );
   }
   const tunnelPort = parsePort(text.slice(0, eq), { context: text });
+  checkNotMuxPort(tunnelPort, "forward", text);
   const targetText = text.slice(eq + 1);
   if (targetText.length === 0) {
     throw new AddressError(`invalid forward ${JSON.stringify(text)}: missing target HOST:PORT`);
@@ -277,7 +284,8 @@ export function parseForwardSpec(text: string): ForwardSpec {
  *
  * @param text The spec.
  * @returns The local listen address and tunnel port.
- * @throws {AddressError} When the spec is malformed.
+ * @throws {AddressError} When the spec is malformed, or its tunnel port is
+ *   `MUX_PORT` (65535), which no service can use.
  *
  * @example
  * ```ts
@@ -302,10 +310,19 @@ export function parseLocalSpec(text: string): LocalSpec {
   if (listenText.length === 0) {
     throw new AddressError(`invalid local ${JSON.stringify(text)}: missing local [HOST:]PORT`);
   }
-  return {
-    listen: parseHostPort(listenText, { defaultHost: "127.0.0.1", allowZeroPort: true }),
-    tunnelPort: parsePort(text.slice(eq + 1), { context: text }),
-  };
+  const listen = parseHostPort(listenText, { defaultHost: "127.0.0.1", allowZeroPort: true });
+  const tunnelPort = parsePort(text.slice(eq + 1), { context: text });
+  checkNotMuxPort(tunnelPort, "local", text);
+  return { listen, tunnelPort };
+}
+
+/** Refuses the tunnel port of multiplexed sessions in a forward or local spec. */
+function checkNotMuxPort(tunnelPort: number, kind: "forward" | "local", text: string): void {
+  if (tunnelPort !== MUX_PORT) return;
+  throw new AddressError(
+    `invalid ${kind} ${JSON.stringify(text)}: tunnel port ${MUX_PORT} is reserved for ` +
+      "multiplexed sessions (tou client --mux)",
+  );
 }
 
 /**

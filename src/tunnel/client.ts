@@ -21,6 +21,7 @@ import { openTouEndpoint } from "./tou_endpoint.ts";
 import { connectTimeoutSignal, DEFAULT_CONNECT_TIMEOUT_S, tunnelTcp } from "./dead_peer.ts";
 import { FirstBytesWait } from "./first_bytes_wait.ts";
 import { MUX_PORT } from "./mux_frame.ts";
+import { setListenerNoDelay } from "./listener_nodelay.ts";
 import { closeMuxSessions, MuxSession } from "./mux_session.ts";
 
 /** Longest wait for the last FIN exchanges when closing (ms). */
@@ -101,7 +102,7 @@ export class TunnelClient {
   /** The server's address. */
   readonly server: HostPort;
   #log: Logger;
-  #listeners: { ln: Deno.TcpListener; local: LocalListener }[] = [];
+  #listeners: { ln: Deno.TcpListener; local: LocalListener; noDelay: boolean }[] = [];
   #loops: Promise<void>[] = [];
   #pending = new Set<Deno.TcpConn>();
   #closing = false;
@@ -174,14 +175,17 @@ export class TunnelClient {
           spec,
           addr: { hostname: ln.addr.hostname, port: ln.addr.port },
         };
-        client.#listeners.push({ ln, local });
+        // accepted connections inherit TCP_NODELAY from it: no setNoDelay per connection
+        client.#listeners.push({ ln, local, noDelay: setListenerNoDelay(ln) });
       }
     } catch (e) {
       for (const { ln } of client.#listeners) ln.close();
       await endpoint.close();
       throw e;
     }
-    for (const l of client.#listeners) client.#loops.push(client.#acceptLoop(l.ln, l.local));
+    for (const l of client.#listeners) {
+      client.#loops.push(client.#acceptLoop(l.ln, l.local, l.noDelay));
+    }
     if (opts.mux) client.#muxMode = "on";
     client.#encrypted = opts.key !== undefined;
     client.#cipherName = sendingAead(opts.cipher).name;
@@ -244,14 +248,14 @@ export class TunnelClient {
     return result;
   }
 
-  async #acceptLoop(ln: Deno.TcpListener, local: LocalListener): Promise<void> {
+  async #acceptLoop(ln: Deno.TcpListener, local: LocalListener, noDelay: boolean): Promise<void> {
     try {
       for await (const tcp of ln) {
         if (this.#closing) {
           resetTcpConn(tcp);
           continue;
         }
-        this.#handle(tcp, local);
+        this.#handle(tcp, local, noDelay);
       }
     } catch (e) {
       if (!this.#closing) {
@@ -359,10 +363,10 @@ export class TunnelClient {
     return true;
   }
 
-  async #handle(tcp: Deno.TcpConn, local: LocalListener): Promise<void> {
+  async #handle(tcp: Deno.TcpConn, local: LocalListener, noDelay: boolean): Promise<void> {
     const port = local.spec.tunnelPort;
     const app = formatHostPort(tcp.remoteAddr);
-    tcp.setNoDelay(true);
+    if (!noDelay) tcp.setNoDelay(true);
     if (this.#muxMode === "on" && await this.#handleMux(tcp, port, app)) return;
     this.#pending.add(tcp);
     // TCP Fast Open: wait a moment (FIRST_BYTES_WAIT_MS at most) for the application's first

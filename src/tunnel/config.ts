@@ -109,7 +109,8 @@ const forwardField = z.array(
   { error: (iss) => `must be a list of TUNNELPORT=HOST:PORT strings, got ${show(iss.input)}` },
 ).describe(
   "server: services reachable through the tunnel, each TUNNELPORT=HOST:PORT (e.g. 22=127.0.0.1:22). " +
-    "Only these targets can be reached.",
+    "Only these targets can be reached. Tunnel port 65535 is reserved for multiplexed sessions " +
+    "(client mux), which a server always accepts.",
 );
 
 const serverField = hostPortField("host:port", {}).describe(
@@ -190,6 +191,14 @@ const connectTimeoutField = secondsField(
   600,
   "client and cat: seconds a new tunnel connection may take to open before it fails. " +
     `Default ${DEFAULT_CONNECT_TIMEOUT_S}.`,
+);
+
+const muxField = z.boolean({
+  error: (iss) => `must be true or false, got ${show(iss.input)}`,
+}).describe(
+  "client: carry all local connections as streams of one multiplexed tunnel connection (like " +
+    "kcptun/smux): no handshake per connection; fastest for many short connections, but one " +
+    "loss stalls every stream. A server always accepts them. Default false.",
 );
 
 const workersError = (iss: { input?: unknown }) =>
@@ -293,6 +302,7 @@ export const touConfigShape = {
   keepalive: keepaliveField.optional(),
   userTimeout: userTimeoutField.optional(),
   connectTimeout: connectTimeoutField.optional(),
+  mux: muxField.optional(),
   maxSessions: maxSessionsField.optional(),
   maxSessionsPerClient: maxSessionsPerClientField.optional(),
   idleTimeout: idleTimeoutField.optional(),
@@ -393,6 +403,7 @@ const FLAG_NAMES: Readonly<Record<string, string>> = {
   keepalive: "--keepalive",
   userTimeout: "--user-timeout",
   connectTimeout: "--connect-timeout",
+  mux: "--mux",
   maxSessions: "--max-sessions",
   maxSessionsPerClient: "--max-sessions-per-client",
   idleTimeout: "--idle-timeout",

@@ -33,6 +33,14 @@ import { ConnectionResetError } from "../net/mod.ts";
 
 /** Queued output above which stream writes wait (control frames never do). */
 const OUTPUT_HIGH = 512 * 1024;
+/**
+ * Received stream bytes not yet read, summed over a session's streams, above
+ * which the session stops reading its connection until they fall to half:
+ * each stream may hold a whole window (1 MiB), and many stalled streams of
+ * one client would otherwise hold that many MiB. TCP's window then stalls
+ * the client (every stream of the session: the price of the bound).
+ */
+export const MUX_SESSION_BUFFER = 32 * 1024 * 1024;
 /** Receive buffer: a whole largest frame always fits after the unparsed tail. */
 const READ_BUFFER = 256 * 1024;
 
@@ -67,6 +75,10 @@ export class MuxSession implements MuxLink {
   #outputWaiters: (() => void)[] = [];
   #ended = false;
   #error: Error | undefined;
+  /** Received bytes the streams hold unread. */
+  #buffered = 0;
+  /** The read loop's wait while `#buffered` is over {@linkcode MUX_SESSION_BUFFER}. */
+  #resume: (() => void) | undefined;
   readonly #done = Promise.withResolvers<Error | undefined>();
   readonly #flush = (): void => {
     this.#flushQueued = false;
@@ -212,6 +224,21 @@ export class MuxSession implements MuxLink {
     if (this.#closing && this.#streams.size === 0 && this.#flushed) this.#finish();
   }
 
+  /** @inheritdoc */
+  buffered(delta: number): void {
+    this.#buffered += delta;
+    if (this.#resume !== undefined && this.#buffered <= MUX_SESSION_BUFFER / 2) {
+      const r = this.#resume;
+      this.#resume = undefined;
+      r();
+    }
+  }
+
+  /** Bytes the streams hold received and unread. */
+  get bufferedBytes(): number {
+    return this.#buffered;
+  }
+
   // ---- output ----
 
   #control(type: MuxType, id: number): void {
@@ -278,6 +305,10 @@ export class MuxSession implements MuxLink {
     let prefaced = this.role === "client";
     try {
       for (;;) {
+        if (this.#buffered > MUX_SESSION_BUFFER) {
+          await new Promise<void>((resolve) => this.#resume = resolve);
+          if (this.#ended && !this.#halfClosed) return;
+        }
         const n = await this.conn.read(buf.subarray(end));
         if (n === null) {
           this.#peerClosed = true;
@@ -413,6 +444,7 @@ export class MuxSession implements MuxLink {
     const ws = this.#outputWaiters;
     this.#outputWaiters = [];
     for (const w of ws) w();
+    this.#resume?.();
     try {
       this.conn.abort(error);
     } catch {

@@ -47,6 +47,8 @@ export interface MuxLink {
   waitOutput(wake: () => void): void;
   /** The stream is finished: frames for its id are no longer its. */
   forget(id: number): void;
+  /** Bytes received and not yet read changed by `delta` (the session bounds their sum). */
+  buffered(delta: number): void;
 }
 
 interface ReadWaiter {
@@ -204,6 +206,7 @@ export class MuxStream implements TunnelConn {
       return;
     }
     this.#appClosed = true;
+    this.#dropQueue();
     if (this.#reader !== undefined) {
       this.#rejectReader(new InterruptedError("stream closed while reading"));
     }
@@ -217,6 +220,7 @@ export class MuxStream implements TunnelConn {
 
   /** Resets the stream: an RST to the peer; pending reads and writes fail. */
   abort(_reason?: unknown): void {
+    this.#dropQueue();
     if (this.#done) {
       this.#appClosed = true;
       return;
@@ -350,6 +354,7 @@ export class MuxStream implements TunnelConn {
   #push(payload: Uint8Array): void {
     this.#queue.push(payload.slice());
     this.#queued += payload.byteLength;
+    this.#link.buffered(payload.byteLength);
   }
 
   #take(p: Uint8Array): number {
@@ -366,6 +371,7 @@ export class MuxStream implements TunnelConn {
       }
     }
     this.#queued -= n;
+    this.#link.buffered(-n);
     this.#credited(n);
     return n;
   }
@@ -378,6 +384,15 @@ export class MuxStream implements TunnelConn {
       this.#link.sendWindow(this.id, this.#consumed);
       this.#consumed = 0;
     }
+  }
+
+  /** Unread bytes nobody will read: give them up (and the session's count of them). */
+  #dropQueue(): void {
+    if (this.#queued === 0) return;
+    this.#link.buffered(-this.#queued);
+    this.#queued = 0;
+    this.#queue.length = 0;
+    this.#head = 0;
   }
 
   #rejectReader(e: Error): void {

@@ -98,6 +98,11 @@ export class Relay {
     this.#log = log;
   }
 
+  /** How many sessions are running. */
+  get size(): number {
+    return this.#sessions.size;
+  }
+
   /** The running sessions, oldest first. */
   sessions(): Session[] {
     return [...this.#sessions.values()];

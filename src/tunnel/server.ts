@@ -119,6 +119,12 @@ export class TunnelServer {
   #byPort = new Map<number, { f: ForwardSpec; target: string }>();
   /** Open multiplexed sessions. */
   #muxSessions = new Set<MuxSession>();
+  /** Sessions (streams included) at most, as `--max-sessions`; 0 none. */
+  #maxSessions = 0;
+  /** Streams of one multiplexed session at most, as `--max-sessions-per-client`; 0 none. */
+  #maxStreamsPerMux = 0;
+  /** When a stream refused by a limit was last logged (ms). */
+  #limitLoggedAt = -Infinity;
 
   private constructor(
     endpoint: TunnelEndpoint,
@@ -144,6 +150,11 @@ export class TunnelServer {
    */
   static async start(opts: TunnelServerOptions): Promise<TunnelServer> {
     const log = opts.logger ?? new Logger();
+    if (opts.forwards.some((f) => f.tunnelPort === MUX_PORT)) {
+      throw new RangeError(
+        `tunnel port ${MUX_PORT} is reserved for multiplexed sessions (tou client --mux)`,
+      );
+    }
     const open = opts.openEndpoint ?? openTouEndpoint;
     const tcp = tunnelTcp(opts.tcp, opts);
     const endpoint = await open({
@@ -158,6 +169,8 @@ export class TunnelServer {
       ...(opts.udpReusePort ? { udpReusePort: true } : {}),
     });
     const server = new TunnelServer(endpoint, opts.forwards, log, opts.connectTimeoutMs ?? 10_000);
+    server.#maxSessions = tcp.maxConnections ?? 0;
+    server.#maxStreamsPerMux = tcp.maxConnectionsPerAddr ?? 0;
     const metrics = (endpoint as { metrics?: () => Record<string, number> }).metrics;
     if (typeof metrics === "function") {
       // refusals by the session caps and the memory budget, rate-limited (session_limits.ts)
@@ -261,7 +274,7 @@ export class TunnelServer {
           conn.abort();
           continue;
         }
-        const session = new MuxSession(conn, "server", (s) => this.#onMuxStream(s));
+        const session = new MuxSession(conn, "server", (s) => this.#onMuxStream(s, session));
         this.#muxSessions.add(session);
         session.done.then(() => this.#muxSessions.delete(session));
       }
@@ -272,7 +285,7 @@ export class TunnelServer {
     }
   }
 
-  #onMuxStream(s: MuxStream): void {
+  #onMuxStream(s: MuxStream, session: MuxSession): void {
     const svc = this.#byPort.get(s.tunnelPort);
     if (svc === undefined) {
       // as a SYN to a port without a listener: refused, never an open relay
@@ -280,6 +293,23 @@ export class TunnelServer {
       return;
     }
     if (this.#closing) {
+      s.abort();
+      return;
+    }
+    // The session limits hold for streams as for tunnel connections: a reset at once.
+    const over =
+      this.#maxSessions > 0 && this.relay.size + this.#pendingConnects.size >= this.#maxSessions
+        ? `the server holds --max-sessions (${this.#maxSessions})`
+        : this.#maxStreamsPerMux > 0 && session.streams > this.#maxStreamsPerMux
+        ? `a multiplexed session holds --max-sessions-per-client (${this.#maxStreamsPerMux}) streams`
+        : undefined;
+    if (over !== undefined) {
+      this.relay.countConnectFailure();
+      const now = performance.now();
+      if (now - this.#limitLoggedAt >= 1000) {
+        this.#limitLoggedAt = now;
+        this.#log.warn(`refusing new streams: ${over}`, { peer: describePeer(session.conn) });
+      }
       s.abort();
       return;
     }

@@ -66,6 +66,8 @@ export interface TouConfig {
   readonly userTimeout?: number;
   /** Connect timeout in seconds (client, cat). */
   readonly connectTimeout?: number;
+  /** Carry local connections as streams of one multiplexed tunnel connection (client). */
+  readonly mux?: boolean;
   /** Tunnel connections a server holds at most (0 no limit). */
   readonly maxSessions?: number;
   /** Per client IP address (0 no limit). */
@@ -136,6 +138,8 @@ export interface ClientSettings extends CommonSettings {
   readonly locals: readonly LocalSpec[];
   /** Connect timeout in ms. */
   readonly connectTimeoutMs: number;
+  /** Carry every local connection as a stream of one multiplexed tunnel connection. */
+  readonly mux: boolean;
 }
 
 function common(cfg: TouConfig): CommonSettings {
@@ -222,6 +226,9 @@ export function resolveServerSettings(cfg: TouConfig): ServerSettings {
  * const s = resolveClientSettings({ server: "10.0.0.1:7000", local: ["2222=22"] });
  * assert.equal(s.server.hostname, "10.0.0.1");
  * assert.equal(s.locals[0].listen.port, 2222);
+ * assert.equal(s.mux, false);
+ * const m = resolveClientSettings({ server: "10.0.0.1:7000", local: ["2222=22"], mux: true });
+ * assert.equal(m.mux, true);
  * ```
  */
 export function resolveClientSettings(cfg: TouConfig): ClientSettings {
@@ -238,5 +245,6 @@ export function resolveClientSettings(cfg: TouConfig): ClientSettings {
     server: parseHostPort(cfg.server),
     locals: cfg.local.map(parseLocalSpec),
     connectTimeoutMs: Math.round((cfg.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_S) * 1000),
+    mux: cfg.mux ?? false,
   };
 }

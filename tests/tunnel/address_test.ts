@@ -131,6 +131,11 @@ Deno.test("parseForwardSpec names the problem when the spec is malformed", () =>
     ["0=127.0.0.1:22", 'invalid port "0" in "0=127.0.0.1:22": must be 1..65535'],
     ["22=127.0.0.1", 'missing port in "127.0.0.1": expected host:port'],
     ["22=127.0.0.1:0", 'invalid port "0" in "127.0.0.1:0": must be 1..65535'],
+    [
+      "65535=127.0.0.1:22",
+      'invalid forward "65535=127.0.0.1:22": tunnel port 65535 is reserved for multiplexed ' +
+      "sessions (tou client --mux)",
+    ],
   ];
   for (const [input, message] of cases) {
     assert.throws(() => parseForwardSpec(input), { name: "AddressError", message }, input);
@@ -161,5 +166,9 @@ Deno.test("parseLocalSpec names the problem when the spec is malformed", () => {
   });
   assert.throws(() => parseLocalSpec("2222=ssh"), {
     message: 'invalid port "ssh" in "2222=ssh": must be a number 1..65535',
+  });
+  assert.throws(() => parseLocalSpec("2222=65535"), {
+    message: 'invalid local "2222=65535": tunnel port 65535 is reserved for multiplexed ' +
+      "sessions (tou client --mux)",
   });
 });

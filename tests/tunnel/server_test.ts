@@ -34,3 +34,15 @@ Deno.test("TunnelServer.start opens its endpoint held and starts it serving only
   assert.deepEqual(calls, ["open hold=true", "listen 22", "listen 80", "listen 65535", "serve"]);
   await server.close();
 });
+
+Deno.test("TunnelServer.start refuses a forward on the reserved tunnel port 65535 (multiplexed sessions)", async () => {
+  await assert.rejects(
+    TunnelServer.start({
+      listen: { hostname: "127.0.0.1", port: 0 },
+      forwards: [{ tunnelPort: 65535, target: { hostname: "127.0.0.1", port: 1 } }],
+      logger: new Logger({ level: "error" }),
+      openEndpoint: () => Promise.reject(new Error("not reached")),
+    }),
+    /tunnel port 65535 is reserved for multiplexed sessions/,
+  );
+});
