@@ -289,9 +289,9 @@ export class TunnelClient {
   }
 
   /** The multiplexed session, opened (once) when needed; `undefined` when the server refused it. */
-  #muxSession(): MuxSession | Promise<MuxSession | undefined> {
+  #muxSession(): Promise<MuxSession | undefined> {
     const live = this.#mux;
-    if (live !== undefined && live.alive) return live;
+    if (live !== undefined && live.alive) return Promise.resolve(live);
     this.#muxOpening ??= this.#openMux().finally(() => this.#muxOpening = undefined);
     return this.#muxOpening;
   }
@@ -329,28 +329,30 @@ export class TunnelClient {
 
   /** `#handle` for a multiplexed client: the connection becomes a stream of the session. */
   async #handleMux(tcp: Deno.TcpConn, port: number, app: string): Promise<boolean> {
-    const live = this.#muxSession();
+    this.#pending.add(tcp);
     let session: MuxSession | undefined;
-    if (live instanceof Promise) {
-      this.#pending.add(tcp);
-      try {
-        session = await live;
-      } catch (e) {
-        if (!this.#pending.delete(tcp)) return true; // close() has reset it already
-        this.relay.countConnectFailure();
-        this.#log.warn(
-          `cannot open tunnel to ${formatHostPort(this.server)}: ${describeConnectError(e, port)}`,
-          { tcp: app },
-        );
-        resetTcpConn(tcp);
-        return true;
-      }
-      if (!this.#pending.delete(tcp)) return true;
-      if (session === undefined) return false; // refused: one connection per stream
-    } else session = live;
+    try {
+      session = await this.#muxSession();
+    } catch (e) {
+      if (!this.#pending.delete(tcp)) return true; // close() has reset it already
+      this.relay.countConnectFailure();
+      this.#log.warn(
+        `cannot open tunnel to ${formatHostPort(this.server)}: ${describeConnectError(e, port)}`,
+        { tcp: app },
+      );
+      resetTcpConn(tcp);
+      return true;
+    }
+    if (!this.#pending.delete(tcp)) return true;
+    if (session === undefined) return false; // refused: one connection per stream
+    this.#startStream(session, tcp, port, app);
+    return true;
+  }
+
+  /** Carries `tcp` as a new stream of `session`. */
+  #startStream(session: MuxSession, tcp: Deno.TcpConn, port: number, app: string): void {
     const stream = session.open(port);
-    this.relay.start(tcp, stream, { tunnelPort: port, tcpPeer: app });
-    stream.closed.then((info) => {
+    stream.onEnd = (info) => {
       if (info.reason !== "refused") return;
       this.relay.countConnectFailure();
       this.#log.warn(
@@ -359,15 +361,30 @@ export class TunnelClient {
         }`,
         { tcp: app },
       );
-    });
-    return true;
+    };
+    this.relay.start(tcp, stream, { tunnelPort: port, tcpPeer: app });
   }
 
-  async #handle(tcp: Deno.TcpConn, local: LocalListener, noDelay: boolean): Promise<void> {
+  #handle(tcp: Deno.TcpConn, local: LocalListener, noDelay: boolean): void {
     const port = local.spec.tunnelPort;
     const app = formatHostPort(tcp.remoteAddr);
     if (!noDelay) tcp.setNoDelay(true);
-    if (this.#muxMode === "on" && await this.#handleMux(tcp, port, app)) return;
+    if (this.#muxMode !== "on") {
+      void this.#handleTunnel(tcp, port, app);
+      return;
+    }
+    const live = this.#mux;
+    // the usual case: the session is up, and the stream starts without an async step
+    if (live !== undefined && live.alive) this.#startStream(live, tcp, port, app);
+    else {
+      void this.#handleMux(tcp, port, app).then((done) =>
+        done ? undefined : this.#handleTunnel(tcp, port, app)
+      );
+    }
+  }
+
+  /** `#handle` without multiplexing: the connection gets a tunnel connection of its own. */
+  async #handleTunnel(tcp: Deno.TcpConn, port: number, app: string): Promise<void> {
     this.#pending.add(tcp);
     // TCP Fast Open: wait a moment (FIRST_BYTES_WAIT_MS at most) for the application's first
     // bytes, so that they ride on the tunnel's SYN; a server-speaks-first protocol loses only

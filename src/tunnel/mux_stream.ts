@@ -89,7 +89,15 @@ export class MuxStream implements TunnelConn {
   #appClosed = false;
   #error: Error | undefined;
   #done = false;
-  readonly #closed = Promise.withResolvers<ConnCloseInfo>();
+  /** How the stream ended, once it has. */
+  #endInfo: ConnCloseInfo | undefined;
+  /** `closed`, made only when asked for (the relay uses {@linkcode MuxStream.onEnd}). */
+  #closed: PromiseWithResolvers<ConnCloseInfo> | undefined;
+  /**
+   * Called once when the stream ends, with what `closed` resolves to: the
+   * relay's hook (a callback, not a promise and its reactions per stream).
+   */
+  onEnd: ((info: ConnCloseInfo) => void) | undefined;
   #readable: ReadableStream<Uint8Array<ArrayBuffer>> | undefined;
   #writable: WritableStream<Uint8Array<ArrayBufferLike>> | undefined;
 
@@ -120,6 +128,10 @@ export class MuxStream implements TunnelConn {
    * port), aborted here ("aborted"), or its session ended. Never rejects.
    */
   get closed(): Promise<ConnCloseInfo> {
+    if (this.#closed === undefined) {
+      if (this.#endInfo !== undefined) return Promise.resolve(this.#endInfo);
+      this.#closed = Promise.withResolvers<ConnCloseInfo>();
+    }
     return this.#closed.promise;
   }
 
@@ -408,7 +420,13 @@ export class MuxStream implements TunnelConn {
     if (this.#done || !this.#finSent || !this.#peerFin) return;
     this.#done = true;
     this.#link.forget(this.id);
-    this.#closed.resolve({ reason: "closed", state: "CLOSED" });
+    this.#ended({ reason: "closed", state: "CLOSED" });
+  }
+
+  #ended(info: ConnCloseInfo): void {
+    this.#endInfo = info;
+    this.#closed?.resolve(info);
+    this.onEnd?.(info);
   }
 
   #fail(e: Error, reason: ConnCloseInfo["reason"]): void {
@@ -418,6 +436,6 @@ export class MuxStream implements TunnelConn {
     this.#link.forget(this.id);
     this.#rejectReader(e);
     this.#wakeWriter();
-    this.#closed.resolve({ reason, error: e, state: "CLOSED" });
+    this.#ended({ reason, error: e, state: "CLOSED" });
   }
 }

@@ -49,36 +49,61 @@ export function connSide(
   conn: Deno.Conn & { abort?(reason?: unknown): void },
   name?: string,
 ): PipeSide {
-  const abort = conn.abort;
-  let label = name;
-  if (label === undefined) {
-    const r = conn.remoteAddr as Partial<Deno.NetAddr>;
-    label = abort ? "tou" : `tcp ${r.hostname}:${r.port}`;
+  return new ConnSide(conn, name);
+}
+
+/**
+ * {@linkcode connSide}'s sides: methods on the prototype, not six closures
+ * per connection (issue 15: the relay's allocations per short connection),
+ * and the name formatted only when a log asks for it.
+ */
+class ConnSide implements PipeSide {
+  readonly #conn: Deno.Conn & { abort?(reason?: unknown): void };
+  #name: string | undefined;
+
+  constructor(conn: Deno.Conn & { abort?(reason?: unknown): void }, name: string | undefined) {
+    this.#conn = conn;
+    this.#name = name;
   }
-  return {
-    name: label,
-    read: (p) => conn.read(p),
-    write: (p) => conn.write(p),
-    closeWrite: () => conn.closeWrite(),
-    close: () => {
+
+  get name(): string {
+    if (this.#name === undefined) {
+      const r = this.#conn.remoteAddr as Partial<Deno.NetAddr>;
+      this.#name = this.#conn.abort ? "tou" : `tcp ${r.hostname}:${r.port}`;
+    }
+    return this.#name;
+  }
+
+  read(p: Uint8Array): Promise<number | null> {
+    return this.#conn.read(p);
+  }
+
+  write(p: Uint8Array): Promise<number> {
+    return this.#conn.write(p);
+  }
+
+  closeWrite(): Promise<void> {
+    return this.#conn.closeWrite();
+  }
+
+  close(): void {
+    try {
+      this.#conn.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  reset(): void {
+    const conn = this.#conn;
+    if (conn.abort) {
       try {
-        conn.close();
+        conn.abort();
       } catch {
         // already closed
       }
-    },
-    reset: abort
-      ? () => {
-        try {
-          abort.call(conn);
-        } catch {
-          // already closed
-        }
-      }
-      : () => {
-        resetTcpConn(conn);
-      },
-  };
+    } else resetTcpConn(conn);
+  }
 }
 
 /**
@@ -110,7 +135,14 @@ export function withFirstRead(
 ): PipeSide {
   let pending: Promise<number | null> | undefined = first;
   const out: PipeSide = {
-    ...side,
+    // the side's own members, bound (it may be a class instance: a spread would lose them)
+    get name() {
+      return side.name;
+    },
+    write: (p) => side.write(p),
+    closeWrite: () => side.closeWrite(),
+    close: () => side.close(),
+    reset: () => side.reset(),
     read: async (p) => {
       if (pending === undefined) return side.read(p);
       const n = await pending;
@@ -317,6 +349,11 @@ export class Pipe {
   #ended = false;
   #resetBy: PipeResetBy | undefined;
   #error: unknown;
+  /** The larger chunk size a direction moves to once a read fills its first buffer. */
+  readonly #size: number;
+  /** Which directions reached EOF: a direction that ends second does not half-close. */
+  #abEof = false;
+  #baEof = false;
 
   /**
    * Starts copying both ways.
@@ -329,65 +366,96 @@ export class Pipe {
     this.#a = a;
     this.#b = b;
     const size = opts.bufferSize ?? COPY_BUFFER_SIZE;
+    this.#size = size;
     const first = opts.bufferSize === undefined ? FIRST_BUFFER_SIZE : size;
-    const stopped = () => this.#ended;
     // Chunk buffers come from a pool: a fresh 64 KiB pair per direction was the largest
-    // allocation of a short connection. A copy resolves only after its last read and write
-    // settled, so nothing refers to a buffer once it goes back; a buffer replaced by a
-    // larger one (`grow`) goes back at once, its bytes already written.
-    let bufAB = takeBuffer(first), bufBA = takeBuffer(first);
-    const grow = (full: Uint8Array): Uint8Array => {
-      if (full.length >= size) return full;
-      giveBuffer(full);
-      return takeBuffer(size);
-    };
-    // A direction that ends second does not half-close its destination: the whole pipe
-    // closes both sides right after (a close after EOF sends the same FIN), one syscall
-    // (shutdown) fewer per short connection.
-    let abEof = false, baEof = false;
-    const toB = {
-      write: (p: Uint8Array) => b.write(p),
-      closeWrite: () => baEof ? Promise.resolve() : b.closeWrite(),
-    };
-    const toA = {
-      write: (p: Uint8Array) => a.write(p),
-      closeWrite: () => abEof ? Promise.resolve() : a.closeWrite(),
-    };
-    const ab = copyStream(a, toB, {
-      buffer: bufAB,
-      stopped,
-      onBytes: (n) => this.#aToB += n,
-      grow: (full) => (bufAB = grow(full)),
-    }).then((r) => {
-      giveBuffer(bufAB);
-      abEof = r.kind === "eof";
-      return this.#onDirection(r, "a", "b");
-    });
-    const ba = copyStream(b, toA, {
-      buffer: bufBA,
-      stopped,
-      onBytes: (n) => this.#bToA += n,
-      grow: (full) => (bufBA = grow(full)),
-    }).then((r) => {
-      giveBuffer(bufBA);
-      baEof = r.kind === "eof";
-      return this.#onDirection(r, "b", "a");
-    });
-    this.done = Promise.all([ab, ba]).then(() => {
-      if (this.#resetBy === undefined) {
-        this.#ended = true;
-        a.close();
-        b.close();
-        return { outcome: "closed", aToB: this.#aToB, bToA: this.#bToA };
+    // allocation of a short connection. A direction gives its buffer back only after its
+    // last read and write settled, so nothing refers to a buffer once it goes back; a
+    // buffer replaced by a larger one goes back at once, its bytes already written.
+    // The copies are methods, not copyStream with closures: a short connection's relay
+    // allocated ≈ 3 KiB in closures and option bags per side (issue 15).
+    const { promise, resolve } = Promise.withResolvers<PipeResult>();
+    this.done = promise;
+    this.#resolve = resolve;
+    void this.#copy(a, b, true, takeBuffer(first));
+    void this.#copy(b, a, false, takeBuffer(first));
+  }
+
+  /** Resolves `done`. */
+  readonly #resolve: (r: PipeResult) => void;
+  /** Directions still copying (a counter, not a `Promise.all` per pipe). */
+  #running = 2;
+
+  /**
+   * One direction: `src` to `dst` chunk by chunk (the next read waits for the
+   * previous write: backpressure), then `dst` half-closed, as
+   * {@linkcode copyStream} does.
+   */
+  async #copy(src: PipeSide, dst: PipeSide, ab: boolean, buf: Uint8Array): Promise<void> {
+    try {
+      for (;;) {
+        let n: number | null;
+        try {
+          n = await src.read(buf);
+        } catch (error) {
+          // the side that failed is dead already; the other one learns by a reset
+          if (!this.#ended) this.#abortAll(ab ? "a" : "b", error);
+          return;
+        }
+        if (this.#ended) return;
+        if (n === null) {
+          // A direction that ends second does not half-close its destination: the whole
+          // pipe closes both sides right after (a close after EOF sends the same FIN), one
+          // syscall (shutdown) fewer per short connection.
+          if (!(ab ? this.#baEof : this.#abEof)) {
+            try {
+              await dst.closeWrite();
+            } catch (error) {
+              if (!this.#ended) this.#abortAll(ab ? "b" : "a", error);
+              return;
+            }
+          }
+          if (ab) this.#abEof = true;
+          else this.#baEof = true;
+          return;
+        }
+        let off = 0;
+        while (off < n) {
+          try {
+            off += await dst.write(off === 0 && n === buf.length ? buf : buf.subarray(off, n));
+          } catch (error) {
+            if (!this.#ended) this.#abortAll(ab ? "b" : "a", error);
+            return;
+          }
+          if (this.#ended) return;
+        }
+        if (ab) this.#aToB += n;
+        else this.#bToA += n;
+        if (n === buf.length && buf.length < this.#size) {
+          giveBuffer(buf);
+          buf = takeBuffer(this.#size);
+        }
       }
-      return {
-        outcome: "reset",
-        resetBy: this.#resetBy,
-        error: this.#error,
-        aToB: this.#aToB,
-        bToA: this.#bToA,
-      };
-    });
+    } finally {
+      giveBuffer(buf);
+      if (--this.#running === 0) this.#resolve(this.#finish());
+    }
+  }
+
+  #finish(): PipeResult {
+    if (this.#resetBy === undefined) {
+      this.#ended = true;
+      this.#a.close();
+      this.#b.close();
+      return { outcome: "closed", aToB: this.#aToB, bToA: this.#bToA };
+    }
+    return {
+      outcome: "reset",
+      resetBy: this.#resetBy,
+      error: this.#error,
+      aToB: this.#aToB,
+      bToA: this.#bToA,
+    };
   }
 
   /** Bytes copied from a to b so far. */
@@ -427,12 +495,6 @@ export class Pipe {
   fail(by: "a" | "b", error: unknown): void {
     if (this.#ended) return;
     this.#abortAll(by, error);
-  }
-
-  #onDirection(r: CopyResult, from: "a" | "b", to: "a" | "b"): void {
-    if (this.#ended || r.kind === "eof" || r.kind === "stopped") return;
-    // The side that failed is dead already; the other one learns by a reset.
-    this.#abortAll(r.kind === "read-failed" ? from : to, r.error);
   }
 
   #abortAll(by: PipeResetBy, error: unknown): void {
