@@ -333,6 +333,12 @@ export class TunnelClient {
     let session: MuxSession | undefined;
     try {
       session = await this.#muxSession();
+      // it may have ended since it opened (its connection failed, the server closed it): a
+      // stream opened on it would throw or never finish; ask once more
+      if (session !== undefined && !session.alive) session = await this.#muxSession();
+      if (session !== undefined && !session.alive) {
+        throw new Deno.errors.ConnectionReset("the multiplexed session ended at once");
+      }
     } catch (e) {
       if (!this.#pending.delete(tcp)) return true; // close() has reset it already
       this.relay.countConnectFailure();

@@ -45,7 +45,9 @@ interface Wrapped {
  * `noMux`, plays a server without a listener on {@linkcode MUX_PORT} (an
  * older tou server: the stack answers the SYN with a RST).
  */
-function wrapEndpoint(opts: { readonly noMux?: boolean } = {}): Wrapped {
+function wrapEndpoint(
+  opts: { readonly noMux?: boolean; readonly endFirstMuxSession?: boolean } = {},
+): Wrapped {
   const muxConns: TunnelConn[] = [];
   const open: EndpointFactory = async (o) => {
     const ep = await openTouEndpoint(o);
@@ -59,8 +61,9 @@ function wrapEndpoint(opts: { readonly noMux?: boolean } = {}): Wrapped {
       },
       connect: async (c) => {
         const conn = await ep.connect(c);
-        if (c.tcpPort === MUX_PORT) muxConns.push(conn);
-        return conn;
+        if (c.tcpPort !== MUX_PORT) return conn;
+        muxConns.push(conn);
+        return opts.endFirstMuxSession && muxConns.length === 1 ? endedAtOnce(conn) : conn;
       },
       close: (c) => ep.close(c),
       serve: () => ep.serve?.(),
@@ -70,6 +73,24 @@ function wrapEndpoint(opts: { readonly noMux?: boolean } = {}): Wrapped {
     return wrapped;
   };
   return { open, muxConns };
+}
+
+/** `conn` as if the peer's FIN arrived right after the handshake. */
+function endedAtOnce(conn: TunnelConn): TunnelConn {
+  let first = true;
+  return new Proxy(conn, {
+    get(target, key) {
+      if (key === "read") {
+        return (p: Uint8Array) => {
+          if (!first) return target.read(p);
+          first = false;
+          return Promise.resolve(null);
+        };
+      }
+      const v = Reflect.get(target, key, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
 }
 
 /** A listener that never accepts (nothing listens behind it). */
@@ -99,11 +120,13 @@ async function startMuxPair(opts: {
   readonly tunnelPorts: readonly number[];
   /** The server has no mux listener (an older server). */
   readonly noMux?: boolean;
+  /** The client's first mux session ends as soon as it is open. */
+  readonly endFirstMuxSession?: boolean;
 }): Promise<MuxPair> {
   const serverLog = captureLog();
   const clientLog = captureLog();
   const serverEp = wrapEndpoint({ noMux: opts.noMux });
-  const clientEp = wrapEndpoint();
+  const clientEp = wrapEndpoint({ endFirstMuxSession: opts.endFirstMuxSession });
   const server = await TunnelServer.start({
     listen: { hostname: LOOP, port: 0 },
     forwards: opts.forwards,
@@ -559,5 +582,24 @@ Deno.test("mux tunnel: TunnelClient.close alone drains its stream, then both end
   } finally {
     await pair.close();
     await svc.close();
+  }
+});
+
+Deno.test("mux client opens another session when the one its connection waited for ended meanwhile", async () => {
+  const echo = echoService();
+  const pair = await startMuxPair({
+    forwards: [fwd(7, echo.port)],
+    tunnelPorts: [7],
+    endFirstMuxSession: true,
+  });
+  try {
+    const data = pattern(10_000, 9);
+    assert.ok(
+      sameBytes(await within(10_000, "round trip", roundTrip(pair.localPort(), data)), data),
+    );
+    assert.equal(pair.muxConns.length, 2, "a second session");
+  } finally {
+    await pair.close();
+    await echo.close();
   }
 });
