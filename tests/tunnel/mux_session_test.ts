@@ -16,7 +16,7 @@ import {
   MuxType,
   writeMuxHeader,
 } from "../../src/tunnel/mux_frame.ts";
-import { MuxSession } from "../../src/tunnel/mux_session.ts";
+import { MUX_SESSION_BUFFER, MuxSession } from "../../src/tunnel/mux_session.ts";
 import { MUX_WINDOW, type MuxStream } from "../../src/tunnel/mux_stream.ts";
 import { copyStream } from "../../src/tunnel/pipe.ts";
 import type { TunnelConn } from "../../src/tunnel/transport.ts";
@@ -774,5 +774,45 @@ Deno.test("MuxSession stream ids wrap mod 2^32 and skip ids still in use", () =>
     assert.equal(s.id % 2, 1);
     seen.add(s.id);
   }
+  client.abort();
+});
+
+Deno.test("MuxSession stops reading while its streams hold MUX_SESSION_BUFFER unread, resumes as they are read", async () => {
+  const [c, s] = fakePair();
+  const held: MuxStream[] = [];
+  const server = new MuxSession(asConn(s), "server", (st) => void held.push(st));
+  const client = new MuxSession(asConn(c), "client");
+  const count = MUX_SESSION_BUFFER / MUX_WINDOW + 8;
+  const data = pattern(MUX_WINDOW, 3);
+  const writers: Promise<void>[] = [];
+  for (let i = 0; i < count; i++) {
+    const st = client.open(7);
+    writers.push(writeAll(st, data).then(() => st.closeWrite()));
+  }
+  await until(() => server.bufferedBytes > MUX_SESSION_BUFFER, "streams fill up");
+  for (let i = 0; i < 20; i++) await tick();
+  // one read buffer more at most: the session stopped reading the connection
+  const most = MUX_SESSION_BUFFER + 256 * 1024;
+  assert.ok(server.bufferedBytes <= most, `${server.bufferedBytes} bytes held unread`);
+  // a stream reset with unread bytes gives them up
+  const before = server.bufferedBytes;
+  const dropped = held[0];
+  dropped.abort();
+  assert.ok(server.bufferedBytes < before, "the reset stream's bytes are no longer counted");
+  // the applications read: the session resumes and every byte arrives
+  const results = new Map<number, Promise<Uint8Array>>();
+  await within(
+    30_000,
+    "all streams",
+    (async () => {
+      while (results.size < count - 1) {
+        for (const st of held.slice(1)) if (!results.has(st.id)) results.set(st.id, readAll(st));
+        await tick();
+      }
+    })(),
+  );
+  for (const got of await Promise.all(results.values())) assert.ok(sameBytes(got, data));
+  assert.equal(server.bufferedBytes, 0);
+  await Promise.allSettled(writers);
   client.abort();
 });

@@ -122,6 +122,8 @@ async function startMuxPair(opts: {
   readonly noMux?: boolean;
   /** The client's first mux session ends as soon as it is open. */
   readonly endFirstMuxSession?: boolean;
+  /** Pre-shared key of both. */
+  readonly key?: Uint8Array;
 }): Promise<MuxPair> {
   const serverLog = captureLog();
   const clientLog = captureLog();
@@ -132,6 +134,7 @@ async function startMuxPair(opts: {
     forwards: opts.forwards,
     logger: serverLog.logger,
     openEndpoint: serverEp.open,
+    key: opts.key,
   });
   const client = await TunnelClient.start({
     server: { hostname: LOOP, port: server.addr.port },
@@ -139,6 +142,7 @@ async function startMuxPair(opts: {
     mux: true,
     logger: clientLog.logger,
     openEndpoint: clientEp.open,
+    key: opts.key,
   });
   return {
     server,
@@ -598,6 +602,28 @@ Deno.test("mux client opens another session when the one its connection waited f
       sameBytes(await within(10_000, "round trip", roundTrip(pair.localPort(), data)), data),
     );
     assert.equal(pair.muxConns.length, 2, "a second session");
+  } finally {
+    await pair.close();
+    await echo.close();
+  }
+});
+
+Deno.test("mux tunnel carries streams over a sealed (keyed) tunnel connection", async () => {
+  const echo = echoService();
+  const pair = await startMuxPair({
+    forwards: [fwd(7, echo.port)],
+    tunnelPorts: [7],
+    key: crypto.getRandomValues(new Uint8Array(32)),
+  });
+  try {
+    const datas = [pattern(0, 1), pattern(300_000, 2), pattern(1234, 3)];
+    const backs = await within(
+      15_000,
+      "round trips",
+      Promise.all(datas.map((d) => roundTrip(pair.localPort(), d))),
+    );
+    for (let i = 0; i < datas.length; i++) assert.ok(sameBytes(backs[i], datas[i]));
+    assert.equal(pair.muxConns.length, 1);
   } finally {
     await pair.close();
     await echo.close();
