@@ -248,6 +248,30 @@ export class TouConn implements Deno.TcpConn {
     return this.#write(p, false, false);
   }
 
+  /**
+   * Writes what the send buffer takes now, without waiting or throwing:
+   * the count, 0 when it takes nothing (full, or the connection cannot be
+   * written: `write` then waits or throws the typed error). For writers that
+   * batch (the tunnel's multiplexed sessions): no promise per write.
+   *
+   * @example
+   * ```ts ignore
+   * const n = conn.tryWrite(bytes);
+   * if (n < bytes.length) await conn.write(bytes.subarray(n));
+   * ```
+   */
+  tryWrite(p: Uint8Array): number {
+    if (
+      p.byteLength === 0 || this.#appClosed || this.#error !== undefined || this.#writeShut ||
+      this.#sc.released || this.#sc.state === "CLOSED"
+    ) return 0;
+    try {
+      return this.#sc.write(p);
+    } catch {
+      return 0;
+    }
+  }
+
   /** `write`, for the writable too: `inFlight` (part of the chunk went) and the stream's errors. */
   async #write(p: Uint8Array, inFlight: boolean, forStream: boolean): Promise<number> {
     let waited = inFlight;

@@ -82,8 +82,18 @@ export class MuxSession implements MuxLink {
   readonly #done = Promise.withResolvers<Error | undefined>();
   readonly #flush = (): void => {
     this.#flushQueued = false;
-    if (!this.#writing && this.#outTail > this.#outHead) void this.#writeLoop();
+    if (this.#writing || this.#outTail <= this.#outHead || this.#ended) return;
+    // the usual case: the connection's send buffer takes it all now, no async write
+    const n = this.#tryWrite?.(this.#out.subarray(this.#outHead, this.#outTail)) ?? 0;
+    this.#outHead += n;
+    if (this.#outHead === this.#outTail) {
+      this.#outHead = this.#outTail = 0;
+      this.#wakeOutputWaiters();
+      if (this.#closing && this.#streams.size === 0) this.#finish();
+    } else void this.#writeLoop();
   };
+  /** The connection's `tryWrite` (a tou connection's), bound; undefined: only `write`. */
+  readonly #tryWrite: ((p: Uint8Array) => number) | undefined;
   /** Streams opened, for counters. */
   streamsOpened = 0;
 
@@ -98,6 +108,8 @@ export class MuxSession implements MuxLink {
     this.conn = conn;
     this.role = role;
     this.#onStream = onStream;
+    const tw = (conn as { tryWrite?: (p: Uint8Array) => number }).tryWrite;
+    this.#tryWrite = typeof tw === "function" ? tw.bind(conn) : undefined;
     if (role === "client") {
       this.#out.set(MUX_PREFACE, 0);
       this.#outTail = MUX_PREFACE.length;
@@ -269,6 +281,15 @@ export class MuxSession implements MuxLink {
     return at;
   }
 
+  /** Stream writes waiting for room go on once the output is down to half. */
+  #wakeOutputWaiters(): void {
+    if (this.#outputWaiters.length > 0 && this.#outTail - this.#outHead < OUTPUT_HIGH / 2) {
+      const ws = this.#outputWaiters;
+      this.#outputWaiters = [];
+      for (const w of ws) w();
+    }
+  }
+
   #queueFlush(): void {
     if (this.#flushQueued || this.#writing) return;
     this.#flushQueued = true;
@@ -282,11 +303,7 @@ export class MuxSession implements MuxLink {
         const n = await this.conn.write(this.#out.subarray(this.#outHead, this.#outTail));
         this.#outHead += n;
         if (this.#outHead === this.#outTail) this.#outHead = this.#outTail = 0;
-        if (this.#outputWaiters.length > 0 && this.#outTail - this.#outHead < OUTPUT_HIGH / 2) {
-          const ws = this.#outputWaiters;
-          this.#outputWaiters = [];
-          for (const w of ws) w();
-        }
+        this.#wakeOutputWaiters();
       }
     } catch (e) {
       this.#end(e instanceof Error ? e : new ConnectionResetError(String(e)));
