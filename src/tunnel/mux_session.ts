@@ -372,7 +372,10 @@ export class MuxSession implements MuxLink {
     switch (type) {
       case MuxType.DATA:
         if (s !== undefined) s.onData(buf.subarray(at + MUX_HEADER, at + MUX_HEADER + len));
-        else this.sendRst(id, MuxResetCode.RESET); // a stream this side no longer has
+        // a stream this side no longer has: answered with a RST, unless the output is backed
+        // up (a peer that floods such frames and never reads must not grow it without bound;
+        // the RST is advisory, the peer's stream is gone here either way)
+        else if (this.#outTail - this.#outHead < OUTPUT_HIGH) this.sendRst(id, MuxResetCode.RESET);
         return;
       case MuxType.WINDOW:
         if (s !== undefined && len >= 4) {
@@ -387,7 +390,8 @@ export class MuxSession implements MuxLink {
         return;
       case MuxType.OPEN: {
         if (this.role !== "server" || len < 2 || s !== undefined) {
-          this.sendRst(id, MuxResetCode.PROTOCOL);
+          // bounded as the RST to unknown DATA above
+          if (this.#outTail - this.#outHead < OUTPUT_HIGH) this.sendRst(id, MuxResetCode.PROTOCOL);
           return;
         }
         const port = (buf[at + MUX_HEADER] << 8) | buf[at + MUX_HEADER + 1];
