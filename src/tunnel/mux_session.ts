@@ -246,6 +246,11 @@ export class MuxSession implements MuxLink {
     }
   }
 
+  /** Frames queued for the connection and not yet taken by it, in bytes. */
+  get outputBytes(): number {
+    return this.#outTail - this.#outHead;
+  }
+
   /** Bytes the streams hold received and unread. */
   get bufferedBytes(): number {
     return this.#buffered;

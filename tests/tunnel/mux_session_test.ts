@@ -816,3 +816,19 @@ Deno.test("MuxSession stops reading while its streams hold MUX_SESSION_BUFFER un
   await Promise.allSettled(writers);
   client.abort();
 });
+
+Deno.test("MuxSession stops answering frames for unknown streams while its output is backed up (a flood cannot grow it)", async () => {
+  const [raw, srv] = fakePair();
+  const server = new MuxSession(asConn(srv), "server", () => {});
+  const release = srv.stall(); // the server's writes wait: nothing it queues leaves
+  const flood: Uint8Array[] = [MUX_PREFACE];
+  for (let i = 0; i < 100_000; i++) flood.push(frame(MuxType.DATA, 2 * i + 1, [1]));
+  await raw.write(concat(flood));
+  await until(() => server.outputBytes > 0, "RST replies");
+  await new Promise((r) => setTimeout(r, 50));
+  // 100 000 RSTs would be 900 000 bytes; the replies stop at the output's high mark (512 KiB)
+  assert.ok(server.outputBytes <= 512 * 1024 + 9, `${server.outputBytes} bytes queued`);
+  assert.ok(server.alive);
+  release();
+  server.abort();
+});
