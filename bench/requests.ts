@@ -3,7 +3,11 @@
  * through kcptun, measured in the same run. Prints a table; no assertions;
  * never run by CI.
  *
- *   deno task bench:requests [--n 5000] [--c 50] [--only direct,tou,tou-mux,kcptun] [--rtt 40] [--timeout 30]
+ *   deno task bench:requests [--n 5000] [--c 50] [--only direct,tou,tou-mux,kcptun] [--rtt 40] [--timeout 30] [--rounds 1]
+ *
+ * With `--rounds R` each workload runs R times per tunnel, the tunnels
+ * alternating round by round, and every figure is the median of its rounds
+ * (one run moves ±15 % on this 2-core machine; R = 3 settles the ratios).
  *
  * Setup (once, as root): `apt-get install -y apache2-utils kcptun` (the
  * benchmark runs that itself when `ab` or kcptun is missing).
@@ -60,6 +64,8 @@ const KINDS = ["direct", "tou", "tou-mux", "kcptun"];
 const ONLY = arg("only", KINDS.join(",")).split(",");
 const RTT = Number(arg("rtt", "40"));
 const TIMEOUT_S = Number(arg("timeout", "30"));
+/** Each workload runs this many times per tunnel, alternating tunnels; the table shows medians. */
+const ROUNDS = Math.max(1, Math.floor(Number(arg("rounds", "1"))));
 const KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 const CLI = new URL("../cli/main.ts", import.meta.url).pathname;
 
@@ -247,6 +253,15 @@ async function warmUp(port: number): Promise<void> {
   await runAb(["-n", "300", "-c", "10", `http://127.0.0.1:${port}/`]); // JIT, Fast Open cookie
 }
 
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0
+    ? NaN
+    : s.length % 2
+    ? s[(s.length - 1) / 2]
+    : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
 function fmt(n: number, digits = 0): string {
   return Number.isFinite(n) ? n.toFixed(digits) : "–";
 }
@@ -279,7 +294,7 @@ async function main(): Promise<void> {
     ["serial", ["-n", String(Math.max(1, Math.floor(N / 5))), "-c", "1"], Math.floor(N / 5)],
   ];
   console.log(
-    `requests through tunnels, loopback; N=${N}, C=${C}; ` +
+    `requests through tunnels, loopback; N=${N}, C=${C}, rounds=${ROUNDS} (medians); ` +
       `load average ${Deno.loadavg().map((x) => x.toFixed(2)).join(" ")} (machine shared: ` +
       `compare ratios within this run)`,
   );
@@ -290,32 +305,48 @@ async function main(): Promise<void> {
     const rows: string[][] = [];
     for (const [wname, abArgs, count] of workloads) {
       if (oneWay > 0 && wname !== "serial") continue; // the delayed path: latency only
-      for (const kind of kinds) {
-        if (kind === "direct" && oneWay > 0) continue;
-        const t = kind === "direct" ? undefined : await startTunnel(kind, targetPort, oneWay);
-        const port = t?.entryPort ?? targetPort;
-        try {
-          const cpu0 = t ? t.pids.map(cpuSeconds) : [];
-          const r = await runAb([...abArgs, `http://127.0.0.1:${port}/`]);
-          const cpu = t ? t.pids.map((p, i) => cpuSeconds(p) - cpu0[i]) : [];
-          if (typeof r === "string") {
-            rows.push([wname, kind, r]);
-            continue;
+      // Rounds alternate the tunnels (tou, tou-mux, kcptun, tou, ...), so a passing load
+      // spike hits each about alike; the row shows the median of its rounds.
+      const runs = new Map<string, { r: AbResult; cpu: number[] }[]>();
+      const failures = new Map<string, string>();
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const kind of kinds) {
+          if (kind === "direct" && oneWay > 0) continue;
+          const t = kind === "direct" ? undefined : await startTunnel(kind, targetPort, oneWay);
+          const port = t?.entryPort ?? targetPort;
+          try {
+            const cpu0 = t ? t.pids.map(cpuSeconds) : [];
+            const r = await runAb([...abArgs, `http://127.0.0.1:${port}/`]);
+            const cpu = t ? t.pids.map((p, i) => cpuSeconds(p) - cpu0[i]) : [];
+            if (typeof r === "string") failures.set(kind, r);
+            else runs.set(kind, [...(runs.get(kind) ?? []), { r, cpu }]);
+          } finally {
+            await t?.stop();
           }
-          rps.set(`${wname}/${kind}`, r.rps);
-          const perK = cpu.map((s) => fmt((s * 1000) / count, 2)).join(" + ");
-          rows.push([
-            wname,
-            kind,
-            fmt(r.rps),
-            fmt(r.p50),
-            fmt(r.p99),
-            t ? perK : "–",
-            String(r.failed),
-          ]);
-        } finally {
-          await t?.stop();
         }
+      }
+      for (const kind of kinds) {
+        const got = runs.get(kind);
+        if (got === undefined) {
+          if (failures.has(kind)) rows.push([wname, kind, failures.get(kind)!]);
+          continue;
+        }
+        const med = (f: (x: { r: AbResult; cpu: number[] }) => number) => median(got.map(f));
+        const rpsMedian = med((x) => x.r.rps);
+        rps.set(`${wname}/${kind}`, rpsMedian);
+        const isTunnel = got[0].cpu.length > 0;
+        const perK = isTunnel
+          ? [0, 1].map((i) => fmt((med((x) => x.cpu[i]) * 1000) / count, 2)).join(" + ")
+          : "–";
+        rows.push([
+          wname,
+          kind,
+          fmt(rpsMedian),
+          fmt(med((x) => x.r.p50)),
+          fmt(med((x) => x.r.p99)),
+          perK,
+          String(got.reduce((a, x) => a + x.r.failed, 0)),
+        ]);
       }
     }
     for (const row of rows) {
