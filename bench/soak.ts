@@ -14,7 +14,11 @@
  * The path (bench/impair.ts, each direction): 20 ms one way (40 ms RTT),
  * 3% random loss, 2% of datagrams held back 10 ms (reordering), 1%
  * duplicated (`--loss`, `--reorder`, `--duplicate`, `--rtt` change them).
- * The tunnel is sealed with a key (`--plaintext` runs it without).
+ * The tunnel is sealed with a key (`--plaintext` runs it without). With
+ * `--mux` the tou client runs with `--mux`: the connections become streams
+ * of one multiplexed tunnel connection through the same impairments (one
+ * loss then stalls every stream; the server's peak RSS holds the session's
+ * buffers instead of 1000 connections).
  *
  * Each connection `i` gets an upload and a download size drawn log-uniformly
  * from [`--min-size`, `--max-size`] (default 1 KB – 2 MB, mean ≈ 260 KB)
@@ -108,6 +112,7 @@ const OptionsSchema = z.object({
   rtt: z.coerce.number().min(0).max(2000),
   rate: z.string().optional(),
   plaintext: z.boolean().optional(),
+  mux: z.boolean().optional(),
   rssGoal: z.coerce.number().positive(),
   memoryBudget: z.coerce.number().int().min(1).max(1 << 20).optional(),
   serverTcp: z.string().optional().transform((s, ctx) => {
@@ -363,6 +368,8 @@ function percentile(sorted: readonly number[], q: number): number {
 export interface SoakResult {
   /** Connections planned. */
   readonly conns: number;
+  /** Whether the tou client ran with `--mux` (the connections were streams of one). */
+  readonly mux: boolean;
   /** Counts by outcome. */
   readonly complete: number;
   readonly corrupted: number;
@@ -592,6 +599,7 @@ async function run(o: Options): Promise<SoakResult> {
       `127.0.0.1:${localTcp}=${SERVICE_PORT}`,
       "--control",
       `127.0.0.1:${clientControl}`,
+      ...(o.mux ? ["--mux"] : []),
       ...(o.pcap ? ["--pcap", `${o.pcap}-client.pcap`] : []),
       ...common,
     ]);
@@ -626,7 +634,9 @@ async function run(o: Options): Promise<SoakResult> {
         `${(bytesDown / MB).toFixed(0)} MB down (sizes ${o.minSize}–${o.maxSize} B log-uniform, ` +
         `seed ${o.seed}); path ${o.rtt} ms RTT, loss ${o.loss}, reorder ${o.reorder}, ` +
         `duplicate ${o.duplicate}${o.rate ? `, rate ${o.rate}` : ""}; ` +
-        `${o.plaintext ? "plaintext" : "sealed"}; server RSS at start ${mb(rss0)}; ` +
+        `${o.plaintext ? "plaintext" : "sealed"}` +
+        `${o.mux ? ", mux (streams of one tunnel connection)" : ""}; ` +
+        `server RSS at start ${mb(rss0)}; ` +
         `tou stat --control ${control} (server), ${clientControl} (client)`,
     );
 
@@ -729,6 +739,7 @@ async function run(o: Options): Promise<SoakResult> {
     const clientPeak = Math.max(peakClientRss, cMem.hwm || 0);
     return {
       conns: o.conns,
+      mux: o.mux === true,
       complete: counts.complete,
       corrupted: counts.corrupted,
       errors: counts.error,
@@ -887,7 +898,8 @@ function formatResult(r: SoakResult, o: Options): string {
   for (const [e, n] of Object.entries(r.errorSamples)) lines.push(`  ${n}× ${e}`);
   for (const d of r.incomplete) lines.push(`  ${d}`);
   lines.push(
-    `goal (${o.conns}/${o.conns} complete, 0 corrupted, server RSS ≤ ${o.rssGoal} MB): ` +
+    `goal (${o.conns}/${o.conns} complete, 0 corrupted, server RSS ≤ ${o.rssGoal} MB` +
+      `${o.mux ? "; mux" : ""}): ` +
       (r.goalMet ? "met" : "NOT met"),
   );
   return lines.join("\n");
@@ -912,6 +924,10 @@ function buildCommand() {
     .option("--rtt <ms>", "round-trip propagation delay", "40")
     .option("--rate <rate>", "a bottleneck each way, e.g. 100mbit (default none)")
     .option("--plaintext", "run the tunnel without a key")
+    .option(
+      "--mux",
+      "tou client --mux: the connections are streams of one multiplexed tunnel connection",
+    )
     .option("--rss-goal <MB>", "server peak RSS goal in MB", "300")
     .option(
       "--memory-budget <MiB>",

@@ -14,6 +14,10 @@
  *   libcrypto, ChaCha20-Poly1305 where libcrypto cannot load) → `tou server`;
  * - **sealed-chacha**: the same with `--cipher chacha20-poly1305`;
  * - **plaintext**: the same without a key;
+ * - **sealed-mux** / **plaintext-mux**: `sealed` / `plaintext` with `tou client --mux`: the
+ *   bytes go as one stream of a multiplexed tunnel connection (mux frames inside one tou
+ *   connection, as kcptun's smux does), so the rows show what the stream framing and the
+ *   session's per-stream windows cost against one tunnel connection per TCP connection;
  * - **kernel**: two relay processes of this file (`--relay`), kernel TCP
  *   between them, copying with the tunnel's own `copyStream` (64 KiB chunks):
  *   what the tunnel would cost if the UDP leg were kernel TCP.
@@ -74,6 +78,8 @@ const ROWS = [
   "plaintext",
   "sealed",
   "sealed-chacha",
+  "sealed-mux",
+  "plaintext-mux",
   "plaintext-deno",
   "sealed-deno",
   "kcptun-none",
@@ -239,6 +245,7 @@ async function runRow(name: string): Promise<Row> {
         `127.0.0.1:${entryPort}=7`,
         "--control",
         `127.0.0.1:${freeTcpPort()}`,
+        ...(name.endsWith("-mux") ? ["--mux"] : []),
         ...common,
       ], env),
     ];
@@ -530,6 +537,13 @@ async function main(): Promise<void> {
   goal("plaintext / kcptun-none", by("plaintext"), by("kcptun-none"));
   goal("sealed / kcptun-aes", by("sealed"), by("kcptun-aes"));
   goal("plaintext (kernel backend) / plaintext-deno", by("plaintext"), by("plaintext-deno"), 1);
+  const sm = by("sealed-mux");
+  const s = by("sealed");
+  if (sm && s) {
+    console.log(
+      `sealed-mux / sealed: ${(sm.mibps / s.mibps).toFixed(2)}x (one stream of a mux session)`,
+    );
+  }
   // Issue 10's starting point: CPU s (both tunnel processes) per GB in round 1, from its table
   // (12.5–12.9 s for 151–175 MB/s plaintext, 13.4–13.6 s for 108–123 MB/s sealed, 8 s runs).
   const cpuGoal = (n: string, round1: number) => {
