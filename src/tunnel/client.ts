@@ -202,6 +202,7 @@ export class TunnelClient {
         server: formatHostPort(this.server),
         encrypted: this.#encrypted,
         cipher: this.#encrypted ? this.#cipherName : "none",
+        ...(this.#muxMode === "on" ? { mux: true } : {}),
       });
     }
   }
