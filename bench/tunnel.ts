@@ -47,9 +47,9 @@
  * `--timeout` seconds is reported as such. All processes it starts are
  * killed by PID at the end of each row.
  *
- * Slightly over 600 lines: every row kind (relay, kcptun, library, raw UDP)
- * and its child-process modes live in this one script, so one command
- * measures them all in the same sitting.
+ * Every row kind (relay, kcptun, library, raw UDP) and its child-process
+ * modes live in this one script, so one command measures them all in the
+ * same sitting.
  *
  * @module
  */
