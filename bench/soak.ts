@@ -39,7 +39,7 @@
  * exit status is 0 when the goal was met, 1 when not, 2 on a usage error.
  * Every process it starts is killed by PID at the end, also on error.
  *
- * About 940 lines as one script, like bench/lossy.ts: the target service,
+ * About 960 lines as one script, like bench/lossy.ts: the target service,
  * the process set-up, the streams, the progress lines and the final report
  * share one run's state, and a reader follows one soak top to bottom.
  *
