@@ -148,6 +148,7 @@ const OptionsSchema = z.object({
   time: z.coerce.number().min(1).max(120),
   seed: z.coerce.number().int(),
   sealed: z.boolean().optional(),
+  mux: z.boolean().optional(),
   setup: z.boolean(),
   quick: z.boolean().optional(),
   markdown: z.boolean().optional(),
@@ -341,6 +342,7 @@ async function runRow(
           `127.0.0.1:${controls[i]}`,
           ...common,
           ...(cc ? ["--congestion", cc] : []),
+          ...(o.mux ? ["--mux"] : []),
         ])
       );
     } else {
@@ -768,6 +770,7 @@ function buildCommand() {
     .option("--time <s>", "iperf3 seconds per row", "8")
     .option("--seed <n>", "impairment seed", "1")
     .option("--sealed", "run tou with a key (ChaCha20-Poly1305); kcptun stays crypt none")
+    .option("--mux", "run tou clients with --mux (each flow a stream of a multiplexed session)")
     .option("--no-setup", "do not apt-get install missing iperf3/kcptun")
     .option("--markdown", "also print the table as Markdown")
     .option("--quick", "profiles clean,loss1,fair and 5 s per row (~1 min)")
@@ -877,8 +880,8 @@ async function main(args: string[]): Promise<number> {
   const goals = evaluateGoals(rows);
   console.log(
     `\niperf3 (${o.time} s per row) through each tunnel over bench/impair.ts: 20 ms each way, ` +
-      `100 Mbit/s, 1000-datagram queue; tou ${
-        o.sealed ? "sealed" : "plaintext"
+      `100 Mbit/s, 1000-datagram queue; tou ${o.sealed ? "sealed" : "plaintext"}${
+        o.mux ? ", --mux" : ""
       }, kcptun fast3 crypt none ` +
       `nocomp windows 1024; load average at start ${load.map((x) => x.toFixed(1)).join(" ")} ` +
       "(shared machine: compare ratios within this run)",

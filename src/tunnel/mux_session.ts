@@ -36,11 +36,11 @@ const OUTPUT_HIGH = 512 * 1024;
 /**
  * Received stream bytes not yet read, summed over a session's streams, above
  * which the session stops reading its connection until they fall to half:
- * each stream may hold a whole window (1 MiB), and many stalled streams of
+ * each stream may hold a whole window (4 MiB), and many stalled streams of
  * one client would otherwise hold that many MiB. TCP's window then stalls
  * the client (every stream of the session: the price of the bound).
  */
-export const MUX_SESSION_BUFFER = 32 * 1024 * 1024;
+export const MUX_SESSION_BUFFER = 64 * 1024 * 1024;
 /** Receive buffer: a whole largest frame always fits after the unparsed tail. */
 const READ_BUFFER = 256 * 1024;
 
