@@ -342,11 +342,7 @@ export class TunnelClient {
       }
     } catch (e) {
       if (!this.#pending.delete(tcp)) return true; // close() has reset it already
-      this.relay.countConnectFailure();
-      this.#log.warn(
-        `cannot open tunnel to ${formatHostPort(this.server)}: ${describeConnectError(e, port)}`,
-        { tcp: app },
-      );
+      this.#tunnelFailed(e, port, app);
       resetTcpConn(tcp);
       return true;
     }
@@ -360,14 +356,7 @@ export class TunnelClient {
   #startStream(session: MuxSession, tcp: Deno.TcpConn, port: number, app: string): void {
     const stream = session.open(port);
     stream.onEnd = (info) => {
-      if (info.reason !== "refused") return;
-      this.relay.countConnectFailure();
-      this.#log.warn(
-        `cannot open tunnel to ${formatHostPort(this.server)} port ${port}: ${
-          describeConnectError(info.error, port)
-        }`,
-        { tcp: app },
-      );
+      if (info.reason === "refused") this.#tunnelFailed(info.error, port, app);
     };
     this.relay.start(tcp, stream, { tunnelPort: port, tcpPeer: app });
   }
@@ -405,13 +394,7 @@ export class TunnelClient {
       tunnel = await this.endpoint.connect(this.#connectOptions(port));
     } catch (e) {
       if (!this.#pending.delete(tcp)) return; // close() has reset it already
-      this.relay.countConnectFailure();
-      this.#log.warn(
-        `cannot open tunnel to ${formatHostPort(this.server)} port ${port}: ${
-          describeConnectError(e, port)
-        }`,
-        { tcp: app },
-      );
+      this.#tunnelFailed(e, port, app);
       resetTcpConn(tcp);
       return;
     }
@@ -426,15 +409,19 @@ export class TunnelClient {
     closed?.then((info) => {
       const handshakeFailed = info.reason === "refused" ||
         (info.reason === "timed_out" && /SYN/.test(String(info.error))); // "... SYN retransmissions"
-      if (!handshakeFailed) return;
-      this.relay.countConnectFailure();
-      this.#log.warn(
-        `cannot open tunnel to ${formatHostPort(this.server)} port ${port}: ${
-          describeConnectError(info.error, port)
-        }`,
-        { tcp: app },
-      );
+      if (handshakeFailed) this.#tunnelFailed(info.error, port, app);
     }, () => {});
+  }
+
+  /** Counts and logs (once) a local connection whose tunnel to `port` could not be opened. */
+  #tunnelFailed(error: unknown, port: number, app: string): void {
+    this.relay.countConnectFailure();
+    this.#log.warn(
+      `cannot open tunnel to ${formatHostPort(this.server)} port ${port}: ${
+        describeConnectError(error, port)
+      }`,
+      { tcp: app },
+    );
   }
 }
 

@@ -16,6 +16,9 @@
  * when the descriptor cannot be found, it falls back to `close()`, and the
  * peer sees a FIN instead of a RST (and a RST only if it writes again).
  *
+ * The descriptor lookups (`findTcpFd`, and `findTcpListenerFd` for a
+ * listener) and the libc handle are shared with `listener_nodelay.ts`.
+ *
  * @module
  */
 
@@ -24,13 +27,23 @@ import { parseIpv4, parseIpv6 } from "./address.ts";
 const AF_INET = 2;
 const AF_INET6 = 10;
 
-interface Libc {
+/** The libc calls on kernel TCP sockets behind Deno's connections and listeners. */
+export interface KernelTcpLibc {
   getsockname(fd: number, addr: Uint8Array, len: Uint8Array): number;
   getpeername(fd: number, addr: Uint8Array, len: Uint8Array): number;
   connect(fd: number, addr: Uint8Array, len: number): number;
+  setsockopt(fd: number, level: number, name: number, val: Uint8Array, len: number): number;
+  getsockopt(fd: number, level: number, name: number, val: Uint8Array, len: Uint8Array): number;
 }
 
+type Libc = KernelTcpLibc;
+
 let libc: Libc | null | undefined;
+
+/** libc for kernel TCP sockets (Linux with FFI), or null: loaded once per process. */
+export function kernelTcpLibc(): KernelTcpLibc | null {
+  return loadLibc();
+}
 
 function loadLibc(): Libc | null {
   if (libc !== undefined) return libc;
@@ -42,6 +55,8 @@ function loadLibc(): Libc | null {
       getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
       getpeername: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
       connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+      setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+      getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
     });
     libc = lib.symbols as unknown as Libc;
   } catch {
@@ -146,6 +161,36 @@ export function findTcpFd(conn: Deno.Conn): number | undefined {
     }
   }
   return found;
+}
+
+/**
+ * The file descriptor of a TCP listener: the socket bound to its address
+ * that has no peer, or `undefined` when it cannot be found (not Linux, no
+ * FFI permission, closed).
+ *
+ * @param ln A listener from `Deno.listen`.
+ * @returns The descriptor number.
+ */
+export function findTcpListenerFd(ln: Deno.Listener): number | undefined {
+  const c = loadLibc();
+  if (!c) return undefined;
+  const a = ln.addr as Deno.NetAddr;
+  const bytes = a.transport === "tcp" ? addrBytes(a.hostname) : undefined;
+  if (!bytes) return undefined;
+  let entries: Iterable<Deno.DirEntry>;
+  try {
+    entries = Deno.readDirSync("/proc/self/fd");
+  } catch {
+    return undefined;
+  }
+  const want = { bytes, port: a.port };
+  for (const e of entries) {
+    const fd = Number(e.name);
+    if (!Number.isInteger(fd) || fd < 3 || !matches(c, "getsockname", fd, want)) continue;
+    sockaddrLen[0] = sockaddr.length;
+    if (c.getpeername(fd, sockaddr, sockaddrLenBytes) !== 0) return fd; // no peer: the listener
+  }
+  return undefined;
 }
 
 /** Socket descriptors by "local|lport|remote|rport", from the last scan of /proc/self/fd. */
