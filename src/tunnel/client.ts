@@ -355,9 +355,9 @@ export class TunnelClient {
   /** Carries `tcp` as a new stream of `session`. */
   #startStream(session: MuxSession, tcp: Deno.TcpConn, port: number, app: string): void {
     const stream = session.open(port);
-    stream.onEnd = (info) => {
+    stream.closed.then((info) => {
       if (info.reason === "refused") this.#tunnelFailed(info.error, port, app);
-    };
+    });
     this.relay.start(tcp, stream, { tunnelPort: port, tcpPeer: app });
   }
 

@@ -99,15 +99,7 @@ export class MuxStream implements TunnelConn {
   #appClosed = false;
   #error: Error | undefined;
   #done = false;
-  /** How the stream ended, once it has. */
-  #endInfo: ConnCloseInfo | undefined;
-  /** `closed`, made only when asked for (the relay uses {@linkcode MuxStream.onEnd}). */
-  #closed: PromiseWithResolvers<ConnCloseInfo> | undefined;
-  /**
-   * Called once when the stream ends, with what `closed` resolves to: the
-   * relay's hook (a callback, not a promise and its reactions per stream).
-   */
-  onEnd: ((info: ConnCloseInfo) => void) | undefined;
+  readonly #closed = Promise.withResolvers<ConnCloseInfo>();
   #readable: ReadableStream<Uint8Array<ArrayBuffer>> | undefined;
   #writable: WritableStream<Uint8Array<ArrayBufferLike>> | undefined;
 
@@ -138,10 +130,6 @@ export class MuxStream implements TunnelConn {
    * port), aborted here ("aborted"), or its session ended. Never rejects.
    */
   get closed(): Promise<ConnCloseInfo> {
-    if (this.#closed === undefined) {
-      if (this.#endInfo !== undefined) return Promise.resolve(this.#endInfo);
-      this.#closed = Promise.withResolvers<ConnCloseInfo>();
-    }
     return this.#closed.promise;
   }
 
@@ -430,13 +418,7 @@ export class MuxStream implements TunnelConn {
     if (this.#done || !this.#finSent || !this.#peerFin) return;
     this.#done = true;
     this.#link.forget(this.id);
-    this.#ended({ reason: "closed", state: "CLOSED" });
-  }
-
-  #ended(info: ConnCloseInfo): void {
-    this.#endInfo = info;
-    this.#closed?.resolve(info);
-    this.onEnd?.(info);
+    this.#closed.resolve({ reason: "closed", state: "CLOSED" });
   }
 
   #fail(e: Error, reason: ConnCloseInfo["reason"]): void {
@@ -446,6 +428,6 @@ export class MuxStream implements TunnelConn {
     this.#link.forget(this.id);
     this.#rejectReader(e);
     this.#wakeWriter();
-    this.#ended({ reason, error: e, state: "CLOSED" });
+    this.#closed.resolve({ reason, error: e, state: "CLOSED" });
   }
 }

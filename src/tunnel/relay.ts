@@ -9,7 +9,6 @@
 import type { Logger } from "./log.ts";
 import { connSide, Pipe, type PipeResult, withFirstRead } from "./pipe.ts";
 import type { TunnelConn } from "./transport.ts";
-import { MuxStream } from "./mux_stream.ts";
 
 /** Which side of the tunnel a relay runs on. */
 export type RelayRole = "server" | "client";
@@ -148,15 +147,6 @@ export class Relay {
     pipe.done.then((r) => this.#ended(session, r));
     // A tunnel connection that dies (dead peer, reset) resets the kernel side at once, even
     // when neither copy is reading from the tunnel (e.g. the application stopped reading).
-    if (tunnel instanceof MuxStream) {
-      // a callback, not `closed` and its reactions (streams are made per short connection)
-      const then = tunnel.onEnd;
-      tunnel.onEnd = (info) => {
-        if (info.reason !== "closed") pipe.fail("b", info.error ?? new Error(info.reason));
-        then?.(info);
-      };
-      return session;
-    }
     const closed = (tunnel as { closed?: Promise<{ reason: string; error?: unknown }> }).closed;
     closed?.then((info) => {
       if (info.reason !== "closed") pipe.fail("b", info.error ?? new Error(info.reason));
