@@ -8,7 +8,7 @@
  * stream resolve once the send buffer has taken the bytes, waiting for
  * "writable" events while it is full.
  *
- * About 700 lines (a third of them docs and examples), kept in one file:
+ * About 690 lines (a third of them docs and examples), kept in one file:
  * it is one class, the `Deno.TcpConn` surface, whose read, write, close and
  * handshake paths share its private wait lists and error state; the stream
  * adapters already live in `_conn_streams.ts`.
@@ -232,20 +232,10 @@ export class TouConn implements Deno.TcpConn {
   write(p: Uint8Array): Promise<number> {
     // Fast path, the usual case of a relay: nothing to refuse and the send buffer takes
     // some bytes now. One settled promise instead of an async call's frame (a keep-alive
-    // request costs one write per side). Everything else takes #write, which checks again.
-    if (
-      p.byteLength > 0 && !this.#appClosed && this.#error === undefined && !this.#writeShut &&
-      !this.#sc.released && this.#sc.state !== "CLOSED"
-    ) {
-      let n = 0;
-      try {
-        n = this.#sc.write(p);
-      } catch {
-        // the core refused: #write turns it into the typed error
-      }
-      if (n > 0) return Promise.resolve(n);
-    }
-    return this.#write(p, false, false);
+    // request costs one write per side). Everything else takes #write, which checks again
+    // and turns a refusal into the typed error.
+    const n = this.tryWrite(p);
+    return n > 0 ? Promise.resolve(n) : this.#write(p, false, false);
   }
 
   /**
