@@ -247,28 +247,68 @@ export const COPY_BUFFER_SIZE = 64 * 1024;
  * assert.ok(eof);
  * ```
  */
-export async function copyStream(
+export function copyStream(
   src: Pick<PipeSide, "read">,
   dst: Pick<PipeSide, "write"> & Partial<Pick<PipeSide, "closeWrite">>,
   opts: CopyOptions = {},
 ): Promise<CopyResult> {
-  let buf = opts.buffer ?? new Uint8Array(COPY_BUFFER_SIZE);
-  const stopped = opts.stopped ?? (() => false);
+  const hooks: CopyHooks = {
+    stopped: opts.stopped ?? (() => false),
+    propagateEof: () => (opts.propagateEof ?? true) && dst.closeWrite !== undefined,
+    counted: (_ab, n) => opts.onBytes?.(n),
+    next: (_ab, full) => opts.grow?.(full) ?? full,
+  };
+  return copyLoop(
+    src,
+    dst as Pick<PipeSide, "write" | "closeWrite">,
+    opts.buffer ?? new Uint8Array(COPY_BUFFER_SIZE),
+    hooks,
+    true,
+  );
+}
+
+/**
+ * What {@linkcode copyLoop} asks its caller: one object serves both
+ * directions of a pipe (`ab` says which), so a pipe allocates it once.
+ */
+interface CopyHooks {
+  /** Polled after every await: true ends the copy with "stopped". */
+  stopped(): boolean;
+  /** Whether EOF is passed on as `dst.closeWrite()`, asked when it comes. */
+  propagateEof(ab: boolean): boolean;
+  /** `n` bytes were fully written. */
+  counted(ab: boolean, n: number): void;
+  /** A read filled `full` and its bytes went out: the buffer for the next reads. */
+  next(ab: boolean, full: Uint8Array): Uint8Array;
+}
+
+/**
+ * The copy loop of {@linkcode copyStream} and {@linkcode Pipe}: `src` to
+ * `dst` one chunk at a time (the next read waits for the previous write:
+ * backpressure), then `dst` half-closed when the hooks say so.
+ */
+async function copyLoop(
+  src: Pick<PipeSide, "read">,
+  dst: Pick<PipeSide, "write" | "closeWrite">,
+  buf: Uint8Array,
+  h: CopyHooks,
+  ab: boolean,
+): Promise<CopyResult> {
   let bytes = 0;
   for (;;) {
     let n: number | null;
     try {
       n = await src.read(buf);
     } catch (error) {
-      return stopped() ? { kind: "stopped", bytes } : { kind: "read-failed", bytes, error };
+      return h.stopped() ? { kind: "stopped", bytes } : { kind: "read-failed", bytes, error };
     }
-    if (stopped()) return { kind: "stopped", bytes };
+    if (h.stopped()) return { kind: "stopped", bytes };
     if (n === null) {
-      if ((opts.propagateEof ?? true) && dst.closeWrite) {
+      if (h.propagateEof(ab)) {
         try {
           await dst.closeWrite();
         } catch (error) {
-          return stopped() ? { kind: "stopped", bytes } : { kind: "write-failed", bytes, error };
+          return h.stopped() ? { kind: "stopped", bytes } : { kind: "write-failed", bytes, error };
         }
       }
       return { kind: "eof", bytes };
@@ -276,15 +316,15 @@ export async function copyStream(
     let off = 0;
     while (off < n) {
       try {
-        off += await dst.write(buf.subarray(off, n));
+        off += await dst.write(off === 0 && n === buf.length ? buf : buf.subarray(off, n));
       } catch (error) {
-        return stopped() ? { kind: "stopped", bytes } : { kind: "write-failed", bytes, error };
+        return h.stopped() ? { kind: "stopped", bytes } : { kind: "write-failed", bytes, error };
       }
-      if (stopped()) return { kind: "stopped", bytes };
+      if (h.stopped()) return { kind: "stopped", bytes };
     }
     bytes += n;
-    opts.onBytes?.(n);
-    if (n === buf.length && opts.grow !== undefined) buf = opts.grow(buf);
+    h.counted(ab, n);
+    if (n === buf.length) buf = h.next(ab, buf);
   }
 }
 
@@ -372,13 +412,15 @@ export class Pipe {
     // allocation of a short connection. A direction gives its buffer back only after its
     // last read and write settled, so nothing refers to a buffer once it goes back; a
     // buffer replaced by a larger one goes back at once, its bytes already written.
-    // The copies are methods, not copyStream with closures: a short connection's relay
-    // allocated ≈ 3 KiB in closures and option bags per side (issue 15).
+    // Both directions run copyStream's loop with one hooks object of the pipe's, not an
+    // option bag and its closures per direction (issue 15: a short connection's allocations).
     const { promise, resolve } = Promise.withResolvers<PipeResult>();
     this.done = promise;
     this.#resolve = resolve;
-    void this.#copy(a, b, true, takeBuffer(first));
-    void this.#copy(b, a, false, takeBuffer(first));
+    this.#bufAB = takeBuffer(first);
+    this.#bufBA = takeBuffer(first);
+    void this.#copy(a, b, true);
+    void this.#copy(b, a, false);
   }
 
   /** Resolves `done`. */
@@ -386,60 +428,43 @@ export class Pipe {
   /** Directions still copying (a counter, not a `Promise.all` per pipe). */
   #running = 2;
 
-  /**
-   * One direction: `src` to `dst` chunk by chunk (the next read waits for the
-   * previous write: backpressure), then `dst` half-closed, as
-   * {@linkcode copyStream} does.
-   */
-  async #copy(src: PipeSide, dst: PipeSide, ab: boolean, buf: Uint8Array): Promise<void> {
-    try {
-      for (;;) {
-        let n: number | null;
-        try {
-          n = await src.read(buf);
-        } catch (error) {
-          // the side that failed is dead already; the other one learns by a reset
-          if (!this.#ended) this.#abortAll(ab ? "a" : "b", error);
-          return;
-        }
-        if (this.#ended) return;
-        if (n === null) {
-          // A direction that ends second does not half-close its destination: the whole
-          // pipe closes both sides right after (a close after EOF sends the same FIN), one
-          // syscall (shutdown) fewer per short connection.
-          if (!(ab ? this.#baEof : this.#abEof)) {
-            try {
-              await dst.closeWrite();
-            } catch (error) {
-              if (!this.#ended) this.#abortAll(ab ? "b" : "a", error);
-              return;
-            }
-          }
-          if (ab) this.#abEof = true;
-          else this.#baEof = true;
-          return;
-        }
-        let off = 0;
-        while (off < n) {
-          try {
-            off += await dst.write(off === 0 && n === buf.length ? buf : buf.subarray(off, n));
-          } catch (error) {
-            if (!this.#ended) this.#abortAll(ab ? "b" : "a", error);
-            return;
-          }
-          if (this.#ended) return;
-        }
-        if (ab) this.#aToB += n;
-        else this.#bToA += n;
-        if (n === buf.length && buf.length < this.#size) {
-          giveBuffer(buf);
-          buf = takeBuffer(this.#size);
-        }
-      }
-    } finally {
-      giveBuffer(buf);
-      if (--this.#running === 0) this.#resolve(this.#finish());
+  /** The hooks both directions' {@linkcode copyLoop}s share (one object per pipe). */
+  readonly #hooks: CopyHooks = {
+    stopped: () => this.#ended,
+    // A direction that ends second does not half-close its destination: the whole pipe
+    // closes both sides right after (a close after EOF sends the same FIN), one syscall
+    // (shutdown) fewer per short connection.
+    propagateEof: (ab) => !(ab ? this.#baEof : this.#abEof),
+    counted: (ab, n) => {
+      if (ab) this.#aToB += n;
+      else this.#bToA += n;
+    },
+    next: (ab, full) => {
+      if (full.length >= this.#size) return full;
+      giveBuffer(full);
+      const next = takeBuffer(this.#size);
+      if (ab) this.#bufAB = next;
+      else this.#bufBA = next;
+      return next;
+    },
+  };
+  /** Each direction's current buffer (given back when it ends). */
+  #bufAB: Uint8Array | undefined;
+  #bufBA: Uint8Array | undefined;
+
+  /** One direction: the copy, then what its end means for the pipe. */
+  async #copy(src: PipeSide, dst: PipeSide, ab: boolean): Promise<void> {
+    const r = await copyLoop(src, dst, (ab ? this.#bufAB : this.#bufBA)!, this.#hooks, ab);
+    giveBuffer((ab ? this.#bufAB : this.#bufBA)!);
+    if (r.kind === "eof") {
+      if (ab) this.#abEof = true;
+      else this.#baEof = true;
+    } else if (r.kind !== "stopped" && !this.#ended) {
+      // the side that failed is dead already; the other one learns by a reset
+      const from = ab ? "a" : "b", to = ab ? "b" : "a";
+      this.#abortAll(r.kind === "read-failed" ? from : to, r.error);
     }
+    if (--this.#running === 0) this.#resolve(this.#finish());
   }
 
   #finish(): PipeResult {
