@@ -89,3 +89,18 @@ export function parseOptions<T>(
   printIssues(tool, parsed.error.issues);
   return { exit: 2 };
 }
+
+/**
+ * The value after `--name` in the script's arguments, or `fallback`: the
+ * plain flag reading of the simpler benchmarks (the others use
+ * {@linkcode parseOptions}).
+ *
+ * @example
+ * ```ts ignore
+ * const MB = Number(arg("mb", "100"));
+ * ```
+ */
+export function arg(name: string, fallback: string): string {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < Deno.args.length ? Deno.args[i + 1] : fallback;
+}

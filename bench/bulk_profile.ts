@@ -17,11 +17,7 @@ import { openEndpoint } from "../mod.ts";
 import { SealedSocket } from "../src/seal/sealed_socket.ts";
 import type { DatagramSocket } from "../src/udp/datagram_socket.ts";
 import { cpuSeconds } from "./_proc.ts";
-
-function arg(name: string, fallback: string): string {
-  const i = Deno.args.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < Deno.args.length ? Deno.args[i + 1] : fallback;
-}
+import { arg } from "./_cli.ts";
 
 const MIB = 1024 * 1024;
 const MB = Number(arg("mb", "200"));

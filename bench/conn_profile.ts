@@ -32,11 +32,7 @@ import { TunnelServer } from "../src/tunnel/server.ts";
 import { TunnelClient } from "../src/tunnel/client.ts";
 import { Logger } from "../src/tunnel/log.ts";
 import { cpuSeconds, freeTcpPort, freeUdpPort, ProcessGroup, sleep } from "./_proc.ts";
-
-function arg(name: string, fallback: string): string {
-  const i = Deno.args.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < Deno.args.length ? Deno.args[i + 1] : fallback;
-}
+import { arg } from "./_cli.ts";
 
 const N = Number(arg("n", "3000"));
 const C = Number(arg("c", "20"));

@@ -51,11 +51,7 @@ import {
   waitFor,
   which,
 } from "./_proc.ts";
-
-function arg(name: string, fallback: string): string {
-  const i = Deno.args.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < Deno.args.length ? Deno.args[i + 1] : fallback;
-}
+import { arg } from "./_cli.ts";
 
 const N = Number(arg("n", "5000"));
 const C = Number(arg("c", "50"));

@@ -64,11 +64,7 @@ import {
   touV8Args,
   which,
 } from "./_proc.ts";
-
-function arg(name: string, fallback: string): string {
-  const i = Deno.args.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < Deno.args.length ? Deno.args[i + 1] : fallback;
-}
+import { arg } from "./_cli.ts";
 
 const MIB = 1024 * 1024;
 const MB = Number(arg("mb", "100"));

@@ -26,11 +26,7 @@ import {
   sleep,
   type Started,
 } from "./_proc.ts";
-
-function arg(name: string, fallback: string): string {
-  const i = Deno.args.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < Deno.args.length ? Deno.args[i + 1] : fallback;
-}
+import { arg } from "./_cli.ts";
 
 const WORKERS = arg("workers", "1,2").split(",").map(Number);
 const CLIENTS = Number(arg("clients", "4"));
