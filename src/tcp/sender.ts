@@ -497,7 +497,14 @@ export class Sender {
       return false;
     }
     const flight = seqSub(nxt, una);
-    const usable = Math.max(0, Math.min(this.#sndWnd - flight, rec.ccRoom(this)));
+    const wndRoom = this.#sndWnd - flight;
+    if (wndRoom < segMax && wndRoom < avail && rec.lostBytes === 0 && nxt === this.#sndMax) {
+      // limited by the peer's window, not by cwnd: rate samples from now on do not
+      // show the path's bandwidth (draft-cheng-iccrg-delivery-rate-estimation §3.4)
+      const pipe = rec.pipe(this);
+      if (pipe < this.#cc.cwnd) rec.rate.markAppLimited(pipe);
+    }
+    const usable = Math.max(0, Math.min(wndRoom, rec.ccRoom(this)));
     let len = Math.min(avail, usable, segMax);
     const rexmit = seqLt(nxt, this.#sndMax);
     if (rexmit) {

@@ -101,3 +101,30 @@ Deno.test("DeliveryRate marks samples app-limited when the application sends les
   assert.ok(made.appLimited.length > 20, `${made.appLimited.length} app-limited samples`);
   assert.ok(made.appLimited.length > 4 * made.rates.length, `${made.rates.length} others`);
 });
+
+Deno.test("DeliveryRate marks samples app-limited while the peer's window, not cwnd, holds the sender back", () => {
+  // cwnd 1 MB, but the receiver offers at most 32 KiB: samples show the window
+  // (≈ 800 B/ms), not the 2500 B/ms link, and must not end BBR's Startup as a full pipe
+  let made: RecordingWindow | undefined;
+  registerController("recording-window", () => (made = new RecordingWindow(1_000_000)));
+  const tcp = { congestionControl: "recording-window" };
+  const tb = createTestbed({
+    seed: 3,
+    tcp: { ...tcp, recvBufferSize: 32 * 1024 },
+    link: { delay: 20, bandwidth: 2_500_000 },
+  });
+  const client = tb.addStack({ tcp });
+  const l = tb.stack.listen(80);
+  const c = client.connect(tb.stack.localAddr, 80);
+  const size = 1_000_000;
+  pump(c, patternBytes(size, 1), 0);
+  l.onAcceptable = () => {
+    pump(l.accept()!, new Uint8Array(0), size);
+  };
+  const deadline = tb.now + 60_000;
+  while (tb.now < deadline && c.info().bytesAcked < size) tb.advance(10);
+  tb.close();
+  assert.ok(made !== undefined);
+  assert.ok(made.appLimited.length > 100, `${made.appLimited.length} app-limited samples`);
+  assert.ok(made.appLimited.length > 10 * made.rates.length, `${made.rates.length} others`);
+});
