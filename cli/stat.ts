@@ -23,7 +23,8 @@ export function statCommand(ctx: CliContext): Command<[], Record<string, unknown
     .description(
       "Show the tunnel connections of a running `tou server` or `tou client` started with " +
         "--control: one row per connection (state, queues, addresses) and its RTT, cwnd and " +
-        "retransmissions, like `ss -ti`. With --web, print the URL of the live web dashboard " +
+        "retransmissions, like `ss -ti`; a multiplexed connection (`tou client --mux`) lists its " +
+        "streams under it. With --web, print the URL of the live web dashboard " +
         "the control endpoint serves (connections with their state, live charts of throughput, " +
         "cwnd, RTT/RTO, bytes in flight and retransmissions).",
     )

@@ -315,7 +315,11 @@ function table(snap) {
     const cells = [r.state, r.local, r.peer, r.recvQ, r.sendQ, Math.round(r.cwnd), r.ssthresh === null ? "∞" : Math.round(r.ssthresh),
       r.rtt.toFixed(1) + " / " + r.rto, r.unacked ?? "", r.retransmits, rate(tp * 1e6),
       r.deliveryRate !== undefined ? rate(r.deliveryRate * 8) : "",
-      r.session ? "#" + r.session.id + " " + r.session.tcpPeer : ""];
+      r.session ? "#" + r.session.id + " " + r.session.tcpPeer
+        : r.streams ? "mux: " + r.streams.length + " stream" + (r.streams.length === 1 ? "" : "s") +
+          r.streams.slice(0, 8).map((st) => " · #" + st.id + " " + st.tcpPeer).join("") +
+          (r.streams.length > 8 ? " · …" : "")
+        : ""];
     for (const c of cells) {
       const td = document.createElement("td");
       td.textContent = String(c);

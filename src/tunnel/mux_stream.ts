@@ -41,6 +41,8 @@ const WINDOW_UPDATE_AT = MUX_WINDOW >>> 2;
 
 /** What a stream needs from its session. */
 export interface MuxLink {
+  /** The tunnel connection the session's streams share. */
+  readonly conn: TunnelConn;
   /** The session connection's addresses. */
   readonly localAddr: Deno.NetAddr;
   /** The session connection's peer. */
@@ -112,6 +114,11 @@ export class MuxStream implements TunnelConn {
     this.id = id;
     this.tunnelPort = tunnelPort;
     this.#link = link;
+  }
+
+  /** The tunnel connection that carries this stream (its session's): `tou stat` lists the stream under it. */
+  get carrier(): TunnelConn {
+    return this.#link.conn;
   }
 
   /** The session connection's local address. */

@@ -8,6 +8,7 @@
  */
 
 import { formatHostPort, type HostPort } from "./address.ts";
+import { MUX_PORT } from "./mux_frame.ts";
 import { withContext } from "./errors.ts";
 import { serveDashboard, SnapshotStreams } from "./dashboard.ts";
 import type { Logger } from "./log.ts";
@@ -41,11 +42,24 @@ function tupleKey(t: Tuple): string {
   return `${t.local.tcpPort}|${t.remote.hostname}|${t.remote.port}|${t.remote.tcpPort}`;
 }
 
+/** A connection to or from the multiplexing port: it carries streams (maybe none at the moment). */
+function isMuxTuple(t: Tuple): boolean {
+  return t.local.tcpPort === MUX_PORT || t.remote.tcpPort === MUX_PORT;
+}
+
 function sessionTuple(s: Session): Tuple | undefined {
   return (s.conn as { tuple?: Tuple }).tuple;
 }
 
+/** The tuple of the multiplexed connection a stream session rides on (a `MuxStream`'s carrier). */
+function carrierTuple(s: Session): Tuple | undefined {
+  return (s.conn as { carrier?: { tuple?: Tuple } }).carrier?.tuple;
+}
+
 function sessionOf(s: Session, now: number): StatSession {
+  const stream = (s.conn as { carrier?: unknown; id?: number }).carrier !== undefined
+    ? (s.conn as { id?: number }).id
+    : undefined;
   return {
     id: s.id,
     tcpPeer: s.tcpPeer,
@@ -53,6 +67,7 @@ function sessionOf(s: Session, now: number): StatSession {
     ageMs: now - s.startedAt,
     bytesIn: s.pipe.aToB,
     bytesOut: s.pipe.bToA,
+    ...(stream === undefined ? {} : { stream }),
   };
 }
 
@@ -82,6 +97,7 @@ function row(
   peer: string,
   info: EndpointConnection["info"],
   session: StatSession | undefined,
+  streams?: readonly StatSession[],
 ): StatRow {
   return {
     state,
@@ -107,6 +123,7 @@ function row(
     ...(info.pacingRate === undefined ? {} : { pacingRate: info.pacingRate }),
     ...(info.timers === undefined ? {} : { timers: { ...info.timers } }),
     ...(session ? { session } : {}),
+    ...(streams ? { streams } : {}),
   };
 }
 
@@ -120,14 +137,23 @@ export function takeSnapshot(src: StatSource): StatSnapshot {
   const now = Date.now();
   const sessions = src.relay.sessions();
   const byTuple = new Map<string, Session>();
+  const streamsByTuple = new Map<string, StatSession[]>();
   for (const s of sessions) {
     const t = sessionTuple(s);
     if (t) byTuple.set(tupleKey(t), s);
+    const m = carrierTuple(s);
+    if (m) {
+      const k = tupleKey(m);
+      const list = streamsByTuple.get(k);
+      if (list) list.push(sessionOf(s, now));
+      else streamsByTuple.set(k, [sessionOf(s, now)]);
+    }
   }
   const rows: StatRow[] = [];
   if (typeof src.endpoint.connections === "function") {
     for (const c of src.endpoint.connections()) {
-      const s = byTuple.get(tupleKey(c.tuple));
+      const k = tupleKey(c.tuple);
+      const s = byTuple.get(k);
       rows.push(
         row(
           c.state,
@@ -135,6 +161,7 @@ export function takeSnapshot(src: StatSource): StatSnapshot {
           side(c.tuple.remote),
           c.info,
           s ? sessionOf(s, now) : undefined,
+          streamsByTuple.get(k) ?? (isMuxTuple(c.tuple) ? [] : undefined),
         ),
       );
     }

@@ -214,7 +214,11 @@ export function formatStatTable(snap: StatSnapshot): string {
     String(r.sendQ),
     r.local,
     r.peer,
-    r.session ? `#${r.session.id} ${snap.role === "server" ? "→" : "←"} ${r.session.tcpPeer}` : "",
+    r.session
+      ? `#${r.session.id} ${snap.role === "server" ? "→" : "←"} ${r.session.tcpPeer}`
+      : r.streams
+      ? `mux: ${r.streams.length} stream${r.streams.length === 1 ? "" : "s"}`
+      : "",
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const fmt = (cells: string[]) =>
@@ -251,6 +255,16 @@ export function formatStatTable(snap: StatSnapshot): string {
         `age:${(r.session.ageMs / 1000).toFixed(1)}s`;
     }
     out.push(detail);
+    // a multiplexed connection: one line per stream, as its own session
+    for (const st of r.streams ?? []) {
+      out.push(
+        `\t stream:${st.stream ?? "?"} #${st.id} ${
+          snap.role === "server" ? "→" : "←"
+        } ${st.tcpPeer} ` +
+          `port:${st.tunnelPort} session_in:${st.bytesIn} session_out:${st.bytesOut} ` +
+          `age:${(st.ageMs / 1000).toFixed(1)}s`,
+      );
+    }
   });
   return out.join("\n") + "\n";
 }

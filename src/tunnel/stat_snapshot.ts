@@ -23,6 +23,8 @@ export interface StatSession {
   readonly bytesIn: number;
   /** Bytes from the tunnel to kernel TCP so far. */
   readonly bytesOut: number;
+  /** The stream id, when the session is a stream of a multiplexed connection (`--mux`). */
+  readonly stream?: number;
 }
 
 /** One connection row, like one entry of `ss -ti`. Times in ms, sizes in bytes. */
@@ -73,6 +75,8 @@ export interface StatRow {
   readonly timers?: Readonly<Partial<Record<string, number>>>;
   /** The session it carries, if any. */
   readonly session?: StatSession;
+  /** A multiplexed connection (`tou client --mux`): the sessions its streams carry, oldest first. */
+  readonly streams?: readonly StatSession[];
   /** `tou server --workers`: the index of the worker process that holds it. */
   readonly worker?: number;
 }

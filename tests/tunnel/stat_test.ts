@@ -10,7 +10,14 @@ import { Relay } from "../../src/tunnel/relay.ts";
 import { Logger } from "../../src/tunnel/log.ts";
 import { TCP_STATES, type TcpState } from "../../src/tcp/state.ts";
 import { parseExposition, sampleValue } from "./_prometheus.ts";
-import { connectLocal, readOutcome, startControlledPair, writeAll } from "./_harness.ts";
+import {
+  connectLocal,
+  echoService,
+  readOutcome,
+  startControlledPair,
+  startPair,
+  writeAll,
+} from "./_harness.ts";
 
 Deno.test("startControlServer reports one ESTABLISHED row per open session", async () => {
   const t = await startControlledPair();
@@ -196,5 +203,56 @@ Deno.test("parseExposition rejects what a scraper would when the text is malform
     ]
   ) {
     assert.throws(() => parseExposition(bad), Error, JSON.stringify(bad));
+  }
+});
+
+Deno.test("tou stat lists a multiplexed connection's streams under it, on the server and the client", async () => {
+  const echo = echoService();
+  const pair = await startPair({
+    forwards: [{ tunnelPort: 7, target: { hostname: "127.0.0.1", port: echo.port } }],
+    tunnelPorts: [7],
+    mux: true,
+  });
+  const controls = await Promise.all(
+    (["server", "client"] as const).map((role) =>
+      startControlServer({ hostname: "127.0.0.1", port: 0 }, {
+        role,
+        relay: pair[role].relay,
+        endpoint: pair[role].endpoint,
+      })
+    ),
+  );
+  const apps: Deno.Conn[] = [];
+  try {
+    for (const size of [300, 700]) {
+      const app = await connectLocal(pair.localPort());
+      apps.push(app);
+      await writeAll(app, new Uint8Array(size));
+      let got = 0;
+      while (got < size) got += Number((await readOutcome(app)).slice(5));
+    }
+    for (const [i, control] of controls.entries()) {
+      const role = i === 0 ? "server" : "client";
+      const snap = await fetchStat(control.addr, "connections");
+      assert.equal(snap.connections.length, 1, `${role}: one tunnel connection`);
+      const row = snap.connections[0];
+      assert.equal(row.session, undefined);
+      assert.equal(row.streams?.length, 2, `${role}: ${JSON.stringify(row)}`);
+      assert.deepEqual(row.streams!.map((s) => s.bytesIn + s.bytesOut), [600, 1400]);
+      assert.ok(row.streams!.every((s) => typeof s.stream === "number" && s.tunnelPort === 7));
+      assert.equal(snap.counters.sessions_active, 2);
+      const table = formatStatTable(snap);
+      assert.match(table, /^ESTABLISHED .* mux: 2 streams$/m);
+      const arrow = role === "server" ? "→" : "←";
+      assert.match(
+        table,
+        new RegExp(`^\\t stream:\\d+ #\\d+ ${arrow} \\S+ port:7 session_in:\\d+`, "m"),
+      );
+    }
+  } finally {
+    for (const a of apps) a.close();
+    for (const c of controls) await c.close();
+    await pair.close();
+    await echo.close();
   }
 });
