@@ -669,9 +669,12 @@ export class Stack implements ConnectionDriver {
    *
    * Cheap per connection added or released (issue 15: a pass over every
    * connection whenever the quantised share moved cost 4–6 µs per short
-   * connection of a tunnel, thousands of them in TIME_WAIT). A pass skips
-   * connections in TIME_WAIT: their buffers are given back and never grow
-   * again (they still count in the share). Connections are given `#target`,
+   * connection of a tunnel, thousands of them in TIME_WAIT). Connections in
+   * TIME_WAIT neither count in the share nor take part in a pass: their
+   * buffers are given back and never grow again (`maxTwBuckets` bounds how
+   * many there are); counting them refused every new SYN once a tunnel had
+   * made ≈ 16 000 short connections in one 2MSL (128 MiB / 2 / 4 KiB).
+   * Connections are given `#target`,
    * the share of an eighth more connections than there are, so that a count
    * going up and down across one share step starts no pass: it takes about
    * an eighth more connections than when one last got its share before the
@@ -687,7 +690,7 @@ export class Stack implements ConnectionDriver {
     if (this.#closing || (this.#memoryBudget <= 0 && this.#share === Number.POSITIVE_INFINITY)) {
       return;
     }
-    const n = this.#conns.size;
+    const n = this.#live.size;
     const share = bufferShare(this.#memoryBudget, n);
     const pressure = share < Math.max(this.#config.recvBufferSize, this.#config.sendBufferSize);
     if (pressure && !this.#pressure) this.counters.memoryPressure++;
@@ -722,7 +725,7 @@ export class Stack implements ConnectionDriver {
     else if (v === "addr") this.counters.connLimitPerAddrRefused++;
     else if (
       this.#memoryBudget > 0 &&
-      bufferShare(this.#memoryBudget, this.#conns.size + 1) < MIN_BUFFER_SHARE
+      bufferShare(this.#memoryBudget, this.#live.size + 1) < MIN_BUFFER_SHARE
     ) {
       this.counters.memoryRefused++;
     } else return true;
@@ -855,6 +858,7 @@ export class Stack implements ConnectionDriver {
           }
           this.#timeWait.add(c);
           this.#live.delete(c); // its buffers are given back and never grow again
+          this.#rebalance(false); // ... and it no longer takes a share of the budget
         }
         break;
       case "closed":

@@ -72,8 +72,9 @@ export interface StackOptions {
   /** As `maxConnections`, per peer IP address (`connLimitPerAddrRefused`). 0 (default) no limit. */
   readonly maxConnectionsPerAddr?: number;
   /**
-   * Bytes for the send and receive buffers of all connections: each gets an
-   * equal share (windows shrink as connections are added); a SYN is refused
+   * Bytes for the send and receive buffers of all connections: each (not in
+   * TIME_WAIT, which holds no buffers) gets an equal share (windows shrink
+   * as connections are added); a SYN is refused
    * with a RST when a share would fall below 4 KiB per direction
    * (`memoryRefused`). 0 (default) no budget. See `limits.ts`.
    */

@@ -234,6 +234,34 @@ Deno.test("memoryBudget: past 4 KiB per direction per connection a SYN is refuse
   tb.close();
 });
 
+Deno.test("memoryBudget: connections in TIME_WAIT take no share, so short connections past the budget's count are still accepted", () => {
+  // 256 KiB = 32 shares of 4 KiB each way; 100 short connections, one after another, each
+  // closed by the server first (the server holds TIME_WAIT, as a tunnel server does)
+  const budget = 256 * 1024;
+  const tb = createTestbed({ stack: { memoryBudget: budget } });
+  const client = tb.addStack();
+  const l = tb.stack.listen(80, { backlog: 64 });
+  l.onAcceptable = () => {
+    for (let s = l.accept(); s !== undefined; s = l.accept()) s.close();
+  };
+  let done = 0;
+  for (let i = 0; i < 100; i++) {
+    const c = client.connect(tb.stack.localAddr, 80);
+    c.onEvent = (ev) => {
+      if (ev.type === "eof") c.close();
+    };
+    tb.advance(20);
+    if (c.error === undefined) done++;
+  }
+  tb.advance(100);
+  const tw = tb.stack.connections().filter((c) => c.state === "TIME_WAIT").length;
+  assert.equal(done, 100);
+  assert.equal(tb.stack.counters.memoryRefused, 0);
+  assert.ok(tw > 32, `${tw} in TIME_WAIT`);
+  assert.ok(tb.stack.bufferShare > 4096, `share ${tb.stack.bufferShare}`);
+  tb.close();
+});
+
 Deno.test("reassembly is bounded by maxOutOfOrderRanges and the window: drops are counted per connection and summed by the stack", () => {
   const tb = createTestbed({ tcp: { maxOutOfOrderRanges: 2, timestamps: false, sack: false } });
   const l = tb.stack.listen(80);
@@ -347,7 +375,7 @@ Deno.test("memoryBudget: connections coming and going around one share step touc
   tb.close();
 });
 
-Deno.test("memoryBudget: a pass that shrinks the shares leaves connections in TIME_WAIT alone (they hold no buffers), though they count in the share", () => {
+Deno.test("memoryBudget: a pass that shrinks the shares leaves connections in TIME_WAIT alone (they hold no buffers and take no share)", () => {
   const tb = createTestbed({ stack: { memoryBudget: 1 << 20 } });
   const client = tb.addStack();
   const l = tb.stack.listen(80, { backlog: 1024 });
@@ -368,14 +396,15 @@ Deno.test("memoryBudget: a pass that shrinks the shares leaves connections in TI
       orig(r, s);
     };
   }
-  const share = tb.stack.bufferShare;
   const more = Array.from({ length: 80 }, () => client.connect(tb.stack.localAddr, 80));
   tb.advance(10);
-  assert.ok(tb.stack.bufferShare < share / 2, `${tb.stack.bufferShare} vs ${share}`);
+  // the 80 live connections share the budget; the 40 in TIME_WAIT neither shrink it nor are touched
+  assert.ok(tb.stack.bufferShare <= (1 << 20) / (2 * 80), String(tb.stack.bufferShare));
+  assert.ok(tb.stack.bufferShare > (1 << 20) / (2 * 120), String(tb.stack.bufferShare));
   assert.equal(calls, 0);
   const live = tb.stack.connections().filter((c) => c.state !== "TIME_WAIT");
   assert.equal(live.length, 80);
-  for (const c of live) assert.ok(c.memoryShare * 2 * 120 <= 1 << 20, String(c.memoryShare));
+  for (const c of live) assert.ok(c.memoryShare * 2 * 80 <= 1 << 20, String(c.memoryShare));
   for (const c of more) c.abort();
   tb.close();
 });
