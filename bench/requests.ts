@@ -3,11 +3,17 @@
  * through kcptun, measured in the same run. Prints a table; no assertions;
  * never run by CI.
  *
- *   deno task bench:requests [--n 5000] [--c 50] [--only direct,tou,tou-mux,kcptun] [--rtt 40] [--timeout 30] [--rounds 1]
+ *   deno task bench:requests [--n 5000] [--c 50] [--only direct,tou,tou-mux,kcptun] [--rtt 40] [--timeout 30] [--rounds 1] [--warmup 20000]
  *
  * With `--rounds R` each workload runs R times per tunnel, the tunnels
  * alternating round by round, and every figure is the median of its rounds
  * (one run moves ±15 % on this 2-core machine; R = 3 settles the ratios).
+ * Each round starts every tunnel afresh and, on the clean path, first runs
+ * `--warmup W` new connections and 2W keep-alive requests through it (not
+ * measured; 0 skips it): tou's JavaScript reaches V8's optimizing tier only
+ * after some thousands of connections, kcptun's compiled Go is at full speed
+ * from the start, and a tunnel that runs for hours is measured in its steady
+ * state. Every tunnel, kcptun included, gets the same warm-up.
  *
  * Setup (once, as root): `apt-get install -y apache2-utils kcptun` (the
  * benchmark runs that itself when `ab` or kcptun is missing).
@@ -62,6 +68,8 @@ const RTT = Number(arg("rtt", "40"));
 const TIMEOUT_S = Number(arg("timeout", "30"));
 /** Each workload runs this many times per tunnel, alternating tunnels; the table shows medians. */
 const ROUNDS = Math.max(1, Math.floor(Number(arg("rounds", "1"))));
+/** New connections (and twice as many keep-alive requests) each tunnel runs before it is measured. */
+const WARMUP = Math.max(0, Math.floor(Number(arg("warmup", "20000"))));
 const KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 const CLI = new URL("../cli/main.ts", import.meta.url).pathname;
 
@@ -233,6 +241,23 @@ async function startTunnel(kind: string, targetPort: number, oneWay: number): Pr
   return { entryPort, pids, stop };
 }
 
+/**
+ * Brings a tunnel to steady state before it is measured: `WARMUP` new
+ * connections and twice as many keep-alive requests, 50 at a time (none on
+ * the delayed path, where only latency is measured). tou runs JavaScript: its
+ * first few thousand connections run in V8's baseline tiers (one run: 5.3k
+ * new connections/s in the first 5000, 7.2–7.4k from the 25 000th on;
+ * keep-alive 28.5k in the first 20 000 requests, 39–46k after), while kcptun
+ * (compiled Go) is as fast from the start. Every tunnel, kcptun and the
+ * direct path included, gets the same warm-up.
+ */
+async function warmWorkloads(port: number): Promise<void> {
+  if (WARMUP <= 0) return;
+  const url = `http://127.0.0.1:${port}/`;
+  await runAb(["-n", String(WARMUP), "-c", String(C), url]);
+  await runAb(["-k", "-n", String(2 * WARMUP), "-c", String(C), url]);
+}
+
 /** Waits until a request through the tunnel succeeds (processes started), then warms it up. */
 async function warmUp(port: number): Promise<void> {
   const deadline = performance.now() + 30_000;
@@ -290,7 +315,10 @@ async function main(): Promise<void> {
     ["serial", ["-n", String(Math.max(1, Math.floor(N / 5))), "-c", "1"], Math.floor(N / 5)],
   ];
   console.log(
-    `requests through tunnels, loopback; N=${N}, C=${C}, rounds=${ROUNDS} (medians); ` +
+    `requests through tunnels, loopback; N=${N}, C=${C}, rounds=${ROUNDS} (medians), ` +
+      `each tunnel warmed up with ${WARMUP} new connections and ${
+        2 * WARMUP
+      } keep-alive requests; ` +
       `load average ${Deno.loadavg().map((x) => x.toFixed(2)).join(" ")} (machine shared: ` +
       `compare ratios within this run)`,
   );
@@ -299,32 +327,38 @@ async function main(): Promise<void> {
   for (const [pathName, oneWay] of paths) {
     const rps = new Map<string, number>();
     const rows: string[][] = [];
-    for (const [wname, abArgs, count] of workloads) {
-      if (oneWay > 0 && wname !== "serial") continue; // the delayed path: latency only
-      // Rounds alternate the tunnels (tou, tou-mux, kcptun, tou, ...), so a passing load
-      // spike hits each about alike; the row shows the median of its rounds.
-      const runs = new Map<string, { r: AbResult; cpu: number[] }[]>();
-      const failures = new Map<string, string>();
-      for (let round = 0; round < ROUNDS; round++) {
-        for (const kind of kinds) {
-          if (kind === "direct" && oneWay > 0) continue;
-          const t = kind === "direct" ? undefined : await startTunnel(kind, targetPort, oneWay);
-          const port = t?.entryPort ?? targetPort;
-          try {
+    // Rounds alternate the tunnels (tou, tou-mux, kcptun, tou, ...), so a passing load
+    // spike hits each about alike; each row shows the median of its rounds. Each round
+    // starts every tunnel afresh, warms it up and measures every workload on it.
+    const runs = new Map<string, { r: AbResult; cpu: number[] }[]>();
+    const failures = new Map<string, string>();
+    const measured = workloads.filter(([wname]) => oneWay === 0 || wname === "serial");
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const kind of kinds) {
+        if (kind === "direct" && oneWay > 0) continue;
+        const t = kind === "direct" ? undefined : await startTunnel(kind, targetPort, oneWay);
+        const port = t?.entryPort ?? targetPort;
+        try {
+          if (oneWay === 0) await warmWorkloads(port);
+          for (const [wname, abArgs] of measured) {
+            const key = `${wname}/${kind}`;
             const cpu0 = t ? t.pids.map(cpuSeconds) : [];
             const r = await runAb([...abArgs, `http://127.0.0.1:${port}/`]);
             const cpu = t ? t.pids.map((p, i) => cpuSeconds(p) - cpu0[i]) : [];
-            if (typeof r === "string") failures.set(kind, r);
-            else runs.set(kind, [...(runs.get(kind) ?? []), { r, cpu }]);
-          } finally {
-            await t?.stop();
+            if (typeof r === "string") failures.set(key, r);
+            else runs.set(key, [...(runs.get(key) ?? []), { r, cpu }]);
           }
+        } finally {
+          await t?.stop();
         }
       }
+    }
+    for (const [wname, , count] of measured) {
       for (const kind of kinds) {
-        const got = runs.get(kind);
+        const got = runs.get(`${wname}/${kind}`);
         if (got === undefined) {
-          if (failures.has(kind)) rows.push([wname, kind, failures.get(kind)!]);
+          const failed = failures.get(`${wname}/${kind}`);
+          if (failed !== undefined) rows.push([wname, kind, failed]);
           continue;
         }
         const med = (f: (x: { r: AbResult; cpu: number[] }) => number) => median(got.map(f));
@@ -356,7 +390,7 @@ async function main(): Promise<void> {
     );
     for (const r of rows) {
       console.log(
-        r.length < 4
+        r.length < 5
           ? `${r[0].padEnd(11)} ${r[1].padEnd(7)} ${r[2]}`
           : `${r[0].padEnd(11)} ${r[1].padEnd(7)} ${r[2].padStart(7)} ${r[3].padStart(6)} ${
             r[4].padStart(5)
