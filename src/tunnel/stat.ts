@@ -57,9 +57,8 @@ function carrierTuple(s: Session): Tuple | undefined {
 }
 
 function sessionOf(s: Session, now: number): StatSession {
-  const stream = (s.conn as { carrier?: unknown; id?: number }).carrier !== undefined
-    ? (s.conn as { id?: number }).id
-    : undefined;
+  const conn = s.conn as { carrier?: unknown; id?: number }; // a MuxStream has both
+  const stream = conn.carrier !== undefined ? conn.id : undefined;
   return {
     id: s.id,
     tcpPeer: s.tcpPeer,
