@@ -35,13 +35,18 @@ class RecordingWindow implements CongestionController {
   setMss(): void {}
 }
 
-function transfer(cwnd: number, size: number): RecordingWindow {
+/** `size` bytes over a 20 Mbit/s, 40 ms path under a fixed window; `recvBufferSize` bounds the receiver. */
+function transfer(
+  cwnd: number,
+  size: number,
+  opts: { seed?: number; recvBufferSize?: number } = {},
+): RecordingWindow {
   let made: RecordingWindow | undefined;
   registerController("recording-window", () => (made = new RecordingWindow(cwnd)));
   const tcp = { congestionControl: "recording-window" };
   const tb = createTestbed({
-    seed: 1,
-    tcp,
+    seed: opts.seed ?? 1,
+    tcp: opts.recvBufferSize === undefined ? tcp : { ...tcp, recvBufferSize: opts.recvBufferSize },
     link: { delay: 20, bandwidth: 2_500_000, queueLimit: 2_000_000 }, // 20 Mbit/s, 40 ms RTT
   });
   const client = tb.addStack({ tcp });
@@ -105,26 +110,7 @@ Deno.test("DeliveryRate marks samples app-limited when the application sends les
 Deno.test("DeliveryRate marks samples app-limited while the peer's window, not cwnd, holds the sender back", () => {
   // cwnd 1 MB, but the receiver offers at most 32 KiB: samples show the window
   // (≈ 800 B/ms), not the 2500 B/ms link, and must not end BBR's Startup as a full pipe
-  let made: RecordingWindow | undefined;
-  registerController("recording-window", () => (made = new RecordingWindow(1_000_000)));
-  const tcp = { congestionControl: "recording-window" };
-  const tb = createTestbed({
-    seed: 3,
-    tcp: { ...tcp, recvBufferSize: 32 * 1024 },
-    link: { delay: 20, bandwidth: 2_500_000 },
-  });
-  const client = tb.addStack({ tcp });
-  const l = tb.stack.listen(80);
-  const c = client.connect(tb.stack.localAddr, 80);
-  const size = 1_000_000;
-  pump(c, patternBytes(size, 1), 0);
-  l.onAcceptable = () => {
-    pump(l.accept()!, new Uint8Array(0), size);
-  };
-  const deadline = tb.now + 60_000;
-  while (tb.now < deadline && c.info().bytesAcked < size) tb.advance(10);
-  tb.close();
-  assert.ok(made !== undefined);
+  const made = transfer(1_000_000, 1_000_000, { seed: 3, recvBufferSize: 32 * 1024 });
   assert.ok(made.appLimited.length > 100, `${made.appLimited.length} app-limited samples`);
   assert.ok(made.appLimited.length > 10 * made.rates.length, `${made.rates.length} others`);
 });
