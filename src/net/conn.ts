@@ -87,6 +87,13 @@ export interface ConnHooks {
   onChange(conn: TouConn): void;
   /** Called when the connection finished; `closed` resolves after the returned promise. */
   afterSettle(conn: TouConn): Promise<void>;
+  /**
+   * Takes the events of a connection that settled in TIME_WAIT: the handle
+   * lets go of its stack connection's events then, so that the 2·MSL wait
+   * does not keep the handle, its promises and buffers alive (≈ 1 KiB each,
+   * tens of thousands on a busy tunnel server). One function per endpoint.
+   */
+  readonly lateEvents: (ev: TcpEvent) => void;
 }
 
 let create: (sc: StackConnection, local: TouAddr, hooks: ConnHooks) => TouConn;
@@ -167,6 +174,7 @@ export class TouConn implements Deno.TcpConn {
     if (sc.error !== undefined) this.#setError(sc.error.kind, sc.error.detail);
     sc.onEvent = (ev) => this.#onEvent(ev);
     if (sc.released || st === "CLOSED" || st === "TIME_WAIT") this.#settle();
+    if (st === "TIME_WAIT") sc.onEvent = hooks.lateEvents;
   }
 
   /** Our side as a `Deno.NetAddr` (transport "tcp"; UDP IP, TCP port). */
@@ -480,7 +488,10 @@ export class TouConn implements Deno.TcpConn {
         this.#wakeAll();
         return;
       case "state":
-        if (ev.to === "TIME_WAIT") this.#settle();
+        if (ev.to === "TIME_WAIT") {
+          this.#settle();
+          this.#sc.onEvent = this.#hooks.lateEvents; // nothing more for this handle
+        }
         this.#hooks.onChange(this);
         return;
       case "closed":

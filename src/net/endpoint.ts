@@ -287,6 +287,9 @@ export class Endpoint implements AsyncDisposable {
       onChange: () => {
         if (this.#autoClose) this.#scheduleCheck();
       },
+      lateEvents: () => {
+        if (this.#autoClose) this.#scheduleCheck();
+      },
       afterSettle: (c) => {
         // The handle goes once its `closed` is settled, not when CLOSED is first seen: the
         // "closed" event may still be queued (end-of-batch drain) when an auto-close runs, and

@@ -23,6 +23,7 @@
  * @module
  */
 
+import { FrozenController } from "./frozen_controller.ts";
 import { type Instant, NEVER } from "../time.ts";
 import { type Seq, seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from "../wire/seq.ts";
 import { FIN, SYN } from "../wire/tcp_flags.ts";
@@ -269,9 +270,11 @@ export class Sender {
   compact(): void {
     this.#buf.compact();
     if (this.#buf.length === 0) {
-      // nothing unacknowledged either (FIN_WAIT_2, TIME_WAIT): the recovery arrays go too
+      // nothing unacknowledged either (FIN_WAIT_2, TIME_WAIT): the recovery arrays go too,
+      // and the controller's state (nothing will be sent: only its last window is kept)
       this.#rec.records.compact();
       this.#rec.board.compact();
+      if (!(this.#cc instanceof FrozenController)) this.#cc = new FrozenController(this.#cc);
     }
   }
 

@@ -452,3 +452,20 @@ Deno.test("TcpConnection gives the receive ring back once the bytes up to the pe
   t.send({ seq: t.r(0), ack: t.l(0), payload: "ignored" });
   assert.equal(t.conn.read(new Uint8Array(16)), -1);
 });
+
+Deno.test("TcpConnection reports its last cwnd in TIME_WAIT, where the controller's state is dropped, and ACKs a retransmitted FIN", () => {
+  const s = established({ congestionControl: "bbr" });
+  s.app((c, now) => c.closeWrite(now));
+  s.expectSent({ flags: ACK | FIN, seq: s.l() });
+  s.send({ ack: s.l(1), flags: ACK | FIN });
+  s.expectSent({ flags: ACK, ack: s.r(1) });
+  assert.equal(s.conn.state, "TIME_WAIT");
+  const cwnd = s.conn.info().cwnd;
+  assert.ok(cwnd > 10_000, String(cwnd)); // BBR's window as the FIN was acknowledged
+  s.send({ seq: s.r(0), ack: s.l(1), flags: ACK | FIN }); // our ACK was lost: ACK again
+  s.expectSent({ flags: ACK, ack: s.r(1) });
+  s.send({ seq: s.r(1), ack: s.l(1) }); // a duplicate ACK changes nothing
+  s.expectNothing();
+  assert.equal(s.conn.info().cwnd, cwnd);
+  assert.equal(s.conn.state, "TIME_WAIT");
+});
