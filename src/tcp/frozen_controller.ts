@@ -8,12 +8,8 @@
  * @module
  */
 
-import type {
-  AckSample,
-  CongestionController,
-  CongestionEvent,
-} from "./congestion/congestion_controller.ts";
-import type { Instant } from "../time.ts";
+import type { CongestionController } from "./congestion/congestion_controller.ts";
+import { InertController } from "./congestion/inert_controller.ts";
 
 /**
  * A controller frozen at its last window: every event is ignored.
@@ -31,7 +27,7 @@ import type { Instant } from "../time.ts";
  * assert.equal(frozen.cwnd, bbr.cwnd);
  * ```
  */
-export class FrozenController implements CongestionController {
+export class FrozenController extends InertController {
   /** The algorithm it was. */
   readonly name: string;
   /** Its last congestion window (bytes). */
@@ -43,25 +39,9 @@ export class FrozenController implements CongestionController {
 
   /** @param from The controller to freeze. */
   constructor(from: CongestionController) {
+    super();
     this.name = from.name;
     this.cwnd = from.cwnd;
     this.ssthresh = from.ssthresh;
   }
-
-  /** -1: the sender's default. */
-  pacingRate(_srtt: number): number {
-    return -1;
-  }
-  /** Ignored. */
-  onAck(_now: Instant, _sample: AckSample): void {}
-  /** Ignored. */
-  onCongestionEvent(_now: Instant, _event: CongestionEvent): void {}
-  /** Ignored. */
-  onRecoveryExit(_now: Instant, _inFlight: number): void {}
-  /** Ignored. */
-  onRto(_now: Instant, _inFlight: number): void {}
-  /** Ignored. */
-  onSpuriousCongestion(_now: Instant): void {}
-  /** Ignored. */
-  setMss(_mss: number): void {}
 }

@@ -5,13 +5,8 @@
  * @module
  */
 
-import type { Instant } from "../../time.ts";
-import type {
-  AckSample,
-  CongestionController,
-  CongestionEvent,
-  CongestionOptions,
-} from "./congestion_controller.ts";
+import type { CongestionOptions } from "./congestion_controller.ts";
+import { InertController } from "./inert_controller.ts";
 
 /**
  * A controller whose window is always `Infinity` and which ignores every event.
@@ -26,7 +21,7 @@ import type {
  * assert.equal(cc.cwnd, Infinity);
  * ```
  */
-export class NoCongestionControl implements CongestionController {
+export class NoCongestionControl extends InertController {
   /** Registry name. */
   readonly name: string = "none";
   /** Always `Infinity`. */
@@ -37,22 +32,7 @@ export class NoCongestionControl implements CongestionController {
   readonly usesPrr: boolean = false;
 
   /** @param _options Ignored. */
-  constructor(_options?: CongestionOptions) {}
-
-  /** -1: the sender's default (Infinity with an infinite window). */
-  pacingRate(_srtt: number): number {
-    return -1;
+  constructor(_options?: CongestionOptions) {
+    super();
   }
-  /** Ignored. */
-  onAck(_now: Instant, _sample: AckSample): void {}
-  /** Ignored. */
-  onCongestionEvent(_now: Instant, _event: CongestionEvent): void {}
-  /** Ignored. */
-  onRecoveryExit(_now: Instant, _inFlight: number): void {}
-  /** Ignored. */
-  onRto(_now: Instant, _inFlight: number): void {}
-  /** Ignored. */
-  onSpuriousCongestion(_now: Instant): void {}
-  /** Ignored. */
-  setMss(_mss: number): void {}
 }
