@@ -168,6 +168,15 @@ export async function readOutcome(conn: Deno.Conn): Promise<string> {
   }
 }
 
+/** Polls `cond` every millisecond until it holds; rejects after `ms`. */
+export async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const end = performance.now() + ms;
+  while (!cond()) {
+    if (performance.now() > end) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
 /** Rejects if `p` takes longer than `ms`. */
 export async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -20,7 +20,7 @@ import { MUX_SESSION_BUFFER, MuxSession } from "../../src/tunnel/mux_session.ts"
 import { MUX_WINDOW, type MuxStream } from "../../src/tunnel/mux_stream.ts";
 import { copyStream } from "../../src/tunnel/pipe.ts";
 import type { TunnelConn } from "../../src/tunnel/transport.ts";
-import { pattern, readAll, readOutcome, within, writeAll } from "./_harness.ts";
+import { pattern, readAll, readOutcome, until, within, writeAll } from "./_harness.ts";
 
 // ---- an in-memory connection pair ----
 
@@ -225,15 +225,6 @@ function frame(type: number, id: number, payload: Uint8Array | number[] = []): U
   writeMuxHeader(out, 0, type as MuxType, p.length, id);
   out.set(p, MUX_HEADER);
   return out;
-}
-
-/** Polls `cond` (every ms) until it holds; fails after `ms`. */
-async function until(cond: () => boolean, what: string, ms = 5_000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 1));
-  }
 }
 
 const tick = () => new Promise((r) => setTimeout(r, 0));

@@ -9,6 +9,7 @@ import {
   readOutcome,
   startPair,
   tcpService,
+  until,
   within,
   writeAll,
 } from "./_harness.ts";
@@ -44,7 +45,25 @@ Deno.test("TunnelClient carries an HTTP request to a Deno.serve behind TunnelSer
   }
 });
 
-Deno.test("TunnelClient keeps data flowing back when the application half-closes", async () => {
+/** A pair whose server forwards `tunnelPort` to `port` on loopback, and a client for it. */
+function servicePair(tunnelPort: number, port: number, mux = false): ReturnType<typeof startPair> {
+  return startPair({
+    forwards: [{ tunnelPort, target: { hostname: LOOP, port } }],
+    tunnelPorts: [tunnelPort],
+    mux,
+  });
+}
+
+/**
+ * Registers `name` twice: a tunnel connection per local connection, and
+ * `--mux` (every local connection a stream of one tunnel connection).
+ */
+function bothModes(name: string, fn: (mux: boolean) => Promise<void>): void {
+  Deno.test(name, () => fn(false));
+  Deno.test(`${name} (--mux)`, () => fn(true));
+}
+
+bothModes("TunnelClient keeps data flowing back when the application half-closes", async (mux) => {
   const request = pattern(200_000, 1);
   const response = pattern(300_000, 2);
   // The service reads the whole request to EOF, then answers, then closes.
@@ -54,10 +73,7 @@ Deno.test("TunnelClient keeps data flowing back when the application half-closes
     await writeAll(c, response);
     c.close();
   });
-  const pair = await startPair({
-    forwards: [{ tunnelPort: 9, target: { hostname: LOOP, port: svc.port } }],
-    tunnelPorts: [9],
-  });
+  const pair = await servicePair(9, svc.port, mux);
   try {
     const app = await connectLocal(pair.localPort());
     await writeAll(app, request);
@@ -65,92 +81,95 @@ Deno.test("TunnelClient keeps data flowing back when the application half-closes
     const back = await within(15_000, "response", readAll(app));
     assert.deepEqual(back, response);
     app.close();
+    await until(() => pair.server.relay.counters.sessionsClosed === 1, "closed");
   } finally {
     await pair.close(2_000);
     await svc.close();
   }
 });
 
-Deno.test("TunnelServer half-closes toward the application when the service finishes first", async () => {
-  // The service sends a banner and half-closes, then echoes whatever it still gets.
-  const svc = tcpService(async (c) => {
-    await writeAll(c, new TextEncoder().encode("banner"));
-    await c.closeWrite();
-    const rest = await readAll(c);
-    assert.equal(new TextDecoder().decode(rest), "late request");
-    c.close();
-  });
-  const pair = await startPair({
-    forwards: [{ tunnelPort: 9, target: { hostname: LOOP, port: svc.port } }],
-    tunnelPorts: [9],
-  });
-  try {
-    const app = await connectLocal(pair.localPort());
-    const got = await within(10_000, "banner", readAll(app));
-    assert.equal(new TextDecoder().decode(got), "banner");
-    // Our direction still works after the peer's FIN.
-    await writeAll(app, new TextEncoder().encode("late request"));
-    await app.closeWrite();
-    app.close();
-  } finally {
-    await pair.close(5_000);
-    await svc.close();
-  }
-  assert.equal(pair.server.relay.counters.sessionsClosed, 1);
-});
+bothModes(
+  "TunnelServer half-closes toward the application when the service finishes first",
+  async (mux) => {
+    // The service sends a banner and half-closes, then echoes whatever it still gets.
+    const svc = tcpService(async (c) => {
+      await writeAll(c, new TextEncoder().encode("banner"));
+      await c.closeWrite();
+      const rest = await readAll(c);
+      assert.equal(new TextDecoder().decode(rest), "late request");
+      c.close();
+    });
+    const pair = await servicePair(9, svc.port, mux);
+    try {
+      const app = await connectLocal(pair.localPort());
+      const got = await within(10_000, "banner", readAll(app));
+      assert.equal(new TextDecoder().decode(got), "banner");
+      // Our direction still works after the peer's FIN.
+      await writeAll(app, new TextEncoder().encode("late request"));
+      await app.closeWrite();
+      app.close();
+      await until(() => pair.server.relay.counters.sessionsClosed === 1, "closed");
+    } finally {
+      await pair.close(5_000);
+      await svc.close();
+    }
+    assert.equal(pair.server.relay.counters.sessionsClosed, 1);
+    assert.equal(pair.server.relay.counters.sessionsReset, 0);
+  },
+);
 
-Deno.test("TunnelClient resets the service's connection when the application resets", async () => {
-  const { promise: outcome, resolve } = Promise.withResolvers<string>();
-  const svc = tcpService(async (c) => {
-    const buf = new Uint8Array(16);
-    await c.read(buf); // the first bytes arrive
-    resolve(await readOutcome(c));
-    c.close();
-  });
-  const pair = await startPair({
-    forwards: [{ tunnelPort: 9, target: { hostname: LOOP, port: svc.port } }],
-    tunnelPorts: [9],
-  });
-  try {
-    const app = await connectLocal(pair.localPort());
-    await writeAll(app, new Uint8Array([1, 2, 3]));
-    await new Promise((r) => setTimeout(r, 200)); // let the bytes reach the service
-    assert.ok(resetTcpConn(app), "needs Linux and FFI to send a RST");
-    assert.equal(await within(10_000, "service outcome", outcome), "ConnectionReset");
-  } finally {
-    await pair.close();
-    await svc.close();
-  }
-});
+bothModes(
+  "TunnelClient resets the service's connection when the application resets",
+  async (mux) => {
+    const { promise: outcome, resolve } = Promise.withResolvers<string>();
+    const svc = tcpService(async (c) => {
+      const buf = new Uint8Array(16);
+      await c.read(buf); // the first bytes arrive
+      resolve(await readOutcome(c));
+      c.close();
+    });
+    const pair = await servicePair(9, svc.port, mux);
+    try {
+      const app = await connectLocal(pair.localPort());
+      await writeAll(app, new Uint8Array([1, 2, 3]));
+      await until(() => svc.conns.length === 1, "service connection");
+      await new Promise((r) => setTimeout(r, 200)); // let the bytes reach the service
+      assert.ok(resetTcpConn(app), "needs Linux and FFI to send a RST");
+      assert.equal(await within(10_000, "service outcome", outcome), "ConnectionReset");
+      if (mux) assert.equal(pair.server.muxSessions, 1, "a stream reset leaves the session up");
+    } finally {
+      await pair.close();
+      await svc.close();
+    }
+  },
+);
 
-Deno.test("TunnelServer resets the application's connection when the service resets", async () => {
-  const svc = tcpService((c) => {
-    resetTcpConn(c);
-    return Promise.resolve();
-  });
-  const pair = await startPair({
-    forwards: [{ tunnelPort: 9, target: { hostname: LOOP, port: svc.port } }],
-    tunnelPorts: [9],
-  });
-  try {
-    const app = await connectLocal(pair.localPort());
-    assert.equal(await within(10_000, "app outcome", readOutcome(app)), "ConnectionReset");
-    app.close();
-  } finally {
-    await pair.close();
-    await svc.close();
-  }
-});
+bothModes(
+  "TunnelServer resets the application's connection when the service resets",
+  async (mux) => {
+    const svc = tcpService((c) => {
+      resetTcpConn(c);
+      return Promise.resolve();
+    });
+    const pair = await servicePair(9, svc.port, mux);
+    try {
+      const app = await connectLocal(pair.localPort());
+      assert.equal(await within(10_000, "app outcome", readOutcome(app)), "ConnectionReset");
+      app.close();
+      if (mux) assert.equal(pair.server.muxSessions, 1, "a stream reset leaves the session up");
+    } finally {
+      await pair.close();
+      await svc.close();
+    }
+  },
+);
 
 Deno.test("TunnelServer resets the connection and logs once when the target is unreachable", async () => {
   // A port with nothing listening: bind one, note it, close it.
   const probe = Deno.listen({ hostname: LOOP, port: 0 });
   const deadPort = probe.addr.port;
   probe.close();
-  const pair = await startPair({
-    forwards: [{ tunnelPort: 22, target: { hostname: LOOP, port: deadPort } }],
-    tunnelPorts: [22],
-  });
+  const pair = await servicePair(22, deadPort);
   try {
     const app = await connectLocal(pair.localPort());
     assert.equal(await within(10_000, "app outcome", readOutcome(app)), "ConnectionReset");
@@ -213,12 +232,9 @@ Deno.test("TunnelServer drops datagrams sealed with another key and counts them"
   }
 });
 
-Deno.test("TunnelClient.close drains an active transfer when the timeout allows", async () => {
+bothModes("TunnelClient.close drains an active transfer when the timeout allows", async (mux) => {
   const echo = echoService();
-  const pair = await startPair({
-    forwards: [{ tunnelPort: 7, target: { hostname: LOOP, port: echo.port } }],
-    tunnelPorts: [7],
-  });
+  const pair = await servicePair(7, echo.port, mux);
   let closed = false;
   try {
     const data = pattern(4 * 1024 * 1024, 3);
@@ -259,25 +275,25 @@ Deno.test("TunnelClient.close drains an active transfer when the timeout allows"
   }
 });
 
-Deno.test("TunnelServer.close resets sessions still open when the drain timeout expires", async () => {
-  const echo = echoService();
-  const pair = await startPair({
-    forwards: [{ tunnelPort: 7, target: { hostname: LOOP, port: echo.port } }],
-    tunnelPorts: [7],
-  });
-  try {
-    const app = await connectLocal(pair.localPort());
-    await writeAll(app, new Uint8Array([1]));
-    assert.equal(await readOutcome(app), "data 1");
-    const r = await pair.server.close({ drainTimeoutMs: 100 });
-    assert.deepEqual(r, { finished: 0, reset: 1 });
-    assert.equal(await within(10_000, "app outcome", readOutcome(app)), "ConnectionReset");
-    app.close();
-  } finally {
-    await pair.close();
-    await echo.close();
-  }
-});
+bothModes(
+  "TunnelServer.close resets sessions still open when the drain timeout expires",
+  async (mux) => {
+    const echo = echoService();
+    const pair = await servicePair(7, echo.port, mux);
+    try {
+      const app = await connectLocal(pair.localPort());
+      await writeAll(app, new Uint8Array([1]));
+      assert.equal(await within(10_000, "echo", readOutcome(app)), "data 1");
+      const r = await pair.server.close({ drainTimeoutMs: 100 });
+      assert.deepEqual(r, { finished: 0, reset: 1 });
+      assert.equal(await within(10_000, "app outcome", readOutcome(app)), "ConnectionReset");
+      app.close();
+    } finally {
+      await pair.close();
+      await echo.close();
+    }
+  },
+);
 
 Deno.test("TunnelClient stalls the application when the service stops reading", async () => {
   const total = 64 * 1024 * 1024;
@@ -290,10 +306,7 @@ Deno.test("TunnelClient stalls the application when the service stops reading", 
     assert.ok(got.every((b, i) => b === data[i]), "bytes arrived out of order or changed");
     c.close();
   });
-  const pair = await startPair({
-    forwards: [{ tunnelPort: 9, target: { hostname: LOOP, port: svc.port } }],
-    tunnelPorts: [9],
-  });
+  const pair = await servicePair(9, svc.port);
   try {
     const app = await connectLocal(pair.localPort());
     let written = 0;
