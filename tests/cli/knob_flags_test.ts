@@ -9,37 +9,11 @@
  */
 import assert from "node:assert/strict";
 import { main } from "../../cli/main.ts";
-import type { CliIo } from "../../cli/_common.ts";
+import { capture } from "./_io.ts";
 import { helpText } from "../../cli/gen_docs.ts";
 import { KNOB_FLAGS, takeKnobFlags } from "../../src/tunnel/knob_flags.ts";
 import { type OptionSpec, TOU_OPTION_SPECS } from "../../src/net/option_specs.ts";
 import { fetchStat } from "../../src/tunnel/stat.ts";
-
-function capture(): {
-  io: CliIo;
-  err: () => string;
-  waitErr(re: RegExp): Promise<RegExpMatchArray>;
-} {
-  let err = "";
-  return {
-    io: {
-      stdout: () => {},
-      stderr: (t) => err += t,
-      env: () => undefined,
-      stdin: { read: () => Promise.resolve(null) },
-      stdoutBytes: { write: (p) => Promise.resolve(p.length) },
-    },
-    err: () => err,
-    waitErr: async (re) => {
-      for (let i = 0; i < 200; i++) {
-        const m = err.match(re);
-        if (m) return m;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error(`no ${re} in: ${err}`);
-    },
-  };
-}
 
 /** A value for every flag (a new knob must add one) and the option value it becomes. */
 const VALUES: Readonly<Record<string, readonly [string, unknown]>> = {

@@ -5,23 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { main } from "../../cli/main.ts";
-import type { CliIo } from "../../cli/_common.ts";
+import { capture } from "./_io.ts";
 import { helpText } from "../../cli/gen_docs.ts";
 import { TunnelClient, type TunnelClientOptions } from "../../src/tunnel/client.ts";
-
-function capture(): { io: CliIo; err: () => string } {
-  let err = "";
-  return {
-    io: {
-      stdout: () => {},
-      stderr: (t) => err += t,
-      env: () => undefined,
-      stdin: { read: () => Promise.resolve(null) },
-      stdoutBytes: { write: (p) => Promise.resolve(p.length) },
-    },
-    err: () => err,
-  };
-}
 
 /** Runs `tou client ARGS` until it has started and returns the options TunnelClient.start got. */
 async function clientOptions(args: string[]): Promise<TunnelClientOptions> {
