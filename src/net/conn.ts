@@ -8,7 +8,7 @@
  * stream resolve once the send buffer has taken the bytes, waiting for
  * "writable" events while it is full.
  *
- * About 690 lines (a third of them docs and examples), kept in one file:
+ * About 700 lines (a third of them docs and examples), kept in one file:
  * it is one class, the `Deno.TcpConn` surface, whose read, write, close and
  * handshake paths share its private wait lists and error state; the stream
  * adapters already live in `_conn_streams.ts`.
