@@ -64,7 +64,7 @@ import {
 } from "./stack_connection.ts";
 import { StackListener } from "./stack_listener.ts";
 import { bufferShare, ConnectionLimits, MIN_BUFFER_SHARE } from "./limits.ts";
-import { addDropCounters, type TcpDropCounters, zeroDropCounters } from "../tcp/drop_counters.ts";
+import { type TcpDropCounters, zeroDropCounters } from "../tcp/drop_counters.ts";
 import { FastOpenCache, FastOpenCookies, SHARED_FAST_OPEN_CACHE } from "./fast_open_cookies.ts";
 import {
   type IsnTuple,
@@ -312,7 +312,7 @@ export class Stack implements ConnectionDriver {
    */
   dropCounters(): TcpDropCounters {
     const sum = { ...this.#goneDrops };
-    for (const c of this.#conns) addDropCounters(sum, c.tcp.dropCounters());
+    for (const c of this.#conns) c.tcp.addDropCountersTo(sum);
     return sum;
   }
 
@@ -735,7 +735,7 @@ export class Stack implements ConnectionDriver {
   #release(c: StackConnection): void {
     if (c.released) return;
     c.released = true;
-    addDropCounters(this.#goneDrops, c.tcp.dropCounters());
+    c.tcp.addDropCountersTo(this.#goneDrops);
     const byPorts = this.#demux.get(c.remote.hostname);
     if (byPorts !== undefined && byPorts.get(c.key) === c) {
       byPorts.delete(c.key);

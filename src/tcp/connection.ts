@@ -642,6 +642,15 @@ export class TcpConnection {
     return this.#rcv.dropCounters();
   }
 
+  /**
+   * Adds {@linkcode TcpConnection.dropCounters} into `sum`, allocating nothing.
+   *
+   * @param sum The totals to add to.
+   */
+  addDropCountersTo(sum: TcpDropCounters): void {
+    this.#rcv.addDropCountersTo(sum);
+  }
+
   /** Whether the connection was reset by its idle timeout (`idleTimeout`). */
   get idleExpired(): boolean {
     return this.#idleExpired;

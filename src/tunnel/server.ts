@@ -25,6 +25,7 @@ import type {
 import { openTouEndpoint } from "./tou_endpoint.ts";
 import { tunnelTcp } from "./dead_peer.ts";
 import { SharedTimeoutSignals } from "./timeout_signals.ts";
+import { ConnectGate } from "./connect_gate.ts";
 import { MUX_PORT } from "./mux_frame.ts";
 import { closeMuxSessions, MuxSession } from "./mux_session.ts";
 import type { MuxStream } from "./mux_stream.ts";
@@ -87,6 +88,15 @@ export function connectWithTimeout(target: HostPort, timeoutMs: number): Promise
   });
 }
 
+/** A forward as the server serves it. */
+interface Service {
+  readonly f: ForwardSpec;
+  /** `f.target` formatted once, not per connection. */
+  readonly target: string;
+  /** Paces the connects to the target (`connect_gate.ts`). */
+  readonly gate: ConnectGate;
+}
+
 /**
  * A running tunnel server.
  *
@@ -116,7 +126,7 @@ export class TunnelServer {
   #cipherName = "none";
   #reporter: LimitReporter | undefined;
   /** Service port → forward, for streams of multiplexed sessions. */
-  #byPort = new Map<number, { f: ForwardSpec; target: string }>();
+  #byPort = new Map<number, Service>();
   /** Open multiplexed sessions. */
   #muxSessions = new Set<MuxSession>();
   /** Sessions (streams included) at most, as `--max-sessions`; 0 none. */
@@ -138,7 +148,11 @@ export class TunnelServer {
     this.relay = new Relay("server", log);
     this.#connectTimeoutMs = connectTimeoutMs;
     for (const f of forwards) {
-      this.#byPort.set(f.tunnelPort, { f, target: formatHostPort(f.target) });
+      this.#byPort.set(f.tunnelPort, {
+        f,
+        target: formatHostPort(f.target),
+        gate: new ConnectGate(),
+      });
     }
   }
 
@@ -246,14 +260,14 @@ export class TunnelServer {
   }
 
   async #acceptLoop(listener: TunnelListener, f: ForwardSpec): Promise<void> {
-    const target = formatHostPort(f.target); // once, not per connection
+    const svc = this.#byPort.get(f.tunnelPort)!;
     try {
       for await (const conn of listener) {
         if (this.#closing) {
           conn.abort();
           continue;
         }
-        this.#handle(conn, f, target);
+        this.#handle(conn, svc);
       }
     } catch (e) {
       if (!this.#closing) {
@@ -313,14 +327,15 @@ export class TunnelServer {
       s.abort();
       return;
     }
-    this.#handle(s, svc.f, svc.target);
+    this.#handle(s, svc);
   }
 
-  async #handle(conn: TunnelConn, f: ForwardSpec, target: string): Promise<void> {
+  async #handle(conn: TunnelConn, svc: Service): Promise<void> {
+    const { f, target } = svc;
     this.#pendingConnects.add(conn);
     let tcp: Deno.TcpConn;
     try {
-      tcp = await connectWithTimeout(f.target, this.#connectTimeoutMs);
+      tcp = await svc.gate.run(() => connectWithTimeout(f.target, this.#connectTimeoutMs));
     } catch (e) {
       this.#pendingConnects.delete(conn);
       this.relay.countConnectFailure();

@@ -372,3 +372,33 @@ Deno.test("TunnelClient sends a new connection's first bytes in the tunnel's SYN
     await svc.close();
   }
 });
+
+bothModes(
+  "TunnelServer serves a burst of new connections through its connect gate: every one reaches the service, none is lost",
+  async (mux) => {
+    const svc = echoService();
+    const pair = await servicePair(9, svc.port, mux);
+    try {
+      // 40 at once: more than the gate lets connect together (connect_gate.ts), so most wait
+      const results = await within(
+        20_000,
+        "40 echoes",
+        Promise.all(Array.from({ length: 40 }, async (_, i) => {
+          const app = await connectLocal(pair.localPort());
+          const sent = pattern(1000 + i, i);
+          await writeAll(app, sent);
+          await app.closeWrite();
+          const back = await readAll(app);
+          app.close();
+          return back.length === sent.length && back.every((b, j) => b === sent[j]);
+        })),
+      );
+      assert.deepEqual(results, Array(40).fill(true));
+      await until(() => pair.server.relay.counters.sessionsClosed === 40, "40 sessions closed");
+      assert.equal(pair.server.relay.counters.connectFailures, 0);
+    } finally {
+      await pair.close(2_000);
+      await svc.close();
+    }
+  },
+);
