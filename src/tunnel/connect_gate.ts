@@ -38,8 +38,15 @@ export interface ConnectGateOptions {
   readonly setTimer?: (fn: () => void, ms: number) => void;
 }
 
-interface Slot {
+/**
+ * A connect's pass through the gate: when it started, and whether it still
+ * holds a slot (false once it settled or went stale, and for a connect the
+ * gate did not pace).
+ */
+export interface ConnectTicket {
+  /** When the connect started. */
   readonly at: Instant;
+  /** Whether it holds one of the gate's slots. */
   held: boolean;
 }
 
@@ -74,10 +81,10 @@ export class ConnectGate {
   readonly #slowMs: number;
   readonly #now: () => Instant;
   readonly #setTimer: (fn: () => void, ms: number) => void;
-  /** Slots in start order; the live ones count in #active. */
-  #slots: Slot[] = [];
+  /** ConnectTickets in start order; the live ones count in #active. */
+  #slots: ConnectTicket[] = [];
   #active = 0;
-  #waiters: ((slot: Slot) => void)[] = [];
+  #waiters: ((slot: ConnectTicket) => void)[] = [];
   #timerArmed = false;
   /** Smoothed connect time (ms), as RFC 6298's SRTT (gain 1/8); undefined before the first. */
   #smoothed: number | undefined;
@@ -107,45 +114,62 @@ export class ConnectGate {
   }
 
   /**
-   * Runs `connect` when the gate lets it start; its slot is free once the
-   * returned promise settles.
+   * Asks to start a connect: a ticket at once when the gate is open, else a
+   * promise of one. Give the ticket back with {@linkcode ConnectGate.leave}
+   * when the connect settles. (Two calls rather than a wrapper around the
+   * connect: no promise or async frame more per connection.)
+   *
+   * @returns The ticket, or a promise of it.
+   */
+  enter(): ConnectTicket | Promise<ConnectTicket> {
+    if (this.#limit <= 0 || (this.#smoothed !== undefined && this.#smoothed >= this.#slowMs)) {
+      return { at: this.#now(), held: false };
+    }
+    this.#sweep();
+    if (this.#active < this.#limit && this.#waiters.length === 0) return this.#take();
+    return new Promise<ConnectTicket>((resolve) => {
+      this.#waiters.push(resolve);
+      this.#arm();
+    });
+  }
+
+  /**
+   * A connect settled (connected or failed): its time feeds the smoothed
+   * connect time, and its slot goes to the next waiter.
+   *
+   * @param ticket What {@linkcode ConnectGate.enter} gave.
+   */
+  leave(ticket: ConnectTicket): void {
+    const took = this.#now() - ticket.at;
+    this.#smoothed = this.#smoothed === undefined
+      ? took
+      : this.#smoothed + (took - this.#smoothed) / 8;
+    if (ticket.held) {
+      ticket.held = false;
+      this.#active--;
+    }
+    if (this.#waiters.length > 0 || this.#slots.length > 4 * this.#limit) this.#pump();
+  }
+
+  /**
+   * Runs `connect` through the gate: {@linkcode ConnectGate.enter}, the
+   * connect, {@linkcode ConnectGate.leave}.
    *
    * @param connect Starts the connect.
    * @returns What `connect` resolves or rejects with.
    */
   async run<T>(connect: () => Promise<T>): Promise<T> {
-    if (this.#limit <= 0 || (this.#smoothed !== undefined && this.#smoothed >= this.#slowMs)) {
-      return this.#timed(connect, undefined);
-    }
-    this.#sweep();
-    const slot = this.#active < this.#limit && this.#waiters.length === 0
-      ? this.#take()
-      : await new Promise<Slot>((resolve) => {
-        this.#waiters.push(resolve);
-        this.#arm();
-      });
-    return this.#timed(connect, slot);
-  }
-
-  async #timed<T>(connect: () => Promise<T>, slot: Slot | undefined): Promise<T> {
-    const start = this.#now();
+    const entered = this.enter();
+    const ticket = entered instanceof Promise ? await entered : entered; // open: starts now
     try {
       return await connect();
     } finally {
-      const took = this.#now() - start;
-      this.#smoothed = this.#smoothed === undefined
-        ? took
-        : this.#smoothed + (took - this.#smoothed) / 8;
-      if (slot !== undefined && slot.held) {
-        slot.held = false;
-        this.#active--;
-      }
-      this.#pump();
+      this.leave(ticket);
     }
   }
 
-  #take(): Slot {
-    const slot: Slot = { at: this.#now(), held: true };
+  #take(): ConnectTicket {
+    const slot: ConnectTicket = { at: this.#now(), held: true };
     this.#slots.push(slot);
     this.#active++;
     return slot;

@@ -334,9 +334,13 @@ export class TunnelServer {
     const { f, target } = svc;
     this.#pendingConnects.add(conn);
     let tcp: Deno.TcpConn;
+    const gate = svc.gate;
+    let ticket = gate.enter();
+    if (ticket instanceof Promise) ticket = await ticket;
     try {
-      tcp = await svc.gate.run(() => connectWithTimeout(f.target, this.#connectTimeoutMs));
+      tcp = await connectWithTimeout(f.target, this.#connectTimeoutMs);
     } catch (e) {
+      gate.leave(ticket);
       this.#pendingConnects.delete(conn);
       this.relay.countConnectFailure();
       // The one log line about this failure; the client only sees the reset.
@@ -347,6 +351,7 @@ export class TunnelServer {
       conn.abort();
       return;
     }
+    gate.leave(ticket);
     this.#pendingConnects.delete(conn);
     if (this.#closing) {
       tcp.close();
