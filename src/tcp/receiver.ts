@@ -321,6 +321,17 @@ export class Receiver {
   }
 
   /**
+   * Whether `seg` carries a timestamp newer than TS.Recent (timestamps in
+   * use): RFC 6191 §2's test for a SYN that may reopen a TIME_WAIT 4-tuple.
+   *
+   * @param seg The segment.
+   */
+  newerTimestamp(seg: TcpSegment): boolean {
+    const ts = seg.options.timestamps;
+    return this.#timestamps && ts !== undefined && ((ts.tsVal - this.#tsRecent) | 0) > 0;
+  }
+
+  /**
    * RFC 7323 §4.3 (2): TS.Recent follows segments at or before Last.ACK.sent;
    * an invalid (over 24 days old, §5.5) TS.Recent is replaced whatever its value.
    */
