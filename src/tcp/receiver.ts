@@ -206,13 +206,10 @@ export class Receiver {
     return { ...this.drops, reassemblyDrops: this.#buf.droppedInserts };
   }
 
-  /**
-   * Adds the drop counters into `sum` without a copy (a stack sums thousands
-   * of connections, most of them in TIME_WAIT, every time it is asked).
-   */
+  /** Adds the drop counters into `sum`, allocating nothing (a stack sums thousands). */
   addDropCountersTo(sum: TcpDropCounters): void {
-    addDropCounters(sum, this.drops);
-    sum.reassemblyDrops += this.#buf.droppedInserts - this.drops.reassemblyDrops;
+    addDropCounters(sum, this.drops); // drops.reassemblyDrops stays 0: the buffer counts them
+    sum.reassemblyDrops += this.#buf.droppedInserts;
   }
 
   /** Asks for an immediate ACK (duplicate, window update, FIN). */
@@ -320,12 +317,7 @@ export class Receiver {
     return ((ts.tsVal - this.#tsRecent) | 0) < 0;
   }
 
-  /**
-   * Whether `seg` carries a timestamp newer than TS.Recent (timestamps in
-   * use): RFC 6191 §2's test for a SYN that may reopen a TIME_WAIT 4-tuple.
-   *
-   * @param seg The segment.
-   */
+  /** Whether `seg`'s TSval is newer than TS.Recent (RFC 6191 §2: may a SYN reopen TIME_WAIT). */
   newerTimestamp(seg: TcpSegment): boolean {
     const ts = seg.options.timestamps;
     return this.#timestamps && ts !== undefined && ((ts.tsVal - this.#tsRecent) | 0) > 0;
