@@ -15,9 +15,9 @@
  *
  * A gate must not slow a slow target's streams, nor let one stuck target
  * hold the others: a connect holds its slot until it settles or for
- * `staleMs` at most, and while the smoothed connect time is `slowMs` or
- * more (a target across a network, not on this host) every connect starts
- * at once.
+ * `staleMs` at most, and until a first connect has settled, and while the
+ * smoothed connect time is `slowMs` or more (a target across a network, not
+ * on this host), every connect starts at once.
  *
  * @module
  */
@@ -67,6 +67,7 @@ function unrefTimer(fn: () => void, ms: number): void {
  * import { ConnectGate } from "./connect_gate.ts";
  *
  * const gate = new ConnectGate({ limit: 1 });
+ * await gate.run(() => Promise.resolve("fast")); // a fast connect: the gate paces from now on
  * const pending: ((v: string) => void)[] = [];
  * const first = gate.run(() => new Promise<string>((r) => pending.push(r)));
  * const second = gate.run(() => Promise.resolve("b"));
@@ -122,7 +123,9 @@ export class ConnectGate {
    * @returns The ticket, or a promise of it.
    */
   enter(): ConnectTicket | Promise<ConnectTicket> {
-    if (this.#limit <= 0 || (this.#smoothed !== undefined && this.#smoothed >= this.#slowMs)) {
+    // unpaced until a connect has shown the target fast: a remote target's first burst waits for nothing
+    const s = this.#smoothed;
+    if (this.#limit <= 0 || s === undefined || s >= this.#slowMs) {
       return { at: this.#now(), held: false };
     }
     this.#sweep();

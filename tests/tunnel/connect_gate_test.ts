@@ -48,9 +48,15 @@ function manualTime(): {
   };
 }
 
+/** A gate that has seen one fast connect (it paces only once it knows the target is fast). */
+async function warm(gate: ConnectGate): Promise<ConnectGate> {
+  await gate.run(() => Promise.resolve(undefined));
+  return gate;
+}
+
 Deno.test("ConnectGate: at most `limit` connects in progress; the next starts when one settles, first come first served", async () => {
   const time = manualTime();
-  const gate = new ConnectGate({ limit: 2, now: time.now, setTimer: time.setTimer });
+  const gate = await warm(new ConnectGate({ limit: 2, now: time.now, setTimer: time.setTimer }));
   const cs = [0, 1, 2, 3].map((i) => pending(i));
   const results = cs.map((c) => gate.run(c.connect));
   await ticks();
@@ -71,7 +77,7 @@ Deno.test("ConnectGate: at most `limit` connects in progress; the next starts wh
 });
 
 Deno.test("ConnectGate: a failed connect frees its slot and its error reaches the caller", async () => {
-  const gate = new ConnectGate({ limit: 1 });
+  const gate = await warm(new ConnectGate({ limit: 1 }));
   const first = gate.run(() => Promise.reject(new Deno.errors.ConnectionRefused("refused")));
   const second = gate.run(() => Promise.resolve("ok"));
   await assert.rejects(first, Deno.errors.ConnectionRefused);
@@ -81,13 +87,9 @@ Deno.test("ConnectGate: a failed connect frees its slot and its error reaches th
 
 Deno.test("ConnectGate: a connect that hangs holds its slot for staleMs at most: the timer lets the next one start", async () => {
   const time = manualTime();
-  const gate = new ConnectGate({
-    limit: 1,
-    staleMs: 5,
-    slowMs: 1000,
-    now: time.now,
-    setTimer: time.setTimer,
-  });
+  const gate = await warm(
+    new ConnectGate({ limit: 1, staleMs: 5, slowMs: 1000, now: time.now, setTimer: time.setTimer }),
+  );
   const stuck = pending("stuck");
   const next = pending("next");
   const a = gate.run(stuck.connect);
@@ -107,7 +109,7 @@ Deno.test("ConnectGate: a connect that hangs holds its slot for staleMs at most:
   assert.equal(gate.active, 0);
 });
 
-Deno.test("ConnectGate: a target whose connects take slowMs or more is not paced", async () => {
+Deno.test("ConnectGate: a target not measured yet, or whose connects take slowMs or more, is not paced", async () => {
   const time = manualTime();
   const gate = new ConnectGate({
     limit: 1,
@@ -116,11 +118,14 @@ Deno.test("ConnectGate: a target whose connects take slowMs or more is not paced
     now: time.now,
     setTimer: time.setTimer,
   });
-  const first = pending(1);
-  const r1 = gate.run(first.connect);
+  // nothing measured yet: a first burst starts at once
+  const burst = [pending(0), pending(1)];
+  const br = burst.map((c) => gate.run(c.connect));
+  await ticks();
+  assert.deepEqual(burst.map((c) => c.started()), [true, true]);
   time.advance(20); // a remote target: 20 ms per connect
-  first.settle();
-  await r1;
+  for (const c of burst) c.settle();
+  await Promise.all(br);
   assert.equal(gate.smoothedMs, 20);
   const cs = [pending(2), pending(3), pending(4)];
   const rs = cs.map((c) => gate.run(c.connect));
