@@ -323,10 +323,8 @@ function arriveFin(core: ConnectionCore, now: Instant, s: TcpSegment): void {
 /**
  * Segment arrival in TIME_WAIT (RFC 9293 §3.10.7.4, the TIME-WAIT rule of
  * each step; gVisor keeps them in one `handleTimeWaitSegment`):
- * - a new SYN above RCV.NXT, or (timestamps in use) with a TSval newer than
- *   TS.Recent, and not rejected by PAWS: verdict `"reopen"` (RFC 9293
- *   §3.6.1 note, RFC 6191 §2, Linux `TCP_TW_SYN`); the stack hands it to a
- *   listener if there is one;
+ * - a new SYN above RCV.NXT: verdict `"reopen"` (RFC 9293 §3.6.1 note,
+ *   RFC 6191); the stack hands it to a listener if there is one;
  * - PAWS or sequence check failed: ACK; the peer's FIN again (our last ACK
  *   was lost): ACK it and restart the 2MSL timeout;
  * - RST: ignored with `rfc1337` (RFC 1337 TIME-WAIT assassination hazard,
@@ -348,17 +346,14 @@ export function arriveTimeWait(
 ): ArrivalVerdict {
   const rcv = core.rcv;
   const f = seg.flags;
-  // first: PAWS (a SYN with an older timestamp never starts a new incarnation: RFC 6191 §2)
-  if (!(f & RST) && rcv.pawsRejects(seg, now)) {
-    rcv.invalidSegmentAck(now, seg);
-    return "done";
-  }
-  // RFC 6191 §2 (Linux TCP_TW_SYN): a SYN above RCV.NXT, or with a timestamp newer than TS.Recent
-  const verdict: ArrivalVerdict = (f & (SYN | ACK | RST)) === SYN &&
-      (seqGt(seg.seq, rcv.rcvNxt) || rcv.newerTimestamp(seg))
+  const verdict: ArrivalVerdict = (f & (SYN | ACK | RST)) === SYN && seqGt(seg.seq, rcv.rcvNxt)
     ? "reopen"
     : "done";
-  // then the sequence check
+  // first: PAWS and the sequence check
+  if (!(f & RST) && rcv.pawsRejects(seg, now)) {
+    rcv.invalidSegmentAck(now, seg);
+    return verdict;
+  }
   if (!rcv.acceptable(seg)) {
     if (f & RST) return verdict;
     rcv.updateTsRecentFromDuplicate(seg, now);

@@ -317,12 +317,6 @@ export class Receiver {
     return ((ts.tsVal - this.#tsRecent) | 0) < 0;
   }
 
-  /** Whether `seg`'s TSval is newer than TS.Recent (RFC 6191 §2: may a SYN reopen TIME_WAIT). */
-  newerTimestamp(seg: TcpSegment): boolean {
-    const ts = seg.options.timestamps;
-    return this.#timestamps && ts !== undefined && ((ts.tsVal - this.#tsRecent) | 0) > 0;
-  }
-
   /**
    * RFC 7323 §4.3 (2): TS.Recent follows segments at or before Last.ACK.sent;
    * an invalid (over 24 days old, §5.5) TS.Recent is replaced whatever its value.
