@@ -404,6 +404,32 @@ Deno.test("TcpConnection.handleSegment returns the reopen verdict for a new SYN 
   assert.equal(s.conn.handleSegment(s.now, makeSegment({ seq: s.r(0), ack: s.l(1) })), "done");
 });
 
+Deno.test("TcpConnection in TIME_WAIT with timestamps: the ISN decides a reopen, not the TSval (offsets are random per connection, RFC 7323 §5.4; RFC 6528 ISNs grow per 4-tuple)", () => {
+  // RFC 6191's timestamp rule assumes TSvals that grow across incarnations (Linux keys its
+  // offset on the address pair); tou draws one per connection, so a new incarnation's SYN may
+  // carry an older TSval. Treating that as PAWS refused every other reuse of a port in a
+  // tunnel's TIME_WAIT (ab: "Connection reset by peer" in bench:requests).
+  const ts = (tsVal: number) => ({ timestamps: { tsVal, tsEcr: 0 } });
+  const s = TcpScript.established(
+    { config: { ...PLAIN, timestamps: true } },
+    { options: { mss: 1460, ...ts(1000) } },
+  );
+  s.app((c, now) => c.closeWrite(now));
+  s.expectSent({ flags: ACK | FIN, seq: s.l() });
+  s.send({ ack: s.l(1), flags: ACK | FIN, options: ts(1001) });
+  s.expectSent({ flags: ACK, ack: s.r(1) });
+  assert.equal(s.conn.state, "TIME_WAIT"); // TS.Recent is 1001
+  const verdict = (seqNo: number, tsVal: number) =>
+    s.conn.handleSegment(
+      s.now,
+      makeSegment({ seq: seqNo, ack: 0, flags: SYN, options: ts(tsVal) }),
+    );
+  assert.equal(verdict(s.r(100_000), 900), "reopen"); // older TSval, higher ISN: a new incarnation
+  assert.equal(verdict(s.r(-50_000), 5000), "done"); // newer TSval, lower ISN: an old duplicate
+  s.drain();
+  assert.equal(s.conn.state, "TIME_WAIT");
+});
+
 Deno.test("TcpConnection gives its buffers' memory back on entering TIME_WAIT, and keeps bytes the application has not read", () => {
   // read everything: both rings shrink to the compact size
   const s = established();
