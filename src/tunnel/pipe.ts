@@ -17,6 +17,7 @@
  * @module
  */
 
+import { setImmediate } from "node:timers";
 import { resetTcpConn } from "./kernel_reset.ts";
 import { releaseMemory } from "../tcp/release_memory.ts";
 
@@ -60,6 +61,8 @@ export function connSide(
 class ConnSide implements PipeSide {
   readonly #conn: Deno.Conn & { abort?(reason?: unknown): void };
   #name: string | undefined;
+  /** Whether a write was made (the first one to a kernel TCP connection is deferred). */
+  #wrote = false;
 
   constructor(conn: Deno.Conn & { abort?(reason?: unknown): void }, name: string | undefined) {
     this.#conn = conn;
@@ -79,6 +82,14 @@ class ConnSide implements PipeSide {
   }
 
   write(p: Uint8Array): Promise<number> {
+    if (!this.#wrote && this.#conn.abort === undefined) {
+      // The first write to a kernel TCP connection (the request to a target, the response to
+      // a local application) waits one event-loop turn: it wakes that process, which on a
+      // small machine takes the CPU from us, so the tunnel's own output of this batch (ACKs,
+      // other streams' frames) goes first. `bench:requests`, `--mux`, new connections: +5–10 %.
+      this.#wrote = true;
+      return new Promise<void>((r) => setImmediate(r)).then(() => this.#conn.write(p));
+    }
     return this.#conn.write(p);
   }
 

@@ -329,3 +329,25 @@ Deno.test("Pipe half-closes only the side whose peer still sends: the direction 
   // no a.closeWrite (a shutdown syscall): a already sent its EOF, and the close follows
   assert.deepEqual(calls, ["b.write 5", "b.closeWrite", "a.close", "b.close"]);
 });
+
+Deno.test("connSide defers only the first write to a kernel TCP connection, by one event-loop turn, and never to a tou connection", async () => {
+  const calls: number[] = [];
+  const fake = (abort?: () => void) =>
+    ({
+      write: (p: Uint8Array) => (calls.push(p.length), Promise.resolve(p.length)),
+      ...(abort ? { abort } : {}),
+    }) as unknown as Deno.Conn & { abort?(): void };
+  const tcp = connSide(fake());
+  const first = tcp.write(new Uint8Array(1));
+  assert.deepEqual(calls, [], "the first write waits for the turn");
+  assert.equal(await first, 1);
+  assert.deepEqual(calls, [1]);
+  const second = tcp.write(new Uint8Array(2));
+  assert.deepEqual(calls, [1, 2], "later writes go at once");
+  await second;
+  calls.length = 0;
+  const tou = connSide(fake(() => {}));
+  const t = tou.write(new Uint8Array(3));
+  assert.deepEqual(calls, [3], "a tou connection's first write goes at once");
+  await t;
+});
