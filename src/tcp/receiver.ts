@@ -203,7 +203,9 @@ export class Receiver {
 
   /** The drop counters, reassembly drops included. */
   dropCounters(): TcpDropCounters {
-    return { ...this.drops, reassemblyDrops: this.#buf.droppedInserts };
+    const sum = zeroDropCounters();
+    this.addDropCountersTo(sum);
+    return sum;
   }
 
   /** Adds the drop counters into `sum`, allocating nothing (a stack sums thousands). */

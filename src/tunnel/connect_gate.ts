@@ -151,7 +151,7 @@ export class ConnectGate {
       ticket.held = false;
       this.#active--;
     }
-    if (this.#waiters.length > 0 || this.#slots.length > 4 * this.#limit) this.#pump();
+    if (this.#waiters.length > 0) this.#pump(); // else the next enter() sweeps the slots
   }
 
   /**

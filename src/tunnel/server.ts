@@ -340,7 +340,6 @@ export class TunnelServer {
     try {
       tcp = await connectWithTimeout(f.target, this.#connectTimeoutMs);
     } catch (e) {
-      gate.leave(ticket);
       this.#pendingConnects.delete(conn);
       this.relay.countConnectFailure();
       // The one log line about this failure; the client only sees the reset.
@@ -350,8 +349,9 @@ export class TunnelServer {
       });
       conn.abort();
       return;
+    } finally {
+      gate.leave(ticket);
     }
-    gate.leave(ticket);
     this.#pendingConnects.delete(conn);
     if (this.#closing) {
       tcp.close();
